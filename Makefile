@@ -1,0 +1,39 @@
+# sqldistill: every target creates what it needs (a venv in .venv) on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: setup test test-fast protos lint bench demo data clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+protos: setup
+	$(BIN)/python -m shared.protogen
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	mkdir -p .bench
+	$(BIN)/python -m tests.benchmarks.bench_critic --out .bench/critic.json
+
+demo: setup
+	$(BIN)/python -m shared.cli.demo
+
+clean:
+	rm -rf $(VENV) var .bench .pytest_cache

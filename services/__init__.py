@@ -1,0 +1,1 @@
+"""The four sqldistill gRPC services: generation, critic, trainer, controller."""

@@ -1,0 +1,313 @@
+"""The critic's logic, free of gRPC: execute, judge candidates, evaluate predictions, describe schemas."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from sqlglot import exp
+
+from services.critic.matching import order_matters, results_match
+from services.critic.sandbox import OK, Limits, Outcome, SandboxPool
+from shared.catalogue import Catalogue, DatabaseSchema
+from shared.errors import InvalidArgument, NotFound
+from shared.sql import HARDNESS_LEVELS, SqlParseError, canonical, hardness, is_query, parse, remove_distinct
+
+MAX_TIMEOUT_MS = 60_000
+MAX_ROWS = 1_000_000
+MAX_SQL_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class CandidateIn:
+    id: str
+    db_id: str
+    question: str
+    sql: str
+    gold_sql: str = ""
+    resampled_sql: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JudgeSettings:
+    test_suite: bool = False
+    consistency_samples: int = 0  # m; 0 = no round-trip check for self-instruct pairs
+    consistency_threshold: float = 0.5
+    dedupe: bool = True
+
+
+@dataclass
+class VerdictOut:
+    candidate_id: str
+    kept: bool = False
+    reasons: list[str] = field(default_factory=list)
+    parses: bool = False
+    executes: bool = False
+    status: str = ""
+    error: str = ""
+    canonical_sql: str = ""
+    hardness: str = ""
+    has_gold: bool = False
+    execution_match: bool = False
+    test_suite_match: bool = False
+    consistency: float = 0.0
+    result_rows: int = 0
+
+
+@dataclass(frozen=True)
+class PredictionIn:
+    id: str
+    db_id: str
+    gold_sql: str
+    predicted_sql: str
+    question: str = ""
+
+
+@dataclass
+class QueryScore:
+    id: str
+    db_id: str
+    hardness: str
+    execution_match: bool
+    test_suite_match: bool
+    error: str = ""
+
+
+@dataclass
+class AccuracyReport:
+    total: int = 0
+    execution: float = 0.0
+    test_suite: float = 0.0
+    by_hardness: dict[str, AccuracyReport] = field(default_factory=dict)
+
+    @classmethod
+    def from_scores(cls, scores: Sequence[QueryScore], with_levels: bool = True) -> AccuracyReport:
+        n = len(scores)
+        report = cls(
+            total=n,
+            execution=sum(s.execution_match for s in scores) / n if n else 0.0,
+            test_suite=sum(s.test_suite_match for s in scores) / n if n else 0.0,
+        )
+        if with_levels:
+            for level in HARDNESS_LEVELS:
+                subset = [s for s in scores if s.hardness == level]
+                if subset:
+                    report.by_hardness[level] = cls.from_scores(subset, with_levels=False)
+        return report
+
+
+class Critic:
+    """Judges SQL by running it in the sandbox against the catalogue's databases (and their suites)."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        pool: SandboxPool,
+        limits: Limits = Limits(),
+        suites: object | None = None,
+        keep_distinct: bool = False,
+    ) -> None:
+        self.catalogue = catalogue
+        self.pool = pool
+        self.limits = limits
+        self.suites = suites  # services.critic.testsuite.SuiteStore, when test suites are enabled
+        self.keep_distinct = keep_distinct
+        self._threads = ThreadPoolExecutor(max_workers=max(1, pool.size * 2), thread_name_prefix="critic")
+        self._describe_lock = threading.Lock()
+        self._gold_cache = lru_cache(maxsize=4096)(self._execute_path)
+
+    # --- execute ---------------------------------------------------------------------------
+    def _db_path(self, db_id: str) -> Path:
+        if not db_id:
+            raise InvalidArgument("db_id is required")
+        try:
+            return self.catalogue.path(db_id)
+        except KeyError:
+            raise NotFound(f"unknown database {db_id!r}; known: {', '.join(self.catalogue.db_ids[:20])}") from None
+
+    def _limits(self, timeout_ms: int = 0, max_rows: int = 0) -> Limits:
+        if timeout_ms < 0 or timeout_ms > MAX_TIMEOUT_MS:
+            raise InvalidArgument(f"timeout_ms must be between 0 and {MAX_TIMEOUT_MS}, got {timeout_ms}")
+        if max_rows < 0 or max_rows > MAX_ROWS:
+            raise InvalidArgument(f"max_rows must be between 0 and {MAX_ROWS}, got {max_rows}")
+        return Limits(
+            timeout_ms=timeout_ms or self.limits.timeout_ms,
+            max_rows=max_rows or self.limits.max_rows,
+            max_result_bytes=self.limits.max_result_bytes,
+        )
+
+    def execute(self, db_id: str, sql: str, timeout_ms: int = 0, max_rows: int = 0) -> Outcome:
+        path = self._db_path(db_id)
+        if not sql or not sql.strip():
+            raise InvalidArgument("sql is required")
+        if len(sql) > MAX_SQL_CHARS:
+            raise InvalidArgument(f"sql is {len(sql)} characters; the limit is {MAX_SQL_CHARS}")
+        return self.pool.execute(str(path), sql, self._limits(timeout_ms, max_rows))
+
+    def _execute_path(self, path: str, sql: str) -> Outcome:
+        return self.pool.execute(path, sql, self.limits)
+
+    def _suite_paths(self, db_id: str) -> list[str]:
+        original = str(self._db_path(db_id))
+        if self.suites is None:
+            return [original]
+        return [original, *[str(p) for p in self.suites.variants(db_id)]]
+
+    def _for_match(self, sql: str) -> str:
+        if self.keep_distinct:
+            return sql
+        try:
+            return remove_distinct(sql)
+        except SqlParseError:
+            return sql
+
+    def execution_match(self, db_path: str, gold_sql: str, pred_sql: str) -> tuple[bool, str]:
+        """Official EX on one database: (match, error of the prediction if any)."""
+        gold = self._gold_cache(db_path, self._for_match(gold_sql))
+        if not gold.ok:
+            return False, f"gold query failed: {gold.error}"
+        pred = self.pool.execute(db_path, self._for_match(pred_sql), self.limits)
+        if not pred.ok:
+            return False, f"{pred.status}: {pred.error}"
+        return results_match(gold.rows, pred.rows, order_matters(gold_sql)), ""
+
+    def test_suite_match(self, db_id: str, gold_sql: str, pred_sql: str) -> bool:
+        """TS: EX must hold on every database of the suite (the original included)."""
+        return all(self.execution_match(path, gold_sql, pred_sql)[0] for path in self._suite_paths(db_id))
+
+    # --- judge -------------------------------------------------------------------------------
+    def judge(self, candidates: Iterable[CandidateIn], settings: JudgeSettings = JudgeSettings()) -> Iterator[VerdictOut]:
+        """Verdicts in input order; candidates run concurrently across the sandbox workers."""
+        candidates = list(candidates)
+        for c in candidates:
+            self._db_path(c.db_id)  # unknown databases fail the whole request up front
+        if settings.consistency_samples < 0:
+            raise InvalidArgument("consistency_samples must be >= 0")
+        if not 0 <= settings.consistency_threshold <= 1:
+            raise InvalidArgument("consistency_threshold must be within [0, 1]")
+        seen: set[tuple[str, str]] = set()
+        window = max(1, self.pool.size * 4)
+        futures = []
+        for candidate in candidates:
+            futures.append(self._threads.submit(self._judge_one, candidate, settings))
+            if len(futures) >= window:
+                yield self._dedupe(futures.pop(0).result(), seen, settings)
+        for future in futures:
+            yield self._dedupe(future.result(), seen, settings)
+
+    def _dedupe(self, verdict: VerdictOut, seen: set[tuple[str, str]], settings: JudgeSettings) -> VerdictOut:
+        if settings.dedupe and verdict.kept and verdict.canonical_sql:
+            key = (verdict.hardness, verdict.canonical_sql)
+            if key in seen:
+                verdict.kept = False
+                verdict.reasons.append("duplicate: same canonical SQL as an earlier kept candidate")
+            seen.add(key)
+        return verdict
+
+    def _judge_one(self, c: CandidateIn, settings: JudgeSettings) -> VerdictOut:
+        v = VerdictOut(candidate_id=c.id, has_gold=bool(c.gold_sql))
+        try:
+            tree = parse(c.sql)
+        except SqlParseError as exc:
+            v.reasons.append(f"does not parse: {exc}")
+            return v
+        v.parses = True
+        if not is_query(tree):
+            v.reasons.append("not a single SELECT query")
+            return v
+        v.canonical_sql = canonical(tree)
+        v.hardness = hardness(tree)
+        path = str(self._db_path(c.db_id))
+        outcome = self.pool.execute(path, c.sql, self.limits)
+        v.status, v.error = outcome.status, outcome.error
+        if not outcome.ok:
+            v.reasons.append(f"does not execute ({outcome.status}): {outcome.error}")
+            return v
+        v.executes = True
+        v.result_rows = len(outcome.rows)
+        degenerate = self._degenerate(tree, outcome, c.question)
+        if degenerate:
+            v.reasons.append(degenerate)
+            return v
+        if c.gold_sql:
+            v.execution_match, error = self.execution_match(path, c.gold_sql, c.sql)
+            if not v.execution_match:
+                v.reasons.append("result differs from gold" + (f" ({error})" if error else ""))
+            if settings.test_suite and v.execution_match:
+                v.test_suite_match = self.test_suite_match(c.db_id, c.gold_sql, c.sql)
+                if not v.test_suite_match:
+                    v.reasons.append("differs from gold on a test-suite database")
+        elif settings.consistency_samples:
+            v.consistency = self._consistency(c, settings)
+            if len(c.resampled_sql) < settings.consistency_samples:
+                v.reasons.append(
+                    f"consistency needs {settings.consistency_samples} resampled SQLs, got {len(c.resampled_sql)}"
+                )
+            elif v.consistency < settings.consistency_threshold:
+                v.reasons.append(
+                    f"round-trip agreement {v.consistency:.2f} below {settings.consistency_threshold:.2f}"
+                )
+        v.kept = not v.reasons
+        return v
+
+    def _degenerate(self, tree: exp.Expression, outcome: Outcome, question: str) -> str:
+        if outcome.truncated:
+            return f"result exceeds {self.limits.max_rows} rows"
+        if not outcome.rows:
+            return "empty result"
+        if all(value is None for row in outcome.rows for value in row):
+            return "result is all NULL"
+        if (
+            isinstance(tree, exp.Select)
+            and any(isinstance(e, exp.Star) for e in tree.expressions)
+            and not any(tree.args.get(k) for k in ("where", "group", "having", "limit", "joins"))
+            and not any(word in question.lower().split() for word in ("all", "every", "everything"))
+        ):
+            return "returns a whole table the question did not ask for"
+        return ""
+
+    def _consistency(self, c: CandidateIn, settings: JudgeSettings) -> float:
+        """Share of resampled SQLs whose denotation equals the candidate's on every suite database."""
+        if not c.resampled_sql:
+            return 0.0
+        paths = self._suite_paths(c.db_id) if settings.test_suite else [str(self._db_path(c.db_id))]
+        agree = 0
+        for other in c.resampled_sql:
+            if all(self.execution_match(path, c.sql, other)[0] for path in paths):
+                agree += 1
+        return agree / len(c.resampled_sql)
+
+    # --- evaluate ------------------------------------------------------------------------------
+    def evaluate(self, predictions: Sequence[PredictionIn], test_suite: bool = False) -> tuple[AccuracyReport, list[QueryScore]]:
+        for p in predictions:
+            self._db_path(p.db_id)
+            if not p.gold_sql.strip():
+                raise InvalidArgument(f"prediction {p.id or '?'} has no gold SQL")
+        scores = list(self._threads.map(lambda p: self._score(p, test_suite), predictions))
+        return AccuracyReport.from_scores(scores), scores
+
+    def _score(self, p: PredictionIn, test_suite: bool) -> QueryScore:
+        try:
+            level = hardness(p.gold_sql)
+        except SqlParseError:
+            level = "extra"
+        path = str(self._db_path(p.db_id))
+        ex, error = self.execution_match(path, p.gold_sql, p.predicted_sql) if p.predicted_sql.strip() else (False, "empty prediction")
+        ts = ex and test_suite and self.test_suite_match(p.db_id, p.gold_sql, p.predicted_sql)
+        return QueryScore(p.id, p.db_id, level, ex, bool(ts), error)
+
+    # --- describe ------------------------------------------------------------------------------
+    def describe(self, db_ids: Sequence[str] = ()) -> list[DatabaseSchema]:
+        ids = list(db_ids) or self.catalogue.db_ids
+        for db_id in ids:
+            self._db_path(db_id)
+        with self._describe_lock:
+            return [self.catalogue.schema(db_id) for db_id in ids]
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        self.pool.close()

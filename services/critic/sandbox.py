@@ -1,0 +1,291 @@
+"""Sandboxed execution of untrusted SQL in a pool of worker processes.
+
+Defence in depth, because model-written SQL is hostile input:
+1. a statement policy: one statement, and it must start as a query (SELECT / WITH / VALUES);
+2. the database is opened read-only and immutable, extension loading is off;
+3. an authorizer allows reading only (no ATTACH, writes, DDL, PRAGMA, transactions);
+4. SQLite limits are lowered (string length, SQL length, columns, depth, compounds, attached=0),
+   a hard heap limit caps SQLite's memory and a progress handler enforces the deadline;
+5. each query runs in a worker process with RLIMIT_AS; the parent waits deadline + slack and
+   kills and replaces a worker that overruns or dies.
+The caller always gets an Outcome (a verdict), never an exception or a hang.
+
+This module imports only the standard library: it is what `spawn` loads in every worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import re
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+OK, ERROR, DENIED, TIMEOUT, EXHAUSTED = "OK", "ERROR", "DENIED", "TIMEOUT", "RESOURCE_EXHAUSTED"
+
+_ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+_DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?(\*/|$)", re.DOTALL)
+_QUERY_START = re.compile(r"^\s*(\(\s*)*(select|with|values)\b", re.IGNORECASE)
+
+# SQLite run-time limits for every sandboxed connection: generous for real queries, far below harm.
+_LIMITS = {
+    sqlite3.SQLITE_LIMIT_LENGTH: 1_000_000,  # largest string/blob a query can build
+    sqlite3.SQLITE_LIMIT_SQL_LENGTH: 100_000,
+    sqlite3.SQLITE_LIMIT_COLUMN: 500,
+    sqlite3.SQLITE_LIMIT_EXPR_DEPTH: 200,
+    sqlite3.SQLITE_LIMIT_COMPOUND_SELECT: 50,
+    sqlite3.SQLITE_LIMIT_VDBE_OP: 250_000,
+    sqlite3.SQLITE_LIMIT_FUNCTION_ARG: 32,
+    sqlite3.SQLITE_LIMIT_ATTACHED: 0,
+    sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 1_000,
+    sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER: 0,
+    sqlite3.SQLITE_LIMIT_TRIGGER_DEPTH: 1,
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_ms: int = 2000
+    max_rows: int = 10_000
+    max_result_bytes: int = 8 * 1024 * 1024
+
+
+@dataclass
+class Outcome:
+    """What happened to one query: status, SQLite's message, the rows, and time taken."""
+
+    status: str
+    error: str = ""
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    truncated: bool = False
+    elapsed_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+
+def check_statement(sql: str) -> str | None:
+    """Why the text is not a single query, or None if it may be executed."""
+    if not isinstance(sql, str) or not sql.strip():
+        return "empty query"
+    if "\x00" in sql:
+        return "query contains a NUL character"
+    stripped = _COMMENT.sub(" ", sql)
+    if not _QUERY_START.match(stripped):
+        return "only SELECT / WITH / VALUES queries are allowed"
+    return None
+
+
+def _authorizer(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
+    if action in _ALLOWED_ACTIONS:
+        if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _DENIED_FUNCTIONS:
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
+def open_sandboxed(path: str) -> sqlite3.Connection:
+    """A read-only, immutable connection with the authorizer and lowered limits installed."""
+    uri = "file:" + os.path.abspath(path).replace("?", "%3f").replace("#", "%23") + "?mode=ro&immutable=1"
+    connection = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+    if hasattr(connection, "enable_load_extension"):  # absent when Python's sqlite3 cannot load any
+        connection.enable_load_extension(False)
+    for limit, value in _LIMITS.items():
+        connection.setlimit(limit, value)
+    connection.text_factory = lambda data: data.decode("utf-8", errors="replace")
+    connection.set_authorizer(_authorizer)
+    return connection
+
+
+def _approx_size(value: Any) -> int:
+    if isinstance(value, (str, bytes)):
+        return len(value) + 8
+    return 8
+
+
+def run_query(connection: sqlite3.Connection, sql: str, limits: Limits) -> Outcome:
+    """Execute sql on an already sandboxed connection, in this process (workers call this)."""
+    started = time.perf_counter()
+    reason = check_statement(sql)
+    if reason:
+        return Outcome(DENIED, reason)
+    deadline = time.monotonic() + limits.timeout_ms / 1000
+    timed_out = False
+
+    def progress() -> int:
+        nonlocal timed_out
+        if time.monotonic() > deadline:
+            timed_out = True
+            return 1
+        return 0
+
+    connection.set_progress_handler(progress, 1000)
+    try:
+        cursor = connection.execute(sql)
+        columns = [d[0] for d in cursor.description or ()]
+        rows: list[tuple[Any, ...]] = []
+        size = 0
+        truncated = False
+        while True:
+            batch = cursor.fetchmany(256)
+            if not batch:
+                break
+            for row in batch:
+                size += sum(_approx_size(v) for v in row)
+                if size > limits.max_result_bytes:
+                    return _done(Outcome(EXHAUSTED, f"result larger than {limits.max_result_bytes} bytes"), started)
+                if len(rows) >= limits.max_rows:
+                    truncated = True
+                    break
+                rows.append(tuple(row))
+            if truncated:
+                break
+        cursor.close()
+        return _done(Outcome(OK, "", columns, rows, truncated), started)
+    except (sqlite3.Warning, sqlite3.ProgrammingError) as exc:
+        return _done(Outcome(DENIED, str(exc)), started)
+    except sqlite3.DatabaseError as exc:
+        message = str(exc)
+        if timed_out or message == "interrupted":
+            return _done(Outcome(TIMEOUT, f"query exceeded {limits.timeout_ms} ms"), started)
+        if "not authorized" in message or "prohibited" in message:
+            return _done(Outcome(DENIED, message), started)
+        if any(word in message for word in ("too big", "too large", "out of memory", "too many", "stack overflow")):
+            return _done(Outcome(EXHAUSTED, message), started)
+        return _done(Outcome(ERROR, message), started)
+    except MemoryError:
+        return _done(Outcome(EXHAUSTED, "out of memory"), started)
+    except (ValueError, OverflowError, RecursionError) as exc:
+        return _done(Outcome(ERROR, f"{type(exc).__name__}: {exc}"), started)
+    finally:
+        connection.set_progress_handler(None, 0)
+
+
+def _done(outcome: Outcome, started: float) -> Outcome:
+    outcome.elapsed_ms = 1000 * (time.perf_counter() - started)
+    return outcome
+
+
+def _worker_main(conn: Any, memory_mb: int) -> None:
+    """Worker loop: receive (db_path, sql, limits), send back an Outcome. Runs in a child process."""
+    try:
+        import resource
+
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+    # SQLite's own allocator stops well before RLIMIT_AS so most blow-ups become a clean error.
+    probe = sqlite3.connect(":memory:")
+    probe.execute(f"PRAGMA hard_heap_limit={memory_mb * 1024 * 1024 // 2}")
+    probe.close()
+    connections: dict[str, sqlite3.Connection] = {}
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        path, sql, limits = message
+        try:
+            connection = connections.get(path)
+            if connection is None:
+                connection = connections[path] = open_sandboxed(path)
+            outcome = run_query(connection, sql, limits)
+        except MemoryError:
+            outcome = Outcome(EXHAUSTED, "out of memory")
+        except sqlite3.Error as exc:
+            outcome = Outcome(ERROR, f"cannot open database: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a worker answers every message
+            outcome = Outcome(ERROR, f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(outcome)
+        except (MemoryError, ValueError, OSError):
+            conn.send(Outcome(EXHAUSTED, "result could not be returned"))
+
+
+class _Worker:
+    def __init__(self, context: Any, memory_mb: int) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(child, memory_mb), daemon=True)
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        try:
+            self.process.kill()
+            self.process.join(timeout=5)
+        finally:
+            self.conn.close()
+
+
+class SandboxPool:
+    """A fixed pool of sandbox worker processes; execute() is thread-safe and never raises."""
+
+    def __init__(self, workers: int = 2, memory_mb: int = 512, slack_seconds: float = 1.0) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._memory_mb = memory_mb
+        self._slack = slack_seconds
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._closed = False
+        self.replaced = 0  # workers killed and replaced (overrun or death), for metrics and tests
+        for _ in range(max(1, workers)):
+            self._idle.put(_Worker(self._context, memory_mb))
+        self.size = max(1, workers)
+
+    def execute(self, db_path: str, sql: str, limits: Limits = Limits()) -> Outcome:
+        started = time.perf_counter()
+        if self._closed:
+            return Outcome(EXHAUSTED, "sandbox pool is shut down")
+        worker = self._idle.get()
+        try:
+            worker.conn.send((str(db_path), sql, limits))
+            if worker.conn.poll(limits.timeout_ms / 1000 + self._slack):
+                outcome = worker.conn.recv()
+                self._idle.put(worker)
+                return outcome
+            self._replace(worker)
+            return _done(Outcome(TIMEOUT, f"query exceeded {limits.timeout_ms} ms; worker killed"), started)
+        except (EOFError, OSError, BrokenPipeError):
+            self._replace(worker)
+            return _done(Outcome(EXHAUSTED, "sandbox worker died (memory or resource cap)"), started)
+        except BaseException:
+            self._replace(worker)
+            raise
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self.replaced += 1
+        if not self._closed:
+            self._idle.put(_Worker(self._context, self._memory_mb))
+
+    def close(self) -> None:
+        self._closed = True
+        for _ in range(self.size):
+            try:
+                worker = self._idle.get(timeout=10)
+            except queue.Empty:
+                break
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+            worker.process.join(timeout=2)
+            if worker.process.is_alive():
+                worker.kill()
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.close()

@@ -1,0 +1,38 @@
+"""Builds the critic's server: catalogue + sandbox pool + servicer on the shared scaffold."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from services.critic.logic import Critic
+from services.critic.sandbox import Limits, SandboxPool
+from services.critic.servicer import CriticServicer
+from shared.catalogue import Catalogue
+from shared.config import Config
+from shared.dataset import default_dataset
+from shared.grpc_server import ServiceHost
+from shared.pb import critic_pb2, critic_pb2_grpc
+from shared.service_main import host_for
+
+log = logging.getLogger("sqldistill.critic")
+SERVICE_NAME = critic_pb2.DESCRIPTOR.services_by_name["CriticService"].full_name
+
+
+def build_critic(config: Config) -> Critic:
+    dataset = Path(config.dataset) if config.dataset else default_dataset(config)
+    catalogue = Catalogue.load(dataset)
+    log.info("critic: %d databases from %s", len(catalogue.databases), dataset)
+    pool = SandboxPool(workers=config.critic.workers, memory_mb=config.critic.memory_mb)
+    limits = Limits(config.critic.timeout_ms, config.critic.max_rows, config.critic.max_result_bytes)
+    return Critic(catalogue, pool, limits)
+
+
+def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
+    critic = build_critic(config)
+    servicer = CriticServicer(critic)
+    host = host_for(
+        "critic", config, [SERVICE_NAME], lambda server: critic_pb2_grpc.add_CriticServiceServicer_to_server(servicer, server)
+    )
+    return host, critic.close

@@ -1,0 +1,1 @@
+"""Generation service (see services/generation/server.py for what is built so far)."""

@@ -1,0 +1,1 @@
+"""The `sqldistill` command line: start the stack, check it, run one service, evaluate predictions."""

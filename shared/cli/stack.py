@@ -1,0 +1,112 @@
+"""Running the four services as local processes: start, wait for health, stop cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.config import SERVICE_NAMES, Config
+from shared.grpc_client import check_health, make_channel
+
+# Start order: the controller depends on the other three.
+START_ORDER = ("critic", "generation", "trainer", "controller")
+assert set(START_ORDER) == set(SERVICE_NAMES)
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    target: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def health(self) -> str:
+        if self.process.poll() is not None:
+            return f"EXITED ({self.process.returncode})"
+        channel = make_channel(self.target)
+        try:
+            return check_health(channel, timeout=1.0)
+        finally:
+            channel.close()
+
+
+class LocalStack:
+    """The embedded deployment: one process per service on loopback ports, logs under home/logs."""
+
+    def __init__(self, config: Config, services: tuple[str, ...] = START_ORDER) -> None:
+        self.config = config
+        self.services = services
+        self.processes: list[ServiceProcess] = []
+
+    def start(self, timeout: float = 300.0) -> None:
+        log_dir = Path(self.config.home) / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        # Children must see the same configuration the CLI resolved (file values included).
+        env.update(_config_env(self.config))
+        for name in self.services:
+            log_path = log_dir / f"{name}.log"
+            handle = open(log_path, "ab")
+            process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{name}"],
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the CLI only; it stops children in order
+            )
+            handle.close()
+            self.processes.append(ServiceProcess(name, self.config.target(name), process, log_path))
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(self.processes)
+        while pending:
+            for service in list(pending):
+                status = service.health()
+                if status == "SERVING":
+                    pending.remove(service)
+                elif status.startswith("EXITED"):
+                    raise RuntimeError(f"{service.name} exited during start; see {service.log_path}")
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(s.name for s in pending)
+                raise TimeoutError(f"not healthy after {timeout:.0f}s: {names}")
+            time.sleep(0.2)
+
+    def first_exited(self) -> ServiceProcess | None:
+        return next((s for s in self.processes if s.process.poll() is not None), None)
+
+    def stop(self, grace: float | None = None) -> None:
+        """SIGTERM in reverse start order, wait for draining, then SIGKILL whatever is left."""
+        grace = self.config.grace_seconds if grace is None else grace
+        for service in reversed(self.processes):
+            if service.process.poll() is None:
+                service.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace + 5
+        for service in self.processes:
+            try:
+                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                service.process.kill()
+                service.process.wait()
+
+
+def _config_env(config: Config) -> dict[str, str]:
+    env = {
+        "SQLDISTILL_HOST": config.host,
+        "SQLDISTILL_HOME": str(config.home),
+        "SQLDISTILL_STORE_URL": config.resolved_store_url,
+        "SQLDISTILL_GRACE_SECONDS": str(config.grace_seconds),
+    }
+    if config.dataset:
+        env["SQLDISTILL_DATASET"] = str(config.dataset)
+    for name in SERVICE_NAMES:
+        endpoint = config.endpoint(name)
+        env[f"SQLDISTILL_SERVICES__{name.upper()}__PORT"] = str(endpoint.port)
+        env[f"SQLDISTILL_SERVICES__{name.upper()}__METRICS_PORT"] = str(endpoint.metrics_port)
+    return env

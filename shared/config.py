@@ -1,0 +1,115 @@
+"""One typed configuration for every service: defaults, then a YAML file, then environment.
+
+Environment variables win so a container can override a single field:
+`SQLDISTILL_CRITIC__WORKERS=4` sets `config.critic.workers`. The file is named by
+`SQLDISTILL_CONFIG` or passed explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVICE_NAMES = ("critic", "generation", "trainer", "controller")
+
+
+class Endpoint(BaseModel):
+    """Where one service listens (gRPC) and exposes Prometheus metrics (0 = no metrics server)."""
+
+    port: int
+    metrics_port: int = 0
+
+
+class ServicesConfig(BaseModel):
+    critic: Endpoint = Endpoint(port=50151, metrics_port=9151)
+    generation: Endpoint = Endpoint(port=50152, metrics_port=9152)
+    trainer: Endpoint = Endpoint(port=50153, metrics_port=9153)
+    controller: Endpoint = Endpoint(port=50154, metrics_port=9154)
+
+
+class CriticConfig(BaseModel):
+    workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    timeout_ms: int = 2000
+    max_rows: int = 10_000
+    max_result_bytes: int = 8 * 1024 * 1024
+    memory_mb: int = 512
+    test_suite_variants: int = 10
+
+
+class GenerationConfig(BaseModel):
+    backend: str = "transformers"  # transformers | tgi
+    model: str = ""  # local path or hub id; "" = the bundled default
+    tgi_url: str = ""
+    max_batch_size: int = 8
+
+
+class TrainerConfig(BaseModel):
+    launcher: str = "local"  # local | kubernetes
+    namespace: str = "sqldistill"
+
+
+class Config(BaseSettings):
+    """Everything a service needs to start; printed (secrets elided) on start."""
+
+    model_config = SettingsConfigDict(env_prefix="SQLDISTILL_", env_nested_delimiter="__", extra="forbid")
+
+    host: str = "127.0.0.1"
+    home: Path = REPO_ROOT / "var"
+    store_url: str = ""  # "" = sqlite file under home
+    dataset: Path | None = None  # Spider-format folder or folder of .sqlite files
+    grace_seconds: float = 10.0
+    default_deadline_seconds: float = 30.0
+    services: ServicesConfig = ServicesConfig()
+    critic: CriticConfig = CriticConfig()
+    generation: GenerationConfig = GenerationConfig()
+    trainer: TrainerConfig = TrainerConfig()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats explicit file values (passed as init kwargs), which beat defaults.
+        return (env_settings, init_settings)
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.home / 'store.db'}"
+
+    def endpoint(self, service: str) -> Endpoint:
+        if service not in SERVICE_NAMES:
+            raise ValueError(f"unknown service {service!r}; expected one of {', '.join(SERVICE_NAMES)}")
+        return getattr(self.services, service)
+
+    def target(self, service: str) -> str:
+        return f"{self.host}:{self.endpoint(service).port}"
+
+    def redacted(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        if "@" in data["store_url"]:  # drop credentials from a database URL
+            scheme, rest = data["store_url"].split("://", 1)
+            data["store_url"] = f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return data
+
+
+def load_config(path: Path | str | None = None, **overrides: Any) -> Config:
+    """Defaults < YAML file (path or $SQLDISTILL_CONFIG) < overrides < environment."""
+    path = path or os.environ.get("SQLDISTILL_CONFIG")
+    values: dict[str, Any] = {}
+    if path:
+        with open(path) as handle:
+            values = yaml.safe_load(handle) or {}
+        if not isinstance(values, dict):
+            raise ValueError(f"config file {path} must hold a mapping, got {type(values).__name__}")
+    values.update(overrides)
+    return Config(**values)

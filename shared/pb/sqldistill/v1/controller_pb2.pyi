@@ -1,0 +1,186 @@
+from . import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RunSpec(_message.Message):
+    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "test_suite_variants", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling")
+    class ComplexityMixEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DB_IDS_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_PER_DB_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_PER_QUESTION_FIELD_NUMBER: _ClassVar[int]
+    COMPLEXITY_MIX_FIELD_NUMBER: _ClassVar[int]
+    TEST_SUITE_FIELD_NUMBER: _ClassVar[int]
+    TEST_SUITE_VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    CONSISTENCY_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_METHOD_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_FROM_PARENT_FIELD_NUMBER: _ClassVar[int]
+    EVAL_SPLIT_FIELD_NUMBER: _ClassVar[int]
+    GATE_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SAMPLING_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    db_ids: _containers.RepeatedScalarFieldContainer[str]
+    mode: str
+    base_model: _common_pb2.ModelRef
+    rounds: int
+    candidates_per_db: int
+    samples_per_question: int
+    complexity_mix: _containers.ScalarMap[str, float]
+    test_suite: bool
+    test_suite_variants: int
+    consistency_samples: int
+    train_method: str
+    train_from_parent: bool
+    eval_split: str
+    gate_margin: float
+    seed: int
+    sampling: _common_pb2.SamplingParams
+    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., test_suite_variants: _Optional[int] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ...) -> None: ...
+
+class StartRunRequest(_message.Message):
+    __slots__ = ("spec",)
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    spec: RunSpec
+    def __init__(self, spec: _Optional[_Union[RunSpec, _Mapping]] = ...) -> None: ...
+
+class RunRef(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class Run(_message.Message):
+    __slots__ = ("run_id", "name", "state", "current_round", "current_step", "spec", "serving_version")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_ROUND_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_STEP_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    SERVING_VERSION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    name: str
+    state: str
+    current_round: int
+    current_step: str
+    spec: RunSpec
+    serving_version: str
+    def __init__(self, run_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., current_round: _Optional[int] = ..., current_step: _Optional[str] = ..., spec: _Optional[_Union[RunSpec, _Mapping]] = ..., serving_version: _Optional[str] = ...) -> None: ...
+
+class ListRunsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListRunsResponse(_message.Message):
+    __slots__ = ("runs",)
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[Run]
+    def __init__(self, runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ...) -> None: ...
+
+class RunEvent(_message.Message):
+    __slots__ = ("run_id", "round", "step", "kind", "message", "figures", "created_at")
+    class FiguresEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FIGURES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    round: int
+    step: str
+    kind: str
+    message: str
+    figures: _containers.ScalarMap[str, float]
+    created_at: str
+    def __init__(self, run_id: _Optional[str] = ..., round: _Optional[int] = ..., step: _Optional[str] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ..., figures: _Optional[_Mapping[str, float]] = ..., created_at: _Optional[str] = ...) -> None: ...
+
+class Round(_message.Message):
+    __slots__ = ("run_id", "number", "step", "outcome", "generated", "kept", "model_version", "accuracy", "serving_accuracy")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    GENERATED_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    SERVING_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    number: int
+    step: str
+    outcome: str
+    generated: int
+    kept: int
+    model_version: str
+    accuracy: _common_pb2.Accuracy
+    serving_accuracy: _common_pb2.Accuracy
+    def __init__(self, run_id: _Optional[str] = ..., number: _Optional[int] = ..., step: _Optional[str] = ..., outcome: _Optional[str] = ..., generated: _Optional[int] = ..., kept: _Optional[int] = ..., model_version: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., serving_accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ...) -> None: ...
+
+class ListRoundsResponse(_message.Message):
+    __slots__ = ("rounds",)
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    rounds: _containers.RepeatedCompositeFieldContainer[Round]
+    def __init__(self, rounds: _Optional[_Iterable[_Union[Round, _Mapping]]] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ModelVersion(_message.Message):
+    __slots__ = ("version", "base", "parent", "run_id", "round", "dataset_hash", "artifact_path", "status", "accuracy", "created_at")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    BASE_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    DATASET_HASH_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_PATH_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    base: str
+    parent: str
+    run_id: str
+    round: int
+    dataset_hash: str
+    artifact_path: str
+    status: str
+    accuracy: _common_pb2.Accuracy
+    created_at: str
+    def __init__(self, version: _Optional[str] = ..., base: _Optional[str] = ..., parent: _Optional[str] = ..., run_id: _Optional[str] = ..., round: _Optional[int] = ..., dataset_hash: _Optional[str] = ..., artifact_path: _Optional[str] = ..., status: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., created_at: _Optional[str] = ...) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelVersion]
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelVersion, _Mapping]]] = ...) -> None: ...
+
+class RollBackRequest(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    def __init__(self, version: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,39 @@
+"""Conversions between Python values and the shared protobuf messages (common.proto)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shared.pb import common_pb2
+
+
+def to_value(value: Any) -> common_pb2.Value:
+    if value is None:
+        return common_pb2.Value(null=True)
+    if isinstance(value, bool):
+        return common_pb2.Value(integer=int(value))
+    if isinstance(value, int):
+        return common_pb2.Value(integer=value)
+    if isinstance(value, float):
+        return common_pb2.Value(real=value)
+    if isinstance(value, bytes):
+        return common_pb2.Value(blob=value)
+    return common_pb2.Value(text=str(value))
+
+
+def from_value(value: common_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    return None if kind in (None, "null") else getattr(value, kind)
+
+
+def to_result_set(columns: Sequence[str], rows: Sequence[Sequence[Any]], truncated: bool = False) -> common_pb2.ResultSet:
+    return common_pb2.ResultSet(
+        columns=list(columns),
+        rows=[common_pb2.Row(values=[to_value(v) for v in row]) for row in rows],
+        truncated=truncated,
+    )
+
+
+def from_result_set(result: common_pb2.ResultSet) -> list[tuple[Any, ...]]:
+    return [tuple(from_value(v) for v in row.values) for row in result.rows]

@@ -1,0 +1,42 @@
+"""The common `main` of every service process: config, logging, server start, ready, drain on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from shared.config import Config, load_config
+from shared.grpc_server import ServiceHost, configure_logging
+
+log = logging.getLogger("sqldistill")
+
+# A builder returns the host (servicer added, not started) and a cleanup run after draining.
+Builder = Callable[[Config], tuple[ServiceHost, Callable[[], None]]]
+
+
+def run_service(name: str, build: Builder, config: Config | None = None) -> None:
+    configure_logging()
+    config = config or load_config()
+    log.info("%s starting with config %s", name, json.dumps(config.redacted(), sort_keys=True))
+    host, cleanup = build(config)
+    host.install_signal_handlers()
+    host.start()
+    host.mark_ready()
+    try:
+        host.wait()
+    finally:
+        cleanup()
+
+
+def host_for(name: str, config: Config, full_service_names: list[str], add_servicer) -> ServiceHost:
+    endpoint = config.endpoint(name)
+    return ServiceHost(
+        name,
+        full_service_names,
+        add_servicer,
+        host=config.host,
+        port=endpoint.port,
+        metrics_port=endpoint.metrics_port,
+        grace_seconds=config.grace_seconds,
+    )

@@ -1,0 +1,15 @@
+"""The sqldistill store: SQLAlchemy 2 models, Alembic migrations, idempotent writes."""
+
+from shared.store.models import (  # noqa: F401
+    Base,
+    Candidate,
+    Dataset,
+    Evaluation,
+    Event,
+    ModelVersion,
+    Round,
+    Run,
+    TrainingJob,
+    Verdict,
+)
+from shared.store.store import Store  # noqa: F401

@@ -1,0 +1,158 @@
+"""The store's tables: everything the controller needs to resume a run after a crash.
+
+Natural keys carry unique constraints so a repeated write after a crash is a no-op
+(see `Store.insert_ignore`), never a duplicate.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    lineage: Mapped[str] = mapped_column(String(500), index=True)  # base model key: one active run each
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(20), default="running")  # running|paused|stopped|completed|failed
+    current_round: Mapped[int] = mapped_column(Integer, default=0)
+    serving_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Round(Base):
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("run_id", "number", name="uq_round_run_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    step: Mapped[str] = mapped_column(String(20), default="GENERATE")  # GENERATE..DONE
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)  # rolled_out | rejected
+    model_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    dataset_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    training_job_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Candidate(Base):
+    __tablename__ = "candidates"
+    __table_args__ = (UniqueConstraint("run_id", "round", "key", name="uq_candidate_key"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(64))  # content hash: what makes a candidate "the same"
+    db_id: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text)
+    sql: Mapped[str] = mapped_column(Text)
+    gold_sql: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str] = mapped_column(String(20))  # self_instruct | labelled
+    hardness: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    resampled_sql: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Verdict(Base):
+    __tablename__ = "verdicts"
+
+    candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True)
+    kept: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(30))
+    canonical_sql: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hardness: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    execution_match: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    test_suite_match: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    consistency: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the frozen JSONL
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), nullable=True)
+    round: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+
+    version: Mapped[str] = mapped_column(String(100), primary_key=True)
+    base: Mapped[str] = mapped_column(Text)
+    parent: Mapped[str | None] = mapped_column(ForeignKey("model_versions.version"), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), nullable=True)
+    round: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    dataset_hash: Mapped[str | None] = mapped_column(ForeignKey("datasets.hash"), nullable=True)
+    artifact_path: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="candidate")  # serving|candidate|rejected|retired
+    hyperparameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrainingJob(Base):
+    __tablename__ = "training_jobs"
+    __table_args__ = (UniqueConstraint("run_id", "round", "dataset_hash", name="uq_job_run_round_dataset"),)
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    round: Mapped[int] = mapped_column(Integer)
+    dataset_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(100))
+    launcher: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default="PENDING")
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    artifact_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Evaluation(Base):
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("model_version", "split", name="uq_evaluation_version_split"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_version: Mapped[str] = mapped_column(ForeignKey("model_versions.version", ondelete="CASCADE"))
+    split: Mapped[str] = mapped_column(String(100))
+    total: Mapped[int] = mapped_column(Integer)
+    execution: Mapped[float] = mapped_column(Float)
+    test_suite: Mapped[float | None] = mapped_column(Float, nullable=True)
+    by_hardness: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), nullable=True, index=True)
+    round: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    step: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text, default="")
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

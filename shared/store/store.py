@@ -1,0 +1,105 @@
+"""Opening the store (SQLite file or any SQLAlchemy URL), migrating it, and idempotent writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.store.models import Base
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the controller's writes
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+class Store:
+    """A handle on the store: sessions, migrations, and writes that never double."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, migrate: bool = True) -> Store:
+        store = cls(url)
+        if migrate:
+            store.migrate()
+        return store
+
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` with Alembic (safe to call on every start)."""
+        with self.engine.begin() as connection:
+            cfg = alembic_config(self.url)
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on error."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def _insert(self, model: type[Base]):
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            return sqlite.insert(model)
+        if dialect == "postgresql":
+            return postgresql.insert(model)
+        raise NotImplementedError(f"idempotent inserts are not implemented for {dialect}")
+
+    def insert_ignore(self, session: Session, model: type[Base], rows: Iterable[Mapping[str, Any]]) -> int:
+        """Insert rows, skipping any that collide with an existing key; returns rows inserted."""
+        rows = list(rows)
+        if not rows:
+            return 0
+        result = session.execute(self._insert(model).values(rows).on_conflict_do_nothing())
+        return result.rowcount or 0
+
+    def upsert(
+        self, session: Session, model: type[Base], row: Mapping[str, Any], keys: Iterable[str]
+    ) -> None:
+        """Insert row, or update the non-key columns of the row with the same keys."""
+        keys = list(keys)
+        stmt = self._insert(model).values(dict(row))
+        updates = {name: stmt.excluded[name] for name in row if name not in keys}
+        if updates:
+            stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        session.execute(stmt)
+
+    def close(self) -> None:
+        self.engine.dispose()
