@@ -15,7 +15,11 @@ from pathlib import Path
 
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 # Spider's file names for its splits, mapped to our split names.
-SPIDER_SPLIT_FILES = {"train": ("train_spider.json", "train_others.json"), "dev": ("dev.json",), "test": ("test.json",)}
+SPIDER_SPLIT_FILES = {
+    "train": ("train_spider.json", "train_others.json"),
+    "dev": ("dev.json",),
+    "test": ("test.json",),
+}
 
 
 def quote_identifier(name: str) -> str:

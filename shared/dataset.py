@@ -16,5 +16,8 @@ def default_dataset(config: Config) -> Path:
     path = Path(config.home) / "bundled"
     if not path.is_dir():
         path.mkdir(parents=True, exist_ok=True)
-        log.warning("no dataset at %s: set SQLDISTILL_DATASET to a Spider-format folder or a folder of .sqlite files", path)
+        log.warning(
+            "no dataset at %s: set SQLDISTILL_DATASET to a Spider-format folder or a folder of .sqlite files",
+            path,
+        )
     return path

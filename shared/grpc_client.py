@@ -17,10 +17,12 @@ _RETRY_SERVICE_CONFIG = json.dumps(
     {
         "methodConfig": [
             {
-                "name": [{"service": "sqldistill.v1.CriticService"},
-                         {"service": "sqldistill.v1.GenerationService"},
-                         {"service": "sqldistill.v1.TrainerService"},
-                         {"service": "sqldistill.v1.ControllerService"}],
+                "name": [
+                    {"service": "sqldistill.v1.CriticService"},
+                    {"service": "sqldistill.v1.GenerationService"},
+                    {"service": "sqldistill.v1.TrainerService"},
+                    {"service": "sqldistill.v1.ControllerService"},
+                ],
                 "retryPolicy": {
                     "maxAttempts": 5,
                     "initialBackoff": "0.2s",

@@ -171,7 +171,13 @@ class ServiceHost:
     def start(self) -> ServiceHost:
         self.server.start()
         serve_metrics(self._metrics_port, self._host)
-        log.info("%s listening on %s:%d (metrics port %s)", self.name, self._host, self.port, self._metrics_port or "off")
+        log.info(
+            "%s listening on %s:%d (metrics port %s)",
+            self.name,
+            self._host,
+            self.port,
+            self._metrics_port or "off",
+        )
         return self
 
     def mark_ready(self) -> None:

@@ -27,7 +27,9 @@ def from_value(value: common_pb2.Value) -> Any:
     return None if kind in (None, "null") else getattr(value, kind)
 
 
-def to_result_set(columns: Sequence[str], rows: Sequence[Sequence[Any]], truncated: bool = False) -> common_pb2.ResultSet:
+def to_result_set(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], truncated: bool = False
+) -> common_pb2.ResultSet:
     return common_pb2.ResultSet(
         columns=list(columns),
         rows=[common_pb2.Row(values=[to_value(v) for v in row]) for row in rows],

@@ -20,6 +20,9 @@ SERVICE_NAME = controller_pb2.DESCRIPTOR.services_by_name["ControllerService"].f
 def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
     servicer = controller_pb2_grpc.ControllerServiceServicer()
     host = host_for(
-        "controller", config, [SERVICE_NAME], lambda server: controller_pb2_grpc.add_ControllerServiceServicer_to_server(servicer, server)
+        "controller",
+        config,
+        [SERVICE_NAME],
+        lambda server: controller_pb2_grpc.add_ControllerServiceServicer_to_server(servicer, server),
     )
     return host, lambda: None

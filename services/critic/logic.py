@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from services.critic.matching import order_matters, results_match
-from services.critic.sandbox import OK, Limits, Outcome, SandboxPool
+from services.critic.sandbox import Limits, Outcome, SandboxPool
 from shared.catalogue import Catalogue, DatabaseSchema
 from shared.errors import InvalidArgument, NotFound
 from shared.sql import HARDNESS_LEVELS, SqlParseError, canonical, hardness, is_query, parse, remove_distinct
@@ -127,7 +127,9 @@ class Critic:
         try:
             return self.catalogue.path(db_id)
         except KeyError:
-            raise NotFound(f"unknown database {db_id!r}; known: {', '.join(self.catalogue.db_ids[:20])}") from None
+            raise NotFound(
+                f"unknown database {db_id!r}; known: {', '.join(self.catalogue.db_ids[:20])}"
+            ) from None
 
     def _limits(self, timeout_ms: int = 0, max_rows: int = 0) -> Limits:
         if timeout_ms < 0 or timeout_ms > MAX_TIMEOUT_MS:
@@ -180,7 +182,9 @@ class Critic:
         return all(self.execution_match(path, gold_sql, pred_sql)[0] for path in self._suite_paths(db_id))
 
     # --- judge -------------------------------------------------------------------------------
-    def judge(self, candidates: Iterable[CandidateIn], settings: JudgeSettings = JudgeSettings()) -> Iterator[VerdictOut]:
+    def judge(
+        self, candidates: Iterable[CandidateIn], settings: JudgeSettings = JudgeSettings()
+    ) -> Iterator[VerdictOut]:
         """Verdicts in input order; candidates run concurrently across the sandbox workers."""
         candidates = list(candidates)
         for c in candidates:
@@ -282,7 +286,9 @@ class Critic:
         return agree / len(c.resampled_sql)
 
     # --- evaluate ------------------------------------------------------------------------------
-    def evaluate(self, predictions: Sequence[PredictionIn], test_suite: bool = False) -> tuple[AccuracyReport, list[QueryScore]]:
+    def evaluate(
+        self, predictions: Sequence[PredictionIn], test_suite: bool = False
+    ) -> tuple[AccuracyReport, list[QueryScore]]:
         for p in predictions:
             self._db_path(p.db_id)
             if not p.gold_sql.strip():
@@ -296,7 +302,11 @@ class Critic:
         except SqlParseError:
             level = "extra"
         path = str(self._db_path(p.db_id))
-        ex, error = self.execution_match(path, p.gold_sql, p.predicted_sql) if p.predicted_sql.strip() else (False, "empty prediction")
+        ex, error = (
+            self.execution_match(path, p.gold_sql, p.predicted_sql)
+            if p.predicted_sql.strip()
+            else (False, "empty prediction")
+        )
         ts = ex and test_suite and self.test_suite_match(p.db_id, p.gold_sql, p.predicted_sql)
         return QueryScore(p.id, p.db_id, level, ex, bool(ts), error)
 

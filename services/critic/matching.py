@@ -45,7 +45,9 @@ def _quick_reject(result1: Sequence[Row], result2: Sequence[Row], ordered: bool)
     return set(s1) != set(s2)
 
 
-def _column_permutations(result1: Sequence[Row], result2: Sequence[Row], ordered: bool) -> Iterator[tuple[int, ...]]:
+def _column_permutations(
+    result1: Sequence[Row], result2: Sequence[Row], ordered: bool
+) -> Iterator[tuple[int, ...]]:
     """Candidate maps perm[i] = column of result2 that plays column i of result1."""
     num_cols = len(result1[0])
     cols1 = [tuple(r[i] for r in result1) for i in range(num_cols)]

@@ -27,7 +27,12 @@ from typing import Any
 
 OK, ERROR, DENIED, TIMEOUT, EXHAUSTED = "OK", "ERROR", "DENIED", "TIMEOUT", "RESOURCE_EXHAUSTED"
 
-_ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+_ALLOWED_ACTIONS = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_FUNCTION,
+    sqlite3.SQLITE_RECURSIVE,
+}
 _DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?(\*/|$)", re.DOTALL)
 _QUERY_START = re.compile(r"^\s*(\(\s*)*(select|with|values)\b", re.IGNORECASE)
@@ -83,7 +88,9 @@ def check_statement(sql: str) -> str | None:
     return None
 
 
-def _authorizer(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
+def _authorizer(
+    action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None
+) -> int:
     if action in _ALLOWED_ACTIONS:
         if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _DENIED_FUNCTIONS:
             return sqlite3.SQLITE_DENY
@@ -140,7 +147,9 @@ def run_query(connection: sqlite3.Connection, sql: str, limits: Limits) -> Outco
             for row in batch:
                 size += sum(_approx_size(v) for v in row)
                 if size > limits.max_result_bytes:
-                    return _done(Outcome(EXHAUSTED, f"result larger than {limits.max_result_bytes} bytes"), started)
+                    return _done(
+                        Outcome(EXHAUSTED, f"result larger than {limits.max_result_bytes} bytes"), started
+                    )
                 if len(rows) >= limits.max_rows:
                     truncated = True
                     break
@@ -157,7 +166,10 @@ def run_query(connection: sqlite3.Connection, sql: str, limits: Limits) -> Outco
             return _done(Outcome(TIMEOUT, f"query exceeded {limits.timeout_ms} ms"), started)
         if "not authorized" in message or "prohibited" in message:
             return _done(Outcome(DENIED, message), started)
-        if any(word in message for word in ("too big", "too large", "out of memory", "too many", "stack overflow")):
+        if any(
+            word in message
+            for word in ("too big", "too large", "out of memory", "too many", "stack overflow")
+        ):
             return _done(Outcome(EXHAUSTED, message), started)
         return _done(Outcome(ERROR, message), started)
     except MemoryError:

@@ -33,6 +33,9 @@ def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
     critic = build_critic(config)
     servicer = CriticServicer(critic)
     host = host_for(
-        "critic", config, [SERVICE_NAME], lambda server: critic_pb2_grpc.add_CriticServiceServicer_to_server(servicer, server)
+        "critic",
+        config,
+        [SERVICE_NAME],
+        lambda server: critic_pb2_grpc.add_CriticServiceServicer_to_server(servicer, server),
     )
     return host, critic.close

@@ -24,7 +24,9 @@ STATUS = {
 
 
 def accuracy_message(report: AccuracyReport) -> common_pb2.Accuracy:
-    message = common_pb2.Accuracy(total=report.total, execution=report.execution, test_suite=report.test_suite)
+    message = common_pb2.Accuracy(
+        total=report.total, execution=report.execution, test_suite=report.test_suite
+    )
     for level, sub in report.by_hardness.items():
         message.by_hardness[level].CopyFrom(accuracy_message(sub))
     return message
@@ -53,7 +55,9 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
     def __init__(self, critic: Critic) -> None:
         self.critic = critic
 
-    def Execute(self, request: critic_pb2.ExecuteRequest, context: grpc.ServicerContext) -> critic_pb2.ExecuteResponse:
+    def Execute(
+        self, request: critic_pb2.ExecuteRequest, context: grpc.ServicerContext
+    ) -> critic_pb2.ExecuteResponse:
         outcome = self.critic.execute(request.db_id, request.sql, request.timeout_ms, request.max_rows)
         return critic_pb2.ExecuteResponse(
             status=STATUS[outcome.status],
@@ -62,11 +66,15 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
             elapsed_ms=outcome.elapsed_ms,
         )
 
-    def JudgeCandidates(self, request: critic_pb2.JudgeRequest, context: grpc.ServicerContext) -> Iterator[critic_pb2.Verdict]:
+    def JudgeCandidates(
+        self, request: critic_pb2.JudgeRequest, context: grpc.ServicerContext
+    ) -> Iterator[critic_pb2.Verdict]:
         if not request.candidates:
             raise InvalidArgument("candidates is empty")
         if len(request.candidates) > MAX_CANDIDATES:
-            raise InvalidArgument(f"at most {MAX_CANDIDATES} candidates per call, got {len(request.candidates)}")
+            raise InvalidArgument(
+                f"at most {MAX_CANDIDATES} candidates per call, got {len(request.candidates)}"
+            )
         ids = [c.id for c in request.candidates]
         if any(not i for i in ids) or len(set(ids)) != len(ids):
             raise InvalidArgument("every candidate needs a unique, non-empty id")
@@ -86,7 +94,9 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
                 return
             yield verdict_message(verdict)
 
-    def Evaluate(self, request: critic_pb2.EvaluateRequest, context: grpc.ServicerContext) -> critic_pb2.EvaluateResponse:
+    def Evaluate(
+        self, request: critic_pb2.EvaluateRequest, context: grpc.ServicerContext
+    ) -> critic_pb2.EvaluateResponse:
         if not request.predictions:
             raise InvalidArgument("predictions is empty")
         predictions = [
@@ -124,12 +134,17 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
                             row_count=t.row_count,
                             columns=[
                                 critic_pb2.Column(
-                                    name=c.name, type=c.type, primary_key=c.primary_key, sample_values=list(c.sample_values)
+                                    name=c.name,
+                                    type=c.type,
+                                    primary_key=c.primary_key,
+                                    sample_values=list(c.sample_values),
                                 )
                                 for c in t.columns
                             ],
                             foreign_keys=[
-                                critic_pb2.ForeignKey(column=f.column, ref_table=f.ref_table, ref_column=f.ref_column)
+                                critic_pb2.ForeignKey(
+                                    column=f.column, ref_table=f.ref_table, ref_column=f.ref_column
+                                )
                                 for f in t.foreign_keys
                             ],
                         )
@@ -139,4 +154,3 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
                 for s in schemas
             ]
         )
-

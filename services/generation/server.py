@@ -20,6 +20,9 @@ SERVICE_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].f
 def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
     servicer = generation_pb2_grpc.GenerationServiceServicer()
     host = host_for(
-        "generation", config, [SERVICE_NAME], lambda server: generation_pb2_grpc.add_GenerationServiceServicer_to_server(servicer, server)
+        "generation",
+        config,
+        [SERVICE_NAME],
+        lambda server: generation_pb2_grpc.add_GenerationServiceServicer_to_server(servicer, server),
     )
     return host, lambda: None

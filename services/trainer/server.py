@@ -20,6 +20,9 @@ SERVICE_NAME = trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_na
 def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
     servicer = trainer_pb2_grpc.TrainerServiceServicer()
     host = host_for(
-        "trainer", config, [SERVICE_NAME], lambda server: trainer_pb2_grpc.add_TrainerServiceServicer_to_server(servicer, server)
+        "trainer",
+        config,
+        [SERVICE_NAME],
+        lambda server: trainer_pb2_grpc.add_TrainerServiceServicer_to_server(servicer, server),
     )
     return host, lambda: None

@@ -16,7 +16,9 @@ from shared.cli.stack import START_ORDER, LocalStack
 from shared.config import SERVICE_NAMES, load_config
 from shared.grpc_client import check_health, make_channel
 
-app = typer.Typer(help="Teach small language models to write SQL by recursive self-distillation.", no_args_is_help=True)
+app = typer.Typer(
+    help="Teach small language models to write SQL by recursive self-distillation.", no_args_is_help=True
+)
 console = Console()
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
@@ -25,7 +27,9 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML 
 @app.command()
 def up(
     config_file: ConfigOption = None,
-    dataset: Annotated[Path | None, typer.Option(help="Spider-format folder or folder of .sqlite files.")] = None,
+    dataset: Annotated[
+        Path | None, typer.Option(help="Spider-format folder or folder of .sqlite files.")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be healthy.")] = 300.0,
 ) -> None:
     """Start the four services on loopback ports and keep them running until Ctrl-C."""
@@ -52,15 +56,22 @@ def up(
         table.add_column(column)
     for s in stack.processes:
         metrics = config.endpoint(s.name).metrics_port
-        table.add_row(s.name, s.target, f"http://{config.host}:{metrics}/metrics" if metrics else "-",
-                      str(s.process.pid), str(s.log_path))
+        table.add_row(
+            s.name,
+            s.target,
+            f"http://{config.host}:{metrics}/metrics" if metrics else "-",
+            str(s.process.pid),
+            str(s.log_path),
+        )
     console.print(table)
     console.print("Ctrl-C stops every service.")
     exit_code = 0
     while not stopping:
         exited = stack.first_exited()
         if exited:
-            console.print(f"[red]{exited.name} exited ({exited.process.returncode}); see {exited.log_path}[/red]")
+            console.print(
+                f"[red]{exited.name} exited ({exited.process.returncode}); see {exited.log_path}[/red]"
+            )
             exit_code = 1
             break
         time.sleep(0.5)

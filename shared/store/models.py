@@ -28,7 +28,9 @@ class Run(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     lineage: Mapped[str] = mapped_column(String(500), index=True)  # base model key: one active run each
     spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    state: Mapped[str] = mapped_column(String(20), default="running")  # running|paused|stopped|completed|failed
+    state: Mapped[str] = mapped_column(
+        String(20), default="running"
+    )  # running|paused|stopped|completed|failed
     current_round: Mapped[int] = mapped_column(Integer, default=0)
     serving_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -74,7 +76,9 @@ class Candidate(Base):
 class Verdict(Base):
     __tablename__ = "verdicts"
 
-    candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True
+    )
     kept: Mapped[bool] = mapped_column(Boolean)
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(30))
@@ -149,7 +153,9 @@ class Event(Base):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), nullable=True, index=True)
+    run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     round: Mapped[int | None] = mapped_column(Integer, nullable=True)
     step: Mapped[str | None] = mapped_column(String(20), nullable=True)
     kind: Mapped[str] = mapped_column(String(40))

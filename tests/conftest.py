@@ -1,0 +1,101 @@
+"""Shared fixtures: real SQLite files, free loopback ports, real service processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from shared.grpc_client import make_channel, wait_healthy
+from tests.dbfactory import make_spider_dir
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def spider_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_spider_dir(tmp_path_factory.mktemp("spider"))
+
+
+@dataclass
+class RunningService:
+    name: str
+    target: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_service(
+    name: str,
+    tmp_path: Path,
+    dataset: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> RunningService:
+    """Start `python -m services.<name>` on a free loopback port and wait until it is SERVING."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "SQLDISTILL_HOME": str(tmp_path / "home"),
+            f"SQLDISTILL_SERVICES__{name.upper()}__PORT": str(port),
+            f"SQLDISTILL_SERVICES__{name.upper()}__METRICS_PORT": str(free_port()),
+            "SQLDISTILL_CRITIC__WORKERS": "2",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if dataset:
+        env["SQLDISTILL_DATASET"] = str(dataset)
+    env.update(extra_env or {})
+    log_path = tmp_path / f"{name}-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    service = RunningService(name, f"127.0.0.1:{port}", process, log_path)
+    channel = make_channel(service.target)
+    try:
+        wait_healthy(channel, timeout)
+    except TimeoutError:
+        process.kill()
+        raise RuntimeError(f"{name} did not become healthy:\n{service.log()}") from None
+    finally:
+        channel.close()
+    return service
+
+
+def stop_service(service: RunningService) -> None:
+    if service.process.poll() is None:
+        service.process.send_signal(signal.SIGTERM)
+        try:
+            service.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            service.process.kill()
+            service.process.wait()
+
+
+@pytest.fixture(scope="module")
+def critic_service(tmp_path_factory: pytest.TempPathFactory, spider_dir: Path) -> Iterator[RunningService]:
+    service = start_service("critic", tmp_path_factory.mktemp("critic"), dataset=spider_dir)
+    yield service
+    stop_service(service)

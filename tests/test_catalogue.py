@@ -1,0 +1,74 @@
+"""The database catalogue on real Spider-format and plain folders."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from shared.catalogue import Catalogue, introspect
+from tests.dbfactory import make_concert_db
+
+
+def test_reads_a_spider_format_folder(spider_dir):
+    catalogue = Catalogue.load(spider_dir)
+    assert catalogue.db_ids == ["concert", "pets"]
+    assert catalogue.splits == ["dev", "train"]
+    dev = catalogue.examples("dev")
+    assert len(dev) == 4 and dev[0].db_id == "concert" and dev[0].query == "SELECT count(*) FROM singer"
+    assert len(catalogue.examples("train")) == 2
+    with pytest.raises(KeyError, match="unknown split"):
+        catalogue.examples("test")
+    with pytest.raises(KeyError, match="unknown database"):
+        catalogue.path("nope")
+
+
+def test_reads_a_plain_folder_of_sqlite_files(tmp_path):
+    make_concert_db(tmp_path / "a" / "music.sqlite")
+    make_concert_db(tmp_path / "b" / "shows.db")
+    (tmp_path / "notes.db").write_text("not a database")
+    catalogue = Catalogue.load(tmp_path)
+    assert catalogue.db_ids == ["music", "shows"]
+    assert catalogue.splits == []
+    assert catalogue.schema("shows").table("singer").row_count == 30
+
+
+def test_introspection_reads_keys_and_samples(spider_dir):
+    schema = introspect(spider_dir / "database" / "concert" / "concert.sqlite", "concert")
+    assert [t.name for t in schema.tables] == ["stadium", "singer", "concert", "singer_in_concert"]
+    link = schema.table("singer_in_concert")
+    assert link.primary_key == ("concert_id", "singer_id")
+    assert {(f.column, f.ref_table, f.ref_column) for f in link.foreign_keys} == {
+        ("concert_id", "concert", "concert_id"),
+        ("singer_id", "singer", "singer_id"),
+    }
+    singer = schema.table("singer")
+    assert singer.primary_key == ("singer_id",)
+    assert len(singer.columns[1].sample_values) == 3
+
+
+def test_prompt_text_shows_keys_and_sample_values(spider_dir):
+    text = Catalogue.load(spider_dir).schema("concert").schema_text()
+    assert "CREATE TABLE concert (" in text
+    assert "  stadium_id INTEGER REFERENCES stadium(stadium_id)," in text
+    assert "  PRIMARY KEY (concert_id, singer_id)" in text
+    assert "  singer_id INTEGER PRIMARY KEY, -- e.g. 1, 2, 3" in text
+    assert "name TEXT, -- e.g. 'Singer 1', 'Singer 2', 'Singer 3'" in text
+    assert text.count("CREATE TABLE") == 4
+    assert "-- e.g." not in Catalogue.load(spider_dir).schema("pets").schema_text(sample_values=0)
+
+
+def test_database_files_are_not_modified_by_reading(spider_dir, tmp_path):
+    copy = tmp_path / "concert.sqlite"
+    shutil.copy(spider_dir / "database" / "concert" / "concert.sqlite", copy)
+    before = copy.read_bytes()
+    introspect(copy)
+    assert copy.read_bytes() == before
+    assert (
+        not (tmp_path / "concert.sqlite-journal").exists() and not (tmp_path / "concert.sqlite-wal").exists()
+    )
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Catalogue.load(tmp_path / "nowhere")

@@ -1,0 +1,219 @@
+"""The shared server scaffold, exercised through real gRPC servers on loopback ports."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import urllib.request
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+from shared import errors
+from shared.grpc_client import DeadlineStub, check_health, make_channel, wait_healthy
+from shared.grpc_server import ServiceHost
+from shared.pb import critic_pb2, critic_pb2_grpc
+from tests.conftest import free_port, start_service, stop_service
+
+SLOW_SQL = (
+    "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM r WHERE x < 6000000) SELECT count(*) FROM r"
+)
+
+
+class RaisingCritic(critic_pb2_grpc.CriticServiceServicer):
+    """A servicer whose Execute raises the error named in the SQL field, to test the status mapping."""
+
+    def Execute(self, request, context):
+        error = {
+            "invalid": errors.InvalidArgument("sql is required"),
+            "missing": errors.NotFound("unknown database 'x'"),
+            "precondition": errors.FailedPrecondition("dataset hash mismatch"),
+            "exhausted": errors.ResourceExhausted("too many candidates"),
+            "deadline": errors.DeadlineExceeded("took too long"),
+            "bug": ZeroDivisionError("division by zero"),
+        }[request.sql]
+        raise error
+
+    def JudgeCandidates(self, request, context):
+        yield critic_pb2.Verdict(candidate_id="first")
+        raise errors.InvalidArgument("second candidate is malformed")
+
+
+@pytest.fixture
+def in_process_host():
+    metrics_port = free_port()
+    host = ServiceHost(
+        "test-critic",
+        ["sqldistill.v1.CriticService"],
+        lambda server: critic_pb2_grpc.add_CriticServiceServicer_to_server(RaisingCritic(), server),
+        port=0,
+        metrics_port=metrics_port,
+        grace_seconds=1,
+    )
+    host.metrics_port = metrics_port
+    host.start()
+    yield host
+    host.stop(0)
+
+
+def test_health_is_not_serving_until_ready(in_process_host):
+    channel = make_channel(f"127.0.0.1:{in_process_host.port}")
+    assert check_health(channel) == "NOT_SERVING"
+    assert check_health(channel, "sqldistill.v1.CriticService") == "NOT_SERVING"
+    in_process_host.mark_ready()
+    assert check_health(channel) == "SERVING"
+    assert check_health(channel, "sqldistill.v1.CriticService") == "SERVING"
+    assert check_health(channel, "no.such.Service") == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("trigger", "code", "message"),
+    [
+        ("invalid", grpc.StatusCode.INVALID_ARGUMENT, "sql is required"),
+        ("missing", grpc.StatusCode.NOT_FOUND, "unknown database 'x'"),
+        ("precondition", grpc.StatusCode.FAILED_PRECONDITION, "dataset hash mismatch"),
+        ("exhausted", grpc.StatusCode.RESOURCE_EXHAUSTED, "too many candidates"),
+        ("deadline", grpc.StatusCode.DEADLINE_EXCEEDED, "took too long"),
+        ("bug", grpc.StatusCode.INTERNAL, "ZeroDivisionError: division by zero"),
+    ],
+)
+def test_exceptions_map_to_status_codes(in_process_host, trigger, code, message):
+    stub = critic_pb2_grpc.CriticServiceStub(make_channel(f"127.0.0.1:{in_process_host.port}"))
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Execute(critic_pb2.ExecuteRequest(sql=trigger), timeout=5)
+    assert info.value.code() == code
+    assert info.value.details() == message
+
+
+def test_stream_error_after_messages_keeps_the_messages_and_the_status(in_process_host):
+    stub = critic_pb2_grpc.CriticServiceStub(make_channel(f"127.0.0.1:{in_process_host.port}"))
+    received = []
+    with pytest.raises(grpc.RpcError) as info:
+        for verdict in stub.JudgeCandidates(critic_pb2.JudgeRequest(), timeout=5):
+            received.append(verdict.candidate_id)
+    assert received == ["first"]
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_metrics_count_calls_by_method_and_code(in_process_host):
+    stub = critic_pb2_grpc.CriticServiceStub(make_channel(f"127.0.0.1:{in_process_host.port}"))
+    for _ in range(2):
+        with pytest.raises(grpc.RpcError):
+            stub.Execute(critic_pb2.ExecuteRequest(sql="invalid"), timeout=5)
+    body = (
+        urllib.request.urlopen(f"http://127.0.0.1:{in_process_host.metrics_port}/metrics", timeout=5)
+        .read()
+        .decode()
+    )
+    line = next(
+        line
+        for line in body.splitlines()
+        if line.startswith("sqldistill_rpc_requests_total{")
+        and 'service="test-critic"' in line
+        and 'method="Execute"' in line
+        and 'code="INVALID_ARGUMENT"' in line
+    )
+    assert float(line.rsplit(" ", 1)[1]) >= 2
+    assert "sqldistill_rpc_latency_seconds_bucket" in body
+
+
+def test_deadline_stub_applies_default_deadline(in_process_host):
+    in_process_host.mark_ready()
+    channel = make_channel(f"127.0.0.1:{in_process_host.port}")
+    health = DeadlineStub(health_pb2_grpc.HealthStub(channel), default_timeout=0.001)
+    # A 1 ms default deadline is too short for a Watch stream's first message to matter; a Check may
+    # or may not make it, but the deadline must be set: a Watch that never ends must expire.
+    stream = health.Watch(health_pb2.HealthCheckRequest(service=""))
+    with pytest.raises(grpc.RpcError) as info:
+        for _ in stream:
+            pass
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_wait_healthy_times_out_on_a_dead_port():
+    channel = make_channel(f"127.0.0.1:{free_port()}")
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="not SERVING"):
+        wait_healthy(channel, timeout=1.0)
+    assert time.monotonic() - started < 10
+
+
+# --- the real critic process -----------------------------------------------------------------
+
+
+def test_reflection_lists_the_service(critic_service):
+    database = ProtoReflectionDescriptorDatabase(make_channel(critic_service.target))
+    services = set(database.get_services())
+    assert {"sqldistill.v1.CriticService", "grpc.health.v1.Health"} <= services
+    descriptor = database.FindFileContainingSymbol("sqldistill.v1.CriticService")
+    assert descriptor.name == "sqldistill/v1/critic.proto"
+
+
+def test_malformed_requests_get_invalid_argument_with_a_message(critic_service):
+    stub = critic_pb2_grpc.CriticServiceStub(make_channel(critic_service.target))
+    cases = [
+        (
+            critic_pb2.ExecuteRequest(db_id="concert", sql=""),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "sql is required",
+        ),
+        (
+            critic_pb2.ExecuteRequest(db_id="", sql="SELECT 1"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "db_id is required",
+        ),
+        (
+            critic_pb2.ExecuteRequest(db_id="concert", sql="SELECT 1", timeout_ms=-5),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "timeout_ms",
+        ),
+        (
+            critic_pb2.ExecuteRequest(db_id="nope", sql="SELECT 1"),
+            grpc.StatusCode.NOT_FOUND,
+            "unknown database 'nope'",
+        ),
+    ]
+    for request, code, message in cases:
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Execute(request, timeout=10)
+        assert info.value.code() == code, request
+        assert message in info.value.details()
+    with pytest.raises(grpc.RpcError) as info:
+        list(stub.JudgeCandidates(critic_pb2.JudgeRequest(), timeout=10))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "candidates is empty" in info.value.details()
+
+
+def test_sigterm_drains_in_flight_calls(tmp_path, spider_dir):
+    service = start_service("critic", tmp_path, dataset=spider_dir)
+    try:
+        stub = critic_pb2_grpc.CriticServiceStub(make_channel(service.target))
+        result: dict = {}
+
+        def slow_call() -> None:
+            try:
+                result["reply"] = stub.Execute(
+                    critic_pb2.ExecuteRequest(db_id="concert", sql=SLOW_SQL, timeout_ms=20000), timeout=30
+                )
+            except grpc.RpcError as exc:  # pragma: no cover - reported by the assertion below
+                result["error"] = exc
+
+        caller = threading.Thread(target=slow_call)
+        caller.start()
+        time.sleep(0.5)  # the call is in flight inside the sandbox
+        service.process.send_signal(signal.SIGTERM)
+        caller.join(timeout=30)
+        assert "error" not in result, result.get("error")
+        reply = result["reply"]
+        assert reply.status == critic_pb2.EXECUTION_STATUS_OK
+        assert reply.result.rows[0].values[0].integer == 6_000_000
+        assert service.process.wait(timeout=30) == 0
+        assert "draining" in service.log()
+        with pytest.raises(grpc.RpcError) as info:  # nothing listens any more
+            stub.Execute(critic_pb2.ExecuteRequest(db_id="concert", sql="SELECT 1"), timeout=2)
+        assert info.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    finally:
+        stop_service(service)
