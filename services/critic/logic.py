@@ -177,6 +177,10 @@ class Critic:
             return False, f"{pred.status}: {pred.error}"
         return results_match(gold.rows, pred.rows, order_matters(gold_sql)), ""
 
+    def distinguishes(self, gold_sql: str, other_sql: str, db_path: str) -> bool:
+        """True when other_sql's result differs from gold's on db_path (what test suites are built to do)."""
+        return not self.execution_match(db_path, gold_sql, other_sql)[0]
+
     def test_suite_match(self, db_id: str, gold_sql: str, pred_sql: str) -> bool:
         """TS: EX must hold on every database of the suite (the original included)."""
         return all(self.execution_match(path, gold_sql, pred_sql)[0] for path in self._suite_paths(db_id))

@@ -9,6 +9,7 @@ from pathlib import Path
 from services.critic.logic import Critic
 from services.critic.sandbox import Limits, SandboxPool
 from services.critic.servicer import CriticServicer
+from services.critic.testsuite import SuiteStore
 from shared.catalogue import Catalogue
 from shared.config import Config
 from shared.dataset import default_dataset
@@ -26,7 +27,14 @@ def build_critic(config: Config) -> Critic:
     log.info("critic: %d databases from %s", len(catalogue.databases), dataset)
     pool = SandboxPool(workers=config.critic.workers, memory_mb=config.critic.memory_mb)
     limits = Limits(config.critic.timeout_ms, config.critic.max_rows, config.critic.max_result_bytes)
-    return Critic(catalogue, pool, limits)
+    critic = Critic(catalogue, pool, limits)
+    critic.suites = SuiteStore(
+        catalogue,
+        Path(config.home) / "suites",
+        k=config.critic.test_suite_variants,
+        distinguishes=critic.distinguishes,
+    )
+    return critic
 
 
 def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:

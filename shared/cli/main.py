@@ -118,6 +118,74 @@ def serve(
     run_service(service, module.build, load_config(config_file))
 
 
+@app.command(name="eval")
+def evaluate(
+    gold: Annotated[Path, typer.Option(help="Gold: Spider 'SQL<TAB>db_id' lines, Spider JSON, or JSONL.")],
+    pred: Annotated[
+        Path, typer.Option(help="Predictions: one SQL per line, or JSON/JSONL with predicted_sql.")
+    ],
+    db_dir: Annotated[
+        Path, typer.Option(help="Spider's database/ folder, a Spider root, or any folder of SQLite files.")
+    ],
+    test_suite: Annotated[
+        bool, typer.Option(help="Also score test-suite accuracy (builds suites on first use).")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the per-query report here (JSON).")] = None,
+    workers: Annotated[int, typer.Option(help="Sandbox worker processes.")] = 2,
+    timeout_ms: Annotated[int, typer.Option(help="Per-query deadline.")] = 5000,
+) -> None:
+    """Execution (EX) and test-suite (TS) accuracy of a prediction set, overall and by hardness."""
+    from dataclasses import asdict
+
+    from services.critic.logic import Critic
+    from services.critic.predictions import load_prediction_set
+    from services.critic.sandbox import Limits, SandboxPool
+    from services.critic.testsuite import SuiteStore
+    from shared.catalogue import Catalogue
+
+    try:
+        predictions = load_prediction_set(gold, pred)
+        catalogue = Catalogue.load(db_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    critic = Critic(catalogue, SandboxPool(workers=workers), Limits(timeout_ms=timeout_ms))
+    try:
+        if test_suite:
+            gold_by_db: dict[str, list[str]] = {}
+            for p in predictions:
+                gold_by_db.setdefault(p.db_id, []).append(p.gold_sql)
+            critic.suites = SuiteStore(
+                catalogue,
+                load_config().home / "suites",
+                distinguishes=critic.distinguishes,
+                gold_queries=gold_by_db,
+            )
+        with console.status(f"scoring {len(predictions)} predictions..."):
+            report, scores = critic.evaluate(predictions, test_suite=test_suite)
+    except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
+        console.print(f"[red]{type(exc).__name__}: {exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        critic.close()
+    table = Table(title=f"{len(predictions)} predictions")
+    for column in ("hardness", "count", "EX", "TS" if test_suite else ""):
+        if column:
+            table.add_column(column, justify="right")
+    rows = [(level, sub) for level, sub in report.by_hardness.items()] + [("all", report)]
+    for level, sub in rows:
+        cells = [level, str(sub.total), f"{sub.execution:.3f}"] + (
+            [f"{sub.test_suite:.3f}"] if test_suite else []
+        )
+        table.add_row(*cells)
+    console.print(table)
+    if out:
+        out.write_text(
+            json.dumps({"accuracy": asdict(report), "queries": [asdict(s) for s in scores]}, indent=2)
+        )
+        console.print(f"per-query report: {out}")
+
+
 @app.command(name="config")
 def show_config(config_file: ConfigOption = None) -> None:
     """Print the resolved configuration (defaults < file < environment)."""

@@ -1,0 +1,73 @@
+"""SQL utilities: Spider hardness (labels from Spider's dev set), canonical forms, DISTINCT removal."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.sql import SqlParseError, canonical, hardness, parse, remove_distinct
+
+SPIDER_DEV_LABELS = [
+    ("SELECT count(*) FROM singer", "easy"),
+    ("SELECT DISTINCT country FROM singer WHERE age > 20", "easy"),
+    ("SELECT name , country , age FROM singer ORDER BY age DESC", "medium"),
+    ("SELECT avg(age) , min(age) , max(age) FROM singer WHERE country = 'France'", "medium"),
+    ("SELECT song_name , song_release_year FROM singer ORDER BY age LIMIT 1", "medium"),
+    ("SELECT country , count(*) FROM singer GROUP BY country", "medium"),
+    ("SELECT LOCATION , name FROM stadium WHERE capacity BETWEEN 5000 AND 10000", "medium"),
+    ("select max(capacity), average from stadium", "medium"),
+    ("SELECT name , capacity FROM stadium ORDER BY average DESC LIMIT 1", "medium"),
+    ("SELECT count(*) FROM concert WHERE YEAR = 2014 OR YEAR = 2015", "medium"),
+    (
+        "SELECT T2.name , count(*) FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id GROUP BY T1.stadium_id",
+        "medium",
+    ),
+    ("SELECT name , country FROM singer WHERE song_name LIKE '%Hey%'", "medium"),
+    ("SELECT song_name FROM singer WHERE age > (SELECT avg(age) FROM singer)", "hard"),
+    ("SELECT YEAR FROM concert GROUP BY YEAR ORDER BY count(*) DESC LIMIT 1", "hard"),
+    ("SELECT name FROM stadium WHERE stadium_id NOT IN (SELECT stadium_id FROM concert)", "hard"),
+    ("SELECT country FROM singer WHERE age > 40 INTERSECT SELECT country FROM singer WHERE age < 30", "hard"),
+    (
+        "SELECT name FROM stadium EXCEPT SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id WHERE T1.year = 2014",
+        "hard",
+    ),
+    (
+        "SELECT T2.name FROM singer_in_concert AS T1 JOIN singer AS T2 ON T1.singer_id = T2.singer_id JOIN concert AS T3 ON T1.concert_id = T3.concert_id WHERE T3.year = 2014",
+        "hard",
+    ),
+    (
+        "select count(*) from concert where stadium_id = (select stadium_id from stadium order by capacity desc limit 1)",
+        "hard",
+    ),
+    (
+        "SELECT T2.name , T2.capacity FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id WHERE T1.year >= 2014 GROUP BY T2.stadium_id ORDER BY count(*) DESC LIMIT 1",
+        "extra",
+    ),
+    (
+        "SELECT T2.name , T2.location FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id WHERE T1.Year = 2014 INTERSECT SELECT T2.name , T2.location FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id WHERE T1.Year = 2015",
+        "extra",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sql", "label"), SPIDER_DEV_LABELS)
+def test_hardness_matches_spider_labels(sql, label):
+    assert hardness(sql) == label
+
+
+def test_canonical_form_ignores_case_spacing_and_literal_values():
+    a = canonical("SELECT name FROM Singer WHERE age > 30")
+    b = canonical("select   NAME\nfrom singer where AGE > 41 -- comment")
+    assert a == b == "select name from singer where age > ?"
+    assert canonical("SELECT name FROM singer WHERE age < 30") != a
+    assert canonical("SELECT name FROM singer WHERE age > 30", mask_literals=False).endswith("> 30")
+
+
+def test_remove_distinct_like_the_official_evaluator():
+    assert remove_distinct("SELECT DISTINCT a FROM t") == "SELECT a FROM t"
+    assert remove_distinct("SELECT count(DISTINCT a) FROM t") == "SELECT COUNT(a) FROM t"
+
+
+@pytest.mark.parametrize("text", ["", "SELECT FROM WHERE (", "SELECT 1; SELECT 2", "(" * 5000])
+def test_parse_errors_are_one_exception_type(text):
+    with pytest.raises(SqlParseError):
+        parse(text)
