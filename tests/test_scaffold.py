@@ -156,9 +156,9 @@ def test_malformed_requests_get_invalid_argument_with_a_message(critic_service):
     stub = critic_pb2_grpc.CriticServiceStub(make_channel(critic_service.target))
     cases = [
         (
-            critic_pb2.ExecuteRequest(db_id="concert", sql=""),
+            critic_pb2.ExecuteRequest(db_id="concert", sql="SELECT 1", max_rows=-1),
             grpc.StatusCode.INVALID_ARGUMENT,
-            "sql is required",
+            "max_rows",
         ),
         (
             critic_pb2.ExecuteRequest(db_id="", sql="SELECT 1"),

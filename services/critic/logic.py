@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from services.critic.matching import order_matters, results_match
-from services.critic.sandbox import Limits, Outcome, SandboxPool
+from services.critic.sandbox import EXHAUSTED, Limits, Outcome, SandboxPool
 from shared.catalogue import Catalogue, DatabaseSchema
 from shared.errors import InvalidArgument, NotFound
 from shared.sql import HARDNESS_LEVELS, SqlParseError, canonical, hardness, is_query, parse, remove_distinct
@@ -144,11 +144,10 @@ class Critic:
 
     def execute(self, db_id: str, sql: str, timeout_ms: int = 0, max_rows: int = 0) -> Outcome:
         path = self._db_path(db_id)
-        if not sql or not sql.strip():
-            raise InvalidArgument("sql is required")
-        if len(sql) > MAX_SQL_CHARS:
-            raise InvalidArgument(f"sql is {len(sql)} characters; the limit is {MAX_SQL_CHARS}")
-        return self.pool.execute(str(path), sql, self._limits(timeout_ms, max_rows))
+        limits = self._limits(timeout_ms, max_rows)
+        if len(sql) > MAX_SQL_CHARS:  # hostile input gets a verdict, not an error
+            return Outcome(EXHAUSTED, f"query is {len(sql)} characters; the limit is {MAX_SQL_CHARS}")
+        return self.pool.execute(str(path), sql, limits)
 
     def _execute_path(self, path: str, sql: str) -> Outcome:
         return self.pool.execute(path, sql, self.limits)
@@ -218,6 +217,10 @@ class Critic:
 
     def _judge_one(self, c: CandidateIn, settings: JudgeSettings) -> VerdictOut:
         v = VerdictOut(candidate_id=c.id, has_gold=bool(c.gold_sql))
+        if len(c.sql) > MAX_SQL_CHARS:
+            v.status = EXHAUSTED
+            v.reasons.append(f"query is {len(c.sql)} characters; the limit is {MAX_SQL_CHARS}")
+            return v
         try:
             tree = parse(c.sql)
         except SqlParseError as exc:
