@@ -6,14 +6,19 @@ and the bundled-data checks, so all three agree on what "hard" and "the same que
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
 
 DIALECT = "sqlite"
 HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")
 _AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Max, exp.Min)
 _SET_OPS = (exp.Union, exp.Intersect, exp.Except)
+_TOKENIZER = SQLite.tokenizer_class()
 
 
 class SqlParseError(ValueError):
@@ -53,19 +58,24 @@ def canonical(sql: str | exp.Expression, mask_literals: bool = True) -> str:
     return tree.transform(rewrite).sql(dialect=DIALECT, normalize=True, comments=False).lower()
 
 
+@lru_cache(maxsize=65536)
 def remove_distinct(sql: str) -> str:
-    """The official evaluator's default: drop every DISTINCT (also COUNT(DISTINCT x) -> COUNT(x))."""
-    tree = parse(sql)
+    """The official evaluator's default: drop every DISTINCT token (so COUNT(DISTINCT x) -> COUNT(x)).
 
-    def rewrite(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Select) and node.args.get("distinct"):
-            node.set("distinct", None)
-        if isinstance(node, exp.Distinct) and not isinstance(node.parent, exp.Select):
-            expressions = node.expressions
-            return expressions[0] if len(expressions) == 1 else exp.Tuple(expressions=expressions)
-        return node
-
-    return tree.transform(rewrite).sql(dialect=DIALECT)
+    Like the official code this works on tokens, not the tree, so nothing else in the text changes."""
+    if "distinct" not in sql.lower():
+        return sql
+    try:
+        tokens = _TOKENIZER.tokenize(sql)
+    except (TokenError, ParseError):
+        return sql
+    out, position = [], 0
+    for token in tokens:
+        if token.token_type == TokenType.DISTINCT:
+            out.append(sql[position : token.start])
+            position = token.end + 1
+    out.append(sql[position:])
+    return "".join(out)
 
 
 # --- Spider hardness -----------------------------------------------------------------------------
@@ -128,6 +138,15 @@ def _top_aggregate(node: exp.Expression) -> bool:
     inner = node.this if isinstance(node, exp.Alias) else node
     inner = inner.this if isinstance(inner, exp.Paren) else inner
     return isinstance(inner, _AGGREGATES)
+
+
+@lru_cache(maxsize=65536)
+def hardness_of(sql: str) -> str:
+    """hardness() of SQL text, cached: gold queries are scored over and over. Unparseable -> extra."""
+    try:
+        return hardness(parse(sql))
+    except SqlParseError:
+        return "extra"
 
 
 def hardness(sql: str | exp.Expression) -> str:

@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from sqlglot import exp
@@ -15,11 +14,22 @@ from services.critic.matching import order_matters, results_match
 from services.critic.sandbox import EXHAUSTED, Limits, Outcome, SandboxPool
 from shared.catalogue import Catalogue, DatabaseSchema
 from shared.errors import InvalidArgument, NotFound
-from shared.sql import HARDNESS_LEVELS, SqlParseError, canonical, hardness, is_query, parse, remove_distinct
+from shared.sql import (
+    HARDNESS_LEVELS,
+    SqlParseError,
+    canonical,
+    hardness,
+    hardness_of,
+    is_query,
+    parse,
+    remove_distinct,
+)
 
 MAX_TIMEOUT_MS = 60_000
 MAX_ROWS = 1_000_000
 MAX_SQL_CHARS = 100_000
+GOLD_CACHE_SIZE = 20_000
+BATCH = 128  # queries per IPC round-trip to a worker
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,8 @@ class Critic:
         self.keep_distinct = keep_distinct
         self._threads = ThreadPoolExecutor(max_workers=max(1, pool.size * 2), thread_name_prefix="critic")
         self._describe_lock = threading.Lock()
-        self._gold_cache = lru_cache(maxsize=4096)(self._execute_path)
+        # Gold results by (db path, SQL): databases are immutable, so a result never goes stale.
+        self._gold_results: dict[tuple[str, str], Outcome] = {}
 
     # --- execute ---------------------------------------------------------------------------
     def _db_path(self, db_id: str) -> Path:
@@ -149,9 +160,6 @@ class Critic:
             return Outcome(EXHAUSTED, f"query is {len(sql)} characters; the limit is {MAX_SQL_CHARS}")
         return self.pool.execute(str(path), sql, limits)
 
-    def _execute_path(self, path: str, sql: str) -> Outcome:
-        return self.pool.execute(path, sql, self.limits)
-
     def _suite_paths(self, db_id: str) -> list[str]:
         original = str(self._db_path(db_id))
         if self.suites is None:
@@ -168,7 +176,8 @@ class Critic:
 
     def execution_match(self, db_path: str, gold_sql: str, pred_sql: str) -> tuple[bool, str]:
         """Official EX on one database: (match, error of the prediction if any)."""
-        gold = self._gold_cache(db_path, self._for_match(gold_sql))
+        key = (db_path, self._for_match(gold_sql))
+        gold = self._gold_outcomes([key])[key]
         if not gold.ok:
             return False, f"gold query failed: {gold.error}"
         pred = self.pool.execute(db_path, self._for_match(pred_sql), self.limits)
@@ -186,9 +195,12 @@ class Critic:
 
     # --- judge -------------------------------------------------------------------------------
     def judge(
-        self, candidates: Iterable[CandidateIn], settings: JudgeSettings = JudgeSettings()
+        self, candidates: Iterable[CandidateIn], settings: JudgeSettings = JudgeSettings(), chunk: int = 64
     ) -> Iterator[VerdictOut]:
-        """Verdicts in input order; candidates run concurrently across the sandbox workers."""
+        """Verdicts in input order, streamed a chunk at a time.
+
+        Each chunk is analysed in this process (parse, canonical form, hardness), then its queries
+        run in batches spread over the sandbox workers, so IPC is paid per batch, not per query."""
         candidates = list(candidates)
         for c in candidates:
             self._db_path(c.db_id)  # unknown databases fail the whole request up front
@@ -197,14 +209,9 @@ class Critic:
         if not 0 <= settings.consistency_threshold <= 1:
             raise InvalidArgument("consistency_threshold must be within [0, 1]")
         seen: set[tuple[str, str]] = set()
-        window = max(1, self.pool.size * 4)
-        futures = []
-        for candidate in candidates:
-            futures.append(self._threads.submit(self._judge_one, candidate, settings))
-            if len(futures) >= window:
-                yield self._dedupe(futures.pop(0).result(), seen, settings)
-        for future in futures:
-            yield self._dedupe(future.result(), seen, settings)
+        for start in range(0, len(candidates), chunk):
+            for verdict in self._judge_chunk(candidates[start : start + chunk], settings):
+                yield self._dedupe(verdict, seen, settings)
 
     def _dedupe(self, verdict: VerdictOut, seen: set[tuple[str, str]], settings: JudgeSettings) -> VerdictOut:
         if settings.dedupe and verdict.kept and verdict.canonical_sql:
@@ -215,55 +222,99 @@ class Critic:
             seen.add(key)
         return verdict
 
-    def _judge_one(self, c: CandidateIn, settings: JudgeSettings) -> VerdictOut:
-        v = VerdictOut(candidate_id=c.id, has_gold=bool(c.gold_sql))
-        if len(c.sql) > MAX_SQL_CHARS:
-            v.status = EXHAUSTED
-            v.reasons.append(f"query is {len(c.sql)} characters; the limit is {MAX_SQL_CHARS}")
-            return v
-        try:
-            tree = parse(c.sql)
-        except SqlParseError as exc:
-            v.reasons.append(f"does not parse: {exc}")
-            return v
-        v.parses = True
-        if not is_query(tree):
-            v.reasons.append("not a single SELECT query")
-            return v
-        v.canonical_sql = canonical(tree)
-        v.hardness = hardness(tree)
-        path = str(self._db_path(c.db_id))
-        outcome = self.pool.execute(path, c.sql, self.limits)
-        v.status, v.error = outcome.status, outcome.error
-        if not outcome.ok:
-            v.reasons.append(f"does not execute ({outcome.status}): {outcome.error}")
-            return v
-        v.executes = True
-        v.result_rows = len(outcome.rows)
-        degenerate = self._degenerate(tree, outcome, c.question)
-        if degenerate:
-            v.reasons.append(degenerate)
-            return v
-        if c.gold_sql:
-            v.execution_match, error = self.execution_match(path, c.gold_sql, c.sql)
-            if not v.execution_match:
-                v.reasons.append("result differs from gold" + (f" ({error})" if error else ""))
-            if settings.test_suite and v.execution_match:
-                v.test_suite_match = self.test_suite_match(c.db_id, c.gold_sql, c.sql)
-                if not v.test_suite_match:
-                    v.reasons.append("differs from gold on a test-suite database")
-        elif settings.consistency_samples:
-            v.consistency = self._consistency(c, settings)
-            if len(c.resampled_sql) < settings.consistency_samples:
-                v.reasons.append(
-                    f"consistency needs {settings.consistency_samples} resampled SQLs, got {len(c.resampled_sql)}"
-                )
-            elif v.consistency < settings.consistency_threshold:
-                v.reasons.append(
-                    f"round-trip agreement {v.consistency:.2f} below {settings.consistency_threshold:.2f}"
-                )
-        v.kept = not v.reasons
-        return v
+    def _batch(self, items: list[tuple[str, str]]) -> list[Outcome]:
+        size = max(1, min(BATCH, -(-len(items) // max(1, self.pool.size * 4))))
+        return self.pool.execute_many(items, self.limits, batch=size)
+
+    def _gold_outcomes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
+        """Gold results by (db path, gold SQL as matched), executed once and cached."""
+        wanted = list(dict.fromkeys(keys))
+        found = {k: o for k in wanted if (o := self._gold_results.get(k)) is not None}
+        missing = [k for k in wanted if k not in found]
+        if missing:
+            if len(self._gold_results) + len(missing) > GOLD_CACHE_SIZE:
+                self._gold_results.clear()
+            for key, outcome in zip(missing, self._batch(missing), strict=True):
+                found[key] = self._gold_results[key] = outcome
+        return found
+
+    def _judge_chunk(self, chunk: Sequence[CandidateIn], settings: JudgeSettings) -> list[VerdictOut]:
+        verdicts, trees = [], []
+        for c in chunk:  # static checks, in this process
+            v = VerdictOut(candidate_id=c.id, has_gold=bool(c.gold_sql))
+            tree = None
+            if len(c.sql) > MAX_SQL_CHARS:
+                v.status = EXHAUSTED
+                v.reasons.append(f"query is {len(c.sql)} characters; the limit is {MAX_SQL_CHARS}")
+            else:
+                try:
+                    tree = parse(c.sql)
+                    v.parses = True
+                except SqlParseError as exc:
+                    v.reasons.append(f"does not parse: {exc}")
+                if tree is not None and not is_query(tree):
+                    v.reasons.append("not a single SELECT query")
+                    tree = None
+                if tree is not None:
+                    v.canonical_sql = canonical(tree)
+                    v.hardness = hardness(tree)
+            verdicts.append(v)
+            trees.append(tree)
+        runnable = [i for i, tree in enumerate(trees) if tree is not None]
+        paths = {c.db_id: str(self._db_path(c.db_id)) for c in chunk}
+        outcomes = dict(
+            zip(runnable, self._batch([(paths[chunk[i].db_id], chunk[i].sql) for i in runnable]), strict=True)
+        )
+        gold_keys = {
+            i: (paths[chunk[i].db_id], self._for_match(chunk[i].gold_sql))
+            for i in runnable
+            if chunk[i].gold_sql
+        }
+        golds = self._gold_outcomes(gold_keys.values())
+        for i in runnable:
+            c, v, outcome = chunk[i], verdicts[i], outcomes[i]
+            v.status, v.error = outcome.status, outcome.error
+            if not outcome.ok:
+                v.reasons.append(f"does not execute ({outcome.status}): {outcome.error}")
+                continue
+            v.executes = True
+            v.result_rows = len(outcome.rows)
+            degenerate = self._degenerate(trees[i], outcome, c.question)
+            if degenerate:
+                v.reasons.append(degenerate)
+                continue
+            if c.gold_sql:
+                v.execution_match, error = self._match(golds[gold_keys[i]], outcome, c, paths[c.db_id])
+                if not v.execution_match:
+                    v.reasons.append("result differs from gold" + (f" ({error})" if error else ""))
+                elif settings.test_suite:
+                    v.test_suite_match = self.test_suite_match(c.db_id, c.gold_sql, c.sql)
+                    if not v.test_suite_match:
+                        v.reasons.append("differs from gold on a test-suite database")
+            elif settings.consistency_samples:
+                v.consistency = self._consistency(c, settings)
+                if len(c.resampled_sql) < settings.consistency_samples:
+                    v.reasons.append(
+                        f"consistency needs {settings.consistency_samples} resampled SQLs, got {len(c.resampled_sql)}"
+                    )
+                elif v.consistency < settings.consistency_threshold:
+                    v.reasons.append(
+                        f"round-trip agreement {v.consistency:.2f} below {settings.consistency_threshold:.2f}"
+                    )
+        for v in verdicts:
+            v.kept = not v.reasons
+        return verdicts
+
+    def _match(self, gold: Outcome, pred: Outcome, c: CandidateIn, path: str) -> tuple[bool, str]:
+        """EX from already-run results; the prediction is re-run only if DISTINCT removal changed it."""
+        if not gold.ok:
+            return False, f"gold query failed: {gold.error}"
+        matched_sql = self._for_match(c.sql)
+        if matched_sql != c.sql:
+            pred = self.pool.execute(path, matched_sql, self.limits)
+            if not pred.ok:
+                return False, f"{pred.status}: {pred.error}"
+        return results_match(gold.rows, pred.rows, order_matters(c.gold_sql)), ""
 
     def _degenerate(self, tree: exp.Expression, outcome: Outcome, question: str) -> str:
         if outcome.truncated:
@@ -296,26 +347,45 @@ class Critic:
     def evaluate(
         self, predictions: Sequence[PredictionIn], test_suite: bool = False
     ) -> tuple[AccuracyReport, list[QueryScore]]:
+        """EX (and TS) per prediction. Gold results run once per (database, query); everything runs
+        in batches over the worker pool."""
         for p in predictions:
             self._db_path(p.db_id)
             if not p.gold_sql.strip():
                 raise InvalidArgument(f"prediction {p.id or '?'} has no gold SQL")
-        scores = list(self._threads.map(lambda p: self._score(p, test_suite), predictions))
-        return AccuracyReport.from_scores(scores), scores
+        paths = {p.db_id: str(self._db_path(p.db_id)) for p in predictions}
+        gold_keys = [(paths[p.db_id], self._for_match(p.gold_sql)) for p in predictions]
+        golds = self._gold_outcomes(gold_keys)
+        size = max(1, min(BATCH, -(-len(predictions) // max(1, self.pool.size * 4))))
+        chunks = [list(range(i, min(i + size, len(predictions)))) for i in range(0, len(predictions), size)]
 
-    def _score(self, p: PredictionIn, test_suite: bool) -> QueryScore:
-        try:
-            level = hardness(p.gold_sql)
-        except SqlParseError:
-            level = "extra"
-        path = str(self._db_path(p.db_id))
-        ex, error = (
-            self.execution_match(path, p.gold_sql, p.predicted_sql)
-            if p.predicted_sql.strip()
-            else (False, "empty prediction")
-        )
-        ts = ex and test_suite and self.test_suite_match(p.db_id, p.gold_sql, p.predicted_sql)
-        return QueryScore(p.id, p.db_id, level, ex, bool(ts), error)
+        def score_chunk(indices: list[int]) -> list[QueryScore]:
+            # Runs in a thread: this chunk's matching overlaps the workers executing other chunks.
+            runnable = [i for i in indices if predictions[i].predicted_sql.strip()]
+            items = [
+                (paths[predictions[i].db_id], self._for_match(predictions[i].predicted_sql)) for i in runnable
+            ]
+            preds = dict(
+                zip(runnable, self.pool.execute_many(items, self.limits, batch=len(items) or 1), strict=True)
+            )
+            out = []
+            for i in indices:
+                p = predictions[i]
+                gold, pred = golds[gold_keys[i]], preds.get(i)
+                if pred is None:
+                    ex, error = False, "empty prediction"
+                elif not gold.ok:
+                    ex, error = False, f"gold query failed: {gold.error}"
+                elif not pred.ok:
+                    ex, error = False, f"{pred.status}: {pred.error}"
+                else:
+                    ex, error = results_match(gold.rows, pred.rows, order_matters(p.gold_sql)), ""
+                ts = ex and test_suite and self.test_suite_match(p.db_id, p.gold_sql, p.predicted_sql)
+                out.append(QueryScore(p.id, p.db_id, hardness_of(p.gold_sql), ex, bool(ts), error))
+            return out
+
+        scores = [score for chunk in self._threads.map(score_chunk, chunks) for score in chunk]
+        return AccuracyReport.from_scores(scores), scores
 
     # --- describe ------------------------------------------------------------------------------
     def describe(self, db_ids: Sequence[str] = ()) -> list[DatabaseSchema]:

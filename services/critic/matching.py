@@ -98,6 +98,9 @@ def results_match(result1: Sequence[Row], result2: Sequence[Row], ordered: bool)
     num_cols = len(result1[0])
     if len(result2[0]) != num_cols:
         return False
+    # Fast path: the identity permutation is always among the official candidates.
+    if (list(result1) == list(result2)) if ordered else (Counter(result1) == Counter(result2)):
+        return True
     if _quick_reject(result1, result2, ordered):
         return False
     for perm in _column_permutations(result1, result2, ordered):

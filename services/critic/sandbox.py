@@ -206,22 +206,23 @@ def _worker_main(conn: Any, memory_mb: int) -> None:
             return
         if message is None:
             return
-        path, sql, limits = message
-        try:
-            connection = connections.get(path)
-            if connection is None:
-                connection = connections[path] = open_sandboxed(path)
-            outcome = run_query(connection, sql, limits)
-        except MemoryError:
-            outcome = Outcome(EXHAUSTED, "out of memory")
-        except sqlite3.Error as exc:
-            outcome = Outcome(ERROR, f"cannot open database: {exc}")
-        except Exception as exc:  # noqa: BLE001 - a worker answers every message
-            outcome = Outcome(ERROR, f"{type(exc).__name__}: {exc}")
-        try:
-            conn.send(outcome)
-        except (MemoryError, ValueError, OSError):
-            conn.send(Outcome(EXHAUSTED, "result could not be returned"))
+        items, limits = message  # a batch: one Outcome is sent back per item, as each finishes
+        for path, sql in items:
+            try:
+                connection = connections.get(path)
+                if connection is None:
+                    connection = connections[path] = open_sandboxed(path)
+                outcome = run_query(connection, sql, limits)
+            except MemoryError:
+                outcome = Outcome(EXHAUSTED, "out of memory")
+            except sqlite3.Error as exc:
+                outcome = Outcome(ERROR, f"cannot open database: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a worker answers every item
+                outcome = Outcome(ERROR, f"{type(exc).__name__}: {exc}")
+            try:
+                conn.send(outcome)
+            except (MemoryError, ValueError, OSError):
+                conn.send(Outcome(EXHAUSTED, "result could not be returned"))
 
 
 class _Worker:
@@ -255,24 +256,63 @@ class SandboxPool:
         self.size = max(1, workers)
 
     def execute(self, db_path: str, sql: str, limits: Limits = Limits()) -> Outcome:
-        started = time.perf_counter()
-        if self._closed:
-            return Outcome(EXHAUSTED, "sandbox pool is shut down")
-        worker = self._idle.get()
-        try:
-            worker.conn.send((str(db_path), sql, limits))
-            if worker.conn.poll(limits.timeout_ms / 1000 + self._slack):
-                outcome = worker.conn.recv()
-                self._idle.put(worker)
-                return outcome
-            self._replace(worker)
-            return _done(Outcome(TIMEOUT, f"query exceeded {limits.timeout_ms} ms; worker killed"), started)
-        except (EOFError, OSError, BrokenPipeError):
-            self._replace(worker)
-            return _done(Outcome(EXHAUSTED, "sandbox worker died (memory or resource cap)"), started)
-        except BaseException:
-            self._replace(worker)
-            raise
+        return self.execute_many([(str(db_path), sql)], limits)[0]
+
+    def execute_many(
+        self, items: list[tuple[str, str]], limits: Limits = Limits(), batch: int = 1
+    ) -> list[Outcome]:
+        """Run (db_path, sql) items; outcomes in input order. With batch > 1 the items are cut into
+        batches sent whole to one worker each (one IPC round-trip per batch instead of per query),
+        in parallel over the pool's workers."""
+        if batch <= 1 or len(items) <= 1:
+            return [outcome for item in items for outcome in self._run_batch([item], limits)]
+        chunks = [items[i : i + batch] for i in range(0, len(items), batch)]
+        if len(chunks) == 1:
+            return self._run_batch(chunks[0], limits)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.size) as threads:
+            results = list(threads.map(lambda chunk: self._run_batch(chunk, limits), chunks))
+        return [outcome for chunk in results for outcome in chunk]
+
+    def _run_batch(self, items: list[tuple[str, str]], limits: Limits) -> list[Outcome]:
+        """One worker runs the items in order; an item that overruns or kills the worker gets its
+        verdict and the rest continue on a fresh worker."""
+        outcomes: list[Outcome] = []
+        pending = [(str(path), sql) for path, sql in items]
+        while pending:
+            if self._closed:
+                return outcomes + [Outcome(EXHAUSTED, "sandbox pool is shut down") for _ in pending]
+            worker = self._idle.get()
+            started = time.perf_counter()
+            try:
+                worker.conn.send((pending, limits))
+                while pending:
+                    if not worker.conn.poll(limits.timeout_ms / 1000 + self._slack):
+                        self._replace(worker)
+                        outcomes.append(
+                            _done(
+                                Outcome(TIMEOUT, f"query exceeded {limits.timeout_ms} ms; worker killed"),
+                                started,
+                            )
+                        )
+                        pending.pop(0)
+                        break
+                    outcomes.append(worker.conn.recv())
+                    pending.pop(0)
+                    started = time.perf_counter()
+                else:
+                    self._idle.put(worker)
+            except (EOFError, OSError):
+                self._replace(worker)
+                outcomes.append(
+                    _done(Outcome(EXHAUSTED, "sandbox worker died (memory or resource cap)"), started)
+                )
+                pending.pop(0)
+            except BaseException:
+                self._replace(worker)
+                raise
+        return outcomes
 
     def _replace(self, worker: _Worker) -> None:
         worker.kill()
