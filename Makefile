@@ -32,6 +32,9 @@ bench: setup
 	mkdir -p .bench
 	$(BIN)/python -m tests.benchmarks.bench_critic --out .bench/critic.json
 
+data: setup
+	$(BIN)/python -m shared.bundled.build var/bundled
+
 demo: setup
 	$(BIN)/python -m shared.cli.demo
 

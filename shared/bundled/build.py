@@ -1,0 +1,130 @@
+"""Write the bundled benchmark in Spider format: database/<db_id>/<db_id>.sqlite, tables.json,
+train.json, dev.json and seed.json (the few-shot pool). Deterministic: same files every build.
+
+    python -m shared.bundled.build DEST
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from shared.bundled.questions import QUESTIONS
+from shared.bundled.schemas import DATABASES, DEV_DATABASES
+from shared.bundled.tables import Table, generate
+from shared.catalogue import introspect
+
+VERSION = 1  # bump when schemas, data or questions change: a stale build is rebuilt
+
+
+def write_database(db_id: str, tables: list[Table], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA foreign_keys=ON")
+        for table in tables:
+            connection.execute(table.ddl())
+            columns = [c.name for c in table.columns]
+            connection.executemany(
+                f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                [tuple(row[c] for c in columns) for row in table.data],
+            )
+        connection.commit()
+        connection.execute("VACUUM")
+    finally:
+        connection.close()
+
+
+def tables_json_entry(db_id: str, path: Path) -> dict:
+    """Spider's tables.json fields, from the file itself."""
+    schema = introspect(path, db_id, samples_per_column=0)
+    column_names = [[-1, "*"]]
+    column_types = ["text"]
+    primary_keys, foreign_keys, index = [], [], {}
+    for t_index, table in enumerate(schema.tables):
+        for column in table.columns:
+            index[(table.name, column.name)] = len(column_names)
+            column_names.append([t_index, column.name])
+            column_types.append("number" if column.type.upper() in ("INTEGER", "REAL") else "text")
+            if column.primary_key:
+                primary_keys.append(index[(table.name, column.name)])
+    for table in schema.tables:
+        for fk in table.foreign_keys:
+            foreign_keys.append([index[(table.name, fk.column)], index[(fk.ref_table, fk.ref_column)]])
+    names = [t.name for t in schema.tables]
+    return {
+        "db_id": db_id,
+        "table_names_original": names,
+        "table_names": [n.replace("_", " ") for n in names],
+        "column_names_original": column_names,
+        "column_names": [[t, n.replace("_", " ")] for t, n in column_names],
+        "column_types": column_types,
+        "primary_keys": primary_keys,
+        "foreign_keys": foreign_keys,
+    }
+
+
+def build(dest: Path) -> Path:
+    """Build into a temp folder beside dest and rename it into place (never half-written)."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    try:
+        tables_json, splits = [], {"train": [], "dev": [], "seed": []}
+        for number, (db_id, make_tables) in enumerate(DATABASES.items()):
+            tables = make_tables()
+            generate(tables, random.Random(1000 + number))
+            path = tmp / "database" / db_id / f"{db_id}.sqlite"
+            write_database(db_id, tables, path)
+            tables_json.append(tables_json_entry(db_id, path))
+            seeded_levels: set[str] = set()
+            for i, (hardness, question, query) in enumerate(QUESTIONS.get(db_id, [])):
+                item = {
+                    "id": f"{db_id}-{i:03d}",
+                    "db_id": db_id,
+                    "question": question,
+                    "query": query,
+                    "hardness": hardness,
+                }
+                if db_id in DEV_DATABASES:
+                    splits["dev"].append(item)
+                elif hardness not in seeded_levels:  # the seed pool: one pair per hardness level per database
+                    seeded_levels.add(hardness)
+                    splits["seed"].append(item)
+                else:
+                    splits["train"].append(item)
+        (tmp / "tables.json").write_text(json.dumps(tables_json, indent=1))
+        for split, items in splits.items():
+            (tmp / f"{split}.json").write_text(json.dumps(items, indent=1))
+        (tmp / "VERSION").write_text(str(VERSION))
+        shutil.copy(Path(__file__).with_name("README.md"), tmp / "README.md")
+        if dest.exists():
+            shutil.rmtree(dest)
+        tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def is_current(dest: Path) -> bool:
+    version = Path(dest) / "VERSION"
+    return version.is_file() and version.read_text().strip() == str(VERSION)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("dest", type=Path)
+    args = parser.parse_args()
+    print(build(args.dest))
+
+
+if __name__ == "__main__":
+    main()

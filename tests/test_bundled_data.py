@@ -1,0 +1,83 @@
+"""The bundled benchmark: databases, questions and splits are what the docs promise."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+
+import pytest
+
+from shared.bundled.build import build, is_current
+from shared.catalogue import Catalogue
+from shared.sql import hardness
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("bundled") / "bundled")
+
+
+@pytest.fixture(scope="module")
+def catalogue(bundled):
+    return Catalogue.load(bundled)
+
+
+def _all_examples(catalogue):
+    return [e for split in ("seed", "train", "dev") for e in catalogue.examples(split)]
+
+
+def test_ten_databases_with_keys(catalogue):
+    assert len(catalogue.db_ids) >= 10
+    for db_id in catalogue.db_ids:
+        schema = catalogue.schema(db_id)
+        assert 3 <= len(schema.tables) <= 8, db_id
+        assert all(t.primary_key for t in schema.tables), db_id
+        assert sum(len(t.foreign_keys) for t in schema.tables) >= 2, db_id
+        assert all(t.row_count >= 8 for t in schema.tables), db_id
+        connection = sqlite3.connect(catalogue.path(db_id))
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == [], db_id
+
+
+def test_every_gold_query_executes_and_returns_rows(catalogue):
+    examples = _all_examples(catalogue)
+    assert len(examples) >= 300
+    for example in examples:
+        connection = sqlite3.connect(f"file:{catalogue.path(example.db_id)}?mode=ro", uri=True)
+        rows = connection.execute(example.query).fetchall()
+        assert rows and any(v is not None for row in rows for v in row), example.id
+
+
+def test_splits_are_database_disjoint_and_sized(catalogue):
+    dbs = {split: {e.db_id for e in catalogue.examples(split)} for split in ("seed", "train", "dev")}
+    assert dbs["dev"].isdisjoint(dbs["train"] | dbs["seed"])
+    assert dbs["seed"] <= dbs["train"]
+    sizes = {split: len(catalogue.examples(split)) for split in ("seed", "train", "dev")}
+    assert sizes == {"seed": 28, "train": 182, "dev": 90}
+
+
+def test_hardness_labels_match_the_computed_hardness(catalogue):
+    examples = _all_examples(catalogue)
+    assert [e.id for e in examples if e.hardness != hardness(e.query)] == []
+    levels = Counter(e.hardness for e in examples)
+    assert all(levels[level] >= 40 for level in ("easy", "medium", "hard", "extra")), levels
+
+
+def test_no_duplicate_questions(catalogue):
+    questions = [e.question.lower() for e in _all_examples(catalogue)]
+    assert len(questions) == len(set(questions))
+    ids = [e.id for e in _all_examples(catalogue)]
+    assert len(ids) == len(set(ids))
+
+
+def test_build_is_deterministic_and_versioned(bundled, tmp_path):
+    again = build(tmp_path / "again")
+    assert is_current(again)
+    for name in ("tables.json", "train.json", "dev.json", "seed.json"):
+        assert (again / name).read_text() == (bundled / name).read_text()
+    dump = lambda p: list(sqlite3.connect(p).iterdump())  # noqa: E731
+    assert dump(again / "database" / "hr" / "hr.sqlite") == dump(bundled / "database" / "hr" / "hr.sqlite")
+    tables = json.loads((again / "tables.json").read_text())
+    assert {t["db_id"] for t in tables} == {p.name for p in (again / "database").iterdir()}
+    (again / "VERSION").write_text("0")
+    assert not is_current(again)
