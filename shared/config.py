@@ -44,9 +44,12 @@ class CriticConfig(BaseModel):
 
 class GenerationConfig(BaseModel):
     backend: str = "transformers"  # transformers | tgi
-    model: str = ""  # local path or hub id; "" = the bundled default
+    model: str = ""  # local path, hub id, or a packaged model name; "" = the packaged default
+    adapter: str = ""  # LoRA adapter folder served on top of `model`
+    version: str = ""  # model version id being served (set by rollout)
     tgi_url: str = ""
     max_batch_size: int = 8
+    few_shot_k: int = 2
 
 
 class TrainerConfig(BaseModel):

@@ -144,6 +144,8 @@ class ServiceHost:
         self._host = host
         self._stopped = threading.Event()
         self._drained = threading.Event()
+        # Slow start-up work (loading a model) that runs after start() and before SERVING.
+        self.before_ready: Callable[[], None] | None = None
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"{name}-rpc"),
             interceptors=[_StatusInterceptor(name)],

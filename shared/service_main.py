@@ -22,6 +22,8 @@ def run_service(name: str, build: Builder, config: Config | None = None) -> None
     host, cleanup = build(config)
     host.install_signal_handlers()
     host.start()
+    if host.before_ready is not None:  # slow start-up work runs with the port open and health NOT_SERVING
+        host.before_ready()
     host.mark_ready()
     try:
         host.wait()

@@ -1,28 +1,97 @@
-"""Builds the generation server on the shared scaffold.
+"""Builds the generation server: catalogue + few-shot seed pool + model backend + servicer.
 
-Its calls are not implemented yet (issue 4): the generated base servicer answers every
-call with UNIMPLEMENTED, while health, reflection, metrics and shutdown already work, so the
-stack starts, reports health and can be deployed.
-"""
+The server reports SERVING only once the model is loaded (the first start converts the packaged
+default model once, which takes a while)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 
+from services.generation.backends import ModelSpec, TgiBackend, TransformersBackend
+from services.generation.logic import Generator
+from services.generation.servicer import GenerationServicer
+from shared.catalogue import Catalogue
 from shared.config import Config
+from shared.dataset import default_dataset
 from shared.grpc_server import ServiceHost
 from shared.pb import generation_pb2, generation_pb2_grpc
 from shared.service_main import host_for
 
+log = logging.getLogger("sqldistill.generation")
 SERVICE_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
 
 
-def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
-    servicer = generation_pb2_grpc.GenerationServiceServicer()
-    host = host_for(
-        "generation",
-        config,
-        [SERVICE_NAME],
-        lambda server: generation_pb2_grpc.add_GenerationServiceServicer_to_server(servicer, server),
+def build_generator(config: Config) -> Generator:
+    dataset = Path(config.dataset) if config.dataset else default_dataset(config)
+    catalogue = Catalogue.load(dataset)
+    pool = (
+        catalogue.examples("seed")
+        if "seed" in catalogue.split_files
+        else (catalogue.examples("train") if "train" in catalogue.split_files else [])
     )
+    spec = ModelSpec(
+        path=config.generation.model,
+        adapter_path=config.generation.adapter,
+        version=config.generation.version,
+    )
+    if config.generation.backend == "tgi":
+        backend = TgiBackend(config.generation.tgi_url, spec=spec)
+    elif config.generation.backend == "transformers":
+        backend = TransformersBackend(
+            Path(config.home) / "models", spec, max_batch_size=config.generation.max_batch_size
+        )
+    else:
+        raise ValueError(f"unknown generation backend {config.generation.backend!r}")
+    log.info(
+        "generation: %d databases, %d few-shot seeds, backend %s",
+        len(catalogue.databases),
+        len(pool),
+        config.generation.backend,
+    )
+    return Generator(
+        catalogue,
+        backend,
+        pool,
+        default_k=config.generation.few_shot_k,
+        max_batch_size=config.generation.max_batch_size,
+    )
+
+
+def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
+    servicer_box: list[GenerationServicer] = []
+
+    def add(server) -> None:
+        generation_pb2_grpc.add_GenerationServiceServicer_to_server(_Deferred(servicer_box), server)
+
+    host = host_for("generation", config, [SERVICE_NAME], add)
+    host.before_ready = lambda: servicer_box.append(GenerationServicer(build_generator(config)))
     return host, lambda: None
+
+
+class _Deferred(generation_pb2_grpc.GenerationServiceServicer):
+    """Forwards to the real servicer once the model is loaded; until then calls get UNAVAILABLE
+    (and health says NOT_SERVING), so the port is open and probes answer while the model loads."""
+
+    def __init__(self, box: list[GenerationServicer]) -> None:
+        self._box = box
+
+    def _target(self) -> GenerationServicer:
+        if not self._box:
+            from shared.errors import Unavailable
+
+            raise Unavailable("the model is still loading")
+        return self._box[0]
+
+    def GeneratePairs(self, request, context):
+        return self._target().GeneratePairs(request, context)
+
+    def GenerateSql(self, request, context):
+        return self._target().GenerateSql(request, context)
+
+    def LoadModel(self, request, context):
+        return self._target().LoadModel(request, context)
+
+    def DescribeModel(self, request, context):
+        return self._target().DescribeModel(request, context)

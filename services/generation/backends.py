@@ -1,0 +1,249 @@
+"""Model backends behind one interface: in-process transformers (default) and a TGI /
+OpenAI-compatible server over HTTP (how production serves)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from services.generation.parsing import truncate_at_stop
+from shared.errors import FailedPrecondition, Unavailable
+from shared.prompts import STOP_SEQUENCES
+
+log = logging.getLogger("sqldistill.generation")
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    max_new_tokens: int = 128
+    seed: int = 0
+    stop: tuple[str, ...] = STOP_SEQUENCES
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to serve: a model folder / hub id (or a packaged default), optionally a LoRA adapter."""
+
+    path: str = ""
+    adapter_path: str = ""
+    version: str = ""
+
+
+@dataclass
+class ModelInfo:
+    version: str = ""
+    path: str = ""
+    adapter_path: str = ""
+    backend: str = ""
+    device: str = "cpu"
+    num_parameters: int = 0
+    context_window: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
+        """n completions for each prompt (prompt text excluded), cut at the stop sequences."""
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def load(self, spec: ModelSpec) -> ModelInfo: ...
+
+    def info(self) -> ModelInfo: ...
+
+
+@dataclass
+class _Loaded:
+    model: Any
+    tokenizer: Any
+    info: ModelInfo
+
+
+class TransformersBackend:
+    """In-process generation: batched sampling with left padding and the KV cache, under
+    torch.inference_mode. load() swaps models atomically: calls in flight finish on the model
+    they started with."""
+
+    def __init__(
+        self, models_dir: Path, spec: ModelSpec = ModelSpec(), max_batch_size: int = 8, threads: int = 0
+    ) -> None:
+        import torch
+
+        self.models_dir = Path(models_dir)
+        self.max_batch_size = max_batch_size
+        torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
+        self._swap_lock = threading.Lock()
+        self._generate_lock = threading.Lock()  # one forward pass at a time: all cores go to it
+        self._current = self._load(spec)
+
+    def _load(self, spec: ModelSpec) -> _Loaded:
+        from shared.models import load_causal_lm, resolve_model
+
+        started = time.perf_counter()
+        path = resolve_model(spec.path, self.models_dir)
+        try:
+            model, tokenizer = load_causal_lm(path, spec.adapter_path)
+        except (OSError, ValueError) as exc:
+            raise FailedPrecondition(f"cannot load model {path!r}: {exc}") from exc
+        tokenizer.padding_side = "left"
+        config = model.config
+        info = ModelInfo(
+            version=spec.version or Path(str(spec.adapter_path or path)).name,
+            path=str(path),
+            adapter_path=spec.adapter_path,
+            backend="transformers",
+            device=str(next(model.parameters()).device),
+            num_parameters=sum(p.numel() for p in model.parameters()),
+            context_window=int(
+                getattr(config, "max_position_embeddings", 0) or tokenizer.model_max_length or 2048
+            ),
+        )
+        log.info(
+            "loaded %s (%s parameters) in %.1fs",
+            info.path,
+            f"{info.num_parameters:,}",
+            time.perf_counter() - started,
+        )
+        return _Loaded(model, tokenizer, info)
+
+    def load(self, spec: ModelSpec) -> ModelInfo:
+        loaded = self._load(spec)  # outside the lock: serving continues while the new model loads
+        with self._swap_lock:
+            self._current = loaded
+        return loaded.info
+
+    def info(self) -> ModelInfo:
+        return replace(self._current.info)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._current.tokenizer(text).input_ids)
+
+    def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
+        import torch
+
+        loaded = self._current  # a snapshot: a concurrent load() does not affect this call
+        tokenizer, model = loaded.tokenizer, loaded.model
+        expanded = [p for p in prompts for _ in range(n)]
+        outputs: list[str] = []
+        with self._generate_lock, torch.inference_mode():
+            torch.manual_seed(sampling.seed)
+            for start in range(0, len(expanded), self.max_batch_size):
+                batch = tokenizer(
+                    expanded[start : start + self.max_batch_size], return_tensors="pt", padding=True
+                )
+                kwargs: dict[str, Any] = dict(
+                    max_new_tokens=sampling.max_new_tokens,
+                    pad_token_id=tokenizer.pad_token_id,
+                    use_cache=True,
+                    stop_strings=list(sampling.stop) or None,
+                    tokenizer=tokenizer,
+                )
+                if sampling.temperature > 0:
+                    kwargs.update(
+                        do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p or 1.0
+                    )
+                else:
+                    kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+                generated = model.generate(**batch, **kwargs)
+                for row in generated[:, batch["input_ids"].shape[1] :]:
+                    text = tokenizer.decode(row, skip_special_tokens=True)
+                    outputs.append(truncate_at_stop(text, sampling.stop))
+        return [outputs[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+
+class TgiBackend:
+    """A text-generation-inference server (or another server speaking TGI's /generate) through
+    huggingface_hub's InferenceClient: timeouts, retries with backoff, a concurrency limit, and the
+    LoRA adapter id sent with every request."""
+
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 60.0,
+        max_concurrency: int = 16,
+        retries: int = 3,
+        spec: ModelSpec = ModelSpec(),
+    ) -> None:
+        from huggingface_hub import InferenceClient
+
+        if not url:
+            raise FailedPrecondition("the tgi backend needs generation.tgi_url")
+        self.url = url
+        self.client = InferenceClient(base_url=url, timeout=timeout)
+        self.retries = retries
+        self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="tgi")
+        self._spec = spec
+        self._context_window = 0
+
+    def load(self, spec: ModelSpec) -> ModelInfo:
+        """TGI serves the weights; selecting a version means selecting the adapter id it serves."""
+        self._spec = spec
+        return self.info()
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            version=self._spec.version or self._spec.adapter_path or "base",
+            path=self._spec.path or self.url,
+            adapter_path=self._spec.adapter_path,
+            backend="tgi",
+            device="remote",
+            context_window=self._context_window,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3  # the server truncates/refuses; a cheap upper-bound estimate here
+
+    def _one(self, prompt: str, sampling: Sampling, seed: int) -> str:
+        from huggingface_hub.errors import (
+            HfHubHTTPError,
+            InferenceTimeoutError,
+            TextGenerationError,
+            ValidationError,
+        )
+
+        delay = 0.5
+        for attempt in range(self.retries + 1):
+            try:
+                text = self.client.text_generation(
+                    prompt,
+                    max_new_tokens=sampling.max_new_tokens,
+                    do_sample=sampling.temperature > 0,
+                    temperature=sampling.temperature or None,
+                    top_p=sampling.top_p if sampling.temperature > 0 and sampling.top_p < 1 else None,
+                    seed=seed,
+                    stop=list(sampling.stop),
+                    adapter_id=self._spec.adapter_path or None,
+                )
+                return truncate_at_stop(text, sampling.stop)
+            except ValidationError as exc:  # the server says the request itself is wrong: no retry
+                raise FailedPrecondition(f"generation server refused the request: {exc}") from exc
+            except (InferenceTimeoutError, TextGenerationError, HfHubHTTPError, OSError) as exc:
+                status = getattr(getattr(exc, "response", None), "status_code", None)
+                if status is not None and 400 <= status < 500 and status != 429:
+                    raise FailedPrecondition(
+                        f"generation server refused the request ({status}): {exc}"
+                    ) from exc
+                if attempt == self.retries:
+                    raise Unavailable(
+                        f"generation server {self.url} failed after {self.retries + 1} tries: {exc}"
+                    ) from exc
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
+        jobs = [
+            self._pool.submit(self._one, p, sampling, sampling.seed + i * n + j)
+            for i, p in enumerate(prompts)
+            for j in range(n)
+        ]
+        results = [job.result() for job in jobs]
+        return [results[i * n : (i + 1) * n] for i in range(len(prompts))]

@@ -1,0 +1,229 @@
+"""The generation service's logic, free of gRPC: prompts from schemas and few-shot pools, sampling
+through a backend, parsing the output into candidates (dropped outputs are counted with a reason)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client import Counter as PromCounter
+
+from services.generation.backends import Backend, ModelInfo, ModelSpec, Sampling
+from services.generation.parsing import parse_pair_completion, parse_sql_completion
+from shared.catalogue import Catalogue, Example
+from shared.errors import InvalidArgument, NotFound
+from shared.fewshot import select_examples, shots_for
+from shared.prompts import HARDNESS_DESCRIPTIONS, STOP_SEQUENCES, pair_prompt, schema_for_prompt, sql_prompt
+
+log = logging.getLogger("sqldistill.generation")
+
+MAX_N = 256
+MAX_QUESTIONS = 512
+MAX_NEW_TOKENS = 1024
+DROPPED = PromCounter(
+    "sqldistill_generation_dropped_total", "Model outputs with no usable candidate, by reason.", ["reason"]
+)
+GENERATED = PromCounter("sqldistill_generation_candidates_total", "Candidates produced, by task.", ["task"])
+
+
+@dataclass(frozen=True)
+class Pair:
+    db_id: str
+    question: str
+    sql: str
+    hardness: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class QuestionIn:
+    id: str
+    db_id: str
+    question: str
+
+
+@dataclass
+class SqlResult:
+    question_id: str
+    sql: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+def _reason_label(reason: str) -> str:
+    return reason.split(":")[0][:60]
+
+
+class Generator:
+    """Writes candidates with the serving model."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        backend: Backend,
+        seed_pool: Sequence[Example] = (),
+        default_k: int = 2,
+        max_batch_size: int = 8,
+    ) -> None:
+        self.catalogue = catalogue
+        self.backend = backend
+        self.seed_pool = list(seed_pool)
+        self.default_k = default_k
+        self.max_batch_size = max_batch_size
+        self.dropped: Counter[str] = Counter()
+
+    # --- validation -----------------------------------------------------------------------------
+    def _schema_text(self, db_id: str) -> str:
+        if not db_id:
+            raise InvalidArgument("db_id is required")
+        if db_id not in self.catalogue.databases:
+            raise NotFound(f"unknown database {db_id!r}")
+        schema = self.catalogue.schema(db_id)
+        if not schema.tables:
+            raise InvalidArgument(f"database {db_id!r} has an empty schema")
+        return schema_for_prompt(schema)
+
+    def _sampling(self, sampling: Sampling) -> Sampling:
+        if not 0 <= sampling.temperature <= 5:
+            raise InvalidArgument(f"temperature must be within [0, 5], got {sampling.temperature}")
+        if not 0 <= sampling.top_p <= 1:
+            raise InvalidArgument(f"top_p must be within [0, 1], got {sampling.top_p}")
+        if not 0 <= sampling.max_new_tokens <= MAX_NEW_TOKENS:
+            raise InvalidArgument(
+                f"max_new_tokens must be within [0, {MAX_NEW_TOKENS}], got {sampling.max_new_tokens}"
+            )
+        stops = tuple(dict.fromkeys([*STOP_SEQUENCES, *sampling.stop]))
+        return Sampling(
+            sampling.temperature, sampling.top_p or 1.0, sampling.max_new_tokens or 128, sampling.seed, stops
+        )
+
+    def _check_n(self, n: int, limit: int = MAX_N) -> None:
+        if n <= 0:
+            raise InvalidArgument(f"n must be positive, got {n}")
+        if n > limit:
+            raise InvalidArgument(f"n must be at most {limit}, got {n}")
+
+    def _check_context(self, prompt: str, sampling: Sampling) -> None:
+        window = self.backend.info().context_window
+        if window:
+            tokens = self.backend.count_tokens(prompt)
+            if tokens + sampling.max_new_tokens > window:
+                raise InvalidArgument(
+                    f"prompt is {tokens} tokens + {sampling.max_new_tokens} new tokens, over the model's "
+                    f"context window of {window}; use fewer few-shot examples"
+                )
+
+    def _k(self, k: int) -> int:
+        if k < 0 or k > 16:
+            raise InvalidArgument(f"few_shot_k must be within [0, 16], got {k}")
+        return k or self.default_k
+
+    # --- self-instruct --------------------------------------------------------------------------
+    def generate_pairs(
+        self,
+        db_id: str,
+        n: int,
+        hardness: str = "",
+        few_shot_k: int = 0,
+        sampling: Sampling = Sampling(temperature=0.8, top_p=0.95),
+    ) -> Iterator[Pair]:
+        """Stream up to n new (question, SQL) pairs, batch by batch; gives up after 3n attempts."""
+        schema_text = self._schema_text(db_id)
+        self._check_n(n)
+        if hardness and hardness not in HARDNESS_DESCRIPTIONS:
+            raise InvalidArgument(
+                f"hardness must be one of {', '.join(HARDNESS_DESCRIPTIONS)} or empty, got {hardness!r}"
+            )
+        sampling = self._sampling(sampling)
+        k = self._k(few_shot_k)
+        levels = [hardness] if hardness else list(HARDNESS_DESCRIPTIONS)
+        first = pair_prompt(
+            db_id,
+            schema_text,
+            levels[0],
+            shots_for(self.catalogue, select_examples(self.seed_pool, db_id, k, levels[0])),
+        )
+        self._check_context(first, sampling)
+        produced, attempt = 0, 0
+        version = self.backend.info().version
+        while produced < n and attempt < 3 * n:
+            size = min(self.max_batch_size, 3 * n - attempt)
+            prompts, buckets = [], []
+            for i in range(attempt, attempt + size):
+                level = levels[i % len(levels)]
+                shots = shots_for(
+                    self.catalogue,
+                    select_examples(self.seed_pool, db_id, k, level, seed=sampling.seed, key=f"{db_id}:{i}"),
+                )
+                prompts.append(pair_prompt(db_id, schema_text, level, shots))
+                buckets.append(level)
+            batch_sampling = Sampling(
+                sampling.temperature,
+                sampling.top_p,
+                sampling.max_new_tokens,
+                sampling.seed + attempt,
+                sampling.stop,
+            )
+            completions = self.backend.generate(prompts, 1, batch_sampling)
+            attempt += size
+            for level, (completion,) in zip(buckets, completions, strict=True):
+                parsed = parse_pair_completion(completion)
+                if not parsed.ok:
+                    self._drop(parsed.reason)
+                    continue
+                GENERATED.labels("pairs").inc()
+                produced += 1
+                yield Pair(db_id, parsed.question, parsed.sql, level, version)
+                if produced >= n:
+                    return
+
+    # --- labelled -------------------------------------------------------------------------------
+    def generate_sql(
+        self, questions: Sequence[QuestionIn], n: int, few_shot_k: int = 0, sampling: Sampling = Sampling()
+    ) -> list[SqlResult]:
+        """n SQL candidates per question (duplicates kept: they are samples)."""
+        if not questions:
+            raise InvalidArgument("questions is empty")
+        if len(questions) > MAX_QUESTIONS:
+            raise InvalidArgument(f"at most {MAX_QUESTIONS} questions per call, got {len(questions)}")
+        self._check_n(n, limit=64)
+        sampling = self._sampling(sampling)
+        k = self._k(few_shot_k)
+        prompts = []
+        for q in questions:
+            if not q.question.strip():
+                raise InvalidArgument(f"question {q.id or '?'} is empty")
+            shots = shots_for(
+                self.catalogue,
+                select_examples(self.seed_pool, q.db_id, k, seed=sampling.seed, key=q.id or q.question),
+            )
+            prompts.append(sql_prompt(q.db_id, self._schema_text(q.db_id), q.question, shots))
+        for prompt in prompts:
+            self._check_context(prompt, sampling)
+        results = []
+        for q, completions in zip(questions, self.backend.generate(prompts, n, sampling), strict=True):
+            result = SqlResult(q.id)
+            for completion in completions:
+                parsed = parse_sql_completion(completion)
+                if parsed.ok:
+                    result.sql.append(parsed.sql)
+                    GENERATED.labels("sql").inc()
+                else:
+                    result.dropped.append(parsed.reason)
+                    self._drop(parsed.reason)
+            results.append(result)
+        return results
+
+    def _drop(self, reason: str) -> None:
+        self.dropped[_reason_label(reason)] += 1
+        DROPPED.labels(_reason_label(reason)).inc()
+
+    # --- model --------------------------------------------------------------------------------
+    def load_model(self, spec: ModelSpec) -> ModelInfo:
+        if not spec.path and not spec.version:
+            raise InvalidArgument("model.path (or model.version) is required")
+        return self.backend.load(spec)
+
+    def describe(self) -> ModelInfo:
+        return self.backend.info()

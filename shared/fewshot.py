@@ -1,0 +1,80 @@
+"""Few-shot selection from a seed pool: other databases first (no leakage), similar hardness, and
+deterministic for a given seed and request key."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from shared.catalogue import Catalogue, DatabaseSchema, Example
+from shared.prompts import Shot, schema_for_prompt
+from shared.sql import HARDNESS_LEVELS, SqlParseError, hardness_of, parse
+
+
+def _rank(seed: int, key: str, example: Example) -> int:
+    return int.from_bytes(
+        hashlib.sha256(f"{seed}|{key}|{example.id}|{example.question}".encode()).digest()[:8], "big"
+    )
+
+
+def select_examples(
+    pool: Sequence[Example], target_db: str, k: int, hardness: str = "", seed: int = 0, key: str = ""
+) -> list[Example]:
+    """k examples, none from target_db, closest in hardness first; ties broken by a seeded hash,
+    and at most one example per database while other databases remain."""
+    if k <= 0:
+        return []
+    wanted = HARDNESS_LEVELS.index(hardness) if hardness in HARDNESS_LEVELS else None
+    candidates = [e for e in pool if e.db_id != target_db]
+
+    def distance(e: Example) -> int:
+        if wanted is None:
+            return 0
+        level = e.hardness or hardness_of(e.query)
+        return abs(HARDNESS_LEVELS.index(level) - wanted)
+
+    ordered = sorted(candidates, key=lambda e: (distance(e), _rank(seed, key, e)))
+    chosen: list[Example] = []
+    used_dbs: set[str] = set()
+    for example in ordered:  # first pass: one per database
+        if len(chosen) == k:
+            break
+        if example.db_id not in used_dbs:
+            chosen.append(example)
+            used_dbs.add(example.db_id)
+    for example in ordered:  # then fill up
+        if len(chosen) == k:
+            break
+        if example not in chosen:
+            chosen.append(example)
+    return chosen
+
+
+def _tables_used(sql: str) -> set[str]:
+    try:
+        return {t.name.lower() for t in parse(sql).find_all(exp.Table)}
+    except SqlParseError:
+        return set()
+
+
+def shots_for(catalogue: Catalogue, examples: Sequence[Example]) -> list[Shot]:
+    """Few-shot examples with their own schema text, cut to the tables their SQL reads and without
+    sample values: prompt length is what generation on a CPU pays for."""
+    shots = []
+    for e in examples:
+        schema = catalogue.schema(e.db_id)
+        used = _tables_used(e.query)
+        tables = tuple(t for t in schema.tables if t.name.lower() in used) or schema.tables
+        cut = DatabaseSchema(schema.db_id, schema.path, tables)
+        shots.append(
+            Shot(
+                e.db_id,
+                schema_for_prompt(cut, sample_values=0),
+                e.question,
+                e.query,
+                e.hardness or hardness_of(e.query),
+            )
+        )
+    return shots

@@ -1,0 +1,93 @@
+"""The one prompt builder inference and training share: the text a model is trained on is exactly
+the text it is later asked to complete.
+
+Two tasks:
+- question -> SQL: few-shot blocks (schema, question, SQL), then the target schema and question,
+  ending at "-- SQL:" so the completion is " <sql>;".
+- self-instruct: few-shot blocks with a complexity bucket, then the target schema and a bucket,
+  ending at "-- Question:" so the completion is " <question>\n-- SQL: <sql>;".
+Few-shot schemas are shown without sample values (shorter prompts); the target schema with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.catalogue import DatabaseSchema
+
+HARDNESS_DESCRIPTIONS = {
+    "easy": "one table, at most one condition, no grouping",
+    "medium": "a join, or GROUP BY, or ORDER BY with LIMIT, or two conditions",
+    "hard": "a nested subquery, INTERSECT / EXCEPT / UNION, or a three-table join",
+    "extra": "several joins with GROUP BY, HAVING or ORDER BY ... LIMIT, or set operations over joins",
+}
+SQL_TASK = "-- Translate each question into one SQLite query over the schema above it."
+PAIR_TASK = "-- For each database, write a new question and the SQLite query that answers it, at the complexity asked."
+SQL_MARK = "-- SQL:"
+QUESTION_MARK = "-- Question:"
+COMPLEXITY_MARK = "-- Complexity:"
+STOP_SEQUENCES = ("\n\n", "\n-- Question:", "\n-- Database:")
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One few-shot example: a question with its SQL on its own database."""
+
+    db_id: str
+    schema_text: str
+    question: str
+    sql: str
+    hardness: str = ""
+
+
+def clean_sql(sql: str) -> str:
+    return " ".join(sql.strip().rstrip(";").split())
+
+
+def _database_block(db_id: str, schema_text: str) -> str:
+    return f"-- Database: {db_id}\n{schema_text}\n"
+
+
+def schema_for_prompt(schema: DatabaseSchema, sample_values: int = 2) -> str:
+    return schema.schema_text(sample_values=sample_values)
+
+
+def sql_prompt(db_id: str, schema_text: str, question: str, shots: list[Shot] = ()) -> str:
+    """Prompt for question -> SQL; the model completes it with ' <sql>;'."""
+    parts = [SQL_TASK, ""]
+    for shot in shots:
+        parts.append(
+            _database_block(shot.db_id, shot.schema_text)
+            + f"{QUESTION_MARK} {shot.question.strip()}\n{SQL_MARK} {clean_sql(shot.sql)};\n"
+        )
+    parts.append(_database_block(db_id, schema_text) + f"{QUESTION_MARK} {question.strip()}\n{SQL_MARK}")
+    return "\n".join(parts)
+
+
+def sql_completion(sql: str) -> str:
+    """The target text after sql_prompt (what training puts loss on)."""
+    return f" {clean_sql(sql)};\n"
+
+
+def pair_prompt(db_id: str, schema_text: str, hardness: str, shots: list[Shot] = ()) -> str:
+    """Prompt for self-instruct; the model completes it with ' <question>\\n-- SQL: <sql>;'."""
+    if hardness and hardness not in HARDNESS_DESCRIPTIONS:
+        raise ValueError(f"unknown hardness {hardness!r}; expected one of {', '.join(HARDNESS_DESCRIPTIONS)}")
+    parts = [PAIR_TASK, ""]
+    for shot in shots:
+        level = shot.hardness or "medium"
+        parts.append(
+            _database_block(shot.db_id, shot.schema_text)
+            + f"{COMPLEXITY_MARK} {level} ({HARDNESS_DESCRIPTIONS[level]})\n"
+            + f"{QUESTION_MARK} {shot.question.strip()}\n{SQL_MARK} {clean_sql(shot.sql)};\n"
+        )
+    level = hardness or "medium"
+    parts.append(
+        _database_block(db_id, schema_text)
+        + f"{COMPLEXITY_MARK} {level} ({HARDNESS_DESCRIPTIONS[level]})\n{QUESTION_MARK}"
+    )
+    return "\n".join(parts)
+
+
+def pair_completion(question: str, sql: str) -> str:
+    return f" {question.strip()}\n{SQL_MARK} {clean_sql(sql)};\n"

@@ -1,0 +1,362 @@
+"""Generation: the transformers backend on a tiny random model, the TGI backend against a
+recorded-protocol server, and the real gRPC service on loopback."""
+
+from __future__ import annotations
+
+import threading
+
+import grpc
+import pytest
+
+from services.generation.backends import ModelSpec, Sampling, TgiBackend, TransformersBackend
+from services.generation.logic import Generator, QuestionIn
+from shared.catalogue import Catalogue, Example
+from shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from shared.grpc_client import make_channel
+from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
+from tests.conftest import start_service, stop_service
+from tests.fake_tgi import FakeTgiServer
+from tests.tinymodel import make_tiny_model
+
+PROMPTS = [
+    "-- Question: How many singers are there?\n-- SQL:",
+    "SELECT name FROM singer WHERE age > 30 AND country = 'France' ORDER BY",
+]
+SEEDS = [
+    Example(
+        "pets",
+        "How many dogs are there?",
+        "SELECT count(*) FROM pet WHERE kind = 'dog'",
+        "seed",
+        "p1",
+        "easy",
+    ),
+    Example(
+        "pets", "List the owners in Oslo.", "SELECT name FROM owner WHERE city = 'Oslo'", "seed", "p2", "easy"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    return make_tiny_model(root / "a", seed=0), make_tiny_model(root / "b", seed=1)
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_models, tmp_path_factory):
+    return TransformersBackend(
+        tmp_path_factory.mktemp("models"), ModelSpec(str(tiny_models[0]), version="tiny-a"), max_batch_size=3
+    )
+
+
+def test_batched_generation_returns_n_samples_per_prompt(backend):
+    out = backend.generate(PROMPTS, 3, Sampling(temperature=1.0, max_new_tokens=8, seed=1, stop=()))
+    assert [len(samples) for samples in out] == [3, 3]
+    assert all(isinstance(s, str) for samples in out for s in samples)
+    again = backend.generate(PROMPTS, 3, Sampling(temperature=1.0, max_new_tokens=8, seed=1, stop=()))
+    assert again == out  # seeded sampling is reproducible
+
+
+def test_left_padding_gives_the_same_greedy_output_alone_and_in_a_batch(backend):
+    greedy = Sampling(temperature=0.0, max_new_tokens=10, stop=())
+    together = backend.generate(PROMPTS, 1, greedy)
+    alone = [backend.generate([p], 1, greedy)[0] for p in PROMPTS]
+    assert together == alone
+
+
+def test_stop_sequences_cut_the_output(backend):
+    greedy = Sampling(temperature=0.0, max_new_tokens=16, stop=())
+    full = backend.generate(PROMPTS[:1], 1, greedy)[0][0]
+    assert len(full) > 4
+    stop = full[2:4]
+    cut = backend.generate(PROMPTS[:1], 1, Sampling(temperature=0.0, max_new_tokens=16, stop=(stop,)))[0][0]
+    assert stop not in cut and full.startswith(cut)
+
+
+def test_hot_swap_keeps_in_flight_calls_on_the_old_model(tiny_models, tmp_path):
+    backend = TransformersBackend(tmp_path, ModelSpec(str(tiny_models[0]), version="a"), max_batch_size=2)
+    greedy = Sampling(temperature=0.0, max_new_tokens=12, stop=())
+    expected_a = backend.generate(PROMPTS, 1, greedy)
+    results: dict = {}
+
+    def in_flight() -> None:
+        results["out"] = backend.generate(PROMPTS * 4, 1, greedy)
+
+    worker = threading.Thread(target=in_flight)
+    worker.start()
+    info = backend.load(ModelSpec(str(tiny_models[1]), version="b"))
+    worker.join()
+    assert info.version == "b" and backend.info().version == "b"
+    assert results["out"][:2] in (expected_a, backend.generate(PROMPTS, 1, greedy))  # finished, on one model
+    assert backend.generate(PROMPTS, 1, greedy) != expected_a  # new calls use the new model
+
+
+def test_lora_adapter_loads_on_top_of_the_base(tiny_models, tmp_path):
+    from peft import LoraConfig, get_peft_model
+
+    from shared.models import load_causal_lm
+
+    model, _ = load_causal_lm(str(tiny_models[0]))
+    peft_model = get_peft_model(
+        model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
+    peft_model.save_pretrained(tmp_path / "adapter")
+    backend = TransformersBackend(
+        tmp_path / "models", ModelSpec(str(tiny_models[0]), str(tmp_path / "adapter"), "v1")
+    )
+    assert backend.info().adapter_path == str(tmp_path / "adapter")
+    base = TransformersBackend(tmp_path / "models", ModelSpec(str(tiny_models[0])))
+    greedy = Sampling(temperature=0.0, max_new_tokens=10, stop=())
+    assert backend.generate(PROMPTS, 1, greedy) != base.generate(PROMPTS, 1, greedy)
+
+
+def test_missing_model_is_a_failed_precondition(tmp_path):
+    with pytest.raises(FailedPrecondition, match="cannot load model"):
+        TransformersBackend(tmp_path, ModelSpec(str(tmp_path / "nowhere")))
+
+
+def test_generator_validates_requests(backend, spider_dir):
+    generator = Generator(Catalogue.load(spider_dir), backend, SEEDS)
+    with pytest.raises(NotFound):
+        list(generator.generate_pairs("nope", 1))
+    with pytest.raises(InvalidArgument, match="n must be positive"):
+        list(generator.generate_pairs("concert", 0))
+    with pytest.raises(InvalidArgument, match="at most"):
+        list(generator.generate_pairs("concert", 10_000))
+    with pytest.raises(InvalidArgument, match="hardness"):
+        list(generator.generate_pairs("concert", 1, hardness="impossible"))
+    with pytest.raises(InvalidArgument, match="questions is empty"):
+        generator.generate_sql([], 1)
+    with pytest.raises(InvalidArgument, match="temperature"):
+        generator.generate_sql([QuestionIn("1", "concert", "q")], 1, sampling=Sampling(temperature=-1))
+    with pytest.raises(InvalidArgument, match="context window"):
+        generator.generate_sql([QuestionIn("1", "concert", "why " * 5000)], 1)
+
+
+def test_generator_counts_dropped_outputs(backend, spider_dir):
+    generator = Generator(Catalogue.load(spider_dir), backend, SEEDS)
+    results = generator.generate_sql(
+        [QuestionIn("q1", "concert", "How many singers are there?")],
+        2,
+        sampling=Sampling(temperature=1.0, max_new_tokens=6, seed=3),
+    )
+    assert results[0].question_id == "q1"
+    assert len(results[0].sql) + len(results[0].dropped) == 2
+    assert sum(generator.dropped.values()) == len(results[0].dropped)
+
+
+# --- TGI backend (recorded-protocol server; no TGI can run here) ---------------------------------
+
+
+def test_tgi_backend_against_recorded_protocol_server_sends_adapter_and_sampling():
+    server = FakeTgiServer([" SELECT count(*) FROM singer;\n\n-- Question: more"])
+    try:
+        backend = TgiBackend(
+            server.url, timeout=5, spec=ModelSpec(path="base", adapter_path="round-3", version="v3")
+        )
+        out = backend.generate(
+            ["p1", "p2"], 2, Sampling(temperature=0.7, top_p=0.9, max_new_tokens=32, seed=10)
+        )
+        assert out == [[" SELECT count(*) FROM singer;"] * 2] * 2
+        assert len(server.requests) == 4
+        params = server.requests[0]["parameters"]
+        assert (
+            params["adapter_id"] == "round-3"
+            and params["max_new_tokens"] == 32
+            and params["do_sample"] is True
+        )
+        assert params["temperature"] == pytest.approx(0.7) and params["top_p"] == pytest.approx(0.9)
+        assert sorted(r["parameters"]["seed"] for r in server.requests) == [10, 11, 12, 13]
+        assert backend.info().version == "v3" and backend.info().backend == "tgi"
+    finally:
+        server.close()
+
+
+def test_tgi_backend_against_recorded_protocol_server_retries_then_gives_up():
+    flaky = FakeTgiServer([" SELECT 1;"], fail_first=2)
+    try:
+        backend = TgiBackend(flaky.url, timeout=5, retries=3)
+        assert backend.generate(["p"], 1, Sampling()) == [[" SELECT 1;"]]
+        assert len(flaky.requests) == 3
+    finally:
+        flaky.close()
+    down = FakeTgiServer([" SELECT 1;"], fail_first=100)
+    try:
+        with pytest.raises(Unavailable, match="failed after 2 tries"):
+            TgiBackend(down.url, timeout=5, retries=1).generate(["p"], 1, Sampling())
+    finally:
+        down.close()
+    refused = FakeTgiServer([" SELECT 1;"], fail_first=100, fail_status=422)
+    try:
+        with pytest.raises(FailedPrecondition, match="refused"):
+            TgiBackend(refused.url, timeout=5, retries=3).generate(["p"], 1, Sampling())
+        assert len(refused.requests) == 1  # client errors are not retried
+    finally:
+        refused.close()
+
+
+# --- the real gRPC service --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tgi_generation_service(tmp_path_factory, spider_dir):
+    fake = FakeTgiServer(
+        [
+            " How many singers are there?\n-- SQL: SELECT count(*) FROM singer;",
+            " not a pair at all",
+            " Which stadiums are the largest?\n-- SQL: SELECT name FROM stadium ORDER BY capacity DESC LIMIT 1;",
+        ]
+    )
+    service = start_service(
+        "generation",
+        tmp_path_factory.mktemp("gen"),
+        dataset=spider_dir,
+        extra_env={
+            "SQLDISTILL_GENERATION__BACKEND": "tgi",
+            "SQLDISTILL_GENERATION__TGI_URL": fake.url,
+            "SQLDISTILL_GENERATION__MAX_BATCH_SIZE": "3",
+        },
+    )
+    yield service, fake
+    stop_service(service)
+    fake.close()
+
+
+def test_service_streams_pairs_from_a_tgi_backend_with_recorded_protocol(tgi_generation_service):
+    service, _fake = tgi_generation_service
+    stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
+    pairs = list(
+        stub.GeneratePairs(
+            generation_pb2.GeneratePairsRequest(db_id="concert", n=4, hardness="easy"), timeout=60
+        )
+    )
+    assert len(pairs) == 4
+    assert {p.sql for p in pairs} == {
+        "SELECT count(*) FROM singer",
+        "SELECT name FROM stadium ORDER BY capacity DESC LIMIT 1",
+    }
+    assert all(p.db_id == "concert" and p.hardness == "easy" for p in pairs)
+    info = stub.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10)
+    assert info.backend == "tgi"
+
+
+def test_service_stream_can_be_cancelled(tgi_generation_service):
+    service, fake = tgi_generation_service
+    stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
+    before = len(fake.requests)
+    stream = stub.GeneratePairs(generation_pb2.GeneratePairsRequest(db_id="concert", n=200), timeout=60)
+    next(stream)
+    stream.cancel()
+    with pytest.raises(grpc.RpcError) as info:
+        list(stream)
+    assert info.value.code() == grpc.StatusCode.CANCELLED
+    import time
+
+    time.sleep(1.0)
+    assert len(fake.requests) - before < 600  # generation stopped well before 3n attempts
+
+
+def test_service_rejects_bad_requests(tgi_generation_service):
+    service, _fake = tgi_generation_service
+    stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
+    cases = [
+        (
+            lambda: list(
+                stub.GeneratePairs(generation_pb2.GeneratePairsRequest(db_id="concert", n=0), timeout=10)
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "n must be positive",
+        ),
+        (
+            lambda: list(
+                stub.GeneratePairs(generation_pb2.GeneratePairsRequest(db_id="nope", n=1), timeout=10)
+            ),
+            grpc.StatusCode.NOT_FOUND,
+            "unknown database",
+        ),
+        (
+            lambda: list(
+                stub.GeneratePairs(generation_pb2.GeneratePairsRequest(db_id="concert", n=100000), timeout=10)
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "at most",
+        ),
+        (
+            lambda: stub.GenerateSql(generation_pb2.GenerateSqlRequest(n=1), timeout=10),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "questions is empty",
+        ),
+        (
+            lambda: stub.LoadModel(generation_pb2.LoadModelRequest(), timeout=10),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "model.path",
+        ),
+    ]
+    for call, code, message in cases:
+        with pytest.raises(grpc.RpcError) as info:
+            call()
+        assert info.value.code() == code and message in info.value.details()
+    reply = stub.GenerateSql(
+        generation_pb2.GenerateSqlRequest(
+            questions=[generation_pb2.QuestionItem(id="q", db_id="concert", question="How many?")],
+            n=2,
+            sampling=common_pb2.SamplingParams(temperature=0.5),
+        ),
+        timeout=30,
+    )
+    assert (
+        reply.results[0].question_id == "q" and len(reply.results[0].sql) + len(reply.results[0].dropped) == 2
+    )
+
+
+def test_service_with_tiny_transformers_model_loads_and_hot_swaps(tmp_path, spider_dir, tiny_models):
+    service = start_service(
+        "generation",
+        tmp_path,
+        dataset=spider_dir,
+        extra_env={
+            "SQLDISTILL_GENERATION__MODEL": str(tiny_models[0]),
+            "SQLDISTILL_GENERATION__VERSION": "tiny-a",
+        },
+    )
+    try:
+        stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
+        info = stub.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10)
+        assert (info.version, info.backend, info.device) == (
+            "tiny-a",
+            "transformers",
+            "cpu",
+        ) and info.num_parameters > 0
+        reply = stub.GenerateSql(
+            generation_pb2.GenerateSqlRequest(
+                questions=[
+                    generation_pb2.QuestionItem(id="q", db_id="concert", question="How many singers?")
+                ],
+                n=2,
+                sampling=common_pb2.SamplingParams(max_new_tokens=8),
+            ),
+            timeout=60,
+        )
+        assert (
+            len(reply.results[0].sql) + len(reply.results[0].dropped) == 2 and reply.model_version == "tiny-a"
+        )
+        swapped = stub.LoadModel(
+            generation_pb2.LoadModelRequest(
+                model=common_pb2.ModelRef(path=str(tiny_models[1]), version="tiny-b")
+            ),
+            timeout=60,
+        )
+        assert swapped.version == "tiny-b"
+        assert stub.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == "tiny-b"
+        with pytest.raises(grpc.RpcError) as info:
+            stub.LoadModel(
+                generation_pb2.LoadModelRequest(model=common_pb2.ModelRef(path=str(tmp_path / "missing"))),
+                timeout=60,
+            )
+        assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert (
+            stub.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == "tiny-b"
+        )  # unchanged
+    finally:
+        stop_service(service)

@@ -1,0 +1,139 @@
+"""Prompt builder (golden files), few-shot selection, and parsing of messy model output."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from services.generation.parsing import extract_sql, parse_pair_completion, parse_sql_completion
+from shared.catalogue import Catalogue, Example
+from shared.fewshot import select_examples, shots_for
+from shared.prompts import pair_completion, pair_prompt, schema_for_prompt, sql_completion, sql_prompt
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} changed; rerun with UPDATE_GOLDEN=1 if intended"
+
+
+def _shots(spider_dir):
+    catalogue = Catalogue.load(spider_dir)
+    pool = [
+        Example(
+            "pets",
+            "How many dogs are there?",
+            "SELECT count(*) FROM pet WHERE kind = 'dog'",
+            "seed",
+            "p1",
+            "easy",
+        )
+    ]
+    return catalogue, shots_for(catalogue, select_examples(pool, "concert", 1))
+
+
+def test_sql_prompt_golden(spider_dir):
+    catalogue, shots = _shots(spider_dir)
+    prompt = sql_prompt(
+        "concert", schema_for_prompt(catalogue.schema("concert")), "Which stadiums have no concerts?", shots
+    )
+    _golden("sql_prompt.txt", prompt)
+    assert "REFERENCES stadium(stadium_id)" in prompt and "PRIMARY KEY (concert_id, singer_id)" in prompt
+    assert prompt.endswith("-- Question: Which stadiums have no concerts?\n-- SQL:")
+
+
+def test_pair_prompt_golden(spider_dir):
+    catalogue, shots = _shots(spider_dir)
+    prompt = pair_prompt("concert", schema_for_prompt(catalogue.schema("concert")), "hard", shots)
+    _golden("pair_prompt.txt", prompt)
+    assert prompt.endswith(
+        "-- Complexity: hard (a nested subquery, INTERSECT / EXCEPT / UNION, or a three-table join)\n-- Question:"
+    )
+    with pytest.raises(ValueError, match="unknown hardness"):
+        pair_prompt("concert", "", "impossible")
+
+
+def test_training_text_round_trips_through_the_parser():
+    sql = "SELECT name FROM singer WHERE age > 30 ;"
+    assert parse_sql_completion(sql_completion(sql)).sql == "SELECT name FROM singer WHERE age > 30"
+    parsed = parse_pair_completion(pair_completion("Which singers are over 30?", sql))
+    assert (parsed.question, parsed.sql) == (
+        "Which singers are over 30?",
+        "SELECT name FROM singer WHERE age > 30",
+    )
+
+
+@pytest.mark.parametrize(
+    ("completion", "sql"),
+    [
+        (" SELECT count(*) FROM singer;\n\n-- Question: next", "SELECT count(*) FROM singer"),
+        (" SELECT name FROM t WHERE a = 'x;y'; trailing", "SELECT name FROM t WHERE a = 'x;y'"),
+        ("```sql\nSELECT *\nFROM t\n```", "SELECT * FROM t"),
+        (" select a -- note; not the end\n from t;", "select a -- note; not the end from t"),
+        ("Sure! The query is: SELECT 1;", "SELECT 1"),
+        (" WITH x AS (SELECT 1) SELECT * FROM x", "WITH x AS (SELECT 1) SELECT * FROM x"),
+        (" SELECT a FROM t\n-- Question: another one", "SELECT a FROM t"),
+    ],
+)
+def test_extracts_the_first_complete_statement(completion, sql):
+    assert parse_sql_completion(completion).sql == sql
+
+
+@pytest.mark.parametrize(
+    ("completion", "reason"),
+    [
+        ("", "no SELECT"),
+        (" I don't know.", "no SELECT"),
+        ("\u0000\ufffd garbage", "no SELECT"),
+    ],
+)
+def test_unusable_output_is_dropped_with_a_reason(completion, reason):
+    parsed = parse_sql_completion(completion)
+    assert not parsed.ok and reason in parsed.reason
+
+
+@pytest.mark.parametrize(
+    ("completion", "reason"),
+    [
+        (" How many singers?", "no '-- SQL:'"),
+        ("\n-- SQL: SELECT 1;", "empty question"),
+        (" SELECT 1\n-- SQL: SELECT 1;", "question is SQL"),
+        (" How many?\n-- SQL: no query here", "no SELECT"),
+        (" " + "why " * 200 + "\n-- SQL: SELECT 1;", "longer than 400"),
+    ],
+)
+def test_pair_parsing_failures(completion, reason):
+    parsed = parse_pair_completion(completion)
+    assert not parsed.ok and reason in parsed.reason
+
+
+def test_extract_sql_never_raises_on_junk():
+    for junk in ["'", "SELECT '", ";;;;", "SELECT " + "(" * 1000, "\x00SELECT"]:
+        extract_sql(junk)
+
+
+POOL = [
+    Example("a", "qa-easy", "SELECT 1 FROM t", "seed", "a1", "easy"),
+    Example("a", "qa-hard", "SELECT 1 FROM t", "seed", "a2", "hard"),
+    Example("b", "qb-easy", "SELECT 1 FROM t", "seed", "b1", "easy"),
+    Example("b", "qb-extra", "SELECT 1 FROM t", "seed", "b2", "extra"),
+    Example("c", "qc-hard", "SELECT 1 FROM t", "seed", "c1", "hard"),
+    Example("c", "qc-medium", "SELECT 1 FROM t", "seed", "c2", "medium"),
+]
+
+
+def test_few_shot_selection_avoids_the_target_database_and_prefers_similar_hardness():
+    chosen = select_examples(POOL, "a", 2, "hard", seed=0)
+    assert all(e.db_id != "a" for e in chosen)
+    assert chosen[0].id == "c1"  # the only other-database hard example comes first
+    assert {e.db_id for e in chosen} == {"b", "c"}  # one per database while others remain
+    assert select_examples(POOL, "a", 2, "hard", seed=0) == chosen  # deterministic
+    keys = {tuple(e.id for e in select_examples(POOL, "z", 3, seed=s, key="q")) for s in range(10)}
+    assert len(keys) > 1  # the seed changes ties
+    assert select_examples(POOL, "a", 0) == []
+    assert len(select_examples(POOL, "a", 10)) == 4  # never more than the other databases have
