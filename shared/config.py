@@ -55,6 +55,7 @@ class GenerationConfig(BaseModel):
 class TrainerConfig(BaseModel):
     launcher: str = "local"  # local | kubernetes
     namespace: str = "sqldistill"
+    image: str = ""  # training image for Kubernetes Jobs ("" = the template's)
 
 
 class Config(BaseSettings):

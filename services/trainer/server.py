@@ -1,28 +1,39 @@
-"""Builds the trainer server on the shared scaffold.
-
-Its calls are not implemented yet (issue 5): the generated base servicer answers every
-call with UNIMPLEMENTED, while health, reflection, metrics and shutdown already work, so the
-stack starts, reports health and can be deployed.
-"""
+"""Builds the trainer server: store + launchers + job manager + servicer. Jobs left running by a
+previous trainer process are relaunched on start (they resume from their checkpoints)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+from services.trainer.launchers import KubernetesLauncher, Launcher, LocalLauncher
+from services.trainer.logic import JobManager
+from services.trainer.servicer import TrainerServicer
 from shared.config import Config
 from shared.grpc_server import ServiceHost
 from shared.pb import trainer_pb2, trainer_pb2_grpc
 from shared.service_main import host_for
+from shared.store import Store
 
 SERVICE_NAME = trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_name
 
 
+def build_manager(config: Config) -> JobManager:
+    launchers: dict[str, Launcher] = {"local": LocalLauncher()}
+    if config.trainer.launcher == "kubernetes":
+        launchers["kubernetes"] = KubernetesLauncher(config.trainer.namespace, image=config.trainer.image)
+    store = Store.open(config.resolved_store_url)
+    return JobManager(store, launchers, Path(config.home), default_launcher=config.trainer.launcher)
+
+
 def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
-    servicer = trainer_pb2_grpc.TrainerServiceServicer()
+    manager = build_manager(config)
+    servicer = TrainerServicer(manager)
     host = host_for(
         "trainer",
         config,
         [SERVICE_NAME],
         lambda server: trainer_pb2_grpc.add_TrainerServiceServicer_to_server(servicer, server),
     )
-    return host, lambda: None
+    host.before_ready = manager.recover
+    return host, manager.close

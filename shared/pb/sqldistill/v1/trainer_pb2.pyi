@@ -24,7 +24,7 @@ JOB_STATE_FAILED: JobState
 JOB_STATE_CANCELLED: JobState
 
 class TrainingParams(_message.Message):
-    __slots__ = ("method", "lora_rank", "lora_alpha", "target_modules", "learning_rate", "epochs", "max_steps", "batch_size", "gradient_accumulation", "max_length", "seed", "packing", "checkpoint_every", "merge")
+    __slots__ = ("method", "lora_rank", "lora_alpha", "target_modules", "learning_rate", "epochs", "max_steps", "batch_size", "gradient_accumulation", "max_length", "seed", "disable_length_grouping", "checkpoint_every", "merge")
     METHOD_FIELD_NUMBER: _ClassVar[int]
     LORA_RANK_FIELD_NUMBER: _ClassVar[int]
     LORA_ALPHA_FIELD_NUMBER: _ClassVar[int]
@@ -36,7 +36,7 @@ class TrainingParams(_message.Message):
     GRADIENT_ACCUMULATION_FIELD_NUMBER: _ClassVar[int]
     MAX_LENGTH_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
-    PACKING_FIELD_NUMBER: _ClassVar[int]
+    DISABLE_LENGTH_GROUPING_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_FIELD_NUMBER: _ClassVar[int]
     MERGE_FIELD_NUMBER: _ClassVar[int]
     method: str
@@ -50,10 +50,10 @@ class TrainingParams(_message.Message):
     gradient_accumulation: int
     max_length: int
     seed: int
-    packing: bool
+    disable_length_grouping: bool
     checkpoint_every: int
     merge: bool
-    def __init__(self, method: _Optional[str] = ..., lora_rank: _Optional[int] = ..., lora_alpha: _Optional[int] = ..., target_modules: _Optional[_Iterable[str]] = ..., learning_rate: _Optional[float] = ..., epochs: _Optional[int] = ..., max_steps: _Optional[int] = ..., batch_size: _Optional[int] = ..., gradient_accumulation: _Optional[int] = ..., max_length: _Optional[int] = ..., seed: _Optional[int] = ..., packing: _Optional[bool] = ..., checkpoint_every: _Optional[int] = ..., merge: _Optional[bool] = ...) -> None: ...
+    def __init__(self, method: _Optional[str] = ..., lora_rank: _Optional[int] = ..., lora_alpha: _Optional[int] = ..., target_modules: _Optional[_Iterable[str]] = ..., learning_rate: _Optional[float] = ..., epochs: _Optional[int] = ..., max_steps: _Optional[int] = ..., batch_size: _Optional[int] = ..., gradient_accumulation: _Optional[int] = ..., max_length: _Optional[int] = ..., seed: _Optional[int] = ..., disable_length_grouping: _Optional[bool] = ..., checkpoint_every: _Optional[int] = ..., merge: _Optional[bool] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
     __slots__ = ("run_id", "round", "dataset_hash", "dataset_path", "base_model", "parent_version", "version", "params", "launcher")

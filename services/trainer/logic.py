@@ -1,0 +1,332 @@
+"""The trainer's logic, free of gRPC: validated, idempotent job submission, a monitor per job that
+records state in the store, progress streams, cancellation, and recovery after a restart."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from services.trainer.launchers import Launcher
+from services.trainer.train import TrainingParams, TrainSpec
+from shared.datasets import file_hash
+from shared.errors import FailedPrecondition, InvalidArgument, NotFound
+from shared.store import Store, TrainingJob
+
+log = logging.getLogger("sqldistill.trainer")
+TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+
+
+@dataclass
+class JobRequest:
+    run_id: str
+    round: int
+    dataset_path: str
+    dataset_hash: str
+    base_model: str
+    version: str = ""
+    parent_version: str = ""
+    params: TrainingParams = field(default_factory=TrainingParams)
+    launcher: str = ""
+
+
+@dataclass
+class JobView:
+    job_id: str
+    state: str
+    run_id: str
+    round: int
+    dataset_hash: str
+    version: str
+    artifact_path: str = ""
+    error: str = ""
+    final_loss: float = 0.0
+
+
+@dataclass
+class Progress:
+    job_id: str
+    state: str
+    step: int = 0
+    total_steps: int = 0
+    loss: float = 0.0
+    tokens_per_second: float = 0.0
+    eta_seconds: float = 0.0
+    job: JobView | None = None
+
+
+def job_id_for(run_id: str, round_number: int, dataset_hash: str) -> str:
+    return hashlib.sha256(f"{run_id}|{round_number}|{dataset_hash}".encode()).hexdigest()[:16]
+
+
+class JobManager:
+    def __init__(
+        self,
+        store: Store,
+        launchers: dict[str, Launcher],
+        home: Path,
+        default_launcher: str = "local",
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.launchers = launchers
+        self.home = Path(home)
+        self.default_launcher = default_launcher
+        self.poll_seconds = poll_seconds
+        self._monitors: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    # --- paths -------------------------------------------------------------------------------
+    def work_dir(self, job_id: str) -> Path:
+        return self.home / "jobs" / job_id
+
+    def version_dir(self, version: str) -> Path:
+        return self.home / "models" / "versions" / version
+
+    # --- submit -------------------------------------------------------------------------------
+    def submit(self, request: JobRequest) -> JobView:
+        self._validate(request)
+        job_id = job_id_for(request.run_id, request.round, request.dataset_hash)
+        with self.store.session() as session:
+            existing = session.get(TrainingJob, job_id)
+            if existing is not None:  # the same dataset for the same round: the same job
+                return self._view(existing)
+        launcher_name = request.launcher or self.default_launcher
+        if launcher_name not in self.launchers:
+            raise InvalidArgument(
+                f"unknown launcher {launcher_name!r}; this trainer has {', '.join(self.launchers)}"
+            )
+        version = request.version or f"{request.run_id}-r{request.round}-{request.dataset_hash[:8]}"
+        parent_path = ""
+        if request.parent_version:
+            parent = self.version_dir(request.parent_version)
+            if not (parent / "manifest.json").is_file():
+                raise FailedPrecondition(
+                    f"parent version {request.parent_version!r} has no model folder at {parent}"
+                )
+            parent_path = str(parent)
+        spec = TrainSpec(
+            job_id=job_id,
+            base_model=request.base_model,
+            dataset_path=str(Path(request.dataset_path).resolve()),
+            dataset_hash=request.dataset_hash,
+            output_dir=str(self.version_dir(version)),
+            work_dir=str(self.work_dir(job_id)),
+            version=version,
+            run_id=request.run_id,
+            round=request.round,
+            parent_version=request.parent_version,
+            parent_path=parent_path,
+            models_dir=str(self.home / "models"),
+            params=request.params,
+        )
+        work_dir = self.work_dir(job_id)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        spec.dump(work_dir / "spec.json")
+        row = {
+            "id": job_id,
+            "run_id": request.run_id,
+            "round": request.round,
+            "dataset_hash": request.dataset_hash,
+            "version": version,
+            "launcher": launcher_name,
+            "state": "PENDING",
+            "params": asdict(spec),
+        }
+        with self.store.session() as session:
+            if self.store.insert_ignore(session, TrainingJob, [row]) == 0:  # lost a race: same job
+                return self._view(session.get(TrainingJob, job_id))
+        self._launch(job_id)
+        return self.get(job_id)
+
+    def _validate(self, request: JobRequest) -> None:
+        if not request.run_id:
+            raise InvalidArgument("run_id is required")
+        if request.round < 0:
+            raise InvalidArgument("round must be >= 0")
+        if not request.base_model:
+            raise InvalidArgument("base_model is required")
+        if not request.dataset_hash:
+            raise InvalidArgument("dataset_hash is required")
+        path = Path(request.dataset_path)
+        if not path.is_file():
+            raise FailedPrecondition(f"dataset {path} does not exist")
+        if path.stat().st_size == 0:
+            raise FailedPrecondition(f"dataset {path} is empty")
+        actual = file_hash(path)
+        if actual != request.dataset_hash:
+            raise FailedPrecondition(
+                f"dataset hash mismatch: request says {request.dataset_hash}, file has {actual}"
+            )
+        base = Path(request.base_model)
+        from shared.models import PACKAGED_MODELS
+
+        if (
+            request.base_model not in PACKAGED_MODELS
+            and request.base_model != "default"
+            and base.is_absolute()
+            and not base.exists()
+        ):
+            raise FailedPrecondition(f"base model {request.base_model} does not exist")
+        params = request.params
+        if params.method not in ("lora", "full"):
+            raise InvalidArgument(f"method must be lora or full, got {params.method!r}")
+        if params.batch_size <= 0 or params.gradient_accumulation <= 0 or params.max_length <= 16:
+            raise InvalidArgument("batch_size and gradient_accumulation must be positive and max_length > 16")
+        if params.learning_rate <= 0:
+            raise InvalidArgument("learning_rate must be positive")
+
+    def _launch(self, job_id: str) -> None:
+        with self.store.session() as session:
+            job = session.get(TrainingJob, job_id)
+            launcher = self.launchers[job.launcher]
+            labels = {"sqldistill.io/run": _label(job.run_id), "sqldistill.io/round": str(job.round)}
+            launcher.start(job_id, self.work_dir(job_id) / "spec.json", labels)
+            job.state = "RUNNING"
+        self._monitor(job_id)
+
+    def _monitor(self, job_id: str) -> None:
+        with self._lock:
+            if job_id in self._monitors and self._monitors[job_id].is_alive():
+                return
+            thread = threading.Thread(
+                target=self._watch_process, args=(job_id,), name=f"job-{job_id}", daemon=True
+            )
+            self._monitors[job_id] = thread
+            thread.start()
+
+    def _watch_process(self, job_id: str) -> None:
+        while not self._stopping.is_set():
+            with self.store.session() as session:
+                job = session.get(TrainingJob, job_id)
+                if job is None or job.state in TERMINAL:
+                    return
+                launcher = self.launchers[job.launcher]
+                status = launcher.status(job_id)
+                if status.running:
+                    pass
+                elif status.exit_code == 0 and (self.version_dir(job.version) / "manifest.json").is_file():
+                    job.state, job.artifact_path = "SUCCEEDED", str(self.version_dir(job.version))
+                    log.info("job %s succeeded: %s", job_id, job.artifact_path)
+                    return
+                else:
+                    tail = launcher.log_tail(job_id) or status.message
+                    job.state = "FAILED"
+                    job.error = f"training exited with code {status.exit_code}: {tail}"[-4000:]
+                    log.warning("job %s failed (exit %s)", job_id, status.exit_code)
+                    return
+            time.sleep(self.poll_seconds)
+
+    # --- recovery -----------------------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """After a restart: relaunch every job that was PENDING or RUNNING (it resumes from its last
+        checkpoint; a finished version folder is kept as is)."""
+        with self.store.session() as session:
+            ids = [
+                j.id for j in session.query(TrainingJob).filter(TrainingJob.state.in_(("PENDING", "RUNNING")))
+            ]
+        for job_id in ids:
+            log.info("recovering job %s", job_id)
+            self._launch(job_id)
+        return ids
+
+    # --- queries -------------------------------------------------------------------------------
+    def _view(self, job: TrainingJob) -> JobView:
+        final_loss = 0.0
+        if job.state == "SUCCEEDED" and job.artifact_path:
+            manifest = Path(job.artifact_path) / "manifest.json"
+            if manifest.is_file():
+                final_loss = json.loads(manifest.read_text())["metrics"].get("final_loss") or 0.0
+        return JobView(
+            job.id,
+            job.state,
+            job.run_id,
+            job.round,
+            job.dataset_hash,
+            job.version,
+            job.artifact_path or "",
+            job.error or "",
+            final_loss,
+        )
+
+    def get(self, job_id: str) -> JobView:
+        if not job_id:
+            raise InvalidArgument("job_id is required")
+        with self.store.session() as session:
+            job = session.get(TrainingJob, job_id)
+            if job is None:
+                raise NotFound(f"no training job {job_id!r}")
+            return self._view(job)
+
+    def cancel(self, job_id: str) -> JobView:
+        view = self.get(job_id)
+        if view.state in TERMINAL:
+            return view
+        with self.store.session() as session:
+            job = session.get(TrainingJob, job_id)
+            self.launchers[job.launcher].cancel(job_id)
+            job.state = "CANCELLED"
+            job.error = "cancelled"
+        return self.get(job_id)
+
+    def progress_events(self, job_id: str) -> list[dict[str, Any]]:
+        path = self.work_dir(job_id) / "progress.jsonl"
+        if not path.is_file():
+            return []
+        events = []
+        for line in path.read_text().splitlines():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line being written
+        return events
+
+    def watch(
+        self, job_id: str, is_active: Any = lambda: True, poll_seconds: float = 0.25
+    ) -> Iterator[Progress]:
+        """Progress as training reports it, then the terminal state with the job."""
+        self.get(job_id)
+        seen = 0
+        while is_active():
+            view = self.get(job_id)
+            events = self.progress_events(job_id)
+            for event in events[seen:]:
+                if event.get("step") is not None and event.get("state") == "RUNNING":
+                    yield Progress(
+                        job_id,
+                        "RUNNING",
+                        int(event.get("step", 0)),
+                        int(event.get("total_steps", 0)),
+                        float(event.get("loss") or 0.0),
+                        float(event.get("tokens_per_second") or 0.0),
+                        float(event.get("eta_seconds") or 0.0),
+                    )
+            seen = len(events)
+            if view.state in TERMINAL:
+                last = next((e for e in reversed(events) if e.get("total_steps")), {})
+                yield Progress(
+                    job_id,
+                    view.state,
+                    int(last.get("step", 0)),
+                    int(last.get("total_steps", 0)),
+                    float(last.get("loss") or 0.0),
+                    job=view,
+                )
+                return
+            time.sleep(poll_seconds)
+
+    def close(self) -> None:
+        self._stopping.set()
+
+
+def _label(value: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "-", value)[:63].strip("-._") or "none"

@@ -1,0 +1,475 @@
+"""The training entrypoint: what the local launcher runs as a subprocess and a Kubernetes Job runs
+in its GPU container.
+
+    python -m services.trainer.train SPEC.json
+
+Supervised fine-tuning of a causal LM on a frozen dataset (rows of prompt + completion rendered by
+the shared prompt builder): LoRA (default) or full fine-tuning, loss on the completion (SQL) tokens
+only with the output layer applied to those positions alone, length-grouped batches, gradient
+accumulation, bf16 on GPU and fp32 on CPU, deterministic under a seed, a checkpoint every N steps
+and resume from the last one after a kill. The model version folder is written to a temp folder and
+renamed into place, so it either exists whole or not at all. Progress goes to work_dir/progress.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+EXIT_BAD_INPUT = 2
+
+
+@dataclass
+class TrainingParams:
+    method: str = "lora"  # lora | full
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: list[str] | str = "all-linear"
+    learning_rate: float = 2e-4
+    epochs: int = 1
+    max_steps: int = 0  # 0 = from epochs
+    batch_size: int = 4
+    gradient_accumulation: int = 1
+    max_length: int = 1024
+    seed: int = 0
+    length_grouped: bool = True
+    checkpoint_every: int = 50
+    merge: bool = False
+    warmup_ratio: float = 0.05
+
+
+@dataclass
+class TrainSpec:
+    job_id: str
+    base_model: str
+    dataset_path: str
+    dataset_hash: str
+    output_dir: str
+    work_dir: str
+    version: str
+    run_id: str = ""
+    round: int = 0
+    parent_version: str = ""
+    parent_path: str = ""
+    models_dir: str = ""
+    params: TrainingParams = field(default_factory=TrainingParams)
+
+    @classmethod
+    def load(cls, path: Path | str) -> TrainSpec:
+        data = json.loads(Path(path).read_text())
+        data["params"] = TrainingParams(**data.get("params", {}))
+        return cls(**data)
+
+    def dump(self, path: Path | str) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=2))
+
+
+class BadInput(Exception):
+    """The job cannot run as specified (exit code 2, no retry)."""
+
+
+def _progress(work_dir: Path, **event: Any) -> None:
+    event["time"] = time.time()
+    with open(work_dir / "progress.jsonl", "a") as handle:
+        handle.write(json.dumps(event) + "\n")
+    print(json.dumps(event), flush=True)
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _code_version() -> str:
+    try:
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=Path(__file__).resolve().parent,
+            ).stdout.strip()
+            or "unknown"
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def tokenize_rows(
+    rows: list[dict[str, str]], tokenizer: Any, max_length: int
+) -> list[tuple[list[int], list[int]]]:
+    """(input_ids, labels) per row: labels are -100 on the prompt; the prompt is cut from the left
+    when too long, never the completion."""
+    examples = []
+    for row in rows:
+        prompt = tokenizer(row["prompt"], add_special_tokens=True).input_ids
+        completion = tokenizer(row["completion"], add_special_tokens=False).input_ids
+        if tokenizer.eos_token_id is not None:
+            completion = completion + [tokenizer.eos_token_id]
+        completion = completion[:max_length]
+        prompt = prompt[-(max_length - len(completion)) :] if max_length > len(completion) else []
+        examples.append((prompt + completion, [-100] * len(prompt) + completion))
+    return examples
+
+
+def batch_order(
+    lengths: list[int], batch_size: int, seed: int, epoch: int, length_grouped: bool
+) -> list[list[int]]:
+    """Batches of example indices for one epoch, deterministic in (seed, epoch). Length-grouped:
+    shuffle, then sort by length inside windows of 50 batches, so a batch holds similar lengths
+    (little padding) while the epoch stays shuffled."""
+    rng = random.Random(seed * 1_000_003 + epoch)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    if length_grouped:
+        window = batch_size * 50
+        order = [
+            i
+            for start in range(0, len(order), window)
+            for i in sorted(order[start : start + window], key=lambda i: -lengths[i])
+        ]
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def padding_waste(lengths: list[int], batches: list[list[int]]) -> float:
+    padded = sum(max(lengths[i] for i in b) * len(b) for b in batches)
+    return 1 - sum(lengths) / padded if padded else 0.0
+
+
+def collate(examples: list[tuple[list[int], list[int]]], indices: list[int], pad_id: int) -> dict[str, Any]:
+    import torch
+
+    width = max(len(examples[i][0]) for i in indices)
+    ids, labels, mask = [], [], []
+    for i in indices:
+        tokens, target = examples[i]
+        pad = width - len(tokens)
+        ids.append(tokens + [pad_id] * pad)  # right padding for training
+        labels.append(target + [-100] * pad)
+        mask.append([1] * len(tokens) + [0] * pad)
+    return {
+        "input_ids": torch.tensor(ids),
+        "labels": torch.tensor(labels),
+        "attention_mask": torch.tensor(mask),
+    }
+
+
+def completion_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
+    """Cross-entropy on completion tokens only, with the output layer applied to just those
+    positions: with a large vocabulary that layer is most of the cost, and the prompt needs none."""
+    import torch.nn.functional as F
+
+    hidden = model.get_decoder()(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+    ).last_hidden_state
+    targets = batch["labels"][:, 1:]
+    positions = targets != -100
+    logits = model.get_output_embeddings()(hidden[:, :-1][positions]).float()
+    cap = getattr(model.config, "final_logit_softcapping", None)
+    if cap:
+        logits = cap * (logits / cap).tanh()
+    return F.cross_entropy(logits, targets[positions]), int(positions.sum())
+
+
+def _load_model(spec: TrainSpec, device: str, dtype: Any) -> tuple[Any, Any]:
+    from shared.models import load_causal_lm, resolve_model
+
+    params = spec.params
+    base = resolve_model(spec.base_model, Path(spec.models_dir or "var/models"))
+    parent = Path(spec.parent_path) if spec.parent_path else None
+    if params.method == "full":
+        source = (
+            str(parent / "merged")
+            if parent and (parent / "merged").is_dir()
+            else (str(parent) if parent and (parent / "config.json").is_file() else base)
+        )
+        model, tokenizer = load_causal_lm(source, dtype=dtype, device=device)
+        model.train()
+        return model, tokenizer
+    if params.method != "lora":
+        raise BadInput(f"unknown training method {params.method!r}; expected lora or full")
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    model, tokenizer = load_causal_lm(base, dtype=dtype, device=device)
+    if parent and (parent / "adapter_config.json").is_file():
+        model = PeftModel.from_pretrained(
+            model, str(parent), is_trainable=True
+        )  # continue the parent's adapter
+    else:
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=params.lora_rank,
+                lora_alpha=params.lora_alpha,
+                lora_dropout=params.lora_dropout,
+                target_modules=params.target_modules,
+                task_type="CAUSAL_LM",
+            ),
+        )
+    model.train()
+    return model, tokenizer
+
+
+def _trainable_state(model: Any) -> dict[str, Any]:
+    return {name: p.detach().cpu() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def _save_checkpoint(
+    work_dir: Path, model: Any, optimizer: Any, scheduler: Any, state: dict[str, Any]
+) -> None:
+    import torch
+
+    tmp = Path(tempfile.mkdtemp(prefix=".checkpoint-", dir=work_dir))
+    torch.save(
+        {
+            "trainable": _trainable_state(model),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng_torch": torch.get_rng_state(),
+            "rng_python": random.getstate(),
+            **state,
+        },
+        tmp / "state.pt",
+    )
+    final = work_dir / "checkpoint"
+    old = work_dir / ".checkpoint-old"
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _load_checkpoint(work_dir: Path, model: Any, optimizer: Any, scheduler: Any) -> dict[str, Any] | None:
+    import torch
+
+    path = work_dir / "checkpoint" / "state.pt"
+    if not path.is_file():
+        return None
+    state = torch.load(path, weights_only=False)
+    model.load_state_dict(state.pop("trainable"), strict=False)
+    optimizer.load_state_dict(state.pop("optimizer"))
+    scheduler.load_state_dict(state.pop("scheduler"))
+    torch.set_rng_state(state.pop("rng_torch"))
+    random.setstate(state.pop("rng_python"))
+    return state
+
+
+def train(spec: TrainSpec) -> Path:
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    from shared.datasets import file_hash, read_rows
+
+    params = spec.params
+    work_dir = Path(spec.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = Path(spec.output_dir)
+    if (output_dir / "manifest.json").is_file():
+        _progress(work_dir, state="SUCCEEDED", message="version already written", step=0)
+        return output_dir
+    if not Path(spec.dataset_path).is_file():
+        raise BadInput(f"dataset {spec.dataset_path} does not exist")
+    actual = file_hash(spec.dataset_path)
+    if actual != spec.dataset_hash:
+        raise BadInput(f"dataset hash mismatch: expected {spec.dataset_hash}, file has {actual}")
+    rows = read_rows(spec.dataset_path)
+    if not rows:
+        raise BadInput("dataset is empty")
+
+    _seed_everything(params.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    if device == "cpu":
+        torch.set_num_threads(len(os.sched_getaffinity(0)))
+    model, tokenizer = _load_model(spec, device, dtype)
+    examples = tokenize_rows(rows, tokenizer, params.max_length)
+    lengths = [len(e[0]) for e in examples]
+    batches_per_epoch = math.ceil(len(examples) / params.batch_size)
+    total_steps = params.max_steps or max(
+        1, math.ceil(batches_per_epoch * params.epochs / params.gradient_accumulation)
+    )
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=params.learning_rate, weight_decay=0.0)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(params.warmup_ratio * total_steps), total_steps
+    )
+
+    resumed = _load_checkpoint(work_dir, model, optimizer, scheduler)
+    step, epoch, cursor = (resumed["step"], resumed["epoch"], resumed["cursor"]) if resumed else (0, 0, 0)
+    losses: list[float] = list(resumed["losses"]) if resumed else []
+    tokens_seen = resumed["tokens_seen"] if resumed else 0
+    _progress(
+        work_dir,
+        state="RUNNING",
+        step=step,
+        total_steps=total_steps,
+        resumed=bool(resumed),
+        device=device,
+        examples=len(examples),
+        padding_waste=round(
+            padding_waste(
+                lengths, batch_order(lengths, params.batch_size, params.seed, 0, params.length_grouped)
+            ),
+            4,
+        ),
+    )
+    started = time.perf_counter()
+    tokens_this_run = 0
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    while step < total_steps:
+        batches = batch_order(lengths, params.batch_size, params.seed, epoch, params.length_grouped)
+        optimizer.zero_grad(set_to_none=True)
+        accumulated, micro = 0.0, 0
+        while cursor < len(batches) and step < total_steps:
+            batch = {k: v.to(device) for k, v in collate(examples, batches[cursor], pad_id).items()}
+            cursor += 1
+            with torch.autocast(device_type=device, dtype=dtype, enabled=dtype != torch.float32):
+                loss, _count = completion_loss(model, batch)
+            (loss / params.gradient_accumulation).backward()
+            accumulated += float(loss.detach())
+            micro += 1
+            tokens = int(batch["attention_mask"].sum())
+            tokens_seen += tokens
+            tokens_this_run += tokens
+            if micro == params.gradient_accumulation or cursor == len(batches):
+                torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                losses.append(accumulated / micro)
+                elapsed = time.perf_counter() - started
+                rate = tokens_this_run / elapsed if elapsed else 0.0
+                per_step = elapsed / max(1, step - (resumed["step"] if resumed else 0))
+                _progress(
+                    work_dir,
+                    state="RUNNING",
+                    step=step,
+                    total_steps=total_steps,
+                    loss=round(losses[-1], 5),
+                    tokens_per_second=round(rate, 1),
+                    eta_seconds=round(per_step * (total_steps - step), 1),
+                )
+                accumulated, micro = 0.0, 0
+                if params.checkpoint_every and step % params.checkpoint_every == 0 and step < total_steps:
+                    _save_checkpoint(
+                        work_dir,
+                        model,
+                        optimizer,
+                        scheduler,
+                        {
+                            "step": step,
+                            "epoch": epoch,
+                            "cursor": cursor,
+                            "losses": losses,
+                            "tokens_seen": tokens_seen,
+                        },
+                    )
+        if cursor >= len(batches):
+            epoch, cursor = epoch + 1, 0
+
+    train_seconds = time.perf_counter() - started
+    _write_version(
+        spec,
+        model,
+        tokenizer,
+        {
+            "final_loss": losses[-1] if losses else None,
+            "first_loss": losses[0] if losses else None,
+            "losses": [round(x, 5) for x in losses],
+            "steps": step,
+            "tokens_seen": tokens_seen,
+            "train_seconds_this_run": round(train_seconds, 2),
+            "tokens_per_second": round(tokens_this_run / train_seconds, 1) if train_seconds else None,
+            "device": device,
+            "dtype": str(dtype).replace("torch.", ""),
+            "examples": len(examples),
+            "padding_waste": round(
+                padding_waste(
+                    lengths, batch_order(lengths, params.batch_size, params.seed, 0, params.length_grouped)
+                ),
+                4,
+            ),
+        },
+    )
+    shutil.rmtree(work_dir / "checkpoint", ignore_errors=True)
+    _progress(
+        work_dir, state="SUCCEEDED", step=step, total_steps=total_steps, loss=losses[-1] if losses else None
+    )
+    return output_dir
+
+
+def _write_version(spec: TrainSpec, model: Any, tokenizer: Any, metrics: dict[str, Any]) -> None:
+    from shared.datasets import read_rows
+
+    output_dir = Path(spec.output_dir)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        if spec.params.merge and spec.params.method == "lora":
+            merged = model.merge_and_unload()
+            merged.save_pretrained(tmp / "merged", safe_serialization=True)
+            tokenizer.save_pretrained(tmp / "merged")
+        manifest = {
+            "version": spec.version,
+            "base_model": spec.base_model,
+            "parent_version": spec.parent_version or None,
+            "run_id": spec.run_id,
+            "round": spec.round,
+            "dataset_hash": spec.dataset_hash,
+            "dataset_size": len(read_rows(spec.dataset_path)),
+            "method": spec.params.method,
+            "adapter": spec.params.method == "lora",
+            "hyperparameters": asdict(spec.params),
+            "metrics": metrics,
+            "code_version": _code_version(),
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        os.rename(tmp, output_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("spec", type=Path)
+    args = parser.parse_args(argv)
+    spec = TrainSpec.load(args.spec)
+    try:
+        train(spec)
+    except BadInput as exc:
+        Path(spec.work_dir).mkdir(parents=True, exist_ok=True)
+        _progress(Path(spec.work_dir), state="FAILED", error=str(exc))
+        print(f"bad input: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

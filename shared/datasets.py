@@ -1,0 +1,85 @@
+"""Frozen training datasets: kept pairs rendered once with the shared prompt builder into JSONL,
+identified by the SHA-256 of the file. A dataset hash names exactly the text a model trains on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.catalogue import Catalogue, Example
+from shared.fewshot import select_examples, shots_for
+from shared.prompts import schema_for_prompt, sql_completion, sql_prompt
+
+
+@dataclass(frozen=True)
+class TrainingPair:
+    db_id: str
+    question: str
+    sql: str
+
+
+def file_hash(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def render_rows(
+    pairs: Iterable[TrainingPair],
+    catalogue: Catalogue,
+    seed_pool: Sequence[Example],
+    few_shot_k: int,
+    seed: int = 0,
+) -> list[dict[str, str]]:
+    """One row per pair: the exact prompt inference will see, and the completion to learn."""
+    rows = []
+    for pair in pairs:
+        shots = shots_for(
+            catalogue, select_examples(seed_pool, pair.db_id, few_shot_k, seed=seed, key=pair.question)
+        )
+        prompt = sql_prompt(pair.db_id, schema_for_prompt(catalogue.schema(pair.db_id)), pair.question, shots)
+        rows.append(
+            {
+                "db_id": pair.db_id,
+                "question": pair.question,
+                "sql": pair.sql,
+                "prompt": prompt,
+                "completion": sql_completion(pair.sql),
+            }
+        )
+    return rows
+
+
+def freeze(rows: Sequence[dict[str, str]], folder: Path) -> tuple[Path, str]:
+    """Write rows as JSONL named by their hash (atomically); the same rows give the same file."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    text = "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    path = folder / f"{digest}.jsonl"
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".dataset-")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    return path, digest
+
+
+def read_rows(path: Path | str) -> list[dict[str, str]]:
+    rows = []
+    with open(path) as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if not isinstance(row, dict) or not row.get("prompt") or not row.get("completion"):
+                raise ValueError(f"{path}:{number}: each row needs 'prompt' and 'completion'")
+            rows.append(row)
+    return rows

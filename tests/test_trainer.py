@@ -1,0 +1,353 @@
+"""Trainer: real fine-tuning of a tiny random model, kill -9 and resume, the version folder, the
+local launcher through the real gRPC service, and Kubernetes Jobs (schema + fake API server)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import kubernetes_validate
+import pytest
+import yaml
+
+from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.trainer.launchers import DEFAULT_JOB_TEMPLATE, KubernetesLauncher, build_job, job_name
+from services.trainer.train import TrainingParams, TrainSpec, batch_order, padding_waste, train
+from shared.datasets import freeze
+from shared.grpc_client import make_channel
+from shared.pb import common_pb2, trainer_pb2, trainer_pb2_grpc
+from tests.conftest import REPO, start_service, stop_service
+from tests.fake_kube_api import FakeKubeApi
+from tests.tinymodel import make_tiny_model
+
+ROWS = [
+    {
+        "prompt": f"-- Question: How many singers are older than {i}?\n-- SQL:",
+        "completion": f" SELECT count(*) FROM singer WHERE age > {i};\n",
+    }
+    for i in range(24)
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    return make_tiny_model(tmp_path_factory.mktemp("base") / "tiny")
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    return freeze(ROWS, tmp_path / "datasets")
+
+
+def _spec(tmp_path, tiny_base, dataset, **params) -> TrainSpec:
+    path, digest = dataset
+    defaults = dict(max_steps=30, batch_size=4, learning_rate=5e-3, checkpoint_every=5, lora_rank=8, seed=7)
+    defaults.update(params)
+    return TrainSpec(
+        job_id="job",
+        base_model=str(tiny_base),
+        dataset_path=str(path),
+        dataset_hash=digest,
+        output_dir=str(tmp_path / "versions" / "v1"),
+        work_dir=str(tmp_path / "work"),
+        version="v1",
+        run_id="run",
+        round=1,
+        params=TrainingParams(**defaults),
+    )
+
+
+def test_loss_drops_and_the_version_loads_and_generates(tmp_path, tiny_base, dataset):
+    out = train(_spec(tmp_path, tiny_base, dataset, max_steps=150, learning_rate=1e-2, lora_rank=16))
+    manifest = json.loads((out / "manifest.json").read_text())
+    metrics = manifest["metrics"]
+    assert metrics["steps"] == 150 and metrics["final_loss"] < metrics["first_loss"] * 0.2
+    assert (manifest["version"], manifest["round"], manifest["dataset_hash"], manifest["dataset_size"]) == (
+        "v1",
+        1,
+        dataset[1],
+        24,
+    )
+    assert manifest["hyperparameters"]["lora_rank"] == 16 and manifest["base_model"] == str(tiny_base)
+    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert not (tmp_path / "work" / "checkpoint").exists()
+    backend = TransformersBackend(tmp_path / "models", ModelSpec(str(tiny_base), str(out), "v1"))
+    completion = backend.generate([ROWS[3]["prompt"]], 1, Sampling(max_new_tokens=12))[0][0]
+    assert completion.startswith(" SELECT count(*) FROM singer WHERE age >")  # it learned the training data
+
+
+def test_training_is_deterministic_under_a_seed(tmp_path, tiny_base, dataset):
+    a = train(_spec(tmp_path / "a", tiny_base, dataset, max_steps=8))
+    b = train(_spec(tmp_path / "b", tiny_base, dataset, max_steps=8))
+    losses = [json.loads((p / "manifest.json").read_text())["metrics"]["losses"] for p in (a, b)]
+    assert losses[0] == losses[1]
+
+
+def test_full_fine_tuning_and_merge(tmp_path, tiny_base, dataset):
+    full = train(_spec(tmp_path / "full", tiny_base, dataset, method="full", max_steps=4, learning_rate=1e-3))
+    assert (full / "config.json").is_file() and not (full / "adapter_config.json").exists()
+    merged = train(_spec(tmp_path / "merged", tiny_base, dataset, max_steps=4, merge=True))
+    assert (merged / "merged" / "config.json").is_file()
+
+
+def test_training_from_the_parent_continues_its_adapter(tmp_path, tiny_base, dataset):
+    parent = train(_spec(tmp_path / "p", tiny_base, dataset, max_steps=20))
+    spec = _spec(tmp_path / "c", tiny_base, dataset, max_steps=2)
+    spec.parent_version, spec.parent_path = "v1", str(parent)
+    child = train(spec)
+    parent_loss = json.loads((parent / "manifest.json").read_text())["metrics"]["final_loss"]
+    child_first = json.loads((child / "manifest.json").read_text())["metrics"]["first_loss"]
+    assert child_first < parent_loss * 1.5  # starts near where the parent ended, not from scratch
+    assert json.loads((child / "manifest.json").read_text())["parent_version"] == "v1"
+
+
+def test_length_grouped_batches_waste_less_padding():
+    lengths = [10 + (i * 37) % 300 for i in range(400)]
+    grouped = padding_waste(lengths, batch_order(lengths, 8, 0, 0, True))
+    plain = padding_waste(lengths, batch_order(lengths, 8, 0, 0, False))
+    assert grouped < plain / 3
+    assert sorted(i for b in batch_order(lengths, 8, 0, 0, True) for i in b) == list(range(400))
+
+
+def test_kill_minus_9_then_resume_reaches_the_same_final_step(tmp_path, tiny_base, dataset):
+    spec = _spec(tmp_path, tiny_base, dataset, max_steps=60, checkpoint_every=5)
+    spec_path = tmp_path / "spec.json"
+    spec.dump(spec_path)
+    command = [sys.executable, "-m", "services.trainer.train", str(spec_path)]
+    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    progress = Path(spec.work_dir) / "progress.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        steps = (
+            [json.loads(line).get("step", 0) for line in progress.read_text().splitlines()]
+            if progress.exists()
+            else [0]
+        )
+        if max(steps) >= 12 and (Path(spec.work_dir) / "checkpoint").exists():
+            break
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert not Path(spec.output_dir).exists()  # no half-written version
+    assert subprocess.run(command, cwd=REPO, capture_output=True, timeout=300).returncode == 0
+    events = [json.loads(line) for line in progress.read_text().splitlines()]
+    resumed = [e for e in events if e.get("resumed")]
+    assert resumed and resumed[-1]["step"] >= 10  # picked up from a checkpoint, not step 0
+    manifest = json.loads((Path(spec.output_dir) / "manifest.json").read_text())
+    assert manifest["metrics"]["steps"] == 60
+    uninterrupted = train(_spec(tmp_path / "clean", tiny_base, dataset, max_steps=60, checkpoint_every=5))
+    clean = json.loads((uninterrupted / "manifest.json").read_text())["metrics"]["losses"]
+    assert manifest["metrics"]["losses"] == pytest.approx(clean, rel=1e-4)  # the same run, interrupted or not
+
+
+def test_bad_dataset_hash_exits_with_bad_input(tmp_path, tiny_base, dataset):
+    spec = _spec(tmp_path, tiny_base, dataset)
+    spec.dataset_hash = "0" * 64
+    spec_path = tmp_path / "spec.json"
+    spec.dump(spec_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "services.trainer.train", str(spec_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "hash mismatch" in result.stderr
+    assert not Path(spec.output_dir).exists()
+
+
+# --- the gRPC service with the local launcher ---------------------------------------------------------
+
+
+def _submit(stub, dataset, base, round_number=1, **params):
+    path, digest = dataset
+    return stub.SubmitJob(
+        trainer_pb2.SubmitJobRequest(
+            run_id="run-1",
+            round=round_number,
+            dataset_hash=digest,
+            dataset_path=str(path),
+            base_model=common_pb2.ModelRef(path=str(base)),
+            params=trainer_pb2.TrainingParams(
+                max_steps=params.get("max_steps", 6), batch_size=4, learning_rate=5e-3, lora_rank=4
+            ),
+        ),
+        timeout=30,
+    )
+
+
+def test_service_runs_a_local_job_end_to_end(tmp_path, tiny_base, dataset):
+    service = start_service("trainer", tmp_path)
+    try:
+        stub = trainer_pb2_grpc.TrainerServiceStub(make_channel(service.target))
+        job = _submit(stub, dataset, tiny_base)
+        assert job.state in (trainer_pb2.JOB_STATE_RUNNING, trainer_pb2.JOB_STATE_PENDING) and job.job_id
+        again = _submit(stub, dataset, tiny_base)
+        assert again.job_id == job.job_id  # idempotent: no second job for the same round and dataset
+        updates = list(stub.WatchJob(trainer_pb2.JobRef(job_id=job.job_id), timeout=300))
+        assert updates[-1].state == trainer_pb2.JOB_STATE_SUCCEEDED
+        steps = [u.step for u in updates if u.state == trainer_pb2.JOB_STATE_RUNNING]
+        assert steps == sorted(steps) and steps[-1] == 6 and updates[-1].total_steps == 6
+        done = updates[-1].job
+        assert Path(done.artifact_path, "manifest.json").is_file() and done.final_loss > 0
+        assert (
+            stub.GetJob(trainer_pb2.JobRef(job_id=job.job_id), timeout=10).state
+            == trainer_pb2.JOB_STATE_SUCCEEDED
+        )
+
+        crashed = stub.SubmitJob(
+            trainer_pb2.SubmitJobRequest(
+                run_id="run-1",
+                round=2,
+                dataset_hash=dataset[1],
+                dataset_path=str(dataset[0]),
+                base_model=common_pb2.ModelRef(
+                    path=str(tmp_path)
+                ),  # a folder with no model in it: training crashes
+            ),
+            timeout=30,
+        )
+        final = list(stub.WatchJob(trainer_pb2.JobRef(job_id=crashed.job_id), timeout=300))[-1]
+        assert final.state == trainer_pb2.JOB_STATE_FAILED and "exited with code" in final.job.error
+        assert "Traceback" in final.job.error or "Error" in final.job.error  # the log tail
+        assert not Path(tmp_path / "home" / "models" / "versions" / final.job.version).exists()
+    finally:
+        stop_service(service)
+
+
+def test_service_rejects_bad_jobs(tmp_path, tiny_base, dataset):
+    service = start_service("trainer", tmp_path)
+    try:
+        stub = trainer_pb2_grpc.TrainerServiceStub(make_channel(service.target))
+        empty = tmp_path / "empty.jsonl"
+        empty.write_text("")
+        cases = [
+            (
+                dict(dataset_path=str(empty), dataset_hash="x"),
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "is empty",
+            ),
+            (
+                dict(dataset_path=str(dataset[0]), dataset_hash="f" * 64),
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "hash mismatch",
+            ),
+            (
+                dict(dataset_path=str(tmp_path / "nope.jsonl"), dataset_hash="x"),
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "does not exist",
+            ),
+            (
+                dict(dataset_path=str(dataset[0]), dataset_hash=dataset[1], base="/no/such/model"),
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "base model",
+            ),
+            (
+                dict(dataset_path=str(dataset[0]), dataset_hash=dataset[1], run_id=""),
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "run_id",
+            ),
+            (
+                dict(dataset_path=str(dataset[0]), dataset_hash=dataset[1], parent="ghost"),
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "parent version",
+            ),
+        ]
+        for fields, code, message in cases:
+            request = trainer_pb2.SubmitJobRequest(
+                run_id=fields.get("run_id", "r"),
+                round=1,
+                dataset_path=fields["dataset_path"],
+                dataset_hash=fields["dataset_hash"],
+                base_model=common_pb2.ModelRef(path=fields.get("base", str(tiny_base))),
+                parent_version=fields.get("parent", ""),
+            )
+            with pytest.raises(grpc.RpcError) as info:
+                stub.SubmitJob(request, timeout=30)
+            assert info.value.code() == code and message in info.value.details(), fields
+        with pytest.raises(grpc.RpcError) as info:
+            stub.GetJob(trainer_pb2.JobRef(job_id="missing"), timeout=10)
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        stop_service(service)
+
+
+def test_cancel_stops_a_running_job(tmp_path, tiny_base, dataset):
+    service = start_service("trainer", tmp_path)
+    try:
+        stub = trainer_pb2_grpc.TrainerServiceStub(make_channel(service.target))
+        job = _submit(stub, dataset, tiny_base, max_steps=100000)
+        cancelled = stub.CancelJob(trainer_pb2.JobRef(job_id=job.job_id), timeout=30)
+        assert cancelled.state == trainer_pb2.JOB_STATE_CANCELLED
+        assert (
+            list(stub.WatchJob(trainer_pb2.JobRef(job_id=job.job_id), timeout=30))[-1].state
+            == trainer_pb2.JOB_STATE_CANCELLED
+        )
+    finally:
+        stop_service(service)
+
+
+# --- Kubernetes ---------------------------------------------------------------------------------
+
+
+def test_job_built_from_the_template_validates_against_the_kubernetes_schema():
+    template = yaml.safe_load(DEFAULT_JOB_TEMPLATE.read_text())
+    job = build_job(
+        template,
+        "0123abcd",
+        Path("/data/jobs/0123abcd/spec.json"),
+        {"sqldistill.io/run": "run-1", "sqldistill.io/round": "2"},
+        image="registry.local/sqldistill:1",
+        namespace="ml",
+    )
+    kubernetes_validate.validate(job, kubernetes_validate.latest_version(), strict=True)
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["-m", "services.trainer.train", "/data/jobs/0123abcd/spec.json"]
+    assert (
+        container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+        and container["image"] == "registry.local/sqldistill:1"
+    )
+    assert (
+        job["metadata"]["labels"]["sqldistill.io/round"] == "2"
+        and job["metadata"]["name"] == "sqldistill-train-0123abcd"
+    )
+    assert job["spec"]["ttlSecondsAfterFinished"] > 0 and job["spec"]["backoffLimit"] >= 1
+
+
+def test_kubernetes_launcher_against_a_fake_api_server_sends_the_exact_requests():
+    api = FakeKubeApi()
+    try:
+        launcher = KubernetesLauncher("ml", api_client=api.api_client(), image="img:1")
+        launcher.start("abc", Path("/data/jobs/abc/spec.json"), {"sqldistill.io/run": "r1"})
+        create = api.requests[-1]
+        assert (create["method"], create["path"]) == ("POST", "/apis/batch/v1/namespaces/ml/jobs")
+        assert create["body"]["metadata"]["name"] == job_name("abc") and create["body"]["kind"] == "Job"
+        launcher.start("abc", Path("/data/jobs/abc/spec.json"), {})  # a restart re-submits: 409 is adopted
+        assert launcher.status("abc").running
+        assert api.requests[-1]["path"] == f"/apis/batch/v1/namespaces/ml/jobs/{job_name('abc')}/status"
+        api.jobs[job_name("abc")]["status"] = {
+            "succeeded": 1,
+            "conditions": [{"type": "Complete", "status": "True"}],
+        }
+        assert launcher.status("abc").exit_code == 0
+        api.jobs[job_name("abc")]["status"] = {
+            "failed": 3,
+            "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}],
+        }
+        failed = launcher.status("abc")
+        assert failed.exit_code == 1 and "BackoffLimitExceeded" in failed.message
+        api.pod_logs[job_name("abc")] = "line 1\nCUDA out of memory\n"
+        assert "CUDA out of memory" in launcher.log_tail("abc")
+        launcher.cancel("abc")
+        delete = api.requests[-1]
+        assert delete["method"] == "DELETE" and delete["body"]["propagationPolicy"] == "Foreground"
+        assert launcher.status("abc").exit_code is None  # gone
+    finally:
+        api.close()
