@@ -58,6 +58,12 @@ class TrainerConfig(BaseModel):
     image: str = ""  # training image for Kubernetes Jobs ("" = the template's)
 
 
+class ControllerConfig(BaseModel):
+    rollout: str = "embedded"  # embedded | kubernetes
+    namespace: str = "sqldistill"
+    serving_selector: str = "app.kubernetes.io/name=sqldistill,sqldistill.io/role=serving"
+
+
 class Config(BaseSettings):
     """Everything a service needs to start; printed (secrets elided) on start."""
 
@@ -73,6 +79,7 @@ class Config(BaseSettings):
     critic: CriticConfig = CriticConfig()
     generation: GenerationConfig = GenerationConfig()
     trainer: TrainerConfig = TrainerConfig()
+    controller: ControllerConfig = ControllerConfig()
 
     @classmethod
     def settings_customise_sources(

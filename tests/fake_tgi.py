@@ -13,8 +13,15 @@ from typing import Any
 
 
 class FakeTgiServer:
-    def __init__(self, completions: list[str], fail_first: int = 0, fail_status: int = 503) -> None:
-        self.completions = completions
+    def __init__(
+        self,
+        completions: list[str] | None = None,
+        fail_first: int = 0,
+        fail_status: int = 503,
+        responder: Any = None,
+    ) -> None:
+        self.completions = completions or [""]
+        self.responder = responder  # callable(prompt, parameters) -> completion, instead of the script
         self.fail_first = fail_first
         self.fail_status = fail_status
         self.requests: list[dict[str, Any]] = []
@@ -34,7 +41,10 @@ class FakeTgiServer:
                     kind = "validation" if server.fail_status == 422 else "overloaded"
                     self._reply(server.fail_status, {"error": f"fake {kind} error", "error_type": kind})
                     return
-                text = server.completions[(index - server.fail_first) % len(server.completions)]
+                if server.responder is not None:
+                    text = server.responder(body.get("inputs", ""), body.get("parameters", {}))
+                else:
+                    text = server.completions[(index - server.fail_first) % len(server.completions)]
                 self._reply(200, [{"generated_text": text}])
 
             def _reply(self, status: int, payload: Any) -> None:

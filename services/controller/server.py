@@ -1,28 +1,49 @@
-"""Builds the controller server on the shared scaffold.
-
-Its calls are not implemented yet (issue 6): the generated base servicer answers every
-call with UNIMPLEMENTED, while health, reflection, metrics and shutdown already work, so the
-stack starts, reports health and can be deployed.
-"""
+"""Builds the controller server: store, catalogue, clients of the other services, rollout, runs.
+Runs that were running when the controller stopped resume on start."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+from services.controller.clients import ServiceClients
+from services.controller.rollout import EmbeddedRollout, KubernetesRollout, Rollout
+from services.controller.rounds import Context
+from services.controller.runs import RunManager
+from services.controller.servicer import ControllerServicer
+from shared.catalogue import Catalogue
 from shared.config import Config
+from shared.dataset import default_dataset
 from shared.grpc_server import ServiceHost
 from shared.pb import controller_pb2, controller_pb2_grpc
 from shared.service_main import host_for
+from shared.store import Store
 
 SERVICE_NAME = controller_pb2.DESCRIPTOR.services_by_name["ControllerService"].full_name
 
 
+def build_manager(config: Config) -> RunManager:
+    store = Store.open(config.resolved_store_url)
+    catalogue = Catalogue.load(Path(config.dataset) if config.dataset else default_dataset(config))
+    clients = ServiceClients.connect(config)
+    rollout: Rollout
+    if config.controller.rollout == "kubernetes":
+        rollout = KubernetesRollout(
+            config.controller.namespace, config.controller.serving_selector, clients.generation
+        )
+    else:
+        rollout = EmbeddedRollout(clients.generation)
+    return RunManager(Context(store, clients, catalogue, Path(config.home), rollout))
+
+
 def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
-    servicer = controller_pb2_grpc.ControllerServiceServicer()
+    manager = build_manager(config)
+    servicer = ControllerServicer(manager)
     host = host_for(
         "controller",
         config,
         [SERVICE_NAME],
         lambda server: controller_pb2_grpc.add_ControllerServiceServicer_to_server(servicer, server),
     )
-    return host, lambda: None
+    host.before_ready = manager.recover
+    return host, manager.close

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as sqldistill_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esqldistill/v1/controller.proto\x12\rsqldistill.v1\x1a\x1asqldistill/v1/common.proto\"\x8b\x04\n\x07RunSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x62_ids\x18\x02 \x03(\t\x12\x0c\n\x04mode\x18\x03 \x01(\t\x12+\n\nbase_model\x18\x04 \x01(\x0b\x32\x17.sqldistill.v1.ModelRef\x12\x0e\n\x06rounds\x18\x05 \x01(\x05\x12\x19\n\x11\x63\x61ndidates_per_db\x18\x06 \x01(\x05\x12\x1c\n\x14samples_per_question\x18\x07 \x01(\x05\x12\x41\n\x0e\x63omplexity_mix\x18\x08 \x03(\x0b\x32).sqldistill.v1.RunSpec.ComplexityMixEntry\x12\x12\n\ntest_suite\x18\t \x01(\x08\x12\x1b\n\x13test_suite_variants\x18\n \x01(\x05\x12\x1b\n\x13\x63onsistency_samples\x18\x0b \x01(\x05\x12\x14\n\x0ctrain_method\x18\x0c \x01(\t\x12\x19\n\x11train_from_parent\x18\r \x01(\x08\x12\x12\n\neval_split\x18\x0e \x01(\t\x12\x13\n\x0bgate_margin\x18\x0f \x01(\x01\x12\x0c\n\x04seed\x18\x10 \x01(\x03\x12/\n\x08sampling\x18\x11 \x01(\x0b\x32\x1d.sqldistill.v1.SamplingParams\x1a\x34\n\x12\x43omplexityMixEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"7\n\x0fStartRunRequest\x12$\n\x04spec\x18\x01 \x01(\x0b\x32\x16.sqldistill.v1.RunSpec\"\x18\n\x06RunRef\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\x9e\x01\n\x03Run\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x15\n\rcurrent_round\x18\x04 \x01(\x05\x12\x14\n\x0c\x63urrent_step\x18\x05 \x01(\t\x12$\n\x04spec\x18\x06 \x01(\x0b\x32\x16.sqldistill.v1.RunSpec\x12\x17\n\x0fserving_version\x18\x07 \x01(\t\"\x11\n\x0fListRunsRequest\"4\n\x10ListRunsResponse\x12 \n\x04runs\x18\x01 \x03(\x0b\x32\x12.sqldistill.v1.Run\"\xd1\x01\n\x08RunEvent\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x35\n\x07\x66igures\x18\x06 \x03(\x0b\x32$.sqldistill.v1.RunEvent.FiguresEntry\x12\x12\n\ncreated_at\x18\x07 \x01(\t\x1a.\n\x0c\x46iguresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xdc\x01\n\x05Round\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x11\n\tgenerated\x18\x05 \x01(\x05\x12\x0c\n\x04kept\x18\x06 \x01(\x05\x12\x15\n\rmodel_version\x18\x07 \x01(\t\x12)\n\x08\x61\x63\x63uracy\x18\x08 \x01(\x0b\x32\x17.sqldistill.v1.Accuracy\x12\x31\n\x10serving_accuracy\x18\t \x01(\x0b\x32\x17.sqldistill.v1.Accuracy\":\n\x12ListRoundsResponse\x12$\n\x06rounds\x18\x01 \x03(\x0b\x32\x14.sqldistill.v1.Round\"\x13\n\x11ListModelsRequest\"\xd8\x01\n\x0cModelVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x02 \x01(\t\x12\x0e\n\x06parent\x18\x03 \x01(\t\x12\x0e\n\x06run_id\x18\x04 \x01(\t\x12\r\n\x05round\x18\x05 \x01(\x05\x12\x14\n\x0c\x64\x61taset_hash\x18\x06 \x01(\t\x12\x15\n\rartifact_path\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12)\n\x08\x61\x63\x63uracy\x18\t \x01(\x0b\x32\x17.sqldistill.v1.Accuracy\x12\x12\n\ncreated_at\x18\n \x01(\t\"A\n\x12ListModelsResponse\x12+\n\x06models\x18\x01 \x03(\x0b\x32\x1b.sqldistill.v1.ModelVersion\"\"\n\x0fRollBackRequest\x12\x0f\n\x07version\x18\x01 \x01(\t2\x9c\x05\n\x11\x43ontrollerService\x12>\n\x08StartRun\x12\x1e.sqldistill.v1.StartRunRequest\x1a\x12.sqldistill.v1.Run\x12\x34\n\x07StopRun\x12\x15.sqldistill.v1.RunRef\x1a\x12.sqldistill.v1.Run\x12\x35\n\x08PauseRun\x12\x15.sqldistill.v1.RunRef\x1a\x12.sqldistill.v1.Run\x12\x36\n\tResumeRun\x12\x15.sqldistill.v1.RunRef\x1a\x12.sqldistill.v1.Run\x12\x33\n\x06GetRun\x12\x15.sqldistill.v1.RunRef\x1a\x12.sqldistill.v1.Run\x12K\n\x08ListRuns\x12\x1e.sqldistill.v1.ListRunsRequest\x1a\x1f.sqldistill.v1.ListRunsResponse\x12<\n\x08WatchRun\x12\x15.sqldistill.v1.RunRef\x1a\x17.sqldistill.v1.RunEvent0\x01\x12\x46\n\nListRounds\x12\x15.sqldistill.v1.RunRef\x1a!.sqldistill.v1.ListRoundsResponse\x12Q\n\nListModels\x12 .sqldistill.v1.ListModelsRequest\x1a!.sqldistill.v1.ListModelsResponse\x12G\n\x08RollBack\x12\x1e.sqldistill.v1.RollBackRequest\x1a\x1b.sqldistill.v1.ModelVersionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esqldistill/v1/controller.proto\x12\rsqldistill.v1\x1a\x1asqldistill/v1/common.proto\"\x80\x05\n\x07RunSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x62_ids\x18\x02 \x03(\t\x12\x0c\n\x04mode\x18\x03 \x01(\t\x12+\n\nbase_model\x18\x04 \x01(\x0b\x32\x17.sqldistill.v1.ModelRef\x12\x0e\n\x06rounds\x18\x05 \x01(\x05\x12\x19\n\x11\x63\x61ndidates_per_db\x18\x06 \x01(\x05\x12\x1c\n\x14samples_per_question\x18\x07 \x01(\x05\x12\x41\n\x0e\x63omplexity_mix\x18\x08 \x03(\x0b\x32).sqldistill.v1.RunSpec.ComplexityMixEntry\x12\x12\n\ntest_suite\x18\t \x01(\x08\x12\x1b\n\x13test_suite_variants\x18\n \x01(\x05\x12\x1b\n\x13\x63onsistency_samples\x18\x0b \x01(\x05\x12\x14\n\x0ctrain_method\x18\x0c \x01(\t\x12\x19\n\x11train_from_parent\x18\r \x01(\x08\x12\x12\n\neval_split\x18\x0e \x01(\t\x12\x13\n\x0bgate_margin\x18\x0f \x01(\x01\x12\x0c\n\x04seed\x18\x10 \x01(\x03\x12/\n\x08sampling\x18\x11 \x01(\x0b\x32\x1d.sqldistill.v1.SamplingParams\x12\x1b\n\x13questions_per_round\x18\x12 \x01(\x05\x12\x12\n\neval_limit\x18\x13 \x01(\x05\x12\x17\n\x0ftrain_max_steps\x18\x14 \x01(\x05\x12\x15\n\rlearning_rate\x18\x15 \x01(\x01\x12\x12\n\nfew_shot_k\x18\x16 \x01(\x05\x1a\x34\n\x12\x43omplexityMixEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"7\n\x0fStartRunRequest\x12$\n\x04spec\x18\x01 \x01(\x0b\x32\x16.sqldistill.v1.RunSpec\"\x18\n\x06RunRef\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\x9e\x01\n\x03Run\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x15\n\rcurrent_round\x18\x04 \x01(\x05\x12\x14\n\x0c\x63urrent_step\x18\x05 \x01(\t\x12$\n\x04spec\x18\x06 \x01(\x0b\x32\x16.sqldistill.v1.RunSpec\x12\x17\n\x0fserving_version\x18\x07 \x01(\t\"\x11\n\x0fListRunsRequest\"4\n\x10ListRunsResponse\x12 \n\x04runs\x18\x01 \x03(\x0b\x32\x12.sqldistill.v1.Run\"\xd1\x01\n\x08RunEvent\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x35\n\x07\x66igures\x18\x06 \x03(\x0b\x32$.sqldistill.v1.RunEvent.FiguresEntry\x12\x12\n\ncreated_at\x18\x07 \x01(\t\x1a.\n\x0c\x46iguresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xdc\x01\n\x05Round\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\x05\x12\x0c\n\x04step\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x11\n\tgenerated\x18\x05 \x01(\x05\x12\x0c\n\x04kept\x18\x06 \x01(\x05\x12\x15\n\rmodel_version\x18\x07 \x01(\t\x12)\n\x08\x61\x63\x63uracy\x18\x08 \x01(\x0b\x32\x17.sqldistill.v1.Accuracy\x12\x31\n\x10serving_accuracy\x18\t \x01(\x0b\x32\x17.sqldistill.v1.Accuracy\":\n\x12ListRoundsResponse\x12$\n\x06rounds\x18\x01 \x03(\x0b\x32\x14.sqldistill.v1.Round\"\x13\n\x11ListModelsRequest\"\xd8\x01\n\x0cModelVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x02 \x01(\t\x12\x0e\n\x06parent\x18\x03 \x01(\t\x12\x0e\n\x06run_id\x18\x04 \x01(\t\x12\r\n\x05round\x18\x05 \x01(\x05\x12\x14\n\x0c\x64\x61taset_hash\x18\x06 \x01(\t\x12\x15\n\rartifact_path\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12)\n\x08\x61\x63\x63uracy\x18\t \x01(\x0b\x32\x17.sqldistill.v1.Accuracy\x12\x12\n\ncreated_at\x18\n \x01(\t\"A\n\x12ListModelsResponse\x12+\n\x06models\x18\x01 \x03(\x0b\x32\x1b.sqldistill.v1.ModelVersion\"\"\n\x0fRollBackRequest\x12\x0f\n\x07version\x18\x01 \x01(\t2\x9c\x05\n\x11\x43ontrollerService\x12>\n\x08StartRun\x12\x1e.sqldistill.v1.StartRunRequest\x1a\x12.sqldistill.v1.Run\x12\x34\n\x07StopRun\x12\x15.sqldistill.v1.RunRef\x1a\x12.sqldistill.v1.Run\x12\x35\n\x08PauseRun\x12\x15.sqldistill.v1.RunRef\x1a\x12.sqldistill.v1.Run\x12\x36\n\tResumeRun\x12\x15.sqldistill.v1.RunRef\x1a\x12.sqldistill.v1.Run\x12\x33\n\x06GetRun\x12\x15.sqldistill.v1.RunRef\x1a\x12.sqldistill.v1.Run\x12K\n\x08ListRuns\x12\x1e.sqldistill.v1.ListRunsRequest\x1a\x1f.sqldistill.v1.ListRunsResponse\x12<\n\x08WatchRun\x12\x15.sqldistill.v1.RunRef\x1a\x17.sqldistill.v1.RunEvent0\x01\x12\x46\n\nListRounds\x12\x15.sqldistill.v1.RunRef\x1a!.sqldistill.v1.ListRoundsResponse\x12Q\n\nListModels\x12 .sqldistill.v1.ListModelsRequest\x1a!.sqldistill.v1.ListModelsResponse\x12G\n\x08RollBack\x12\x1e.sqldistill.v1.RollBackRequest\x1a\x1b.sqldistill.v1.ModelVersionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,35 +37,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RUNEVENT_FIGURESENTRY']._loaded_options = None
   _globals['_RUNEVENT_FIGURESENTRY']._serialized_options = b'8\001'
   _globals['_RUNSPEC']._serialized_start=78
-  _globals['_RUNSPEC']._serialized_end=601
-  _globals['_RUNSPEC_COMPLEXITYMIXENTRY']._serialized_start=549
-  _globals['_RUNSPEC_COMPLEXITYMIXENTRY']._serialized_end=601
-  _globals['_STARTRUNREQUEST']._serialized_start=603
-  _globals['_STARTRUNREQUEST']._serialized_end=658
-  _globals['_RUNREF']._serialized_start=660
-  _globals['_RUNREF']._serialized_end=684
-  _globals['_RUN']._serialized_start=687
-  _globals['_RUN']._serialized_end=845
-  _globals['_LISTRUNSREQUEST']._serialized_start=847
-  _globals['_LISTRUNSREQUEST']._serialized_end=864
-  _globals['_LISTRUNSRESPONSE']._serialized_start=866
-  _globals['_LISTRUNSRESPONSE']._serialized_end=918
-  _globals['_RUNEVENT']._serialized_start=921
-  _globals['_RUNEVENT']._serialized_end=1130
-  _globals['_RUNEVENT_FIGURESENTRY']._serialized_start=1084
-  _globals['_RUNEVENT_FIGURESENTRY']._serialized_end=1130
-  _globals['_ROUND']._serialized_start=1133
-  _globals['_ROUND']._serialized_end=1353
-  _globals['_LISTROUNDSRESPONSE']._serialized_start=1355
-  _globals['_LISTROUNDSRESPONSE']._serialized_end=1413
-  _globals['_LISTMODELSREQUEST']._serialized_start=1415
-  _globals['_LISTMODELSREQUEST']._serialized_end=1434
-  _globals['_MODELVERSION']._serialized_start=1437
-  _globals['_MODELVERSION']._serialized_end=1653
-  _globals['_LISTMODELSRESPONSE']._serialized_start=1655
-  _globals['_LISTMODELSRESPONSE']._serialized_end=1720
-  _globals['_ROLLBACKREQUEST']._serialized_start=1722
-  _globals['_ROLLBACKREQUEST']._serialized_end=1756
-  _globals['_CONTROLLERSERVICE']._serialized_start=1759
-  _globals['_CONTROLLERSERVICE']._serialized_end=2427
+  _globals['_RUNSPEC']._serialized_end=718
+  _globals['_RUNSPEC_COMPLEXITYMIXENTRY']._serialized_start=666
+  _globals['_RUNSPEC_COMPLEXITYMIXENTRY']._serialized_end=718
+  _globals['_STARTRUNREQUEST']._serialized_start=720
+  _globals['_STARTRUNREQUEST']._serialized_end=775
+  _globals['_RUNREF']._serialized_start=777
+  _globals['_RUNREF']._serialized_end=801
+  _globals['_RUN']._serialized_start=804
+  _globals['_RUN']._serialized_end=962
+  _globals['_LISTRUNSREQUEST']._serialized_start=964
+  _globals['_LISTRUNSREQUEST']._serialized_end=981
+  _globals['_LISTRUNSRESPONSE']._serialized_start=983
+  _globals['_LISTRUNSRESPONSE']._serialized_end=1035
+  _globals['_RUNEVENT']._serialized_start=1038
+  _globals['_RUNEVENT']._serialized_end=1247
+  _globals['_RUNEVENT_FIGURESENTRY']._serialized_start=1201
+  _globals['_RUNEVENT_FIGURESENTRY']._serialized_end=1247
+  _globals['_ROUND']._serialized_start=1250
+  _globals['_ROUND']._serialized_end=1470
+  _globals['_LISTROUNDSRESPONSE']._serialized_start=1472
+  _globals['_LISTROUNDSRESPONSE']._serialized_end=1530
+  _globals['_LISTMODELSREQUEST']._serialized_start=1532
+  _globals['_LISTMODELSREQUEST']._serialized_end=1551
+  _globals['_MODELVERSION']._serialized_start=1554
+  _globals['_MODELVERSION']._serialized_end=1770
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1772
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1837
+  _globals['_ROLLBACKREQUEST']._serialized_start=1839
+  _globals['_ROLLBACKREQUEST']._serialized_end=1873
+  _globals['_CONTROLLERSERVICE']._serialized_start=1876
+  _globals['_CONTROLLERSERVICE']._serialized_end=2544
 # @@protoc_insertion_point(module_scope)

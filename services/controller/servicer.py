@@ -1,0 +1,130 @@
+"""The controller's gRPC servicer: message translation around services.controller.runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+
+from services.controller.runs import RunManager
+from services.controller.settings import RunSettings
+from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc
+from shared.store import ModelVersion, Run
+
+
+def accuracy_message(evaluation: Any) -> common_pb2.Accuracy:
+    if evaluation is None:
+        return common_pb2.Accuracy()
+    message = common_pb2.Accuracy(
+        total=evaluation.total, execution=evaluation.execution, test_suite=evaluation.test_suite or 0.0
+    )
+    for level, figures in (evaluation.by_hardness or {}).items():
+        message.by_hardness[level].CopyFrom(
+            common_pb2.Accuracy(
+                total=figures.get("total", 0),
+                execution=figures.get("execution", 0.0),
+                test_suite=figures.get("test_suite", 0.0),
+            )
+        )
+    return message
+
+
+class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
+    def __init__(self, manager: RunManager) -> None:
+        self.manager = manager
+
+    def _run(self, run: Run) -> controller_pb2.Run:
+        return controller_pb2.Run(
+            run_id=run.id,
+            name=run.name,
+            state=run.state,
+            current_round=run.current_round,
+            current_step=self.manager.current_step(run.id),
+            serving_version=run.serving_version or "",
+            spec=RunSettings.from_dict(run.spec).to_message(),
+        )
+
+    def StartRun(
+        self, request: controller_pb2.StartRunRequest, context: grpc.ServicerContext
+    ) -> controller_pb2.Run:
+        return self._run(self.manager.start_run(RunSettings.from_message(request.spec)))
+
+    def StopRun(self, request: controller_pb2.RunRef, context: grpc.ServicerContext) -> controller_pb2.Run:
+        return self._run(self.manager.stop(request.run_id))
+
+    def PauseRun(self, request: controller_pb2.RunRef, context: grpc.ServicerContext) -> controller_pb2.Run:
+        return self._run(self.manager.pause(request.run_id))
+
+    def ResumeRun(self, request: controller_pb2.RunRef, context: grpc.ServicerContext) -> controller_pb2.Run:
+        return self._run(self.manager.resume(request.run_id))
+
+    def GetRun(self, request: controller_pb2.RunRef, context: grpc.ServicerContext) -> controller_pb2.Run:
+        return self._run(self.manager.get(request.run_id))
+
+    def ListRuns(
+        self, request: controller_pb2.ListRunsRequest, context: grpc.ServicerContext
+    ) -> controller_pb2.ListRunsResponse:
+        return controller_pb2.ListRunsResponse(runs=[self._run(r) for r in self.manager.runs()])
+
+    def WatchRun(
+        self, request: controller_pb2.RunRef, context: grpc.ServicerContext
+    ) -> Iterator[controller_pb2.RunEvent]:
+        for event in self.manager.events(request.run_id, context.is_active):
+            yield controller_pb2.RunEvent(
+                run_id=event.run_id or "",
+                round=event.round or 0,
+                step=event.step or "",
+                kind=event.kind,
+                message=event.message,
+                figures={k: float(v) for k, v in (event.figures or {}).items()},
+                created_at=event.created_at.isoformat(),
+            )
+
+    def ListRounds(
+        self, request: controller_pb2.RunRef, context: grpc.ServicerContext
+    ) -> controller_pb2.ListRoundsResponse:
+        rounds = []
+        for item in self.manager.rounds(request.run_id):
+            rnd, figures = item["round"], item["figures"]
+            rounds.append(
+                controller_pb2.Round(
+                    run_id=rnd.run_id,
+                    number=rnd.number,
+                    step=rnd.step,
+                    outcome=rnd.outcome or "",
+                    generated=int(figures.get("generated", 0)),
+                    kept=int(figures.get("kept", 0)),
+                    model_version=rnd.model_version or "",
+                    accuracy=accuracy_message(item["evaluation"]),
+                    serving_accuracy=common_pb2.Accuracy(
+                        execution=figures.get("serving_execution", 0.0),
+                        test_suite=figures.get("serving_test_suite", 0.0),
+                    ),
+                )
+            )
+        return controller_pb2.ListRoundsResponse(rounds=rounds)
+
+    def ListModels(
+        self, request: controller_pb2.ListModelsRequest, context: grpc.ServicerContext
+    ) -> controller_pb2.ListModelsResponse:
+        return controller_pb2.ListModelsResponse(models=[self._model(v, e) for v, e in self.manager.models()])
+
+    def _model(self, version: ModelVersion, evaluation: Any) -> controller_pb2.ModelVersion:
+        return controller_pb2.ModelVersion(
+            version=version.version,
+            base=version.base or "default",
+            parent=version.parent or "",
+            run_id=version.run_id or "",
+            round=version.round or 0,
+            dataset_hash=version.dataset_hash or "",
+            artifact_path=version.artifact_path,
+            status=version.status,
+            accuracy=accuracy_message(evaluation),
+            created_at=version.created_at.isoformat(),
+        )
+
+    def RollBack(
+        self, request: controller_pb2.RollBackRequest, context: grpc.ServicerContext
+    ) -> controller_pb2.ModelVersion:
+        return self._model(self.manager.rollback(request.version), None)

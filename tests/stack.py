@@ -1,0 +1,121 @@
+"""Start the four real services on loopback ports for controller tests, sharing one home and store.
+
+Generation runs on the `tgi` backend against the recorded-protocol fake (tests/fake_tgi.py), whose
+responder scripts how good each model version is, so a run's outcome is known in advance; the
+critic, trainer (a real tiny model is fine-tuned) and controller are the real services."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.bundled.build import build
+from shared.catalogue import Catalogue
+from shared.grpc_client import make_channel, wait_healthy
+from tests.conftest import REPO, RunningService, free_port, stop_service
+from tests.fake_tgi import FakeTgiServer
+
+SERVICES = ("critic", "generation", "trainer", "controller")
+
+
+def scripted_responder(catalogue: Catalogue):
+    """Completions by prompt and adapter: the base model answers train questions right and held-out
+    questions wrong; any round-1 adapter answers the first half of held-out questions right; later
+    adapters are no better than round 1. Self-instruct prompts get a count query on a real table."""
+    gold = {e.question: e.query for split in ("train", "seed", "dev") for e in catalogue.examples(split)}
+    dev = sorted(e.question for e in catalogue.examples("dev"))
+    good_dev = set(dev[: len(dev) // 2])
+
+    def respond(prompt: str, parameters: dict) -> str:
+        adapter = parameters.get("adapter_id") or ""
+        if prompt.rstrip().endswith("-- Question:"):
+            block = prompt.rsplit("-- Database:", 1)[1]
+            table = re.search(r"CREATE TABLE (\w+)", block).group(1)
+            return f" How many rows does the {table} table have?\n-- SQL: SELECT count(*) FROM {table};"
+        question = prompt.rsplit("-- Question:", 1)[1].split("\n", 1)[0].strip()
+        match = re.fullmatch(r"How many rows does the (\w+) table have\?", question)
+        if match:
+            return f" SELECT count(*) FROM {match.group(1)};"
+        if question in good_dev:
+            return f" {gold[question]};" if adapter else " SELECT 1;"
+        if question in gold and question not in set(dev):
+            return f" {gold[question]};"
+        return " SELECT 1;"
+
+    return respond
+
+
+@dataclass
+class Stack:
+    home: Path
+    dataset: Path
+    env: dict[str, str]
+    fake: FakeTgiServer
+    services: dict[str, RunningService] = field(default_factory=dict)
+
+    def target(self, name: str) -> str:
+        return f"127.0.0.1:{self.env[f'SQLDISTILL_SERVICES__{name.upper()}__PORT']}"
+
+    def start(self, name: str, extra_env: dict[str, str] | None = None, wait: bool = True) -> RunningService:
+        log_path = self.home.parent / f"{name}.log"
+        env = {**self.env, **(extra_env or {})}
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{name}"],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        service = RunningService(name, self.target(name), process, log_path)
+        self.services[name] = service
+        if wait:
+            channel = make_channel(service.target)
+            try:
+                wait_healthy(channel, 120)
+            except TimeoutError:
+                process.kill()
+                raise RuntimeError(f"{name} did not start:\n{service.log()}") from None
+            finally:
+                channel.close()
+        return service
+
+    def kill(self, name: str) -> None:
+        service = self.services[name]
+        if service.process.poll() is None:
+            service.process.send_signal(signal.SIGKILL)
+            service.process.wait()
+
+    def stop(self) -> None:
+        for name in reversed(SERVICES):
+            if name in self.services:
+                stop_service(self.services[name])
+        self.fake.close()
+
+
+def make_stack(root: Path, tiny_base: Path) -> Stack:
+    home = root / "home"
+    dataset = build(root / "bundled")
+    fake = FakeTgiServer(responder=scripted_responder(Catalogue.load(dataset)))
+    env = dict(os.environ)
+    env.update(
+        {
+            "SQLDISTILL_HOME": str(home),
+            "SQLDISTILL_DATASET": str(dataset),
+            "SQLDISTILL_STORE_URL": f"sqlite:///{home / 'store.db'}",
+            "SQLDISTILL_CRITIC__WORKERS": "2",
+            "SQLDISTILL_GENERATION__BACKEND": "tgi",
+            "SQLDISTILL_GENERATION__TGI_URL": fake.url,
+            "SQLDISTILL_GENERATION__MODEL": str(tiny_base),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    for name in SERVICES:
+        env[f"SQLDISTILL_SERVICES__{name.upper()}__PORT"] = str(free_port())
+        env[f"SQLDISTILL_SERVICES__{name.upper()}__METRICS_PORT"] = "0"
+    return Stack(home, dataset, env, fake)

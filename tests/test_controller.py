@@ -1,0 +1,264 @@
+"""The controller with all four services real on loopback (generation's model server is the
+recorded-protocol TGI fake, scripted per model version; the trainer fine-tunes a real tiny model):
+complete runs, kill -9 at many points, service restarts, rollout failure, rollback, the CLI."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+from sqlalchemy import func, select
+
+from shared.grpc_client import make_channel
+from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generation_pb2, generation_pb2_grpc
+from shared.store import Candidate, Dataset, Event, ModelVersion, Round, Run, Store, Verdict
+from tests.stack import SERVICES, make_stack
+from tests.tinymodel import make_tiny_model
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    return make_tiny_model(tmp_path_factory.mktemp("base") / "tiny")
+
+
+@pytest.fixture
+def stack(tmp_path, tiny_base):
+    stack = make_stack(tmp_path, tiny_base)
+    for name in SERVICES:
+        stack.start(name)
+    yield stack
+    stack.stop()
+
+
+def run_spec(tiny_base, **overrides) -> controller_pb2.RunSpec:
+    fields = dict(
+        name="test",
+        db_ids=["library", "clinic"],
+        mode="both",
+        base_model=common_pb2.ModelRef(path=str(tiny_base)),
+        rounds=2,
+        candidates_per_db=2,
+        samples_per_question=1,
+        test_suite=False,
+        consistency_samples=1,
+        train_method="lora",
+        train_from_parent=True,
+        eval_split="dev",
+        gate_margin=0.0,
+        seed=3,
+        questions_per_round=6,
+        eval_limit=6,
+        train_max_steps=4,
+        few_shot_k=1,
+    )
+    fields.update(overrides)
+    return controller_pb2.RunSpec(**fields)
+
+
+def controller(stack):
+    return controller_pb2_grpc.ControllerServiceStub(make_channel(stack.target("controller")))
+
+
+def wait_for(stub, run_id: str, timeout: float = 600) -> controller_pb2.Run:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = stub.GetRun(controller_pb2.RunRef(run_id=run_id), timeout=10)
+        if run.state in ("completed", "failed", "stopped"):
+            return run
+        time.sleep(0.5)
+    raise TimeoutError(f"run {run_id} still {run.state}")
+
+
+def summary(home) -> dict:
+    """What a finished run left in the store, in comparable form."""
+    store = Store.open(f"sqlite:///{home / 'store.db'}")
+    with store.session() as s:
+        out = {
+            "candidates": {
+                r: n for r, n in s.execute(select(Candidate.round, func.count()).group_by(Candidate.round))
+            },
+            "verdicts": s.scalar(select(func.count()).select_from(Verdict)),
+            "kept": s.scalar(select(func.count()).select_from(Verdict).where(Verdict.kept.is_(True))),
+            "rounds": [
+                (r.number, r.step, r.outcome, r.dataset_hash)
+                for r in s.scalars(select(Round).order_by(Round.number))
+            ],
+            "datasets": sorted((d.hash, d.size) for d in s.scalars(select(Dataset))),
+            "versions": sorted(
+                (v.version.split("-", 1)[-1] if v.run_id else "base", v.status)
+                for v in s.scalars(select(ModelVersion))
+            ),
+            "task_markers": s.scalar(
+                select(func.count()).select_from(Event).where(Event.kind == "task_done")
+            ),
+        }
+    store.close()
+    return out
+
+
+def test_two_rounds_complete_with_a_consistent_store(stack, tiny_base):
+    stub = controller(stack)
+    run = stub.StartRun(controller_pb2.StartRunRequest(spec=run_spec(tiny_base)), timeout=30)
+    with pytest.raises(grpc.RpcError) as info:  # one run at a time per model lineage
+        stub.StartRun(controller_pb2.StartRunRequest(spec=run_spec(tiny_base)), timeout=30)
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    events = [e for e in stub.WatchRun(controller_pb2.RunRef(run_id=run.run_id), timeout=600)]
+    final = stub.GetRun(controller_pb2.RunRef(run_id=run.run_id), timeout=10)
+    assert final.state == "completed", [e.message for e in events if e.kind in ("step_failed", "run_failed")]
+    kinds = [e.kind for e in events]
+    assert (
+        kinds[0] == "run_started" and kinds[-1] == "run_completed" and "gate" in kinds and "rollout" in kinds
+    )
+
+    rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
+    assert [(r.number, r.step, r.outcome) for r in rounds] == [
+        (1, "DONE", "rolled_out"),
+        (2, "DONE", "rejected"),
+    ]
+    assert rounds[0].accuracy.execution > 0.3 and rounds[0].serving_accuracy.execution == 0.0
+    assert rounds[0].generated > 0 and 0 < rounds[0].kept <= rounds[0].generated
+
+    models = {m.version: m for m in stub.ListModels(controller_pb2.ListModelsRequest(), timeout=10).models}
+    r1, r2 = f"{run.run_id[:8]}-r1", f"{run.run_id[:8]}-r2"
+    assert models[r1].status == "serving" and models[r2].status == "rejected" and models[r2].parent == r1
+    base = next(v for v, m in models.items() if v.startswith("base-"))
+    assert models[base].status == "retired"
+    generation = generation_pb2_grpc.GenerationServiceStub(make_channel(stack.target("generation")))
+    assert (
+        generation.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == r1
+    )  # REJECT restored it
+
+    facts = summary(stack.home)
+    assert facts["verdicts"] == sum(facts["candidates"].values())  # every candidate judged exactly once
+    assert all(r[3] for r in facts["rounds"])  # both rounds froze a dataset
+    store = Store.open(f"sqlite:///{stack.home / 'store.db'}")
+    with store.session() as s:
+        assert s.get(Run, run.run_id).serving_version == r1
+        for rnd in s.scalars(select(Round)):
+            assert rnd.figures["generated"] == facts["candidates"][rnd.number]
+
+    rolled_back = stub.RollBack(controller_pb2.RollBackRequest(version=base), timeout=30)
+    assert rolled_back.status == "serving"
+    assert generation.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == base
+    with pytest.raises(grpc.RpcError) as info:
+        stub.RollBack(controller_pb2.RollBackRequest(version="no-such-version"), timeout=30)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_bad_run_specs_are_rejected(stack, tiny_base):
+    stub = controller(stack)
+    cases = [
+        (run_spec(tiny_base, mode="sideways"), "mode must be"),
+        (run_spec(tiny_base, db_ids=["atlantis"]), "unknown databases"),
+        (run_spec(tiny_base, db_ids=["film"]), "overlap the held-out"),
+        (run_spec(tiny_base, eval_split="nope"), "evaluation split"),
+        (run_spec(tiny_base, gate_margin=-1), "gate_margin"),
+    ]
+    for spec, message in cases:
+        with pytest.raises(grpc.RpcError) as info:
+            stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and message in info.value.details()
+    with pytest.raises(grpc.RpcError) as info:
+        stub.GetRun(controller_pb2.RunRef(run_id="missing"), timeout=10)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+KILL_POINTS = [
+    "GENERATE:mid",
+    "GENERATE:end",
+    "JUDGE:start",
+    "JUDGE:mid",
+    "TRAIN:submitted",
+    "TRAIN:end",
+    "EVALUATE:mid",
+    "EVALUATE:end",
+    "ROLLOUT:start",
+    "REJECT:start",
+]
+
+
+def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path, tiny_base):
+    clean = make_stack(tmp_path / "clean", tiny_base)
+    crashy = make_stack(tmp_path / "crashy", tiny_base)
+    try:
+        for name in SERVICES:
+            clean.start(name)
+        stub = controller(clean)
+        clean_run = stub.StartRun(controller_pb2.StartRunRequest(spec=run_spec(tiny_base)), timeout=30)
+        assert wait_for(stub, clean_run.run_id).state == "completed"
+        expected = summary(clean.home)
+
+        for name in SERVICES[:3]:
+            crashy.start(name)
+        crash_env = {
+            "SQLDISTILL_CRASH_AT": ",".join(KILL_POINTS),
+            "SQLDISTILL_CRASH_DIR": str(tmp_path / "crashes"),
+        }
+        control = crashy.start("controller", crash_env)
+        stub = controller(crashy)
+        run_id = stub.StartRun(controller_pb2.StartRunRequest(spec=run_spec(tiny_base)), timeout=30).run_id
+        restarts = 0
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            if control.process.poll() is not None:  # killed itself with SIGKILL at a crash point
+                assert control.process.returncode == -9
+                restarts += 1
+                control = crashy.start(
+                    "controller", crash_env, wait=False
+                )  # it may die again before it is healthy
+                stub = controller(crashy)
+                continue
+            try:
+                state = stub.GetRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state
+            except grpc.RpcError:
+                time.sleep(0.3)  # restarting
+                continue
+            if state in ("completed", "failed"):
+                break
+            time.sleep(0.3)
+        assert state == "completed"
+        fired = sorted(p.name for p in (tmp_path / "crashes").iterdir())
+        assert restarts == len(fired) >= 6, fired
+        got = summary(crashy.home)
+        assert got == expected  # nothing lost, nothing doubled: same candidates, verdicts, datasets, versions
+    finally:
+        clean.stop()
+        crashy.stop()
+
+
+def test_critic_and_generation_restarts_mid_round_are_retried(stack, tiny_base):
+    stub = controller(stack)
+    run_id = stub.StartRun(
+        controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=1)), timeout=30
+    ).run_id
+    time.sleep(1.0)
+    stack.kill("critic")
+    stack.kill("generation")
+    time.sleep(3.0)  # both down for a while: calls fail with UNAVAILABLE and are retried
+    stack.start("generation")
+    stack.start("critic")
+    run = wait_for(stub, run_id)
+    assert run.state == "completed"
+    rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run_id), timeout=10).rounds
+    assert rounds[0].step == "DONE" and rounds[0].outcome == "rolled_out"
+
+
+def test_pause_resume_and_stop(stack, tiny_base):
+    stub = controller(stack)
+    run_id = stub.StartRun(
+        controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=0)), timeout=30
+    ).run_id  # continuous
+    assert stub.PauseRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state == "paused"
+    with pytest.raises(grpc.RpcError) as info:
+        stub.PauseRun(controller_pb2.RunRef(run_id=run_id), timeout=10)
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert stub.ResumeRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state == "running"
+    deadline = time.monotonic() + 300
+    while (
+        stub.GetRun(controller_pb2.RunRef(run_id=run_id), timeout=10).current_round < 2
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.5)
+    assert stub.StopRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state == "stopped"
+    assert [r.run_id for r in stub.ListRuns(controller_pb2.ListRunsRequest(), timeout=10).runs] == [run_id]
