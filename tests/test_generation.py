@@ -65,6 +65,28 @@ def test_left_padding_gives_the_same_greedy_output_alone_and_in_a_batch(backend)
     assert together == alone
 
 
+def test_shared_prefix_prefill_gives_the_same_output_as_plain_batching(tiny_models, tmp_path):
+    shared = (
+        "-- Database: concert\nCREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, age INTEGER);\n"
+        * 3
+    )
+    prompts = [
+        shared + "-- Question: How many singers?\n-- SQL:",
+        shared + "-- Question: List the names of singers older than 30.\n-- SQL:",
+    ]
+    greedy = Sampling(temperature=0.0, max_new_tokens=12, stop=())
+    sharing = TransformersBackend(
+        tmp_path, ModelSpec(str(tiny_models[0])), max_batch_size=8, prefix_sharing=True
+    )
+    plain = TransformersBackend(
+        tmp_path, ModelSpec(str(tiny_models[0])), max_batch_size=8, prefix_sharing=False
+    )
+    assert sharing.generate(prompts, 2, greedy) == plain.generate(prompts, 2, greedy)
+    assert [s[0] for s in sharing.generate(prompts, 1, greedy)] == [
+        plain.generate([p], 1, greedy)[0][0] for p in prompts
+    ]
+
+
 def test_stop_sequences_cut_the_output(backend):
     greedy = Sampling(temperature=0.0, max_new_tokens=16, stop=())
     full = backend.generate(PROMPTS[:1], 1, greedy)[0][0]

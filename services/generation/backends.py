@@ -73,12 +73,18 @@ class TransformersBackend:
     they started with."""
 
     def __init__(
-        self, models_dir: Path, spec: ModelSpec = ModelSpec(), max_batch_size: int = 8, threads: int = 0
+        self,
+        models_dir: Path,
+        spec: ModelSpec = ModelSpec(),
+        max_batch_size: int = 8,
+        threads: int = 0,
+        prefix_sharing: bool = True,
     ) -> None:
         import torch
 
         self.models_dir = Path(models_dir)
         self.max_batch_size = max_batch_size
+        self.prefix_sharing = prefix_sharing
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
         self._swap_lock = threading.Lock()
         self._generate_lock = threading.Lock()  # one forward pass at a time: all cores go to it
@@ -133,30 +139,64 @@ class TransformersBackend:
         tokenizer, model = loaded.tokenizer, loaded.model
         expanded = [p for p in prompts for _ in range(n)]
         outputs: list[str] = []
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=sampling.max_new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+            use_cache=True,
+            stop_strings=list(sampling.stop) or None,
+            tokenizer=tokenizer,
+        )
+        if sampling.temperature > 0:
+            kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p or 1.0)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         with self._generate_lock, torch.inference_mode():
             torch.manual_seed(sampling.seed)
             for start in range(0, len(expanded), self.max_batch_size):
-                batch = tokenizer(
-                    expanded[start : start + self.max_batch_size], return_tensors="pt", padding=True
-                )
-                kwargs: dict[str, Any] = dict(
-                    max_new_tokens=sampling.max_new_tokens,
-                    pad_token_id=tokenizer.pad_token_id,
-                    use_cache=True,
-                    stop_strings=list(sampling.stop) or None,
-                    tokenizer=tokenizer,
-                )
-                if sampling.temperature > 0:
-                    kwargs.update(
-                        do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p or 1.0
-                    )
-                else:
-                    kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-                generated = model.generate(**batch, **kwargs)
-                for row in generated[:, batch["input_ids"].shape[1] :]:
+                batch = expanded[start : start + self.max_batch_size]
+                for row in self._generate_batch(model, tokenizer, batch, kwargs):
                     text = tokenizer.decode(row, skip_special_tokens=True)
                     outputs.append(truncate_at_stop(text, sampling.stop))
         return [outputs[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+    def _generate_batch(self, model: Any, tokenizer: Any, prompts: list[str], kwargs: dict[str, Any]) -> Any:
+        """Generated token rows for one batch. Prompts in a batch share a long prefix (few-shot block
+        and schema; and n samples of one prompt share all of it): that prefix is run through the
+        model once and its KV cache copied to every row, so prefill is paid once, not per row. The
+        rows' distinct tails are padded in the middle, masked out, positions counted past the gap."""
+        import torch
+
+        encoded = [tokenizer(p).input_ids for p in prompts]
+        shared = _common_prefix_length(encoded)
+        shared = min(shared, min(len(e) for e in encoded) - 1)  # every row keeps a token to feed
+        if not self.prefix_sharing or len(prompts) == 1 or shared < MIN_SHARED_PREFIX:
+            batch = tokenizer(prompts, return_tensors="pt", padding=True)
+            generated = model.generate(**batch, **kwargs)
+            return generated[:, batch["input_ids"].shape[1] :]
+        prefix = torch.tensor([encoded[0][:shared]])
+        out = model(input_ids=prefix, use_cache=True)
+        cache = out["cache"] if "cache" in out else out.past_key_values
+        cache.batch_repeat_interleave(len(prompts))
+        tails = [e[shared:] for e in encoded]
+        width = max(len(t) for t in tails)
+        pad = tokenizer.pad_token_id
+        ids = torch.tensor([encoded[0][:shared] + [pad] * (width - len(t)) + t for t in tails])
+        mask = torch.tensor([[1] * shared + [0] * (width - len(t)) + [1] * len(t) for t in tails])
+        generated = model.generate(input_ids=ids, attention_mask=mask, cache=cache, **kwargs)
+        return generated[:, ids.shape[1] :]
+
+
+MIN_SHARED_PREFIX = 16
+
+
+def _common_prefix_length(sequences: list[list[int]]) -> int:
+    first = sequences[0]
+    length = min(len(s) for s in sequences)
+    for index in range(length):
+        token = first[index]
+        if any(s[index] != token for s in sequences):
+            return index
+    return length
 
 
 class TgiBackend:

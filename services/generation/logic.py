@@ -194,17 +194,27 @@ class Generator:
         for q in questions:
             if not q.question.strip():
                 raise InvalidArgument(f"question {q.id or '?'} is empty")
+            # Few-shot examples are chosen per database (not per question): prompts on one database then
+            # share everything up to the question, which the backend prefills once for the whole batch.
             shots = shots_for(
-                self.catalogue,
-                select_examples(self.seed_pool, q.db_id, k, seed=sampling.seed, key=q.id or q.question),
+                self.catalogue, select_examples(self.seed_pool, q.db_id, k, seed=sampling.seed, key=q.db_id)
             )
             prompts.append(sql_prompt(q.db_id, self._schema_text(q.db_id), q.question, shots))
         for prompt in prompts:
             self._check_context(prompt, sampling)
+        completions: list[list[str]] = [[] for _ in questions]
+        by_db: dict[str, list[int]] = {}
+        for index, q in enumerate(questions):
+            by_db.setdefault(q.db_id, []).append(index)
+        for indices in by_db.values():
+            for index, outputs in zip(
+                indices, self.backend.generate([prompts[i] for i in indices], n, sampling), strict=True
+            ):
+                completions[index] = outputs
         results = []
-        for q, completions in zip(questions, self.backend.generate(prompts, n, sampling), strict=True):
+        for q, outputs in zip(questions, completions, strict=True):
             result = SqlResult(q.id)
-            for completion in completions:
+            for completion in outputs:
                 parsed = parse_sql_completion(completion)
                 if parsed.ok:
                     result.sql.append(parsed.sql)

@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--home", type=Path, default=Path("var"))
+    parser.add_argument("--no-prefix-sharing", action="store_true")
     args = parser.parse_args()
 
     data = args.home / "bundled"
@@ -36,7 +37,12 @@ def main() -> None:
         build(data)
     catalogue = Catalogue.load(data)
     started = time.perf_counter()
-    backend = TransformersBackend(args.home / "models", ModelSpec(args.model), max_batch_size=args.batch)
+    backend = TransformersBackend(
+        args.home / "models",
+        ModelSpec(args.model),
+        max_batch_size=args.batch,
+        prefix_sharing=not args.no_prefix_sharing,
+    )
     load_seconds = time.perf_counter() - started
     seeds, dev = catalogue.examples("seed"), catalogue.examples("dev")[: args.prompts]
     prompts = [
@@ -82,6 +88,7 @@ def main() -> None:
         "prompt_tokens_avg": round(sum(len(tokenizer(p).input_ids) for p in prompts) / len(prompts)),
         "max_new_tokens": args.max_new_tokens,
         "batch_size": args.batch,
+        "prefix_sharing": not args.no_prefix_sharing,
         "naive_seconds": round(naive_seconds, 2),
         "naive_sequences_per_second": round(sequences / naive_seconds, 3),
         "naive_tokens_per_second": round(count(naive) / naive_seconds, 1),
