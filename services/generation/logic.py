@@ -145,19 +145,21 @@ class Generator:
             shots_for(self.catalogue, select_examples(self.seed_pool, db_id, k, levels[0])),
         )
         self._check_context(first, sampling)
-        produced, attempt = 0, 0
+        produced, attempt, batch_index = 0, 0, 0
         version = self.backend.info().version
         while produced < n and attempt < 3 * n:
-            size = min(self.max_batch_size, 3 * n - attempt)
-            prompts, buckets = [], []
-            for i in range(attempt, attempt + size):
-                level = levels[i % len(levels)]
-                shots = shots_for(
-                    self.catalogue,
-                    select_examples(self.seed_pool, db_id, k, level, seed=sampling.seed, key=f"{db_id}:{i}"),
-                )
-                prompts.append(pair_prompt(db_id, schema_text, level, shots))
-                buckets.append(level)
+            # One level and one prompt per batch, sampled `size` times: the backend prefills it once.
+            # The first batch is no larger than needed, so the first pair streams out early.
+            size = min(self.max_batch_size, 3 * n - attempt, n if batch_index == 0 else self.max_batch_size)
+            level = levels[batch_index % len(levels)]
+            # Shots change from batch to batch (diversity), not within one (shared prefix).
+            shots = shots_for(
+                self.catalogue,
+                select_examples(
+                    self.seed_pool, db_id, k, level, seed=sampling.seed, key=f"{db_id}:{batch_index}"
+                ),
+            )
+            prompt = pair_prompt(db_id, schema_text, level, shots)
             batch_sampling = Sampling(
                 sampling.temperature,
                 sampling.top_p,
@@ -165,9 +167,10 @@ class Generator:
                 sampling.seed + attempt,
                 sampling.stop,
             )
-            completions = self.backend.generate(prompts, 1, batch_sampling)
+            (completions,) = self.backend.generate([prompt], size, batch_sampling)
             attempt += size
-            for level, (completion,) in zip(buckets, completions, strict=True):
+            batch_index += 1
+            for completion in completions:
                 parsed = parse_pair_completion(completion)
                 if not parsed.ok:
                     self._drop(parsed.reason)
