@@ -4,6 +4,8 @@ complete runs, kill -9 at many points, service restarts, rollout failure, rollba
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import grpc
@@ -13,6 +15,7 @@ from sqlalchemy import func, select
 from shared.grpc_client import make_channel
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generation_pb2, generation_pb2_grpc
 from shared.store import Candidate, Dataset, Event, ModelVersion, Round, Run, Store, Verdict
+from tests.conftest import REPO
 from tests.stack import SERVICES, make_stack
 from tests.tinymodel import make_tiny_model
 
@@ -137,6 +140,32 @@ def test_two_rounds_complete_with_a_consistent_store(stack, tiny_base):
         assert s.get(Run, run.run_id).serving_version == r1
         for rnd in s.scalars(select(Round)):
             assert rnd.figures["generated"] == facts["candidates"][rnd.number]
+
+    # The CLI, as a user runs it: a gRPC client of the controller.
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "shared.cli.main", *args],
+            env={**stack.env, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
+        )
+
+    shown = cli("rounds", run.run_id)
+    assert shown.returncode == 0 and "rolled_out" in shown.stdout and "rejected" in shown.stdout
+    tree = cli("models")
+    assert tree.returncode == 0 and r1 in tree.stdout and "serving" in tree.stdout
+    report = cli("report", run.run_id, "--out", str(stack.home.parent / "report"))
+    assert report.returncode == 0, report.stderr
+    text = (stack.home.parent / "report" / "report.md").read_text()
+    assert (
+        "| 1 | DONE | rolled_out |" in text
+        and "Rejected pairs" in text
+        and (stack.home.parent / "report" / "accuracy.png").stat().st_size > 10_000
+    )
+    assert "| 1 | self_instruct |" in text or "| 1 | labelled |" in text
+    assert cli("pause", "no-such-run").returncode == 1
 
     rolled_back = stub.RollBack(controller_pb2.RollBackRequest(version=base), timeout=30)
     assert rolled_back.status == "serving"

@@ -298,6 +298,28 @@ class RunManager:
                 out.append((version, evaluation))
             return out
 
+    def candidates(self, run_id: str, round_number: int, kept: bool, limit: int) -> list[tuple[Any, Any]]:
+        from shared.store import Candidate, Verdict
+
+        self.get(run_id)
+        if limit < 0 or limit > 1000:
+            raise InvalidArgument("limit must be within [0, 1000]")
+        with self.ctx.store.session() as s:
+            query = (
+                select(Candidate, Verdict)
+                .join(Verdict, Verdict.candidate_id == Candidate.id)
+                .where(Candidate.run_id == run_id, Verdict.kept.is_(kept))
+                .order_by(Candidate.round, Candidate.key)
+                .limit(limit or 50)
+            )
+            if round_number:
+                query = query.where(Candidate.round == round_number)
+            rows = s.execute(query).all()
+            for candidate, verdict in rows:
+                s.expunge(candidate)
+                s.expunge(verdict)
+            return [(c, v) for c, v in rows]
+
     def rollback(self, version: str) -> ModelVersion:
         if not version:
             raise InvalidArgument("version is required")

@@ -124,6 +124,27 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
             created_at=version.created_at.isoformat(),
         )
 
+    def ListCandidates(
+        self, request: controller_pb2.ListCandidatesRequest, context: grpc.ServicerContext
+    ) -> controller_pb2.ListCandidatesResponse:
+        rows = self.manager.candidates(request.run_id, request.round, request.kept, request.limit)
+        return controller_pb2.ListCandidatesResponse(
+            candidates=[
+                controller_pb2.CandidateSummary(
+                    id=c.id,
+                    round=c.round,
+                    db_id=c.db_id,
+                    question=c.question,
+                    sql=c.sql,
+                    source=c.source,
+                    kept=v.kept,
+                    reasons=list(v.reasons),
+                    hardness=v.hardness or c.hardness or "",
+                )
+                for c, v in rows
+            ]
+        )
+
     def RollBack(
         self, request: controller_pb2.RollBackRequest, context: grpc.ServicerContext
     ) -> controller_pb2.ModelVersion:

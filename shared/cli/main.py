@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.cli.runs import register as register_run_commands
 from shared.cli.stack import START_ORDER, LocalStack
 from shared.config import SERVICE_NAMES, load_config
 from shared.grpc_client import check_health, make_channel
@@ -20,6 +21,7 @@ app = typer.Typer(
     help="Teach small language models to write SQL by recursive self-distillation.", no_args_is_help=True
 )
 console = Console()
+register_run_commands(app)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 

@@ -194,3 +194,43 @@ class RollBackRequest(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     version: str
     def __init__(self, version: _Optional[str] = ...) -> None: ...
+
+class ListCandidatesRequest(_message.Message):
+    __slots__ = ("run_id", "round", "kept", "limit")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    round: int
+    kept: bool
+    limit: int
+    def __init__(self, run_id: _Optional[str] = ..., round: _Optional[int] = ..., kept: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class CandidateSummary(_message.Message):
+    __slots__ = ("id", "round", "db_id", "question", "sql", "source", "kept", "reasons", "hardness")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    DB_ID_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    SQL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    HARDNESS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    round: int
+    db_id: str
+    question: str
+    sql: str
+    source: str
+    kept: bool
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    hardness: str
+    def __init__(self, id: _Optional[str] = ..., round: _Optional[int] = ..., db_id: _Optional[str] = ..., question: _Optional[str] = ..., sql: _Optional[str] = ..., source: _Optional[str] = ..., kept: _Optional[bool] = ..., reasons: _Optional[_Iterable[str]] = ..., hardness: _Optional[str] = ...) -> None: ...
+
+class ListCandidatesResponse(_message.Message):
+    __slots__ = ("candidates",)
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    candidates: _containers.RepeatedCompositeFieldContainer[CandidateSummary]
+    def __init__(self, candidates: _Optional[_Iterable[_Union[CandidateSummary, _Mapping]]] = ...) -> None: ...

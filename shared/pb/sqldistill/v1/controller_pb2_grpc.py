@@ -85,6 +85,11 @@ class ControllerServiceStub:
                 request_serializer=sqldistill_dot_v1_dot_controller__pb2.RollBackRequest.SerializeToString,
                 response_deserializer=sqldistill_dot_v1_dot_controller__pb2.ModelVersion.FromString,
                 _registered_method=True)
+        self.ListCandidates = channel.unary_unary(
+                '/sqldistill.v1.ControllerService/ListCandidates',
+                request_serializer=sqldistill_dot_v1_dot_controller__pb2.ListCandidatesRequest.SerializeToString,
+                response_deserializer=sqldistill_dot_v1_dot_controller__pb2.ListCandidatesResponse.FromString,
+                _registered_method=True)
 
 
 class ControllerServiceServicer:
@@ -152,6 +157,13 @@ class ControllerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCandidates(self, request, context):
+        """Judged candidates of a run (for reports): kept or rejected, with the critic's reasons.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControllerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -204,6 +216,11 @@ def add_ControllerServiceServicer_to_server(servicer, server):
                     servicer.RollBack,
                     request_deserializer=sqldistill_dot_v1_dot_controller__pb2.RollBackRequest.FromString,
                     response_serializer=sqldistill_dot_v1_dot_controller__pb2.ModelVersion.SerializeToString,
+            ),
+            'ListCandidates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCandidates,
+                    request_deserializer=sqldistill_dot_v1_dot_controller__pb2.ListCandidatesRequest.FromString,
+                    response_serializer=sqldistill_dot_v1_dot_controller__pb2.ListCandidatesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -477,6 +494,33 @@ class ControllerService:
             '/sqldistill.v1.ControllerService/RollBack',
             sqldistill_dot_v1_dot_controller__pb2.RollBackRequest.SerializeToString,
             sqldistill_dot_v1_dot_controller__pb2.ModelVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCandidates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqldistill.v1.ControllerService/ListCandidates',
+            sqldistill_dot_v1_dot_controller__pb2.ListCandidatesRequest.SerializeToString,
+            sqldistill_dot_v1_dot_controller__pb2.ListCandidatesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,121 @@
+"""`sqldistill report`: a Markdown report of a run with a PNG plot (matplotlib), built from the
+controller's API: accuracy per round, kept/generated per round, examples of kept and rejected pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from shared.pb import controller_pb2
+
+
+def _plot(rounds: list[Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    numbers = [r.number for r in rounds]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
+    top.plot(numbers, [r.accuracy.execution for r in rounds], "o-", label="EX, new version")
+    top.plot(numbers, [r.serving_accuracy.execution for r in rounds], "s--", label="EX, serving version")
+    if any(r.accuracy.test_suite for r in rounds):
+        top.plot(numbers, [r.accuracy.test_suite for r in rounds], "^-", label="TS, new version")
+        top.plot(numbers, [r.serving_accuracy.test_suite for r in rounds], "v--", label="TS, serving version")
+    for r in rounds:
+        if r.outcome:
+            top.annotate(
+                r.outcome.replace("_", " "),
+                (r.number, r.accuracy.execution),
+                textcoords="offset points",
+                xytext=(0, 8),
+                ha="center",
+                fontsize=8,
+            )
+    top.set_ylabel("held-out accuracy")
+    top.set_ylim(0, 1)
+    top.legend(fontsize=8)
+    top.grid(alpha=0.3)
+    width = 0.35
+    bottom.bar([n - width / 2 for n in numbers], [r.generated for r in rounds], width, label="generated")
+    bottom.bar([n + width / 2 for n in numbers], [r.kept for r in rounds], width, label="kept")
+    bottom.set_xlabel("round")
+    bottom.set_ylabel("candidates")
+    bottom.set_xticks(numbers)
+    bottom.legend(fontsize=8)
+    bottom.grid(alpha=0.3, axis="y")
+    fig.suptitle("sqldistill: accuracy and kept candidates per round")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Path:
+    """Write out_dir/report.md and out_dir/accuracy.png; returns the Markdown path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = stub.GetRun(controller_pb2.RunRef(run_id=run_id))
+    rounds = list(stub.ListRounds(controller_pb2.RunRef(run_id=run_id)).rounds)
+    kept = stub.ListCandidates(
+        controller_pb2.ListCandidatesRequest(run_id=run_id, kept=True, limit=examples)
+    ).candidates
+    rejected = stub.ListCandidates(
+        controller_pb2.ListCandidatesRequest(run_id=run_id, kept=False, limit=examples)
+    ).candidates
+    plot = out_dir / "accuracy.png"
+    if rounds:
+        _plot(rounds, plot)
+    spec = run.spec
+    lines = [
+        f"# sqldistill run {run.run_id}" + (f" ({run.name})" if run.name else ""),
+        "",
+        f"State **{run.state}**; serving version **{run.serving_version}**. Mode {spec.mode}, {spec.rounds or 'continuous'} rounds, "
+        f"base model `{spec.base_model.path or 'default'}`, evaluation split `{spec.eval_split}`"
+        f"{f' (first {spec.eval_limit})' if spec.eval_limit else ''}, test suites {'on' if spec.test_suite else 'off'}, "
+        f"gate margin {spec.gate_margin}.",
+        "",
+        "## Rounds",
+        "",
+        "| round | step | outcome | generated | kept | version | EX new | EX serving | TS new | TS serving |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rounds:
+        lines.append(
+            f"| {r.number} | {r.step} | {r.outcome or '-'} | {r.generated} | {r.kept} | {r.model_version or '-'} | "
+            f"{r.accuracy.execution:.3f} | {r.serving_accuracy.execution:.3f} | {r.accuracy.test_suite:.3f} | "
+            f"{r.serving_accuracy.test_suite:.3f} |"
+        )
+    if rounds:
+        lines += ["", f"![accuracy and kept candidates per round]({plot.name})"]
+        by_level = {level: acc for r in rounds[-1:] for level, acc in r.accuracy.by_hardness.items()}
+        if by_level:
+            lines += [
+                "",
+                "Last round's new version by hardness:",
+                "",
+                "| hardness | count | EX | TS |",
+                "|---|---|---|---|",
+            ]
+            for level in ("easy", "medium", "hard", "extra"):
+                if level in by_level:
+                    a = by_level[level]
+                    lines.append(f"| {level} | {a.total} | {a.execution:.3f} | {a.test_suite:.3f} |")
+    for title, items in (("Kept pairs (examples)", kept), ("Rejected pairs (examples) and why", rejected)):
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            "| round | source | database | question | SQL | reasons |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in items:
+            lines.append(
+                f"| {c.round} | {c.source} | {c.db_id} | {_escape(c.question)} | `{_escape(c.sql)}` | "
+                f"{_escape('; '.join(c.reasons)) or '-'} |"
+            )
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,279 @@
+"""The run commands of `sqldistill`: a gRPC client of the controller (start and watch a run, list
+runs, rounds and models, pause/resume/stop, roll back, write a report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import grpc
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.tree import Tree
+
+from shared.config import load_config
+from shared.grpc_client import DeadlineStub, make_channel
+from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc
+
+console = Console()
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="sqldistill YAML config file.")]
+
+
+def controller_stub(config_file: Path | None) -> Any:
+    config = load_config(config_file)
+    return DeadlineStub(
+        controller_pb2_grpc.ControllerServiceStub(make_channel(config.target("controller"))), 30
+    )
+
+
+def _fail(exc: grpc.RpcError) -> None:
+    console.print(f"[red]{exc.code().name}: {exc.details()}[/red]")
+    raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def run(
+        spec_file: Annotated[
+            Path | None, typer.Option("--spec", help="YAML run spec (RunSpec fields); flags override it.")
+        ] = None,
+        name: Annotated[str, typer.Option()] = "",
+        mode: Annotated[str, typer.Option(help="self_instruct | labelled | both")] = "",
+        rounds: Annotated[int | None, typer.Option(help="Rounds to run; 0 = continuous.")] = None,
+        db: Annotated[
+            list[str] | None,
+            typer.Option(help="Training databases (repeatable); default: every train database."),
+        ] = None,
+        base_model: Annotated[str, typer.Option(help="Local path, hub id or packaged model name.")] = "",
+        candidates_per_db: Annotated[int, typer.Option()] = 0,
+        samples_per_question: Annotated[int, typer.Option()] = 0,
+        questions_per_round: Annotated[int, typer.Option()] = 0,
+        eval_limit: Annotated[int, typer.Option(help="Held-out questions to evaluate on (0 = all).")] = 0,
+        train_max_steps: Annotated[int, typer.Option()] = 0,
+        test_suite: Annotated[bool | None, typer.Option("--test-suite/--no-test-suite")] = None,
+        gate_margin: Annotated[float | None, typer.Option()] = None,
+        seed: Annotated[int | None, typer.Option()] = None,
+        detach: Annotated[
+            bool, typer.Option(help="Start the run and return; do not stream its progress.")
+        ] = False,
+        config_file: ConfigOption = None,
+    ) -> None:
+        """Start a distillation run and stream its progress."""
+        fields: dict[str, Any] = dict(
+            mode="both",
+            rounds=2,
+            test_suite=True,
+            consistency_samples=2,
+            train_from_parent=True,
+            eval_split="dev",
+            candidates_per_db=8,
+            samples_per_question=2,
+        )
+        if spec_file:
+            fields.update(yaml.safe_load(spec_file.read_text()) or {})
+        overrides = dict(
+            name=name,
+            mode=mode,
+            rounds=rounds,
+            db_ids=db,
+            candidates_per_db=candidates_per_db,
+            samples_per_question=samples_per_question,
+            questions_per_round=questions_per_round,
+            eval_limit=eval_limit,
+            train_max_steps=train_max_steps,
+            test_suite=test_suite,
+            gate_margin=gate_margin,
+            seed=seed,
+        )
+        fields.update(
+            {k: v for k, v in overrides.items() if v not in (None, "", 0, [])}
+            | ({"rounds": rounds} if rounds == 0 else {})
+        )
+        model = fields.pop("base_model", None) or base_model
+        sampling = fields.pop("sampling", None)
+        try:
+            spec = controller_pb2.RunSpec(
+                **fields,
+                base_model=common_pb2.ModelRef(path=model),
+                sampling=common_pb2.SamplingParams(**sampling) if sampling else None,
+            )
+        except (ValueError, TypeError) as exc:
+            console.print(f"[red]bad run spec: {exc}[/red]")
+            raise typer.Exit(2) from None
+        stub = controller_stub(config_file)
+        try:
+            started = stub.StartRun(controller_pb2.StartRunRequest(spec=spec))
+        except grpc.RpcError as exc:
+            _fail(exc)
+        console.print(f"run [bold]{started.run_id}[/bold] started; serving {started.serving_version}")
+        if detach:
+            return
+        watch_run(stub, started.run_id)
+        show_rounds(stub, started.run_id)
+
+    @app.command()
+    def runs(config_file: ConfigOption = None) -> None:
+        """List runs."""
+        stub = controller_stub(config_file)
+        table = Table(title="runs")
+        for column in ("run", "name", "state", "round", "step", "serving"):
+            table.add_column(column)
+        for r in stub.ListRuns(controller_pb2.ListRunsRequest()).runs:
+            table.add_row(r.run_id, r.name, r.state, str(r.current_round), r.current_step, r.serving_version)
+        console.print(table)
+
+    @app.command(name="rounds")
+    def rounds_command(run_id: str, config_file: ConfigOption = None) -> None:
+        """The rounds of a run with their figures."""
+        show_rounds(controller_stub(config_file), run_id)
+
+    @app.command()
+    def models(config_file: ConfigOption = None) -> None:
+        """Model versions as a lineage tree, with accuracy and which one serves."""
+        stub = controller_stub(config_file)
+        versions = list(stub.ListModels(controller_pb2.ListModelsRequest()).models)
+        children: dict[str, list[Any]] = {}
+        for v in versions:
+            children.setdefault(v.parent, []).append(v)
+
+        def label(v: Any) -> str:
+            colour = {"serving": "green", "rejected": "red", "retired": "dim"}.get(v.status, "yellow")
+            acc = (
+                f" EX {v.accuracy.execution:.3f}"
+                + (f" TS {v.accuracy.test_suite:.3f}" if v.accuracy.test_suite else "")
+                if v.accuracy.total
+                else ""
+            )
+            return f"[{colour}]{v.version}[/{colour}] {v.status}{acc}" + (
+                f" (run {v.run_id} round {v.round})" if v.run_id else ""
+            )
+
+        tree = Tree("model versions")
+
+        def add(node: Any, parent: str) -> None:
+            for v in children.get(parent, []):
+                add(node.add(label(v)), v.version)
+
+        add(tree, "")
+        console.print(tree)
+
+    @app.command()
+    def rollback(version: str, config_file: ConfigOption = None) -> None:
+        """Serve an earlier model version again."""
+        try:
+            result = controller_stub(config_file).RollBack(
+                controller_pb2.RollBackRequest(version=version), timeout=900
+            )
+        except grpc.RpcError as exc:
+            _fail(exc)
+        console.print(f"{result.version} is {result.status}")
+
+    for verb in ("stop", "pause", "resume"):
+
+        def make(verb: str = verb) -> None:
+            def command(run_id: str, config_file: ConfigOption = None) -> None:
+                stub = controller_stub(config_file)
+                try:
+                    result = getattr(stub, f"{verb.capitalize()}Run")(controller_pb2.RunRef(run_id=run_id))
+                except grpc.RpcError as exc:
+                    _fail(exc)
+                console.print(f"run {result.run_id} is {result.state}")
+
+            command.__doc__ = f"{verb.capitalize()} a run."
+            app.command(name=verb)(command)
+
+        make()
+
+    @app.command()
+    def report(
+        run_id: str,
+        out: Annotated[Path, typer.Option(help="Folder for report.md and accuracy.png.")] = Path("report"),
+        config_file: ConfigOption = None,
+    ) -> None:
+        """Write a Markdown report with a PNG plot of accuracy and kept/generated counts per round."""
+        from shared.cli.report import build_report
+
+        try:
+            path = build_report(controller_stub(config_file), run_id, out)
+        except grpc.RpcError as exc:
+            _fail(exc)
+        console.print(f"report: {path}")
+
+
+def show_rounds(stub: Any, run_id: str) -> None:
+    try:
+        rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run_id)).rounds
+    except grpc.RpcError as exc:
+        _fail(exc)
+    table = Table(title=f"rounds of run {run_id}")
+    for column in (
+        "round",
+        "step",
+        "outcome",
+        "generated",
+        "kept",
+        "version",
+        "EX new",
+        "EX serving",
+        "TS new",
+        "TS serving",
+    ):
+        table.add_column(column, justify="right")
+    for r in rounds:
+        table.add_row(
+            str(r.number),
+            r.step,
+            r.outcome or "-",
+            str(r.generated),
+            str(r.kept),
+            r.model_version or "-",
+            f"{r.accuracy.execution:.3f}",
+            f"{r.serving_accuracy.execution:.3f}",
+            f"{r.accuracy.test_suite:.3f}",
+            f"{r.serving_accuracy.test_suite:.3f}",
+        )
+    console.print(table)
+
+
+def watch_run(stub: Any, run_id: str) -> None:
+    """Stream the run's events: a line per step, a progress bar while training."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        training = None
+        try:
+            for event in stub.WatchRun(controller_pb2.RunRef(run_id=run_id), timeout=24 * 3600):
+                if event.kind == "progress" and event.step == "TRAIN":
+                    done, total = (int(x) for x in event.message.split()[-1].split("/"))
+                    if training is None:
+                        training = progress.add_task(f"round {event.round} training", total=total)
+                    progress.update(
+                        training,
+                        completed=done,
+                        description=f"round {event.round} training, loss {event.figures.get('loss', 0):.3f}",
+                    )
+                    continue
+                if event.kind == "step_started" and training is not None:
+                    progress.remove_task(training)
+                    training = None
+                figures = (
+                    ", ".join(f"{k} {v:g}" for k, v in event.figures.items())
+                    if event.kind != "task_done"
+                    else ""
+                )
+                colour = (
+                    "red"
+                    if "fail" in event.kind
+                    else ("green" if event.kind in ("rollout", "run_completed") else "")
+                )
+                text = f"{event.message}" + (f"  [dim]({figures})[/dim]" if figures else "")
+                progress.console.print(f"[{colour}]{text}[/{colour}]" if colour else text)
+        except grpc.RpcError as exc:
+            _fail(exc)
