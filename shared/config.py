@@ -24,6 +24,7 @@ class Endpoint(BaseModel):
 
     port: int
     metrics_port: int = 0
+    host: str = ""  # where clients reach it ("" = the top-level host); a Service name in a cluster
 
 
 class ServicesConfig(BaseModel):
@@ -56,6 +57,7 @@ class TrainerConfig(BaseModel):
     launcher: str = "local"  # local | kubernetes
     namespace: str = "sqldistill"
     image: str = ""  # training image for Kubernetes Jobs ("" = the template's)
+    job_template: str = ""  # Job template file ("" = k8s/base/trainer/job-template.yaml)
 
 
 class ControllerConfig(BaseModel):
@@ -103,7 +105,9 @@ class Config(BaseSettings):
         return getattr(self.services, service)
 
     def target(self, service: str) -> str:
-        return f"{self.host}:{self.endpoint(service).port}"
+        endpoint = self.endpoint(service)
+        host = endpoint.host or ("127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host)
+        return f"{host}:{endpoint.port}"
 
     def redacted(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from services.trainer.launchers import KubernetesLauncher, Launcher, LocalLauncher
+from services.trainer.launchers import DEFAULT_JOB_TEMPLATE, KubernetesLauncher, Launcher, LocalLauncher
 from services.trainer.logic import JobManager
 from services.trainer.servicer import TrainerServicer
 from shared.config import Config
@@ -21,7 +21,10 @@ SERVICE_NAME = trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_na
 def build_manager(config: Config) -> JobManager:
     launchers: dict[str, Launcher] = {"local": LocalLauncher()}
     if config.trainer.launcher == "kubernetes":
-        launchers["kubernetes"] = KubernetesLauncher(config.trainer.namespace, image=config.trainer.image)
+        template = Path(config.trainer.job_template) if config.trainer.job_template else DEFAULT_JOB_TEMPLATE
+        launchers["kubernetes"] = KubernetesLauncher(
+            config.trainer.namespace, template, image=config.trainer.image
+        )
     store = Store.open(config.resolved_store_url)
     return JobManager(store, launchers, Path(config.home), default_launcher=config.trainer.launcher)
 
