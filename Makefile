@@ -33,6 +33,9 @@ lint: setup
 bench: setup
 	mkdir -p .bench
 	$(BIN)/python -m tests.benchmarks.bench_critic --out .bench/critic.json
+	$(BIN)/python -m tests.benchmarks.bench_generation --out .bench/generation.json
+	$(BIN)/python -m tests.benchmarks.bench_training --out .bench/training.json
+	$(BIN)/python -m tests.benchmarks.bench_baseline --out .bench/baseline.json
 
 data: setup
 	$(BIN)/python -m shared.bundled.build var/bundled

@@ -153,8 +153,8 @@ class RoundRunner:
         }[step]
         next_step, figures = handler(run, settings, rnd.number)
         crash_point(f"{step}:end")
-        self._set_step(run.id, rnd.number, next_step, figures=figures)
         self.event(run.id, rnd.number, step, "step_done", f"round {rnd.number}: {step} done", figures)
+        self._set_step(run.id, rnd.number, next_step, figures=figures)
         return next_step
 
     # --- GENERATE --------------------------------------------------------------------------------

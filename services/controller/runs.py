@@ -200,6 +200,15 @@ class RunManager:
                     rnd = Round(run_id=run_id, number=finished + 1, step="GENERATE")
                     s.add(rnd)
                     run.current_round = rnd.number
+                    s.add(
+                        Event(
+                            run_id=run_id,
+                            round=rnd.number,
+                            step="GENERATE",
+                            kind="step_started",
+                            message=f"round {rnd.number}: GENERATE",
+                        )
+                    )
                     s.flush()
                 s.expunge(run)
                 s.expunge(rnd)
@@ -358,11 +367,7 @@ class RunManager:
         while is_active():
             with self.ctx.store.session() as s:
                 batch = list(
-                    s.scalars(
-                        select(Event)
-                        .where(Event.run_id == run_id, Event.id > last, Event.kind != "task_done")
-                        .order_by(Event.id)
-                    )
+                    s.scalars(select(Event).where(Event.run_id == run_id, Event.id > last).order_by(Event.id))
                 )
                 for event in batch:
                     s.expunge(event)

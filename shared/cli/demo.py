@@ -21,7 +21,7 @@ DEMO_SPEC = dict(
     rounds=2,
     db_ids=["library", "ecommerce", "school"],
     candidates_per_db=4,
-    samples_per_question=2,
+    samples_per_question=4,
     questions_per_round=24,
     consistency_samples=2,
     test_suite=True,
@@ -33,7 +33,7 @@ DEMO_SPEC = dict(
     seed=0,
     train_max_steps=12,
     learning_rate=3e-4,
-    few_shot_k=1,
+    few_shot_k=2,
 )
 
 
@@ -58,7 +58,7 @@ def main() -> None:
         spec = controller_pb2.RunSpec(
             **DEMO_SPEC,
             base_model=common_pb2.ModelRef(path=""),
-            sampling=common_pb2.SamplingParams(temperature=0.8, top_p=0.95, max_new_tokens=96),
+            sampling=common_pb2.SamplingParams(temperature=0.5, top_p=0.95, max_new_tokens=96),
         )
         run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec))
         console.print(

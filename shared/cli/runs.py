@@ -3,6 +3,7 @@ runs, rounds and models, pause/resume/stop, roll back, write a report)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +19,8 @@ from shared.config import load_config
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc
 
-console = Console()
+# Wide enough for the rounds table when output is not a terminal (logs, CI, `make demo | tee`).
+console = Console(width=None if sys.stdout.isatty() else 160)
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="sqldistill YAML config file.")]
 
 
@@ -258,6 +260,11 @@ def watch_run(stub: Any, run_id: str) -> None:
                         training,
                         completed=done,
                         description=f"round {event.round} training, loss {event.figures.get('loss', 0):.3f}",
+                    )
+                    continue
+                if event.kind == "task_done":
+                    progress.console.print(
+                        f"[dim]  {event.message}: {int(event.figures.get('candidates', 0))} candidates[/dim]"
                     )
                     continue
                 if event.kind == "step_started" and training is not None:

