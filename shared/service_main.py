@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 
 from shared.config import Config, load_config
@@ -29,6 +30,10 @@ def run_service(name: str, build: Builder, config: Config | None = None) -> None
         host.wait()
     finally:
         cleanup()
+    # The grace period is over: calls still running (a long generate() in a worker thread) are
+    # abandoned rather than waited for at interpreter exit, so SIGTERM always ends the process.
+    logging.shutdown()
+    os._exit(0)
 
 
 def host_for(name: str, config: Config, full_service_names: list[str], add_servicer) -> ServiceHost:
