@@ -11,6 +11,7 @@ import grpc
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
@@ -264,7 +265,8 @@ def watch_run(stub: Any, run_id: str) -> None:
                     continue
                 if event.kind == "task_done":
                     progress.console.print(
-                        f"[dim]  {event.message}: {int(event.figures.get('candidates', 0))} candidates[/dim]"
+                        f"[dim]  {escape(event.message)}: {int(event.figures.get('candidates', 0))} candidates[/dim]",
+                        emoji=False,
                     )
                     continue
                 if event.kind == "step_started" and training is not None:
@@ -280,7 +282,7 @@ def watch_run(stub: Any, run_id: str) -> None:
                     if "fail" in event.kind
                     else ("green" if event.kind in ("rollout", "run_completed") else "")
                 )
-                text = f"{event.message}" + (f"  [dim]({figures})[/dim]" if figures else "")
-                progress.console.print(f"[{colour}]{text}[/{colour}]" if colour else text)
+                text = escape(event.message) + (f"  [dim]({figures})[/dim]" if figures else "")
+                progress.console.print(f"[{colour}]{text}[/{colour}]" if colour else text, emoji=False)
         except grpc.RpcError as exc:
             _fail(exc)
