@@ -22,6 +22,7 @@ import re
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,6 +255,8 @@ class SandboxPool:
         for _ in range(max(1, workers)):
             self._idle.put(_Worker(self._context, memory_mb))
         self.size = max(1, workers)
+        # Threads that each drive one worker through a batch; made once, not per execute_many() call.
+        self._dispatch = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="sandbox-dispatch")
 
     def execute(self, db_path: str, sql: str, limits: Limits = Limits()) -> Outcome:
         return self.execute_many([(str(db_path), sql)], limits)[0]
@@ -269,10 +272,7 @@ class SandboxPool:
         chunks = [items[i : i + batch] for i in range(0, len(items), batch)]
         if len(chunks) == 1:
             return self._run_batch(chunks[0], limits)
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=self.size) as threads:
-            results = list(threads.map(lambda chunk: self._run_batch(chunk, limits), chunks))
+        results = list(self._dispatch.map(lambda chunk: self._run_batch(chunk, limits), chunks))
         return [outcome for chunk in results for outcome in chunk]
 
     def _run_batch(self, items: list[tuple[str, str]], limits: Limits) -> list[Outcome]:
@@ -323,6 +323,7 @@ class SandboxPool:
 
     def close(self) -> None:
         self._closed = True
+        self._dispatch.shutdown(wait=False, cancel_futures=True)
         for _ in range(self.size):
             try:
                 worker = self._idle.get(timeout=10)
