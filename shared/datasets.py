@@ -13,7 +13,7 @@ from pathlib import Path
 
 from shared.catalogue import Catalogue, Example
 from shared.fewshot import select_examples, shots_for
-from shared.prompts import schema_for_prompt, sql_completion, sql_prompt
+from shared.prompts import SQL_TEMPLATE, schema_for_prompt, sql_completion, sql_prompt
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ def render_rows(
                 "sql": pair.sql,
                 "prompt": prompt,
                 "completion": sql_completion(pair.sql),
+                "template": SQL_TEMPLATE,
+                "few_shot_k": few_shot_k,
             }
         )
     return rows
@@ -70,6 +72,15 @@ def freeze(rows: Sequence[dict[str, str]], folder: Path) -> tuple[Path, str]:
             handle.write(text)
         os.replace(tmp, path)
     return path, digest
+
+
+def prompt_settings(rows: Sequence[dict[str, object]]) -> dict[str, object]:
+    """The prompt a dataset's rows were rendered with ({} when rows disagree or do not say)."""
+    settings = {(row.get("template"), row.get("few_shot_k")) for row in rows}
+    if len(settings) != 1:
+        return {}
+    ((template, k),) = settings
+    return {"template": template, "few_shot_k": k} if template is not None and k is not None else {}
 
 
 def read_rows(path: Path | str) -> list[dict[str, str]]:

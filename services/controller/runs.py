@@ -19,10 +19,11 @@ from services.controller.rounds import (
     StopRequested,
     base_version_id,
     lineage_of,
+    prompt_k,
     served_model,
     set_serving,
 )
-from services.controller.settings import MODES, RunSettings
+from services.controller.settings import GATE_MODES, MODES, RunSettings
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.store import Event, ModelVersion, Round, Run
 
@@ -114,6 +115,16 @@ class RunManager:
             raise InvalidArgument("gate_margin must be >= 0")
         if settings.train_method not in ("lora", "full"):
             raise InvalidArgument("train_method must be lora or full")
+        if settings.gate_mode not in GATE_MODES:
+            raise InvalidArgument(
+                f"gate_mode must be one of {', '.join(GATE_MODES)}, got {settings.gate_mode!r}"
+            )
+        if not 0 < settings.gate_alpha < 1:
+            raise InvalidArgument("gate_alpha must be within (0, 1)")
+        if not 0 <= settings.train_few_shot_k <= 16 or not 0 <= settings.few_shot_k <= 16:
+            raise InvalidArgument("few_shot_k and train_few_shot_k must be within [0, 16]")
+        if settings.max_sql_per_question <= 0 or settings.train_epochs <= 0:
+            raise InvalidArgument("max_sql_per_question and train_epochs must be positive")
 
     def _set_state(self, run_id: str, state: str, allowed_from: tuple[str, ...]) -> Run:
         with self.ctx.store.session() as s:
@@ -273,15 +284,16 @@ class RunManager:
         with self.ctx.store.session() as s:
             run = s.get(Run, run_id)
             settings = RunSettings.from_dict(run.spec)
-            key = self.runner._split_key(settings)
             for rnd in s.scalars(select(Round).where(Round.run_id == run_id).order_by(Round.number)):
+                version = s.get(ModelVersion, rnd.model_version) if rnd.model_version else None
                 evaluation = (
                     s.scalar(
                         select(Evaluation).where(
-                            Evaluation.model_version == rnd.model_version, Evaluation.split == key
+                            Evaluation.model_version == rnd.model_version,
+                            Evaluation.split == self.runner._split_key(settings, prompt_k(version, settings)),
                         )
                     )
-                    if rnd.model_version
+                    if version is not None
                     else None
                 )
                 out.append({"round": rnd, "evaluation": evaluation, "figures": dict(rnd.figures)})

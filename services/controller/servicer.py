@@ -10,14 +10,33 @@ import grpc
 from services.controller.runs import RunManager
 from services.controller.settings import RunSettings
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc
+from shared.stats import wilson_interval
 from shared.store import ModelVersion, Run
+
+
+def comparison_message(figures: dict[str, Any]) -> controller_pb2.Comparison:
+    """The paired gate figures a round stored at EVALUATE (empty before it)."""
+    return controller_pb2.Comparison(
+        questions=int(figures.get("paired_questions", 0)),
+        wins=int(figures.get("paired_wins", 0)),
+        losses=int(figures.get("paired_losses", 0)),
+        difference=figures.get("paired_difference", 0.0),
+        difference_low=figures.get("paired_difference_low", 0.0),
+        difference_high=figures.get("paired_difference_high", 0.0),
+        p_value=figures.get("paired_p_value", 1.0),
+    )
 
 
 def accuracy_message(evaluation: Any) -> common_pb2.Accuracy:
     if evaluation is None:
         return common_pb2.Accuracy()
+    low, high = wilson_interval(round(evaluation.execution * evaluation.total), evaluation.total)
     message = common_pb2.Accuracy(
-        total=evaluation.total, execution=evaluation.execution, test_suite=evaluation.test_suite or 0.0
+        total=evaluation.total,
+        execution=evaluation.execution,
+        test_suite=evaluation.test_suite or 0.0,
+        execution_low=low,
+        execution_high=high,
     )
     for level, figures in (evaluation.by_hardness or {}).items():
         message.by_hardness[level].CopyFrom(
@@ -28,6 +47,20 @@ def accuracy_message(evaluation: Any) -> common_pb2.Accuracy:
             )
         )
     return message
+
+
+def serving_accuracy_message(figures: dict[str, Any]) -> common_pb2.Accuracy:
+    """The serving version's accuracy as the round's gate saw it (on the same questions)."""
+    total = int(figures.get("paired_questions", 0))
+    execution = figures.get("serving_execution", 0.0)
+    low, high = wilson_interval(round(execution * total), total)
+    return common_pb2.Accuracy(
+        total=total,
+        execution=execution,
+        test_suite=figures.get("serving_test_suite", 0.0),
+        execution_low=low,
+        execution_high=high,
+    )
 
 
 class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
@@ -97,10 +130,8 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
                     kept=int(figures.get("kept", 0)),
                     model_version=rnd.model_version or "",
                     accuracy=accuracy_message(item["evaluation"]),
-                    serving_accuracy=common_pb2.Accuracy(
-                        execution=figures.get("serving_execution", 0.0),
-                        test_suite=figures.get("serving_test_suite", 0.0),
-                    ),
+                    serving_accuracy=serving_accuracy_message(figures),
+                    comparison=comparison_message(figures),
                 )
             )
         return controller_pb2.ListRoundsResponse(rounds=rounds)
@@ -122,6 +153,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
             status=version.status,
             accuracy=accuracy_message(evaluation),
             created_at=version.created_at.isoformat(),
+            few_shot_k=int(((version.hyperparameters or {}).get("prompt") or {}).get("few_shot_k", 0)),
         )
 
     def ListCandidates(

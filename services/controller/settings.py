@@ -8,6 +8,7 @@ from typing import Any
 from shared.pb import controller_pb2
 
 MODES = ("self_instruct", "labelled", "both")
+GATE_MODES = ("margin", "significant")
 
 
 @dataclass
@@ -24,7 +25,8 @@ class RunSettings:
     test_suite_variants: int = 10
     consistency_samples: int = 2
     train_method: str = "lora"
-    train_from_parent: bool = True
+    # From the base on the accumulated data each round (as ReST-EM does: no drift), or from the parent.
+    train_from_parent: bool = False
     eval_split: str = "dev"
     gate_margin: float = 0.0
     seed: int = 0
@@ -35,7 +37,14 @@ class RunSettings:
     eval_limit: int = 0
     train_max_steps: int = 0
     learning_rate: float = 0.0
-    few_shot_k: int = 2
+    few_shot_k: int = 2  # shots in the base model's prompt
+    train_few_shot_k: int = 0  # shots in training prompts = the trained versions' prompt
+    accumulate: bool = True  # round r trains on the kept pairs of rounds 1..r
+    max_sql_per_question: int = 2  # distinct kept SQL per question in a training set
+    teacher_model: str = ""  # "" = the serving version writes the candidates
+    gate_mode: str = "margin"  # margin | significant
+    gate_alpha: float = 0.05
+    train_epochs: int = 1
 
     @classmethod
     def from_message(cls, spec: controller_pb2.RunSpec) -> RunSettings:
@@ -66,6 +75,15 @@ class RunSettings:
             train_max_steps=spec.train_max_steps,
             learning_rate=spec.learning_rate,
             few_shot_k=spec.few_shot_k or defaults.few_shot_k,
+            train_few_shot_k=spec.train_few_shot_k
+            if spec.HasField("train_few_shot_k")
+            else defaults.train_few_shot_k,
+            accumulate=spec.accumulate if spec.HasField("accumulate") else defaults.accumulate,
+            max_sql_per_question=spec.max_sql_per_question or defaults.max_sql_per_question,
+            teacher_model=spec.teacher_model.path,
+            gate_mode=spec.gate_mode or defaults.gate_mode,
+            gate_alpha=spec.gate_alpha or defaults.gate_alpha,
+            train_epochs=spec.train_epochs or defaults.train_epochs,
         )
 
     def to_message(self) -> controller_pb2.RunSpec:
@@ -96,6 +114,13 @@ class RunSettings:
             train_max_steps=self.train_max_steps,
             learning_rate=self.learning_rate,
             few_shot_k=self.few_shot_k,
+            train_few_shot_k=self.train_few_shot_k,
+            accumulate=self.accumulate,
+            max_sql_per_question=self.max_sql_per_question,
+            teacher_model=common_pb2.ModelRef(path=self.teacher_model),
+            gate_mode=self.gate_mode,
+            gate_alpha=self.gate_alpha,
+            train_epochs=self.train_epochs,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -114,10 +114,13 @@ class Generator:
                     f"context window of {window}; use fewer few-shot examples"
                 )
 
-    def _k(self, k: int) -> int:
+    def _k(self, k: int | None) -> int:
+        """None = the service default; 0 = no examples (how a fine-tuned version is asked)."""
+        if k is None:
+            return self.default_k
         if k < 0 or k > 16:
             raise InvalidArgument(f"few_shot_k must be within [0, 16], got {k}")
-        return k or self.default_k
+        return k
 
     # --- self-instruct --------------------------------------------------------------------------
     def generate_pairs(
@@ -125,7 +128,7 @@ class Generator:
         db_id: str,
         n: int,
         hardness: str = "",
-        few_shot_k: int = 0,
+        few_shot_k: int | None = None,
         sampling: Sampling = Sampling(temperature=0.8, top_p=0.95),
     ) -> Iterator[Pair]:
         """Stream up to n new (question, SQL) pairs, batch by batch; gives up after 3n attempts."""
@@ -183,7 +186,11 @@ class Generator:
 
     # --- labelled -------------------------------------------------------------------------------
     def generate_sql(
-        self, questions: Sequence[QuestionIn], n: int, few_shot_k: int = 0, sampling: Sampling = Sampling()
+        self,
+        questions: Sequence[QuestionIn],
+        n: int,
+        few_shot_k: int | None = None,
+        sampling: Sampling = Sampling(),
     ) -> list[SqlResult]:
         """n SQL candidates per question (duplicates kept: they are samples)."""
         if not questions:

@@ -46,7 +46,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             request.db_id,
             request.n,
             request.hardness,
-            request.few_shot_k,
+            request.few_shot_k if request.HasField("few_shot_k") else None,
             sampling_from(request.sampling, 0.8),
         )
         for pair in pairs:
@@ -65,7 +65,10 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
     ) -> generation_pb2.GenerateSqlResponse:
         questions = [QuestionIn(q.id or str(i), q.db_id, q.question) for i, q in enumerate(request.questions)]
         results = self.generator.generate_sql(
-            questions, request.n, request.few_shot_k, sampling_from(request.sampling)
+            questions,
+            request.n,
+            request.few_shot_k if request.HasField("few_shot_k") else None,
+            sampling_from(request.sampling),
         )
         return generation_pb2.GenerateSqlResponse(
             results=[

@@ -420,8 +420,9 @@ def train(spec: TrainSpec) -> Path:
 
 
 def _write_version(spec: TrainSpec, model: Any, tokenizer: Any, metrics: dict[str, Any]) -> None:
-    from shared.datasets import read_rows
+    from shared.datasets import prompt_settings, read_rows
 
+    rows = read_rows(spec.dataset_path)
     output_dir = Path(spec.output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
@@ -439,7 +440,8 @@ def _write_version(spec: TrainSpec, model: Any, tokenizer: Any, metrics: dict[st
             "run_id": spec.run_id,
             "round": spec.round,
             "dataset_hash": spec.dataset_hash,
-            "dataset_size": len(read_rows(spec.dataset_path)),
+            "dataset_size": len(rows),
+            "prompt": prompt_settings(rows),  # the prompt this version must always be asked with
             "method": spec.params.method,
             "adapter": spec.params.method == "lora",
             "hyperparameters": asdict(spec.params),

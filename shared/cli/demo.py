@@ -1,6 +1,6 @@
-"""`make demo`: start the stack on this machine, run a small labelled + self-instruct distillation
-of 2 rounds on the bundled databases with the default model on CPU, print the rounds and write the
-report. Sized to finish in well under 30 minutes on 2 cores (see README)."""
+"""`make demo`: start the stack on this machine, run the distillation in shared/cli/demo.yaml on the
+bundled databases with the default model on CPU, print the rounds and write the report. Sized to
+finish in about 30 minutes on 2 cores (see README)."""
 
 from __future__ import annotations
 
@@ -9,37 +9,19 @@ import time
 from pathlib import Path
 
 from shared.cli.report import build_report
-from shared.cli.runs import console, show_rounds, watch_run
+from shared.cli.runs import build_run_spec, console, show_rounds, watch_run
 from shared.cli.stack import LocalStack
 from shared.config import load_config
 from shared.grpc_client import DeadlineStub, make_channel
-from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc
+from shared.pb import controller_pb2, controller_pb2_grpc
 
-DEMO_SPEC = dict(
-    name="demo",
-    mode="both",
-    rounds=2,
-    db_ids=["library", "ecommerce", "school"],
-    candidates_per_db=4,
-    samples_per_question=4,
-    questions_per_round=24,
-    consistency_samples=2,
-    test_suite=True,
-    train_method="lora",
-    train_from_parent=True,
-    eval_split="dev",
-    eval_limit=30,
-    gate_margin=0.0,
-    seed=0,
-    train_max_steps=12,
-    learning_rate=3e-4,
-    few_shot_k=2,
-)
+DEMO_SPEC = Path(__file__).with_name("demo.yaml")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("var/demo-report"))
+    parser.add_argument("--spec", type=Path, default=DEMO_SPEC, help="YAML run spec (RunSpec fields)")
     args = parser.parse_args()
     config = load_config()
     stack = LocalStack(config)
@@ -55,14 +37,12 @@ def main() -> None:
         stub = DeadlineStub(
             controller_pb2_grpc.ControllerServiceStub(make_channel(config.target("controller"))), 60
         )
-        spec = controller_pb2.RunSpec(
-            **DEMO_SPEC,
-            base_model=common_pb2.ModelRef(path=""),
-            sampling=common_pb2.SamplingParams(temperature=0.5, top_p=0.95, max_new_tokens=96),
-        )
+        spec = build_run_spec(args.spec, {})
         run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec))
         console.print(
-            f"run {run.run_id}: {DEMO_SPEC['rounds']} rounds, labelled + self-instruct on {', '.join(DEMO_SPEC['db_ids'])}"
+            f"run {run.run_id}: {spec.rounds} round(s), {spec.mode}, "
+            f"{spec.questions_per_round} questions x {spec.samples_per_question} samples per round, "
+            f"evaluated on {spec.eval_limit or 'all'} held-out questions (spec: {args.spec})"
         )
         watch_run(stub, run.run_id)
         show_rounds(stub, run.run_id)

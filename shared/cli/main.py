@@ -12,10 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.catalogue import Catalogue, Example
 from shared.cli.runs import register as register_run_commands
 from shared.cli.stack import START_ORDER, LocalStack
-from shared.config import SERVICE_NAMES, load_config
+from shared.config import SERVICE_NAMES, Config, load_config
 from shared.grpc_client import check_health, make_channel
+from shared.stats import wilson_interval
 
 app = typer.Typer(
     help="Teach small language models to write SQL by recursive self-distillation.", no_args_is_help=True
@@ -122,32 +124,77 @@ def serve(
 
 @app.command(name="eval")
 def evaluate(
-    gold: Annotated[Path, typer.Option(help="Gold: Spider 'SQL<TAB>db_id' lines, Spider JSON, or JSONL.")],
+    gold: Annotated[
+        Path | None, typer.Option(help="Gold: Spider 'SQL<TAB>db_id' lines, Spider JSON, or JSONL.")
+    ] = None,
     pred: Annotated[
-        Path, typer.Option(help="Predictions: one SQL per line, or JSON/JSONL with predicted_sql.")
-    ],
+        Path | None, typer.Option(help="Predictions: one SQL per line, or JSON/JSONL with predicted_sql.")
+    ] = None,
     db_dir: Annotated[
-        Path, typer.Option(help="Spider's database/ folder, a Spider root, or any folder of SQLite files.")
-    ],
+        Path | None,
+        typer.Option(help="Spider's database/ folder, a Spider root, or any folder of SQLite files."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Predict with this model first: a version id, a version folder, a model path or name."
+        ),
+    ] = None,
+    dataset: Annotated[
+        Path | None, typer.Option(help="With --model: a Spider-format folder (databases + split files).")
+    ] = None,
+    split: Annotated[str, typer.Option(help="With --model: the split to predict.")] = "dev",
+    limit: Annotated[int, typer.Option(help="With --model: only the first N questions (0 = all).")] = 0,
+    shots: Annotated[
+        int | None,
+        typer.Option(help="With --model: few-shot examples (default: a version's own prompt, 2 for a base)."),
+    ] = None,
     test_suite: Annotated[
         bool, typer.Option(help="Also score test-suite accuracy (builds suites on first use).")
     ] = False,
-    out: Annotated[Path | None, typer.Option(help="Write the per-query report here (JSON).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --model: write predictions here, one SQL per line. Otherwise: the JSON report."
+        ),
+    ] = None,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Write the per-query report here (JSON).")
+    ] = None,
     workers: Annotated[int, typer.Option(help="Sandbox worker processes.")] = 2,
     timeout_ms: Annotated[int, typer.Option(help="Per-query deadline.")] = 5000,
+    config_file: ConfigOption = None,
 ) -> None:
-    """Execution (EX) and test-suite (TS) accuracy of a prediction set, overall and by hardness."""
+    """Execution (EX) and test-suite (TS) accuracy of a prediction set, overall and by hardness;
+    with --model, first write that model's predictions for a split (the official evaluator's format)."""
     from dataclasses import asdict
 
-    from services.critic.logic import Critic
+    from services.critic.logic import Critic, PredictionIn
     from services.critic.predictions import load_prediction_set
     from services.critic.sandbox import Limits, SandboxPool
     from services.critic.testsuite import SuiteStore
-    from shared.catalogue import Catalogue
 
+    config = load_config(config_file)
     try:
-        predictions = load_prediction_set(gold, pred)
-        catalogue = Catalogue.load(db_dir)
+        if model is not None:
+            if dataset is None or out is None:
+                raise ValueError(
+                    "--model needs --dataset (a Spider-format folder) and --out (predictions file)"
+                )
+            catalogue = Catalogue.load(dataset)
+            examples = catalogue.examples(split)
+            examples = examples[:limit] if limit else examples
+            predicted = _predict_split(catalogue, examples, model, split, shots, config, out)
+            predictions = [
+                PredictionIn(id=e.id or str(i), db_id=e.db_id, gold_sql=e.query, predicted_sql=p)
+                for i, (e, p) in enumerate(zip(examples, predicted, strict=True))
+            ]
+        else:
+            if gold is None or pred is None or db_dir is None:
+                raise ValueError("give --gold, --pred and --db-dir, or --model with --dataset and --out")
+            predictions = load_prediction_set(gold, pred)
+            catalogue = Catalogue.load(db_dir)
+            report_path = report_path or out
     except (OSError, ValueError, KeyError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
@@ -159,7 +206,7 @@ def evaluate(
                 gold_by_db.setdefault(p.db_id, []).append(p.gold_sql)
             critic.suites = SuiteStore(
                 catalogue,
-                load_config().home / "suites",
+                config.home / "suites",
                 distinguishes=critic.distinguishes,
                 gold_queries=gold_by_db,
             )
@@ -170,7 +217,8 @@ def evaluate(
         raise typer.Exit(1) from None
     finally:
         critic.close()
-    table = Table(title=f"{len(predictions)} predictions")
+    low, high = wilson_interval(round(report.execution * report.total), report.total)
+    table = Table(title=f"{len(predictions)} predictions (EX 95% interval {low:.3f}-{high:.3f})")
     for column in ("hardness", "count", "EX", "TS" if test_suite else ""):
         if column:
             table.add_column(column, justify="right")
@@ -181,11 +229,46 @@ def evaluate(
         )
         table.add_row(*cells)
     console.print(table)
-    if out:
-        out.write_text(
+    if report_path:
+        report_path.write_text(
             json.dumps({"accuracy": asdict(report), "queries": [asdict(s) for s in scores]}, indent=2)
         )
-        console.print(f"per-query report: {out}")
+        console.print(f"per-query report: {report_path}")
+
+
+def _predict_split(
+    catalogue: Catalogue,
+    examples: list[Example],
+    model: str,
+    split: str,
+    shots: int | None,
+    config: Config,
+    out: Path,
+) -> list[str]:
+    """Write a model's greedy predictions for examples to `out`, with a progress bar."""
+    from rich.progress import Progress
+
+    from shared.cli.predict import predict, resolve_eval_model, seed_pool, write_predictions
+
+    chosen = resolve_eval_model(model, config.resolved_store_url, shots)
+    console.print(
+        f"model {chosen.label}: {chosen.path or 'packaged default'}"
+        + (f" + adapter {chosen.adapter_path}" if chosen.adapter_path else "")
+        + f", {chosen.few_shot_k}-shot prompt"
+    )
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"predicting {len(examples)} questions", total=len(examples))
+        predicted = predict(
+            catalogue,
+            examples,
+            chosen,
+            config.home / "models",
+            seed_pool(catalogue, split),
+            on_progress=lambda done: progress.update(task, completed=done),
+        )
+    write_predictions(predicted, out)
+    console.print(f"predictions: {out}")
+    return predicted
 
 
 @app.command(name="config")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from shared.cli.format import accuracy_text, comparison_cells
 from shared.pb import controller_pb2
 
 
@@ -17,8 +18,16 @@ def _plot(rounds: list[Any], path: Path) -> None:
 
     numbers = [r.number for r in rounds]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
-    top.plot(numbers, [r.accuracy.execution for r in rounds], "o-", label="EX, new version")
-    top.plot(numbers, [r.serving_accuracy.execution for r in rounds], "s--", label="EX, serving version")
+    for accuracies, style, label, shift in (
+        ([r.accuracy for r in rounds], "o-", "EX, new version (95% CI)", 0.04),
+        ([r.serving_accuracy for r in rounds], "s--", "EX, serving version (95% CI)", -0.04),
+    ):
+        values = [a.execution for a in accuracies]
+        errors = [
+            [max(0.0, a.execution - a.execution_low) if a.total else 0.0 for a in accuracies],
+            [max(0.0, a.execution_high - a.execution) if a.total else 0.0 for a in accuracies],
+        ]
+        top.errorbar([n + shift for n in numbers], values, yerr=errors, fmt=style, capsize=4, label=label)
     if any(r.accuracy.test_suite for r in rounds):
         top.plot(numbers, [r.accuracy.test_suite for r in rounds], "^-", label="TS, new version")
         top.plot(numbers, [r.serving_accuracy.test_suite for r in rounds], "v--", label="TS, serving version")
@@ -75,18 +84,23 @@ def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Pa
         f"State **{run.state}**; serving version **{run.serving_version}**. Mode {spec.mode}, {spec.rounds or 'continuous'} rounds, "
         f"base model `{spec.base_model.path or 'default'}`, evaluation split `{spec.eval_split}`"
         f"{f' (first {spec.eval_limit})' if spec.eval_limit else ''}, test suites {'on' if spec.test_suite else 'off'}, "
-        f"gate margin {spec.gate_margin}.",
+        f"gate {spec.gate_mode or 'margin'} (margin {spec.gate_margin}"
+        f"{f', alpha {spec.gate_alpha}' if spec.gate_mode == 'significant' else ''}).",
         "",
         "## Rounds",
         "",
-        "| round | step | outcome | generated | kept | version | EX new | EX serving | TS new | TS serving |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "EX with its 95% interval; the gain is paired (the same held-out questions for both versions):",
+        "wins = questions only the new version answers, losses = only the serving one; exact McNemar p.",
+        "",
+        "| round | step | outcome | generated | kept | version | EX new | EX serving | TS new | TS serving "
+        "| wins/losses | EX gain | McNemar p |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rounds:
         lines.append(
             f"| {r.number} | {r.step} | {r.outcome or '-'} | {r.generated} | {r.kept} | {r.model_version or '-'} | "
-            f"{r.accuracy.execution:.3f} | {r.serving_accuracy.execution:.3f} | {r.accuracy.test_suite:.3f} | "
-            f"{r.serving_accuracy.test_suite:.3f} |"
+            f"{accuracy_text(r.accuracy)} | {accuracy_text(r.serving_accuracy)} | {r.accuracy.test_suite:.3f} | "
+            f"{r.serving_accuracy.test_suite:.3f} | " + " | ".join(comparison_cells(r.comparison)) + " |"
         )
     if rounds:
         lines += ["", f"![accuracy and kept candidates per round]({plot.name})"]

@@ -16,12 +16,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
 
+from services.controller.settings import RunSettings
+from shared.cli.format import accuracy_text, comparison_cells
 from shared.config import load_config
 from shared.grpc_client import DeadlineStub, make_channel
-from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc
+from shared.pb import controller_pb2, controller_pb2_grpc
 
 # Wide enough for the rounds table when output is not a terminal (logs, CI, `make demo | tee`).
-console = Console(width=None if sys.stdout.isatty() else 160)
+console = Console(width=None if sys.stdout.isatty() else 200)
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="sqldistill YAML config file.")]
 
 
@@ -35,6 +37,25 @@ def controller_stub(config_file: Path | None) -> Any:
 def _fail(exc: grpc.RpcError) -> None:
     console.print(f"[red]{exc.code().name}: {exc.details()}[/red]")
     raise typer.Exit(1)
+
+
+def build_run_spec(spec_file: Path | None, overrides: dict[str, Any]) -> controller_pb2.RunSpec:
+    """RunSettings' defaults (the one source), then a YAML file of RunSpec fields, then overrides."""
+    fields: dict[str, Any] = RunSettings().to_dict()
+    if spec_file:
+        loaded = yaml.safe_load(Path(spec_file).read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{spec_file}: expected a mapping of RunSpec fields")
+        for key in ("base_model", "teacher_model"):  # a ModelRef in the message, its path here
+            if isinstance(loaded.get(key), dict):
+                loaded[key] = loaded[key].get("path", "")
+        loaded.update(loaded.pop("sampling", None) or {})
+        fields.update(loaded)
+    fields.update(overrides)
+    unknown = sorted(set(fields) - set(RunSettings.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"unknown fields {', '.join(unknown)}")
+    return RunSettings.from_dict(fields).to_message()
 
 
 def register(app: typer.Typer) -> None:
@@ -51,6 +72,9 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Training databases (repeatable); default: every train database."),
         ] = None,
         base_model: Annotated[str, typer.Option(help="Local path, hub id or packaged model name.")] = "",
+        teacher_model: Annotated[
+            str, typer.Option(help="A model that writes the candidates instead of the serving version.")
+        ] = "",
         candidates_per_db: Annotated[int, typer.Option()] = 0,
         samples_per_question: Annotated[int, typer.Option()] = 0,
         questions_per_round: Annotated[int, typer.Option()] = 0,
@@ -58,6 +82,7 @@ def register(app: typer.Typer) -> None:
         train_max_steps: Annotated[int, typer.Option()] = 0,
         test_suite: Annotated[bool | None, typer.Option("--test-suite/--no-test-suite")] = None,
         gate_margin: Annotated[float | None, typer.Option()] = None,
+        gate_mode: Annotated[str, typer.Option(help="margin | significant")] = "",
         seed: Annotated[int | None, typer.Option()] = None,
         detach: Annotated[
             bool, typer.Option(help="Start the run and return; do not stream its progress.")
@@ -65,23 +90,13 @@ def register(app: typer.Typer) -> None:
         config_file: ConfigOption = None,
     ) -> None:
         """Start a distillation run and stream its progress."""
-        fields: dict[str, Any] = dict(
-            mode="both",
-            rounds=2,
-            test_suite=True,
-            consistency_samples=2,
-            train_from_parent=True,
-            eval_split="dev",
-            candidates_per_db=8,
-            samples_per_question=2,
-        )
-        if spec_file:
-            fields.update(yaml.safe_load(spec_file.read_text()) or {})
         overrides = dict(
             name=name,
             mode=mode,
             rounds=rounds,
             db_ids=db,
+            base_model=base_model,
+            teacher_model=teacher_model,
             candidates_per_db=candidates_per_db,
             samples_per_question=samples_per_question,
             questions_per_round=questions_per_round,
@@ -89,21 +104,16 @@ def register(app: typer.Typer) -> None:
             train_max_steps=train_max_steps,
             test_suite=test_suite,
             gate_margin=gate_margin,
+            gate_mode=gate_mode,
             seed=seed,
         )
-        fields.update(
-            {k: v for k, v in overrides.items() if v not in (None, "", 0, [])}
-            | ({"rounds": rounds} if rounds == 0 else {})
-        )
-        model = fields.pop("base_model", None) or base_model
-        sampling = fields.pop("sampling", None)
         try:
-            spec = controller_pb2.RunSpec(
-                **fields,
-                base_model=common_pb2.ModelRef(path=model),
-                sampling=common_pb2.SamplingParams(**sampling) if sampling else None,
+            spec = build_run_spec(
+                spec_file,
+                {k: v for k, v in overrides.items() if v not in (None, "", 0, [])}
+                | ({"rounds": rounds} if rounds == 0 else {}),
             )
-        except (ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError) as exc:
             console.print(f"[red]bad run spec: {exc}[/red]")
             raise typer.Exit(2) from None
         stub = controller_stub(config_file)
@@ -145,8 +155,9 @@ def register(app: typer.Typer) -> None:
         def label(v: Any) -> str:
             colour = {"serving": "green", "rejected": "red", "retired": "dim"}.get(v.status, "yellow")
             acc = (
-                f" EX {v.accuracy.execution:.3f}"
+                f" EX {accuracy_text(v.accuracy)}"
                 + (f" TS {v.accuracy.test_suite:.3f}" if v.accuracy.test_suite else "")
+                + f" ({v.few_shot_k}-shot prompt)"
                 if v.accuracy.total
                 else ""
             )
@@ -219,10 +230,13 @@ def show_rounds(stub: Any, run_id: str) -> None:
         "generated",
         "kept",
         "version",
-        "EX new",
+        "EX new (95% CI)",
         "EX serving",
         "TS new",
         "TS serving",
+        "wins/losses",
+        "EX gain (95% CI)",
+        "McNemar p",
     ):
         table.add_column(column, justify="right")
     for r in rounds:
@@ -233,10 +247,11 @@ def show_rounds(stub: Any, run_id: str) -> None:
             str(r.generated),
             str(r.kept),
             r.model_version or "-",
-            f"{r.accuracy.execution:.3f}",
+            accuracy_text(r.accuracy),
             f"{r.serving_accuracy.execution:.3f}",
             f"{r.accuracy.test_suite:.3f}",
             f"{r.serving_accuracy.test_suite:.3f}",
+            *comparison_cells(r.comparison),
         )
     console.print(table)
 

@@ -146,6 +146,8 @@ class Evaluation(Base):
     execution: Mapped[float] = mapped_column(Float)
     test_suite: Mapped[float | None] = mapped_column(Float, nullable=True)
     by_hardness: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # question id -> [execution match, test-suite match]: what makes two versions' results comparable pairwise
+    per_question: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -83,7 +83,7 @@ class ModelRef(_message.Message):
     def __init__(self, version: _Optional[str] = ..., path: _Optional[str] = ..., adapter_path: _Optional[str] = ...) -> None: ...
 
 class Accuracy(_message.Message):
-    __slots__ = ("total", "execution", "test_suite", "by_hardness")
+    __slots__ = ("total", "execution", "test_suite", "by_hardness", "execution_low", "execution_high")
     class ByHardnessEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -95,8 +95,12 @@ class Accuracy(_message.Message):
     EXECUTION_FIELD_NUMBER: _ClassVar[int]
     TEST_SUITE_FIELD_NUMBER: _ClassVar[int]
     BY_HARDNESS_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_LOW_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_HIGH_FIELD_NUMBER: _ClassVar[int]
     total: int
     execution: float
     test_suite: float
     by_hardness: _containers.MessageMap[str, Accuracy]
-    def __init__(self, total: _Optional[int] = ..., execution: _Optional[float] = ..., test_suite: _Optional[float] = ..., by_hardness: _Optional[_Mapping[str, Accuracy]] = ...) -> None: ...
+    execution_low: float
+    execution_high: float
+    def __init__(self, total: _Optional[int] = ..., execution: _Optional[float] = ..., test_suite: _Optional[float] = ..., by_hardness: _Optional[_Mapping[str, Accuracy]] = ..., execution_low: _Optional[float] = ..., execution_high: _Optional[float] = ...) -> None: ...

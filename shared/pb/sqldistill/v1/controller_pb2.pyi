@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RunSpec(_message.Message):
-    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "test_suite_variants", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k")
+    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "test_suite_variants", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs")
     class ComplexityMixEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,13 @@ class RunSpec(_message.Message):
     TRAIN_MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
+    ACCUMULATE_FIELD_NUMBER: _ClassVar[int]
+    MAX_SQL_PER_QUESTION_FIELD_NUMBER: _ClassVar[int]
+    TEACHER_MODEL_FIELD_NUMBER: _ClassVar[int]
+    GATE_MODE_FIELD_NUMBER: _ClassVar[int]
+    GATE_ALPHA_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_EPOCHS_FIELD_NUMBER: _ClassVar[int]
     name: str
     db_ids: _containers.RepeatedScalarFieldContainer[str]
     mode: str
@@ -60,7 +67,14 @@ class RunSpec(_message.Message):
     train_max_steps: int
     learning_rate: float
     few_shot_k: int
-    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., test_suite_variants: _Optional[int] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ...) -> None: ...
+    train_few_shot_k: int
+    accumulate: bool
+    max_sql_per_question: int
+    teacher_model: _common_pb2.ModelRef
+    gate_mode: str
+    gate_alpha: float
+    train_epochs: int
+    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., test_suite_variants: _Optional[int] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
     __slots__ = ("spec",)
@@ -128,7 +142,7 @@ class RunEvent(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., round: _Optional[int] = ..., step: _Optional[str] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ..., figures: _Optional[_Mapping[str, float]] = ..., created_at: _Optional[str] = ...) -> None: ...
 
 class Round(_message.Message):
-    __slots__ = ("run_id", "number", "step", "outcome", "generated", "kept", "model_version", "accuracy", "serving_accuracy")
+    __slots__ = ("run_id", "number", "step", "outcome", "generated", "kept", "model_version", "accuracy", "serving_accuracy", "comparison")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +152,7 @@ class Round(_message.Message):
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     ACCURACY_FIELD_NUMBER: _ClassVar[int]
     SERVING_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     number: int
     step: str
@@ -147,7 +162,26 @@ class Round(_message.Message):
     model_version: str
     accuracy: _common_pb2.Accuracy
     serving_accuracy: _common_pb2.Accuracy
-    def __init__(self, run_id: _Optional[str] = ..., number: _Optional[int] = ..., step: _Optional[str] = ..., outcome: _Optional[str] = ..., generated: _Optional[int] = ..., kept: _Optional[int] = ..., model_version: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., serving_accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ...) -> None: ...
+    comparison: Comparison
+    def __init__(self, run_id: _Optional[str] = ..., number: _Optional[int] = ..., step: _Optional[str] = ..., outcome: _Optional[str] = ..., generated: _Optional[int] = ..., kept: _Optional[int] = ..., model_version: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., serving_accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., comparison: _Optional[_Union[Comparison, _Mapping]] = ...) -> None: ...
+
+class Comparison(_message.Message):
+    __slots__ = ("questions", "wins", "losses", "difference", "difference_low", "difference_high", "p_value")
+    QUESTIONS_FIELD_NUMBER: _ClassVar[int]
+    WINS_FIELD_NUMBER: _ClassVar[int]
+    LOSSES_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCE_LOW_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCE_HIGH_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    questions: int
+    wins: int
+    losses: int
+    difference: float
+    difference_low: float
+    difference_high: float
+    p_value: float
+    def __init__(self, questions: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., difference: _Optional[float] = ..., difference_low: _Optional[float] = ..., difference_high: _Optional[float] = ..., p_value: _Optional[float] = ...) -> None: ...
 
 class ListRoundsResponse(_message.Message):
     __slots__ = ("rounds",)
@@ -160,7 +194,7 @@ class ListModelsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelVersion(_message.Message):
-    __slots__ = ("version", "base", "parent", "run_id", "round", "dataset_hash", "artifact_path", "status", "accuracy", "created_at")
+    __slots__ = ("version", "base", "parent", "run_id", "round", "dataset_hash", "artifact_path", "status", "accuracy", "created_at", "few_shot_k")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     BASE_FIELD_NUMBER: _ClassVar[int]
     PARENT_FIELD_NUMBER: _ClassVar[int]
@@ -171,6 +205,7 @@ class ModelVersion(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ACCURACY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
     version: str
     base: str
     parent: str
@@ -181,7 +216,8 @@ class ModelVersion(_message.Message):
     status: str
     accuracy: _common_pb2.Accuracy
     created_at: str
-    def __init__(self, version: _Optional[str] = ..., base: _Optional[str] = ..., parent: _Optional[str] = ..., run_id: _Optional[str] = ..., round: _Optional[int] = ..., dataset_hash: _Optional[str] = ..., artifact_path: _Optional[str] = ..., status: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., created_at: _Optional[str] = ...) -> None: ...
+    few_shot_k: int
+    def __init__(self, version: _Optional[str] = ..., base: _Optional[str] = ..., parent: _Optional[str] = ..., run_id: _Optional[str] = ..., round: _Optional[int] = ..., dataset_hash: _Optional[str] = ..., artifact_path: _Optional[str] = ..., status: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., created_at: _Optional[str] = ..., few_shot_k: _Optional[int] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models",)

@@ -1,0 +1,106 @@
+"""Predictions for any Spider-format split by any model: a stored version id, a version folder
+(written by the trainer, with its manifest), or a plain model (packaged name, folder or hub id).
+A version is always asked with the prompt it was trained on (its manifest's few-shot k)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.catalogue import Catalogue, Example
+
+DEFAULT_BASE_SHOTS = 2  # the base model's best prompt on the bundled benchmark
+
+
+@dataclass(frozen=True)
+class EvalModel:
+    """What to load and how to ask it."""
+
+    label: str
+    path: str  # model folder, hub id or packaged name ("" = the packaged default)
+    adapter_path: str = ""
+    few_shot_k: int = DEFAULT_BASE_SHOTS
+
+
+def _from_version_folder(folder: Path, shots: int | None) -> EvalModel:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    k = (manifest.get("prompt") or {}).get("few_shot_k", 0)
+    if manifest.get("adapter", manifest.get("method") == "lora"):
+        base = manifest.get("base_model") or ""
+        base = "" if base == "default" else base
+        return EvalModel(
+            manifest.get("version", folder.name), base, str(folder), k if shots is None else shots
+        )
+    return EvalModel(manifest.get("version", folder.name), str(folder), "", k if shots is None else shots)
+
+
+def _stored_version(version_id: str, store_url: str) -> tuple[str, str] | None:
+    """(artifact folder, base model) of a version id in the store, or None."""
+    if store_url.startswith("sqlite:///") and not Path(store_url.removeprefix("sqlite:///")).is_file():
+        return None  # no store yet: do not create one
+    from shared.store import ModelVersion, Store
+
+    with Store.open(store_url, migrate=False).session() as s:
+        version = s.get(ModelVersion, version_id)
+        return None if version is None else (version.artifact_path, version.base or "")
+
+
+def resolve_eval_model(model: str, store_url: str = "", shots: int | None = None) -> EvalModel:
+    """A version folder, then a stored version id, then anything from_pretrained takes."""
+    folder = Path(model)
+    if (folder / "manifest.json").is_file():
+        return _from_version_folder(folder, shots)
+    base_shots = DEFAULT_BASE_SHOTS if shots is None else shots
+    stored = _stored_version(model, store_url) if store_url and not folder.exists() else None
+    if stored is not None:
+        artifact, base = stored
+        if artifact:
+            return _from_version_folder(Path(artifact), shots)
+        return EvalModel(model, "" if base == "default" else base, "", base_shots)  # a base version
+    return EvalModel(model, "" if model in ("", "default") else model, "", base_shots)
+
+
+def seed_pool(catalogue: Catalogue, split: str) -> list[Example]:
+    """Few-shot examples for the base prompt: the dataset's seed split, else its train split."""
+    for name in ("seed", "train"):
+        if name in catalogue.split_files and name != split:
+            return catalogue.examples(name)
+    return []
+
+
+def predict(
+    catalogue: Catalogue,
+    examples: Sequence[Example],
+    model: EvalModel,
+    models_dir: Path,
+    pool: Sequence[Example] = (),
+    max_new_tokens: int = 128,
+    batch: int = 16,
+    on_progress: Callable[[int], None] = lambda done: None,
+) -> list[str]:
+    """Greedy SQL for each example ("" where the output had no usable query), in order."""
+    from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+    from services.generation.logic import Generator, QuestionIn
+
+    backend = TransformersBackend(models_dir, ModelSpec(model.path, model.adapter_path, model.label))
+    generator = Generator(catalogue, backend, pool, default_k=model.few_shot_k)
+    predictions: list[str] = []
+    for start in range(0, len(examples), batch):
+        chunk = examples[start : start + batch]
+        results = generator.generate_sql(
+            [QuestionIn(str(i), e.db_id, e.question) for i, e in enumerate(chunk)],
+            1,
+            model.few_shot_k,
+            Sampling(temperature=0.0, max_new_tokens=max_new_tokens),
+        )
+        predictions += [r.sql[0] if r.sql else "" for r in results]
+        on_progress(len(predictions))
+    return predictions
+
+
+def write_predictions(predictions: Sequence[str], path: Path) -> None:
+    """One query per line, as the official evaluator reads them (an empty output becomes SELECT 1)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join((" ".join(p.split()) or "SELECT 1") + "\n" for p in predictions))

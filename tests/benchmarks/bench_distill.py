@@ -1,0 +1,199 @@
+"""Recursive distillation, measured (`make bench-distill`): the default model on CPU, rounds on the
+bundled databases through the real services, in two modes - labelled (train-split questions; gold
+SQL used only by the critic) and self-instruct (no gold anywhere in the loop) - each evaluated on the
+bundled held-out questions. Per round it prints generated, kept, training-set size, minutes per step,
+EX with its 95% interval, wins/losses against the base (paired, same questions), and the gate's
+decision. Each mode runs in its own home (its own store), so the modes do not share a lineage.
+
+    python -m tests.benchmarks.bench_distill [--modes labelled,self_instruct] [--rounds 3] [--spec FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from shared.cli.runs import build_run_spec
+from shared.cli.stack import LocalStack
+from shared.config import REPO_ROOT, load_config
+from shared.grpc_client import DeadlineStub, make_channel
+from shared.pb import controller_pb2, controller_pb2_grpc
+from shared.stats import compare_paired, wilson_interval
+from shared.store import Evaluation, Event, ModelVersion, Round, Run, Store
+
+SPEC = Path(__file__).with_name("distill.yaml")
+STEPS = ("GENERATE", "JUDGE", "TRAIN", "EVALUATE")
+
+
+def _share_converted_models(home: Path) -> None:
+    """Point the bench home's base models at the repo's (converted once, 2.5 GB each)."""
+    shared = REPO_ROOT / "var" / "models" / "base"
+    target = home / "models" / "base"
+    if shared.is_dir() and not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(shared, target)
+
+
+def _wait(stub: Any, run_id: str) -> controller_pb2.Run:
+    while True:
+        run = stub.GetRun(controller_pb2.RunRef(run_id=run_id))
+        if run.state in ("completed", "failed", "stopped"):
+            return run
+        time.sleep(10)
+
+
+def _minutes(events: list[Event]) -> dict[int, dict[str, float]]:
+    """Minutes per step per round, from the step_started events' times."""
+    out: dict[int, dict[str, float]] = {}
+    starts = sorted((e.created_at, e.round, e.step) for e in events if e.kind == "step_started")
+    for (at, number, step), following in zip(starts, starts[1:] + [(None, None, None)], strict=True):
+        end = following[0] or at
+        out.setdefault(number, {})[step] = (end - at).total_seconds() / 60
+    return out
+
+
+def _metric(evaluation: Evaluation) -> dict[str, bool]:
+    return {q: bool(r[0]) for q, r in (evaluation.per_question or {}).items()}
+
+
+def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    home = (args.home / mode).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    _share_converted_models(home)
+    config = load_config(home=home)
+    stack = LocalStack(config)
+    started = time.monotonic()
+    try:
+        stack.start(timeout=1200)
+        stub = DeadlineStub(
+            controller_pb2_grpc.ControllerServiceStub(make_channel(config.target("controller"))), 60
+        )
+        overrides: dict[str, Any] = {"mode": mode, "name": f"bench-{mode}"}
+        if args.rounds:
+            overrides["rounds"] = args.rounds
+        spec = build_run_spec(args.spec, overrides)
+        run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec))
+        print(f"[{mode}] run {run.run_id} started", flush=True)
+        final = _wait(stub, run.run_id)
+    finally:
+        stack.stop()
+    total_minutes = (time.monotonic() - started) / 60
+    store = Store.open(config.resolved_store_url)
+    with store.session() as s:
+        run_row = s.get(Run, final.run_id)
+        rounds = list(s.scalars(select(Round).where(Round.run_id == run_row.id).order_by(Round.number)))
+        events = list(s.scalars(select(Event).where(Event.run_id == run_row.id)))
+        evaluations = {e.model_version: e for e in s.scalars(select(Evaluation))}
+        versions = {v.version: v for v in s.scalars(select(ModelVersion))}
+        base = next(v for v in versions.values() if not v.artifact_path)
+        base_eval = evaluations.get(base.version)
+        minutes = _minutes(events)
+        table = []
+        for rnd in rounds:
+            evaluation = evaluations.get(rnd.model_version or "")
+            row: dict[str, Any] = {
+                "round": rnd.number,
+                "generated": rnd.figures.get("generated", 0),
+                "kept": rnd.figures.get("kept", 0),
+                "dataset_size": rnd.figures.get("dataset_size", 0),
+                "minutes": {k: round(v, 1) for k, v in minutes.get(rnd.number, {}).items() if k in STEPS},
+                "outcome": rnd.outcome,
+                "version": rnd.model_version,
+            }
+            if evaluation is not None and base_eval is not None:
+                low, high = wilson_interval(round(evaluation.execution * evaluation.total), evaluation.total)
+                vs_base = compare_paired(_metric(evaluation), _metric(base_eval))
+                parent = versions[rnd.model_version].parent
+                vs_parent = (
+                    compare_paired(_metric(evaluation), _metric(evaluations[parent]))
+                    if parent in evaluations
+                    else None
+                )
+                row |= {
+                    "ex": round(evaluation.execution, 4),
+                    "ex_interval": [round(low, 4), round(high, 4)],
+                    "wins_vs_base": vs_base.wins,
+                    "losses_vs_base": vs_base.losses,
+                    "gain_vs_base": round(vs_base.difference, 4),
+                    "p_vs_base": round(vs_base.p_value, 4),
+                    "gain_vs_parent": round(vs_parent.difference, 4) if vs_parent else None,
+                }
+            table.append(row)
+    base_figures = {}
+    if base_eval is not None:
+        low, high = wilson_interval(round(base_eval.execution * base_eval.total), base_eval.total)
+        base_figures = {
+            "version": base.version,
+            "ex": round(base_eval.execution, 4),
+            "ex_interval": [round(low, 4), round(high, 4)],
+            "questions": base_eval.total,
+            "split": base_eval.split,
+        }
+    rolled = [r for r in table if r["outcome"] == "rolled_out" and "ex" in r]
+    return {
+        "mode": mode,
+        "run_id": final.run_id,
+        "state": final.state,
+        "spec": json.loads(json.dumps(run_row.spec)),
+        "base": base_figures,
+        "rounds": table,
+        "best_rolled_out_gain_vs_base": max((r["gain_vs_base"] for r in rolled), default=None),
+        "every_rollout_at_least_its_parent": all((r["gain_vs_parent"] or 0) >= 0 for r in rolled),
+        "total_minutes": round(total_minutes, 1),
+    }
+
+
+def print_mode(result: dict[str, Any]) -> None:
+    base = result["base"]
+    print(
+        f"\n== {result['mode']}: run {result['run_id']} {result['state']} in {result['total_minutes']} min; "
+        f"base EX {base.get('ex')} {base.get('ex_interval')} on {base.get('questions')} questions"
+    )
+    print(
+        "round generated kept dataset  gen  judge train  eval   EX     95% CI          W/L vs base  gain   p      gate"
+    )
+    for r in result["rounds"]:
+        m = r["minutes"]
+        ci = r.get("ex_interval") or ["-", "-"]
+        print(
+            f"{r['round']:>5} {r['generated']:>9} {r['kept']:>4} {r['dataset_size']:>7} "
+            f"{m.get('GENERATE', 0):>5} {m.get('JUDGE', 0):>5} {m.get('TRAIN', 0):>5} {m.get('EVALUATE', 0):>5} "
+            f"{r.get('ex', '-'):>6} {str(ci):<15} {r.get('wins_vs_base', '-')!s:>4}/{r.get('losses_vs_base', '-')!s:<4} "
+            f"{r.get('gain_vs_base', '-')!s:>6} {r.get('p_vs_base', '-')!s:>6} {r['outcome']}"
+        )
+    print(
+        f"best rolled-out gain over base: {result['best_rolled_out_gain_vs_base']}; "
+        f"every rollout >= its parent: {result['every_rollout_at_least_its_parent']}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=Path(".bench/distill.json"))
+    parser.add_argument("--spec", type=Path, default=SPEC, help="YAML run spec shared by the modes")
+    parser.add_argument("--modes", default="labelled,self_instruct")
+    parser.add_argument("--rounds", type=int, default=0, help="override the spec's rounds")
+    parser.add_argument("--home", type=Path, default=Path(".bench/distill-home"))
+    args = parser.parse_args()
+    results = []
+    for mode in args.modes.split(","):
+        print(f"{datetime.now():%H:%M:%S} starting {mode}", flush=True)
+        result = measure_mode(mode, args)
+        print_mode(result)
+        results.append(result)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nfigures: {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""`sqldistill eval --model`: predictions for a Spider-format split by any model (a stored version id,
+a version folder, or a plain model), one SQL per line, scored by the critic; and how each kind of
+model is resolved to what loads and the prompt it is asked with."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from shared.catalogue import Catalogue
+from shared.cli.predict import DEFAULT_BASE_SHOTS, resolve_eval_model, seed_pool
+from shared.store import ModelVersion, Store
+from tests.tinymodel import make_tiny_model
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "base")
+
+
+def _version_folder(path, base, k, adapter=True):
+    path.mkdir(parents=True)
+    manifest = {"version": path.name, "base_model": base, "adapter": adapter, "prompt": {"few_shot_k": k}}
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+def test_a_version_is_asked_with_the_prompt_it_was_trained_on(tmp_path):
+    folder = _version_folder(tmp_path / "run-r1", "qwen2.5-coder-0.5b", 0)
+    chosen = resolve_eval_model(str(folder))
+    assert (chosen.path, chosen.adapter_path, chosen.few_shot_k) == ("qwen2.5-coder-0.5b", str(folder), 0)
+    assert resolve_eval_model(str(folder), shots=3).few_shot_k == 3  # an explicit choice wins
+    full = _version_folder(tmp_path / "run-r2", "default", 1, adapter=False)
+    assert (resolve_eval_model(str(full)).path, resolve_eval_model(str(full)).adapter_path) == (str(full), "")
+    assert (
+        resolve_eval_model("default").path == ""
+        and resolve_eval_model("x/y").few_shot_k == DEFAULT_BASE_SHOTS
+    )
+
+
+def test_a_stored_version_id_resolves_through_the_store(tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    folder = _version_folder(tmp_path / "models" / "abc-r1", "default", 0)
+    with Store.open(url).session() as s:
+        s.add(ModelVersion(version="base-x", base="some/model", artifact_path=""))
+        s.add(ModelVersion(version="abc-r1", base="default", artifact_path=str(folder)))
+    assert resolve_eval_model("abc-r1", url).adapter_path == str(folder)
+    base = resolve_eval_model("base-x", url)
+    assert (base.path, base.adapter_path, base.few_shot_k) == ("some/model", "", DEFAULT_BASE_SHOTS)
+    missing = tmp_path / "none" / "store.db"
+    assert resolve_eval_model("abc-r1", f"sqlite:///{missing}").path == "abc-r1" and not missing.exists()
+
+
+def test_seed_pool_never_comes_from_the_split_being_evaluated(spider_dir):
+    catalogue = Catalogue.load(spider_dir)
+    assert {e.split for e in seed_pool(catalogue, "dev")} == {"train"}
+    assert seed_pool(catalogue, "train") == []
+
+
+def test_eval_command_writes_one_prediction_per_question_and_scores_them(spider_dir, tiny, tmp_path):
+    preds, report = tmp_path / "out" / "preds.txt", tmp_path / "report.json"
+    command = [
+        sys.executable,
+        "-m",
+        "shared.cli.main",
+        "eval",
+        "--model",
+        str(tiny),
+        "--dataset",
+        str(spider_dir),
+    ]
+    result = subprocess.run(
+        [*command, "--split", "dev", "--limit", "3", "--out", str(preds), "--report", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "SQLDISTILL_HOME": str(tmp_path / "home")},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = preds.read_text().splitlines()
+    assert len(lines) == 3 and all(line.strip() and "\n" not in line for line in lines)
+    scored = json.loads(report.read_text())
+    assert scored["accuracy"]["total"] == 3 and len(scored["queries"]) == 3
+    assert "predictions:" in result.stdout
+    bad = subprocess.run(
+        [*command, "--split", "nope", "--out", str(preds)], capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 2 and "unknown split" in bad.stdout

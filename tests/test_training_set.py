@@ -1,0 +1,40 @@
+"""What a round trains on: kept pairs accumulated over rounds, deduplicated, capped per question."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.controller.training_set import KeptRow, normalise_question, select_training_pairs
+
+
+def row(key, question, sql, canonical=None, round_=1, db="library"):
+    return KeptRow(key, db, question, sql, canonical, round_)
+
+
+def test_duplicates_across_rounds_are_dropped_and_earlier_rounds_win():
+    rows = [
+        row("b", "How many books?", "SELECT count(*) FROM book", "select count(*) from book", 2),
+        row("a", "how many books", "SELECT COUNT(*) FROM book", "select count(*) from book", 1),
+    ]
+    pairs = select_training_pairs(rows, max_sql_per_question=2)
+    assert [(p.question, p.sql) for p in pairs] == [("how many books", "SELECT COUNT(*) FROM book")]
+
+
+def test_at_most_k_distinct_sql_per_question():
+    rows = [row(str(i), "List titles.", f"SELECT title FROM book LIMIT {i}", f"c{i}") for i in range(5)]
+    assert len(select_training_pairs(rows, 2)) == 2
+    assert len(select_training_pairs(rows, 10)) == 5
+    other_db = [row("z", "List titles.", "SELECT title FROM book", "c0", db="school")]
+    assert len(select_training_pairs(rows + other_db, 2)) == 3  # the cap is per database and question
+
+
+def test_order_is_stable_whatever_order_rows_come_in():
+    rows = [row(k, f"q{k}", f"SELECT {k}", round_=r) for k, r in [("c", 1), ("a", 2), ("b", 1)]]
+    assert select_training_pairs(rows, 1) == select_training_pairs(list(reversed(rows)), 1)
+    assert [p.sql for p in select_training_pairs(rows, 1)] == ["SELECT b", "SELECT c", "SELECT a"]
+
+
+def test_question_normalisation_and_bad_cap():
+    assert normalise_question("  How many   Books? ") == normalise_question("how many books")
+    with pytest.raises(ValueError):
+        select_training_pairs([], 0)
