@@ -192,3 +192,30 @@ def test_failed_session_rolls_back(tmp_path):
         pass
     with store.session() as s:
         assert s.get(Run, "run-1") is None
+
+
+def test_services_starting_together_migrate_a_fresh_store_once(tmp_path):
+    """Every service migrates on start; four processes at once on a new file must all succeed."""
+    import subprocess
+    import sys
+
+    import time
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    go = tmp_path / "go"
+    code = (  # import first, then all start migrating at the same moment
+        "import os, sys, time; from shared.store import Store\n"
+        "while not os.path.exists(sys.argv[2]): time.sleep(0.005)\n"
+        "Store.open(sys.argv[1])"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, url, str(go)], stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    time.sleep(8)  # every process has imported (not a timing assertion: only a start barrier)
+    go.touch()
+    errors = [p.communicate(timeout=120)[1] for p in processes]
+    assert [p.returncode for p in processes] == [0] * 6, errors
+    store = Store.open(url)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
