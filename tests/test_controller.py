@@ -12,6 +12,7 @@ import grpc
 import pytest
 from sqlalchemy import func, select
 
+from shared.catalogue import Catalogue
 from shared.grpc_client import make_channel
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generation_pb2, generation_pb2_grpc
 from shared.store import Candidate, Dataset, Event, ModelVersion, Round, Run, Store, Verdict
@@ -291,3 +292,81 @@ def test_pause_resume_and_stop(stack, tiny_base):
         time.sleep(0.5)
     assert stub.StopRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state == "stopped"
     assert [r.run_id for r in stub.ListRuns(controller_pb2.ListRunsRequest(), timeout=10).runs] == [run_id]
+
+
+def _rows(path: str) -> set[tuple[str, str, str]]:
+    import json
+
+    with open(path) as handle:
+        return {(r["db_id"], r["question"], r["sql"]) for r in map(json.loads, handle)}
+
+
+def _shots(prompt: str) -> int:
+    return prompt.count("-- Database:") - 1  # every block but the target's is a few-shot example
+
+
+def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prompt(stack, tiny_base):
+    stub = controller(stack)
+    spec = run_spec(
+        tiny_base, mode="labelled", train_from_parent=False, gate_mode="significant", gate_alpha=0.5
+    )
+    run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+    assert wait_for(stub, run.run_id).state == "completed"
+    store = Store.open(f"sqlite:///{stack.home / 'store.db'}")
+    with store.session() as s:
+        rounds = {r.number: r for r in s.scalars(select(Round).where(Round.run_id == run.run_id))}
+        paths = {n: s.get(Dataset, r.dataset_hash).path for n, r in rounds.items()}
+        versions = {
+            v.version: v for v in s.scalars(select(ModelVersion).where(ModelVersion.run_id == run.run_id))
+        }
+    first, second = _rows(paths[1]), _rows(paths[2])
+    assert first and first <= second and len(second) > len(first)  # round 2 trains on rounds 1..2
+    import json
+
+    for version in versions.values():  # trained on zero-shot prompts, recorded with the version
+        assert version.hyperparameters["prompt"]["few_shot_k"] == 0
+        with open(f"{version.artifact_path}/manifest.json") as handle:
+            manifest = json.load(handle)
+        assert manifest["prompt"] == {"template": "sql-v1", "few_shot_k": 0}
+        assert manifest["parent_version"] is None  # from the base each round, not from the parent
+    with open(paths[1]) as handle:
+        assert all(_shots(json.loads(line)["prompt"]) == 0 for line in handle)
+    asked = [r for r in stack.fake.requests if r.get("inputs", "").rstrip().endswith("-- SQL:")]
+    by_adapter = {bool(r.get("parameters", {}).get("adapter_id")) for r in asked}
+    assert by_adapter == {True, False}
+    for r in asked:  # the base is asked with the run's few_shot_k = 1, trained versions with none
+        assert _shots(r["inputs"]) == (0 if r["parameters"].get("adapter_id") else 1)
+
+    listed = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
+    c = listed[0].comparison
+    dev = Catalogue.load(stack.dataset).examples("dev")
+    good = set(sorted(e.question for e in dev)[: len(dev) // 2])  # what the scripted adapter solves
+    wins = sum(1 for e in dev[:6] if e.question in good)
+    assert (c.questions, c.wins, c.losses) == (6, wins, 0) and wins >= 2
+    assert c.difference == pytest.approx(wins / 6) and c.p_value == pytest.approx(2 * 0.5**wins)
+    assert listed[0].outcome == "rolled_out"  # p < alpha 0.5
+    assert listed[0].accuracy.execution_low < wins / 6 < listed[0].accuracy.execution_high
+    gate = [
+        e for e in stub.WatchRun(controller_pb2.RunRef(run_id=run.run_id), timeout=30) if e.kind == "gate"
+    ]
+    assert (
+        f"{wins} wins, 0 losses" in gate[0].message and f"McNemar p = {2 * 0.5**wins:.3g}" in gate[0].message
+    )
+
+
+def test_a_teacher_writes_the_candidates_and_the_serving_version_is_restored(stack, tiny_base):
+    stub = controller(stack)
+    spec = run_spec(
+        tiny_base, rounds=1, mode="labelled", teacher_model=common_pb2.ModelRef(path="/teachers/big")
+    )
+    run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+    assert wait_for(stub, run.run_id).state == "completed"
+    store = Store.open(f"sqlite:///{stack.home / 'store.db'}")
+    with store.session() as s:
+        writers = set(s.scalars(select(Candidate.model_version).where(Candidate.run_id == run.run_id)))
+        serving = s.get(Run, run.run_id).serving_version
+    assert writers == {"teacher-big"}
+    generation = generation_pb2_grpc.GenerationServiceStub(make_channel(stack.target("generation")))
+    assert generation.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == serving
+    rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
+    assert rounds[0].outcome == "rolled_out" and rounds[0].kept > 0  # the student learned from the teacher

@@ -198,7 +198,6 @@ def test_services_starting_together_migrate_a_fresh_store_once(tmp_path):
     """Every service migrates on start; four processes at once on a new file must all succeed."""
     import subprocess
     import sys
-
     import time
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
