@@ -200,7 +200,8 @@ def resolve_model(spec: str, models_dir: Path) -> str:
 def load_causal_lm(
     path: str, adapter_path: str = "", dtype: Any = None, device: str = "cpu"
 ) -> tuple[Any, Any]:
-    """(model, tokenizer) in eval mode; a LoRA adapter folder is applied on top when given."""
+    """(model, tokenizer) in eval mode, for inference; a LoRA adapter folder, when given, is merged
+    into the weights (no adapter matmuls on every token: generation runs at the base model's speed)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -211,7 +212,7 @@ def load_causal_lm(
     if adapter_path:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, adapter_path)
+        model = PeftModel.from_pretrained(model, adapter_path).merge_and_unload()
     model.to(device)
     model.eval()
     return model, tokenizer

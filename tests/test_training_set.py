@@ -38,3 +38,13 @@ def test_question_normalisation_and_bad_cap():
     assert normalise_question("  How many   Books? ") == normalise_question("how many books")
     with pytest.raises(ValueError):
         select_training_pairs([], 0)
+
+
+def test_seed_examples_come_first_and_win_duplicates():
+    from services.controller.training_set import seed_rows
+    from shared.catalogue import Example
+
+    seeds = seed_rows([Example("library", "How many books?", "SELECT count(*) FROM book", "seed", "s1")])
+    kept = [row("a", "how many books", "SELECT COUNT(*) FROM book", "select count(*) from book")]
+    pairs = select_training_pairs(kept + seeds, max_sql_per_question=1)
+    assert [(p.question, p.sql) for p in pairs] == [("How many books?", "SELECT count(*) FROM book")]

@@ -30,7 +30,7 @@ from services.controller.faults import crash_point
 from services.controller.gate import decide
 from services.controller.rollout import Rollout, RolloutError, ServedModel
 from services.controller.settings import RunSettings
-from services.controller.training_set import KeptRow, select_training_pairs
+from services.controller.training_set import KeptRow, seed_rows, select_training_pairs
 from shared.catalogue import Catalogue, Example
 from shared.datasets import TrainingPair, freeze, render_rows
 from shared.pb import common_pb2, critic_pb2, generation_pb2, trainer_pb2
@@ -468,7 +468,8 @@ class RoundRunner:
     # --- TRAIN -------------------------------------------------------------------------------------
     def kept_pairs(self, run_id: str, number: int, settings: RunSettings) -> list[TrainingPair]:
         """What round `number` trains on: its kept pairs, or those of rounds 1..number when
-        accumulating; deduplicated and capped per question (services/controller/training_set.py)."""
+        accumulating, after the seed examples when train_on_seed; deduplicated and capped per
+        question (services/controller/training_set.py). Empty when the critic kept nothing."""
         rounds = Candidate.round <= number if settings.accumulate else Candidate.round == number
         with self.ctx.store.session() as s:
             rows = s.execute(
@@ -483,7 +484,12 @@ class RoundRunner:
                 .join(Verdict, Verdict.candidate_id == Candidate.id)
                 .where(Candidate.run_id == run_id, rounds, Verdict.kept.is_(True))
             ).all()
-        return select_training_pairs((KeptRow(*row) for row in rows), settings.max_sql_per_question)
+        if not rows:
+            return []
+        kept = [KeptRow(*row) for row in rows]
+        if settings.train_on_seed and "seed" in self.ctx.catalogue.split_files:
+            kept += seed_rows(self.ctx.catalogue.examples("seed"))
+        return select_training_pairs(kept, settings.max_sql_per_question)
 
     def train(self, run: Run, settings: RunSettings, number: int) -> tuple[str, dict[str, float]]:
         pairs = self.kept_pairs(run.id, number, settings)

@@ -19,7 +19,7 @@ class RunSettings:
     base_model: str = ""  # path / hub id / packaged name; "" = the default
     rounds: int = 2  # 0 = continuous
     candidates_per_db: int = 8
-    samples_per_question: int = 2
+    samples_per_question: int = 4
     complexity_mix: dict[str, float] = field(default_factory=dict)
     test_suite: bool = True
     test_suite_variants: int = 10
@@ -30,7 +30,7 @@ class RunSettings:
     eval_split: str = "dev"
     gate_margin: float = 0.0
     seed: int = 0
-    temperature: float = 0.8
+    temperature: float = 0.7
     top_p: float = 0.95
     max_new_tokens: int = 128
     questions_per_round: int = 0
@@ -45,6 +45,7 @@ class RunSettings:
     gate_mode: str = "margin"  # margin | significant
     gate_alpha: float = 0.05
     train_epochs: int = 1
+    train_on_seed: bool = True  # the few-shot seed examples join every training set
 
     @classmethod
     def from_message(cls, spec: controller_pb2.RunSpec) -> RunSettings:
@@ -84,6 +85,7 @@ class RunSettings:
             gate_mode=spec.gate_mode or defaults.gate_mode,
             gate_alpha=spec.gate_alpha or defaults.gate_alpha,
             train_epochs=spec.train_epochs or defaults.train_epochs,
+            train_on_seed=spec.train_on_seed if spec.HasField("train_on_seed") else defaults.train_on_seed,
         )
 
     def to_message(self) -> controller_pb2.RunSpec:
@@ -121,6 +123,7 @@ class RunSettings:
             gate_mode=self.gate_mode,
             gate_alpha=self.gate_alpha,
             train_epochs=self.train_epochs,
+            train_on_seed=self.train_on_seed,
         )
 
     def to_dict(self) -> dict[str, Any]:

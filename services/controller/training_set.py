@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from shared.catalogue import Example
 from shared.datasets import TrainingPair
 
 _SPACE = re.compile(r"\s+")
@@ -50,3 +51,9 @@ def select_training_pairs(rows: Iterable[KeptRow], max_sql_per_question: int) ->
         per_question[question_key] = per_question.get(question_key, 0) + 1
         pairs.append(TrainingPair(row.db_id, row.question, row.sql))
     return pairs
+
+
+def seed_rows(examples: Iterable[Example]) -> list[KeptRow]:
+    """The few-shot seed examples as round-0 rows: they sort first and win any duplicate. A version
+    asked without examples in its prompt would otherwise never see them."""
+    return [KeptRow(f"seed:{e.id}", e.db_id, e.question, e.query, None, 0) for e in examples if e.query]

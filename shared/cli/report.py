@@ -89,11 +89,12 @@ def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Pa
         "",
         "## Rounds",
         "",
-        "EX with its 95% interval; the gain is paired (the same held-out questions for both versions):",
-        "wins = questions only the new version answers, losses = only the serving one; exact McNemar p.",
+        "EX with its 95% interval. The gain is the gate's: paired on the same held-out questions, in TS when",
+        "test suites are on (else EX); wins = questions only the new version answers, losses = only the",
+        "serving one; exact McNemar p.",
         "",
         "| round | step | outcome | generated | kept | version | EX new | EX serving | TS new | TS serving "
-        "| wins/losses | EX gain | McNemar p |",
+        "| wins/losses | gain (95% CI) | McNemar p |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rounds:

@@ -222,7 +222,10 @@ def show_rounds(stub: Any, run_id: str) -> None:
         rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run_id)).rounds
     except grpc.RpcError as exc:
         _fail(exc)
-    table = Table(title=f"rounds of run {run_id}")
+    table = Table(
+        title=f"rounds of run {run_id}",
+        caption="gain, wins/losses and p: the gate's paired comparison (TS when test suites are on, else EX)",
+    )
     for column in (
         "round",
         "step",
@@ -235,7 +238,7 @@ def show_rounds(stub: Any, run_id: str) -> None:
         "TS new",
         "TS serving",
         "wins/losses",
-        "EX gain (95% CI)",
+        "gain (95% CI)",
         "McNemar p",
     ):
         table.add_column(column, justify="right")
