@@ -1,0 +1,36 @@
+"""Run specs as data: the YAML files the demo and the distillation benchmark run, and the CLI's
+merge of RunSettings' defaults < YAML < flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.controller.settings import RunSettings
+from shared.cli.runs import build_run_spec
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("path", ["shared/cli/demo.yaml", "tests/benchmarks/distill.yaml"])
+def test_shipped_specs_are_valid_and_use_the_recipe(path):
+    settings = RunSettings.from_message(build_run_spec(REPO / path, {}))
+    assert settings.few_shot_k == 2 and settings.train_few_shot_k == 0
+    assert settings.accumulate and not settings.train_from_parent and settings.test_suite
+    assert settings.temperature == pytest.approx(0.7) and settings.samples_per_question == 4
+
+
+def test_defaults_then_yaml_then_flags(tmp_path):
+    spec_file = tmp_path / "run.yaml"
+    spec_file.write_text(
+        "mode: labelled\nrounds: 5\nsampling: {temperature: 0.3}\nteacher_model: {path: big}\ntrain_on_seed: false\n"
+    )
+    settings = RunSettings.from_message(build_run_spec(spec_file, {"rounds": 2}))
+    defaults = RunSettings()
+    assert (settings.mode, settings.rounds, settings.teacher_model) == ("labelled", 2, "big")
+    assert settings.temperature == pytest.approx(0.3) and settings.top_p == pytest.approx(defaults.top_p)
+    assert settings.train_on_seed is False and settings.max_sql_per_question == defaults.max_sql_per_question
+    spec_file.write_text("mode: labelled\nno_such_field: 1\n")
+    with pytest.raises(ValueError, match="no_such_field"):
+        build_run_spec(spec_file, {})
