@@ -84,8 +84,9 @@ def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Pa
         f"State **{run.state}**; serving version **{run.serving_version}**. Mode {spec.mode}, {spec.rounds or 'continuous'} rounds, "
         f"base model `{spec.base_model.path or 'default'}`, evaluation split `{spec.eval_split}`"
         f"{f' (first {spec.eval_limit})' if spec.eval_limit else ''}, test suites {'on' if spec.test_suite else 'off'}, "
-        f"gate {spec.gate_mode or 'margin'} (margin {spec.gate_margin}"
-        f"{f', alpha {spec.gate_alpha}' if spec.gate_mode == 'significant' else ''}).",
+        f"gate: {spec.gate_mode or 'margin'} mode, margin {spec.gate_margin}"
+        f"{f', alpha {spec.gate_alpha}' if spec.gate_mode == 'significant' else ''}; base prompt "
+        f"{spec.few_shot_k}-shot, trained versions {spec.train_few_shot_k}-shot.",
         "",
         "## Rounds",
         "",
