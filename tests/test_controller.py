@@ -337,6 +337,13 @@ def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prom
     for r in asked:  # the base is asked with the run's few_shot_k = 1, trained versions with none
         assert _shots(r["inputs"]) == (0 if r["parameters"].get("adapter_id") else 1)
 
+    shown = {
+        m.version: m.few_shot_k
+        for m in stub.ListModels(controller_pb2.ListModelsRequest(), timeout=10).models
+    }
+    assert all(shown[v] == 0 for v in versions) and 2 in {
+        k for v, k in shown.items() if v.startswith("base-")
+    }
     listed = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
     c = listed[0].comparison
     dev = Catalogue.load(stack.dataset).examples("dev")

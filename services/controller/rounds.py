@@ -67,13 +67,20 @@ def base_version_id(base_model: str) -> str:
     return f"base-{name}-{_hash(base_model or 'default')[:6]}"
 
 
+def recorded_prompt_k(version: ModelVersion) -> int | None:
+    """The shots a trained version was trained with (recorded with it); None for a base model or a
+    version recorded before prompts were."""
+    prompt = (version.hyperparameters or {}).get("prompt") or {}
+    return int(prompt["few_shot_k"]) if version.artifact_path and "few_shot_k" in prompt else None
+
+
 def prompt_k(version: ModelVersion, settings: RunSettings) -> int:
-    """The number of shots a version is asked with: a trained version's own (recorded when it was
-    trained), the run's few_shot_k for a base model."""
-    if version.artifact_path:
-        prompt = (version.hyperparameters or {}).get("prompt") or {}
-        return int(prompt.get("few_shot_k", settings.train_few_shot_k))
-    return settings.few_shot_k
+    """The number of shots a version is asked with: a trained version's own, the run's few_shot_k
+    for a base model."""
+    recorded = recorded_prompt_k(version)
+    if recorded is not None:
+        return recorded
+    return settings.train_few_shot_k if version.artifact_path else settings.few_shot_k
 
 
 def teacher_model(settings: RunSettings) -> ServedModel | None:

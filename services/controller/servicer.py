@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 
+from services.controller.rounds import prompt_k
 from services.controller.runs import RunManager
 from services.controller.settings import RunSettings
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc
@@ -153,7 +154,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
             status=version.status,
             accuracy=accuracy_message(evaluation),
             created_at=version.created_at.isoformat(),
-            few_shot_k=int(((version.hyperparameters or {}).get("prompt") or {}).get("few_shot_k", 0)),
+            few_shot_k=prompt_k(version, RunSettings()),  # a base model: the default base prompt
         )
 
     def ListCandidates(
