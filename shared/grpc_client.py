@@ -66,6 +66,9 @@ class DeadlineStub:
         return call
 
 
+PID_METADATA = "sqldistill-pid"  # trailing metadata every sqldistill server adds to unary replies
+
+
 def check_health(channel: grpc.Channel, service: str = "", timeout: float = 2.0) -> str:
     """The health status name (SERVING, NOT_SERVING, ...) or UNAVAILABLE if it cannot be reached."""
     stub = health_pb2_grpc.HealthStub(channel)
@@ -74,6 +77,18 @@ def check_health(channel: grpc.Channel, service: str = "", timeout: float = 2.0)
     except grpc.RpcError as exc:
         return exc.code().name
     return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+
+def serving_process(channel: grpc.Channel, timeout: float = 2.0) -> tuple[str, int | None]:
+    """(health status, pid of the process that answered): how a launcher confirms that the server on
+    a port is the process it started and not a leftover from an earlier start."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    try:
+        reply, call = stub.Check.with_call(health_pb2.HealthCheckRequest(), timeout=timeout)
+    except grpc.RpcError as exc:
+        return exc.code().name, None
+    pids = [value for key, value in call.trailing_metadata() or () if key == PID_METADATA]
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status), int(pids[0]) if pids else None
 
 
 def wait_healthy(channel: grpc.Channel, timeout: float, service: str = "") -> None:

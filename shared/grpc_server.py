@@ -10,6 +10,7 @@ NOT_SERVING, in-flight calls get `grace_seconds` to finish).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -22,9 +23,43 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from shared.errors import ServiceError
+from shared.grpc_client import PID_METADATA
 from shared.metrics import RPC_LATENCY, RPC_REQUESTS, serve_metrics
 
 log = logging.getLogger("sqldistill.server")
+
+
+class PortTaken(RuntimeError):
+    """A service's gRPC or metrics port is already in use: start-up fails and names it."""
+
+
+class _Undecodable:
+    """What a request that is not a valid message (e.g. a string field that is not UTF-8) decodes to,
+    so the call is answered INVALID_ARGUMENT instead of grpc's INTERNAL "Exception deserializing"."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def decode(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:  # noqa: BLE001 - answered as INVALID_ARGUMENT by the wrapper
+            return _Undecodable(exc)
+
+    return decode
+
+
+def _reject_undecodable(request: Any, context: grpc.ServicerContext) -> None:
+    if isinstance(request, _Undecodable):
+        context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"request is not a valid message (string fields must be UTF-8): {type(request.error).__name__}",
+        )
 
 
 class _StatusInterceptor(grpc.ServerInterceptor):
@@ -41,13 +76,13 @@ class _StatusInterceptor(grpc.ServerInterceptor):
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(handler.unary_unary, method),
-                handler.request_deserializer,
+                _tolerant(handler.request_deserializer),
                 handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 self._wrap_stream(handler.unary_stream, method),
-                handler.request_deserializer,
+                _tolerant(handler.request_deserializer),
                 handler.response_serializer,
             )
         if handler.stream_unary:
@@ -88,6 +123,8 @@ class _StatusInterceptor(grpc.ServerInterceptor):
         def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
             started, ok = time.perf_counter(), False
             try:
+                context.set_trailing_metadata(((PID_METADATA, str(os.getpid())),))
+                _reject_undecodable(request, context)
                 response = behavior(request, context)
                 ok = True
                 return response
@@ -104,6 +141,7 @@ class _StatusInterceptor(grpc.ServerInterceptor):
         def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             started, ok = time.perf_counter(), False
             try:
+                _reject_undecodable(request, context)
                 yield from behavior(request, context)
                 ok = True
             except Exception as exc:  # noqa: BLE001
@@ -150,6 +188,9 @@ class ServiceHost:
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"{name}-rpc"),
             interceptors=[_StatusInterceptor(name)],
             options=[
+                # Off: with SO_REUSEPORT a second server on a taken port starts "fine" and the
+                # kernel splits connections between the two.
+                ("grpc.so_reuseport", 0),
                 ("grpc.max_receive_message_length", max_message_bytes),
                 ("grpc.max_send_message_length", max_message_bytes),
             ],
@@ -160,9 +201,12 @@ class ServiceHost:
         reflection.enable_server_reflection(
             [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
         )
-        self.port = self.server.add_insecure_port(f"{host}:{port}")
+        try:
+            self.port = self.server.add_insecure_port(f"{host}:{port}")
+        except RuntimeError:
+            self.port = 0
         if self.port == 0:
-            raise RuntimeError(f"{name}: could not bind {host}:{port}")
+            raise PortTaken(f"{name}: cannot listen on {host}:{port}; is another process serving that port?")
         self._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
 
     def _set_status(self, status: int) -> None:
@@ -171,8 +215,13 @@ class ServiceHost:
             self.health.set(service, status)
 
     def start(self) -> ServiceHost:
+        try:
+            serve_metrics(self._metrics_port, self._host)
+        except OSError as exc:
+            raise PortTaken(
+                f"{self.name}: cannot serve metrics on {self._host}:{self._metrics_port} ({exc.strerror})"
+            ) from None
         self.server.start()
-        serve_metrics(self._metrics_port, self._host)
         log.info(
             "%s listening on %s:%d (metrics port %s)",
             self.name,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable
 
 from shared.config import Config, load_config
-from shared.grpc_server import ServiceHost, configure_logging
+from shared.grpc_server import PortTaken, ServiceHost, configure_logging
 
 log = logging.getLogger("sqldistill")
 
@@ -20,9 +21,18 @@ def run_service(name: str, build: Builder, config: Config | None = None) -> None
     configure_logging()
     config = config or load_config()
     log.info("%s starting with config %s", name, json.dumps(config.redacted(), sort_keys=True))
-    host, cleanup = build(config)
+    try:
+        host, cleanup = build(config)
+    except PortTaken as exc:
+        log.error("%s", exc)
+        sys.exit(f"{exc}")
     host.install_signal_handlers()
-    host.start()
+    try:
+        host.start()
+    except PortTaken as exc:
+        log.error("%s", exc)
+        cleanup()
+        sys.exit(f"{exc}")
     if host.before_ready is not None:  # slow start-up work runs with the port open and health NOT_SERVING
         host.before_ready()
     host.mark_ready()

@@ -6,7 +6,9 @@ and the bundled-data checks, so all three agree on what "hard" and "the same que
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import ParamSpec, TypeVar
 
 import sqlglot
 from sqlglot import exp
@@ -19,6 +21,8 @@ HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")
 _AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Max, exp.Min)
 _SET_OPS = (exp.Union, exp.Intersect, exp.Except)
 _TOKENIZER = SQLite.tokenizer_class()
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class SqlParseError(ValueError):
@@ -41,6 +45,21 @@ def is_query(tree: exp.Expression) -> bool:
     return isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery, exp.Values))
 
 
+def _too_deep(function: Callable[P, R]) -> Callable[P, R]:
+    """Tree walks recurse: a query that parses yet nests past Python's stack (a 1,000-branch UNION)
+    becomes SqlParseError, the one error callers already turn into a verdict."""
+
+    @wraps(function)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except RecursionError:
+            raise SqlParseError("SQL nests too deeply to analyse") from None
+
+    return guarded
+
+
+@_too_deep
 def canonical(sql: str | exp.Expression, mask_literals: bool = True) -> str:
     """A normal form for de-duplication: lower-cased, formatted by sqlglot, literals masked.
 
@@ -149,6 +168,7 @@ def hardness_of(sql: str) -> str:
         return "extra"
 
 
+@_too_deep
 def hardness(sql: str | exp.Expression) -> str:
     """Spider's difficulty bucket (easy / medium / hard / extra) for one SQL query."""
     tree = parse(sql) if isinstance(sql, str) else sql

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import grpc
 import pytest
@@ -14,7 +18,9 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 from shared import errors
 from shared.grpc_client import DeadlineStub, check_health, make_channel, wait_healthy
-from shared.grpc_server import ServiceHost
+from shared.cli.stack import LocalStack, ServiceProcess
+from shared.config import load_config
+from shared.grpc_server import PortTaken, ServiceHost
 from shared.pb import critic_pb2, critic_pb2_grpc
 from tests.conftest import free_port, start_service, stop_service
 
@@ -217,3 +223,68 @@ def test_sigterm_drains_in_flight_calls(tmp_path, spider_dir):
         assert info.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
     finally:
         stop_service(service)
+
+
+def test_a_request_that_is_not_valid_utf8_gets_invalid_argument(critic_service):
+    """Protobuf strings must be UTF-8: a lone surrogate sent as raw bytes is refused with a message,
+    not answered INTERNAL, and the service keeps serving."""
+    raw = critic_pb2.ExecuteRequest(db_id="concert", sql="SELECT 'PLACEHOLDER'").SerializeToString()
+    raw = raw.replace(b"PLACEHOLDER", b"caf\xed\xb3\xa9xxxxx")  # same length: the framing stays valid
+    channel = make_channel(critic_service.target)
+    execute = channel.unary_unary(
+        "/sqldistill.v1.CriticService/Execute",
+        request_serializer=lambda data: data,
+        response_deserializer=critic_pb2.ExecuteResponse.FromString,
+    )
+    with pytest.raises(grpc.RpcError) as info:
+        execute(raw, timeout=10)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "UTF-8" in info.value.details()
+    assert check_health(channel) == "SERVING"
+
+
+def test_a_second_service_on_a_taken_port_fails_start_up_naming_the_port(
+    critic_service, tmp_path, spider_dir
+):
+    taken = int(critic_service.target.rsplit(":", 1)[1])
+    with pytest.raises(PortTaken, match=f"127.0.0.1:{taken}"):
+        ServiceHost("second", [], lambda server: None, port=taken)
+    env = dict(os.environ)
+    env.update(
+        {
+            "SQLDISTILL_HOME": str(tmp_path / "home"),
+            "SQLDISTILL_DATASET": str(spider_dir),
+            "SQLDISTILL_SERVICES__CRITIC__PORT": str(taken),
+            "SQLDISTILL_SERVICES__CRITIC__METRICS_PORT": str(free_port()),
+        }
+    )
+    second = subprocess.run(
+        [sys.executable, "-m", "services.critic"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert second.returncode != 0 and f"cannot listen on 127.0.0.1:{taken}" in second.stderr
+    assert critic_service.process.poll() is None
+
+
+def test_the_local_stack_refuses_a_leftover_server_on_its_port(critic_service, tmp_path, spider_dir):
+    """A leftover critic answers on the port: the stack's own critic exits, and start fails naming
+    the other process instead of reporting "services up" against the wrong server."""
+    taken = int(critic_service.target.rsplit(":", 1)[1])
+    config = load_config(home=tmp_path / "home", dataset=spider_dir)
+    config.endpoint("critic").port = taken
+    config.endpoint("critic").metrics_port = free_port()
+    stack = LocalStack(config, services=("critic",))
+    with pytest.raises(RuntimeError, match="critic(: .* another process| exited during start)"):
+        stack.start(timeout=60)
+    stack.stop(0)
+    assert critic_service.process.poll() is None
+
+
+def test_a_foreign_process_on_the_port_is_told_apart_from_the_started_one(critic_service):
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        service = ServiceProcess("critic", critic_service.target, stand_in, Path("critic.log"))
+        assert service.health() == f"FOREIGN (pid {critic_service.process.pid})"
+        own = ServiceProcess("critic", critic_service.target, critic_service.process, Path("critic.log"))
+        assert own.health() == "SERVING"
+    finally:
+        stand_in.kill()

@@ -46,7 +46,7 @@ class CandidateIn:
 class JudgeSettings:
     test_suite: bool = False
     consistency_samples: int = 0  # m; 0 = no round-trip check for self-instruct pairs
-    consistency_threshold: float = 0.5
+    consistency_threshold: float = 0.5  # keep when agreement > this: a strict majority
     dedupe: bool = True
 
 
@@ -238,28 +238,31 @@ class Critic:
                 found[key] = self._gold_results[key] = outcome
         return found
 
+    def _analyse(self, c: CandidateIn) -> tuple[VerdictOut, exp.Expression | None]:
+        """Static checks in this process; a candidate that defeats them gets a reason, never an error."""
+        v = VerdictOut(candidate_id=c.id, has_gold=bool(c.gold_sql))
+        if len(c.sql) > MAX_SQL_CHARS:
+            v.status = EXHAUSTED
+            v.reasons.append(f"query is {len(c.sql)} characters; the limit is {MAX_SQL_CHARS}")
+            return v, None
+        try:
+            tree = parse(c.sql)
+            v.parses = True
+            if not is_query(tree):
+                v.reasons.append("not a single SELECT query")
+                return v, None
+            v.canonical_sql = canonical(tree)
+            v.hardness = hardness(tree)
+            return v, tree
+        except SqlParseError as exc:
+            v.reasons.append(f"{'cannot analyse' if v.parses else 'does not parse'}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - model-written SQL may break any analysis
+            v.reasons.append(f"cannot analyse: {type(exc).__name__}")
+        return v, None
+
     def _judge_chunk(self, chunk: Sequence[CandidateIn], settings: JudgeSettings) -> list[VerdictOut]:
-        verdicts, trees = [], []
-        for c in chunk:  # static checks, in this process
-            v = VerdictOut(candidate_id=c.id, has_gold=bool(c.gold_sql))
-            tree = None
-            if len(c.sql) > MAX_SQL_CHARS:
-                v.status = EXHAUSTED
-                v.reasons.append(f"query is {len(c.sql)} characters; the limit is {MAX_SQL_CHARS}")
-            else:
-                try:
-                    tree = parse(c.sql)
-                    v.parses = True
-                except SqlParseError as exc:
-                    v.reasons.append(f"does not parse: {exc}")
-                if tree is not None and not is_query(tree):
-                    v.reasons.append("not a single SELECT query")
-                    tree = None
-                if tree is not None:
-                    v.canonical_sql = canonical(tree)
-                    v.hardness = hardness(tree)
-            verdicts.append(v)
-            trees.append(tree)
+        analysed = [self._analyse(c) for c in chunk]
+        verdicts, trees = [v for v, _ in analysed], [tree for _, tree in analysed]
         runnable = [i for i, tree in enumerate(trees) if tree is not None]
         paths = {c.db_id: str(self._db_path(c.db_id)) for c in chunk}
         outcomes = dict(
@@ -279,31 +282,49 @@ class Critic:
                 continue
             v.executes = True
             v.result_rows = len(outcome.rows)
-            degenerate = self._degenerate(trees[i], outcome, c.question)
-            if degenerate:
-                v.reasons.append(degenerate)
-                continue
-            if c.gold_sql:
-                v.execution_match, error = self._match(golds[gold_keys[i]], outcome, c, paths[c.db_id])
-                if not v.execution_match:
-                    v.reasons.append("result differs from gold" + (f" ({error})" if error else ""))
-                elif settings.test_suite:
-                    v.test_suite_match = self.test_suite_match(c.db_id, c.gold_sql, c.sql)
-                    if not v.test_suite_match:
-                        v.reasons.append("differs from gold on a test-suite database")
-            elif settings.consistency_samples:
-                v.consistency = self._consistency(c, settings)
-                if len(c.resampled_sql) < settings.consistency_samples:
-                    v.reasons.append(
-                        f"consistency needs {settings.consistency_samples} resampled SQLs, got {len(c.resampled_sql)}"
-                    )
-                elif v.consistency < settings.consistency_threshold:
-                    v.reasons.append(
-                        f"round-trip agreement {v.consistency:.2f} below {settings.consistency_threshold:.2f}"
-                    )
+            try:
+                self._check_result(
+                    c, v, trees[i], outcome, golds.get(gold_keys.get(i)), paths[c.db_id], settings
+                )
+            except Exception as exc:  # noqa: BLE001 - one candidate's failure is its own verdict
+                v.reasons.append(f"cannot check the result: {type(exc).__name__}")
         for v in verdicts:
             v.kept = not v.reasons
         return verdicts
+
+    def _check_result(
+        self,
+        c: CandidateIn,
+        v: VerdictOut,
+        tree: exp.Expression,
+        outcome: Outcome,
+        gold: Outcome | None,
+        path: str,
+        settings: JudgeSettings,
+    ) -> None:
+        """Degenerate results, then gold (EX, TS) or round-trip consistency; failures become reasons."""
+        degenerate = self._degenerate(tree, outcome, c.question)
+        if degenerate:
+            v.reasons.append(degenerate)
+            return
+        if gold is not None:
+            v.execution_match, error = self._match(gold, outcome, c, path)
+            if not v.execution_match:
+                v.reasons.append("result differs from gold" + (f" ({error})" if error else ""))
+            elif settings.test_suite:
+                v.test_suite_match = self.test_suite_match(c.db_id, c.gold_sql, c.sql)
+                if not v.test_suite_match:
+                    v.reasons.append("differs from gold on a test-suite database")
+        elif settings.consistency_samples:
+            v.consistency = self._consistency(c, settings)
+            if len(c.resampled_sql) < settings.consistency_samples:
+                v.reasons.append(
+                    f"consistency needs {settings.consistency_samples} resampled SQLs, got {len(c.resampled_sql)}"
+                )
+            elif v.consistency <= settings.consistency_threshold:
+                v.reasons.append(
+                    f"round-trip agreement {v.consistency:.2f} not above {settings.consistency_threshold:.2f}"
+                )
 
     def _match(self, gold: Outcome, pred: Outcome, c: CandidateIn, path: str) -> tuple[bool, str]:
         """EX from already-run results; the prediction is re-run only if DISTINCT removal changed it."""

@@ -6,8 +6,9 @@ Defence in depth, because model-written SQL is hostile input:
 3. an authorizer allows reading only (no ATTACH, writes, DDL, PRAGMA, transactions);
 4. SQLite limits are lowered (string length, SQL length, columns, depth, compounds, attached=0),
    a hard heap limit caps SQLite's memory and a progress handler enforces the deadline;
-5. each query runs in a worker process with RLIMIT_AS; the parent waits deadline + slack and
-   kills and replaces a worker that overruns or dies.
+5. each query runs in a worker process with RLIMIT_AS; the parent waits deadline + slack (half a
+   second) and kills a worker that overruns or dies, so a verdict comes within deadline + 1 s with
+   the kill included; the replacement is started off the caller's path.
 The caller always gets an Outcome (a verdict), never an exception or a hang.
 
 This module imports only the standard library: it is what `spawn` loads in every worker.
@@ -234,17 +235,20 @@ class _Worker:
         child.close()
 
     def kill(self) -> None:
+        """SIGKILL now; reaping can wait (the caller's verdict must not)."""
         try:
             self.process.kill()
-            self.process.join(timeout=5)
         finally:
             self.conn.close()
+
+    def reap(self) -> None:
+        self.process.join(timeout=5)
 
 
 class SandboxPool:
     """A fixed pool of sandbox worker processes; execute() is thread-safe and never raises."""
 
-    def __init__(self, workers: int = 2, memory_mb: int = 512, slack_seconds: float = 1.0) -> None:
+    def __init__(self, workers: int = 2, memory_mb: int = 512, slack_seconds: float = 0.5) -> None:
         self._context = multiprocessing.get_context("spawn")
         self._memory_mb = memory_mb
         self._slack = slack_seconds
@@ -315,11 +319,17 @@ class SandboxPool:
         return outcomes
 
     def _replace(self, worker: _Worker) -> None:
+        """Kill at once; reap and start the replacement on a thread, off the verdict's path."""
         worker.kill()
         with self._lock:
             self.replaced += 1
-        if not self._closed:
-            self._idle.put(_Worker(self._context, self._memory_mb))
+
+        def respawn() -> None:
+            worker.reap()
+            if not self._closed:
+                self._idle.put(_Worker(self._context, self._memory_mb))
+
+        threading.Thread(target=respawn, name="sandbox-respawn", daemon=True).start()
 
     def close(self) -> None:
         self._closed = True

@@ -79,11 +79,16 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
         if any(not i for i in ids) or len(set(ids)) != len(ids):
             raise InvalidArgument("every candidate needs a unique, non-empty id")
         options = request.options
+        threshold = (
+            {"consistency_threshold": options.consistency_threshold}
+            if options.HasField("consistency_threshold")
+            else {}
+        )
         settings = JudgeSettings(
             test_suite=options.test_suite,
             consistency_samples=options.consistency_samples,
-            consistency_threshold=options.consistency_threshold or 0.5,
             dedupe=options.dedupe,
+            **threshold,
         )
         candidates = [
             CandidateIn(c.id, c.db_id, c.question, c.sql, c.gold_sql, tuple(c.resampled_sql))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.config import SERVICE_NAMES, Config
-from shared.grpc_client import check_health, make_channel
+from shared.grpc_client import make_channel, serving_process
 
 # Start order: the controller depends on the other three.
 START_ORDER = ("critic", "generation", "trainer", "controller")
@@ -26,13 +26,17 @@ class ServiceProcess:
     log_path: Path
 
     def health(self) -> str:
+        """SERVING only when the process answering on the port is the one this launcher started."""
         if self.process.poll() is not None:
             return f"EXITED ({self.process.returncode})"
         channel = make_channel(self.target)
         try:
-            return check_health(channel, timeout=1.0)
+            status, pid = serving_process(channel, timeout=1.0)
         finally:
             channel.close()
+        if pid is not None and pid != self.process.pid:
+            return f"FOREIGN (pid {pid})"
+        return status
 
 
 class LocalStack:
@@ -73,6 +77,11 @@ class LocalStack:
                     pending.remove(service)
                 elif status.startswith("EXITED"):
                     raise RuntimeError(f"{service.name} exited during start; see {service.log_path}")
+                elif status.startswith("FOREIGN"):
+                    raise RuntimeError(
+                        f"{service.name}: {service.target} is answered by another process ({status[8:]}),"
+                        " not the one just started; stop it or choose other ports"
+                    )
             if pending and time.monotonic() > deadline:
                 names = ", ".join(s.name for s in pending)
                 raise TimeoutError(f"not healthy after {timeout:.0f}s: {names}")
