@@ -17,9 +17,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from shared import errors
-from shared.grpc_client import DeadlineStub, check_health, make_channel, wait_healthy
 from shared.cli.stack import LocalStack, ServiceProcess
 from shared.config import load_config
+from shared.grpc_client import DeadlineStub, check_health, make_channel, wait_healthy
 from shared.grpc_server import PortTaken, ServiceHost
 from shared.pb import critic_pb2, critic_pb2_grpc
 from tests.conftest import free_port, start_service, stop_service
