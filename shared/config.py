@@ -55,9 +55,18 @@ class GenerationConfig(BaseModel):
 
 class TrainerConfig(BaseModel):
     launcher: str = "local"  # local | kubernetes
+    max_local_jobs: int = 1  # local training processes at once (0 = no limit); the rest wait PENDING
     namespace: str = "sqldistill"
     image: str = ""  # training image for Kubernetes Jobs ("" = the template's)
     job_template: str = ""  # Job template file ("" = k8s/base/trainer/job-template.yaml)
+
+
+class PathsConfig(BaseModel):
+    """Where RPC fields may point: home/models and home/datasets always, plus these."""
+
+    model_roots: list[Path] = []  # folders a model or adapter may be loaded from
+    dataset_roots: list[Path] = []  # folders a training set may be read from
+    hub_allow: list[str] = []  # hub ids a model may be loaded by ("org/name", or "org/*")
 
 
 class ControllerConfig(BaseModel):
@@ -82,6 +91,7 @@ class Config(BaseSettings):
     generation: GenerationConfig = GenerationConfig()
     trainer: TrainerConfig = TrainerConfig()
     controller: ControllerConfig = ControllerConfig()
+    paths: PathsConfig = PathsConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -94,6 +104,14 @@ class Config(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment beats explicit file values (passed as init kwargs), which beat defaults.
         return (env_settings, init_settings)
+
+    @property
+    def model_roots(self) -> list[Path]:
+        return [Path(self.home) / "models", *self.paths.model_roots]
+
+    @property
+    def dataset_roots(self) -> list[Path]:
+        return [Path(self.home) / "datasets", *self.paths.dataset_roots]
 
     @property
     def resolved_store_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -23,6 +24,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_roots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Services started by tests may load models and read datasets from the session's temporary
+    folder (tiny models, fixture datasets), as an operator would configure extra roots."""
+    root = tmp_path_factory.getbasetemp()
+    saved = {
+        key: os.environ.get(key)
+        for key in ("SQLDISTILL_PATHS__MODEL_ROOTS", "SQLDISTILL_PATHS__DATASET_ROOTS")
+    }
+    os.environ["SQLDISTILL_PATHS__MODEL_ROOTS"] = json.dumps([str(root)])
+    os.environ["SQLDISTILL_PATHS__DATASET_ROOTS"] = json.dumps([str(root)])
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

@@ -234,6 +234,8 @@ def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path,
             if control.process.poll() is not None:  # killed itself with SIGKILL at a crash point
                 assert control.process.returncode == -9
                 restarts += 1
+                # Wherever it died (mid-EVALUATE included), what serves is what the store says serves.
+                assert serving_slot(crashy) == store_serving(crashy.home, run_id)
                 control = crashy.start(
                     "controller", crash_env, wait=False
                 )  # it may die again before it is healthy
@@ -249,12 +251,66 @@ def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path,
             time.sleep(0.3)
         assert state == "completed"
         fired = sorted(p.name for p in (tmp_path / "crashes").iterdir())
-        assert restarts == len(fired) >= 6, fired
+        assert fired == sorted(KILL_POINTS) and restarts == len(fired)
         got = summary(crashy.home)
         assert got == expected  # nothing lost, nothing doubled: same candidates, verdicts, datasets, versions
     finally:
         clean.stop()
         crashy.stop()
+
+
+def serving_slot(stack) -> str:
+    """The version the generation service itself serves (not what the store believes)."""
+    generation = generation_pb2_grpc.GenerationServiceStub(make_channel(stack.target("generation")))
+    return generation.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version
+
+
+def store_serving(home, run_id: str) -> str:
+    store = Store.open(f"sqlite:///{home / 'store.db'}")
+    try:
+        with store.session() as s:
+            return s.get(Run, run_id).serving_version
+    finally:
+        store.close()
+
+
+def test_evaluation_that_fails_three_times_leaves_the_serving_version_serving(tmp_path, tiny_base):
+    stack = make_stack(tmp_path, tiny_base)
+    try:
+        for name in SERVICES[:3]:
+            stack.start(name)
+        stack.start("controller", {"SQLDISTILL_FAIL_AT": "EVALUATE:mid"})
+        stub = controller(stack)
+        run_id = stub.StartRun(
+            controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=1, mode="labelled")), timeout=30
+        ).run_id
+        assert wait_for(stub, run_id).state == "failed"
+        store = Store.open(f"sqlite:///{stack.home / 'store.db'}")
+        with store.session() as s:
+            failures = s.scalars(
+                select(Event.message).where(Event.run_id == run_id, Event.kind == "step_failed")
+            ).all()
+            candidate = s.scalar(select(Round.model_version).where(Round.run_id == run_id))
+        store.close()
+        assert len(failures) == 3 and all("EVALUATE:mid" in m for m in failures)
+        assert candidate and serving_slot(stack) == store_serving(stack.home, run_id) != candidate
+
+        with pytest.raises(grpc.RpcError) as info:  # never evaluated: not served unless forced
+            stub.RollBack(controller_pb2.RollBackRequest(version=candidate), timeout=30)
+        assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "never evaluated" in info.value.details() and serving_slot(stack) != candidate
+        forced = stub.RollBack(
+            controller_pb2.RollBackRequest(version=candidate, force=True, requested_by="alice@laptop"),
+            timeout=60,
+        )
+        assert forced.status == "serving" and serving_slot(stack) == candidate
+        store = Store.open(f"sqlite:///{stack.home / 'store.db'}")
+        with store.session() as s:
+            message = s.scalar(select(Event.message).where(Event.kind == "rollback"))
+        store.close()
+        assert "forced by alice@laptop" in message
+    finally:
+        stack.stop()
 
 
 def test_critic_and_generation_restarts_mid_round_are_retried(stack, tiny_base):
@@ -363,8 +419,9 @@ def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prom
 
 def test_a_teacher_writes_the_candidates_and_the_serving_version_is_restored(stack, tiny_base):
     stub = controller(stack)
+    teacher = stack.home.parent / "teachers" / "big"  # the fake model server answers for any path
     spec = run_spec(
-        tiny_base, rounds=1, mode="labelled", teacher_model=common_pb2.ModelRef(path="/teachers/big")
+        tiny_base, rounds=1, mode="labelled", teacher_model=common_pb2.ModelRef(path=str(teacher))
     )
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
     assert wait_for(stub, run.run_id).state == "completed"

@@ -4,6 +4,7 @@ recorded-protocol server, and the real gRPC service on loopback."""
 from __future__ import annotations
 
 import threading
+import time
 
 import grpc
 import pytest
@@ -106,12 +107,15 @@ def test_hot_swap_keeps_in_flight_calls_on_the_old_model(tiny_models, tmp_path):
         results["out"] = backend.generate(PROMPTS * 4, 1, greedy)
 
     worker = threading.Thread(target=in_flight)
-    worker.start()
-    info = backend.load(ModelSpec(str(tiny_models[1]), version="b"))
+    with backend.generate_lock:  # the call starts (takes its model) and waits for the lock
+        worker.start()
+        time.sleep(0.5)
+        info = backend.load(ModelSpec(str(tiny_models[1]), version="b"))
     worker.join()
     assert info.version == "b" and backend.info().version == "b"
-    assert results["out"][:2] in (expected_a, backend.generate(PROMPTS, 1, greedy))  # finished, on one model
-    assert backend.generate(PROMPTS, 1, greedy) != expected_a  # new calls use the new model
+    expected_b = backend.generate(PROMPTS, 1, greedy)
+    assert expected_b != expected_a  # new calls use the new model
+    assert results["out"] == expected_a * 4  # every batch of the in-flight call stayed on the old one
 
 
 def test_lora_adapter_loads_on_top_of_the_base(tiny_models, tmp_path):
@@ -158,7 +162,7 @@ def test_generator_validates_requests(backend, spider_dir):
 
 def test_generator_counts_dropped_outputs(backend, spider_dir):
     generator = Generator(Catalogue.load(spider_dir), backend, SEEDS)
-    results = generator.generate_sql(
+    results, _version = generator.generate_sql(
         [QuestionIn("q1", "concert", "How many singers are there?")],
         2,
         sampling=Sampling(temperature=1.0, max_new_tokens=6, seed=3),
@@ -380,5 +384,72 @@ def test_service_with_tiny_transformers_model_loads_and_hot_swaps(tmp_path, spid
         assert (
             stub.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == "tiny-b"
         )  # unchanged
+    finally:
+        stop_service(service)
+
+
+def test_the_work_slot_evaluates_beside_what_serves(tmp_path, spider_dir, tiny_models):
+    """A candidate loaded into the work slot answers requests that name the slot; the serving slot,
+    and every request that names no slot, stay on the serving model throughout."""
+    service = start_service(
+        "generation",
+        tmp_path,
+        dataset=spider_dir,
+        extra_env={
+            "SQLDISTILL_GENERATION__MODEL": str(tiny_models[0]),
+            "SQLDISTILL_GENERATION__VERSION": "a",
+        },
+    )
+    work = generation_pb2.MODEL_SLOT_WORK
+    try:
+        stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
+        with pytest.raises(grpc.RpcError) as info:
+            stub.DescribeModel(generation_pb2.DescribeModelRequest(slot=work), timeout=10)
+        assert (
+            info.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "work slot" in info.value.details()
+        )
+        loaded = stub.LoadModel(
+            generation_pb2.LoadModelRequest(
+                model=common_pb2.ModelRef(path=str(tiny_models[1]), version="b"), slot=work
+            ),
+            timeout=60,
+        )
+        assert (loaded.version, loaded.slot) == ("b", work)
+
+        def ask(slot=generation_pb2.MODEL_SLOT_SERVING):
+            request = generation_pb2.GenerateSqlRequest(
+                questions=[
+                    generation_pb2.QuestionItem(id="q", db_id="concert", question="How many singers?")
+                ],
+                n=1,
+                sampling=common_pb2.SamplingParams(max_new_tokens=4),
+                slot=slot,
+            )
+            return stub.GenerateSql(request, timeout=60).model_version
+
+        assert (ask(), ask(work)) == ("a", "b")
+        pairs = list(
+            stub.GeneratePairs(
+                generation_pb2.GeneratePairsRequest(
+                    db_id="concert", n=1, sampling=common_pb2.SamplingParams(max_new_tokens=8), slot=work
+                ),
+                timeout=60,
+            )
+        )
+        assert all(p.model_version == "b" for p in pairs)
+        assert stub.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == "a"
+        raw = (
+            generation_pb2.DescribeModelRequest(slot=work)
+            .SerializeToString()
+            .replace(b"\x08\x01", b"\x08\x07")
+        )
+        describe = make_channel(service.target).unary_unary(
+            "/sqldistill.v1.GenerationService/DescribeModel",
+            request_serializer=lambda data: data,
+            response_deserializer=generation_pb2.ModelInfo.FromString,
+        )
+        with pytest.raises(grpc.RpcError) as info:
+            describe(raw, timeout=10)  # an enum value this service does not know
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "slot" in info.value.details()
     finally:
         stop_service(service)

@@ -230,7 +230,7 @@ def test_service_rejects_bad_jobs(tmp_path, tiny_base, dataset):
         empty.write_text("")
         cases = [
             (
-                dict(dataset_path=str(empty), dataset_hash="x"),
+                dict(dataset_path=str(empty), dataset_hash="0" * 64),
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "is empty",
             ),
@@ -240,7 +240,7 @@ def test_service_rejects_bad_jobs(tmp_path, tiny_base, dataset):
                 "hash mismatch",
             ),
             (
-                dict(dataset_path=str(tmp_path / "nope.jsonl"), dataset_hash="x"),
+                dict(dataset_path=str(tmp_path / "nope.jsonl"), dataset_hash="0" * 64),
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "does not exist",
             ),
@@ -351,3 +351,45 @@ def test_kubernetes_launcher_against_a_fake_api_server_sends_the_exact_requests(
         assert launcher.status("abc").exit_code is None  # gone
     finally:
         api.close()
+
+
+def test_local_jobs_queue_behind_the_concurrency_limit(tmp_path, tiny_base, dataset):
+    """Five submissions with distinct run ids on a 2-core machine: one training process at a time
+    (the default), the others PENDING until a slot frees; all finish."""
+    service = start_service("trainer", tmp_path)
+    try:
+        stub = trainer_pb2_grpc.TrainerServiceStub(make_channel(service.target))
+        path, digest = dataset
+        jobs = [
+            stub.SubmitJob(
+                trainer_pb2.SubmitJobRequest(
+                    run_id=f"run-{i}",
+                    round=1,
+                    dataset_hash=digest,
+                    dataset_path=str(path),
+                    base_model=common_pb2.ModelRef(path=str(tiny_base)),
+                    params=trainer_pb2.TrainingParams(max_steps=2, batch_size=4, lora_rank=4),
+                ),
+                timeout=30,
+            )
+            for i in range(5)
+        ]
+        states = [stub.GetJob(trainer_pb2.JobRef(job_id=j.job_id), timeout=10).state for j in jobs]
+        assert states.count(trainer_pb2.JOB_STATE_RUNNING) <= 1
+        assert states.count(trainer_pb2.JOB_STATE_PENDING) >= 3
+        stub.CancelJob(trainer_pb2.JobRef(job_id=jobs[-1].job_id), timeout=30)  # a queued job cancels
+        seen_running = 0
+        for job in jobs[:-1]:
+            updates = list(stub.WatchJob(trainer_pb2.JobRef(job_id=job.job_id), timeout=300))
+            assert updates[-1].state == trainer_pb2.JOB_STATE_SUCCEEDED
+            running = [
+                stub.GetJob(trainer_pb2.JobRef(job_id=j.job_id), timeout=10).state for j in jobs
+            ].count(trainer_pb2.JOB_STATE_RUNNING)
+            seen_running = max(seen_running, running)
+        assert seen_running <= 1
+        final = stub.GetJob(trainer_pb2.JobRef(job_id=jobs[-1].job_id), timeout=10)
+        assert final.state == trainer_pb2.JOB_STATE_CANCELLED
+        pids = list((tmp_path / "home" / "jobs").glob("*/pid"))
+        assert len(pids) == 4  # the cancelled job never started a process
+    finally:
+        stop_service(service)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import grpc
 from sqlalchemy import select
 
 from services.controller.clients import ServiceClients, with_retry
@@ -155,14 +156,27 @@ class RoundRunner:
                 rnd.finished_at = datetime.now(UTC)
         self.event(run_id, number, step, "step_started", f"round {number}: {step}")
 
-    def load(self, model: ServedModel) -> None:
-        """Have the generation service serve model (to evaluate it, or to restore the serving one)."""
+    def load(self, model: ServedModel, slot: int = generation_pb2.MODEL_SLOT_SERVING) -> None:
+        """Load model into a slot of the generation service: SERVING only to restore what the store
+        says serves; WORK for a candidate under evaluation or a teacher (what serves is untouched)."""
         generation = self.ctx.clients.generation
         with_retry(
-            lambda: generation.LoadModel(generation_pb2.LoadModelRequest(model=model.ref())),
+            lambda: generation.LoadModel(generation_pb2.LoadModelRequest(model=model.ref(), slot=slot)),
             f"load {model.version}",
             should_stop=self.ctx.should_stop,
         )
+
+    def in_work_slot(self, model: ServedModel) -> None:
+        """Make the work slot hold model, loading it only if it holds something else (or nothing)."""
+        generation = self.ctx.clients.generation
+        try:
+            held = generation.DescribeModel(
+                generation_pb2.DescribeModelRequest(slot=generation_pb2.MODEL_SLOT_WORK)
+            ).version
+        except grpc.RpcError:
+            held = ""
+        if held != model.version:
+            self.load(model, generation_pb2.MODEL_SLOT_WORK)
 
     # --- driver ----------------------------------------------------------------------------------
     def advance(self, run: Run, settings: RunSettings, rnd: Round) -> str:
@@ -259,10 +273,16 @@ class RoundRunner:
             serving = s.get(ModelVersion, s.get(Run, run.id).serving_version)
             s.expunge(serving)
         # Candidates come from the serving version, or from the run's teacher, asked with its own prompt.
-        writer = teacher_model(settings) or served_model(serving)
-        shots = settings.few_shot_k if settings.teacher_model else prompt_k(serving, settings)
-        if self.ctx.rollout.serving_version() != writer.version:
-            self.load(writer)
+        teacher = teacher_model(settings)
+        writer = teacher or served_model(serving)
+        shots = settings.few_shot_k if teacher else prompt_k(serving, settings)
+        if teacher:  # the teacher writes from the work slot; what serves is untouched
+            slot = generation_pb2.MODEL_SLOT_WORK
+            self.in_work_slot(teacher)
+        else:
+            slot = generation_pb2.MODEL_SLOT_SERVING
+            if self.ctx.rollout.serving_version() != writer.version:
+                self.load(writer)  # the store's serving version, restored (e.g. after a restart)
         seed_base = settings.seed * 100_000 + number * 1_000
         if settings.mode in ("labelled", "both"):
             examples = self._train_examples(settings)
@@ -283,6 +303,7 @@ class RoundRunner:
                     n=settings.samples_per_question,
                     few_shot_k=shots,
                     sampling=self._sampling(settings, seed_base + index),
+                    slot=slot,
                 )
                 reply = with_retry(
                     lambda request=request: generation.GenerateSql(request),
@@ -315,7 +336,7 @@ class RoundRunner:
                     continue
                 self._check_stop()
                 rows = self._self_instruct(
-                    run.id, number, settings, db_id, seed_base + 500 + db_index, writer, shots
+                    run.id, number, settings, db_id, seed_base + 500 + db_index, writer, shots, slot
                 )
                 self._store_candidates(run.id, number, task, rows)
                 crash_point("GENERATE:mid")
@@ -350,6 +371,7 @@ class RoundRunner:
         seed: int,
         writer: ServedModel,
         shots: int,
+        slot: int,
     ) -> list[dict[str, Any]]:
         generation = self.ctx.clients.generation
         pairs = []
@@ -360,6 +382,7 @@ class RoundRunner:
                 hardness=level,
                 few_shot_k=settings.few_shot_k,
                 sampling=self._sampling(settings, seed + 10 * offset),
+                slot=slot,
             )
             pairs += with_retry(
                 lambda request=request: list(generation.GeneratePairs(request)),
@@ -379,6 +402,7 @@ class RoundRunner:
                 n=settings.consistency_samples,
                 few_shot_k=shots,
                 sampling=self._sampling(settings, seed + 99),
+                slot=slot,
             )
             reply = with_retry(
                 lambda: generation.GenerateSql(request), "resample SQL", should_stop=self.ctx.should_stop
@@ -627,7 +651,7 @@ class RoundRunner:
             if found is not None:
                 return found
         examples = self.eval_examples(settings)
-        self.load(served_model(version))
+        self.in_work_slot(served_model(version))  # evaluated beside what serves, never in its place
         generation, critic = self.ctx.clients.generation, self.ctx.clients.critic
         predictions = []
         for index in range(0, len(examples), LABELLED_CHUNK):
@@ -640,6 +664,7 @@ class RoundRunner:
                 n=1,
                 few_shot_k=shots,
                 sampling=common_pb2.SamplingParams(temperature=0.0, max_new_tokens=settings.max_new_tokens),
+                slot=generation_pb2.MODEL_SLOT_WORK,
             )
             reply = with_retry(
                 lambda request=request: generation.GenerateSql(request),
@@ -648,7 +673,7 @@ class RoundRunner:
             )
             if reply.model_version != version.version:
                 raise RolloutError(
-                    f"evaluating {version.version} but generation serves {reply.model_version}"
+                    f"evaluating {version.version} but the work slot holds {reply.model_version}"
                 )
             by_id = {r.question_id: (r.sql[0] if r.sql else "") for r in reply.results}
             predictions += [
@@ -761,7 +786,7 @@ class RoundRunner:
                 s.get(ModelVersion, rnd.model_version).status = "rejected"
             rnd.outcome = "rejected"
         if serving is not None and self.ctx.rollout.serving_version() != serving.version:
-            self.load(served_model(serving))  # evaluation left the candidate loaded
+            self.load(served_model(serving))  # something else changed what serves: restore it
         return "DONE", {"rolled_out": 0}
 
 

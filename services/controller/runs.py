@@ -30,6 +30,7 @@ from shared.store import Event, ModelVersion, Round, Run
 log = logging.getLogger("sqldistill.controller")
 ACTIVE = ("running", "paused")
 TERMINAL = ("stopped", "completed", "failed")
+GATED_STATUSES = ("serving", "retired")  # rolled out once (or a base): what a roll-back may serve unforced
 
 
 class RunManager:
@@ -341,13 +342,19 @@ class RunManager:
                 s.expunge(verdict)
             return [(c, v) for c, v in rows]
 
-    def rollback(self, version: str) -> ModelVersion:
+    def rollback(self, version: str, force: bool = False, requested_by: str = "") -> ModelVersion:
+        """Serve an earlier version again: one that passed the gate (or a base), or, forced, any."""
         if not version:
             raise InvalidArgument("version is required")
+        if len(requested_by) > 128:
+            raise InvalidArgument("requested_by is at most 128 characters")
         with self.ctx.store.session() as s:
             target = s.get(ModelVersion, version)
             if target is None:
                 raise NotFound(f"no model version {version!r}")
+            if target.status not in GATED_STATUSES and not force:
+                why = "the gate rejected it" if target.status == "rejected" else "it was never evaluated"
+                raise FailedPrecondition(f"{version} is {target.status}: {why}; set force to serve it anyway")
             current = s.scalar(
                 select(ModelVersion).where(ModelVersion.status == "serving", ModelVersion.base == target.base)
             )
@@ -363,7 +370,9 @@ class RunManager:
             s.add(
                 Event(
                     kind="rollback",
-                    message=f"rolled back to {version}" + (f" from {current.version}" if current else ""),
+                    message=f"rolled back to {version}"
+                    + (f" from {current.version}" if current else "")
+                    + (f"; forced by {requested_by or 'an unnamed caller'}" if force else ""),
                 )
             )
             result = s.get(ModelVersion, version)

@@ -181,4 +181,4 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
     def RollBack(
         self, request: controller_pb2.RollBackRequest, context: grpc.ServicerContext
     ) -> controller_pb2.ModelVersion:
-        return self._model(self.manager.rollback(request.version), None)
+        return self._model(self.manager.rollback(request.version, request.force, request.requested_by), None)

@@ -79,6 +79,7 @@ class TransformersBackend:
         max_batch_size: int = 8,
         threads: int = 0,
         prefix_sharing: bool = True,
+        generate_lock: threading.Lock | None = None,
     ) -> None:
         import torch
 
@@ -87,7 +88,8 @@ class TransformersBackend:
         self.prefix_sharing = prefix_sharing
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
         self._swap_lock = threading.Lock()
-        self._generate_lock = threading.Lock()  # one forward pass at a time: all cores go to it
+        # One forward pass at a time, all cores to it; backends of one service's slots share it.
+        self.generate_lock = generate_lock or threading.Lock()
         self._current = self._load(spec)
 
     def _load(self, spec: ModelSpec) -> _Loaded:
@@ -150,7 +152,7 @@ class TransformersBackend:
             kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p or 1.0)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        with self._generate_lock, torch.inference_mode():
+        with self.generate_lock, torch.inference_mode():
             torch.manual_seed(sampling.seed)
             for start in range(0, len(expanded), self.max_batch_size):
                 batch = expanded[start : start + self.max_batch_size]

@@ -4,8 +4,9 @@ through a backend, parsing the output into candidates (dropped outputs are count
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import Counter as PromCounter
@@ -13,7 +14,8 @@ from prometheus_client import Counter as PromCounter
 from services.generation.backends import Backend, ModelInfo, ModelSpec, Sampling
 from services.generation.parsing import parse_pair_completion, parse_sql_completion
 from shared.catalogue import Catalogue, Example
-from shared.errors import InvalidArgument, NotFound
+from shared.confine import Roots, check_name
+from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.fewshot import select_examples, shots_for
 from shared.prompts import HARDNESS_DESCRIPTIONS, STOP_SEQUENCES, pair_prompt, schema_for_prompt, sql_prompt
 
@@ -51,12 +53,18 @@ class SqlResult:
     dropped: list[str] = field(default_factory=list)
 
 
+SERVING, WORK = "serving", "work"
+SLOTS = (SERVING, WORK)
+
+
 def _reason_label(reason: str) -> str:
     return reason.split(":")[0][:60]
 
 
 class Generator:
-    """Writes candidates with the serving model."""
+    """Writes candidates with the serving model, or with the model of the work slot: a candidate under
+    evaluation or a run's teacher, loaded beside the serving one so that what serves never changes
+    except by a rollout."""
 
     def __init__(
         self,
@@ -65,9 +73,17 @@ class Generator:
         seed_pool: Sequence[Example] = (),
         default_k: int = 2,
         max_batch_size: int = 8,
+        work_backend: Callable[[ModelSpec], Backend] | None = None,
+        roots: Roots | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.backend = backend
+        self._slots: dict[str, Backend] = {SERVING: backend}
+        self._work_backend = work_backend
+        self._slots_lock = threading.Lock()
+        self.roots = (
+            roots or Roots()
+        )  # LoadModel may name packaged models, paths inside these, allowed hub ids
         self.seed_pool = list(seed_pool)
         self.default_k = default_k
         self.max_batch_size = max_batch_size
@@ -104,10 +120,18 @@ class Generator:
         if n > limit:
             raise InvalidArgument(f"n must be at most {limit}, got {n}")
 
-    def _check_context(self, prompt: str, sampling: Sampling) -> None:
-        window = self.backend.info().context_window
+    def _backend(self, slot: str) -> Backend:
+        if slot not in SLOTS:
+            raise InvalidArgument(f"slot must be one of {', '.join(SLOTS)}, got {slot!r}")
+        backend = self._slots.get(slot)
+        if backend is None:
+            raise FailedPrecondition(f"no model is loaded in the {slot} slot; LoadModel one first")
+        return backend
+
+    def _check_context(self, backend: Backend, prompt: str, sampling: Sampling) -> None:
+        window = backend.info().context_window
         if window:
-            tokens = self.backend.count_tokens(prompt)
+            tokens = backend.count_tokens(prompt)
             if tokens + sampling.max_new_tokens > window:
                 raise InvalidArgument(
                     f"prompt is {tokens} tokens + {sampling.max_new_tokens} new tokens, over the model's "
@@ -130,8 +154,10 @@ class Generator:
         hardness: str = "",
         few_shot_k: int | None = None,
         sampling: Sampling = Sampling(temperature=0.8, top_p=0.95),
+        slot: str = SERVING,
     ) -> Iterator[Pair]:
         """Stream up to n new (question, SQL) pairs, batch by batch; gives up after 3n attempts."""
+        backend = self._backend(slot)
         schema_text = self._schema_text(db_id)
         self._check_n(n)
         if hardness and hardness not in HARDNESS_DESCRIPTIONS:
@@ -147,9 +173,9 @@ class Generator:
             levels[0],
             shots_for(self.catalogue, select_examples(self.seed_pool, db_id, k, levels[0])),
         )
-        self._check_context(first, sampling)
+        self._check_context(backend, first, sampling)
         produced, attempt, batch_index = 0, 0, 0
-        version = self.backend.info().version
+        version = backend.info().version
         while produced < n and attempt < 3 * n:
             # One level and one prompt per batch, sampled `size` times: the backend prefills it once.
             # The first batch is no larger than needed, so the first pair streams out early.
@@ -170,7 +196,7 @@ class Generator:
                 sampling.seed + attempt,
                 sampling.stop,
             )
-            (completions,) = self.backend.generate([prompt], size, batch_sampling)
+            (completions,) = backend.generate([prompt], size, batch_sampling)
             attempt += size
             batch_index += 1
             for completion in completions:
@@ -191,8 +217,12 @@ class Generator:
         n: int,
         few_shot_k: int | None = None,
         sampling: Sampling = Sampling(),
-    ) -> list[SqlResult]:
-        """n SQL candidates per question (duplicates kept: they are samples)."""
+        slot: str = SERVING,
+    ) -> tuple[list[SqlResult], str]:
+        """n SQL candidates per question (duplicates kept: they are samples), and the version that
+        wrote them."""
+        backend = self._backend(slot)
+        version = backend.info().version
         if not questions:
             raise InvalidArgument("questions is empty")
         if len(questions) > MAX_QUESTIONS:
@@ -211,14 +241,14 @@ class Generator:
             )
             prompts.append(sql_prompt(q.db_id, self._schema_text(q.db_id), q.question, shots))
         for prompt in prompts:
-            self._check_context(prompt, sampling)
+            self._check_context(backend, prompt, sampling)
         completions: list[list[str]] = [[] for _ in questions]
         by_db: dict[str, list[int]] = {}
         for index, q in enumerate(questions):
             by_db.setdefault(q.db_id, []).append(index)
         for indices in by_db.values():
             for index, outputs in zip(
-                indices, self.backend.generate([prompts[i] for i in indices], n, sampling), strict=True
+                indices, backend.generate([prompts[i] for i in indices], n, sampling), strict=True
             ):
                 completions[index] = outputs
         results = []
@@ -233,17 +263,32 @@ class Generator:
                     result.dropped.append(parsed.reason)
                     self._drop(parsed.reason)
             results.append(result)
-        return results
+        return results, version
 
     def _drop(self, reason: str) -> None:
         self.dropped[_reason_label(reason)] += 1
         DROPPED.labels(_reason_label(reason)).inc()
 
     # --- model --------------------------------------------------------------------------------
-    def load_model(self, spec: ModelSpec) -> ModelInfo:
+    def load_model(self, spec: ModelSpec, slot: str = SERVING) -> ModelInfo:
         if not spec.path and not spec.version:
             raise InvalidArgument("model.path (or model.version) is required")
-        return self.backend.load(spec)
+        check_name(spec.version, "model.version", required=False)
+        spec = ModelSpec(
+            self.roots.model(spec.path, "model.path"),
+            self.roots.adapter(spec.adapter_path, "model.adapter_path"),
+            spec.version,
+        )
+        if slot not in SLOTS:
+            raise InvalidArgument(f"slot must be one of {', '.join(SLOTS)}, got {slot!r}")
+        with self._slots_lock:  # one load at a time, so two callers never build two work backends
+            backend = self._slots.get(slot)
+            if backend is not None:
+                return backend.load(spec)
+            if self._work_backend is None:
+                raise FailedPrecondition(f"this generation service has no {slot} slot")
+            self._slots[slot] = self._work_backend(spec)
+            return self._slots[slot].info()
 
-    def describe(self) -> ModelInfo:
-        return self.backend.info()
+    def describe(self, slot: str = SERVING) -> ModelInfo:
+        return self._backend(slot).info()

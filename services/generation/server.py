@@ -9,11 +9,12 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from services.generation.backends import ModelSpec, TgiBackend, TransformersBackend
+from services.generation.backends import Backend, ModelSpec, TgiBackend, TransformersBackend
 from services.generation.logic import Generator
 from services.generation.servicer import GenerationServicer
 from shared.catalogue import Catalogue
 from shared.config import Config
+from shared.confine import Roots
 from shared.dataset import default_dataset
 from shared.grpc_server import ServiceHost
 from shared.pb import generation_pb2, generation_pb2_grpc
@@ -36,12 +37,18 @@ def build_generator(config: Config) -> Generator:
         adapter_path=config.generation.adapter,
         version=config.generation.version,
     )
+    work_backend: Callable[[ModelSpec], Backend]
     if config.generation.backend == "tgi":
         backend = TgiBackend(config.generation.tgi_url, spec=spec)
+        work_backend = lambda work_spec: TgiBackend(config.generation.tgi_url, spec=work_spec)  # noqa: E731
     elif config.generation.backend == "transformers":
-        backend = TransformersBackend(
-            Path(config.home) / "models", spec, max_batch_size=config.generation.max_batch_size
-        )
+        models = Path(config.home) / "models"
+        batch = config.generation.max_batch_size
+        backend = TransformersBackend(models, spec, max_batch_size=batch)
+        lock = backend.generate_lock  # the work slot's passes queue behind the serving model's
+
+        def work_backend(work_spec: ModelSpec) -> Backend:
+            return TransformersBackend(models, work_spec, max_batch_size=batch, generate_lock=lock)
     else:
         raise ValueError(f"unknown generation backend {config.generation.backend!r}")
     log.info(
@@ -56,6 +63,8 @@ def build_generator(config: Config) -> Generator:
         pool,
         default_k=config.generation.few_shot_k,
         max_batch_size=config.generation.max_batch_size,
+        work_backend=work_backend,
+        roots=Roots.from_config(config),
     )
 
 

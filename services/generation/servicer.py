@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import grpc
 
 from services.generation.backends import ModelInfo, ModelSpec, Sampling
-from services.generation.logic import Generator, QuestionIn
+from services.generation.logic import SERVING, WORK, Generator, QuestionIn
+from shared.errors import InvalidArgument
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
 from shared.prompts import STOP_SEQUENCES
 
@@ -23,8 +24,18 @@ def sampling_from(message: common_pb2.SamplingParams, default_temperature: float
     )
 
 
-def info_message(info: ModelInfo) -> generation_pb2.ModelInfo:
+SLOT_NAMES = {generation_pb2.MODEL_SLOT_SERVING: SERVING, generation_pb2.MODEL_SLOT_WORK: WORK}
+
+
+def slot_name(slot: int) -> str:
+    if slot not in SLOT_NAMES:
+        raise InvalidArgument(f"unknown model slot {slot}")
+    return SLOT_NAMES[slot]
+
+
+def info_message(info: ModelInfo, slot: int = generation_pb2.MODEL_SLOT_SERVING) -> generation_pb2.ModelInfo:
     return generation_pb2.ModelInfo(
+        slot=slot,
         version=info.version,
         path=info.path,
         adapter_path=info.adapter_path,
@@ -48,6 +59,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             request.hardness,
             request.few_shot_k if request.HasField("few_shot_k") else None,
             sampling_from(request.sampling, 0.8),
+            slot_name(request.slot),
         )
         for pair in pairs:
             if not context.is_active():  # the client cancelled: stop generating
@@ -64,29 +76,31 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
         self, request: generation_pb2.GenerateSqlRequest, context: grpc.ServicerContext
     ) -> generation_pb2.GenerateSqlResponse:
         questions = [QuestionIn(q.id or str(i), q.db_id, q.question) for i, q in enumerate(request.questions)]
-        results = self.generator.generate_sql(
+        results, version = self.generator.generate_sql(
             questions,
             request.n,
             request.few_shot_k if request.HasField("few_shot_k") else None,
             sampling_from(request.sampling),
+            slot_name(request.slot),
         )
         return generation_pb2.GenerateSqlResponse(
             results=[
                 generation_pb2.SqlCandidates(question_id=r.question_id, sql=r.sql, dropped=r.dropped)
                 for r in results
             ],
-            model_version=self.generator.describe().version,
+            model_version=version,
         )
 
     def LoadModel(
         self, request: generation_pb2.LoadModelRequest, context: grpc.ServicerContext
     ) -> generation_pb2.ModelInfo:
         model = request.model
-        return info_message(
-            self.generator.load_model(ModelSpec(model.path, model.adapter_path, model.version))
+        info = self.generator.load_model(
+            ModelSpec(model.path, model.adapter_path, model.version), slot_name(request.slot)
         )
+        return info_message(info, request.slot)
 
     def DescribeModel(
         self, request: generation_pb2.DescribeModelRequest, context: grpc.ServicerContext
     ) -> generation_pb2.ModelInfo:
-        return info_message(self.generator.describe())
+        return info_message(self.generator.describe(slot_name(request.slot)), request.slot)

@@ -6,8 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import os
+import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,6 +19,7 @@ from typing import Any
 
 from services.trainer.launchers import Launcher
 from services.trainer.train import TrainingParams, TrainSpec
+from shared.confine import Roots, check_name
 from shared.datasets import file_hash
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.store import Store, TrainingJob
@@ -73,8 +78,15 @@ class JobManager:
         home: Path,
         default_launcher: str = "local",
         poll_seconds: float = 0.5,
+        roots: Roots | None = None,
+        concurrency: dict[str, int] | None = None,
     ) -> None:
         self.store = store
+        # Jobs run at most this many at a time per launcher (0 = no limit); the rest wait PENDING.
+        self.concurrency = {"local": 1} if concurrency is None else concurrency
+        self._dispatch_lock = threading.Lock()
+        # Requests may name models and datasets only inside these (home/models, home/datasets by default).
+        self.roots = roots or Roots((Path(home) / "models",), (Path(home) / "datasets",))
         self.launchers = launchers
         self.home = Path(home)
         self.default_launcher = default_launcher
@@ -143,19 +155,42 @@ class JobManager:
         with self.store.session() as session:
             if self.store.insert_ignore(session, TrainingJob, [row]) == 0:  # lost a race: same job
                 return self._view(session.get(TrainingJob, job_id))
-        self._launch(job_id)
+        self._dispatch()
         return self.get(job_id)
 
+    def _dispatch(self) -> None:
+        """Start queued jobs, oldest first, while their launcher has room."""
+        with self._dispatch_lock:
+            with self.store.session() as session:
+                active = session.query(TrainingJob).filter(TrainingJob.state.in_(("PENDING", "RUNNING")))
+                jobs = active.order_by(TrainingJob.created_at, TrainingJob.id).all()
+                running = Counter(j.launcher for j in jobs if j.state == "RUNNING")
+                starting = []
+                for job in jobs:
+                    limit = self.concurrency.get(job.launcher, 0)
+                    if job.state == "PENDING" and not (limit and running[job.launcher] >= limit):
+                        running[job.launcher] += 1
+                        starting.append(job.id)
+            for job_id in starting:
+                self._launch(job_id)
+
     def _validate(self, request: JobRequest) -> None:
+        """Names and paths first (no file-system fact reaches a caller whose path is outside the
+        roots), then the dataset and the parameters."""
         if not request.run_id:
             raise InvalidArgument("run_id is required")
-        if request.round < 0:
-            raise InvalidArgument("round must be >= 0")
+        check_name(request.run_id, "run_id")
+        check_name(request.version, "version", required=False)
+        check_name(request.parent_version, "parent_version", required=False)
+        check_name(request.launcher, "launcher", required=False)
+        if not 0 <= request.round <= 1_000_000:
+            raise InvalidArgument("round must be within [0, 1000000]")
         if not request.base_model:
             raise InvalidArgument("base_model is required")
-        if not request.dataset_hash:
-            raise InvalidArgument("dataset_hash is required")
-        path = Path(request.dataset_path)
+        if not request.dataset_hash or not re.fullmatch(r"[0-9a-f]{1,64}", request.dataset_hash):
+            raise InvalidArgument("dataset_hash must be 1 to 64 lower-case hex digits")
+        self.roots.model(request.base_model, "base_model")
+        path = self.roots.dataset(request.dataset_path, "dataset_path")
         if not path.is_file():
             raise FailedPrecondition(f"dataset {path} does not exist")
         if path.stat().st_size == 0:
@@ -165,23 +200,32 @@ class JobManager:
             raise FailedPrecondition(
                 f"dataset hash mismatch: request says {request.dataset_hash}, file has {actual}"
             )
-        base = Path(request.base_model)
-        from shared.models import PACKAGED_MODELS
-
-        if (
-            request.base_model not in PACKAGED_MODELS
-            and request.base_model != "default"
-            and base.is_absolute()
-            and not base.exists()
-        ):
+        if os.path.isabs(request.base_model) and not os.path.exists(request.base_model):
             raise FailedPrecondition(f"base model {request.base_model} does not exist")
-        params = request.params
+        self._validate_params(request.params)
+
+    @staticmethod
+    def _validate_params(params: TrainingParams) -> None:
         if params.method not in ("lora", "full"):
-            raise InvalidArgument(f"method must be lora or full, got {params.method!r}")
-        if params.batch_size <= 0 or params.gradient_accumulation <= 0 or params.max_length <= 16:
-            raise InvalidArgument("batch_size and gradient_accumulation must be positive and max_length > 16")
-        if params.learning_rate <= 0:
-            raise InvalidArgument("learning_rate must be positive")
+            raise InvalidArgument(f"method must be lora or full, got {params.method[:40]!r}")
+        bounds = {
+            "lora_rank": (params.lora_rank, 1, 1024),
+            "lora_alpha": (params.lora_alpha, 1, 4096),
+            "epochs": (params.epochs, 1, 100),
+            "max_steps": (params.max_steps, 0, 10_000_000),
+            "batch_size": (params.batch_size, 1, 4096),
+            "gradient_accumulation": (params.gradient_accumulation, 1, 4096),
+            "max_length": (params.max_length, 17, 131_072),
+            "checkpoint_every": (params.checkpoint_every, 0, 10_000_000),
+        }
+        for name, (value, low, high) in bounds.items():
+            if not low <= value <= high:
+                raise InvalidArgument(f"{name} must be within [{low}, {high}], got {value}")
+        if not (math.isfinite(params.learning_rate) and 0 < params.learning_rate <= 1):
+            raise InvalidArgument("learning_rate must be within (0, 1]")
+        modules = [params.target_modules] if isinstance(params.target_modules, str) else params.target_modules
+        for module in modules:
+            check_name(module, "target_modules")
 
     def _launch(self, job_id: str) -> None:
         with self.store.session() as session:
@@ -203,11 +247,15 @@ class JobManager:
             thread.start()
 
     def _watch_process(self, job_id: str) -> None:
+        if self._watch_until_done(job_id):
+            self._dispatch()  # a launcher slot is free: start the next queued job
+
+    def _watch_until_done(self, job_id: str) -> bool:
         while not self._stopping.is_set():
             with self.store.session() as session:
                 job = session.get(TrainingJob, job_id)
                 if job is None or job.state in TERMINAL:
-                    return
+                    return True
                 launcher = self.launchers[job.launcher]
                 status = launcher.status(job_id)
                 if status.running:
@@ -215,26 +263,28 @@ class JobManager:
                 elif status.exit_code == 0 and (self.version_dir(job.version) / "manifest.json").is_file():
                     job.state, job.artifact_path = "SUCCEEDED", str(self.version_dir(job.version))
                     log.info("job %s succeeded: %s", job_id, job.artifact_path)
-                    return
+                    return True
                 else:
                     tail = launcher.log_tail(job_id) or status.message
                     job.state = "FAILED"
                     job.error = f"training exited with code {status.exit_code}: {tail}"[-4000:]
                     log.warning("job %s failed (exit %s)", job_id, status.exit_code)
-                    return
+                    return True
             time.sleep(self.poll_seconds)
+        return False
 
     # --- recovery -----------------------------------------------------------------------------
     def recover(self) -> list[str]:
-        """After a restart: relaunch every job that was PENDING or RUNNING (it resumes from its last
-        checkpoint; a finished version folder is kept as is)."""
+        """After a restart: relaunch every job that was RUNNING (it resumes from its last checkpoint;
+        a finished version folder is kept as is), then start queued ones as room allows."""
         with self.store.session() as session:
-            ids = [
-                j.id for j in session.query(TrainingJob).filter(TrainingJob.state.in_(("PENDING", "RUNNING")))
-            ]
-        for job_id in ids:
+            active = session.query(TrainingJob).filter(TrainingJob.state.in_(("PENDING", "RUNNING")))
+            ids = [j.id for j in active]
+            running = [j.id for j in active if j.state == "RUNNING"]
+        for job_id in running:
             log.info("recovering job %s", job_id)
             self._launch(job_id)
+        self._dispatch()
         return ids
 
     # --- queries -------------------------------------------------------------------------------
@@ -271,9 +321,11 @@ class JobManager:
             return view
         with self.store.session() as session:
             job = session.get(TrainingJob, job_id)
-            self.launchers[job.launcher].cancel(job_id)
+            if job.state == "RUNNING":  # a queued job has nothing to stop
+                self.launchers[job.launcher].cancel(job_id)
             job.state = "CANCELLED"
             job.error = "cancelled"
+        self._dispatch()
         return self.get(job_id)
 
     def progress_events(self, job_id: str) -> list[dict[str, Any]]:

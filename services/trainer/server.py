@@ -10,6 +10,7 @@ from services.trainer.launchers import DEFAULT_JOB_TEMPLATE, KubernetesLauncher,
 from services.trainer.logic import JobManager
 from services.trainer.servicer import TrainerServicer
 from shared.config import Config
+from shared.confine import Roots
 from shared.grpc_server import ServiceHost
 from shared.pb import trainer_pb2, trainer_pb2_grpc
 from shared.service_main import host_for
@@ -26,7 +27,14 @@ def build_manager(config: Config) -> JobManager:
             config.trainer.namespace, template, image=config.trainer.image
         )
     store = Store.open(config.resolved_store_url)
-    return JobManager(store, launchers, Path(config.home), default_launcher=config.trainer.launcher)
+    return JobManager(
+        store,
+        launchers,
+        Path(config.home),
+        default_launcher=config.trainer.launcher,
+        roots=Roots.from_config(config),
+        concurrency={"local": config.trainer.max_local_jobs},
+    )
 
 
 def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:

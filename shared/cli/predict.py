@@ -90,7 +90,7 @@ def predict(
     predictions: list[str] = []
     for start in range(0, len(examples), batch):
         chunk = examples[start : start + batch]
-        results = generator.generate_sql(
+        results, _version = generator.generate_sql(
             [QuestionIn(str(i), e.db_id, e.question) for i, e in enumerate(chunk)],
             1,
             model.few_shot_k,

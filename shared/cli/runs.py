@@ -3,6 +3,8 @@ runs, rounds and models, pause/resume/stop, roll back, write a report)."""
 
 from __future__ import annotations
 
+import getpass
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -175,12 +177,19 @@ def register(app: typer.Typer) -> None:
         console.print(tree)
 
     @app.command()
-    def rollback(version: str, config_file: ConfigOption = None) -> None:
-        """Serve an earlier model version again."""
+    def rollback(
+        version: str,
+        force: Annotated[
+            bool, typer.Option(help="serve a version the gate rejected or never evaluated")
+        ] = False,
+        config_file: ConfigOption = None,
+    ) -> None:
+        """Serve an earlier model version again (one that passed the gate, unless --force)."""
+        request = controller_pb2.RollBackRequest(
+            version=version, force=force, requested_by=f"{getpass.getuser()}@{socket.gethostname()}"[:128]
+        )
         try:
-            result = controller_stub(config_file).RollBack(
-                controller_pb2.RollBackRequest(version=version), timeout=900
-            )
+            result = controller_stub(config_file).RollBack(request, timeout=900)
         except grpc.RpcError as exc:
             _fail(exc)
         console.print(f"{result.version} is {result.status}")

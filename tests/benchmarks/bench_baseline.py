@@ -33,7 +33,7 @@ def main() -> None:
     backend = TransformersBackend(args.home / "models", ModelSpec(args.model), max_batch_size=8)
     generator = Generator(catalogue, backend, catalogue.examples("seed"), default_k=args.few_shot_k)
     started = time.perf_counter()
-    results = generator.generate_sql(
+    results, _version = generator.generate_sql(
         [QuestionIn(e.id, e.db_id, e.question) for e in dev],
         1,
         sampling=Sampling(temperature=0.0, max_new_tokens=128),

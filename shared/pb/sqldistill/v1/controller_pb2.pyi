@@ -228,10 +228,14 @@ class ListModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[ModelVersion, _Mapping]]] = ...) -> None: ...
 
 class RollBackRequest(_message.Message):
-    __slots__ = ("version",)
+    __slots__ = ("version", "force", "requested_by")
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
     version: str
-    def __init__(self, version: _Optional[str] = ...) -> None: ...
+    force: bool
+    requested_by: str
+    def __init__(self, version: _Optional[str] = ..., force: _Optional[bool] = ..., requested_by: _Optional[str] = ...) -> None: ...
 
 class ListCandidatesRequest(_message.Message):
     __slots__ = ("run_id", "round", "kept", "limit")

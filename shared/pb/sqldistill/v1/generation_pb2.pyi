@@ -1,5 +1,6 @@
 from . import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -7,19 +8,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ModelSlot(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MODEL_SLOT_SERVING: _ClassVar[ModelSlot]
+    MODEL_SLOT_WORK: _ClassVar[ModelSlot]
+MODEL_SLOT_SERVING: ModelSlot
+MODEL_SLOT_WORK: ModelSlot
+
 class GeneratePairsRequest(_message.Message):
-    __slots__ = ("db_id", "n", "hardness", "few_shot_k", "sampling")
+    __slots__ = ("db_id", "n", "hardness", "few_shot_k", "sampling", "slot")
     DB_ID_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     HARDNESS_FIELD_NUMBER: _ClassVar[int]
     FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
     SAMPLING_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
     db_id: str
     n: int
     hardness: str
     few_shot_k: int
     sampling: _common_pb2.SamplingParams
-    def __init__(self, db_id: _Optional[str] = ..., n: _Optional[int] = ..., hardness: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ...) -> None: ...
+    slot: ModelSlot
+    def __init__(self, db_id: _Optional[str] = ..., n: _Optional[int] = ..., hardness: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...
 
 class GeneratedPair(_message.Message):
     __slots__ = ("db_id", "question", "sql", "hardness", "model_version")
@@ -46,16 +56,18 @@ class QuestionItem(_message.Message):
     def __init__(self, id: _Optional[str] = ..., db_id: _Optional[str] = ..., question: _Optional[str] = ...) -> None: ...
 
 class GenerateSqlRequest(_message.Message):
-    __slots__ = ("questions", "n", "few_shot_k", "sampling")
+    __slots__ = ("questions", "n", "few_shot_k", "sampling", "slot")
     QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
     SAMPLING_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
     questions: _containers.RepeatedCompositeFieldContainer[QuestionItem]
     n: int
     few_shot_k: int
     sampling: _common_pb2.SamplingParams
-    def __init__(self, questions: _Optional[_Iterable[_Union[QuestionItem, _Mapping]]] = ..., n: _Optional[int] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ...) -> None: ...
+    slot: ModelSlot
+    def __init__(self, questions: _Optional[_Iterable[_Union[QuestionItem, _Mapping]]] = ..., n: _Optional[int] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...
 
 class SqlCandidates(_message.Message):
     __slots__ = ("question_id", "sql", "dropped")
@@ -76,17 +88,21 @@ class GenerateSqlResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[SqlCandidates, _Mapping]]] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class LoadModelRequest(_message.Message):
-    __slots__ = ("model",)
+    __slots__ = ("model", "slot")
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelRef
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ...) -> None: ...
+    slot: ModelSlot
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...
 
 class DescribeModelRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("slot",)
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    slot: ModelSlot
+    def __init__(self, slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("version", "path", "adapter_path", "backend", "device", "num_parameters", "context_window")
+    __slots__ = ("version", "path", "adapter_path", "backend", "device", "num_parameters", "context_window", "slot")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_PATH_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +110,7 @@ class ModelInfo(_message.Message):
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     NUM_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
     version: str
     path: str
     adapter_path: str
@@ -101,4 +118,5 @@ class ModelInfo(_message.Message):
     device: str
     num_parameters: int
     context_window: int
-    def __init__(self, version: _Optional[str] = ..., path: _Optional[str] = ..., adapter_path: _Optional[str] = ..., backend: _Optional[str] = ..., device: _Optional[str] = ..., num_parameters: _Optional[int] = ..., context_window: _Optional[int] = ...) -> None: ...
+    slot: ModelSlot
+    def __init__(self, version: _Optional[str] = ..., path: _Optional[str] = ..., adapter_path: _Optional[str] = ..., backend: _Optional[str] = ..., device: _Optional[str] = ..., num_parameters: _Optional[int] = ..., context_window: _Optional[int] = ..., slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...

@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class GenerationServiceStub:
-    """The generation service writes candidates with the serving model.
+    """The generation service writes candidates with the serving model. A second model slot, WORK,
+    holds what the controller's rounds need beside it (a candidate under evaluation, a run's
+    teacher), so evaluating or teaching never changes what serves.
     """
 
     def __init__(self, channel):
@@ -58,7 +60,9 @@ class GenerationServiceStub:
 
 
 class GenerationServiceServicer:
-    """The generation service writes candidates with the serving model.
+    """The generation service writes candidates with the serving model. A second model slot, WORK,
+    holds what the controller's rounds need beside it (a candidate under evaluation, a run's
+    teacher), so evaluating or teaching never changes what serves.
     """
 
     def GeneratePairs(self, request, context):
@@ -76,7 +80,7 @@ class GenerationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def LoadModel(self, request, context):
-        """Load (hot-swap) the serving model.
+        """Load (hot-swap) the model of a slot (the serving one unless slot says otherwise).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -120,7 +124,9 @@ def add_GenerationServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class GenerationService:
-    """The generation service writes candidates with the serving model.
+    """The generation service writes candidates with the serving model. A second model slot, WORK,
+    holds what the controller's rounds need beside it (a candidate under evaluation, a run's
+    teacher), so evaluating or teaching never changes what serves.
     """
 
     @staticmethod
