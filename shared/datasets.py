@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.catalogue import Catalogue, Example
-from shared.fewshot import select_examples, shots_for
-from shared.prompts import SQL_TEMPLATE, schema_for_prompt, sql_completion, sql_prompt
+from shared.fewshot import few_shot_pool, question_prompt
+from shared.prompts import SQL_TEMPLATE, sql_completion
 
 
 @dataclass(frozen=True)
@@ -34,17 +34,15 @@ def file_hash(path: Path | str) -> str:
 def render_rows(
     pairs: Iterable[TrainingPair],
     catalogue: Catalogue,
-    seed_pool: Sequence[Example],
     few_shot_k: int,
-    seed: int = 0,
+    pool: Sequence[Example] | None = None,
 ) -> list[dict[str, str]]:
-    """One row per pair: the exact prompt inference will see, and the completion to learn."""
+    """One row per pair: the exact prompt inference will see (same pool, same selection), and the
+    completion to learn."""
+    pool = few_shot_pool(catalogue) if pool is None else pool
     rows = []
     for pair in pairs:
-        shots = shots_for(
-            catalogue, select_examples(seed_pool, pair.db_id, few_shot_k, seed=seed, key=pair.question)
-        )
-        prompt = sql_prompt(pair.db_id, schema_for_prompt(catalogue.schema(pair.db_id)), pair.question, shots)
+        prompt = question_prompt(catalogue, pool, pair.db_id, pair.question, few_shot_k)
         rows.append(
             {
                 "db_id": pair.db_id,

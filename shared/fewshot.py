@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from shared.catalogue import Catalogue, DatabaseSchema, Example
-from shared.prompts import Shot, schema_for_prompt
+from shared.prompts import Shot, schema_for_prompt, sql_prompt
 from shared.sql import HARDNESS_LEVELS, SqlParseError, hardness_of, parse
 
 
@@ -78,3 +78,22 @@ def shots_for(catalogue: Catalogue, examples: Sequence[Example]) -> list[Shot]:
             )
         )
     return shots
+
+
+def few_shot_pool(catalogue: Catalogue, exclude: str = "") -> list[Example]:
+    """Where examples come from: the dataset's seed split, else its train split (never the split
+    being evaluated). One rule, so a training row and the inference prompt for the same question
+    are built from the same pool."""
+    for split in ("seed", "train"):
+        if split in catalogue.split_files and split != exclude:
+            return catalogue.examples(split)
+    return []
+
+
+def question_prompt(catalogue: Catalogue, pool: Sequence[Example], db_id: str, question: str, k: int) -> str:
+    """The text-to-SQL prompt for one question, byte for byte what training rows hold and what
+    inference sends. Examples are chosen per database (keyed by db_id, not by the question or the
+    sampling seed): prompts on one database share everything up to the question, which the backend
+    prefills once per batch."""
+    shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
+    return sql_prompt(db_id, schema_for_prompt(catalogue.schema(db_id)), question, shots)

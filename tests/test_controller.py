@@ -184,6 +184,11 @@ def test_bad_run_specs_are_rejected(stack, tiny_base):
         (run_spec(tiny_base, db_ids=["film"]), "overlap the held-out"),
         (run_spec(tiny_base, eval_split="nope"), "evaluation split"),
         (run_spec(tiny_base, gate_margin=-1), "gate_margin"),
+        (run_spec(tiny_base, rounds=0), "set continuous"),  # never implied by a zero
+        (run_spec(tiny_base, eval_split="train"), "a split this run trains on"),
+        (run_spec(tiny_base, eval_split="seed"), "a split this run trains on"),
+        # No db_ids: the run would generate on every train database, which the seed split shares.
+        (run_spec(tiny_base, db_ids=[], eval_split="seed", train_on_seed=False), "overlap the held-out"),
     ]
     for spec, message in cases:
         with pytest.raises(grpc.RpcError) as info:
@@ -333,8 +338,8 @@ def test_critic_and_generation_restarts_mid_round_are_retried(stack, tiny_base):
 def test_pause_resume_and_stop(stack, tiny_base):
     stub = controller(stack)
     run_id = stub.StartRun(
-        controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=0)), timeout=30
-    ).run_id  # continuous
+        controller_pb2.StartRunRequest(spec=run_spec(tiny_base, continuous=True)), timeout=30
+    ).run_id
     assert stub.PauseRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state == "paused"
     with pytest.raises(grpc.RpcError) as info:
         stub.PauseRun(controller_pb2.RunRef(run_id=run_id), timeout=10)

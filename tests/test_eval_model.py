@@ -12,7 +12,8 @@ import sys
 import pytest
 
 from shared.catalogue import Catalogue
-from shared.cli.predict import DEFAULT_BASE_SHOTS, resolve_eval_model, seed_pool
+from shared.cli.predict import DEFAULT_BASE_SHOTS, resolve_eval_model
+from shared.fewshot import few_shot_pool
 from shared.store import ModelVersion, Store
 from tests.tinymodel import make_tiny_model
 
@@ -57,8 +58,8 @@ def test_a_stored_version_id_resolves_through_the_store(tmp_path):
 
 def test_seed_pool_never_comes_from_the_split_being_evaluated(spider_dir):
     catalogue = Catalogue.load(spider_dir)
-    assert {e.split for e in seed_pool(catalogue, "dev")} == {"train"}
-    assert seed_pool(catalogue, "train") == []
+    assert {e.split for e in few_shot_pool(catalogue, exclude="dev")} == {"train"}
+    assert few_shot_pool(catalogue, exclude="train") == []
 
 
 def test_eval_command_writes_one_prediction_per_question_and_scores_them(spider_dir, tiny, tmp_path):

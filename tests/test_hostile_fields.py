@@ -183,7 +183,7 @@ def test_hostile_generation_fields(tmp_path, spider_dir, tiny_base_for_fields, o
         for name, message in loads.items():
             error = _refused(stub.LoadModel, message)
             assert str(outside) not in error.details() and "exist" not in error.details(), name
-        for name, message in generates.items():
+        for message in generates.values():
             _refused(stub.GenerateSql, message)
         _refused(
             stub.GeneratePairs,

@@ -137,3 +137,52 @@ def test_few_shot_selection_avoids_the_target_database_and_prefers_similar_hardn
     assert len(keys) > 1  # the seed changes ties
     assert select_examples(POOL, "a", 0) == []
     assert len(select_examples(POOL, "a", 10)) == 4  # never more than the other databases have
+
+
+class RecordingBackend:
+    """A stand-in model that records the prompts it is sent (what is tested is the prompt, not a model)."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def generate(self, prompts, n, sampling):
+        self.prompts += prompts
+        return [["SELECT 1"] * n for _ in prompts]
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def load(self, spec):
+        raise NotImplementedError
+
+    def info(self):
+        from services.generation.backends import ModelInfo
+
+        return ModelInfo(version="recorder")
+
+
+@pytest.mark.parametrize("k", [0, 2])
+@pytest.mark.parametrize("with_seed_split", [True, False])
+def test_a_training_row_holds_the_exact_prompt_inference_sends(tmp_path, k, with_seed_split):
+    """Same pool, same selection key, same template: byte for byte, with or without a seed split,
+    whatever the sampling seed of the request."""
+    from services.generation.backends import Sampling
+    from services.generation.logic import Generator, QuestionIn
+    from shared.bundled.build import build
+    from shared.datasets import TrainingPair, render_rows
+    from shared.fewshot import few_shot_pool
+
+    dataset = build(tmp_path / "bundled")
+    if not with_seed_split:
+        (dataset / "seed.json").unlink()
+    catalogue = Catalogue.load(dataset)
+    assert ("seed" in catalogue.split_files) == with_seed_split
+    question = catalogue.examples("train")[3]
+    backend = RecordingBackend()
+    generator = Generator(catalogue, backend, few_shot_pool(catalogue))
+    generator.generate_sql(
+        [QuestionIn("q", question.db_id, question.question)], 1, k, Sampling(temperature=0.7, seed=1234)
+    )
+    (row,) = render_rows([TrainingPair(question.db_id, question.question, question.query)], catalogue, k)
+    assert backend.prompts == [row["prompt"]]
+    assert row["prompt"].count("-- Database:") == k + 1

@@ -34,3 +34,37 @@ def test_defaults_then_yaml_then_flags(tmp_path):
     spec_file.write_text("mode: labelled\nno_such_field: 1\n")
     with pytest.raises(ValueError, match="no_such_field"):
         build_run_spec(spec_file, {})
+
+
+def test_an_unset_field_takes_the_default_and_a_set_zero_is_kept():
+    from shared.pb import controller_pb2
+
+    bare = RunSettings.from_message(controller_pb2.RunSpec())
+    assert bare == RunSettings()  # defaults live in one place: nothing implied by a missing field
+    assert bare.rounds == 2 and not bare.continuous and bare.test_suite and bare.consistency_samples == 2
+    zeros = RunSettings.from_message(
+        controller_pb2.RunSpec(test_suite=False, consistency_samples=0, few_shot_k=0, accumulate=False)
+    )
+    assert (zeros.test_suite, zeros.consistency_samples, zeros.few_shot_k, zeros.accumulate) == (
+        False,
+        0,
+        0,
+        False,
+    )
+    assert RunSettings.from_message(RunSettings(continuous=True).to_message()).continuous
+
+
+def test_a_client_sends_only_what_its_user_set(tmp_path):
+    spec_file = tmp_path / "run.yaml"
+    spec_file.write_text("mode: labelled\nsampling: {temperature: 0.0}\n")
+    spec = build_run_spec(spec_file, {"test_suite": False})
+    assert sorted(f.name for f, _ in spec.ListFields()) == ["mode", "sampling", "test_suite"]
+    settings = RunSettings.from_message(spec)
+    assert (
+        settings.temperature == 0.0 and settings.test_suite is False and settings.rounds == RunSettings.rounds
+    )
+
+
+def test_runs_stored_before_continuous_existed_keep_their_meaning():
+    assert RunSettings.from_dict({"rounds": 0}).continuous
+    assert not RunSettings.from_dict({"rounds": 3}).continuous

@@ -245,9 +245,18 @@ def test_service_rejects_bad_jobs(tmp_path, tiny_base, dataset):
                 "does not exist",
             ),
             (
-                dict(dataset_path=str(dataset[0]), dataset_hash=dataset[1], base="/no/such/model"),
+                dict(
+                    dataset_path=str(dataset[0]),
+                    dataset_hash=dataset[1],
+                    base=str(tmp_path / "no-such-model"),
+                ),
                 grpc.StatusCode.FAILED_PRECONDITION,
-                "base model",
+                "base model",  # inside the roots: that it does not exist may be said
+            ),
+            (
+                dict(dataset_path=str(dataset[0]), dataset_hash=dataset[1], base="/no/such/model"),
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "inside the service's configured roots",
             ),
             (
                 dict(dataset_path=str(dataset[0]), dataset_hash=dataset[1], run_id=""),

@@ -33,8 +33,9 @@ from services.controller.rollout import Rollout, RolloutError, ServedModel
 from services.controller.settings import RunSettings
 from services.controller.training_set import KeptRow, seed_rows, select_training_pairs
 from shared.catalogue import Catalogue, Example
-from shared.datasets import TrainingPair, freeze, render_rows
+from shared.datasets import TrainingPair, file_hash, freeze, render_rows
 from shared.pb import common_pb2, critic_pb2, generation_pb2, trainer_pb2
+from shared.prompts import SQL_TEMPLATE
 from shared.sql import HARDNESS_LEVELS
 from shared.stats import compare_paired
 from shared.store import Candidate, Dataset, Evaluation, Event, ModelVersion, Round, Run, Store, Verdict
@@ -102,6 +103,7 @@ def served_model(version: ModelVersion) -> ServedModel:
 class RoundRunner:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._digests: dict[tuple[str, int, int], str] = {}
 
     # --- bookkeeping -----------------------------------------------------------------------------
     def event(
@@ -527,8 +529,7 @@ class RoundRunner:
         if not pairs:
             self.event(run.id, number, "TRAIN", "skipped", "nothing was kept: no new version this round")
             return "REJECT", {"dataset_size": 0}
-        seeds = self.ctx.catalogue.examples("seed") if "seed" in self.ctx.catalogue.split_files else []
-        rows = render_rows(pairs, self.ctx.catalogue, seeds, settings.train_few_shot_k, seed=settings.seed)
+        rows = render_rows(pairs, self.ctx.catalogue, settings.train_few_shot_k)
         path, digest = freeze(rows, self.ctx.home / "datasets")
         with self.ctx.store.session() as s:
             self.ctx.store.insert_ignore(
@@ -637,7 +638,30 @@ class RoundRunner:
         return examples[: settings.eval_limit] if settings.eval_limit else examples
 
     def _split_key(self, settings: RunSettings, shots: int) -> str:
-        return f"{settings.eval_split}:{settings.eval_limit or 'all'}:ts={int(settings.test_suite)}:k={shots}"
+        """What an evaluation is reused for: everything that changes its score - the held-out
+        questions and databases (content), limit, test suites, the prompt (template, shots) and the
+        decoding (greedy, token budget). A readable head and a digest of the rest."""
+        examples = self.eval_examples(settings)
+        content = {
+            "examples": [[e.id, e.db_id, e.question, e.query] for e in examples],
+            "databases": {
+                db: self._file_digest(self.ctx.catalogue.path(db)) for db in {e.db_id for e in examples}
+            },
+            "template": SQL_TEMPLATE,
+            "shots": shots,
+            "decoding": {"temperature": 0.0, "max_new_tokens": settings.max_new_tokens},
+            "test_suite": settings.test_suite,
+        }
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+        return f"{settings.eval_split}:{settings.eval_limit or 'all'}:ts={int(settings.test_suite)}:k={shots}:{digest}"
+
+    def _file_digest(self, path: Path) -> str:
+        """SHA-256 of a database file, remembered while its size and mtime stay the same."""
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in self._digests:
+            self._digests[key] = file_hash(path)
+        return self._digests[key]
 
     def ensure_evaluated(self, version: ModelVersion, settings: RunSettings) -> Evaluation:
         """The version's accuracy on the held-out set, asked with its own prompt, per question;

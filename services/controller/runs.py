@@ -87,7 +87,9 @@ class RunManager:
             None,
             None,
             "run_started",
-            f"run {run.id} started ({settings.mode}, {settings.rounds or 'continuous'} rounds)",
+            f"run {run.id} started ({settings.mode}, "
+            + ("continuous" if settings.continuous else f"{settings.rounds} rounds")
+            + ")",
         )
         self._spawn(run.id)
         return self.get(run.id)
@@ -96,8 +98,8 @@ class RunManager:
         catalogue = self.ctx.catalogue
         if settings.mode not in MODES:
             raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {settings.mode!r}")
-        if settings.rounds < 0:
-            raise InvalidArgument("rounds must be >= 0 (0 = continuous)")
+        if settings.rounds < 1 and not settings.continuous:
+            raise InvalidArgument("rounds must be >= 1; set continuous to run until stopped")
         unknown = [d for d in settings.db_ids if d not in catalogue.databases]
         if unknown:
             raise InvalidArgument(f"unknown databases: {', '.join(unknown)}")
@@ -105,9 +107,20 @@ class RunManager:
             raise InvalidArgument(
                 f"evaluation split {settings.eval_split!r} not in the dataset (has {', '.join(catalogue.splits) or 'none'})"
             )
+        trained_splits = {"train"} | ({"seed"} if settings.train_on_seed else set())
+        if settings.eval_split in trained_splits:
+            raise InvalidArgument(f"eval_split {settings.eval_split!r} is a split this run trains on")
+        # Whatever way they were chosen, the databases the run generates on must be unseen at evaluation.
         eval_dbs = {e.db_id for e in catalogue.examples(settings.eval_split)}
-        if set(settings.db_ids) & eval_dbs:
-            raise InvalidArgument("training databases overlap the held-out evaluation databases")
+        train_dbs = (
+            {e.db_id for e in catalogue.examples("train")} if "train" in catalogue.split_files else set()
+        )
+        generation_dbs = set(settings.db_ids) or train_dbs or set(catalogue.db_ids)
+        overlap = sorted(generation_dbs & eval_dbs)
+        if overlap:
+            raise InvalidArgument(
+                f"training databases overlap the held-out evaluation databases: {', '.join(overlap[:5])}"
+            )
         if settings.mode in ("labelled", "both") and "train" not in catalogue.split_files:
             raise InvalidArgument("labelled mode needs a 'train' split with gold SQL")
         if settings.candidates_per_db <= 0 or settings.samples_per_question <= 0:
@@ -199,7 +212,7 @@ class RunManager:
                 )
                 if rnd is None:
                     finished = s.query(Round).filter(Round.run_id == run_id).count()
-                    if settings.rounds and finished >= settings.rounds:
+                    if not settings.continuous and finished >= settings.rounds:
                         run.state = "completed"
                         s.add(
                             Event(

@@ -16,8 +16,8 @@ from services.generation.parsing import parse_pair_completion, parse_sql_complet
 from shared.catalogue import Catalogue, Example
 from shared.confine import Roots, check_name
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
-from shared.fewshot import select_examples, shots_for
-from shared.prompts import HARDNESS_DESCRIPTIONS, STOP_SEQUENCES, pair_prompt, schema_for_prompt, sql_prompt
+from shared.fewshot import question_prompt, select_examples, shots_for
+from shared.prompts import HARDNESS_DESCRIPTIONS, STOP_SEQUENCES, pair_prompt, schema_for_prompt
 
 log = logging.getLogger("sqldistill.generation")
 
@@ -234,12 +234,8 @@ class Generator:
         for q in questions:
             if not q.question.strip():
                 raise InvalidArgument(f"question {q.id or '?'} is empty")
-            # Few-shot examples are chosen per database (not per question): prompts on one database then
-            # share everything up to the question, which the backend prefills once for the whole batch.
-            shots = shots_for(
-                self.catalogue, select_examples(self.seed_pool, q.db_id, k, seed=sampling.seed, key=q.db_id)
-            )
-            prompts.append(sql_prompt(q.db_id, self._schema_text(q.db_id), q.question, shots))
+            self._schema_text(q.db_id)  # validates the database
+            prompts.append(question_prompt(self.catalogue, self.seed_pool, q.db_id, q.question, k))
         for prompt in prompts:
             self._check_context(backend, prompt, sampling)
         completions: list[list[str]] = [[] for _ in questions]

@@ -16,6 +16,7 @@ from shared.catalogue import Catalogue
 from shared.config import Config
 from shared.confine import Roots
 from shared.dataset import default_dataset
+from shared.fewshot import few_shot_pool
 from shared.grpc_server import ServiceHost
 from shared.pb import generation_pb2, generation_pb2_grpc
 from shared.service_main import host_for
@@ -27,11 +28,7 @@ SERVICE_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].f
 def build_generator(config: Config) -> Generator:
     dataset = Path(config.dataset) if config.dataset else default_dataset(config)
     catalogue = Catalogue.load(dataset)
-    pool = (
-        catalogue.examples("seed")
-        if "seed" in catalogue.split_files
-        else (catalogue.examples("train") if "train" in catalogue.split_files else [])
-    )
+    pool = few_shot_pool(catalogue)
     spec = ModelSpec(
         path=config.generation.model,
         adapter_path=config.generation.adapter,

@@ -248,7 +248,8 @@ def _predict_split(
     """Write a model's greedy predictions for examples to `out`, with a progress bar."""
     from rich.progress import Progress
 
-    from shared.cli.predict import predict, resolve_eval_model, seed_pool, write_predictions
+    from shared.cli.predict import predict, resolve_eval_model, write_predictions
+    from shared.fewshot import few_shot_pool
 
     chosen = resolve_eval_model(model, config.resolved_store_url, shots)
     console.print(
@@ -263,7 +264,7 @@ def _predict_split(
             examples,
             chosen,
             config.home / "models",
-            seed_pool(catalogue, split),
+            few_shot_pool(catalogue, exclude=split),
             on_progress=lambda done: progress.update(task, completed=done),
         )
     write_predictions(predicted, out)

@@ -63,14 +63,6 @@ def resolve_eval_model(model: str, store_url: str = "", shots: int | None = None
     return EvalModel(model, "" if model in ("", "default") else model, "", base_shots)
 
 
-def seed_pool(catalogue: Catalogue, split: str) -> list[Example]:
-    """Few-shot examples for the base prompt: the dataset's seed split, else its train split."""
-    for name in ("seed", "train"):
-        if name in catalogue.split_files and name != split:
-            return catalogue.examples(name)
-    return []
-
-
 def predict(
     catalogue: Catalogue,
     examples: Sequence[Example],

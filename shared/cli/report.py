@@ -81,7 +81,7 @@ def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Pa
     lines = [
         f"# sqldistill run {run.run_id}" + (f" ({run.name})" if run.name else ""),
         "",
-        f"State **{run.state}**; serving version **{run.serving_version}**. Mode {spec.mode}, {spec.rounds or 'continuous'} rounds, "
+        f"State **{run.state}**; serving version **{run.serving_version}**. Mode {spec.mode}, {'continuous' if spec.continuous else spec.rounds} rounds, "
         f"base model `{spec.base_model.path or 'default'}`, evaluation split `{spec.eval_split}`"
         f"{f' (first {spec.eval_limit})' if spec.eval_limit else ''}, test suites {'on' if spec.test_suite else 'off'}, "
         f"gate: {spec.gate_mode or 'margin'} mode, margin {spec.gate_margin}"

@@ -42,8 +42,9 @@ def _fail(exc: grpc.RpcError) -> None:
 
 
 def build_run_spec(spec_file: Path | None, overrides: dict[str, Any]) -> controller_pb2.RunSpec:
-    """RunSettings' defaults (the one source), then a YAML file of RunSpec fields, then overrides."""
-    fields: dict[str, Any] = RunSettings().to_dict()
+    """A YAML file of RunSpec fields, then overrides: only what the user set travels; the controller
+    fills the rest from RunSettings, the one source of defaults."""
+    fields: dict[str, Any] = {}
     if spec_file:
         loaded = yaml.safe_load(Path(spec_file).read_text()) or {}
         if not isinstance(loaded, dict):
@@ -54,10 +55,7 @@ def build_run_spec(spec_file: Path | None, overrides: dict[str, Any]) -> control
         loaded.update(loaded.pop("sampling", None) or {})
         fields.update(loaded)
     fields.update(overrides)
-    unknown = sorted(set(fields) - set(RunSettings.__dataclass_fields__))
-    if unknown:
-        raise ValueError(f"unknown fields {', '.join(unknown)}")
-    return RunSettings.from_dict(fields).to_message()
+    return RunSettings.message(fields)
 
 
 def register(app: typer.Typer) -> None:
@@ -68,7 +66,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         name: Annotated[str, typer.Option()] = "",
         mode: Annotated[str, typer.Option(help="self_instruct | labelled | both")] = "",
-        rounds: Annotated[int | None, typer.Option(help="Rounds to run; 0 = continuous.")] = None,
+        rounds: Annotated[int | None, typer.Option(help="Rounds to run.")] = None,
+        continuous: Annotated[
+            bool | None, typer.Option("--continuous", help="Run rounds until stopped.")
+        ] = None,
         db: Annotated[
             list[str] | None,
             typer.Option(help="Training databases (repeatable); default: every train database."),
@@ -77,11 +78,13 @@ def register(app: typer.Typer) -> None:
         teacher_model: Annotated[
             str, typer.Option(help="A model that writes the candidates instead of the serving version.")
         ] = "",
-        candidates_per_db: Annotated[int, typer.Option()] = 0,
-        samples_per_question: Annotated[int, typer.Option()] = 0,
-        questions_per_round: Annotated[int, typer.Option()] = 0,
-        eval_limit: Annotated[int, typer.Option(help="Held-out questions to evaluate on (0 = all).")] = 0,
-        train_max_steps: Annotated[int, typer.Option()] = 0,
+        candidates_per_db: Annotated[int | None, typer.Option()] = None,
+        samples_per_question: Annotated[int | None, typer.Option()] = None,
+        questions_per_round: Annotated[int | None, typer.Option()] = None,
+        eval_limit: Annotated[
+            int | None, typer.Option(help="Held-out questions to evaluate on (0 = all).")
+        ] = None,
+        train_max_steps: Annotated[int | None, typer.Option()] = None,
         test_suite: Annotated[bool | None, typer.Option("--test-suite/--no-test-suite")] = None,
         gate_margin: Annotated[float | None, typer.Option()] = None,
         gate_mode: Annotated[str, typer.Option(help="margin | significant")] = "",
@@ -96,6 +99,7 @@ def register(app: typer.Typer) -> None:
             name=name,
             mode=mode,
             rounds=rounds,
+            continuous=continuous,
             db_ids=db,
             base_model=base_model,
             teacher_model=teacher_model,
@@ -112,8 +116,8 @@ def register(app: typer.Typer) -> None:
         try:
             spec = build_run_spec(
                 spec_file,
-                {k: v for k, v in overrides.items() if v not in (None, "", 0, [])}
-                | ({"rounds": rounds} if rounds == 0 else {}),
+                # Only what the user set: None, "" and no databases mean "not given".
+                {k: v for k, v in overrides.items() if v is not None and v != "" and v != []},
             )
         except (OSError, ValueError, TypeError) as exc:
             console.print(f"[red]bad run spec: {exc}[/red]")

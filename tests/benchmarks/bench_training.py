@@ -31,7 +31,7 @@ def main() -> None:
         build(data)
     catalogue = Catalogue.load(data)
     pairs = [TrainingPair(e.db_id, e.question, e.query) for e in catalogue.examples("train")]
-    rows = render_rows(pairs, catalogue, catalogue.examples("seed"), few_shot_k=2)
+    rows = render_rows(pairs, catalogue, few_shot_k=2)
 
     from shared.models import load_causal_lm, resolve_model
 

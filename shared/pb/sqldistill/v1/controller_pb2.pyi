@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RunSpec(_message.Message):
-    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "test_suite_variants", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs", "train_on_seed")
+    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs", "train_on_seed", "continuous")
     class ComplexityMixEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -25,7 +25,6 @@ class RunSpec(_message.Message):
     SAMPLES_PER_QUESTION_FIELD_NUMBER: _ClassVar[int]
     COMPLEXITY_MIX_FIELD_NUMBER: _ClassVar[int]
     TEST_SUITE_FIELD_NUMBER: _ClassVar[int]
-    TEST_SUITE_VARIANTS_FIELD_NUMBER: _ClassVar[int]
     CONSISTENCY_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     TRAIN_METHOD_FIELD_NUMBER: _ClassVar[int]
     TRAIN_FROM_PARENT_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +45,7 @@ class RunSpec(_message.Message):
     GATE_ALPHA_FIELD_NUMBER: _ClassVar[int]
     TRAIN_EPOCHS_FIELD_NUMBER: _ClassVar[int]
     TRAIN_ON_SEED_FIELD_NUMBER: _ClassVar[int]
+    CONTINUOUS_FIELD_NUMBER: _ClassVar[int]
     name: str
     db_ids: _containers.RepeatedScalarFieldContainer[str]
     mode: str
@@ -55,7 +55,6 @@ class RunSpec(_message.Message):
     samples_per_question: int
     complexity_mix: _containers.ScalarMap[str, float]
     test_suite: bool
-    test_suite_variants: int
     consistency_samples: int
     train_method: str
     train_from_parent: bool
@@ -76,7 +75,8 @@ class RunSpec(_message.Message):
     gate_alpha: float
     train_epochs: int
     train_on_seed: bool
-    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., test_suite_variants: _Optional[int] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ...) -> None: ...
+    continuous: bool
+    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ..., continuous: _Optional[bool] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
     __slots__ = ("spec",)
