@@ -352,6 +352,8 @@ def test_pause_resume_and_stop(stack, tiny_base):
     ):
         time.sleep(0.5)
     assert stub.StopRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state == "stopped"
+    time.sleep(1.0)  # the round thread notices the stop wherever it was (EVALUATE included)
+    assert serving_slot(stack) == store_serving(stack.home, run_id)
     assert [r.run_id for r in stub.ListRuns(controller_pb2.ListRunsRequest(), timeout=10).runs] == [run_id]
 
 
