@@ -53,26 +53,27 @@ def test_seed_examples_come_first_and_win_duplicates():
 def test_an_evaluation_is_reused_only_when_nothing_that_changes_its_score_changed(tmp_path):
     """The cache key of a held-out evaluation covers the questions and database contents, the limit,
     test suites, the prompt (template, shots) and the token budget."""
-    from services.controller.rounds import Context, RoundRunner
     from services.controller.settings import RunSettings
+    from services.controller.steps.base import Context
+    from services.controller.steps.evaluate import Evaluate
     from shared.bundled.build import build
     from shared.catalogue import Catalogue
 
     dataset = build(tmp_path / "bundled")
     catalogue = Catalogue.load(dataset)
-    runner = RoundRunner(Context(None, None, catalogue, tmp_path, None))  # only the catalogue is read
+    runner = Evaluate(Context(None, None, catalogue, tmp_path, None))  # only the catalogue is read
     base = RunSettings()
-    key = runner._split_key(base, 2)
-    assert key == runner._split_key(RunSettings(), 2)  # same inputs, same key
+    key = runner.split_key(base, 2)
+    assert key == runner.split_key(RunSettings(), 2)  # same inputs, same key
     changed = {
-        runner._split_key(base, 0),
-        runner._split_key(RunSettings(max_new_tokens=64), 2),
-        runner._split_key(RunSettings(eval_limit=5), 2),
-        runner._split_key(RunSettings(test_suite=False), 2),
+        runner.split_key(base, 0),
+        runner.split_key(RunSettings(max_new_tokens=64), 2),
+        runner.split_key(RunSettings(eval_limit=5), 2),
+        runner.split_key(RunSettings(test_suite=False), 2),
     }
     assert key not in changed and len(changed) == 4
     film = catalogue.path("film")
     with open(film, "ab") as handle:  # a database's content changes
         handle.write(b"\0")
-    assert runner._split_key(base, 2) != key
+    assert runner.split_key(base, 2) != key
     assert len(key) <= 100  # fits the store's column

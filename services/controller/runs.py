@@ -5,35 +5,28 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any
 
 from sqlalchemy import select
 
+from services.controller.queries import RunQueries
 from services.controller.rollout import RolloutError
-from services.controller.rounds import (
-    Context,
-    RoundRunner,
-    StopRequested,
-    base_version_id,
-    lineage_of,
-    prompt_k,
-    served_model,
-    set_serving,
-)
-from services.controller.settings import GATE_MODES, MODES, RunSettings
+from services.controller.rounds import RoundRunner
+from services.controller.settings import RunSettings
+from services.controller.steps.base import Context, StopRequested
+from services.controller.validation import validate_settings
+from services.controller.versions import base_version_id, lineage_of, served_model, set_serving
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.store import Event, ModelVersion, Round, Run
 
 log = logging.getLogger("sqldistill.controller")
 ACTIVE = ("running", "paused")
-TERMINAL = ("stopped", "completed", "failed")
 GATED_STATUSES = ("serving", "retired")  # rolled out once (or a base): what a roll-back may serve unforced
 
 
-class RunManager:
+class RunManager(RunQueries):
+    """Starts and drives runs (one worker thread each); the queries come from RunQueries."""
+
     def __init__(self, ctx: Context, retry_pause_seconds: float = 5.0) -> None:
         self.ctx = ctx
         self.runner = RoundRunner(ctx)
@@ -45,7 +38,7 @@ class RunManager:
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start_run(self, settings: RunSettings) -> Run:
-        self._validate(settings)
+        validate_settings(settings, self.ctx.catalogue)
         lineage = lineage_of(settings.base_model)
         with self.ctx.store.session() as s:
             busy = s.scalar(select(Run).where(Run.lineage == lineage, Run.state.in_(ACTIVE)))
@@ -93,52 +86,6 @@ class RunManager:
         )
         self._spawn(run.id)
         return self.get(run.id)
-
-    def _validate(self, settings: RunSettings) -> None:
-        catalogue = self.ctx.catalogue
-        if settings.mode not in MODES:
-            raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {settings.mode!r}")
-        if settings.rounds < 1 and not settings.continuous:
-            raise InvalidArgument("rounds must be >= 1; set continuous to run until stopped")
-        unknown = [d for d in settings.db_ids if d not in catalogue.databases]
-        if unknown:
-            raise InvalidArgument(f"unknown databases: {', '.join(unknown)}")
-        if settings.eval_split not in catalogue.split_files:
-            raise InvalidArgument(
-                f"evaluation split {settings.eval_split!r} not in the dataset (has {', '.join(catalogue.splits) or 'none'})"
-            )
-        trained_splits = {"train"} | ({"seed"} if settings.train_on_seed else set())
-        if settings.eval_split in trained_splits:
-            raise InvalidArgument(f"eval_split {settings.eval_split!r} is a split this run trains on")
-        # Whatever way they were chosen, the databases the run generates on must be unseen at evaluation.
-        eval_dbs = {e.db_id for e in catalogue.examples(settings.eval_split)}
-        train_dbs = (
-            {e.db_id for e in catalogue.examples("train")} if "train" in catalogue.split_files else set()
-        )
-        generation_dbs = set(settings.db_ids) or train_dbs or set(catalogue.db_ids)
-        overlap = sorted(generation_dbs & eval_dbs)
-        if overlap:
-            raise InvalidArgument(
-                f"training databases overlap the held-out evaluation databases: {', '.join(overlap[:5])}"
-            )
-        if settings.mode in ("labelled", "both") and "train" not in catalogue.split_files:
-            raise InvalidArgument("labelled mode needs a 'train' split with gold SQL")
-        if settings.candidates_per_db <= 0 or settings.samples_per_question <= 0:
-            raise InvalidArgument("candidates_per_db and samples_per_question must be positive")
-        if settings.gate_margin < 0:
-            raise InvalidArgument("gate_margin must be >= 0")
-        if settings.train_method not in ("lora", "full"):
-            raise InvalidArgument("train_method must be lora or full")
-        if settings.gate_mode not in GATE_MODES:
-            raise InvalidArgument(
-                f"gate_mode must be one of {', '.join(GATE_MODES)}, got {settings.gate_mode!r}"
-            )
-        if not 0 < settings.gate_alpha < 1:
-            raise InvalidArgument("gate_alpha must be within (0, 1)")
-        if not 0 <= settings.train_few_shot_k <= 16 or not 0 <= settings.few_shot_k <= 16:
-            raise InvalidArgument("few_shot_k and train_few_shot_k must be within [0, 16]")
-        if settings.max_sql_per_question <= 0 or settings.train_epochs <= 0:
-            raise InvalidArgument("max_sql_per_question and train_epochs must be positive")
 
     def _set_state(self, run_id: str, state: str, allowed_from: tuple[str, ...]) -> Run:
         with self.ctx.store.session() as s:
@@ -267,94 +214,6 @@ class RunManager:
                 .count()
             )
 
-    # --- queries ----------------------------------------------------------------------------------
-    def get(self, run_id: str) -> Run:
-        if not run_id:
-            raise InvalidArgument("run_id is required")
-        with self.ctx.store.session() as s:
-            run = s.get(Run, run_id)
-            if run is None:
-                raise NotFound(f"no run {run_id!r}")
-            s.expunge(run)
-            return run
-
-    def current_step(self, run_id: str) -> str:
-        with self.ctx.store.session() as s:
-            rnd = s.scalar(select(Round).where(Round.run_id == run_id).order_by(Round.number.desc()))
-            return rnd.step if rnd else ""
-
-    def runs(self) -> list[Run]:
-        with self.ctx.store.session() as s:
-            runs = list(s.scalars(select(Run).order_by(Run.created_at)))
-            for run in runs:
-                s.expunge(run)
-            return runs
-
-    def rounds(self, run_id: str) -> list[dict[str, Any]]:
-        self.get(run_id)
-        from shared.store import Evaluation
-
-        out = []
-        with self.ctx.store.session() as s:
-            run = s.get(Run, run_id)
-            settings = RunSettings.from_dict(run.spec)
-            for rnd in s.scalars(select(Round).where(Round.run_id == run_id).order_by(Round.number)):
-                version = s.get(ModelVersion, rnd.model_version) if rnd.model_version else None
-                evaluation = (
-                    s.scalar(
-                        select(Evaluation).where(
-                            Evaluation.model_version == rnd.model_version,
-                            Evaluation.split == self.runner._split_key(settings, prompt_k(version, settings)),
-                        )
-                    )
-                    if version is not None
-                    else None
-                )
-                out.append({"round": rnd, "evaluation": evaluation, "figures": dict(rnd.figures)})
-                s.expunge(rnd)
-                if evaluation is not None:
-                    s.expunge(evaluation)
-        return out
-
-    def models(self) -> list[tuple[ModelVersion, Any]]:
-        from shared.store import Evaluation
-
-        with self.ctx.store.session() as s:
-            out = []
-            for version in s.scalars(select(ModelVersion).order_by(ModelVersion.created_at)):
-                evaluation = s.scalars(
-                    select(Evaluation)
-                    .where(Evaluation.model_version == version.version)
-                    .order_by(Evaluation.created_at.desc())
-                ).first()
-                s.expunge(version)
-                if evaluation is not None:
-                    s.expunge(evaluation)
-                out.append((version, evaluation))
-            return out
-
-    def candidates(self, run_id: str, round_number: int, kept: bool, limit: int) -> list[tuple[Any, Any]]:
-        from shared.store import Candidate, Verdict
-
-        self.get(run_id)
-        if limit < 0 or limit > 1000:
-            raise InvalidArgument("limit must be within [0, 1000]")
-        with self.ctx.store.session() as s:
-            query = (
-                select(Candidate, Verdict)
-                .join(Verdict, Verdict.candidate_id == Candidate.id)
-                .where(Candidate.run_id == run_id, Verdict.kept.is_(kept))
-                .order_by(Candidate.round, Candidate.key)
-                .limit(limit or 50)
-            )
-            if round_number:
-                query = query.where(Candidate.round == round_number)
-            rows = s.execute(query).all()
-            for candidate, verdict in rows:
-                s.expunge(candidate)
-                s.expunge(verdict)
-            return [(c, v) for c, v in rows]
-
     def rollback(self, version: str, force: bool = False, requested_by: str = "") -> ModelVersion:
         """Serve an earlier version again: one that passed the gate (or a base), or, forced, any."""
         if not version:
@@ -391,24 +250,3 @@ class RunManager:
             result = s.get(ModelVersion, version)
             s.expunge(result)
             return result
-
-    def events(
-        self, run_id: str, is_active: Callable[[], bool], poll_seconds: float = 0.3
-    ) -> Iterator[Event]:
-        """The run's events from the start, then new ones as they happen, until the run ends."""
-        self.get(run_id)
-        last = 0
-        while is_active():
-            with self.ctx.store.session() as s:
-                batch = list(
-                    s.scalars(select(Event).where(Event.run_id == run_id, Event.id > last).order_by(Event.id))
-                )
-                for event in batch:
-                    s.expunge(event)
-                state = s.get(Run, run_id).state
-            for event in batch:
-                last = event.id
-                yield event
-            if not batch and state in TERMINAL:
-                return
-            time.sleep(poll_seconds)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from services.controller.clients import ServiceClients
 from services.controller.rollout import EmbeddedRollout, KubernetesRollout, Rollout
-from services.controller.rounds import Context
 from services.controller.runs import RunManager
 from services.controller.servicer import ControllerServicer
+from services.controller.steps.base import Context
 from shared.catalogue import Catalogue
 from shared.config import Config
 from shared.dataset import default_dataset

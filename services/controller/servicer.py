@@ -7,9 +7,9 @@ from typing import Any
 
 import grpc
 
-from services.controller.rounds import prompt_k
 from services.controller.runs import RunManager
 from services.controller.settings import RunSettings
+from services.controller.versions import prompt_k
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc
 from shared.stats import wilson_interval
 from shared.store import ModelVersion, Run

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from services.controller.enums import Mode
 from shared.pb import controller_pb2
 
-MODES = ("self_instruct", "labelled", "both")
+MODES = tuple(Mode)
 GATE_MODES = ("margin", "significant")
 
 
@@ -54,6 +55,10 @@ class RunSettings:
     gate_alpha: float = 0.05
     train_epochs: int = 1
     train_on_seed: bool = True  # the few-shot seed examples join every training set
+    train_batch_size: int = 4  # per-device micro-batch of the training job
+    judge_timeout_seconds: float = 600.0  # one JudgeCandidates call (a chunk of candidates)
+    evaluate_timeout_seconds: float = 1800.0  # one Evaluate call (the whole held-out set)
+    watch_timeout_seconds: float = 3600.0  # one WatchJob stream before it is reopened
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

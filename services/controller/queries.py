@@ -1,0 +1,135 @@
+"""Read-only views of runs for the servicer: runs, rounds with their evaluations, model versions,
+candidates with verdicts, and the event stream."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import select
+
+from services.controller.enums import RunState
+from services.controller.rounds import RoundRunner
+from services.controller.settings import RunSettings
+from services.controller.steps.base import Context
+from services.controller.versions import prompt_k
+from shared.errors import InvalidArgument, NotFound
+from shared.store import Event, ModelVersion, Round, Run
+
+TERMINAL = (RunState.STOPPED, RunState.COMPLETED, RunState.FAILED)
+
+
+class RunQueries:
+    ctx: Context
+    runner: RoundRunner
+
+    # --- queries ----------------------------------------------------------------------------------
+    def get(self, run_id: str) -> Run:
+        if not run_id:
+            raise InvalidArgument("run_id is required")
+        with self.ctx.store.session() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                raise NotFound(f"no run {run_id!r}")
+            s.expunge(run)
+            return run
+
+    def current_step(self, run_id: str) -> str:
+        with self.ctx.store.session() as s:
+            rnd = s.scalar(select(Round).where(Round.run_id == run_id).order_by(Round.number.desc()))
+            return rnd.step if rnd else ""
+
+    def runs(self) -> list[Run]:
+        with self.ctx.store.session() as s:
+            runs = list(s.scalars(select(Run).order_by(Run.created_at)))
+            for run in runs:
+                s.expunge(run)
+            return runs
+
+    def rounds(self, run_id: str) -> list[dict[str, Any]]:
+        self.get(run_id)
+        from shared.store import Evaluation
+
+        out = []
+        with self.ctx.store.session() as s:
+            run = s.get(Run, run_id)
+            settings = RunSettings.from_dict(run.spec)
+            for rnd in s.scalars(select(Round).where(Round.run_id == run_id).order_by(Round.number)):
+                version = s.get(ModelVersion, rnd.model_version) if rnd.model_version else None
+                evaluation = (
+                    s.scalar(
+                        select(Evaluation).where(
+                            Evaluation.model_version == rnd.model_version,
+                            Evaluation.split
+                            == self.runner.evaluation.split_key(settings, prompt_k(version, settings)),
+                        )
+                    )
+                    if version is not None
+                    else None
+                )
+                out.append({"round": rnd, "evaluation": evaluation, "figures": dict(rnd.figures)})
+                s.expunge(rnd)
+                if evaluation is not None:
+                    s.expunge(evaluation)
+        return out
+
+    def models(self) -> list[tuple[ModelVersion, Any]]:
+        from shared.store import Evaluation
+
+        with self.ctx.store.session() as s:
+            out = []
+            for version in s.scalars(select(ModelVersion).order_by(ModelVersion.created_at)):
+                evaluation = s.scalars(
+                    select(Evaluation)
+                    .where(Evaluation.model_version == version.version)
+                    .order_by(Evaluation.created_at.desc())
+                ).first()
+                s.expunge(version)
+                if evaluation is not None:
+                    s.expunge(evaluation)
+                out.append((version, evaluation))
+            return out
+
+    def candidates(self, run_id: str, round_number: int, kept: bool, limit: int) -> list[tuple[Any, Any]]:
+        from shared.store import Candidate, Verdict
+
+        self.get(run_id)
+        if limit < 0 or limit > 1000:
+            raise InvalidArgument("limit must be within [0, 1000]")
+        with self.ctx.store.session() as s:
+            query = (
+                select(Candidate, Verdict)
+                .join(Verdict, Verdict.candidate_id == Candidate.id)
+                .where(Candidate.run_id == run_id, Verdict.kept.is_(kept))
+                .order_by(Candidate.round, Candidate.key)
+                .limit(limit or 50)
+            )
+            if round_number:
+                query = query.where(Candidate.round == round_number)
+            rows = s.execute(query).all()
+            for candidate, verdict in rows:
+                s.expunge(candidate)
+                s.expunge(verdict)
+            return [(c, v) for c, v in rows]
+
+    def events(
+        self, run_id: str, is_active: Callable[[], bool], poll_seconds: float = 0.3
+    ) -> Iterator[Event]:
+        """The run's events from the start, then new ones as they happen, until the run ends."""
+        self.get(run_id)
+        last = 0
+        while is_active():
+            with self.ctx.store.session() as s:
+                batch = list(
+                    s.scalars(select(Event).where(Event.run_id == run_id, Event.id > last).order_by(Event.id))
+                )
+                for event in batch:
+                    s.expunge(event)
+                state = s.get(Run, run_id).state
+            for event in batch:
+                last = event.id
+                yield event
+            if not batch and state in TERMINAL:
+                return
+            time.sleep(poll_seconds)

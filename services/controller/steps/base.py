@@ -1,0 +1,143 @@
+"""What every step of a round shares: the services and store it works through (Context), and one
+place for round-store access - the round row, events, task markers, serving-slot loads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import grpc
+from sqlalchemy import select
+
+from services.controller.clients import ServiceClients, with_retry
+from services.controller.enums import Step
+from services.controller.rollout import Rollout, ServedModel
+from services.controller.settings import RunSettings
+from shared.catalogue import Catalogue
+from shared.pb import common_pb2, generation_pb2
+from shared.store import Event, Round, Run, Store
+
+StepResult = tuple[Step, dict[str, float]]
+
+
+class StopRequested(Exception):
+    """The run was paused or stopped; the current step ends at a safe point and resumes later."""
+
+
+@dataclass
+class Context:
+    store: Store
+    clients: ServiceClients
+    catalogue: Catalogue
+    home: Path
+    rollout: Rollout
+    should_stop: Callable[[], bool] = lambda: False
+
+
+class StepBase:
+    """A step of the round state machine: run() does its work in idempotent pieces and returns the
+    next step with the figures to record."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
+        raise NotImplementedError
+
+    # --- the round in the store ------------------------------------------------------------------
+    @staticmethod
+    def round_row(session: Any, run_id: str, number: int) -> Round:
+        return session.scalar(select(Round).where(Round.run_id == run_id, Round.number == number))
+
+    def update_round(self, run_id: str, number: int, **fields: Any) -> None:
+        with self.ctx.store.session() as s:
+            rnd = self.round_row(s, run_id, number)
+            for key, value in fields.items():
+                setattr(rnd, key, value)
+
+    def event(
+        self,
+        run_id: str,
+        round_number: int | None,
+        step: str | None,
+        kind: str,
+        message: str = "",
+        figures: dict[str, float] | None = None,
+    ) -> None:
+        with self.ctx.store.session() as s:
+            s.add(
+                Event(
+                    run_id=run_id,
+                    round=round_number,
+                    step=step,
+                    kind=kind,
+                    message=message,
+                    figures=figures or {},
+                )
+            )
+
+    def task_done(self, run_id: str, round_number: int, task: str) -> bool:
+        with self.ctx.store.session() as s:
+            return (
+                s.scalar(
+                    select(Event.id).where(
+                        Event.run_id == run_id,
+                        Event.round == round_number,
+                        Event.kind == "task_done",
+                        Event.message == task,
+                    )
+                )
+                is not None
+            )
+
+    def check_stop(self) -> None:
+        if self.ctx.should_stop():
+            raise StopRequested()
+
+    def set_step(self, run_id: str, number: int, step: str, **fields: Any) -> None:
+        with self.ctx.store.session() as s:
+            rnd = self.round_row(s, run_id, number)
+            rnd.step = step
+            for key, value in fields.items():
+                if key == "figures":
+                    rnd.figures = {**rnd.figures, **value}
+                else:
+                    setattr(rnd, key, value)
+            if step == Step.DONE:
+                rnd.finished_at = datetime.now(UTC)
+        self.event(run_id, number, step, "step_started", f"round {number}: {step}")
+
+    def load(self, model: ServedModel, slot: int = generation_pb2.MODEL_SLOT_SERVING) -> None:
+        """Load model into a slot of the generation service: SERVING only to restore what the store
+        says serves; WORK for a candidate under evaluation or a teacher (what serves is untouched)."""
+        generation = self.ctx.clients.generation
+        with_retry(
+            lambda: generation.LoadModel(generation_pb2.LoadModelRequest(model=model.ref(), slot=slot)),
+            f"load {model.version}",
+            should_stop=self.ctx.should_stop,
+        )
+
+    def in_work_slot(self, model: ServedModel) -> None:
+        """Make the work slot hold model, loading it only if it holds something else (or nothing)."""
+        generation = self.ctx.clients.generation
+        try:
+            held = generation.DescribeModel(
+                generation_pb2.DescribeModelRequest(slot=generation_pb2.MODEL_SLOT_WORK)
+            ).version
+        except grpc.RpcError:
+            held = ""
+        if held != model.version:
+            self.load(model, generation_pb2.MODEL_SLOT_WORK)
+
+    def sampling(
+        self, settings: RunSettings, seed: int, temperature: float | None = None
+    ) -> common_pb2.SamplingParams:
+        return common_pb2.SamplingParams(
+            temperature=settings.temperature if temperature is None else temperature,
+            top_p=settings.top_p,
+            max_new_tokens=settings.max_new_tokens,
+            seed=seed,
+        )

@@ -1,0 +1,177 @@
+"""EVALUATE: the new version and the serving one on the same held-out questions, each asked with its
+own prompt from the generation service's work slot (what serves is never touched), scored by the
+critic, stored per question and compared by the paired gate."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from services.controller.clients import with_retry
+from services.controller.enums import Step
+from services.controller.faults import crash_point
+from services.controller.gate import decide
+from services.controller.rollout import RolloutError
+from services.controller.settings import RunSettings
+from services.controller.steps.base import Context, StepBase, StepResult
+from services.controller.steps.generate import LABELLED_CHUNK
+from services.controller.versions import prompt_k, served_model
+from shared.catalogue import Example
+from shared.datasets import file_hash
+from shared.pb import common_pb2, critic_pb2, generation_pb2
+from shared.prompts import SQL_TEMPLATE
+from shared.stats import compare_paired
+from shared.store import Evaluation, ModelVersion, Run
+
+
+class Evaluate(StepBase):
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._digests: dict[tuple[str, int, int], str] = {}
+
+    def eval_examples(self, settings: RunSettings) -> list[Example]:
+        examples = self.ctx.catalogue.examples(settings.eval_split)
+        return examples[: settings.eval_limit] if settings.eval_limit else examples
+
+    def split_key(self, settings: RunSettings, shots: int) -> str:
+        """What an evaluation is reused for: everything that changes its score - the held-out
+        questions and databases (content), limit, test suites, the prompt (template, shots) and the
+        decoding (greedy, token budget). A readable head and a digest of the rest."""
+        examples = self.eval_examples(settings)
+        content = {
+            "examples": [[e.id, e.db_id, e.question, e.query] for e in examples],
+            "databases": {
+                db: self._file_digest(self.ctx.catalogue.path(db)) for db in {e.db_id for e in examples}
+            },
+            "template": SQL_TEMPLATE,
+            "shots": shots,
+            "decoding": {"temperature": 0.0, "max_new_tokens": settings.max_new_tokens},
+            "test_suite": settings.test_suite,
+        }
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+        return f"{settings.eval_split}:{settings.eval_limit or 'all'}:ts={int(settings.test_suite)}:k={shots}:{digest}"
+
+    def _file_digest(self, path: Path) -> str:
+        """SHA-256 of a database file, remembered while its size and mtime stay the same."""
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in self._digests:
+            self._digests[key] = file_hash(path)
+        return self._digests[key]
+
+    def ensure_evaluated(self, version: ModelVersion, settings: RunSettings) -> Evaluation:
+        """The version's accuracy on the held-out set, asked with its own prompt, per question;
+        computed once and kept in the store."""
+        shots = prompt_k(version, settings)
+        key = self.split_key(settings, shots)
+        with self.ctx.store.session() as s:
+            found = s.scalar(
+                select(Evaluation).where(Evaluation.model_version == version.version, Evaluation.split == key)
+            )
+            if found is not None:
+                return found
+        examples = self.eval_examples(settings)
+        self.in_work_slot(served_model(version))  # evaluated beside what serves, never in its place
+        generation, critic = self.ctx.clients.generation, self.ctx.clients.critic
+        predictions = []
+        for index in range(0, len(examples), LABELLED_CHUNK):
+            self.check_stop()
+            chunk = examples[index : index + LABELLED_CHUNK]
+            request = generation_pb2.GenerateSqlRequest(
+                questions=[
+                    generation_pb2.QuestionItem(id=e.id, db_id=e.db_id, question=e.question) for e in chunk
+                ],
+                n=1,
+                few_shot_k=shots,
+                sampling=common_pb2.SamplingParams(temperature=0.0, max_new_tokens=settings.max_new_tokens),
+                slot=generation_pb2.MODEL_SLOT_WORK,
+            )
+            reply = with_retry(
+                lambda request=request: generation.GenerateSql(request),
+                "generate for evaluation",
+                should_stop=self.ctx.should_stop,
+            )
+            if reply.model_version != version.version:
+                raise RolloutError(
+                    f"evaluating {version.version} but the work slot holds {reply.model_version}"
+                )
+            by_id = {r.question_id: (r.sql[0] if r.sql else "") for r in reply.results}
+            predictions += [
+                critic_pb2.Prediction(
+                    id=e.id,
+                    db_id=e.db_id,
+                    question=e.question,
+                    gold_sql=e.query,
+                    predicted_sql=by_id.get(e.id, ""),
+                )
+                for e in chunk
+            ]
+            crash_point("EVALUATE:mid")
+        reply = with_retry(
+            lambda: critic.Evaluate(
+                critic_pb2.EvaluateRequest(predictions=predictions, test_suite=settings.test_suite),
+                timeout=settings.evaluate_timeout_seconds,
+            ),
+            "evaluate",
+            should_stop=self.ctx.should_stop,
+        )
+        accuracy = reply.accuracy
+        by_hardness = {
+            level: {"total": a.total, "execution": a.execution, "test_suite": a.test_suite}
+            for level, a in accuracy.by_hardness.items()
+        }
+        with self.ctx.store.session() as s:
+            self.ctx.store.insert_ignore(
+                s,
+                Evaluation,
+                [
+                    {
+                        "model_version": version.version,
+                        "split": key,
+                        "total": accuracy.total,
+                        "execution": accuracy.execution,
+                        "test_suite": accuracy.test_suite if settings.test_suite else None,
+                        "by_hardness": by_hardness,
+                        "per_question": {
+                            q.id: [bool(q.execution_match), bool(q.test_suite_match)] for q in reply.queries
+                        },
+                    }
+                ],
+            )
+            return s.scalar(
+                select(Evaluation).where(Evaluation.model_version == version.version, Evaluation.split == key)
+            )
+
+    def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
+        with self.ctx.store.session() as s:
+            new = s.get(ModelVersion, self.round_row(s, run.id, number).model_version)
+            serving = s.get(ModelVersion, s.get(Run, run.id).serving_version)
+        old_eval = self.ensure_evaluated(serving, settings)
+        new_eval = self.ensure_evaluated(new, settings)
+        column = 1 if settings.test_suite else 0  # the gate's metric: TS when computed, else EX
+        metric = "test_suite" if settings.test_suite else "execution"
+        comparison = compare_paired(
+            {q: bool(r[column]) for q, r in (new_eval.per_question or {}).items()},
+            {q: bool(r[column]) for q, r in (old_eval.per_question or {}).items()},
+        )
+        decision = decide(comparison, settings.gate_mode, settings.gate_margin, settings.gate_alpha)
+        figures = {
+            "new_execution": new_eval.execution,
+            "serving_execution": old_eval.execution,
+            "new_test_suite": new_eval.test_suite or 0.0,
+            "serving_test_suite": old_eval.test_suite or 0.0,
+            **{f"paired_{k}": v for k, v in comparison.as_figures().items()},
+        }
+        self.event(
+            run.id,
+            number,
+            "EVALUATE",
+            "gate",
+            f"{new.version} vs serving {serving.version} ({metric}, {settings.gate_mode} gate): "
+            f"{decision.reason} -> {'roll out' if decision.roll_out else 'reject'}",
+            figures,
+        )
+        return (Step.ROLLOUT if decision.roll_out else Step.REJECT), figures

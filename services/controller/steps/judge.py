@@ -1,0 +1,92 @@
+"""JUDGE: every stored candidate without a verdict goes to the critic in chunks; verdicts are stored
+keyed by candidate, so a resumed step judges only what is left."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from services.controller.clients import with_retry
+from services.controller.enums import Step
+from services.controller.faults import crash_point
+from services.controller.settings import RunSettings
+from services.controller.steps.base import StepBase, StepResult
+from shared.pb import common_pb2, critic_pb2
+from shared.store import Candidate, Run, Verdict
+
+JUDGE_CHUNK = 128  # candidates per JudgeCandidates call
+
+
+class Judge(StepBase):
+    def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
+        critic = self.ctx.clients.critic
+        options = critic_pb2.JudgeOptions(
+            test_suite=settings.test_suite, consistency_samples=settings.consistency_samples, dedupe=False
+        )
+        while True:
+            self.check_stop()
+            with self.ctx.store.session() as s:
+                pending = s.scalars(
+                    select(Candidate)
+                    .outerjoin(Verdict, Verdict.candidate_id == Candidate.id)
+                    .where(
+                        Candidate.run_id == run.id, Candidate.round == number, Verdict.candidate_id.is_(None)
+                    )
+                    .order_by(Candidate.id)
+                    .limit(JUDGE_CHUNK)
+                ).all()
+            if not pending:
+                break
+            request = critic_pb2.JudgeRequest(
+                options=options,
+                candidates=[
+                    common_pb2.Candidate(
+                        id=c.id,
+                        db_id=c.db_id,
+                        question=c.question,
+                        sql=c.sql,
+                        gold_sql=c.gold_sql or "",
+                        source=c.source,
+                        hardness=c.hardness or "",
+                        resampled_sql=list(c.resampled_sql),
+                    )
+                    for c in pending
+                ],
+            )
+            verdicts = with_retry(
+                lambda request=request: list(
+                    critic.JudgeCandidates(request, timeout=settings.judge_timeout_seconds)
+                ),
+                "judge",
+                should_stop=self.ctx.should_stop,
+            )
+            with self.ctx.store.session() as s:
+                self.ctx.store.insert_ignore(
+                    s,
+                    Verdict,
+                    [
+                        {
+                            "candidate_id": v.candidate_id,
+                            "kept": v.kept,
+                            "reasons": list(v.reasons),
+                            "status": critic_pb2.ExecutionStatus.Name(v.status).removeprefix(
+                                "EXECUTION_STATUS_"
+                            ),
+                            "canonical_sql": v.canonical_sql or None,
+                            "hardness": v.hardness or None,
+                            "execution_match": v.execution_match if v.has_gold else None,
+                            "test_suite_match": v.test_suite_match
+                            if v.has_gold and settings.test_suite
+                            else None,
+                            "consistency": v.consistency if not v.has_gold else None,
+                        }
+                        for v in verdicts
+                    ],
+                )
+            crash_point("JUDGE:mid")
+        with self.ctx.store.session() as s:
+            rows = s.execute(
+                select(Verdict.kept)
+                .join(Candidate, Candidate.id == Verdict.candidate_id)
+                .where(Candidate.run_id == run.id, Candidate.round == number)
+            ).all()
+        return Step.TRAIN, {"judged": len(rows), "kept": sum(1 for (kept,) in rows if kept)}

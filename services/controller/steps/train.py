@@ -1,0 +1,153 @@
+"""TRAIN: the kept pairs (accumulated, deduplicated, with the seed examples) rendered into a frozen
+dataset, one training job per (run, round, dataset hash) watched to its end, and the new version
+recorded with the prompt it was trained on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from services.controller.clients import with_retry
+from services.controller.enums import Step, VersionStatus
+from services.controller.faults import crash_point
+from services.controller.settings import RunSettings
+from services.controller.steps.base import StepBase, StepResult
+from services.controller.training_set import KeptRow, seed_rows, select_training_pairs
+from shared.datasets import TrainingPair, freeze, render_rows
+from shared.pb import common_pb2, trainer_pb2
+from shared.store import Candidate, Dataset, ModelVersion, Run, Verdict
+
+
+class Train(StepBase):
+    def kept_pairs(self, run_id: str, number: int, settings: RunSettings) -> list[TrainingPair]:
+        """What round `number` trains on: its kept pairs, or those of rounds 1..number when
+        accumulating, after the seed examples when train_on_seed; deduplicated and capped per
+        question (services/controller/training_set.py). Empty when the critic kept nothing."""
+        rounds = Candidate.round <= number if settings.accumulate else Candidate.round == number
+        with self.ctx.store.session() as s:
+            rows = s.execute(
+                select(
+                    Candidate.key,
+                    Candidate.db_id,
+                    Candidate.question,
+                    Candidate.sql,
+                    Verdict.canonical_sql,
+                    Candidate.round,
+                )
+                .join(Verdict, Verdict.candidate_id == Candidate.id)
+                .where(Candidate.run_id == run_id, rounds, Verdict.kept.is_(True))
+            ).all()
+        if not rows:
+            return []
+        kept = [KeptRow(*row) for row in rows]
+        if settings.train_on_seed and "seed" in self.ctx.catalogue.split_files:
+            kept += seed_rows(self.ctx.catalogue.examples("seed"))
+        return select_training_pairs(kept, settings.max_sql_per_question)
+
+    def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
+        pairs = self.kept_pairs(run.id, number, settings)
+        if not pairs:
+            self.event(run.id, number, "TRAIN", "skipped", "nothing was kept: no new version this round")
+            return Step.REJECT, {"dataset_size": 0}
+        rows = render_rows(pairs, self.ctx.catalogue, settings.train_few_shot_k)
+        path, digest = freeze(rows, self.ctx.home / "datasets")
+        with self.ctx.store.session() as s:
+            self.ctx.store.insert_ignore(
+                s,
+                Dataset,
+                [{"hash": digest, "run_id": run.id, "round": number, "path": str(path), "size": len(rows)}],
+            )
+            self.round_row(s, run.id, number).dataset_hash = digest
+            serving = run.serving_version
+        version = f"{run.id[:8]}-r{number}"
+        parent = ""
+        if settings.train_from_parent and serving:
+            with self.ctx.store.session() as s:
+                current = s.get(ModelVersion, serving)
+                parent = serving if current is not None and current.artifact_path else ""
+        params = trainer_pb2.TrainingParams(
+            method=settings.train_method,
+            seed=settings.seed,
+            max_steps=settings.train_max_steps,
+            epochs=settings.train_epochs,
+            learning_rate=settings.learning_rate,
+            batch_size=settings.train_batch_size,
+        )
+        request = trainer_pb2.SubmitJobRequest(
+            run_id=run.id,
+            round=number,
+            dataset_hash=digest,
+            dataset_path=str(path),
+            base_model=common_pb2.ModelRef(path=settings.base_model or "default"),
+            parent_version=parent,
+            version=version,
+            params=params,
+        )
+        trainer = self.ctx.clients.trainer
+        job = with_retry(
+            lambda: trainer.SubmitJob(request), "submit training job", should_stop=self.ctx.should_stop
+        )
+        self.update_round(run.id, number, training_job_id=job.job_id)
+        self.event(
+            run.id,
+            number,
+            "TRAIN",
+            "job_submitted",
+            f"training job {job.job_id} for version {job.version}",
+            {"dataset_size": len(rows)},
+        )
+        crash_point("TRAIN:submitted")
+        final = None
+        while final is None:
+            self.check_stop()
+            updates = with_retry(
+                lambda: list(
+                    trainer.WatchJob(
+                        trainer_pb2.JobRef(job_id=job.job_id), timeout=settings.watch_timeout_seconds
+                    )
+                ),
+                "watch training job",
+                should_stop=self.ctx.should_stop,
+            )
+            final = next((u for u in reversed(updates) if u.HasField("job")), None)
+            for u in updates:
+                if u.state == trainer_pb2.JOB_STATE_RUNNING and u.step and u.step % 10 == 0:
+                    self.event(
+                        run.id,
+                        number,
+                        "TRAIN",
+                        "progress",
+                        f"step {u.step}/{u.total_steps}",
+                        {"step": u.step, "loss": u.loss, "tokens_per_second": u.tokens_per_second},
+                    )
+        done = final.job
+        if done.state != trainer_pb2.JOB_STATE_SUCCEEDED:
+            self.event(run.id, number, "TRAIN", "failed", f"training failed: {done.error[-500:]}")
+            return Step.REJECT, {"dataset_size": len(rows), "training_failed": 1}
+        manifest = json.loads((Path(done.artifact_path) / "manifest.json").read_text())
+        with self.ctx.store.session() as s:
+            self.ctx.store.insert_ignore(
+                s,
+                ModelVersion,
+                [
+                    {
+                        "version": done.version,
+                        "base": settings.base_model,
+                        "parent": parent or serving,
+                        "run_id": run.id,
+                        "round": number,
+                        "dataset_hash": digest,
+                        "artifact_path": done.artifact_path,
+                        "status": VersionStatus.CANDIDATE,
+                        "hyperparameters": {
+                            **manifest.get("hyperparameters", {}),
+                            "prompt": manifest.get("prompt") or {"few_shot_k": settings.train_few_shot_k},
+                        },
+                        "metrics": manifest.get("metrics", {}),
+                    }
+                ],
+            )
+            self.round_row(s, run.id, number).model_version = done.version
+        return Step.EVALUATE, {"dataset_size": len(rows), "final_loss": float(done.final_loss)}

@@ -1,0 +1,51 @@
+"""Which run settings the controller accepts: the catalogue's splits and databases, the recipe's
+ranges, and the held-out guard (a run never generates on, or trains on, what it is evaluated on)."""
+
+from __future__ import annotations
+
+from services.controller.enums import Mode
+from services.controller.settings import GATE_MODES, MODES, RunSettings
+from shared.catalogue import Catalogue
+from shared.errors import InvalidArgument
+
+
+def validate_settings(settings: RunSettings, catalogue: Catalogue) -> None:
+    if settings.mode not in MODES:
+        raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {settings.mode!r}")
+    if settings.rounds < 1 and not settings.continuous:
+        raise InvalidArgument("rounds must be >= 1; set continuous to run until stopped")
+    unknown = [d for d in settings.db_ids if d not in catalogue.databases]
+    if unknown:
+        raise InvalidArgument(f"unknown databases: {', '.join(unknown)}")
+    if settings.eval_split not in catalogue.split_files:
+        raise InvalidArgument(
+            f"evaluation split {settings.eval_split!r} not in the dataset (has {', '.join(catalogue.splits) or 'none'})"
+        )
+    trained_splits = {"train"} | ({"seed"} if settings.train_on_seed else set())
+    if settings.eval_split in trained_splits:
+        raise InvalidArgument(f"eval_split {settings.eval_split!r} is a split this run trains on")
+    # Whatever way they were chosen, the databases the run generates on must be unseen at evaluation.
+    eval_dbs = {e.db_id for e in catalogue.examples(settings.eval_split)}
+    train_dbs = {e.db_id for e in catalogue.examples("train")} if "train" in catalogue.split_files else set()
+    generation_dbs = set(settings.db_ids) or train_dbs or set(catalogue.db_ids)
+    overlap = sorted(generation_dbs & eval_dbs)
+    if overlap:
+        raise InvalidArgument(
+            f"training databases overlap the held-out evaluation databases: {', '.join(overlap[:5])}"
+        )
+    if settings.mode in (Mode.LABELLED, Mode.BOTH) and "train" not in catalogue.split_files:
+        raise InvalidArgument("labelled mode needs a 'train' split with gold SQL")
+    if settings.candidates_per_db <= 0 or settings.samples_per_question <= 0:
+        raise InvalidArgument("candidates_per_db and samples_per_question must be positive")
+    if settings.gate_margin < 0:
+        raise InvalidArgument("gate_margin must be >= 0")
+    if settings.train_method not in ("lora", "full"):
+        raise InvalidArgument("train_method must be lora or full")
+    if settings.gate_mode not in GATE_MODES:
+        raise InvalidArgument(f"gate_mode must be one of {', '.join(GATE_MODES)}, got {settings.gate_mode!r}")
+    if not 0 < settings.gate_alpha < 1:
+        raise InvalidArgument("gate_alpha must be within (0, 1)")
+    if not 0 <= settings.train_few_shot_k <= 16 or not 0 <= settings.few_shot_k <= 16:
+        raise InvalidArgument("few_shot_k and train_few_shot_k must be within [0, 16]")
+    if settings.max_sql_per_question <= 0 or settings.train_epochs <= 0:
+        raise InvalidArgument("max_sql_per_question and train_epochs must be positive")

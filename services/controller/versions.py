@@ -1,0 +1,74 @@
+"""Model versions as the controller sees them: ids of base versions, the prompt each version is
+asked with, how a version is served, and which version serves a lineage."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from services.controller.enums import VersionStatus
+from services.controller.rollout import ServedModel
+from services.controller.settings import RunSettings
+from shared.store import ModelVersion, Run
+
+
+def key_hash(*parts: Any) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def base_version_id(base_model: str) -> str:
+    name = Path(base_model).name if base_model else "default"
+    return f"base-{name}-{key_hash(base_model or 'default')[:6]}"
+
+
+def recorded_prompt_k(version: ModelVersion) -> int | None:
+    """The shots a trained version was trained with (recorded with it); None for a base model or a
+    version recorded before prompts were."""
+    prompt = (version.hyperparameters or {}).get("prompt") or {}
+    return int(prompt["few_shot_k"]) if version.artifact_path and "few_shot_k" in prompt else None
+
+
+def prompt_k(version: ModelVersion, settings: RunSettings) -> int:
+    """The number of shots a version is asked with: a trained version's own, the run's few_shot_k
+    for a base model."""
+    recorded = recorded_prompt_k(version)
+    if recorded is not None:
+        return recorded
+    return settings.train_few_shot_k if version.artifact_path else settings.few_shot_k
+
+
+def teacher_model(settings: RunSettings) -> ServedModel | None:
+    """The model that writes a run's candidates when it is not the serving version."""
+    if not settings.teacher_model:
+        return None
+    return ServedModel(f"teacher-{Path(settings.teacher_model).name}", settings.teacher_model)
+
+
+def served_model(version: ModelVersion) -> ServedModel:
+    if not version.artifact_path:  # a base model: served as is
+        return ServedModel(version.version, version.base)
+    if version.hyperparameters.get("method", "lora") == "full":
+        return ServedModel(version.version, version.artifact_path)
+    return ServedModel(version.version, version.base, version.artifact_path)
+
+
+def set_serving(session: Any, version: str, run_id: str | None = None) -> None:
+    """Mark version serving and whatever served before it retired, for its lineage."""
+    target = session.get(ModelVersion, version)
+    for other in session.scalars(
+        select(ModelVersion).where(
+            ModelVersion.status == VersionStatus.SERVING, ModelVersion.version != version
+        )
+    ):
+        if other.base == target.base:
+            other.status = VersionStatus.RETIRED
+    target.status = VersionStatus.SERVING
+    for run in session.scalars(select(Run).where(Run.lineage == lineage_of(target.base))):
+        run.serving_version = version
+
+
+def lineage_of(base_model: str) -> str:
+    return base_model or "default"
