@@ -24,11 +24,12 @@ setup-1.5b: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+# The unit tier (tests/unit): logic without servers, under two minutes.
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m unit
 
 protos: setup
-	$(BIN)/python -m shared.protogen
+	$(BIN)/python -m protos.generate
 
 lint: setup
 	$(BIN)/ruff check .
@@ -50,7 +51,7 @@ data: setup
 	$(BIN)/python -m shared.bundled.build var/bundled
 
 demo: setup
-	$(BIN)/python -m shared.cli.demo
+	$(BIN)/python -m cli.demo
 
 clean:
 	rm -rf $(VENV) var .bench .pytest_cache

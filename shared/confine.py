@@ -79,7 +79,7 @@ class Roots:
         return cls(tuple(config.model_roots), tuple(config.dataset_roots), tuple(config.paths.hub_allow))
 
     def model(self, value: str, field: str) -> str:
-        from shared.models import PACKAGED_MODELS
+        from shared.packaged_models import PACKAGED_MODELS
 
         return check_model_reference(value, field, PACKAGED_MODELS, self.models, self.hub_allow)
 

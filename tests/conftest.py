@@ -20,6 +20,17 @@ from tests.dbfactory import make_spider_dir
 REPO = Path(__file__).resolve().parent.parent
 
 
+TIERS = ("unit", "service", "e2e")  # tests/<tier>/: selected with -m unit|service|e2e
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the tier of its folder."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
+        if parts and parts[0] in TIERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

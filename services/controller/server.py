@@ -11,9 +11,9 @@ from services.controller.rollout import EmbeddedRollout, KubernetesRollout, Roll
 from services.controller.runs import RunManager
 from services.controller.servicer import ControllerServicer
 from services.controller.steps.base import Context
+from shared.bundled.locate import default_dataset
 from shared.catalogue import Catalogue
 from shared.config import Config
-from shared.dataset import default_dataset
 from shared.grpc_server import ServiceHost
 from shared.pb import controller_pb2, controller_pb2_grpc
 from shared.service_main import host_for

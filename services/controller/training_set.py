@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shared.catalogue import Example
-from shared.datasets import TrainingPair
+from shared.training_data import TrainingPair
 
 _SPACE = re.compile(r"\s+")
 

@@ -10,9 +10,9 @@ from services.critic.logic import Critic
 from services.critic.sandbox import Limits, SandboxPool
 from services.critic.servicer import CriticServicer
 from services.critic.testsuite import SuiteStore
+from shared.bundled.locate import default_dataset
 from shared.catalogue import Catalogue
 from shared.config import Config
-from shared.dataset import default_dataset
 from shared.grpc_server import ServiceHost
 from shared.pb import critic_pb2, critic_pb2_grpc
 from shared.service_main import host_for

@@ -93,7 +93,7 @@ class TransformersBackend:
         self._current = self._load(spec)
 
     def _load(self, spec: ModelSpec) -> _Loaded:
-        from shared.models import load_causal_lm, resolve_model
+        from shared.packaged_models import load_causal_lm, resolve_model
 
         started = time.perf_counter()
         path = resolve_model(spec.path, self.models_dir)

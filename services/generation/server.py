@@ -12,10 +12,10 @@ from pathlib import Path
 from services.generation.backends import Backend, ModelSpec, TgiBackend, TransformersBackend
 from services.generation.logic import Generator
 from services.generation.servicer import GenerationServicer
+from shared.bundled.locate import default_dataset
 from shared.catalogue import Catalogue
 from shared.config import Config
 from shared.confine import Roots
-from shared.dataset import default_dataset
 from shared.fewshot import few_shot_pool
 from shared.grpc_server import ServiceHost
 from shared.pb import generation_pb2, generation_pb2_grpc

@@ -20,9 +20,9 @@ from typing import Any
 from services.trainer.launchers import Launcher
 from services.trainer.train import TrainingParams, TrainSpec
 from shared.confine import Roots, check_name
-from shared.datasets import file_hash
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.store import Store, TrainingJob
+from shared.training_data import file_hash
 
 log = logging.getLogger("sqldistill.trainer")
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")

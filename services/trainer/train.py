@@ -192,7 +192,7 @@ def completion_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
 
 
 def _load_model(spec: TrainSpec, device: str, dtype: Any) -> tuple[Any, Any]:
-    from shared.models import load_causal_lm, resolve_model
+    from shared.packaged_models import load_causal_lm, resolve_model
 
     params = spec.params
     base = resolve_model(spec.base_model, Path(spec.models_dir or "var/models"))
@@ -278,7 +278,7 @@ def train(spec: TrainSpec) -> Path:
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    from shared.datasets import file_hash, read_rows
+    from shared.training_data import file_hash, read_rows
 
     params = spec.params
     work_dir = Path(spec.work_dir)
@@ -420,7 +420,7 @@ def train(spec: TrainSpec) -> Path:
 
 
 def _write_version(spec: TrainSpec, model: Any, tokenizer: Any, metrics: dict[str, Any]) -> None:
-    from shared.datasets import prompt_settings, read_rows
+    from shared.training_data import prompt_settings, read_rows
 
     rows = read_rows(spec.dataset_path)
     output_dir = Path(spec.output_dir)

@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shared.cli.runs import build_run_spec
-from shared.cli.stack import LocalStack
+from cli.runs import build_run_spec
+from cli.stack import LocalStack
 from shared.config import REPO_ROOT, load_config
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc

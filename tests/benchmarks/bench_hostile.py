@@ -19,7 +19,7 @@ from shared.grpc_client import check_health, make_channel
 from shared.pb import common_pb2, critic_pb2, critic_pb2_grpc
 from tests.conftest import start_service, stop_service
 from tests.dbfactory import make_spider_dir
-from tests.test_sandbox import HOSTILE
+from tests.unit.test_sandbox import HOSTILE
 
 DEADLINE_MS = 2000  # the critic's default per-query deadline (CriticConfig.timeout_ms)
 

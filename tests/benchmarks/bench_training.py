@@ -14,7 +14,7 @@ from pathlib import Path
 from services.trainer.train import TrainingParams, TrainSpec, batch_order, padding_waste, train
 from shared.bundled.build import build, is_current
 from shared.catalogue import Catalogue
-from shared.datasets import TrainingPair, freeze, render_rows
+from shared.training_data import TrainingPair, freeze, render_rows
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
     pairs = [TrainingPair(e.db_id, e.question, e.query) for e in catalogue.examples("train")]
     rows = render_rows(pairs, catalogue, few_shot_k=2)
 
-    from shared.models import load_causal_lm, resolve_model
+    from shared.packaged_models import load_causal_lm, resolve_model
 
     _, tokenizer = load_causal_lm(resolve_model(args.model, args.home / "models"))
     lengths = [len(tokenizer(r["prompt"] + r["completion"]).input_ids) for r in rows]

@@ -20,11 +20,11 @@ from services.controller.steps.base import Context, StepBase, StepResult
 from services.controller.steps.generate import LABELLED_CHUNK
 from services.controller.versions import prompt_k, served_model
 from shared.catalogue import Example
-from shared.datasets import file_hash
 from shared.pb import common_pb2, critic_pb2, generation_pb2
 from shared.prompts import SQL_TEMPLATE
 from shared.stats import compare_paired
 from shared.store import Evaluation, ModelVersion, Run
+from shared.training_data import file_hash
 
 
 class Evaluate(StepBase):

@@ -15,9 +15,9 @@ from services.controller.faults import crash_point
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
 from services.controller.training_set import KeptRow, seed_rows, select_training_pairs
-from shared.datasets import TrainingPair, freeze, render_rows
 from shared.pb import common_pb2, trainer_pb2
 from shared.store import Candidate, Dataset, ModelVersion, Run, Verdict
+from shared.training_data import TrainingPair, freeze, render_rows
 
 
 class Train(StepBase):

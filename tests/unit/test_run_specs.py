@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from cli.runs import build_run_spec
 from services.controller.settings import RunSettings
-from shared.cli.runs import build_run_spec
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("path", ["shared/cli/demo.yaml", "tests/benchmarks/distill.yaml"])
+@pytest.mark.parametrize("path", ["cli/demo.yaml", "tests/benchmarks/distill.yaml"])
 def test_shipped_specs_are_valid_and_use_the_recipe(path):
     settings = RunSettings.from_message(build_run_spec(REPO / path, {}))
     assert settings.few_shot_k == 2 and settings.train_few_shot_k == 0

@@ -12,7 +12,7 @@ from shared.catalogue import Catalogue, Example
 from shared.fewshot import select_examples, shots_for
 from shared.prompts import pair_completion, pair_prompt, schema_for_prompt, sql_completion, sql_prompt
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 
 def _golden(name: str, text: str) -> None:
@@ -169,8 +169,8 @@ def test_a_training_row_holds_the_exact_prompt_inference_sends(tmp_path, k, with
     from services.generation.backends import Sampling
     from services.generation.logic import Generator, QuestionIn
     from shared.bundled.build import build
-    from shared.datasets import TrainingPair, render_rows
     from shared.fewshot import few_shot_pool
+    from shared.training_data import TrainingPair, render_rows
 
     dataset = build(tmp_path / "bundled")
     if not with_seed_split:

@@ -18,8 +18,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
 
+from cli.format import accuracy_text, comparison_cells
 from services.controller.settings import RunSettings
-from shared.cli.format import accuracy_text, comparison_cells
 from shared.config import load_config
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc
@@ -221,7 +221,7 @@ def register(app: typer.Typer) -> None:
         config_file: ConfigOption = None,
     ) -> None:
         """Write a Markdown report with a PNG plot of accuracy and kept/generated counts per round."""
-        from shared.cli.report import build_report
+        from cli.report import build_report
 
         try:
             path = build_report(controller_stub(config_file), run_id, out)

@@ -121,7 +121,7 @@ def test_hot_swap_keeps_in_flight_calls_on_the_old_model(tiny_models, tmp_path):
 def test_lora_adapter_loads_on_top_of_the_base(tiny_models, tmp_path):
     from peft import LoraConfig, get_peft_model
 
-    from shared.models import load_causal_lm
+    from shared.packaged_models import load_causal_lm
 
     model, _ = load_causal_lm(str(tiny_models[0]))
     peft_model = get_peft_model(

@@ -7,8 +7,8 @@ import filecmp
 import pytest
 from pydantic import ValidationError
 
+from protos.generate import DEFAULT_OUT, generate
 from shared.config import load_config
-from shared.protogen import DEFAULT_OUT, generate
 
 
 def test_defaults_file_and_environment_layer(tmp_path, monkeypatch):

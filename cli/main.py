@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.runs import register as register_run_commands
+from cli.stack import START_ORDER, LocalStack
 from shared.catalogue import Catalogue, Example
-from shared.cli.runs import register as register_run_commands
-from shared.cli.stack import START_ORDER, LocalStack
 from shared.config import SERVICE_NAMES, Config, load_config
 from shared.grpc_client import check_health, make_channel
 from shared.stats import wilson_interval
@@ -248,7 +248,7 @@ def _predict_split(
     """Write a model's greedy predictions for examples to `out`, with a progress bar."""
     from rich.progress import Progress
 
-    from shared.cli.predict import predict, resolve_eval_model, write_predictions
+    from cli.predict import predict, resolve_eval_model, write_predictions
     from shared.fewshot import few_shot_pool
 
     chosen = resolve_eval_model(model, config.resolved_store_url, shots)

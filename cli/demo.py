@@ -1,4 +1,4 @@
-"""`make demo`: start the stack on this machine, run the distillation in shared/cli/demo.yaml on the
+"""`make demo`: start the stack on this machine, run the distillation in cli/demo.yaml on the
 bundled databases with the default model on CPU, print the rounds and write the report. Sized to
 finish in about 55 minutes on 2 cores (see README)."""
 
@@ -8,9 +8,9 @@ import argparse
 import time
 from pathlib import Path
 
-from shared.cli.report import build_report
-from shared.cli.runs import build_run_spec, console, show_rounds, watch_run
-from shared.cli.stack import LocalStack
+from cli.report import build_report
+from cli.runs import build_run_spec, console, show_rounds, watch_run
+from cli.stack import LocalStack
 from shared.config import load_config
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc

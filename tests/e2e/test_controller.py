@@ -145,7 +145,7 @@ def test_two_rounds_complete_with_a_consistent_store(stack, tiny_base):
     # The CLI, as a user runs it: a gRPC client of the controller.
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "shared.cli.main", *args],
+            [sys.executable, "-m", "cli.main", *args],
             env={**stack.env, "COLUMNS": "200"},
             capture_output=True,
             text=True,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shared.cli.format import accuracy_text, comparison_cells
+from cli.format import accuracy_text, comparison_cells
 from shared.pb import controller_pb2
 
 

@@ -12,7 +12,7 @@ from services.generation.backends import ModelSpec, Sampling, TransformersBacken
 from services.generation.parsing import parse_sql_completion
 from shared.catalogue import Catalogue, Example
 from shared.fewshot import select_examples, shots_for
-from shared.models import DEFAULT_MODEL, FAST_MODEL, PACKAGED_MODELS
+from shared.packaged_models import DEFAULT_MODEL, FAST_MODEL, PACKAGED_MODELS
 from shared.prompts import schema_for_prompt, sql_prompt
 
 

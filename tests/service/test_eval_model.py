@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
+from cli.predict import DEFAULT_BASE_SHOTS, resolve_eval_model
 from shared.catalogue import Catalogue
-from shared.cli.predict import DEFAULT_BASE_SHOTS, resolve_eval_model
 from shared.fewshot import few_shot_pool
 from shared.store import ModelVersion, Store
 from tests.tinymodel import make_tiny_model
@@ -67,7 +67,7 @@ def test_eval_command_writes_one_prediction_per_question_and_scores_them(spider_
     command = [
         sys.executable,
         "-m",
-        "shared.cli.main",
+        "cli.main",
         "eval",
         "--model",
         str(tiny),

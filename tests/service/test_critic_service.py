@@ -14,7 +14,7 @@ import pytest
 from shared.grpc_client import check_health, make_channel
 from shared.pb import common_pb2, critic_pb2, critic_pb2_grpc
 from shared.pbconvert import from_result_set
-from tests.test_sandbox import HOSTILE
+from tests.unit.test_sandbox import HOSTILE
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +204,7 @@ def test_eval_cli_on_spider_files(spider_dir, tmp_path):
         [
             sys.executable,
             "-m",
-            "shared.cli.main",
+            "cli.main",
             "eval",
             "--gold",
             str(gold),
@@ -227,7 +227,7 @@ def test_eval_cli_on_spider_files(spider_dir, tmp_path):
         [
             sys.executable,
             "-m",
-            "shared.cli.main",
+            "cli.main",
             "eval",
             "--gold",
             str(gold),

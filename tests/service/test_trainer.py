@@ -18,9 +18,9 @@ import yaml
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
 from services.trainer.launchers import DEFAULT_JOB_TEMPLATE, KubernetesLauncher, build_job, job_name
 from services.trainer.train import TrainingParams, TrainSpec, batch_order, padding_waste, train
-from shared.datasets import freeze
 from shared.grpc_client import make_channel
 from shared.pb import common_pb2, trainer_pb2, trainer_pb2_grpc
+from shared.training_data import freeze
 from tests.conftest import REPO, start_service, stop_service
 from tests.fake_kube_api import FakeKubeApi
 from tests.tinymodel import make_tiny_model

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.models import (
+from shared.packaged_models import (
     PACKAGED_MODELS,
     QWEN_05B_SPLIT,
     ModelIntegrityError,
@@ -19,7 +19,7 @@ from shared.models import (
     locate_part,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _fake_distribution(site: Path, name: str, payload: bytes) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from shared.datasets import file_hash
 from shared.grpc_client import check_health, make_channel
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc, trainer_pb2, trainer_pb2_grpc
+from shared.training_data import file_hash
 from tests.conftest import start_service, stop_service
 from tests.tinymodel import make_tiny_model
 

@@ -1,0 +1,1 @@
+"""e2e tier (see tests/conftest.py for the markers)."""

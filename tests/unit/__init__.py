@@ -1,0 +1,1 @@
+"""unit tier (see tests/conftest.py for the markers)."""

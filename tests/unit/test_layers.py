@@ -1,0 +1,50 @@
+"""The layer order of ARCHITECTURE.md, enforced: cli/ above services/ above shared/; no arrow up,
+and services reach each other only over gRPC (never by importing one another's modules)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _violations(folder: str, allowed) -> list[str]:
+    found = []
+    for path in sorted((REPO / folder).rglob("*.py")):
+        for name in _imports(path):
+            if not allowed(path, name):
+                found.append(f"{path.relative_to(REPO)} imports {name}")
+    return found
+
+
+def test_shared_imports_neither_services_nor_cli():
+    assert _violations("shared", lambda _p, name: name.split(".")[0] not in ("services", "cli")) == []
+
+
+def test_services_never_import_the_cli_nor_each_other():
+    def allowed(path: Path, name: str) -> bool:
+        top = name.split(".")
+        if top[0] == "cli":
+            return False
+        own = path.relative_to(REPO / "services").parts[0]
+        return top[0] != "services" or len(top) < 2 or top[1] == own
+
+    assert _violations("services", allowed) == []
+
+
+def test_the_checker_sees_an_upward_import(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import os\nfrom services.critic.logic import Critic\nfrom . import sibling\n")
+    assert _imports(sample) == {"os", "services.critic.logic"}
