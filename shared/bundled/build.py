@@ -1,12 +1,17 @@
 """Write the bundled benchmark in Spider format: database/<db_id>/<db_id>.sqlite, tables.json,
 train.json, dev.json and seed.json (the few-shot pool). Deterministic: same files every build.
 
+The questions are data (data/questions/<db_id>.jsonl: explicit id, split, hardness, question, gold
+SQL), so adding one renumbers nothing; the build's VERSION is the content hash of the data and of
+the generator code, so any change to either rebuilds a stale copy.
+
     python -m shared.bundled.build DEST
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import shutil
@@ -14,12 +19,38 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from shared.bundled.questions import QUESTIONS
-from shared.bundled.schemas import DATABASES, DEV_DATABASES
+from shared.bundled.schemas import DATABASES
 from shared.bundled.tables import Table, generate
 from shared.catalogue import introspect
 
-VERSION = 1  # bump when schemas, data or questions change: a stale build is rebuilt
+DATA = Path(__file__).with_name("data")
+SPLITS = ("train", "dev", "seed")
+
+
+def content_version() -> str:
+    """SHA-256 over the data files and the generator modules: what a build's bytes depend on."""
+    digest = hashlib.sha256()
+    sources = sorted(DATA.rglob("*.json*")) + [
+        Path(__file__).with_name(n) for n in ("build.py", "schemas.py", "tables.py")
+    ]
+    for path in sources:
+        label = path.relative_to(DATA) if path.is_relative_to(DATA) else path.name
+        digest.update(str(label).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_questions(db_id: str) -> list[dict[str, str]]:
+    """The database's questions in file order, each with its stable id and split."""
+    path = DATA / "questions" / f"{db_id}.jsonl"
+    if not path.is_file():
+        return []
+    items = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for item in items:
+        if item.get("split") not in SPLITS or not str(item.get("id", "")).startswith(f"{db_id}-"):
+            raise ValueError(
+                f"{path}: question {item.get('id')!r} needs an id '{db_id}-...' and a split in {SPLITS}"
+            )
+    return items
 
 
 def write_database(db_id: str, tables: list[Table], path: Path) -> None:
@@ -82,26 +113,20 @@ def build(dest: Path) -> Path:
             path = tmp / "database" / db_id / f"{db_id}.sqlite"
             write_database(db_id, tables, path)
             tables_json.append(tables_json_entry(db_id, path))
-            seeded_levels: set[str] = set()
-            for i, (hardness, question, query) in enumerate(QUESTIONS.get(db_id, [])):
-                item = {
-                    "id": f"{db_id}-{i:03d}",
-                    "db_id": db_id,
-                    "question": question,
-                    "query": query,
-                    "hardness": hardness,
-                }
-                if db_id in DEV_DATABASES:
-                    splits["dev"].append(item)
-                elif hardness not in seeded_levels:  # the seed pool: one pair per hardness level per database
-                    seeded_levels.add(hardness)
-                    splits["seed"].append(item)
-                else:
-                    splits["train"].append(item)
+            for q in load_questions(db_id):
+                splits[q["split"]].append(
+                    {
+                        "id": q["id"],
+                        "db_id": db_id,
+                        "question": q["question"],
+                        "query": q["query"],
+                        "hardness": q["hardness"],
+                    }
+                )
         (tmp / "tables.json").write_text(json.dumps(tables_json, indent=1))
         for split, items in splits.items():
             (tmp / f"{split}.json").write_text(json.dumps(items, indent=1))
-        (tmp / "VERSION").write_text(str(VERSION))
+        (tmp / "VERSION").write_text(content_version())
         shutil.copy(Path(__file__).with_name("README.md"), tmp / "README.md")
         if dest.exists():
             shutil.rmtree(dest)
@@ -114,7 +139,7 @@ def build(dest: Path) -> Path:
 
 def is_current(dest: Path) -> bool:
     version = Path(dest) / "VERSION"
-    return version.is_file() and version.read_text().strip() == str(VERSION)
+    return version.is_file() and version.read_text().strip() == content_version()
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from shared.bundled.tables import (
     CITIES,
     COUNTRIES,
+    WORDS,
     Column,
     Table,
     choice,
@@ -19,34 +20,8 @@ from shared.bundled.tables import (
     words,
 )
 
-ADJ = [
-    "Silent",
-    "Golden",
-    "Hidden",
-    "Broken",
-    "Crimson",
-    "Distant",
-    "Frozen",
-    "Wild",
-    "Electric",
-    "Last",
-    "Lost",
-    "Bright",
-]
-NOUN = [
-    "River",
-    "Empire",
-    "Garden",
-    "Signal",
-    "Harbor",
-    "Winter",
-    "Machine",
-    "Kingdom",
-    "Echo",
-    "Horizon",
-    "Mirror",
-    "Storm",
-]
+ADJ: list[str] = WORDS["adjectives"]
+NOUN: list[str] = WORDS["nouns"]
 
 
 def library() -> list[Table]:
@@ -161,18 +136,7 @@ def clinic() -> list[Table]:
     ]
 
 
-AIRPORTS = [
-    ("LIS", "Humberto Delgado", "Lisbon", "Portugal"),
-    ("OSL", "Gardermoen", "Oslo", "Norway"),
-    ("YYZ", "Pearson", "Toronto", "Canada"),
-    ("KIX", "Kansai", "Osaka", "Japan"),
-    ("NBO", "Jomo Kenyatta", "Nairobi", "Kenya"),
-    ("LIM", "Jorge Chavez", "Lima", "Peru"),
-    ("AUS", "Austin-Bergstrom", "Austin", "USA"),
-    ("MAD", "Barajas", "Madrid", "Spain"),
-    ("ICN", "Incheon", "Seoul", "Korea"),
-    ("DUB", "Dublin Airport", "Dublin", "Ireland"),
-]
+AIRPORTS: list[tuple[str, ...]] = [tuple(a) for a in WORDS["airports"]]
 
 
 def airline() -> list[Table]:
@@ -759,4 +723,3 @@ DATABASES: dict[str, Callable[[], list[Table]]] = {
     "hr": hr,
     "music": music,
 }
-DEV_DATABASES = ("film", "hr", "music")

@@ -6,105 +6,21 @@ foreign keys draw from the parent's keys, composite keys are drawn without repea
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 Gen = Callable[[random.Random, dict[str, Any]], Any]
 
-FIRST = [
-    "Ada",
-    "Bruno",
-    "Chen",
-    "Dina",
-    "Emil",
-    "Fatima",
-    "Goran",
-    "Hana",
-    "Ivan",
-    "Jana",
-    "Kofi",
-    "Lena",
-    "Mateo",
-    "Nora",
-    "Omar",
-    "Priya",
-    "Quinn",
-    "Rosa",
-    "Sven",
-    "Tara",
-    "Umar",
-    "Vera",
-    "Wei",
-    "Xenia",
-    "Yusuf",
-    "Zoe",
-    "Alice",
-    "Ben",
-    "Clara",
-    "David",
-    "Elena",
-    "Felix",
-    "Grace",
-    "Hugo",
-    "Iris",
-    "Jonas",
-    "Kira",
-    "Leo",
-]
-LAST = [
-    "Smith",
-    "Garcia",
-    "Kim",
-    "Novak",
-    "Okafor",
-    "Rossi",
-    "Tanaka",
-    "Silva",
-    "Muller",
-    "Dubois",
-    "Larsen",
-    "Khan",
-    "Ivanova",
-    "Costa",
-    "Nguyen",
-    "Berg",
-    "Moreau",
-    "Haddad",
-    "Lopez",
-    "Weber",
-    "Sato",
-    "Patel",
-]
-CITIES = [
-    "Berlin",
-    "Lisbon",
-    "Toronto",
-    "Osaka",
-    "Nairobi",
-    "Lima",
-    "Oslo",
-    "Austin",
-    "Madrid",
-    "Seoul",
-    "Dublin",
-    "Porto",
-]
-COUNTRIES = [
-    "Germany",
-    "Portugal",
-    "Canada",
-    "Japan",
-    "Kenya",
-    "Peru",
-    "Norway",
-    "USA",
-    "Spain",
-    "Korea",
-    "Ireland",
-    "France",
-]
+# Word lists are data: shared/bundled/data/words.json.
+WORDS = json.loads((Path(__file__).with_name("data") / "words.json").read_text())
+FIRST: list[str] = WORDS["first_names"]
+LAST: list[str] = WORDS["last_names"]
+CITIES: list[str] = WORDS["cities"]
+COUNTRIES: list[str] = WORDS["countries"]
 
 
 def person(rng: random.Random, _row: dict[str, Any]) -> str:

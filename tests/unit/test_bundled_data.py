@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +83,47 @@ def test_build_is_deterministic_and_versioned(bundled, tmp_path):
     assert {t["db_id"] for t in tables} == {p.name for p in (again / "database").iterdir()}
     (again / "VERSION").write_text("0")
     assert not is_current(again)
+
+
+def test_the_data_files_build_the_recorded_bytes(tmp_path):
+    """The same database bytes, split files and question ids as the build recorded in
+    tests/golden/bundled_hashes.json (made before the questions moved from Python into JSONL)."""
+    import hashlib
+
+    recorded = json.loads(
+        (Path(__file__).resolve().parents[1] / "golden" / "bundled_hashes.json").read_text()
+    )
+    dest = build(tmp_path / "bundled")
+    built = {
+        str(p.relative_to(dest)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(dest.rglob("*"))
+        if p.is_file() and p.name not in ("VERSION", "README.md")
+    }
+    assert built == recorded
+
+
+def test_the_build_version_follows_the_content(tmp_path, monkeypatch):
+    from shared.bundled import build as builder
+
+    dest = build(tmp_path / "bundled")
+    assert is_current(dest)
+    data = tmp_path / "data"
+    shutil.copytree(builder.DATA, data)
+    monkeypatch.setattr(builder, "DATA", data)
+    assert is_current(dest)  # same content, same version
+    questions = data / "questions" / "library.jsonl"
+    questions.write_text(questions.read_text().replace("How many", "How  many", 1))
+    assert not is_current(dest)  # any edit to the data makes the copy stale
+
+
+def test_a_question_without_an_id_or_split_is_refused(tmp_path, monkeypatch):
+    from shared.bundled import build as builder
+
+    data = tmp_path / "data"
+    shutil.copytree(builder.DATA, data)
+    monkeypatch.setattr(builder, "DATA", data)
+    (data / "questions" / "library.jsonl").write_text(
+        '{"question": "q", "query": "SELECT 1", "hardness": "easy"}\n'
+    )
+    with pytest.raises(ValueError, match="needs an id"):
+        builder.load_questions("library")
