@@ -1,6 +1,6 @@
 """The server scaffold every sqldistill service runs on.
 
-It adds what DESIGN.md asks of every service so each service only writes its servicer:
+It adds what every service needs (ARCHITECTURE.md, "Layers") so each service only writes its servicer:
 grpc.health.v1 (NOT_SERVING until the service says it is ready), server reflection,
 an interceptor that turns ServiceError into status codes, logs calls and records
 Prometheus metrics, and graceful shutdown on SIGTERM/SIGINT (health flips to

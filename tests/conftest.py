@@ -57,6 +57,43 @@ def test_roots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real PostgreSQL for the session: the server binaries of the pinned `pgserver` wheel (which
+    `make setup` installs; it also runs under root), on a unix socket in a temporary folder."""
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("postgres"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+def new_postgres_database(server: object) -> str:
+    """A fresh, empty database on the session's server; its SQLAlchemy URL (psycopg 3 driver)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(_psycopg(server.get_uri()), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return _psycopg(server.get_uri(name))
+
+
+def _psycopg(uri: str) -> str:
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store on a real SQLite file, then on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return new_postgres_database(request.getfixturevalue("postgres"))
+
+
+@pytest.fixture(scope="session")
 def spider_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_spider_dir(tmp_path_factory.mktemp("spider"))
 

@@ -61,6 +61,10 @@ class Stack:
     def target(self, name: str) -> str:
         return f"127.0.0.1:{self.env[f'SQLDISTILL_SERVICES__{name.upper()}__PORT']}"
 
+    @property
+    def store_url(self) -> str:
+        return self.env["SQLDISTILL_STORE_URL"]
+
     def start(self, name: str, extra_env: dict[str, str] | None = None, wait: bool = True) -> RunningService:
         log_path = self.home.parent / f"{name}.log"
         env = {**self.env, **(extra_env or {})}
@@ -98,7 +102,9 @@ class Stack:
         self.fake.close()
 
 
-def make_stack(root: Path, tiny_base: Path) -> Stack:
+def make_stack(root: Path, tiny_base: Path, store_url: str = "") -> Stack:
+    """The four services on loopback over a fresh bundled dataset; the store on a SQLite file
+    under home unless store_url names another (a PostgreSQL database)."""
     home = root / "home"
     dataset = build(root / "bundled")
     fake = FakeTgiServer(responder=scripted_responder(Catalogue.load(dataset)))
@@ -107,7 +113,7 @@ def make_stack(root: Path, tiny_base: Path) -> Stack:
         {
             "SQLDISTILL_HOME": str(home),
             "SQLDISTILL_DATASET": str(dataset),
-            "SQLDISTILL_STORE_URL": f"sqlite:///{home / 'store.db'}",
+            "SQLDISTILL_STORE_URL": store_url or f"sqlite:///{home / 'store.db'}",
             "SQLDISTILL_CRITIC__WORKERS": "2",
             "SQLDISTILL_GENERATION__BACKEND": "tgi",
             "SQLDISTILL_GENERATION__TGI_URL": fake.url,

@@ -104,8 +104,10 @@ class Store:
         rows = list(rows)
         if not rows:
             return 0
-        result = session.execute(self._insert(model).values(rows).on_conflict_do_nothing())
-        return result.rowcount or 0
+        # Counted from RETURNING: a driver's rowcount for a multi-row insert may be -1 (psycopg 3).
+        key = list(model.__table__.primary_key.columns)[0]
+        result = session.execute(self._insert(model).values(rows).on_conflict_do_nothing().returning(key))
+        return len(result.all())
 
     def upsert(
         self, session: Session, model: type[Base], row: Mapping[str, Any], keys: Iterable[str]

@@ -16,7 +16,7 @@ from shared.catalogue import Catalogue
 from shared.grpc_client import make_channel
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generation_pb2, generation_pb2_grpc
 from shared.store import Candidate, Dataset, Event, ModelVersion, Round, Run, Store, Verdict
-from tests.conftest import REPO
+from tests.conftest import REPO, new_postgres_database
 from tests.stack import SERVICES, make_stack
 from tests.tinymodel import make_tiny_model
 
@@ -74,9 +74,9 @@ def wait_for(stub, run_id: str, timeout: float = 600) -> controller_pb2.Run:
     raise TimeoutError(f"run {run_id} still {run.state}")
 
 
-def summary(home) -> dict:
+def summary(stack) -> dict:
     """What a finished run left in the store, in comparable form."""
-    store = Store.open(f"sqlite:///{home / 'store.db'}")
+    store = Store.open(stack.store_url)
     with store.session() as s:
         out = {
             "candidates": {
@@ -133,10 +133,10 @@ def test_two_rounds_complete_with_a_consistent_store(stack, tiny_base):
         generation.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == r1
     )  # REJECT restored it
 
-    facts = summary(stack.home)
+    facts = summary(stack)
     assert facts["verdicts"] == sum(facts["candidates"].values())  # every candidate judged exactly once
     assert all(r[3] for r in facts["rounds"])  # both rounds froze a dataset
-    store = Store.open(f"sqlite:///{stack.home / 'store.db'}")
+    store = Store.open(stack.store_url)
     with store.session() as s:
         assert s.get(Run, run.run_id).serving_version == r1
         for rnd in s.scalars(select(Round)):
@@ -213,16 +213,22 @@ KILL_POINTS = [
 ]
 
 
-def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path, tiny_base):
-    clean = make_stack(tmp_path / "clean", tiny_base)
-    crashy = make_stack(tmp_path / "crashy", tiny_base)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path, tiny_base, backend, request):
+    """Two rounds, every service real, the store on SQLite and then on a real PostgreSQL."""
+
+    def url() -> str:
+        return new_postgres_database(request.getfixturevalue("postgres")) if backend == "postgresql" else ""
+
+    clean = make_stack(tmp_path / "clean", tiny_base, url())
+    crashy = make_stack(tmp_path / "crashy", tiny_base, url())
     try:
         for name in SERVICES:
             clean.start(name)
         stub = controller(clean)
         clean_run = stub.StartRun(controller_pb2.StartRunRequest(spec=run_spec(tiny_base)), timeout=30)
         assert wait_for(stub, clean_run.run_id).state == "completed"
-        expected = summary(clean.home)
+        expected = summary(clean)
 
         for name in SERVICES[:3]:
             crashy.start(name)
@@ -240,7 +246,7 @@ def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path,
                 assert control.process.returncode == -9
                 restarts += 1
                 # Wherever it died (mid-EVALUATE included), what serves is what the store says serves.
-                assert serving_slot(crashy) == store_serving(crashy.home, run_id)
+                assert serving_slot(crashy) == store_serving(crashy, run_id)
                 control = crashy.start(
                     "controller", crash_env, wait=False
                 )  # it may die again before it is healthy
@@ -257,7 +263,7 @@ def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path,
         assert state == "completed"
         fired = sorted(p.name for p in (tmp_path / "crashes").iterdir())
         assert fired == sorted(KILL_POINTS) and restarts == len(fired)
-        got = summary(crashy.home)
+        got = summary(crashy)
         assert got == expected  # nothing lost, nothing doubled: same candidates, verdicts, datasets, versions
     finally:
         clean.stop()
@@ -270,8 +276,8 @@ def serving_slot(stack) -> str:
     return generation.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version
 
 
-def store_serving(home, run_id: str) -> str:
-    store = Store.open(f"sqlite:///{home / 'store.db'}")
+def store_serving(stack, run_id: str) -> str:
+    store = Store.open(stack.store_url)
     try:
         with store.session() as s:
             return s.get(Run, run_id).serving_version
@@ -290,7 +296,7 @@ def test_evaluation_that_fails_three_times_leaves_the_serving_version_serving(tm
             controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=1, mode="labelled")), timeout=30
         ).run_id
         assert wait_for(stub, run_id).state == "failed"
-        store = Store.open(f"sqlite:///{stack.home / 'store.db'}")
+        store = Store.open(stack.store_url)
         with store.session() as s:
             failures = s.scalars(
                 select(Event.message).where(Event.run_id == run_id, Event.kind == "step_failed")
@@ -298,7 +304,7 @@ def test_evaluation_that_fails_three_times_leaves_the_serving_version_serving(tm
             candidate = s.scalar(select(Round.model_version).where(Round.run_id == run_id))
         store.close()
         assert len(failures) == 3 and all("EVALUATE:mid" in m for m in failures)
-        assert candidate and serving_slot(stack) == store_serving(stack.home, run_id) != candidate
+        assert candidate and serving_slot(stack) == store_serving(stack, run_id) != candidate
 
         with pytest.raises(grpc.RpcError) as info:  # never evaluated: not served unless forced
             stub.RollBack(controller_pb2.RollBackRequest(version=candidate), timeout=30)
@@ -309,7 +315,7 @@ def test_evaluation_that_fails_three_times_leaves_the_serving_version_serving(tm
             timeout=60,
         )
         assert forced.status == "serving" and serving_slot(stack) == candidate
-        store = Store.open(f"sqlite:///{stack.home / 'store.db'}")
+        store = Store.open(stack.store_url)
         with store.session() as s:
             message = s.scalar(select(Event.message).where(Event.kind == "rollback"))
         store.close()
@@ -353,7 +359,7 @@ def test_pause_resume_and_stop(stack, tiny_base):
         time.sleep(0.5)
     assert stub.StopRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state == "stopped"
     time.sleep(1.0)  # the round thread notices the stop wherever it was (EVALUATE included)
-    assert serving_slot(stack) == store_serving(stack.home, run_id)
+    assert serving_slot(stack) == store_serving(stack, run_id)
     assert [r.run_id for r in stub.ListRuns(controller_pb2.ListRunsRequest(), timeout=10).runs] == [run_id]
 
 
@@ -375,7 +381,7 @@ def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prom
     )
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
     assert wait_for(stub, run.run_id).state == "completed"
-    store = Store.open(f"sqlite:///{stack.home / 'store.db'}")
+    store = Store.open(stack.store_url)
     with store.session() as s:
         rounds = {r.number: r for r in s.scalars(select(Round).where(Round.run_id == run.run_id))}
         paths = {n: s.get(Dataset, r.dataset_hash).path for n, r in rounds.items()}
@@ -432,7 +438,7 @@ def test_a_teacher_writes_the_candidates_and_the_serving_version_is_restored(sta
     )
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
     assert wait_for(stub, run.run_id).state == "completed"
-    store = Store.open(f"sqlite:///{stack.home / 'store.db'}")
+    store = Store.open(stack.store_url)
     with store.session() as s:
         writers = set(s.scalars(select(Candidate.model_version).where(Candidate.run_id == run.run_id)))
         serving = s.get(Run, run.run_id).serving_version
