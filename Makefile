@@ -41,6 +41,7 @@ bench: setup
 	$(BIN)/python -m tests.benchmarks.bench_generation --out .bench/generation.json
 	$(BIN)/python -m tests.benchmarks.bench_training --out .bench/training.json
 	$(BIN)/python -m tests.benchmarks.bench_baseline --out .bench/baseline.json
+	$(BIN)/python -m tests.benchmarks.bench_hostile --out .bench/hostile.json
 
 # Recursive distillation with the default model on CPU, labelled and self-instruct (see README).
 bench-distill: setup

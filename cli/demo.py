@@ -8,6 +8,7 @@ import argparse
 import time
 from pathlib import Path
 
+from cli.format import mode_text
 from cli.report import build_report
 from cli.runs import build_run_spec, console, show_rounds, watch_run
 from cli.stack import LocalStack
@@ -40,9 +41,9 @@ def main() -> None:
         spec = build_run_spec(args.spec, {})
         run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec))
         console.print(
-            f"run {run.run_id}: {spec.rounds} round(s), {spec.mode}, "
-            f"{spec.questions_per_round} questions x {spec.samples_per_question} samples per round, "
-            f"evaluated on {spec.eval_limit or 'all'} held-out questions (spec: {args.spec})"
+            f"run {run.run_id}: {run.spec.rounds} round(s), {mode_text(run.spec.mode)}, "
+            f"{run.spec.questions_per_round} questions x {run.spec.samples_per_question} samples per round, "
+            f"evaluated on {run.spec.eval_limit or 'all'} held-out questions (spec: {args.spec})"
         )
         watch_run(stub, run.run_id)
         show_rounds(stub, run.run_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cli.format import accuracy_text, comparison_cells
+from cli.format import accuracy_text, comparison_cells, mode_text, outcome_text, state_text, step_text
 from shared.pb import controller_pb2
 
 
@@ -34,7 +34,7 @@ def _plot(rounds: list[Any], path: Path) -> None:
     for r in rounds:
         if r.outcome:
             top.annotate(
-                r.outcome.replace("_", " "),
+                outcome_text(r.outcome).replace("_", " "),
                 (r.number, r.accuracy.execution),
                 textcoords="offset points",
                 xytext=(0, 8),
@@ -81,7 +81,7 @@ def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Pa
     lines = [
         f"# sqldistill run {run.run_id}" + (f" ({run.name})" if run.name else ""),
         "",
-        f"State **{run.state}**; serving version **{run.serving_version}**. Mode {spec.mode}, {'continuous' if spec.continuous else spec.rounds} rounds, "
+        f"State **{state_text(run.state)}**; serving version **{run.serving_version}**. Mode {mode_text(spec.mode)}, {'continuous' if spec.continuous else spec.rounds} rounds, "
         f"base model `{spec.base_model.path or 'default'}`, evaluation split `{spec.eval_split}`"
         f"{f' (first {spec.eval_limit})' if spec.eval_limit else ''}, test suites {'on' if spec.test_suite else 'off'}, "
         f"gate: {spec.gate_mode or 'margin'} mode, margin {spec.gate_margin}"
@@ -100,7 +100,7 @@ def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Pa
     ]
     for r in rounds:
         lines.append(
-            f"| {r.number} | {r.step} | {r.outcome or '-'} | {r.generated} | {r.kept} | {r.model_version or '-'} | "
+            f"| {r.number} | {step_text(r.step)} | {outcome_text(r.outcome) or '-'} | {r.generated} | {r.kept} | {r.model_version or '-'} | "
             f"{accuracy_text(r.accuracy)} | {accuracy_text(r.serving_accuracy)} | {r.accuracy.test_suite:.3f} | "
             f"{r.serving_accuracy.test_suite:.3f} | " + " | ".join(comparison_cells(r.comparison)) + " |"
         )

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
 
-from cli.format import accuracy_text, comparison_cells
+from cli.format import accuracy_text, comparison_cells, outcome_text, state_text, status_text, step_text
 from services.controller.settings import RunSettings
 from shared.config import load_config
 from shared.grpc_client import DeadlineStub, make_channel
@@ -141,7 +141,14 @@ def register(app: typer.Typer) -> None:
         for column in ("run", "name", "state", "round", "step", "serving"):
             table.add_column(column)
         for r in stub.ListRuns(controller_pb2.ListRunsRequest()).runs:
-            table.add_row(r.run_id, r.name, r.state, str(r.current_round), r.current_step, r.serving_version)
+            table.add_row(
+                r.run_id,
+                r.name,
+                state_text(r.state),
+                str(r.current_round),
+                step_text(r.current_step),
+                r.serving_version,
+            )
         console.print(table)
 
     @app.command(name="rounds")
@@ -159,7 +166,9 @@ def register(app: typer.Typer) -> None:
             children.setdefault(v.parent, []).append(v)
 
         def label(v: Any) -> str:
-            colour = {"serving": "green", "rejected": "red", "retired": "dim"}.get(v.status, "yellow")
+            colour = {"serving": "green", "rejected": "red", "retired": "dim"}.get(
+                status_text(v.status), "yellow"
+            )
             acc = (
                 f" EX {accuracy_text(v.accuracy)}"
                 + (f" TS {v.accuracy.test_suite:.3f}" if v.accuracy.test_suite else "")
@@ -167,7 +176,7 @@ def register(app: typer.Typer) -> None:
                 if v.accuracy.total
                 else ""
             )
-            return f"[{colour}]{v.version}[/{colour}] {v.status}{acc}" + (
+            return f"[{colour}]{v.version}[/{colour}] {status_text(v.status)}{acc}" + (
                 f" (run {v.run_id} round {v.round})" if v.run_id else ""
             )
 
@@ -196,7 +205,7 @@ def register(app: typer.Typer) -> None:
             result = controller_stub(config_file).RollBack(request, timeout=900)
         except grpc.RpcError as exc:
             _fail(exc)
-        console.print(f"{result.version} is {result.status}")
+        console.print(f"{result.version} is {status_text(result.status)}")
 
     for verb in ("stop", "pause", "resume"):
 
@@ -207,7 +216,7 @@ def register(app: typer.Typer) -> None:
                     result = getattr(stub, f"{verb.capitalize()}Run")(controller_pb2.RunRef(run_id=run_id))
                 except grpc.RpcError as exc:
                     _fail(exc)
-                console.print(f"run {result.run_id} is {result.state}")
+                console.print(f"run {result.run_id} is {state_text(result.state)}")
 
             command.__doc__ = f"{verb.capitalize()} a run."
             app.command(name=verb)(command)
@@ -258,8 +267,8 @@ def show_rounds(stub: Any, run_id: str) -> None:
     for r in rounds:
         table.add_row(
             str(r.number),
-            r.step,
-            r.outcome or "-",
+            step_text(r.step),
+            outcome_text(r.outcome) or "-",
             str(r.generated),
             str(r.kept),
             r.model_version or "-",
@@ -284,7 +293,7 @@ def watch_run(stub: Any, run_id: str) -> None:
         training = None
         try:
             for event in stub.WatchRun(controller_pb2.RunRef(run_id=run_id), timeout=24 * 3600):
-                if event.kind == "progress" and event.step == "TRAIN":
+                if event.kind == "progress" and event.step == controller_pb2.STEP_TRAIN:
                     done, total = (int(x) for x in event.message.split()[-1].split("/"))
                     if training is None:
                         training = progress.add_task(f"round {event.round} training", total=total)

@@ -39,3 +39,27 @@ def to_result_set(
 
 def from_result_set(result: common_pb2.ResultSet) -> list[tuple[Any, ...]]:
     return [tuple(from_value(v) for v in row.values) for row in result.rows]
+
+
+def enum_number(enum: Any, text: str) -> int:
+    """A lower- or upper-case word to its proto enum number by the enum's prefix:
+    ('completed', RunState) -> RUN_STATE_COMPLETED; '' -> 0, the UNSPECIFIED member."""
+    if not text:
+        return 0
+    prefix = enum.Name(0).removesuffix("UNSPECIFIED")
+    try:
+        return enum.Value(prefix + text.upper())
+    except ValueError:
+        raise ValueError(f"{text!r} is not one of {', '.join(enum_words(enum))}") from None
+
+
+def enum_text(enum: Any, number: int, upper: bool = False) -> str:
+    """The inverse of enum_number: RUN_STATE_COMPLETED -> 'completed' ('' for UNSPECIFIED)."""
+    if not number:
+        return ""
+    word = enum.Name(number).removeprefix(enum.Name(0).removesuffix("UNSPECIFIED"))
+    return word if upper else word.lower()
+
+
+def enum_words(enum: Any) -> list[str]:
+    return [enum_text(enum, number) for number in enum.values() if number]

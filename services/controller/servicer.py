@@ -11,6 +11,7 @@ from services.controller.runs import RunManager
 from services.controller.settings import RunSettings
 from services.controller.versions import prompt_k
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc
+from shared.pbconvert import enum_number
 from shared.stats import wilson_interval
 from shared.store import ModelVersion, Run
 
@@ -72,9 +73,9 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
         return controller_pb2.Run(
             run_id=run.id,
             name=run.name,
-            state=run.state,
+            state=enum_number(controller_pb2.RunState, run.state),
             current_round=run.current_round,
-            current_step=self.manager.current_step(run.id),
+            current_step=enum_number(controller_pb2.Step, self.manager.current_step(run.id)),
             serving_version=run.serving_version or "",
             spec=RunSettings.from_dict(run.spec).to_message(),
         )
@@ -108,7 +109,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
             yield controller_pb2.RunEvent(
                 run_id=event.run_id or "",
                 round=event.round or 0,
-                step=event.step or "",
+                step=enum_number(controller_pb2.Step, event.step or ""),
                 kind=event.kind,
                 message=event.message,
                 figures={k: float(v) for k, v in (event.figures or {}).items()},
@@ -125,8 +126,8 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
                 controller_pb2.Round(
                     run_id=rnd.run_id,
                     number=rnd.number,
-                    step=rnd.step,
-                    outcome=rnd.outcome or "",
+                    step=enum_number(controller_pb2.Step, rnd.step),
+                    outcome=enum_number(controller_pb2.RoundOutcome, rnd.outcome or ""),
                     generated=int(figures.get("generated", 0)),
                     kept=int(figures.get("kept", 0)),
                     model_version=rnd.model_version or "",
@@ -151,7 +152,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
             round=version.round or 0,
             dataset_hash=version.dataset_hash or "",
             artifact_path=version.artifact_path,
-            status=version.status,
+            status=enum_number(controller_pb2.VersionStatus, version.status),
             accuracy=accuracy_message(evaluation),
             created_at=version.created_at.isoformat(),
             few_shot_k=prompt_k(version, RunSettings()),  # a base model: the default base prompt

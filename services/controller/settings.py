@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from services.controller.enums import Mode
+from shared.errors import InvalidArgument
 from shared.pb import controller_pb2
+from shared.pbconvert import enum_number, enum_text
 
 MODES = tuple(Mode)
 GATE_MODES = ("margin", "significant")
@@ -88,6 +90,8 @@ class RunSettings:
                 spec.db_ids.extend(value)
             elif name == "complexity_mix":
                 spec.complexity_mix.update(value)
+            elif name == "mode":
+                spec.mode = enum_number(controller_pb2.RunMode, value)
             else:
                 setattr(spec, name, value)
         return spec
@@ -120,6 +124,13 @@ def _present_fields(spec: controller_pb2.RunSpec) -> dict[str, Any]:
         elif name in _COLLECTIONS:
             if getattr(spec, name):
                 values[name] = list(spec.db_ids) if name == "db_ids" else dict(spec.complexity_mix)
+        elif name == "mode":
+            if spec.HasField("mode") and spec.mode:
+                if spec.mode not in controller_pb2.RunMode.values():
+                    raise InvalidArgument(
+                        f"mode must be one of {', '.join(MODES)}, got enum value {spec.mode}"
+                    )
+                values[name] = enum_text(controller_pb2.RunMode, spec.mode)
         elif spec.HasField(name):
             values[name] = getattr(spec, name)
     return values

@@ -25,6 +25,7 @@ from cli.stack import LocalStack
 from shared.config import REPO_ROOT, load_config
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc
+from shared.pbconvert import enum_text
 from shared.stats import compare_paired, wilson_interval
 from shared.store import Evaluation, Event, ModelVersion, Round, Run, Store
 
@@ -44,7 +45,7 @@ def _share_converted_models(home: Path) -> None:
 def _wait(stub: Any, run_id: str) -> controller_pb2.Run:
     while True:
         run = stub.GetRun(controller_pb2.RunRef(run_id=run_id))
-        if run.state in ("completed", "failed", "stopped"):
+        if enum_text(controller_pb2.RunState, run.state) in ("completed", "failed", "stopped"):
             return run
         time.sleep(10)
 
@@ -140,7 +141,7 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "mode": mode,
         "run_id": final.run_id,
-        "state": final.state,
+        "state": enum_text(controller_pb2.RunState, final.state),
         "spec": json.loads(json.dumps(run_row.spec)),
         "base": base_figures,
         "rounds": table,

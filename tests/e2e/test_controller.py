@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from shared.catalogue import Catalogue
 from shared.grpc_client import make_channel
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generation_pb2, generation_pb2_grpc
+from shared.pbconvert import enum_number, enum_text
 from shared.store import Candidate, Dataset, Event, ModelVersion, Round, Run, Store, Verdict
 from tests.conftest import REPO, new_postgres_database
 from tests.stack import SERVICES, make_stack
@@ -57,7 +58,21 @@ def run_spec(tiny_base, **overrides) -> controller_pb2.RunSpec:
         few_shot_k=1,
     )
     fields.update(overrides)
+    if isinstance(fields["mode"], str):  # the proto's RunMode, from its word
+        fields["mode"] = enum_number(controller_pb2.RunMode, fields["mode"])
     return controller_pb2.RunSpec(**fields)
+
+
+def state(run) -> str:
+    return enum_text(controller_pb2.RunState, run.state)
+
+
+def outcome(rnd) -> str:
+    return enum_text(controller_pb2.RoundOutcome, rnd.outcome)
+
+
+def status(version) -> str:
+    return enum_text(controller_pb2.VersionStatus, version.status)
 
 
 def controller(stack):
@@ -68,10 +83,10 @@ def wait_for(stub, run_id: str, timeout: float = 600) -> controller_pb2.Run:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = stub.GetRun(controller_pb2.RunRef(run_id=run_id), timeout=10)
-        if run.state in ("completed", "failed", "stopped"):
+        if state(run) in ("completed", "failed", "stopped"):
             return run
         time.sleep(0.5)
-    raise TimeoutError(f"run {run_id} still {run.state}")
+    raise TimeoutError(f"run {run_id} still {state(run)}")
 
 
 def summary(stack) -> dict:
@@ -109,14 +124,14 @@ def test_two_rounds_complete_with_a_consistent_store(stack, tiny_base):
     assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     events = [e for e in stub.WatchRun(controller_pb2.RunRef(run_id=run.run_id), timeout=600)]
     final = stub.GetRun(controller_pb2.RunRef(run_id=run.run_id), timeout=10)
-    assert final.state == "completed", [e.message for e in events if e.kind in ("step_failed", "run_failed")]
+    assert state(final) == "completed", [e.message for e in events if e.kind in ("step_failed", "run_failed")]
     kinds = [e.kind for e in events]
     assert (
         kinds[0] == "run_started" and kinds[-1] == "run_completed" and "gate" in kinds and "rollout" in kinds
     )
 
     rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
-    assert [(r.number, r.step, r.outcome) for r in rounds] == [
+    assert [(r.number, enum_text(controller_pb2.Step, r.step, upper=True), outcome(r)) for r in rounds] == [
         (1, "DONE", "rolled_out"),
         (2, "DONE", "rejected"),
     ]
@@ -125,9 +140,9 @@ def test_two_rounds_complete_with_a_consistent_store(stack, tiny_base):
 
     models = {m.version: m for m in stub.ListModels(controller_pb2.ListModelsRequest(), timeout=10).models}
     r1, r2 = f"{run.run_id[:8]}-r1", f"{run.run_id[:8]}-r2"
-    assert models[r1].status == "serving" and models[r2].status == "rejected" and models[r2].parent == r1
+    assert status(models[r1]) == "serving" and status(models[r2]) == "rejected" and models[r2].parent == r1
     base = next(v for v, m in models.items() if v.startswith("base-"))
-    assert models[base].status == "retired"
+    assert status(models[base]) == "retired"
     generation = generation_pb2_grpc.GenerationServiceStub(make_channel(stack.target("generation")))
     assert (
         generation.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == r1
@@ -169,7 +184,7 @@ def test_two_rounds_complete_with_a_consistent_store(stack, tiny_base):
     assert cli("pause", "no-such-run").returncode == 1
 
     rolled_back = stub.RollBack(controller_pb2.RollBackRequest(version=base), timeout=30)
-    assert rolled_back.status == "serving"
+    assert status(rolled_back) == "serving"
     assert generation.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == base
     with pytest.raises(grpc.RpcError) as info:
         stub.RollBack(controller_pb2.RollBackRequest(version="no-such-version"), timeout=30)
@@ -179,7 +194,7 @@ def test_two_rounds_complete_with_a_consistent_store(stack, tiny_base):
 def test_bad_run_specs_are_rejected(stack, tiny_base):
     stub = controller(stack)
     cases = [
-        (run_spec(tiny_base, mode="sideways"), "mode must be"),
+        (run_spec(tiny_base, mode=99), "mode must be"),  # an enum value the controller does not know
         (run_spec(tiny_base, db_ids=["atlantis"]), "unknown databases"),
         (run_spec(tiny_base, db_ids=["film"]), "overlap the held-out"),
         (run_spec(tiny_base, eval_split="nope"), "evaluation split"),
@@ -227,7 +242,7 @@ def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path,
             clean.start(name)
         stub = controller(clean)
         clean_run = stub.StartRun(controller_pb2.StartRunRequest(spec=run_spec(tiny_base)), timeout=30)
-        assert wait_for(stub, clean_run.run_id).state == "completed"
+        assert state(wait_for(stub, clean_run.run_id)) == "completed"
         expected = summary(clean)
 
         for name in SERVICES[:3]:
@@ -253,14 +268,14 @@ def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path,
                 stub = controller(crashy)
                 continue
             try:
-                state = stub.GetRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state
+                run_state = state(stub.GetRun(controller_pb2.RunRef(run_id=run_id), timeout=10))
             except grpc.RpcError:
                 time.sleep(0.3)  # restarting
                 continue
-            if state in ("completed", "failed"):
+            if run_state in ("completed", "failed"):
                 break
             time.sleep(0.3)
-        assert state == "completed"
+        assert run_state == "completed"
         fired = sorted(p.name for p in (tmp_path / "crashes").iterdir())
         assert fired == sorted(KILL_POINTS) and restarts == len(fired)
         got = summary(crashy)
@@ -295,7 +310,7 @@ def test_evaluation_that_fails_three_times_leaves_the_serving_version_serving(tm
         run_id = stub.StartRun(
             controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=1, mode="labelled")), timeout=30
         ).run_id
-        assert wait_for(stub, run_id).state == "failed"
+        assert state(wait_for(stub, run_id)) == "failed"
         store = Store.open(stack.store_url)
         with store.session() as s:
             failures = s.scalars(
@@ -314,7 +329,7 @@ def test_evaluation_that_fails_three_times_leaves_the_serving_version_serving(tm
             controller_pb2.RollBackRequest(version=candidate, force=True, requested_by="alice@laptop"),
             timeout=60,
         )
-        assert forced.status == "serving" and serving_slot(stack) == candidate
+        assert status(forced) == "serving" and serving_slot(stack) == candidate
         store = Store.open(stack.store_url)
         with store.session() as s:
             message = s.scalar(select(Event.message).where(Event.kind == "rollback"))
@@ -336,9 +351,9 @@ def test_critic_and_generation_restarts_mid_round_are_retried(stack, tiny_base):
     stack.start("generation")
     stack.start("critic")
     run = wait_for(stub, run_id)
-    assert run.state == "completed"
+    assert state(run) == "completed"
     rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run_id), timeout=10).rounds
-    assert rounds[0].step == "DONE" and rounds[0].outcome == "rolled_out"
+    assert rounds[0].step == controller_pb2.STEP_DONE and outcome(rounds[0]) == "rolled_out"
 
 
 def test_pause_resume_and_stop(stack, tiny_base):
@@ -346,18 +361,18 @@ def test_pause_resume_and_stop(stack, tiny_base):
     run_id = stub.StartRun(
         controller_pb2.StartRunRequest(spec=run_spec(tiny_base, continuous=True)), timeout=30
     ).run_id
-    assert stub.PauseRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state == "paused"
+    assert state(stub.PauseRun(controller_pb2.RunRef(run_id=run_id), timeout=10)) == "paused"
     with pytest.raises(grpc.RpcError) as info:
         stub.PauseRun(controller_pb2.RunRef(run_id=run_id), timeout=10)
     assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert stub.ResumeRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state == "running"
+    assert state(stub.ResumeRun(controller_pb2.RunRef(run_id=run_id), timeout=10)) == "running"
     deadline = time.monotonic() + 300
     while (
         stub.GetRun(controller_pb2.RunRef(run_id=run_id), timeout=10).current_round < 2
         and time.monotonic() < deadline
     ):
         time.sleep(0.5)
-    assert stub.StopRun(controller_pb2.RunRef(run_id=run_id), timeout=10).state == "stopped"
+    assert state(stub.StopRun(controller_pb2.RunRef(run_id=run_id), timeout=10)) == "stopped"
     time.sleep(1.0)  # the round thread notices the stop wherever it was (EVALUATE included)
     assert serving_slot(stack) == store_serving(stack, run_id)
     assert [r.run_id for r in stub.ListRuns(controller_pb2.ListRunsRequest(), timeout=10).runs] == [run_id]
@@ -380,7 +395,7 @@ def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prom
         tiny_base, mode="labelled", train_from_parent=False, gate_mode="significant", gate_alpha=0.5
     )
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
-    assert wait_for(stub, run.run_id).state == "completed"
+    assert state(wait_for(stub, run.run_id)) == "completed"
     store = Store.open(stack.store_url)
     with store.session() as s:
         rounds = {r.number: r for r in s.scalars(select(Round).where(Round.run_id == run.run_id))}
@@ -420,7 +435,7 @@ def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prom
     wins = sum(1 for e in dev[:6] if e.question in good)
     assert (c.questions, c.wins, c.losses) == (6, wins, 0) and wins >= 2
     assert c.difference == pytest.approx(wins / 6) and c.p_value == pytest.approx(2 * 0.5**wins)
-    assert listed[0].outcome == "rolled_out"  # p < alpha 0.5
+    assert outcome(listed[0]) == "rolled_out"  # p < alpha 0.5
     assert listed[0].accuracy.execution_low < wins / 6 < listed[0].accuracy.execution_high
     gate = [
         e for e in stub.WatchRun(controller_pb2.RunRef(run_id=run.run_id), timeout=30) if e.kind == "gate"
@@ -437,7 +452,7 @@ def test_a_teacher_writes_the_candidates_and_the_serving_version_is_restored(sta
         tiny_base, rounds=1, mode="labelled", teacher_model=common_pb2.ModelRef(path=str(teacher))
     )
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
-    assert wait_for(stub, run.run_id).state == "completed"
+    assert state(wait_for(stub, run.run_id)) == "completed"
     store = Store.open(stack.store_url)
     with store.session() as s:
         writers = set(s.scalars(select(Candidate.model_version).where(Candidate.run_id == run.run_id)))
@@ -446,4 +461,4 @@ def test_a_teacher_writes_the_candidates_and_the_serving_version_is_restored(sta
     generation = generation_pb2_grpc.GenerationServiceStub(make_channel(stack.target("generation")))
     assert generation.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == serving
     rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
-    assert rounds[0].outcome == "rolled_out" and rounds[0].kept > 0  # the student learned from the teacher
+    assert outcome(rounds[0]) == "rolled_out" and rounds[0].kept > 0  # the student learned from the teacher

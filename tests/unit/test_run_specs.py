@@ -68,3 +68,17 @@ def test_a_client_sends_only_what_its_user_set(tmp_path):
 def test_runs_stored_before_continuous_existed_keep_their_meaning():
     assert RunSettings.from_dict({"rounds": 0}).continuous
     assert not RunSettings.from_dict({"rounds": 3}).continuous
+
+
+def test_proto_enums_convert_to_and_from_their_words():
+    from shared.pb import controller_pb2
+    from shared.pbconvert import enum_number, enum_text, enum_words
+
+    assert enum_number(controller_pb2.RunState, "completed") == controller_pb2.RUN_STATE_COMPLETED
+    assert enum_text(controller_pb2.Step, controller_pb2.STEP_EVALUATE, upper=True) == "EVALUATE"
+    assert enum_text(controller_pb2.RoundOutcome, 0) == "" and enum_number(controller_pb2.RoundOutcome, "") == 0
+    assert enum_words(controller_pb2.RunMode) == ["self_instruct", "labelled", "both"]
+    with pytest.raises(ValueError, match="not one of"):
+        enum_number(controller_pb2.VersionStatus, "deleted")
+    with pytest.raises(Exception, match="mode must be one of"):  # an enum value this controller does not know
+        RunSettings.from_message(controller_pb2.RunSpec(mode=42))

@@ -1,11 +1,81 @@
 from . import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class RunState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RUN_STATE_UNSPECIFIED: _ClassVar[RunState]
+    RUN_STATE_RUNNING: _ClassVar[RunState]
+    RUN_STATE_PAUSED: _ClassVar[RunState]
+    RUN_STATE_STOPPED: _ClassVar[RunState]
+    RUN_STATE_COMPLETED: _ClassVar[RunState]
+    RUN_STATE_FAILED: _ClassVar[RunState]
+
+class Step(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STEP_UNSPECIFIED: _ClassVar[Step]
+    STEP_GENERATE: _ClassVar[Step]
+    STEP_JUDGE: _ClassVar[Step]
+    STEP_TRAIN: _ClassVar[Step]
+    STEP_EVALUATE: _ClassVar[Step]
+    STEP_ROLLOUT: _ClassVar[Step]
+    STEP_REJECT: _ClassVar[Step]
+    STEP_DONE: _ClassVar[Step]
+
+class RoundOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROUND_OUTCOME_UNSPECIFIED: _ClassVar[RoundOutcome]
+    ROUND_OUTCOME_ROLLED_OUT: _ClassVar[RoundOutcome]
+    ROUND_OUTCOME_REJECTED: _ClassVar[RoundOutcome]
+    ROUND_OUTCOME_ROLLOUT_FAILED: _ClassVar[RoundOutcome]
+
+class VersionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VERSION_STATUS_UNSPECIFIED: _ClassVar[VersionStatus]
+    VERSION_STATUS_SERVING: _ClassVar[VersionStatus]
+    VERSION_STATUS_CANDIDATE: _ClassVar[VersionStatus]
+    VERSION_STATUS_REJECTED: _ClassVar[VersionStatus]
+    VERSION_STATUS_RETIRED: _ClassVar[VersionStatus]
+
+class RunMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RUN_MODE_UNSPECIFIED: _ClassVar[RunMode]
+    RUN_MODE_SELF_INSTRUCT: _ClassVar[RunMode]
+    RUN_MODE_LABELLED: _ClassVar[RunMode]
+    RUN_MODE_BOTH: _ClassVar[RunMode]
+RUN_STATE_UNSPECIFIED: RunState
+RUN_STATE_RUNNING: RunState
+RUN_STATE_PAUSED: RunState
+RUN_STATE_STOPPED: RunState
+RUN_STATE_COMPLETED: RunState
+RUN_STATE_FAILED: RunState
+STEP_UNSPECIFIED: Step
+STEP_GENERATE: Step
+STEP_JUDGE: Step
+STEP_TRAIN: Step
+STEP_EVALUATE: Step
+STEP_ROLLOUT: Step
+STEP_REJECT: Step
+STEP_DONE: Step
+ROUND_OUTCOME_UNSPECIFIED: RoundOutcome
+ROUND_OUTCOME_ROLLED_OUT: RoundOutcome
+ROUND_OUTCOME_REJECTED: RoundOutcome
+ROUND_OUTCOME_ROLLOUT_FAILED: RoundOutcome
+VERSION_STATUS_UNSPECIFIED: VersionStatus
+VERSION_STATUS_SERVING: VersionStatus
+VERSION_STATUS_CANDIDATE: VersionStatus
+VERSION_STATUS_REJECTED: VersionStatus
+VERSION_STATUS_RETIRED: VersionStatus
+RUN_MODE_UNSPECIFIED: RunMode
+RUN_MODE_SELF_INSTRUCT: RunMode
+RUN_MODE_LABELLED: RunMode
+RUN_MODE_BOTH: RunMode
 
 class RunSpec(_message.Message):
     __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs", "train_on_seed", "continuous", "train_batch_size", "judge_timeout_seconds", "evaluate_timeout_seconds", "watch_timeout_seconds")
@@ -52,7 +122,7 @@ class RunSpec(_message.Message):
     WATCH_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     name: str
     db_ids: _containers.RepeatedScalarFieldContainer[str]
-    mode: str
+    mode: RunMode
     base_model: _common_pb2.ModelRef
     rounds: int
     candidates_per_db: int
@@ -84,7 +154,7 @@ class RunSpec(_message.Message):
     judge_timeout_seconds: float
     evaluate_timeout_seconds: float
     watch_timeout_seconds: float
-    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ..., continuous: _Optional[bool] = ..., train_batch_size: _Optional[int] = ..., judge_timeout_seconds: _Optional[float] = ..., evaluate_timeout_seconds: _Optional[float] = ..., watch_timeout_seconds: _Optional[float] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[RunMode, str]] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ..., continuous: _Optional[bool] = ..., train_batch_size: _Optional[int] = ..., judge_timeout_seconds: _Optional[float] = ..., evaluate_timeout_seconds: _Optional[float] = ..., watch_timeout_seconds: _Optional[float] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
     __slots__ = ("spec",)
@@ -109,12 +179,12 @@ class Run(_message.Message):
     SERVING_VERSION_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     name: str
-    state: str
+    state: RunState
     current_round: int
-    current_step: str
+    current_step: Step
     spec: RunSpec
     serving_version: str
-    def __init__(self, run_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., current_round: _Optional[int] = ..., current_step: _Optional[str] = ..., spec: _Optional[_Union[RunSpec, _Mapping]] = ..., serving_version: _Optional[str] = ...) -> None: ...
+    def __init__(self, run_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., current_round: _Optional[int] = ..., current_step: _Optional[_Union[Step, str]] = ..., spec: _Optional[_Union[RunSpec, _Mapping]] = ..., serving_version: _Optional[str] = ...) -> None: ...
 
 class ListRunsRequest(_message.Message):
     __slots__ = ()
@@ -144,12 +214,12 @@ class RunEvent(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     round: int
-    step: str
+    step: Step
     kind: str
     message: str
     figures: _containers.ScalarMap[str, float]
     created_at: str
-    def __init__(self, run_id: _Optional[str] = ..., round: _Optional[int] = ..., step: _Optional[str] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ..., figures: _Optional[_Mapping[str, float]] = ..., created_at: _Optional[str] = ...) -> None: ...
+    def __init__(self, run_id: _Optional[str] = ..., round: _Optional[int] = ..., step: _Optional[_Union[Step, str]] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ..., figures: _Optional[_Mapping[str, float]] = ..., created_at: _Optional[str] = ...) -> None: ...
 
 class Round(_message.Message):
     __slots__ = ("run_id", "number", "step", "outcome", "generated", "kept", "model_version", "accuracy", "serving_accuracy", "comparison")
@@ -165,15 +235,15 @@ class Round(_message.Message):
     COMPARISON_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     number: int
-    step: str
-    outcome: str
+    step: Step
+    outcome: RoundOutcome
     generated: int
     kept: int
     model_version: str
     accuracy: _common_pb2.Accuracy
     serving_accuracy: _common_pb2.Accuracy
     comparison: Comparison
-    def __init__(self, run_id: _Optional[str] = ..., number: _Optional[int] = ..., step: _Optional[str] = ..., outcome: _Optional[str] = ..., generated: _Optional[int] = ..., kept: _Optional[int] = ..., model_version: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., serving_accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., comparison: _Optional[_Union[Comparison, _Mapping]] = ...) -> None: ...
+    def __init__(self, run_id: _Optional[str] = ..., number: _Optional[int] = ..., step: _Optional[_Union[Step, str]] = ..., outcome: _Optional[_Union[RoundOutcome, str]] = ..., generated: _Optional[int] = ..., kept: _Optional[int] = ..., model_version: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., serving_accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., comparison: _Optional[_Union[Comparison, _Mapping]] = ...) -> None: ...
 
 class Comparison(_message.Message):
     __slots__ = ("questions", "wins", "losses", "difference", "difference_low", "difference_high", "p_value")
@@ -223,11 +293,11 @@ class ModelVersion(_message.Message):
     round: int
     dataset_hash: str
     artifact_path: str
-    status: str
+    status: VersionStatus
     accuracy: _common_pb2.Accuracy
     created_at: str
     few_shot_k: int
-    def __init__(self, version: _Optional[str] = ..., base: _Optional[str] = ..., parent: _Optional[str] = ..., run_id: _Optional[str] = ..., round: _Optional[int] = ..., dataset_hash: _Optional[str] = ..., artifact_path: _Optional[str] = ..., status: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., created_at: _Optional[str] = ..., few_shot_k: _Optional[int] = ...) -> None: ...
+    def __init__(self, version: _Optional[str] = ..., base: _Optional[str] = ..., parent: _Optional[str] = ..., run_id: _Optional[str] = ..., round: _Optional[int] = ..., dataset_hash: _Optional[str] = ..., artifact_path: _Optional[str] = ..., status: _Optional[_Union[VersionStatus, str]] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., created_at: _Optional[str] = ..., few_shot_k: _Optional[int] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models",)
