@@ -51,6 +51,7 @@ class GenerationConfig(BaseModel):
     tgi_url: str = ""
     max_batch_size: int = 8
     few_shot_k: int = 2
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda: where the transformers backend runs
 
 
 class TrainerConfig(BaseModel):

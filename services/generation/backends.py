@@ -80,9 +80,11 @@ class TransformersBackend:
         threads: int = 0,
         prefix_sharing: bool = True,
         generate_lock: threading.Lock | None = None,
+        device: str = "auto",
     ) -> None:
         import torch
 
+        self.device, self.dtype = resolve_device(device)
         self.models_dir = Path(models_dir)
         self.max_batch_size = max_batch_size
         self.prefix_sharing = prefix_sharing
@@ -98,7 +100,7 @@ class TransformersBackend:
         started = time.perf_counter()
         path = resolve_model(spec.path, self.models_dir)
         try:
-            model, tokenizer = load_causal_lm(path, spec.adapter_path)
+            model, tokenizer = load_causal_lm(path, spec.adapter_path, dtype=self.dtype, device=self.device)
         except (OSError, ValueError) as exc:
             raise FailedPrecondition(f"cannot load model {path!r}: {exc}") from exc
         tokenizer.padding_side = "left"
@@ -172,23 +174,43 @@ class TransformersBackend:
         shared = _common_prefix_length(encoded)
         shared = min(shared, min(len(e) for e in encoded) - 1)  # every row keeps a token to feed
         if not self.prefix_sharing or len(prompts) == 1 or shared < MIN_SHARED_PREFIX:
-            batch = tokenizer(prompts, return_tensors="pt", padding=True)
+            batch = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
             generated = model.generate(**batch, **kwargs)
             return generated[:, batch["input_ids"].shape[1] :]
-        prefix = torch.tensor([encoded[0][:shared]])
+        prefix = torch.tensor([encoded[0][:shared]], device=model.device)
         out = model(input_ids=prefix, use_cache=True)
         cache = out["cache"] if "cache" in out else out.past_key_values
         cache.batch_repeat_interleave(len(prompts))
         tails = [e[shared:] for e in encoded]
         width = max(len(t) for t in tails)
         pad = tokenizer.pad_token_id
-        ids = torch.tensor([encoded[0][:shared] + [pad] * (width - len(t)) + t for t in tails])
-        mask = torch.tensor([[1] * shared + [0] * (width - len(t)) + [1] * len(t) for t in tails])
+        ids = torch.tensor(
+            [encoded[0][:shared] + [pad] * (width - len(t)) + t for t in tails], device=model.device
+        )
+        mask = torch.tensor(
+            [[1] * shared + [0] * (width - len(t)) + [1] * len(t) for t in tails], device=model.device
+        )
         generated = model.generate(input_ids=ids, attention_mask=mask, cache=cache, **kwargs)
         return generated[:, ids.shape[1] :]
 
 
 MIN_SHARED_PREFIX = 16
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(requested: str) -> tuple[str, Any]:
+    """(device, dtype) for generation: `auto` is CUDA when a GPU is present, else the CPU; bf16 on a
+    GPU that supports it, fp32 on the CPU (bf16 measured 2.6x slower there, see the README)."""
+    import torch
+
+    if requested not in DEVICES:
+        raise ValueError(f"generation device must be one of {', '.join(DEVICES)}, got {requested!r}")
+    cuda = torch.cuda.is_available()
+    if requested == "cuda" and not cuda:
+        raise FailedPrecondition("generation device cuda was asked for, but no GPU is available")
+    if requested == "cpu" or not cuda:
+        return "cpu", torch.float32
+    return "cuda", torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def _common_prefix_length(sequences: list[list[int]]) -> int:

@@ -41,11 +41,14 @@ def build_generator(config: Config) -> Generator:
     elif config.generation.backend == "transformers":
         models = Path(config.home) / "models"
         batch = config.generation.max_batch_size
-        backend = TransformersBackend(models, spec, max_batch_size=batch)
+        device = config.generation.device
+        backend = TransformersBackend(models, spec, max_batch_size=batch, device=device)
         lock = backend.generate_lock  # the work slot's passes queue behind the serving model's
 
         def work_backend(work_spec: ModelSpec) -> Backend:
-            return TransformersBackend(models, work_spec, max_batch_size=batch, generate_lock=lock)
+            return TransformersBackend(
+                models, work_spec, max_batch_size=batch, generate_lock=lock, device=device
+            )
     else:
         raise ValueError(f"unknown generation backend {config.generation.backend!r}")
     log.info(

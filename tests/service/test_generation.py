@@ -453,3 +453,25 @@ def test_the_work_slot_evaluates_beside_what_serves(tmp_path, spider_dir, tiny_m
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "slot" in info.value.details()
     finally:
         stop_service(service)
+
+
+def test_device_auto_uses_a_gpu_when_present_and_the_cpu_otherwise(monkeypatch):
+    """CUDA cannot run here: torch.cuda's answers are replaced (a mock of the GPU, named as such) to
+    check the choice; the CPU path is the real one every other test exercises."""
+    import torch
+
+    from services.generation.backends import resolve_device
+    from shared.errors import FailedPrecondition
+
+    assert resolve_device("auto") == ("cpu", torch.float32) or torch.cuda.is_available()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert resolve_device("auto") == ("cuda", torch.bfloat16)
+    assert resolve_device("cpu") == ("cpu", torch.float32)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert resolve_device("cuda") == ("cuda", torch.float16)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(FailedPrecondition, match="no GPU"):
+        resolve_device("cuda")
+    with pytest.raises(ValueError, match="one of"):
+        resolve_device("tpu")

@@ -76,7 +76,9 @@ def test_proto_enums_convert_to_and_from_their_words():
 
     assert enum_number(controller_pb2.RunState, "completed") == controller_pb2.RUN_STATE_COMPLETED
     assert enum_text(controller_pb2.Step, controller_pb2.STEP_EVALUATE, upper=True) == "EVALUATE"
-    assert enum_text(controller_pb2.RoundOutcome, 0) == "" and enum_number(controller_pb2.RoundOutcome, "") == 0
+    assert (
+        enum_text(controller_pb2.RoundOutcome, 0) == "" and enum_number(controller_pb2.RoundOutcome, "") == 0
+    )
     assert enum_words(controller_pb2.RunMode) == ["self_instruct", "labelled", "both"]
     with pytest.raises(ValueError, match="not one of"):
         enum_number(controller_pb2.VersionStatus, "deleted")
