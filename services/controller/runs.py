@@ -9,6 +9,7 @@ import uuid
 
 from sqlalchemy import select
 
+from services.controller.enums import RunState, VersionStatus
 from services.controller.queries import RunQueries
 from services.controller.rollout import RolloutError
 from services.controller.rounds import RoundRunner
@@ -20,8 +21,11 @@ from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.store import Event, ModelVersion, Round, Run
 
 log = logging.getLogger("sqldistill.controller")
-ACTIVE = ("running", "paused")
-GATED_STATUSES = ("serving", "retired")  # rolled out once (or a base): what a roll-back may serve unforced
+ACTIVE = (RunState.RUNNING, RunState.PAUSED)
+GATED_STATUSES = (
+    VersionStatus.SERVING,
+    VersionStatus.RETIRED,
+)  # rolled out once (or a base): what a roll-back may serve unforced
 
 
 class RunManager(RunQueries):
@@ -51,13 +55,16 @@ class RunManager(RunQueries):
             if s.get(ModelVersion, base_version) is None:
                 s.add(
                     ModelVersion(
-                        version=base_version, base=settings.base_model, artifact_path="", status="retired"
+                        version=base_version,
+                        base=settings.base_model,
+                        artifact_path="",
+                        status=VersionStatus.RETIRED,
                     )
                 )
                 s.flush()
             serving = s.scalar(
                 select(ModelVersion).where(
-                    ModelVersion.status == "serving", ModelVersion.base == settings.base_model
+                    ModelVersion.status == VersionStatus.SERVING, ModelVersion.base == settings.base_model
                 )
             )
             if serving is None:
@@ -70,7 +77,7 @@ class RunManager(RunQueries):
                 name=settings.name,
                 lineage=lineage,
                 spec=settings.to_dict(),
-                state="running",
+                state=RunState.RUNNING,
                 current_round=0,
                 serving_version=serving_version,
             )
@@ -100,20 +107,20 @@ class RunManager(RunQueries):
         return self.get(run_id)
 
     def pause(self, run_id: str) -> Run:
-        return self._set_state(run_id, "paused", ("running",))
+        return self._set_state(run_id, RunState.PAUSED, (RunState.RUNNING,))
 
     def resume(self, run_id: str) -> Run:
-        run = self._set_state(run_id, "running", ("paused", "running"))
+        run = self._set_state(run_id, RunState.RUNNING, (RunState.PAUSED, RunState.RUNNING))
         self._spawn(run_id)
         return run
 
     def stop(self, run_id: str) -> Run:
-        return self._set_state(run_id, "stopped", ACTIVE)
+        return self._set_state(run_id, RunState.STOPPED, ACTIVE)
 
     def recover(self) -> list[str]:
         """After a restart: pick up every run that was running, where it stood."""
         with self.ctx.store.session() as s:
-            ids = [r.id for r in s.scalars(select(Run).where(Run.state == "running"))]
+            ids = [r.id for r in s.scalars(select(Run).where(Run.state == RunState.RUNNING))]
         for run_id in ids:
             self.runner.event(run_id, None, None, "run_resumed", "controller restarted: resuming")
             self._spawn(run_id)
@@ -141,7 +148,7 @@ class RunManager(RunQueries):
 
     def _drive(self, run_id: str) -> None:
         def should_stop() -> bool:
-            return self._closing.is_set() or self._state(run_id) != "running"
+            return self._closing.is_set() or self._state(run_id) != RunState.RUNNING
 
         ctx = Context(
             self.ctx.store, self.ctx.clients, self.ctx.catalogue, self.ctx.home, self.ctx.rollout, should_stop
@@ -149,7 +156,7 @@ class RunManager(RunQueries):
         runner = RoundRunner(ctx)
         while not self._closing.is_set():
             state = self._state(run_id)
-            if state != "running":
+            if state != RunState.RUNNING:
                 return  # paused or stopped: resume() spawns a new worker
             with self.ctx.store.session() as s:
                 run = s.get(Run, run_id)
@@ -160,7 +167,7 @@ class RunManager(RunQueries):
                 if rnd is None:
                     finished = s.query(Round).filter(Round.run_id == run_id).count()
                     if not settings.continuous and finished >= settings.rounds:
-                        run.state = "completed"
+                        run.state = RunState.COMPLETED
                         s.add(
                             Event(
                                 run_id=run_id,
@@ -193,7 +200,7 @@ class RunManager(RunQueries):
                 runner.event(run_id, rnd.number, rnd.step, "step_failed", f"{type(exc).__name__}: {exc}")
                 if self._failures(run_id, rnd.number, rnd.step) >= 3:
                     with self.ctx.store.session() as s:
-                        s.get(Run, run_id).state = "failed"
+                        s.get(Run, run_id).state = RunState.FAILED
                     runner.event(
                         run_id, rnd.number, rnd.step, "run_failed", f"step {rnd.step} failed 3 times: {exc}"
                     )
@@ -225,10 +232,16 @@ class RunManager(RunQueries):
             if target is None:
                 raise NotFound(f"no model version {version!r}")
             if target.status not in GATED_STATUSES and not force:
-                why = "the gate rejected it" if target.status == "rejected" else "it was never evaluated"
+                why = (
+                    "the gate rejected it"
+                    if target.status == VersionStatus.REJECTED
+                    else "it was never evaluated"
+                )
                 raise FailedPrecondition(f"{version} is {target.status}: {why}; set force to serve it anyway")
             current = s.scalar(
-                select(ModelVersion).where(ModelVersion.status == "serving", ModelVersion.base == target.base)
+                select(ModelVersion).where(
+                    ModelVersion.status == VersionStatus.SERVING, ModelVersion.base == target.base
+                )
             )
             s.expunge(target)
             if current is not None:
