@@ -171,3 +171,78 @@ def test_kubernetes_rollout_against_a_fake_api_server_patches_waits_and_confirms
 def test_model_ref_of_a_served_model():
     ref = ServedModel("v1", "", "/models/v1").ref()
     assert ref == common_pb2.ModelRef(version="v1", path="default", adapter_path="/models/v1")
+
+
+@pytest.mark.parametrize("overlay", ["cpu", "gpu"])
+def test_the_rollout_patches_the_deployment_the_manifests_really_define(overlay):
+    """The fake API server (no kube-apiserver can run here) is loaded with exactly the objects
+    `kubectl kustomize k8s/overlays/<overlay>` renders; the controller, configured from the rendered
+    ConfigMap, must find and patch the serving Deployment, its real container, and keep its env."""
+    import yaml
+
+    from shared.config import Config
+    from tests.unit.test_k8s import render
+
+    docs = render(overlay)
+    config = Config(
+        **yaml.safe_load(
+            next(o for o in docs if o["kind"] == "ConfigMap" and "config.yaml" in o.get("data", {}))["data"][
+                "config.yaml"
+            ]
+        )
+    )
+    api = FakeKubeApi()
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            deployment = {**doc, "metadata": {**doc["metadata"], "generation": 1}}
+            replicas = doc["spec"].get("replicas", 1)
+            deployment["status"] = {
+                "observedGeneration": 1,
+                "replicas": replicas,
+                "updatedReplicas": replicas,
+                "availableReplicas": replicas,
+            }
+            api.deployments[doc["metadata"]["name"]] = deployment
+    served = {"version": "v0"}
+
+    def roll(name: str, deployment: dict) -> None:
+        deployment["status"]["observedGeneration"] = deployment["metadata"]["generation"]
+        served["version"] = _env(deployment)["SQLDISTILL_GENERATION__VERSION"]
+
+    class Generation:  # what the rolled-out pods report
+        def DescribeModel(self, request, timeout=None):  # noqa: N802 - gRPC stub naming
+            return generation_pb2.ModelInfo(version=served["version"])
+
+    api.on_patch = roll
+    try:
+        from kubernetes import client
+
+        rollout = KubernetesRollout(
+            config.controller.namespace,
+            config.controller.serving_selector,
+            Generation(),
+            apps_api=client.AppsV1Api(api.api_client()),
+            timeout_seconds=5,
+            poll_seconds=0.05,
+        )
+        rendered = next(
+            d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "sqldistill-generation"
+        )
+        before = {e["name"] for e in rendered["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+        rollout.apply(ServedModel("v1", "/data/models/base/m", "/data/models/versions/v1"), None)
+        patches = [r for r in api.requests if r["method"] == "PATCH"]
+        assert [p["path"] for p in patches] == [
+            f"/apis/apps/v1/namespaces/{config.controller.namespace}/deployments/sqldistill-generation"
+        ]
+        assert (
+            rendered["metadata"].get("namespace", config.controller.namespace) == config.controller.namespace
+        )
+        patched_container = patches[0]["body"]["spec"]["template"]["spec"]["containers"][0]["name"]
+        containers = api.deployments["sqldistill-generation"]["spec"]["template"]["spec"]["containers"]
+        assert patched_container in [c["name"] for c in rendered["spec"]["template"]["spec"]["containers"]]
+        assert len(containers) == len(rendered["spec"]["template"]["spec"]["containers"])  # merged, not added
+        env = _env(api.deployments["sqldistill-generation"])
+        assert env["SQLDISTILL_GENERATION__VERSION"] == "v1" and before <= set(env)
+        assert served["version"] == "v1"
+    finally:
+        api.close()
