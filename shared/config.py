@@ -44,11 +44,13 @@ class CriticConfig(BaseModel):
 
 
 class GenerationConfig(BaseModel):
-    backend: str = "transformers"  # transformers | tgi
+    backend: str = "transformers"  # transformers | tgi | openai
     model: str = ""  # local path, hub id, or a packaged model name; "" = the packaged default
     adapter: str = ""  # LoRA adapter folder served on top of `model`
     version: str = ""  # model version id being served (set by rollout)
     tgi_url: str = ""
+    openai_url: str = ""  # an OpenAI-compatible server's base URL (.../v1); key in $SQLDISTILL_OPENAI_API_KEY
+    openai_model: str = ""  # the base model's id on that server ("" = the first it lists)
     max_batch_size: int = 8
     few_shot_k: int = 2
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda: where the transformers backend runs

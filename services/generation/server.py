@@ -11,6 +11,7 @@ from pathlib import Path
 
 from services.generation.backends import Backend, ModelSpec, TgiBackend, TransformersBackend
 from services.generation.logic import Generator
+from services.generation.openai_backend import OpenAIBackend
 from services.generation.servicer import GenerationServicer
 from shared.bundled.locate import default_dataset
 from shared.catalogue import Catalogue
@@ -38,6 +39,10 @@ def build_generator(config: Config) -> Generator:
     if config.generation.backend == "tgi":
         backend = TgiBackend(config.generation.tgi_url, spec=spec)
         work_backend = lambda work_spec: TgiBackend(config.generation.tgi_url, spec=work_spec)  # noqa: E731
+    elif config.generation.backend == "openai":
+        url, model_id = config.generation.openai_url, config.generation.openai_model
+        backend = OpenAIBackend(url, spec=spec, model_id=model_id)
+        work_backend = lambda work_spec: OpenAIBackend(url, spec=work_spec, model_id=model_id)  # noqa: E731
     elif config.generation.backend == "transformers":
         models = Path(config.home) / "models"
         batch = config.generation.max_batch_size

@@ -1,0 +1,129 @@
+"""Generation throughput, embedded vs served (`python -m tests.benchmarks.bench_serving`): the same
+prompts (held-out questions of the bundled benchmark, zero-shot, greedy) through the in-process
+transformers backend (the default model converted to fp32 safetensors) and through the `openai`
+backend against llama-cpp-python's server on loopback serving the same model's own GGUF file
+(Q4_K_M). Generated tokens are counted with the same tokenizer for both. One run each; prints the
+ratio and writes JSON. The weights differ in precision (fp32 vs 4-bit): that is what each way of
+serving runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.generation.openai_backend import OpenAIBackend
+from shared.bundled.build import build, is_current
+from shared.catalogue import Catalogue
+from shared.config import REPO_ROOT
+from shared.fewshot import question_prompt
+from shared.packaged_models import DEFAULT_MODEL, PACKAGED_MODELS
+from shared.prompts import STOP_SEQUENCES
+from tests.conftest import free_port
+
+
+def _start_server(gguf: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--model_alias",
+            "default",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/models", timeout=2).close()
+            return process, url
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError("llama_cpp.server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--questions", type=int, default=16)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=Path(".bench/serving.json"))
+    args = parser.parse_args()
+    models = REPO_ROOT / "var" / "models"
+    data = REPO_ROOT / "var" / "bundled"
+    if not is_current(data):
+        build(data)
+    catalogue = Catalogue.load(data)
+    questions = catalogue.examples("dev")[: args.questions]
+    prompts = [question_prompt(catalogue, [], q.db_id, q.question, 0) for q in questions]
+    greedy = Sampling(temperature=0.0, max_new_tokens=args.max_new_tokens, stop=STOP_SEQUENCES)
+
+    embedded = TransformersBackend(models, ModelSpec(""), max_batch_size=8)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded.info().path)
+    started = time.perf_counter()
+    local = embedded.generate(prompts, 1, greedy)
+    local_seconds = time.perf_counter() - started
+
+    gguf = PACKAGED_MODELS[DEFAULT_MODEL].gguf_path(models)
+    process, url = _start_server(gguf)
+    try:
+        served = OpenAIBackend(url, model_id="default", max_concurrency=1)
+        started = time.perf_counter()
+        remote = served.generate(prompts, 1, greedy)
+        remote_seconds = time.perf_counter() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    def tokens(outputs: list[list[str]]) -> int:
+        return sum(len(tokenizer(o[0]).input_ids) for o in outputs)
+
+    local_tokens, remote_tokens = tokens(local), tokens(remote)
+    figures = {
+        "questions": len(prompts),
+        "embedded": {
+            "seconds": round(local_seconds, 1),
+            "tokens": local_tokens,
+            "tokens_per_second": round(local_tokens / local_seconds, 1),
+        },
+        "served": {
+            "seconds": round(remote_seconds, 1),
+            "tokens": remote_tokens,
+            "tokens_per_second": round(remote_tokens / remote_seconds, 1),
+        },
+        "same_output": sum(a == b for a, b in zip(local, remote, strict=True)),
+    }
+    figures["ratio_served_over_embedded"] = round(
+        figures["served"]["tokens_per_second"] / figures["embedded"]["tokens_per_second"], 2
+    )
+    print(
+        f"{len(prompts)} prompts, greedy, {args.max_new_tokens} new tokens at most: embedded transformers "
+        f"{figures['embedded']['tokens_per_second']} tok/s ({local_seconds:.1f} s), llama.cpp server "
+        f"{figures['served']['tokens_per_second']} tok/s ({remote_seconds:.1f} s): served / embedded = "
+        f"{figures['ratio_served_over_embedded']}x; identical outputs {figures['same_output']}/{len(prompts)}"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

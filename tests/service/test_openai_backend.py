@@ -1,0 +1,126 @@
+"""The `openai` backend against a real OpenAI-compatible server: llama-cpp-python's server (built from
+its sdist by `make setup`) serving the default model's own GGUF file on loopback, started here.
+TGI's own `/generate` route details stay tested against the recorded-protocol stand-in
+(test_generation.py), which is all that the real server here cannot speak."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import grpc
+import pytest
+
+from services.generation.backends import ModelSpec, Sampling
+from services.generation.openai_backend import OpenAIBackend
+from shared.errors import Unavailable
+from shared.grpc_client import make_channel
+from shared.packaged_models import DEFAULT_MODEL, PACKAGED_MODELS
+from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
+from shared.prompts import STOP_SEQUENCES
+from tests.conftest import free_port, start_service, stop_service
+
+PROMPT = "-- SQLite\nCREATE TABLE singer (singer_id INTEGER, name TEXT, age INTEGER);\n-- Question: How many singers are there?\n-- SQL:"
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory):
+    gguf = PACKAGED_MODELS[DEFAULT_MODEL].gguf_path(tmp_path_factory.mktemp("models"))  # assembled, verified
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(gguf),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "2048",
+                "--model_alias",
+                "qwen-0.5b",
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/models", timeout=2) as reply:
+                assert json.load(reply)["data"][0]["id"] == "qwen-0.5b"
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_completions_with_samples_seed_and_stop_sequences(llama_server):
+    backend = OpenAIBackend(llama_server, ModelSpec(version="base"))
+    greedy = Sampling(temperature=0.0, max_new_tokens=24, seed=7, stop=STOP_SEQUENCES)
+    first = backend.generate([PROMPT, PROMPT.replace("singers", "singer names")], 2, greedy)
+    assert [len(outputs) for outputs in first] == [2, 2]
+    assert all(not any(stop in text for stop in STOP_SEQUENCES) for outputs in first for text in outputs)
+    assert "count" in first[0][0].lower()  # a real model answered the real question
+    assert backend.generate([PROMPT], 1, greedy) == [first[0][:1]]  # greedy and seeded: reproducible
+    sampled = backend.generate([PROMPT], 3, Sampling(temperature=0.9, top_p=0.95, max_new_tokens=16, seed=1))
+    assert len(sampled[0]) == 3
+    assert backend.model_id == "qwen-0.5b"  # the server's model, asked for by id
+    assert backend.info().backend == "openai" and backend.info().version == "base"
+
+
+def test_an_unreachable_server_is_unavailable_after_retries():
+    backend = OpenAIBackend(f"http://127.0.0.1:{free_port()}/v1", model_id="m", retries=1, timeout=2)
+    with pytest.raises(Unavailable, match="unreachable"):
+        backend.generate([PROMPT], 1, Sampling(max_new_tokens=4))
+
+
+def test_the_generation_service_serves_through_the_openai_backend(llama_server, tmp_path, spider_dir):
+    service = start_service(
+        "generation",
+        tmp_path,
+        dataset=spider_dir,
+        extra_env={
+            "SQLDISTILL_GENERATION__BACKEND": "openai",
+            "SQLDISTILL_GENERATION__OPENAI_URL": llama_server,
+            "SQLDISTILL_GENERATION__VERSION": "base",
+        },
+    )
+    try:
+        stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
+        info = stub.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10)
+        assert (info.backend, info.version) == ("openai", "base")
+        reply = stub.GenerateSql(
+            generation_pb2.GenerateSqlRequest(
+                questions=[
+                    generation_pb2.QuestionItem(
+                        id="q", db_id="concert", question="How many singers are there?"
+                    )
+                ],
+                n=2,
+                few_shot_k=0,
+                sampling=common_pb2.SamplingParams(temperature=0.0, max_new_tokens=48),
+            ),
+            timeout=300,
+        )
+        result = reply.results[0]
+        assert reply.model_version == "base" and len(result.sql) + len(result.dropped) == 2
+        assert any("singer" in sql.lower() for sql in result.sql)
+    except grpc.RpcError as exc:
+        pytest.fail(f"{exc.code()}: {exc.details()}\n{Path(service.log_path).read_text()[-2000:]}")
+    finally:
+        stop_service(service)
