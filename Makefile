@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python -m tests.benchmarks.bench_training --out .bench/training.json
 	$(BIN)/python -m tests.benchmarks.bench_baseline --out .bench/baseline.json
 	$(BIN)/python -m tests.benchmarks.bench_hostile --out .bench/hostile.json
+	$(BIN)/python -m tests.benchmarks.bench_serving --out .bench/serving.json
 
 # Recursive distillation with the default model on CPU, labelled and self-instruct (see README).
 bench-distill: setup
