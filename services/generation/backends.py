@@ -223,10 +223,38 @@ def _common_prefix_length(sequences: list[list[int]]) -> int:
     return length
 
 
-class TgiBackend:
+class RemoteModel:
+    """What every HTTP backend shares: the server holds the weights, so selecting a version only
+    changes what requests name (an adapter id, a model id); token counts are a cheap estimate (the
+    server refuses what does not fit)."""
+
+    backend = "remote"
+    url = ""
+    _spec = ModelSpec()
+
+    def load(self, spec: ModelSpec) -> ModelInfo:
+        self._spec = spec
+        return self.info()
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            version=self._spec.version or self._spec.adapter_path or "base",
+            path=self._spec.path or self.url,
+            adapter_path=self._spec.adapter_path,
+            backend=self.backend,
+            device="remote",
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3
+
+
+class TgiBackend(RemoteModel):
     """A text-generation-inference server (or another server speaking TGI's /generate) through
     huggingface_hub's InferenceClient: timeouts, retries with backoff, a concurrency limit, and the
     LoRA adapter id sent with every request."""
+
+    backend = "tgi"
 
     def __init__(
         self,
@@ -245,25 +273,6 @@ class TgiBackend:
         self.retries = retries
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="tgi")
         self._spec = spec
-        self._context_window = 0
-
-    def load(self, spec: ModelSpec) -> ModelInfo:
-        """TGI serves the weights; selecting a version means selecting the adapter id it serves."""
-        self._spec = spec
-        return self.info()
-
-    def info(self) -> ModelInfo:
-        return ModelInfo(
-            version=self._spec.version or self._spec.adapter_path or "base",
-            path=self._spec.path or self.url,
-            adapter_path=self._spec.adapter_path,
-            backend="tgi",
-            device="remote",
-            context_window=self._context_window,
-        )
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 3  # the server truncates/refuses; a cheap upper-bound estimate here
 
     def _one(self, prompt: str, sampling: Sampling, seed: int) -> str:
         from huggingface_hub.errors import (

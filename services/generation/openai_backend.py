@@ -7,17 +7,19 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from services.generation.backends import ModelInfo, ModelSpec, Sampling
+from services.generation.backends import ModelSpec, RemoteModel, Sampling
 from services.generation.parsing import truncate_at_stop
 from shared.errors import FailedPrecondition, Unavailable
 
 API_KEY_ENV = "SQLDISTILL_OPENAI_API_KEY"  # read at start; never written to config or logs
 
 
-class OpenAIBackend:
+class OpenAIBackend(RemoteModel):
     """Base URL, an API key from the environment, the model id per request (a LoRA adapter served as
     its own model id, as vLLM and llama.cpp do: the version's name), timeouts, retries with backoff
     (the client's own), a concurrency limit, n samples per prompt, seed and stop sequences."""
+
+    backend = "openai"
 
     def __init__(
         self,
@@ -42,23 +44,6 @@ class OpenAIBackend:
         self.model_id = model_id  # the base model's id on the server ("" = the first it lists)
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="openai")
         self._spec = spec
-
-    def load(self, spec: ModelSpec) -> ModelInfo:
-        """The server holds the weights: selecting a version selects the model id requests name."""
-        self._spec = spec
-        return self.info()
-
-    def info(self) -> ModelInfo:
-        return ModelInfo(
-            version=self._spec.version or self._spec.adapter_path or "base",
-            path=self._spec.path or self.url,
-            adapter_path=self._spec.adapter_path,
-            backend="openai",
-            device="remote",
-        )
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 3  # the server refuses what does not fit; a cheap estimate here
 
     def _model(self) -> str:
         if self._spec.adapter_path:  # served under its own name
