@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
+import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
@@ -24,40 +22,7 @@ from shared.config import REPO_ROOT
 from shared.fewshot import question_prompt
 from shared.packaged_models import DEFAULT_MODEL, PACKAGED_MODELS
 from shared.prompts import STOP_SEQUENCES
-from tests.conftest import free_port
-
-
-def _start_server(gguf: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(gguf),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--model_alias",
-            "default",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=2).close()
-            return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("llama_cpp.server did not start")
+from tests.llama_server import llama_server
 
 
 def main() -> None:
@@ -84,15 +49,11 @@ def main() -> None:
     local_seconds = time.perf_counter() - started
 
     gguf = PACKAGED_MODELS[DEFAULT_MODEL].gguf_path(models)
-    process, url = _start_server(gguf)
-    try:
+    with llama_server(gguf, "default", Path(tempfile.mkdtemp()) / "server.log", n_ctx=4096) as url:
         served = OpenAIBackend(url, model_id="default", max_concurrency=1)
         started = time.perf_counter()
         remote = served.generate(prompts, 1, greedy)
         remote_seconds = time.perf_counter() - started
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
     def tokens(outputs: list[list[str]]) -> int:
         return sum(len(tokenizer(o[0]).input_ids) for o in outputs)

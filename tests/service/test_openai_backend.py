@@ -6,9 +6,6 @@ TGI's own `/generate` route details stay tested against the recorded-protocol st
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from shared.packaged_models import DEFAULT_MODEL, PACKAGED_MODELS
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
 from shared.prompts import STOP_SEQUENCES
 from tests.conftest import free_port, start_service, stop_service
+from tests.llama_server import llama_server as serve
 
 PROMPT = "-- SQLite\nCREATE TABLE singer (singer_id INTEGER, name TEXT, age INTEGER);\n-- Question: How many singers are there?\n-- SQL:"
 
@@ -30,43 +28,10 @@ PROMPT = "-- SQLite\nCREATE TABLE singer (singer_id INTEGER, name TEXT, age INTE
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
     gguf = PACKAGED_MODELS[DEFAULT_MODEL].gguf_path(tmp_path_factory.mktemp("models"))  # assembled, verified
-    port = free_port()
-    log = tmp_path_factory.mktemp("llama") / "server.log"
-    with open(log, "wb") as handle:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(gguf),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "2048",
-                "--model_alias",
-                "qwen-0.5b",
-            ],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/models", timeout=2) as reply:
-                assert json.load(reply)["data"][0]["id"] == "qwen-0.5b"
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    with serve(gguf, "qwen-0.5b", tmp_path_factory.mktemp("llama") / "server.log") as url:
+        with urllib.request.urlopen(f"{url}/models", timeout=10) as reply:
+            assert json.load(reply)["data"][0]["id"] == "qwen-0.5b"
+        yield url
 
 
 def test_completions_with_samples_seed_and_stop_sequences(llama_server):
