@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from services.generation.parsing import truncate_at_stop
+from services.generation.placement import (
+    INT8_KEEP_FP32,
+    gpu_batch_size,
+    quantize_int8,
+    resolve_placement,
+)
 from shared.errors import FailedPrecondition, Unavailable
 from shared.prompts import STOP_SEQUENCES
 
@@ -44,6 +50,7 @@ class ModelInfo:
     adapter_path: str = ""
     backend: str = ""
     device: str = "cpu"
+    precision: str = ""
     num_parameters: int = 0
     context_window: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -81,10 +88,13 @@ class TransformersBackend:
         prefix_sharing: bool = True,
         generate_lock: threading.Lock | None = None,
         device: str = "auto",
+        precision: str = "auto",
+        int8_keep_fp32: tuple[str, ...] = INT8_KEEP_FP32,
     ) -> None:
         import torch
 
-        self.device, self.dtype = resolve_device(device)
+        self.placement = resolve_placement(device, precision)
+        self.int8_keep_fp32 = int8_keep_fp32
         self.models_dir = Path(models_dir)
         self.max_batch_size = max_batch_size
         self.prefix_sharing = prefix_sharing
@@ -100,9 +110,14 @@ class TransformersBackend:
         started = time.perf_counter()
         path = resolve_model(spec.path, self.models_dir)
         try:
-            model, tokenizer = load_causal_lm(path, spec.adapter_path, dtype=self.dtype, device=self.device)
+            model, tokenizer = load_causal_lm(
+                path, spec.adapter_path, dtype=self.placement.load_dtype, device=self.placement.device
+            )
         except (OSError, ValueError) as exc:
             raise FailedPrecondition(f"cannot load model {path!r}: {exc}") from exc
+        num_parameters = sum(p.numel() for p in model.parameters())
+        if self.placement.precision == "int8":
+            model = quantize_int8(model, self.int8_keep_fp32)
         tokenizer.padding_side = "left"
         config = model.config
         info = ModelInfo(
@@ -110,16 +125,19 @@ class TransformersBackend:
             path=str(path),
             adapter_path=spec.adapter_path,
             backend="transformers",
-            device=str(next(model.parameters()).device),
-            num_parameters=sum(p.numel() for p in model.parameters()),
+            device=self.placement.device,
+            precision=self.placement.precision,
+            num_parameters=num_parameters,
             context_window=int(
                 getattr(config, "max_position_embeddings", 0) or tokenizer.model_max_length or 2048
             ),
         )
         log.info(
-            "loaded %s (%s parameters) in %.1fs",
+            "loaded %s (%s parameters, %s on %s) in %.1fs",
             info.path,
             f"{info.num_parameters:,}",
+            info.precision,
+            info.device,
             time.perf_counter() - started,
         )
         return _Loaded(model, tokenizer, info)
@@ -154,14 +172,25 @@ class TransformersBackend:
             kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p or 1.0)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        size = self._batch_size(loaded, expanded, sampling.max_new_tokens)
         with self.generate_lock, torch.inference_mode():
             torch.manual_seed(sampling.seed)
-            for start in range(0, len(expanded), self.max_batch_size):
-                batch = expanded[start : start + self.max_batch_size]
+            for start in range(0, len(expanded), size):
+                batch = expanded[start : start + size]
                 for row in self._generate_batch(model, tokenizer, batch, kwargs):
                     text = tokenizer.decode(row, skip_special_tokens=True)
                     outputs.append(truncate_at_stop(text, sampling.stop))
         return [outputs[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+    def _batch_size(self, loaded: _Loaded, prompts: list[str], max_new_tokens: int) -> int:
+        """The configured size on a CPU; on a GPU, what its free memory holds for the longest row."""
+        if self.placement.device != "cuda" or not prompts:
+            return self.max_batch_size
+        import torch
+
+        longest = max(len(ids) for ids in loaded.tokenizer(prompts).input_ids) + max_new_tokens
+        free_bytes, _total = torch.cuda.mem_get_info()
+        return gpu_batch_size(loaded.model.config, longest, free_bytes, dtype_bytes=2)
 
     def _generate_batch(self, model: Any, tokenizer: Any, prompts: list[str], kwargs: dict[str, Any]) -> Any:
         """Generated token rows for one batch. Prompts in a batch share a long prefix (few-shot block
@@ -195,22 +224,6 @@ class TransformersBackend:
 
 
 MIN_SHARED_PREFIX = 16
-DEVICES = ("auto", "cpu", "cuda")
-
-
-def resolve_device(requested: str) -> tuple[str, Any]:
-    """(device, dtype) for generation: `auto` is CUDA when a GPU is present, else the CPU; bf16 on a
-    GPU that supports it, fp32 on the CPU (bf16 measured 2.6x slower there, see the README)."""
-    import torch
-
-    if requested not in DEVICES:
-        raise ValueError(f"generation device must be one of {', '.join(DEVICES)}, got {requested!r}")
-    cuda = torch.cuda.is_available()
-    if requested == "cuda" and not cuda:
-        raise FailedPrecondition("generation device cuda was asked for, but no GPU is available")
-    if requested == "cpu" or not cuda:
-        return "cpu", torch.float32
-    return "cuda", torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def _common_prefix_length(sequences: list[list[int]]) -> int:

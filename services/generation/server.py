@@ -46,13 +46,18 @@ def build_generator(config: Config) -> Generator:
     elif config.generation.backend == "transformers":
         models = Path(config.home) / "models"
         batch = config.generation.max_batch_size
-        device = config.generation.device
-        backend = TransformersBackend(models, spec, max_batch_size=batch, device=device)
+        device, precision = config.generation.device, config.generation.precision
+        backend = TransformersBackend(models, spec, max_batch_size=batch, device=device, precision=precision)
         lock = backend.generate_lock  # the work slot's passes queue behind the serving model's
 
         def work_backend(work_spec: ModelSpec) -> Backend:
             return TransformersBackend(
-                models, work_spec, max_batch_size=batch, generate_lock=lock, device=device
+                models,
+                work_spec,
+                max_batch_size=batch,
+                generate_lock=lock,
+                device=device,
+                precision=precision,
             )
     else:
         raise ValueError(f"unknown generation backend {config.generation.backend!r}")

@@ -41,6 +41,7 @@ def info_message(info: ModelInfo, slot: int = generation_pb2.MODEL_SLOT_SERVING)
         adapter_path=info.adapter_path,
         backend=info.backend,
         device=info.device,
+        precision=info.precision,
         num_parameters=info.num_parameters,
         context_window=info.context_window,
     )

@@ -46,6 +46,7 @@ class TrainingParams:
     max_length: int = 1024
     seed: int = 0
     length_grouped: bool = True
+    packing: bool = True  # a micro-batch's rows end to end, no padding (see collate_packed)
     checkpoint_every: int = 50
     merge: bool = False
     warmup_ratio: float = 0.05
@@ -174,14 +175,36 @@ def collate(examples: list[tuple[list[int], list[int]]], indices: list[int], pad
     }
 
 
+def collate_packed(examples: list[tuple[list[int], list[int]]], indices: list[int]) -> dict[str, Any]:
+    """The same micro-batch as collate(), packed: one row holding the examples end to end, with
+    positions restarting at 0 for each and no attention mask, which transformers reads as sequence
+    boundaries (block-diagonal causal attention; varlen kernels under flash attention). No padding
+    is computed, and no token attends across examples: the loss equals the padded batch's. Each
+    example's first label is dropped, as it is in a padded row (nothing before it predicts it)."""
+    import torch
+
+    ids: list[int] = []
+    labels: list[int] = []
+    positions: list[int] = []
+    for i in indices:
+        tokens, target = examples[i]
+        ids += tokens
+        labels += [-100] + target[1:]
+        positions += range(len(tokens))
+    return {
+        "input_ids": torch.tensor([ids]),
+        "labels": torch.tensor([labels]),
+        "position_ids": torch.tensor([positions]),
+    }
+
+
 def completion_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
     """Cross-entropy on completion tokens only, with the output layer applied to just those
     positions: with a large vocabulary that layer is most of the cost, and the prompt needs none."""
     import torch.nn.functional as F
 
-    hidden = model.get_decoder()(
-        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-    ).last_hidden_state
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids") if k in batch}
+    hidden = model.get_decoder()(**inputs, use_cache=False).last_hidden_state  # a cache hides packing
     targets = batch["labels"][:, 1:]
     positions = targets != -100
     logits = model.get_output_embeddings()(hidden[:, :-1][positions]).float()
@@ -341,14 +364,23 @@ def train(spec: TrainSpec) -> Path:
         optimizer.zero_grad(set_to_none=True)
         accumulated, micro = 0.0, 0
         while cursor < len(batches) and step < total_steps:
-            batch = {k: v.to(device) for k, v in collate(examples, batches[cursor], pad_id).items()}
+            rows = (
+                collate_packed(examples, batches[cursor])
+                if params.packing
+                else collate(examples, batches[cursor], pad_id)
+            )
+            batch = {k: v.to(device) for k, v in rows.items()}
             cursor += 1
             with torch.autocast(device_type=device, dtype=dtype, enabled=dtype != torch.float32):
                 loss, _count = completion_loss(model, batch)
             (loss / params.gradient_accumulation).backward()
             accumulated += float(loss.detach())
             micro += 1
-            tokens = int(batch["attention_mask"].sum())
+            tokens = (
+                int(batch["attention_mask"].sum())
+                if "attention_mask" in batch
+                else batch["input_ids"].numel()
+            )
             tokens_seen += tokens
             tokens_this_run += tokens
             if micro == params.gradient_accumulation or cursor == len(batches):

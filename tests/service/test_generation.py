@@ -46,8 +46,13 @@ def tiny_models(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def backend(tiny_models, tmp_path_factory):
+    """fp32: its rows are independent of one another, which the padding tests rely on (int8 scales
+    activations per batch, so a row's output may depend on its batch-mates)."""
     return TransformersBackend(
-        tmp_path_factory.mktemp("models"), ModelSpec(str(tiny_models[0]), version="tiny-a"), max_batch_size=3
+        tmp_path_factory.mktemp("models"),
+        ModelSpec(str(tiny_models[0]), version="tiny-a"),
+        max_batch_size=3,
+        precision="fp32",
     )
 
 
@@ -77,10 +82,10 @@ def test_shared_prefix_prefill_gives_the_same_output_as_plain_batching(tiny_mode
     ]
     greedy = Sampling(temperature=0.0, max_new_tokens=12, stop=())
     sharing = TransformersBackend(
-        tmp_path, ModelSpec(str(tiny_models[0])), max_batch_size=8, prefix_sharing=True
+        tmp_path, ModelSpec(str(tiny_models[0])), max_batch_size=8, prefix_sharing=True, precision="fp32"
     )
     plain = TransformersBackend(
-        tmp_path, ModelSpec(str(tiny_models[0])), max_batch_size=8, prefix_sharing=False
+        tmp_path, ModelSpec(str(tiny_models[0])), max_batch_size=8, prefix_sharing=False, precision="fp32"
     )
     assert sharing.generate(prompts, 2, greedy) == plain.generate(prompts, 2, greedy)
     assert [s[0] for s in sharing.generate(prompts, 1, greedy)] == [
@@ -455,23 +460,78 @@ def test_the_work_slot_evaluates_beside_what_serves(tmp_path, spider_dir, tiny_m
         stop_service(service)
 
 
-def test_device_auto_uses_a_gpu_when_present_and_the_cpu_otherwise(monkeypatch):
+def test_placement_uses_a_gpu_when_present_and_int8_on_a_cpu_with_int8_kernels(monkeypatch):
     """CUDA cannot run here: torch.cuda's answers are replaced (a mock of the GPU, named as such) to
     check the choice; the CPU path is the real one every other test exercises."""
     import torch
 
-    from services.generation.backends import resolve_device
-    from shared.errors import FailedPrecondition
+    from services.generation.placement import Placement, int8_engine, resolve_placement
 
-    assert resolve_device("auto") == ("cpu", torch.float32) or torch.cuda.is_available()
+    assert int8_engine() in ("x86", "fbgemm")  # this torch build on x86: the default path is int8
+    if not torch.cuda.is_available():
+        assert resolve_placement() == Placement("cpu", "int8")
+    assert resolve_placement("cpu", "fp32") == Placement("cpu", "fp32")
+    assert resolve_placement("cpu", "fp32").load_dtype == torch.float32
+    assert resolve_placement("cpu", "bf16").load_dtype == torch.bfloat16
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
-    assert resolve_device("auto") == ("cuda", torch.bfloat16)
-    assert resolve_device("cpu") == ("cpu", torch.float32)
+    assert resolve_placement() == Placement("cuda", "bf16")
+    assert resolve_placement("cpu") == Placement("cpu", "int8")
+    with pytest.raises(FailedPrecondition, match="CPU only"):
+        resolve_placement("cuda", "int8")
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
-    assert resolve_device("cuda") == ("cuda", torch.float16)
+    assert resolve_placement("cuda") == Placement("cuda", "fp16")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(FailedPrecondition, match="no GPU"):
-        resolve_device("cuda")
+        resolve_placement("cuda")
     with pytest.raises(ValueError, match="one of"):
-        resolve_device("tpu")
+        resolve_placement("tpu")
+    with pytest.raises(ValueError, match="one of"):
+        resolve_placement("cpu", "int4")
+    from services.generation import placement
+
+    monkeypatch.setattr(placement, "int8_engine", lambda: "")  # as a torch build without x86 kernels
+    assert resolve_placement("cpu") == Placement("cpu", "fp32")
+    with pytest.raises(FailedPrecondition, match="quantized engine"):
+        resolve_placement("cpu", "int8")
+
+
+def test_gpu_batch_size_follows_free_memory():
+    """Hand-computed: a config of 2 layers, 2 KV heads of 8, hidden 16, MLP 32, vocabulary 100;
+    per token 2*2*2*8*2 = 128 bytes of KV cache + (64 + 64)*2 = 256 of activations = 384; a
+    100-token row 38,400 bytes + 400 of logits = 38,800; 80% of 1,000,000 bytes holds 20 rows."""
+    from types import SimpleNamespace
+
+    from services.generation.placement import gpu_batch_size
+
+    config = SimpleNamespace(
+        hidden_size=16,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        num_hidden_layers=2,
+        intermediate_size=32,
+        vocab_size=100,
+    )
+    assert gpu_batch_size(config, 100, 1_000_000) == 20
+    assert gpu_batch_size(config, 100, 10_000_000) == 206
+    assert gpu_batch_size(config, 100, 10**12) == 256  # capped
+    assert gpu_batch_size(config, 100, 10) == 1  # never zero: a single row fails loudly instead
+
+
+def test_int8_backend_quantizes_every_linear_layer_and_reports_it(tiny_models, tmp_path):
+    import torch
+
+    backend = TransformersBackend(tmp_path, ModelSpec(str(tiny_models[0])), precision="int8")
+    model = backend._current.model
+    assert not any(type(m) is torch.nn.Linear for m in model.modules())
+    assert any("quantized" in type(m).__module__ for m in model.modules())
+    info = backend.info()
+    assert (info.device, info.precision) == ("cpu", "int8")
+    assert info.num_parameters > 0  # counted before quantization packs the weights
+    sampling = Sampling(temperature=0.0, max_new_tokens=8, stop=())
+    out = backend.generate(PROMPTS, 2, sampling)
+    assert [len(samples) for samples in out] == [2, 2]
+    assert backend.generate(PROMPTS, 2, sampling) == out  # the same call gives the same output
+    fp32 = TransformersBackend(tmp_path, ModelSpec(str(tiny_models[0])), precision="fp32")
+    assert fp32.info().precision == "fp32"
+    assert any(type(m) is torch.nn.Linear for m in fp32._current.model.modules())

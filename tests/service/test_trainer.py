@@ -17,7 +17,17 @@ import yaml
 
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
 from services.trainer.launchers import DEFAULT_JOB_TEMPLATE, KubernetesLauncher, build_job, job_name
-from services.trainer.train import TrainingParams, TrainSpec, batch_order, padding_waste, train
+from services.trainer.train import (
+    TrainingParams,
+    TrainSpec,
+    batch_order,
+    collate,
+    collate_packed,
+    completion_loss,
+    padding_waste,
+    tokenize_rows,
+    train,
+)
 from shared.grpc_client import make_channel
 from shared.pb import common_pb2, trainer_pb2, trainer_pb2_grpc
 from shared.training_data import freeze
@@ -106,6 +116,46 @@ def test_training_from_the_parent_continues_its_adapter(tmp_path, tiny_base, dat
     child_first = json.loads((child / "manifest.json").read_text())["metrics"]["first_loss"]
     assert child_first < parent_loss * 1.5  # starts near where the parent ended, not from scratch
     assert json.loads((child / "manifest.json").read_text())["parent_version"] == "v1"
+
+
+def test_a_packed_batch_has_the_padded_batchs_loss_and_gradients(tiny_base):
+    """Rows of different lengths, padded or packed end to end: the same loss and the same gradients
+    (no attention across examples, no padding). Packing without the position restarts lets tokens
+    attend to the previous example, and the loss changes: the check can fail."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    model = AutoModelForCausalLM.from_pretrained(tiny_base, dtype=torch.float32)
+    rows = [dict(r, prompt=r["prompt"] * (1 + i % 3)) for i, r in enumerate(ROWS[:5])]
+    examples = tokenize_rows(rows, tokenizer, 256)
+    assert len({len(e[0]) for e in examples}) > 1
+    indices = [0, 1, 2, 3, 4]
+
+    def loss_and_grads(batch):
+        model.zero_grad()
+        loss, count = completion_loss(model, batch)
+        loss.backward()
+        return float(loss.detach()), count, [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    padded, padded_count, padded_grads = loss_and_grads(collate(examples, indices, tokenizer.pad_token_id))
+    batch = collate_packed(examples, indices)
+    assert batch["input_ids"].shape == (1, sum(len(examples[i][0]) for i in indices))
+    packed, packed_count, packed_grads = loss_and_grads(batch)
+    assert packed_count == padded_count
+    assert packed == pytest.approx(padded, rel=1e-5)
+    for a, b in zip(packed_grads, padded_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    leaky = dict(batch, position_ids=torch.arange(batch["input_ids"].shape[1])[None])
+    assert abs(loss_and_grads(leaky)[0] - padded) > 1e-4
+
+
+def test_training_with_and_without_packing_reaches_the_same_loss(tmp_path, tiny_base, dataset):
+    packed = train(_spec(tmp_path / "a", tiny_base, dataset, max_steps=6, packing=True))
+    padded = train(_spec(tmp_path / "b", tiny_base, dataset, max_steps=6, packing=False))
+    losses = [json.loads((v / "manifest.json").read_text())["metrics"]["losses"] for v in (packed, padded)]
+    assert losses[0][0] == pytest.approx(losses[1][0], rel=1e-4)  # the same first batch, the same loss
+    assert losses[0] == pytest.approx(losses[1], rel=1e-2)  # then float rounding drifts a little
 
 
 def test_length_grouped_batches_waste_less_padding():

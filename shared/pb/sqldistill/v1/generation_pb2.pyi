@@ -102,7 +102,7 @@ class DescribeModelRequest(_message.Message):
     def __init__(self, slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("version", "path", "adapter_path", "backend", "device", "num_parameters", "context_window", "slot")
+    __slots__ = ("version", "path", "adapter_path", "backend", "device", "num_parameters", "context_window", "slot", "precision")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_PATH_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +111,7 @@ class ModelInfo(_message.Message):
     NUM_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_WINDOW_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
     version: str
     path: str
     adapter_path: str
@@ -119,4 +120,5 @@ class ModelInfo(_message.Message):
     num_parameters: int
     context_window: int
     slot: ModelSlot
-    def __init__(self, version: _Optional[str] = ..., path: _Optional[str] = ..., adapter_path: _Optional[str] = ..., backend: _Optional[str] = ..., device: _Optional[str] = ..., num_parameters: _Optional[int] = ..., context_window: _Optional[int] = ..., slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...
+    precision: str
+    def __init__(self, version: _Optional[str] = ..., path: _Optional[str] = ..., adapter_path: _Optional[str] = ..., backend: _Optional[str] = ..., device: _Optional[str] = ..., num_parameters: _Optional[int] = ..., context_window: _Optional[int] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., precision: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,117 @@
+"""Where, and in which number format, the in-process backend runs; chosen once at start from what the
+machine offers, and reported by DescribeModel.
+
+- device: CUDA when a GPU is present, else the CPU.
+- precision: bf16 (fp16 without bf16 support) on a GPU. On a CPU, int8: every Linear layer
+  dynamically quantized (int8 weights per output channel, activations quantized per batch) and run
+  by the fbgemm / x86 kernels, which use the processor's int8 dot-product instructions (VNNI); fp32
+  where those kernels are missing. bf16 is never chosen on a CPU: without AMX tiles torch's bf16
+  matmuls ran at a fifth of fp32's speed here (README, "Speed").
+- batch size: on a GPU, as many sequences as the free memory holds (KV cache and activations);
+  on a CPU the configured size (compute-bound there: larger batches do not pay)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from shared.errors import FailedPrecondition
+
+log = logging.getLogger("sqldistill.generation")
+
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+INT8_ENGINES = ("x86", "fbgemm")  # torch's quantized engines with int8 GEMMs for x86 processors
+INT8_KEEP_FP32: tuple[str, ...] = ()  # Linear layers (name suffixes) left in fp32 by quantize_int8
+GPU_MEMORY_FRACTION = 0.8  # of the free memory, for the KV cache and activations of one batch
+GPU_MAX_BATCH_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Placement:
+    device: str  # cpu | cuda
+    precision: str  # fp32 | bf16 | fp16 | int8
+
+    @property
+    def load_dtype(self) -> Any:
+        """The dtype weights are loaded in (int8 quantizes fp32 weights after loading)."""
+        import torch
+
+        return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
+
+
+def int8_engine() -> str:
+    """The quantized engine with x86 int8 kernels that this torch build has, or ''."""
+    import torch
+
+    supported = torch.backends.quantized.supported_engines
+    return next((engine for engine in INT8_ENGINES if engine in supported), "")
+
+
+def resolve_placement(device: str = "auto", precision: str = "auto") -> Placement:
+    """The placement for the requested device and precision; `auto` picks what this machine runs
+    fastest at full quality (see the module docstring). Impossible requests fail with a reason."""
+    import torch
+
+    if device not in DEVICES:
+        raise ValueError(f"generation device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"generation precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    cuda = torch.cuda.is_available()
+    if device == "cuda" and not cuda:
+        raise FailedPrecondition("generation device cuda was asked for, but no GPU is available")
+    where = "cuda" if device == "cuda" or (device == "auto" and cuda) else "cpu"
+    if where == "cuda":
+        if precision == "int8":
+            raise FailedPrecondition("int8 generation runs on the CPU only; on a GPU use bf16 or fp16")
+        if precision == "auto":
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return Placement("cuda", precision)
+    if precision == "int8" and not int8_engine():
+        raise FailedPrecondition("int8 generation needs torch's x86 or fbgemm quantized engine")
+    if precision == "auto":
+        precision = "int8" if int8_engine() else "fp32"
+    return Placement("cpu", precision)
+
+
+def quantize_int8(model: Any, keep_fp32: tuple[str, ...] = INT8_KEEP_FP32) -> Any:
+    """The model with its Linear layers replaced by dynamically quantized ones: int8 weights with a
+    scale per output channel (per-tensor scales changed most greedy outputs of the 0.5B model in a
+    trial; per-channel kept the large majority), activations quantized on the fly per batch. Layers
+    whose names end with one of `keep_fp32` stay in fp32."""
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    torch.backends.quantized.engine = int8_engine()
+    layers = {
+        name: per_channel_dynamic_qconfig
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and not (keep_fp32 and name.endswith(keep_fp32))
+    }
+    with warnings.catch_warnings():  # torch marks eager quantization as moving to torchao
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, layers, dtype=torch.qint8, inplace=True)
+
+
+def gpu_batch_size(
+    config: Any, sequence_tokens: int, free_bytes: int, dtype_bytes: int = 2, cap: int = GPU_MAX_BATCH_SIZE
+) -> int:
+    """How many sequences of `sequence_tokens` (prompt + new tokens) fit in a fraction of
+    `free_bytes`: each needs its KV cache (2 x layers x KV heads x head size per token) and, at its
+    widest, the prefill's activations (hidden and MLP widths per token) plus one row of fp32 logits
+    for sampling. At least 1 (the call then fails loudly rather than never running)."""
+    hidden = int(config.hidden_size)
+    heads = int(config.num_attention_heads)
+    head_dim = int(getattr(config, "head_dim", 0) or hidden // heads)
+    kv_heads = int(getattr(config, "num_key_value_heads", 0) or heads)
+    layers = int(config.num_hidden_layers)
+    intermediate = int(getattr(config, "intermediate_size", 0) or 4 * hidden)
+    kv_per_token = 2 * layers * kv_heads * head_dim * dtype_bytes
+    activations_per_token = (4 * hidden + 2 * intermediate) * dtype_bytes
+    logits = int(config.vocab_size) * 4
+    per_sequence = sequence_tokens * (kv_per_token + activations_per_token) + logits
+    fits = math.floor(free_bytes * GPU_MEMORY_FRACTION / per_sequence)
+    return max(1, min(cap, fits))
