@@ -18,8 +18,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import FailedPrecondition
-
 log = logging.getLogger("sqldistill.generation")
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -55,6 +53,8 @@ def resolve_placement(device: str = "auto", precision: str = "auto") -> Placemen
     """The placement for the requested device and precision; `auto` picks what this machine runs
     fastest at full quality (see the module docstring). Impossible requests fail with a reason."""
     import torch
+
+    from shared.errors import FailedPrecondition  # here: gpu_bench imports this module without grpc
 
     if device not in DEVICES:
         raise ValueError(f"generation device must be one of {', '.join(DEVICES)}, got {device!r}")

@@ -1,0 +1,42 @@
+"""The GPU benchmark's smoke mode: the tiny shape on the CPU through the same code a GPU run takes,
+in a subprocess, as the GPU machine runs it; and what it may import there (torch, transformers and
+peft, not this project's other dependencies)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.benchmarks.gpu_bench import peak_tflops
+from tests.conftest import REPO
+
+NOT_ON_THE_GPU_MACHINE = {"grpc", "sqlglot", "pydantic", "sqlalchemy", "typer", "rich", "alembic", "shared"}
+
+
+def test_smoke_run_measures_every_combination_and_imports_only_what_a_gpu_machine_has(tmp_path):
+    out = tmp_path / "gpu.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.gpu_bench", "--smoke", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["device"] == "cpu" and report["peak_bf16_tflops"] is None
+    tiny = report["shapes"]["tiny"]
+    combos = {(t["method"], t["packing"]) for t in tiny["training"]}
+    assert combos == {("lora", False), ("lora", True), ("full", False), ("full", True)}
+    assert all(t["tokens_per_second"] > 0 and t["parameters"] > 0 for t in tiny["training"])
+    assert all(t["padding_waste"] == 0 for t in tiny["training"] if t["packing"])
+    assert tiny["generation"] and all(g["tokens_per_second"] > 0 for g in tiny["generation"])
+    assert not NOT_ON_THE_GPU_MACHINE & set(report["modules"])
+
+
+def test_peak_is_looked_up_by_the_most_specific_card_name():
+    assert peak_tflops("NVIDIA H100 80GB HBM3") == 989.0
+    assert peak_tflops("NVIDIA H100 PCIe") == 756.0
+    assert peak_tflops("NVIDIA H200") == 989.0
+    assert peak_tflops("NVIDIA GeForce RTX 2080") is None
