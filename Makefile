@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/models.txt M
 LLAMA_CPP := 0.3.36
 WHEELS := $(HOME)/.cache/sqldistill/wheels
 
-.PHONY: setup setup-1.5b bench-distill test test-fast protos lint bench demo data clean
+.PHONY: setup setup-1.5b bench-gpu bench-distill test test-fast protos lint bench demo data clean
 
 setup: $(STAMP)
 
@@ -46,10 +46,17 @@ bench: setup
 	mkdir -p .bench
 	$(BIN)/python -m tests.benchmarks.bench_critic --out .bench/critic.json
 	$(BIN)/python -m tests.benchmarks.bench_generation --out .bench/generation.json
+	$(BIN)/python -m tests.benchmarks.bench_precision --out .bench/precision.json
 	$(BIN)/python -m tests.benchmarks.bench_training --out .bench/training.json
 	$(BIN)/python -m tests.benchmarks.bench_baseline --out .bench/baseline.json
 	$(BIN)/python -m tests.benchmarks.bench_hostile --out .bench/hostile.json
 	$(BIN)/python -m tests.benchmarks.bench_serving --out .bench/serving.json
+
+# On a GPU machine (random-init models of the packaged shapes; needs only torch, transformers, peft):
+#   python3 -m tests.benchmarks.gpu_bench --out gpu.json
+bench-gpu: setup
+	mkdir -p .bench
+	$(BIN)/python -m tests.benchmarks.gpu_bench --out .bench/gpu.json
 
 # Recursive distillation with the default model on CPU, labelled and self-instruct (see README).
 bench-distill: setup

@@ -28,6 +28,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from services.trainer.batches import (
+    batch_order,
+    collate,
+    collate_packed,
+    completion_loss,
+    padding_waste,
+    tokenize_rows,
+)
+from services.trainer.checkpoints import CheckpointWriter, load_checkpoint
+
 EXIT_BAD_INPUT = 2
 
 
@@ -117,106 +127,6 @@ def _code_version() -> str:
         return "unknown"
 
 
-def tokenize_rows(
-    rows: list[dict[str, str]], tokenizer: Any, max_length: int
-) -> list[tuple[list[int], list[int]]]:
-    """(input_ids, labels) per row: labels are -100 on the prompt; the prompt is cut from the left
-    when too long, never the completion."""
-    examples = []
-    for row in rows:
-        prompt = tokenizer(row["prompt"], add_special_tokens=True).input_ids
-        completion = tokenizer(row["completion"], add_special_tokens=False).input_ids
-        if tokenizer.eos_token_id is not None:
-            completion = completion + [tokenizer.eos_token_id]
-        completion = completion[:max_length]
-        prompt = prompt[-(max_length - len(completion)) :] if max_length > len(completion) else []
-        examples.append((prompt + completion, [-100] * len(prompt) + completion))
-    return examples
-
-
-def batch_order(
-    lengths: list[int], batch_size: int, seed: int, epoch: int, length_grouped: bool
-) -> list[list[int]]:
-    """Batches of example indices for one epoch, deterministic in (seed, epoch). Length-grouped:
-    shuffle, then sort by length inside windows of 50 batches, so a batch holds similar lengths
-    (little padding) while the epoch stays shuffled."""
-    rng = random.Random(seed * 1_000_003 + epoch)
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    if length_grouped:
-        window = batch_size * 50
-        order = [
-            i
-            for start in range(0, len(order), window)
-            for i in sorted(order[start : start + window], key=lambda i: -lengths[i])
-        ]
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-def padding_waste(lengths: list[int], batches: list[list[int]]) -> float:
-    padded = sum(max(lengths[i] for i in b) * len(b) for b in batches)
-    return 1 - sum(lengths) / padded if padded else 0.0
-
-
-def collate(examples: list[tuple[list[int], list[int]]], indices: list[int], pad_id: int) -> dict[str, Any]:
-    import torch
-
-    width = max(len(examples[i][0]) for i in indices)
-    ids, labels, mask = [], [], []
-    for i in indices:
-        tokens, target = examples[i]
-        pad = width - len(tokens)
-        ids.append(tokens + [pad_id] * pad)  # right padding for training
-        labels.append(target + [-100] * pad)
-        mask.append([1] * len(tokens) + [0] * pad)
-    return {
-        "input_ids": torch.tensor(ids),
-        "labels": torch.tensor(labels),
-        "attention_mask": torch.tensor(mask),
-    }
-
-
-def collate_packed(examples: list[tuple[list[int], list[int]]], indices: list[int]) -> dict[str, Any]:
-    """The same micro-batch as collate(), packed: one row holding the examples end to end, with
-    positions restarting at 0 for each and no attention mask, which transformers reads as sequence
-    boundaries (block-diagonal causal attention; varlen kernels under flash attention). No padding
-    is computed, and no token attends across examples: the loss equals the padded batch's. Each
-    example's first label is dropped, as it is in a padded row (nothing before it predicts it)."""
-    import torch
-
-    ids: list[int] = []
-    labels: list[int] = []
-    positions: list[int] = []
-    for i in indices:
-        tokens, target = examples[i]
-        ids += tokens
-        labels += [-100] + target[1:]
-        positions += range(len(tokens))
-    return {
-        "input_ids": torch.tensor([ids]),
-        "labels": torch.tensor([labels]),
-        "position_ids": torch.tensor([positions]),
-    }
-
-
-def completion_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
-    """Cross-entropy on completion tokens only, with the output layer applied to just those
-    positions: with a large vocabulary that layer is most of the cost, and the prompt needs none."""
-    import torch.nn.functional as F
-
-    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids") if k in batch}
-    hidden = model.get_decoder()(**inputs, use_cache=False).last_hidden_state  # a cache hides packing
-    targets = batch["labels"][:, 1:]
-    positions = targets != -100
-    logits = model.get_output_embeddings()(hidden[:, :-1][positions]).float()
-    cap = getattr(model.config, "final_logit_softcapping", None)
-    if cap:
-        logits = cap * (logits / cap).tanh()
-    return F.cross_entropy(logits, targets[positions]), int(positions.sum())
-
-
 def _load_model(spec: TrainSpec, device: str, dtype: Any) -> tuple[Any, Any]:
     from shared.packaged_models import load_causal_lm, resolve_model
 
@@ -254,50 +164,6 @@ def _load_model(spec: TrainSpec, device: str, dtype: Any) -> tuple[Any, Any]:
         )
     model.train()
     return model, tokenizer
-
-
-def _trainable_state(model: Any) -> dict[str, Any]:
-    return {name: p.detach().cpu() for name, p in model.named_parameters() if p.requires_grad}
-
-
-def _save_checkpoint(
-    work_dir: Path, model: Any, optimizer: Any, scheduler: Any, state: dict[str, Any]
-) -> None:
-    import torch
-
-    tmp = Path(tempfile.mkdtemp(prefix=".checkpoint-", dir=work_dir))
-    torch.save(
-        {
-            "trainable": _trainable_state(model),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "rng_torch": torch.get_rng_state(),
-            "rng_python": random.getstate(),
-            **state,
-        },
-        tmp / "state.pt",
-    )
-    final = work_dir / "checkpoint"
-    old = work_dir / ".checkpoint-old"
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _load_checkpoint(work_dir: Path, model: Any, optimizer: Any, scheduler: Any) -> dict[str, Any] | None:
-    import torch
-
-    path = work_dir / "checkpoint" / "state.pt"
-    if not path.is_file():
-        return None
-    state = torch.load(path, weights_only=False)
-    model.load_state_dict(state.pop("trainable"), strict=False)
-    optimizer.load_state_dict(state.pop("optimizer"))
-    scheduler.load_state_dict(state.pop("scheduler"))
-    torch.set_rng_state(state.pop("rng_torch"))
-    random.setstate(state.pop("rng_python"))
-    return state
 
 
 def train(spec: TrainSpec) -> Path:
@@ -340,7 +206,7 @@ def train(spec: TrainSpec) -> Path:
         optimizer, int(params.warmup_ratio * total_steps), total_steps
     )
 
-    resumed = _load_checkpoint(work_dir, model, optimizer, scheduler)
+    resumed = load_checkpoint(work_dir, model, optimizer, scheduler)
     step, epoch, cursor = (resumed["step"], resumed["epoch"], resumed["cursor"]) if resumed else (0, 0, 0)
     losses: list[float] = list(resumed["losses"]) if resumed else []
     tokens_seen = resumed["tokens_seen"] if resumed else 0
@@ -359,6 +225,7 @@ def train(spec: TrainSpec) -> Path:
             4,
         ),
     )
+    checkpoints = CheckpointWriter(work_dir)
     started = time.perf_counter()
     tokens_this_run = 0
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -407,8 +274,7 @@ def train(spec: TrainSpec) -> Path:
                 )
                 accumulated, micro = 0.0, 0
                 if params.checkpoint_every and step % params.checkpoint_every == 0 and step < total_steps:
-                    _save_checkpoint(
-                        work_dir,
+                    checkpoints.save(
                         model,
                         optimizer,
                         scheduler,
@@ -423,6 +289,7 @@ def train(spec: TrainSpec) -> Path:
         if cursor >= len(batches):
             epoch, cursor = epoch + 1, 0
 
+    checkpoints.wait()
     train_seconds = time.perf_counter() - started
     _write_version(
         spec,

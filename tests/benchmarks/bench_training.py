@@ -11,7 +11,8 @@ import platform
 import tempfile
 from pathlib import Path
 
-from services.trainer.train import TrainingParams, TrainSpec, batch_order, padding_waste, train
+from services.trainer.batches import batch_order, padding_waste
+from services.trainer.train import TrainingParams, TrainSpec, train
 from shared.bundled.build import build, is_current
 from shared.catalogue import Catalogue
 from shared.training_data import TrainingPair, freeze, render_rows

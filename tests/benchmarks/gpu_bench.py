@@ -6,7 +6,7 @@ micro-batches) and generation tokens/s, for random-init models of the packaged m
     python3 -m tests.benchmarks.gpu_bench --smoke             # tiny shape on the CPU (the test suite)
 
 It needs only torch, transformers and peft: training runs the trainer's own collate / packing /
-loss functions (services/trainer/train.py) and generation the backend's batch sizing from free
+loss functions (services/trainer/batches.py) and generation the backend's batch sizing from free
 memory (services/generation/placement.py), both importable without this project's other
 dependencies. Row lengths are those of the bundled training rows (data/training_row_lengths.json).
 MFU follows the usual convention, 6 x parameters x tokens/s over the card's dense bf16 peak, for
@@ -87,7 +87,7 @@ def bench_training(
 ) -> dict[str, Any]:
     import torch
 
-    from services.trainer.train import batch_order, collate, collate_packed, completion_loss
+    from services.trainer.batches import batch_order, collate, collate_packed, completion_loss
 
     model = build_model(shape, device, dtype)
     parameters = parameter_count(model)

@@ -16,18 +16,17 @@ import pytest
 import yaml
 
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
-from services.trainer.launchers import DEFAULT_JOB_TEMPLATE, KubernetesLauncher, build_job, job_name
-from services.trainer.train import (
-    TrainingParams,
-    TrainSpec,
+from services.trainer.batches import (
     batch_order,
     collate,
     collate_packed,
     completion_loss,
     padding_waste,
     tokenize_rows,
-    train,
 )
+from services.trainer.checkpoints import CheckpointWriter, load_checkpoint
+from services.trainer.launchers import DEFAULT_JOB_TEMPLATE, KubernetesLauncher, build_job, job_name
+from services.trainer.train import TrainingParams, TrainSpec, train
 from shared.grpc_client import make_channel
 from shared.pb import common_pb2, trainer_pb2, trainer_pb2_grpc
 from shared.training_data import freeze
@@ -156,6 +155,39 @@ def test_training_with_and_without_packing_reaches_the_same_loss(tmp_path, tiny_
     losses = [json.loads((v / "manifest.json").read_text())["metrics"]["losses"] for v in (packed, padded)]
     assert losses[0][0] == pytest.approx(losses[1][0], rel=1e-4)  # the same first batch, the same loss
     assert losses[0] == pytest.approx(losses[1], rel=1e-2)  # then float rounding drifts a little
+
+
+def test_a_checkpoint_written_in_the_background_holds_the_state_at_save_time(tmp_path):
+    """The write runs beside the next steps, which update the optimizer in place: what lands must be
+    the state when save() was called, and a failed write surfaces at the next wait()."""
+    import torch
+
+    model = torch.nn.Linear(64, 64)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    model(torch.ones(2, 64)).sum().backward()
+    optimizer.step()
+    weights = model.weight.detach().clone()
+    moment = optimizer.state_dict()["state"][0]["exp_avg"].clone()
+    writer = CheckpointWriter(tmp_path)
+    writer.save(model, optimizer, scheduler, {"step": 1})
+    for _ in range(3):  # the loop goes on while the write is in flight
+        model(torch.ones(2, 64)).sum().backward()
+        optimizer.step()
+    writer.wait()
+    fresh = torch.nn.Linear(64, 64)
+    fresh_optimizer = torch.optim.AdamW(fresh.parameters(), lr=0.1)
+    state = load_checkpoint(
+        tmp_path, fresh, fresh_optimizer, torch.optim.lr_scheduler.LambdaLR(fresh_optimizer, lambda s: 1.0)
+    )
+    assert state["step"] == 1
+    torch.testing.assert_close(fresh.weight.detach(), weights)
+    torch.testing.assert_close(fresh_optimizer.state_dict()["state"][0]["exp_avg"], moment)
+    assert not (tmp_path / ".checkpoint-old").exists()
+    broken = CheckpointWriter(tmp_path / "missing")
+    broken.save(model, optimizer, scheduler, {"step": 2})
+    with pytest.raises(FileNotFoundError):
+        broken.wait()
 
 
 def test_length_grouped_batches_waste_less_padding():
