@@ -57,13 +57,20 @@ class RunQueries:
             settings = RunSettings.from_dict(run.spec)
             for rnd in s.scalars(select(Round).where(Round.run_id == run_id).order_by(Round.number)):
                 version = s.get(ModelVersion, rnd.model_version) if rnd.model_version else None
-                evaluation = (
+                head = (
+                    self.runner.evaluation.split_head(settings, prompt_k(version, settings))
+                    if version
+                    else ""
+                )
+                evaluation = (  # the newest under this run's split, prompt and test-suite setting
                     s.scalar(
-                        select(Evaluation).where(
+                        select(Evaluation)
+                        .where(
                             Evaluation.model_version == rnd.model_version,
-                            Evaluation.split
-                            == self.runner.evaluation.split_key(settings, prompt_k(version, settings)),
+                            Evaluation.split.startswith(head, autoescape=True),
                         )
+                        .order_by(Evaluation.created_at.desc(), Evaluation.id.desc())
+                        .limit(1)
                     )
                     if version is not None
                     else None

@@ -36,10 +36,27 @@ class Evaluate(StepBase):
         examples = self.ctx.catalogue.examples(settings.eval_split)
         return examples[: settings.eval_limit] if settings.eval_limit else examples
 
-    def split_key(self, settings: RunSettings, shots: int) -> str:
+    def split_head(self, settings: RunSettings, shots: int) -> str:
+        """The readable start of split_key: what `rounds` matches an evaluation by."""
+        return (
+            f"{settings.eval_split}:{settings.eval_limit or 'all'}:ts={int(settings.test_suite)}:k={shots}:"
+        )
+
+    def engine(self) -> str:
+        """How the generation service computes (backend, device, number format): int8 and fp32
+        answers differ on some questions, so a score is reused only under the same engine."""
+        info = with_retry(
+            lambda: self.ctx.clients.generation.DescribeModel(generation_pb2.DescribeModelRequest()),
+            "describe model",
+            should_stop=self.ctx.should_stop,
+        )
+        return f"{info.backend}/{info.device}/{info.precision}"
+
+    def split_key(self, settings: RunSettings, shots: int, engine: str = "") -> str:
         """What an evaluation is reused for: everything that changes its score - the held-out
-        questions and databases (content), limit, test suites, the prompt (template, shots) and the
-        decoding (greedy, token budget). A readable head and a digest of the rest."""
+        questions and databases (content), limit, test suites, the prompt (template, shots), the
+        decoding (greedy, token budget) and the generation engine. A readable head and a digest of
+        the rest."""
         examples = self.eval_examples(settings)
         content = {
             "examples": [[e.id, e.db_id, e.question, e.query] for e in examples],
@@ -50,9 +67,10 @@ class Evaluate(StepBase):
             "shots": shots,
             "decoding": {"temperature": 0.0, "max_new_tokens": settings.max_new_tokens},
             "test_suite": settings.test_suite,
+            "engine": engine,
         }
         digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
-        return f"{settings.eval_split}:{settings.eval_limit or 'all'}:ts={int(settings.test_suite)}:k={shots}:{digest}"
+        return self.split_head(settings, shots) + digest
 
     def _file_digest(self, path: Path) -> str:
         """SHA-256 of a database file, remembered while its size and mtime stay the same."""
@@ -66,7 +84,7 @@ class Evaluate(StepBase):
         """The version's accuracy on the held-out set, asked with its own prompt, per question;
         computed once and kept in the store."""
         shots = prompt_k(version, settings)
-        key = self.split_key(settings, shots)
+        key = self.split_key(settings, shots, self.engine())
         with self.ctx.store.session() as s:
             found = s.scalar(
                 select(Evaluation).where(Evaluation.model_version == version.version, Evaluation.split == key)
