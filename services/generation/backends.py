@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from services.generation.parsing import truncate_at_stop
 from services.generation.placement import (
     INT8_KEEP_FP32,
+    Placement,
     gpu_batch_size,
     quantize_int8,
     resolve_placement,
@@ -72,6 +73,7 @@ class _Loaded:
     model: Any
     tokenizer: Any
     info: ModelInfo
+    placement: Placement
 
 
 class TransformersBackend:
@@ -93,7 +95,8 @@ class TransformersBackend:
     ) -> None:
         import torch
 
-        self.placement = resolve_placement(device, precision)
+        self.requested = (device, precision)
+        self.placement = resolve_placement(device, precision)  # checked at start; refined per model
         self.int8_keep_fp32 = int8_keep_fp32
         self.models_dir = Path(models_dir)
         self.max_batch_size = max_batch_size
@@ -105,18 +108,22 @@ class TransformersBackend:
         self._current = self._load(spec)
 
     def _load(self, spec: ModelSpec) -> _Loaded:
-        from shared.packaged_models import load_causal_lm, resolve_model
+        from shared.packaged_models import load_causal_lm, packaged_cpu_precision, resolve_model
 
         started = time.perf_counter()
         path = resolve_model(spec.path, self.models_dir)
+        device, precision = self.requested
+        if precision == "auto" and self.placement.device == "cpu":
+            precision = packaged_cpu_precision(path, self.models_dir)
+        placement = resolve_placement(device, precision)
         try:
             model, tokenizer = load_causal_lm(
-                path, spec.adapter_path, dtype=self.placement.load_dtype, device=self.placement.device
+                path, spec.adapter_path, dtype=placement.load_dtype, device=placement.device
             )
         except (OSError, ValueError) as exc:
             raise FailedPrecondition(f"cannot load model {path!r}: {exc}") from exc
         num_parameters = sum(p.numel() for p in model.parameters())
-        if self.placement.precision == "int8":
+        if placement.precision == "int8":
             model = quantize_int8(model, self.int8_keep_fp32)
         tokenizer.padding_side = "left"
         config = model.config
@@ -125,8 +132,8 @@ class TransformersBackend:
             path=str(path),
             adapter_path=spec.adapter_path,
             backend="transformers",
-            device=self.placement.device,
-            precision=self.placement.precision,
+            device=placement.device,
+            precision=placement.precision,
             num_parameters=num_parameters,
             context_window=int(
                 getattr(config, "max_position_embeddings", 0) or tokenizer.model_max_length or 2048
@@ -140,7 +147,7 @@ class TransformersBackend:
             info.device,
             time.perf_counter() - started,
         )
-        return _Loaded(model, tokenizer, info)
+        return _Loaded(model, tokenizer, info, placement)
 
     def load(self, spec: ModelSpec) -> ModelInfo:
         loaded = self._load(spec)  # outside the lock: serving continues while the new model loads
@@ -184,7 +191,7 @@ class TransformersBackend:
 
     def _batch_size(self, loaded: _Loaded, prompts: list[str], max_new_tokens: int) -> int:
         """The configured size on a CPU; on a GPU, what its free memory holds for the longest row."""
-        if self.placement.device != "cuda" or not prompts:
+        if loaded.placement.device != "cuda" or not prompts:
             return self.max_batch_size
         import torch
 

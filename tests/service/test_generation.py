@@ -535,3 +535,16 @@ def test_int8_backend_quantizes_every_linear_layer_and_reports_it(tiny_models, t
     fp32 = TransformersBackend(tmp_path, ModelSpec(str(tiny_models[0])), precision="fp32")
     assert fp32.info().precision == "fp32"
     assert any(type(m) is torch.nn.Linear for m in fp32._current.model.modules())
+
+
+def test_packaged_models_choose_their_cpu_precision_and_user_models_get_auto(tmp_path, tiny_models):
+    from shared.packaged_models import PACKAGED_MODELS, packaged_cpu_precision
+
+    models = tmp_path / "models"
+    assert packaged_cpu_precision(str(models / "base" / "smollm2-135m-instruct"), models) == "fp32"
+    assert packaged_cpu_precision(str(models / "base" / "qwen2.5-coder-0.5b"), models) == "auto"
+    # A user's own folder with a packaged model's name is the user's model: auto.
+    assert packaged_cpu_precision(str(tmp_path / "mine" / "smollm2-135m-instruct"), models) == "auto"
+    assert all(p.cpu_precision in ("auto", "fp32", "int8") for p in PACKAGED_MODELS.values())
+    backend = TransformersBackend(models, ModelSpec(str(tiny_models[0])))  # a user model, auto
+    assert backend.info().precision == "int8"
