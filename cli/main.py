@@ -152,6 +152,10 @@ def evaluate(
     test_suite: Annotated[
         bool, typer.Option(help="Also score test-suite accuracy (builds suites on first use).")
     ] = False,
+    precision: Annotated[
+        str | None,
+        typer.Option(help="With --model: auto, fp32, bf16, fp16 or int8 (default: generation.precision)."),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -184,6 +188,8 @@ def evaluate(
             catalogue = Catalogue.load(dataset)
             examples = catalogue.examples(split)
             examples = examples[:limit] if limit else examples
+            if precision is not None:
+                config.generation.precision = precision
             predicted = _predict_split(catalogue, examples, model, split, shots, config, out)
             predictions = [
                 PredictionIn(id=e.id or str(i), db_id=e.db_id, gold_sql=e.query, predicted_sql=p)
@@ -266,6 +272,8 @@ def _predict_split(
             config.home / "models",
             few_shot_pool(catalogue, exclude=split),
             on_progress=lambda done: progress.update(task, completed=done),
+            device=config.generation.device,
+            precision=config.generation.precision,
         )
     write_predictions(predicted, out)
     console.print(f"predictions: {out}")

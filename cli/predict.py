@@ -72,12 +72,20 @@ def predict(
     max_new_tokens: int = 128,
     batch: int = 16,
     on_progress: Callable[[int], None] = lambda done: None,
+    device: str = "auto",
+    precision: str = "auto",
 ) -> list[str]:
-    """Greedy SQL for each example ("" where the output had no usable query), in order."""
+    """Greedy SQL for each example ("" where the output had no usable query), in order; computed
+    as the generation service would (same device and precision settings)."""
     from services.generation.backends import ModelSpec, Sampling, TransformersBackend
     from services.generation.logic import Generator, QuestionIn
 
-    backend = TransformersBackend(models_dir, ModelSpec(model.path, model.adapter_path, model.label))
+    backend = TransformersBackend(
+        models_dir,
+        ModelSpec(model.path, model.adapter_path, model.label),
+        device=device,
+        precision=precision,
+    )
     generator = Generator(catalogue, backend, pool, default_k=model.few_shot_k)
     predictions: list[str] = []
     for start in range(0, len(examples), batch):

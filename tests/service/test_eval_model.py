@@ -91,3 +91,15 @@ def test_eval_command_writes_one_prediction_per_question_and_scores_them(spider_
         [*command, "--split", "nope", "--out", str(preds)], capture_output=True, text=True, timeout=120
     )
     assert bad.returncode == 2 and "unknown split" in bad.stdout
+    fp32 = subprocess.run(
+        [*command, "--limit", "2", "--precision", "fp32", "--out", str(preds)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "SQLDISTILL_HOME": str(tmp_path / "home")},
+    )
+    assert fp32.returncode == 0 and len(preds.read_text().splitlines()) == 2, fp32.stdout + fp32.stderr
+    wrong = subprocess.run(
+        [*command, "--precision", "int4", "--out", str(preds)], capture_output=True, text=True, timeout=120
+    )
+    assert wrong.returncode == 2 and "precision must be one of" in wrong.stdout
