@@ -18,11 +18,12 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from shared.int8 import int8_engine
+
 log = logging.getLogger("sqldistill.generation")
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
-INT8_ENGINES = ("x86", "fbgemm")  # torch's quantized engines with int8 GEMMs for x86 processors
 INT8_KEEP_FP32: tuple[str, ...] = ()  # Linear layers (name suffixes) left in fp32 by quantize_int8
 GPU_MEMORY_FRACTION = 0.8  # of the free memory, for the KV cache and activations of one batch
 GPU_MAX_BATCH_SIZE = 256
@@ -39,14 +40,6 @@ class Placement:
         import torch
 
         return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
-
-
-def int8_engine() -> str:
-    """The quantized engine with x86 int8 kernels that this torch build has, or ''."""
-    import torch
-
-    supported = torch.backends.quantized.supported_engines
-    return next((engine for engine in INT8_ENGINES if engine in supported), "")
 
 
 def resolve_placement(device: str = "auto", precision: str = "auto") -> Placement:

@@ -36,6 +36,7 @@ def params_from(message: trainer_pb2.TrainingParams) -> TrainingParams:
         length_grouped=not message.disable_length_grouping,
         checkpoint_every=message.checkpoint_every or defaults.checkpoint_every,
         merge=message.merge,
+        int8_base=message.int8_base,
     )
 
 

@@ -37,6 +37,7 @@ from services.trainer.batches import (
     tokenize_rows,
 )
 from services.trainer.checkpoints import CheckpointWriter, load_checkpoint
+from services.trainer.int8_base import quantize_frozen_base, restore_frozen_base
 
 EXIT_BAD_INPUT = 2
 
@@ -60,6 +61,8 @@ class TrainingParams:
     # flash attention the packed row's attention is quadratic in its whole length, which cost 4x a
     # padded step on a tiny model on the CPU; length grouping already keeps padding near 1-3%.
     packing: bool = False
+    # LoRA on a CPU: the frozen base's matmuls in int8 (int8_base.py); ignored on a GPU and for full.
+    int8_base: bool = False
     checkpoint_every: int = 50
     merge: bool = False
     warmup_ratio: float = 0.05
@@ -194,6 +197,8 @@ def train(spec: TrainSpec) -> Path:
     if device == "cpu":
         torch.set_num_threads(len(os.sched_getaffinity(0)))
     model, tokenizer = _load_model(spec, device, dtype)
+    int8_base = params.int8_base and params.method == "lora" and device == "cpu"
+    swapped = quantize_frozen_base(model) if int8_base else []
     examples = tokenize_rows(rows, tokenizer, params.max_length)
     lengths = [len(e[0]) for e in examples]
     batches_per_epoch = math.ceil(len(examples) / params.batch_size)
@@ -291,6 +296,7 @@ def train(spec: TrainSpec) -> Path:
 
     checkpoints.wait()
     train_seconds = time.perf_counter() - started
+    restore_frozen_base(swapped)  # what is saved or merged is the model's own weights
     _write_version(
         spec,
         model,
@@ -305,6 +311,7 @@ def train(spec: TrainSpec) -> Path:
             "tokens_per_second": round(tokens_this_run / train_seconds, 1) if train_seconds else None,
             "device": device,
             "dtype": str(dtype).replace("torch.", ""),
+            "int8_base": int8_base,
             "examples": len(examples),
             "padding_waste": round(
                 padding_waste(

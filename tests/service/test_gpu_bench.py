@@ -11,7 +11,7 @@ import sys
 from tests.benchmarks.gpu_bench import peak_tflops
 from tests.conftest import REPO
 
-NOT_ON_THE_GPU_MACHINE = {"grpc", "sqlglot", "pydantic", "sqlalchemy", "typer", "rich", "alembic", "shared"}
+NOT_ON_THE_GPU_MACHINE = {"grpc", "sqlglot", "pydantic", "sqlalchemy", "typer", "rich", "alembic"}
 
 
 def test_smoke_run_measures_every_combination_and_imports_only_what_a_gpu_machine_has(tmp_path):

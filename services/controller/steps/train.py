@@ -74,6 +74,7 @@ class Train(StepBase):
             epochs=settings.train_epochs,
             learning_rate=settings.learning_rate,
             batch_size=settings.train_batch_size,
+            int8_base=settings.train_int8_base,
         )
         request = trainer_pb2.SubmitJobRequest(
             run_id=run.id,
