@@ -197,7 +197,7 @@ class TransformersBackend:
 
         longest = max(len(ids) for ids in loaded.tokenizer(prompts).input_ids) + max_new_tokens
         free_bytes, _total = torch.cuda.mem_get_info()
-        return gpu_batch_size(loaded.model.config, longest, free_bytes, dtype_bytes=2)
+        return gpu_batch_size(loaded.model.config, longest, free_bytes, loaded.placement.load_dtype.itemsize)
 
     def _generate_batch(self, model: Any, tokenizer: Any, prompts: list[str], kwargs: dict[str, Any]) -> Any:
         """Generated token rows for one batch. Prompts in a batch share a long prefix (few-shot block
