@@ -25,12 +25,14 @@ def test_defaults_then_yaml_then_flags(tmp_path):
     spec_file = tmp_path / "run.yaml"
     spec_file.write_text(
         "mode: labelled\nrounds: 5\nsampling: {temperature: 0.3}\nteacher_model: {path: big}\ntrain_on_seed: false\n"
+        "train_int8_base: true\n"
     )
     settings = RunSettings.from_message(build_run_spec(spec_file, {"rounds": 2}))
     defaults = RunSettings()
     assert (settings.mode, settings.rounds, settings.teacher_model) == ("labelled", 2, "big")
     assert settings.temperature == pytest.approx(0.3) and settings.top_p == pytest.approx(defaults.top_p)
     assert settings.train_on_seed is False and settings.max_sql_per_question == defaults.max_sql_per_question
+    assert settings.train_int8_base is True and defaults.train_int8_base is False
     spec_file.write_text("mode: labelled\nno_such_field: 1\n")
     with pytest.raises(ValueError, match="no_such_field"):
         build_run_spec(spec_file, {})
