@@ -2,10 +2,10 @@
 machine offers, and reported by DescribeModel.
 
 - device: CUDA when a GPU is present, else the CPU.
-- precision: bf16 (fp16 without bf16 support) on a GPU. On a CPU, int8: every Linear layer
-  dynamically quantized (int8 weights per output channel, activations quantized per batch) and run
-  by the fbgemm / x86 kernels, which use the processor's int8 dot-product instructions (VNNI); fp32
-  where those kernels are missing. bf16 is never chosen on a CPU: without AMX tiles torch's bf16
+- precision: bf16 (fp16 without bf16 support) on a GPU. On a CPU, int8: every Linear layer runs
+  as an int8 GEMM (shared/int8.py: weights per output channel, activations per token) on the
+  fbgemm / x86 kernels, which use the processor's int8 dot-product instructions (VNNI); fp32 where
+  those kernels are missing. A packaged model may ask for fp32 (packaged_models.py). bf16 is never chosen on a CPU: without AMX tiles torch's bf16
   matmuls ran at a fifth of fp32's speed here (README, "Speed").
 - batch size: on a GPU, as many sequences as the free memory holds (KV cache and activations);
   on a CPU the configured size (compute-bound there: larger batches do not pay)."""
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,22 +70,22 @@ def resolve_placement(device: str = "auto", precision: str = "auto") -> Placemen
 
 
 def quantize_int8(model: Any, keep_fp32: tuple[str, ...] = INT8_KEEP_FP32) -> Any:
-    """The model with its Linear layers replaced by dynamically quantized ones: int8 weights with a
-    scale per output channel (per-tensor scales changed most greedy outputs of the 0.5B model in a
-    trial; per-channel kept the large majority), activations quantized on the fly per batch. Layers
-    whose names end with one of `keep_fp32` stay in fp32."""
+    """The model with its Linear layers computed in int8 (shared/int8.py: weights per output
+    channel, activations per token); layers whose names end with one of `keep_fp32` stay fp32."""
     import torch
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    torch.backends.quantized.engine = int8_engine()
-    layers = {
-        name: per_channel_dynamic_qconfig
+    from shared.int8 import int8_linear, use_int8_engine
+
+    use_int8_engine()
+    replace = [
+        (name, module)
         for name, module in model.named_modules()
         if isinstance(module, torch.nn.Linear) and not (keep_fp32 and name.endswith(keep_fp32))
-    }
-    with warnings.catch_warnings():  # torch marks eager quantization as moving to torchao
-        warnings.simplefilter("ignore")
-        return quantize_dynamic(model, layers, dtype=torch.qint8, inplace=True)
+    ]
+    for name, module in replace:
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name) if parent_name else model, child, int8_linear(module))
+    return model
 
 
 def gpu_batch_size(
