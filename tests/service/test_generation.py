@@ -472,16 +472,17 @@ def test_placement_uses_a_gpu_when_present_and_int8_on_a_cpu_with_int8_kernels(m
 
     from services.generation.placement import Placement, int8_engine, resolve_placement
 
-    assert int8_engine() in ("x86", "fbgemm")  # this torch build on x86: the default path is int8
+    assert int8_engine() in ("x86", "fbgemm")  # this torch build on x86 can run int8 when asked
     if not torch.cuda.is_available():
-        assert resolve_placement() == Placement("cpu", "int8")
+        assert resolve_placement() == Placement("cpu", "fp32")  # int8 cost EX: never implied
+    assert resolve_placement("cpu", "int8") == Placement("cpu", "int8")
     assert resolve_placement("cpu", "fp32") == Placement("cpu", "fp32")
     assert resolve_placement("cpu", "fp32").load_dtype == torch.float32
     assert resolve_placement("cpu", "bf16").load_dtype == torch.bfloat16
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
     assert resolve_placement() == Placement("cuda", "bf16")
-    assert resolve_placement("cpu") == Placement("cpu", "int8")
+    assert resolve_placement("cpu") == Placement("cpu", "fp32")
     with pytest.raises(FailedPrecondition, match="CPU only"):
         resolve_placement("cuda", "int8")
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
@@ -496,7 +497,6 @@ def test_placement_uses_a_gpu_when_present_and_int8_on_a_cpu_with_int8_kernels(m
     from services.generation import placement
 
     monkeypatch.setattr(placement, "int8_engine", lambda: "")  # as a torch build without x86 kernels
-    assert resolve_placement("cpu") == Placement("cpu", "fp32")
     with pytest.raises(FailedPrecondition, match="quantized engine"):
         resolve_placement("cpu", "int8")
 
@@ -547,9 +547,11 @@ def test_packaged_models_choose_their_cpu_precision_and_user_models_get_auto(tmp
 
     models = tmp_path / "models"
     assert packaged_cpu_precision(str(models / "base" / "smollm2-135m-instruct"), models) == "fp32"
-    assert packaged_cpu_precision(str(models / "base" / "qwen2.5-coder-0.5b"), models) == "auto"
+    assert packaged_cpu_precision(str(models / "base" / "qwen2.5-coder-0.5b"), models) == "fp32"
     # A user's own folder with a packaged model's name is the user's model: auto.
     assert packaged_cpu_precision(str(tmp_path / "mine" / "smollm2-135m-instruct"), models) == "auto"
-    assert all(p.cpu_precision in ("auto", "fp32", "int8") for p in PACKAGED_MODELS.values())
+    assert all(p.cpu_precision in ("fp32", "int8") for p in PACKAGED_MODELS.values())
     backend = TransformersBackend(models, ModelSpec(str(tiny_models[0])))  # a user model, auto
-    assert backend.info().precision == "int8"
+    assert backend.info().precision == "fp32"
+    asked = TransformersBackend(models, ModelSpec(str(tiny_models[0])), precision="int8")
+    assert asked.info().precision == "int8"  # asked for, it is used
