@@ -9,7 +9,8 @@ after (the product is linear in each row), so a row's result does not depend on 
 its batch (one outlier row - a padding position, a long prompt - no longer costs every row its
 precision), and a row of small values (a prompt position's gradient beside a completion's) keeps
 its own. Measured per-tensor, the default model's greedy answers on the held-out questions moved
-by several EX points with the batch composition."""
+by several EX points with the batch composition; per token they are stable but still 6.7 points
+below fp32 (activation outlier channels, likely): generation uses int8 only when asked."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ machine offers, and reported by DescribeModel.
   token) on the fbgemm / x86 kernels, which use the processor's int8 dot-product instructions
   (VNNI). It answers the held-out questions about 3x faster, but cost the default 0.5B model 6.7
   EX points (0.478 vs 0.544 on 90; torch's per-batch dynamic quantization: 0.0 to 4.4 points,
-  depending on the batch composition), so `auto` does not pick it. bf16 is never chosen on a CPU: without AMX tiles torch's bf16
-  matmuls ran at a fifth of fp32's speed here (README, "Speed").
+  depending on the batch composition), so `auto` does not pick it. Nor bf16: without AMX tiles
+  torch's bf16 matmuls ran at an eighth of fp32's speed here (README, "Benchmarks").
 - batch size: on a GPU, as many sequences as the free memory holds (KV cache and activations);
   on a CPU the configured size (compute-bound there: larger batches do not pay)."""
 
