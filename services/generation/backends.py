@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from services.generation.parsing import truncate_at_stop
 from services.generation.placement import (
     INT8_KEEP_FP32,
-    Placement,
     gpu_batch_size,
     quantize_int8,
     resolve_placement,
@@ -73,7 +72,6 @@ class _Loaded:
     model: Any
     tokenizer: Any
     info: ModelInfo
-    placement: Placement
 
 
 class TransformersBackend:
@@ -95,8 +93,7 @@ class TransformersBackend:
     ) -> None:
         import torch
 
-        self.requested = (device, precision)
-        self.placement = resolve_placement(device, precision)  # checked at start; refined per model
+        self.placement = resolve_placement(device, precision)
         self.int8_keep_fp32 = int8_keep_fp32
         self.models_dir = Path(models_dir)
         self.max_batch_size = max_batch_size
@@ -108,14 +105,11 @@ class TransformersBackend:
         self._current = self._load(spec)
 
     def _load(self, spec: ModelSpec) -> _Loaded:
-        from shared.packaged_models import load_causal_lm, packaged_cpu_precision, resolve_model
+        from shared.packaged_models import load_causal_lm, resolve_model
 
         started = time.perf_counter()
         path = resolve_model(spec.path, self.models_dir)
-        device, precision = self.requested
-        if precision == "auto" and self.placement.device == "cpu":
-            precision = packaged_cpu_precision(path, self.models_dir)
-        placement = resolve_placement(device, precision)
+        placement = self.placement
         try:
             model, tokenizer = load_causal_lm(
                 path, spec.adapter_path, dtype=placement.load_dtype, device=placement.device
@@ -147,7 +141,7 @@ class TransformersBackend:
             info.device,
             time.perf_counter() - started,
         )
-        return _Loaded(model, tokenizer, info, placement)
+        return _Loaded(model, tokenizer, info)
 
     def load(self, spec: ModelSpec) -> ModelInfo:
         loaded = self._load(spec)  # outside the lock: serving continues while the new model loads
@@ -191,13 +185,13 @@ class TransformersBackend:
 
     def _batch_size(self, loaded: _Loaded, prompts: list[str], max_new_tokens: int) -> int:
         """The configured size on a CPU; on a GPU, what its free memory holds for the longest row."""
-        if loaded.placement.device != "cuda" or not prompts:
+        if self.placement.device != "cuda" or not prompts:
             return self.max_batch_size
         import torch
 
         longest = max(len(ids) for ids in loaded.tokenizer(prompts).input_ids) + max_new_tokens
         free_bytes, _total = torch.cuda.mem_get_info()
-        return gpu_batch_size(loaded.model.config, longest, free_bytes, loaded.placement.load_dtype.itemsize)
+        return gpu_batch_size(loaded.model.config, longest, free_bytes, self.placement.load_dtype.itemsize)
 
     def _generate_batch(self, model: Any, tokenizer: Any, prompts: list[str], kwargs: dict[str, Any]) -> Any:
         """Generated token rows for one batch. Prompts in a batch share a long prefix (few-shot block

@@ -3,7 +3,7 @@ machine offers, and reported by DescribeModel.
 
 - device: CUDA when a GPU is present, else the CPU.
 - precision: bf16 (fp16 without bf16 support) on a GPU; fp32 on a CPU. int8 on a CPU is a setting
-  (`generation.precision: int8`), or a packaged model's own choice (packaged_models.py): every
+  (`generation.precision: int8`): every
   Linear layer runs as an int8 GEMM (shared/int8.py: weights per output channel, activations per
   token) on the fbgemm / x86 kernels, which use the processor's int8 dot-product instructions
   (VNNI). It answers the held-out questions about 3x faster, but cost the default 0.5B model 6.7

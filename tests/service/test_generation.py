@@ -542,15 +542,8 @@ def test_int8_backend_quantizes_every_linear_layer_and_reports_it(tiny_models, t
     assert any(type(m) is torch.nn.Linear for m in fp32._current.model.modules())
 
 
-def test_packaged_models_choose_their_cpu_precision_and_user_models_get_auto(tmp_path, tiny_models):
-    from shared.packaged_models import PACKAGED_MODELS, packaged_cpu_precision
-
+def test_auto_precision_loads_fp32_on_a_cpu_and_int8_only_when_asked(tmp_path, tiny_models):
     models = tmp_path / "models"
-    assert packaged_cpu_precision(str(models / "base" / "smollm2-135m-instruct"), models) == "fp32"
-    assert packaged_cpu_precision(str(models / "base" / "qwen2.5-coder-0.5b"), models) == "fp32"
-    # A user's own folder with a packaged model's name is the user's model: auto.
-    assert packaged_cpu_precision(str(tmp_path / "mine" / "smollm2-135m-instruct"), models) == "auto"
-    assert all(p.cpu_precision in ("fp32", "int8") for p in PACKAGED_MODELS.values())
     backend = TransformersBackend(models, ModelSpec(str(tiny_models[0])))  # a user model, auto
     assert backend.info().precision == "fp32"
     asked = TransformersBackend(models, ModelSpec(str(tiny_models[0])), precision="int8")
