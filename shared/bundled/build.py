@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import random
 import shutil
 import sqlite3
@@ -140,6 +141,14 @@ def build(dest: Path) -> Path:
 def is_current(dest: Path) -> bool:
     version = Path(dest) / "VERSION"
     return version.is_file() and version.read_text().strip() == content_version()
+
+
+def ensure_built(dest: Path) -> Path:
+    """dest holding the current build: built, or rebuilt when stale, on first use."""
+    if not is_current(dest):
+        logging.getLogger("sqldistill.dataset").info("building the bundled databases into %s", dest)
+        build(dest)
+    return Path(dest)
 
 
 def main() -> None:

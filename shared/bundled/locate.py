@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from shared.config import Config
-
-log = logging.getLogger("sqldistill.dataset")
 
 
 def bundled_dataset_path(config: Config) -> Path:
@@ -16,10 +13,6 @@ def bundled_dataset_path(config: Config) -> Path:
 
 def default_dataset(config: Config) -> Path:
     """The bundled benchmark (Spider format) under home; built, or rebuilt when stale, on first use."""
-    from shared.bundled.build import build, is_current
+    from shared.bundled.build import ensure_built
 
-    path = bundled_dataset_path(config)
-    if not is_current(path):
-        log.info("building the bundled databases into %s", path)
-        build(path)
-    return path
+    return ensure_built(bundled_dataset_path(config))

@@ -12,7 +12,7 @@ from services.critic.logic import Critic, PredictionIn
 from services.critic.sandbox import SandboxPool
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
 from services.generation.logic import Generator, QuestionIn
-from shared.bundled.build import build, is_current
+from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 
 
@@ -24,9 +24,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="held-out questions (0 = all 90)")
     parser.add_argument("--home", type=Path, default=Path("var"))
     args = parser.parse_args()
-    data = args.home / "bundled"
-    if not is_current(data):
-        build(data)
+    data = ensure_built(args.home / "bundled")
     catalogue = Catalogue.load(data)
     dev = catalogue.examples("dev")
     dev = dev[: args.limit] if args.limit else dev

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
 from services.generation.logic import Generator
-from shared.bundled.build import build, is_current
+from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 from shared.fewshot import select_examples, shots_for
 from shared.prompts import schema_for_prompt, sql_prompt
@@ -32,9 +32,7 @@ def main() -> None:
     parser.add_argument("--no-prefix-sharing", action="store_true")
     args = parser.parse_args()
 
-    data = args.home / "bundled"
-    if not is_current(data):
-        build(data)
+    data = ensure_built(args.home / "bundled")
     catalogue = Catalogue.load(data)
     started = time.perf_counter()
     backend = TransformersBackend(

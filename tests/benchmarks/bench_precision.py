@@ -20,7 +20,7 @@ from services.critic.sandbox import SandboxPool
 from services.generation.backends import ModelInfo, ModelSpec, Sampling, TransformersBackend
 from services.generation.logic import Generator, QuestionIn
 from services.generation.placement import INT8_KEEP_FP32
-from shared.bundled.build import build, is_current
+from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue, Example
 from shared.packaged_models import DEFAULT_MODEL, FAST_MODEL
 from shared.stats import compare_paired
@@ -165,9 +165,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64, help="output length of the fixed-length speed run")
     parser.add_argument("--home", type=Path, default=Path("var"))
     args = parser.parse_args()
-    data = args.home / "bundled"
-    if not is_current(data):
-        build(data)
+    data = ensure_built(args.home / "bundled")
     catalogue = Catalogue.load(data)
     dev = catalogue.examples("dev")
     dev = dev[: args.limit] if args.limit else dev

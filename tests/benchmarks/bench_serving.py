@@ -16,7 +16,7 @@ from pathlib import Path
 
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
 from services.generation.openai_backend import OpenAIBackend
-from shared.bundled.build import build, is_current
+from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 from shared.config import REPO_ROOT
 from shared.fewshot import question_prompt
@@ -32,9 +32,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(".bench/serving.json"))
     args = parser.parse_args()
     models = REPO_ROOT / "var" / "models"
-    data = REPO_ROOT / "var" / "bundled"
-    if not is_current(data):
-        build(data)
+    data = ensure_built(REPO_ROOT / "var" / "bundled")
     catalogue = Catalogue.load(data)
     questions = catalogue.examples("dev")[: args.questions]
     prompts = [question_prompt(catalogue, [], q.db_id, q.question, 0) for q in questions]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from services.trainer.batches import batch_order, padding_waste
 from services.trainer.train import TrainingParams, TrainSpec, train
-from shared.bundled.build import build, is_current
+from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 from shared.training_data import TrainingPair, freeze, render_rows
 
@@ -27,9 +27,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--home", type=Path, default=Path("var"))
     args = parser.parse_args()
-    data = args.home / "bundled"
-    if not is_current(data):
-        build(data)
+    data = ensure_built(args.home / "bundled")
     catalogue = Catalogue.load(data)
     pairs = [TrainingPair(e.db_id, e.question, e.query) for e in catalogue.examples("train")]
     rows = render_rows(pairs, catalogue, few_shot_k=2)
