@@ -198,7 +198,10 @@ def train(spec: TrainSpec) -> Path:
         torch.set_num_threads(len(os.sched_getaffinity(0)))
     model, tokenizer = _load_model(spec, device, dtype)
     int8_base = params.int8_base and params.method == "lora" and device == "cpu"
-    swapped = quantize_frozen_base(model) if int8_base else []
+    try:
+        swapped = quantize_frozen_base(model) if int8_base else []
+    except RuntimeError as exc:  # no int8 kernels in this torch build: the job's input is wrong here
+        raise BadInput(str(exc)) from exc
     examples = tokenize_rows(rows, tokenizer, params.max_length)
     lengths = [len(e[0]) for e in examples]
     batches_per_epoch = math.ceil(len(examples) / params.batch_size)
