@@ -1,22 +1,27 @@
 """int8 matmuls on CPUs, for generation (every Linear layer) and LoRA training (the frozen base).
 
-torch's x86 / fbgemm quantized engine runs int8 GEMMs with int32 accumulation (VNNI dot products
-where the processor has them): on the 2-core machine the README measures, 5x fp32's speed for 8
-rows (decoding) and 1.9x for 512 (prefill) on the 0.5B model's MLP shape. Weights are quantized
-once, per output channel. Activations are quantized per row (token), not per tensor as torch's
-dynamic quantization does: each row is brought to the same range before the product and scaled back
-after (the product is linear in each row), so a row's result does not depend on the other rows of
-its batch (one outlier row - a padding position, a long prompt - no longer costs every row its
-precision), and a row of small values (a prompt position's gradient beside a completion's) keeps
-its own. Measured per-tensor, the default model's greedy answers on the held-out questions moved
-by several EX points with the batch composition; per token they are stable but still 6.7 points
-below fp32 (activation outlier channels, likely): generation uses int8 only when asked."""
+Two int8 kernels of torch's, each where it pays (measured on the 2-core machine the README uses,
+0.5B model shapes):
+- per-token dynamic int8 (`rowwise_matmul`): torch's x86 / fbgemm quantized GEMM with int32
+  accumulation (VNNI dot products where the processor has them); 1.9x fp32's speed at 512 rows
+  (prefill, training). Weights are quantized once, per output channel. Activations are quantized
+  per row (token), not per tensor as torch's dynamic quantization does: a row's result does not
+  depend on the other rows of its batch. Activation outlier channels (max/median up to 95x in
+  the 0.5B's MLP inputs) cost the other channels their precision; SmoothQuant's smoothing
+  (`smoothing_scales`) moves part of each outlier channel's range into the weights first.
+- weight-only int8 (`weight_only_matmul`): int8 weights, bf16 activations, fp32 accumulation;
+  2.6-3.2x fp32's speed for 8 rows (one decoding step of a batch) and no activation rounding
+  beyond bf16's, but its cost grows with every row (no faster than fp32 from about 32 rows).
+
+`int8_linear` uses the second for decoding (one position per row) and the first for prefill."""
 
 from __future__ import annotations
 
 from typing import Any
 
 INT8_ENGINES = ("x86", "fbgemm")
+SMOOTHING_ALPHA = 0.5  # SmoothQuant's migration strength: the outlier range split evenly between x and W
+WEIGHT_ONLY_ALIGNMENT = 8  # torch's CPU weight-only kernel reads inputs in blocks of 8 (others crash)
 
 
 def int8_engine() -> str:
@@ -64,25 +69,71 @@ def rowwise_matmul(x: Any, packed: Any) -> Any:
     return (product[:-1] * scale).reshape(*x.shape[:-1], product.shape[-1])
 
 
-def int8_linear(linear: Any) -> Any:
-    """An inference stand-in for a torch.nn.Linear (no gradients), computed in int8."""
+def smoothing_scales(activation_absmax: Any, weight: Any, alpha: float = SMOOTHING_ALPHA) -> Any:
+    """Per input channel j, s_j = max|x_j|^alpha / max|W_j|^(1 - alpha): (x / s) (W s)^T is x W^T,
+    with the activations' outlier channels flattened and the weights' columns grown to match
+    (SmoothQuant, Xiao et al. 2023). `activation_absmax` comes from calibration text."""
+    weight_absmax = weight.detach().float().abs().amax(dim=0).clamp(min=1e-5)
+    return (activation_absmax.float().clamp(min=1e-5).pow(alpha) / weight_absmax.pow(1 - alpha)).clamp(min=1e-5)
+
+
+def quantize_weight_only(weight: Any) -> tuple[Any, Any]:
+    """(int8 weight, bf16 scale per output channel) for `weight_only_matmul`."""
+    import torch
+
+    weight = weight.detach().float()
+    scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127
+    quantized = torch.round(weight / scales[:, None]).clamp(-127, 127).to(torch.int8)
+    return quantized, scales.to(torch.bfloat16)
+
+
+def weight_only_matmul(x: Any, quantized: Any, scales: Any) -> Any:
+    """x W^T in fp32 from int8 W (torch's CPU weight-only kernel, the one torchao's int8
+    weight-only mode runs on); x's in-features must be a multiple of WEIGHT_ONLY_ALIGNMENT."""
+    import torch
+
+    rows = x.reshape(-1, x.shape[-1]).to(torch.bfloat16).contiguous()
+    product = torch._weight_int8pack_mm(rows, quantized, scales)
+    return product.float().reshape(*x.shape[:-1], product.shape[-1])
+
+
+def int8_linear(linear: Any, activation_absmax: Any = None) -> Any:
+    """An inference stand-in for a torch.nn.Linear (no gradients), computed in int8: weight-only
+    for decoding steps (one position per row), smoothed per-token int8 otherwise. Without
+    `activation_absmax` (no calibration) the per-token path is not smoothed."""
     import torch
 
     class Int8Linear(torch.nn.Module):
         def __init__(self, original: torch.nn.Linear) -> None:
             super().__init__()
             self.in_features, self.out_features = original.in_features, original.out_features
-            self.packed = pack_weight(original.weight)
+            weight = original.weight.detach().float()
+            smoothing = (
+                torch.ones(self.in_features)
+                if activation_absmax is None
+                else smoothing_scales(activation_absmax, weight)
+            )
+            self.register_buffer("inverse_smoothing", 1 / smoothing)
+            self.packed = pack_weight(weight * smoothing[None, :])
+            self.weight_only = self.in_features % WEIGHT_ONLY_ALIGNMENT == 0
+            if self.weight_only:
+                quantized, scales = quantize_weight_only(weight)
+                self.register_buffer("quantized", quantized)
+                self.register_buffer("scales", scales)
             bias = original.bias
             self.bias = (
                 None if bias is None else torch.nn.Parameter(bias.detach().float(), requires_grad=False)
             )
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            y = rowwise_matmul(x.float(), self.packed)
+            decoding = x.dim() == 3 and x.shape[1] == 1
+            if decoding and self.weight_only:
+                y = weight_only_matmul(x, self.quantized, self.scales)
+            else:
+                y = rowwise_matmul(x.float() * self.inverse_smoothing, self.packed)
             return y if self.bias is None else y + self.bias
 
         def extra_repr(self) -> str:
-            return f"in_features={self.in_features}, out_features={self.out_features}, int8 per-row"
+            return f"in_features={self.in_features}, out_features={self.out_features}, int8"
 
     return Int8Linear(linear)

@@ -13,12 +13,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from services.generation.parsing import truncate_at_stop
-from services.generation.placement import (
-    INT8_KEEP_FP32,
-    gpu_batch_size,
-    quantize_int8,
-    resolve_placement,
-)
+from services.generation.placement import gpu_batch_size, resolve_placement
+from services.generation.quantize import INT8_KEEP_FP32, quantize_int8
 from shared.errors import FailedPrecondition, Unavailable
 from shared.prompts import STOP_SEQUENCES
 
@@ -118,7 +114,7 @@ class TransformersBackend:
             raise FailedPrecondition(f"cannot load model {path!r}: {exc}") from exc
         num_parameters = sum(p.numel() for p in model.parameters())
         if placement.precision == "int8":
-            model = quantize_int8(model, self.int8_keep_fp32)
+            model = quantize_int8(model, tokenizer, self.int8_keep_fp32)
         tokenizer.padding_side = "left"
         config = model.config
         info = ModelInfo(

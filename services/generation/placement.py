@@ -26,7 +26,6 @@ log = logging.getLogger("sqldistill.generation")
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
-INT8_KEEP_FP32: tuple[str, ...] = ()  # Linear layers (name suffixes) left in fp32 by quantize_int8
 GPU_MEMORY_FRACTION = 0.8  # of the free memory, for the KV cache and activations of one batch
 GPU_MAX_BATCH_SIZE = 256
 
@@ -70,25 +69,6 @@ def resolve_placement(device: str = "auto", precision: str = "auto") -> Placemen
     if precision == "auto":  # int8 only where asked for: it cost EX on the default model (below)
         precision = "fp32"
     return Placement("cpu", precision)
-
-
-def quantize_int8(model: Any, keep_fp32: tuple[str, ...] = INT8_KEEP_FP32) -> Any:
-    """The model with its Linear layers computed in int8 (shared/int8.py: weights per output
-    channel, activations per token); layers whose names end with one of `keep_fp32` stay fp32."""
-    import torch
-
-    from shared.int8 import int8_linear, use_int8_engine
-
-    use_int8_engine()
-    replace = [
-        (name, module)
-        for name, module in model.named_modules()
-        if isinstance(module, torch.nn.Linear) and not (keep_fp32 and name.endswith(keep_fp32))
-    ]
-    for name, module in replace:
-        parent_name, _, child = name.rpartition(".")
-        setattr(model.get_submodule(parent_name) if parent_name else model, child, int8_linear(module))
-    return model
 
 
 def gpu_batch_size(

@@ -19,7 +19,7 @@ from services.critic.logic import Critic, PredictionIn
 from services.critic.sandbox import SandboxPool
 from services.generation.backends import ModelInfo, ModelSpec, Sampling, TransformersBackend
 from services.generation.logic import Generator, QuestionIn
-from services.generation.placement import INT8_KEEP_FP32
+from services.generation.quantize import INT8_KEEP_FP32
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue, Example
 from shared.packaged_models import DEFAULT_MODEL, FAST_MODEL
