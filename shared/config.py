@@ -54,9 +54,7 @@ class GenerationConfig(BaseModel):
     max_batch_size: int = 8
     few_shot_k: int = 2
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda: where the transformers backend runs
-    precision: str = (
-        "auto"  # auto | fp32 | bf16 | fp16 | int8 (auto: bf16 on a GPU, fp32 on a CPU)
-    )
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 | int8 (auto: bf16 on a GPU, fp32 on a CPU)
 
 
 class TrainerConfig(BaseModel):

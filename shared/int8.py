@@ -74,7 +74,9 @@ def smoothing_scales(activation_absmax: Any, weight: Any, alpha: float = SMOOTHI
     with the activations' outlier channels flattened and the weights' columns grown to match
     (SmoothQuant, Xiao et al. 2023). `activation_absmax` comes from calibration text."""
     weight_absmax = weight.detach().float().abs().amax(dim=0).clamp(min=1e-5)
-    return (activation_absmax.float().clamp(min=1e-5).pow(alpha) / weight_absmax.pow(1 - alpha)).clamp(min=1e-5)
+    return (activation_absmax.float().clamp(min=1e-5).pow(alpha) / weight_absmax.pow(1 - alpha)).clamp(
+        min=1e-5
+    )
 
 
 def quantize_weight_only(weight: Any) -> tuple[Any, Any]:

@@ -3,13 +3,12 @@ machine offers, and reported by DescribeModel.
 
 - device: CUDA when a GPU is present, else the CPU.
 - precision: bf16 (fp16 without bf16 support) on a GPU; fp32 on a CPU. int8 on a CPU is a setting
-  (`generation.precision: int8`): every
-  Linear layer runs as an int8 GEMM (shared/int8.py: weights per output channel, activations per
-  token) on the fbgemm / x86 kernels, which use the processor's int8 dot-product instructions
-  (VNNI). It answers the held-out questions about 3x faster, but cost the default 0.5B model 6.7
-  EX points (0.478 vs 0.544 on 90; torch's per-batch dynamic quantization: 0.0 to 4.4 points,
-  depending on the batch composition), so `auto` does not pick it. Nor bf16: without AMX tiles
-  torch's bf16 matmuls ran at an eighth of fp32's speed here (README, "Benchmarks").
+  (`generation.precision: int8`, quantize.py): decoding steps in weight-only int8, prefill in
+  SmoothQuant-smoothed per-token int8 (shared/int8.py), on kernels that use the processor's int8
+  dot products (VNNI). On the default 0.5B model it answers the held-out questions 2.2x faster at
+  0.533 EX against fp32's 0.544 (1 win / 2 losses of 90; README, "Benchmarks"): near, not equal,
+  so `auto` does not pick it. Nor bf16: without AMX tiles torch's bf16 matmuls ran at an eighth of
+  fp32's speed here.
 - batch size: on a GPU, as many sequences as the free memory holds (KV cache and activations);
   on a CPU the configured size (compute-bound there: larger batches do not pay)."""
 

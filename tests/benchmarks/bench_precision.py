@@ -1,4 +1,4 @@
-"""CPU generation precision (`make bench`): the int8 path (dynamically quantized Linear layers) against
+"""CPU generation precision (`make bench`): the int8 path (services/generation/quantize.py) against
 the fp32 path, same model, same held-out questions, same production prompts, same run, for each
 packaged model. Two figures of speed: tokens/s at a fixed output length (every row generates exactly
 `--tokens`, so both paths do the same work), and seconds per question when answering the held-out
