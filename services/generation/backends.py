@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from services.generation.parsing import truncate_at_stop
 from services.generation.placement import gpu_batch_size, resolve_placement
+from services.generation.prefix_cache import PrefixCache
 from services.generation.quantize import INT8_KEEP_FP32, quantize_int8
 from shared.errors import FailedPrecondition, Unavailable
 from shared.prompts import STOP_SEQUENCES
@@ -68,6 +69,7 @@ class _Loaded:
     model: Any
     tokenizer: Any
     info: ModelInfo
+    prefixes: PrefixCache = field(default_factory=PrefixCache)  # this model's, dropped with it
 
 
 class TransformersBackend:
@@ -174,7 +176,7 @@ class TransformersBackend:
             torch.manual_seed(sampling.seed)
             for start in range(0, len(expanded), size):
                 batch = expanded[start : start + size]
-                for row in self._generate_batch(model, tokenizer, batch, kwargs):
+                for row in self._generate_batch(model, tokenizer, batch, kwargs, loaded.prefixes):
                     text = tokenizer.decode(row, skip_special_tokens=True)
                     outputs.append(truncate_at_stop(text, sampling.stop))
         return [outputs[i * n : (i + 1) * n] for i in range(len(prompts))]
@@ -189,11 +191,19 @@ class TransformersBackend:
         free_bytes, _total = torch.cuda.mem_get_info()
         return gpu_batch_size(loaded.model.config, longest, free_bytes, self.placement.load_dtype.itemsize)
 
-    def _generate_batch(self, model: Any, tokenizer: Any, prompts: list[str], kwargs: dict[str, Any]) -> Any:
+    def _generate_batch(
+        self,
+        model: Any,
+        tokenizer: Any,
+        prompts: list[str],
+        kwargs: dict[str, Any],
+        prefixes: PrefixCache | None = None,
+    ) -> Any:
         """Generated token rows for one batch. Prompts in a batch share a long prefix (few-shot block
         and schema; and n samples of one prompt share all of it): that prefix is run through the
         model once and its KV cache copied to every row, so prefill is paid once, not per row. The
-        rows' distinct tails are padded in the middle, masked out, positions counted past the gap."""
+        rows' distinct tails are padded in the middle, masked out, positions counted past the gap.
+        With `prefixes`, a prefix prefilled by an earlier batch is reused (prefix_cache.py)."""
         import torch
 
         encoded = [tokenizer(p).input_ids for p in prompts]
@@ -203,9 +213,8 @@ class TransformersBackend:
             batch = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
             generated = model.generate(**batch, **kwargs)
             return generated[:, batch["input_ids"].shape[1] :]
-        prefix = torch.tensor([encoded[0][:shared]], device=model.device)
-        out = model(input_ids=prefix, use_cache=True)
-        cache = out["cache"] if "cache" in out else out.past_key_values
+        prefixes = prefixes or PrefixCache(entries=0)
+        cache = prefixes.prefill(model, encoded[0][:shared])
         cache.batch_repeat_interleave(len(prompts))
         tails = [e[shared:] for e in encoded]
         width = max(len(t) for t in tails)

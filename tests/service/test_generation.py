@@ -98,6 +98,32 @@ def test_shared_prefix_prefill_gives_the_same_output_as_plain_batching(tiny_mode
     ]
 
 
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_a_prefix_prefilled_by_an_earlier_call_is_reused_with_the_same_output(
+    tiny_models, tmp_path, precision
+):
+    shared = "-- Database: concert\nCREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT);\n" * 3
+    first = [shared + "-- Question: How many singers?\n-- SQL:", shared + "-- Question: Name them.\n-- SQL:"]
+    second = [shared + "-- Question: Who is oldest?\n-- SQL:", shared + "-- Question: Count names.\n-- SQL:"]
+    greedy = Sampling(temperature=0.0, max_new_tokens=12, stop=())
+
+    def make() -> TransformersBackend:
+        return TransformersBackend(
+            tmp_path, ModelSpec(str(tiny_models[0])), max_batch_size=8, precision=precision
+        )
+
+    warm = make()
+    warm.generate(first, 1, greedy)
+    prefixes = warm._current.prefixes
+    assert (prefixes.hits, prefixes.misses) == (0, 1)
+    expected = make().generate(second, 2, greedy)  # a fresh cache
+    assert warm.generate(second, 2, greedy) == expected
+    assert warm.generate(second, 2, greedy) == expected  # the stored prefix was not changed by use
+    assert prefixes.hits == 2
+    warm.load(ModelSpec(str(tiny_models[1])))  # another model: its own, empty cache
+    assert warm._current.prefixes.hits == warm._current.prefixes.misses == 0
+
+
 def test_stop_sequences_cut_the_output(backend):
     greedy = Sampling(temperature=0.0, max_new_tokens=16, stop=())
     full = backend.generate(PROMPTS[:1], 1, greedy)[0][0]
