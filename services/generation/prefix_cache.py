@@ -39,15 +39,11 @@ class PrefixCache:
                 self.misses += 1
         rest = tokens[len(longest) :]
         if rest:
-            ids = torch.tensor([rest], device=model.device)
-            out = (
-                model(input_ids=ids, cache=cache, use_cache=True)
-                if cache is not None
-                else model(input_ids=ids, use_cache=True)
-            )
+            out = model(input_ids=torch.tensor([rest], device=model.device), cache=cache, use_cache=True)
             cache = out["cache"] if "cache" in out else out.past_key_values
-            with self._lock:
-                self._stored[key] = copy.deepcopy(cache)
-                while len(self._stored) > self.entries:
-                    self._stored.popitem(last=False)
+            if self.entries:
+                with self._lock:
+                    self._stored[key] = copy.deepcopy(cache)
+                    while len(self._stored) > self.entries:
+                        self._stored.popitem(last=False)
         return cache
