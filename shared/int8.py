@@ -41,12 +41,17 @@ def use_int8_engine() -> None:
     torch.backends.quantized.engine = engine
 
 
+def channel_scales(weight: Any) -> Any:
+    """One symmetric int8 scale per output channel (row) of a float (out, in) weight."""
+    return weight.abs().amax(dim=1).clamp(min=1e-12) / 127
+
+
 def pack_weight(weight: Any) -> Any:
     """A (out, in) weight quantized to int8 with one scale per output channel, packed for the GEMM."""
     import torch
 
     weight = weight.detach().float()
-    scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127
+    scales = channel_scales(weight)
     zero_points = torch.zeros_like(scales, dtype=torch.long)
     quantized = torch.quantize_per_channel(weight, scales, zero_points, 0, torch.qint8)
     return torch.ops.quantized.linear_prepack(quantized, None)
@@ -84,7 +89,7 @@ def quantize_weight_only(weight: Any) -> tuple[Any, Any]:
     import torch
 
     weight = weight.detach().float()
-    scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127
+    scales = channel_scales(weight)
     quantized = torch.round(weight / scales[:, None]).clamp(-127, 127).to(torch.int8)
     return quantized, scales.to(torch.bfloat16)
 
