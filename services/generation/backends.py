@@ -88,6 +88,7 @@ class TransformersBackend:
         device: str = "auto",
         precision: str = "auto",
         int8_keep_fp32: tuple[str, ...] = INT8_KEEP_FP32,
+        decode_loop: str = "compact",
     ) -> None:
         import torch
 
@@ -96,6 +97,7 @@ class TransformersBackend:
         self.models_dir = Path(models_dir)
         self.max_batch_size = max_batch_size
         self.prefix_sharing = prefix_sharing
+        self.decode_loop = decode_loop  # compact | generate (decoding.py)
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
         self._swap_lock = threading.Lock()
         # One forward pass at a time, all cores to it; backends of one service's slots share it.
@@ -156,27 +158,24 @@ class TransformersBackend:
     def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
         import torch
 
+        from services.generation.decoding import Decoding
+
         loaded = self._current  # a snapshot: a concurrent load() does not affect this call
         tokenizer, model = loaded.tokenizer, loaded.model
         expanded = [p for p in prompts for _ in range(n)]
         outputs: list[str] = []
-        kwargs: dict[str, Any] = dict(
+        settings = Decoding(
             max_new_tokens=sampling.max_new_tokens,
-            pad_token_id=tokenizer.pad_token_id,
-            use_cache=True,
-            stop_strings=list(sampling.stop) or None,
-            tokenizer=tokenizer,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p or 1.0,
+            stop=tuple(sampling.stop),
         )
-        if sampling.temperature > 0:
-            kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p or 1.0)
-        else:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         size = self._batch_size(loaded, expanded, sampling.max_new_tokens)
         with self.generate_lock, torch.inference_mode():
             torch.manual_seed(sampling.seed)
             for start in range(0, len(expanded), size):
                 batch = expanded[start : start + size]
-                for row in self._generate_batch(model, tokenizer, batch, kwargs, loaded.prefixes):
+                for row in self._generate_batch(model, tokenizer, batch, settings, loaded.prefixes):
                     text = tokenizer.decode(row, skip_special_tokens=True)
                     outputs.append(truncate_at_stop(text, sampling.stop))
         return [outputs[i * n : (i + 1) * n] for i in range(len(prompts))]
@@ -196,14 +195,15 @@ class TransformersBackend:
         model: Any,
         tokenizer: Any,
         prompts: list[str],
-        kwargs: dict[str, Any],
+        settings: Any,
         prefixes: PrefixCache | None = None,
-    ) -> Any:
+    ) -> list[list[int]]:
         """Generated token rows for one batch. Prompts in a batch share a long prefix (few-shot block
         and schema; and n samples of one prompt share all of it): that prefix is run through the
         model once and its KV cache copied to every row, so prefill is paid once, not per row. The
         rows' distinct tails are padded in the middle, masked out, positions counted past the gap.
-        With `prefixes`, a prefix prefilled by an earlier batch is reused (prefix_cache.py)."""
+        With `prefixes`, a prefix prefilled by an earlier batch is reused (prefix_cache.py).
+        `settings` is a decoding.Decoding."""
         import torch
 
         encoded = [tokenizer(p).input_ids for p in prompts]
@@ -211,10 +211,9 @@ class TransformersBackend:
         shared = min(shared, min(len(e) for e in encoded) - 1)  # every row keeps a token to feed
         if not self.prefix_sharing or len(prompts) == 1 or shared < MIN_SHARED_PREFIX:
             batch = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
-            generated = model.generate(**batch, **kwargs)
-            return generated[:, batch["input_ids"].shape[1] :]
+            return self._decode(model, tokenizer, batch["input_ids"], batch["attention_mask"], None, settings)
         prefixes = prefixes or PrefixCache(entries=0)
-        cache = prefixes.prefill(model, encoded[0][:shared])
+        cache = prefixes.prefill(model, encoded[0][:shared], self._empty_cache())
         cache.batch_repeat_interleave(len(prompts))
         tails = [e[shared:] for e in encoded]
         width = max(len(t) for t in tails)
@@ -225,8 +224,23 @@ class TransformersBackend:
         mask = torch.tensor(
             [[1] * shared + [0] * (width - len(t)) + [1] * len(t) for t in tails], device=model.device
         )
-        generated = model.generate(input_ids=ids, attention_mask=mask, cache=cache, **kwargs)
-        return generated[:, ids.shape[1] :]
+        return self._decode(model, tokenizer, ids, mask, cache, settings)
+
+    def _decode(
+        self, model: Any, tokenizer: Any, ids: Any, mask: Any, cache: Any, settings: Any
+    ) -> list[list[int]]:
+        from services.generation.decoding import decode, generate_rows
+
+        loop = generate_rows if self.decode_loop == "generate" else decode
+        return loop(model, tokenizer, ids, mask, cache if cache is not None else self._empty_cache(), settings)
+
+    def _empty_cache(self) -> Any:
+        """The compact loop writes into preallocated room (kv_cache.py); generate() concatenates."""
+        from transformers import DynamicCache
+
+        from services.generation.kv_cache import GrowingCache
+
+        return DynamicCache() if self.decode_loop == "generate" else GrowingCache()
 
 
 MIN_SHARED_PREFIX = 16

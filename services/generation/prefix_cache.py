@@ -23,15 +23,16 @@ class PrefixCache:
         self.hits = 0
         self.misses = 0
 
-    def prefill(self, model: Any, tokens: list[int]) -> Any:
+    def prefill(self, model: Any, tokens: list[int], empty: Any = None) -> Any:
         """A KV cache holding `tokens` (batch size 1, the caller's own copy to extend): the longest
-        stored prefix of `tokens` copied and extended, or a fresh prefill."""
+        stored prefix of `tokens` copied and extended, or `empty` (a new cache; None = the model's
+        default) filled by a fresh prefill."""
         import torch
 
         key = tuple(tokens)
         with self._lock:
             longest = max((k for k in self._stored if key[: len(k)] == k), key=len, default=())
-            cache = copy.deepcopy(self._stored[longest]) if longest else None
+            cache = copy.deepcopy(self._stored[longest]) if longest else empty
             if longest:
                 self._stored.move_to_end(longest)
                 self.hits += 1

@@ -1,0 +1,147 @@
+"""The decoding loops of the transformers backend: greedy or sampled, one batch, the KV cache kept
+between steps. `decode` (the default, "compact") drops finished rows from the batch as they finish;
+`generate_rows` is transformers' generate(), kept as the reference and a fallback.
+
+transformers' generate() keeps running every row until the last one stops. Here a row that ends
+(end of text, a stop sequence, its token budget) leaves the batch and the cache at once, so a batch
+costs what its rows need rather than rows x its longest row: on the held-out questions a batch of
+30 holds answers of 10 to 128 tokens. Temperature, top-k and top-p are transformers' own warpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+SAMPLING_TOP_K = 50  # generate()'s default when sampling, kept: candidates are drawn as they were
+
+
+DECODE_LOOPS = ("compact", "generate")
+
+
+@dataclass(frozen=True)
+class Decoding:
+    max_new_tokens: int
+    min_new_tokens: int = 0  # end of text is not allowed before (fixed-length speed runs)
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()  # a row ends once its text contains one of these
+
+
+def end_token_ids(model: Any, tokenizer: Any) -> list[int]:
+    """The model's end-of-text ids (generation config first, as generate() reads them)."""
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if configured is None:
+        configured = tokenizer.eos_token_id
+    ids = configured if isinstance(configured, list) else [configured]
+    return [int(i) for i in ids if i is not None]
+
+
+def decode(
+    model: Any,
+    tokenizer: Any,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    cache: Any,
+    settings: Decoding,
+) -> list[list[int]]:
+    """The new tokens of each row (end-of-text token included when one was made). `cache` may
+    already hold the first positions of every row (a shared prefix); it is consumed."""
+    ends = end_token_ids(model, tokenizer)
+    warpers = _warpers(settings)
+    rows = input_ids.shape[0]
+    generated: list[list[int]] = [[] for _ in range(rows)]
+    active = list(range(rows))  # original row of each batch row still decoding
+    step_input = input_ids[:, cache.get_seq_length() :]
+    mask = attention_mask
+    for step in range(settings.max_new_tokens):
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -step_input.shape[1] :]
+        logits = (
+            model(
+                input_ids=step_input,
+                attention_mask=mask,
+                position_ids=positions,
+                cache=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            .logits[:, -1, :]
+            .float()
+        )
+        if step < settings.min_new_tokens and ends:
+            logits[:, ends] = float("-inf")
+        tokens = _next_tokens(logits, warpers)
+        keep = []
+        for batch_row, token in enumerate(tokens.tolist()):
+            row = active[batch_row]
+            generated[row].append(token)
+            if not _finished(generated[row], token, step + 1, ends, tokenizer, settings):
+                keep.append(batch_row)
+        if not keep:
+            break
+        if len(keep) < len(active):
+            index = torch.tensor(keep, device=tokens.device)
+            cache.batch_select_indices(index)
+            mask, tokens = mask[index], tokens[index]
+            active = [active[i] for i in keep]
+        step_input = tokens[:, None]
+        mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+    return generated
+
+
+def generate_rows(
+    model: Any,
+    tokenizer: Any,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    cache: Any,
+    settings: Decoding,
+) -> list[list[int]]:
+    """The same as `decode` through transformers' generate(): every row runs until the last one
+    stops (finished rows are padded), and its cache is the one passed (or a DynamicCache)."""
+    kwargs: dict[str, Any] = dict(
+        max_new_tokens=settings.max_new_tokens,
+        min_new_tokens=settings.min_new_tokens or None,
+        pad_token_id=tokenizer.pad_token_id,
+        use_cache=True,
+        stop_strings=list(settings.stop) or None,
+        tokenizer=tokenizer,
+    )
+    if settings.temperature > 0:
+        kwargs.update(
+            do_sample=True, temperature=settings.temperature, top_k=SAMPLING_TOP_K, top_p=settings.top_p
+        )
+    else:
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    generated = model.generate(input_ids=input_ids, attention_mask=attention_mask, cache=cache, **kwargs)
+    return generated[:, input_ids.shape[1] :].tolist()
+
+
+def _warpers(settings: Decoding) -> LogitsProcessorList | None:
+    if settings.temperature <= 0:
+        return None
+    warpers = LogitsProcessorList(
+        [TemperatureLogitsWarper(settings.temperature), TopKLogitsWarper(SAMPLING_TOP_K)]
+    )
+    if settings.top_p < 1.0:
+        warpers.append(TopPLogitsWarper(settings.top_p))
+    return warpers
+
+
+def _next_tokens(logits: torch.Tensor, warpers: LogitsProcessorList | None) -> torch.Tensor:
+    if warpers is None:
+        return logits.argmax(dim=-1)
+    scores = warpers(None, logits)
+    return torch.multinomial(torch.softmax(scores, dim=-1), num_samples=1).squeeze(1)
+
+
+def _finished(
+    row: list[int], token: int, made: int, ends: list[int], tokenizer: Any, settings: Decoding
+) -> bool:
+    if made < settings.min_new_tokens:
+        return False
+    if token in ends or made >= settings.max_new_tokens:
+        return True
+    return bool(settings.stop) and any(s in tokenizer.decode(row) for s in settings.stop)
