@@ -46,7 +46,7 @@ bench: setup
 	mkdir -p .bench
 	$(BIN)/python -m tests.benchmarks.bench_critic --out .bench/critic.json
 	$(BIN)/python -m tests.benchmarks.bench_generation --out .bench/generation.json
-	$(BIN)/python -m tests.benchmarks.bench_precision --out .bench/precision.json
+	$(BIN)/python -m tests.benchmarks.bench_cpu_generation --out .bench/cpu_generation.json
 	$(BIN)/python -m tests.benchmarks.bench_prefix_cache --out .bench/prefix_cache.json
 	$(BIN)/python -m tests.benchmarks.bench_training --out .bench/training.json
 	$(BIN)/python -m tests.benchmarks.bench_baseline --out .bench/baseline.json

@@ -55,6 +55,7 @@ class GenerationConfig(BaseModel):
     few_shot_k: int = 2
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda: where the transformers backend runs
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 | int8 (auto: bf16 on a GPU, fp32 on a CPU)
+    decode_loop: str = "compact"  # compact (finished rows leave the batch) | generate (transformers')
 
 
 class TrainerConfig(BaseModel):

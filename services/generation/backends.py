@@ -92,6 +92,12 @@ class TransformersBackend:
     ) -> None:
         import torch
 
+        from services.generation.decoding import DECODE_LOOPS
+
+        if decode_loop not in DECODE_LOOPS:
+            raise ValueError(
+                f"generation decode_loop must be one of {', '.join(DECODE_LOOPS)}, got {decode_loop!r}"
+            )
         self.placement = resolve_placement(device, precision)
         self.int8_keep_fp32 = int8_keep_fp32
         self.models_dir = Path(models_dir)
@@ -232,7 +238,9 @@ class TransformersBackend:
         from services.generation.decoding import decode, generate_rows
 
         loop = generate_rows if self.decode_loop == "generate" else decode
-        return loop(model, tokenizer, ids, mask, cache if cache is not None else self._empty_cache(), settings)
+        return loop(
+            model, tokenizer, ids, mask, cache if cache is not None else self._empty_cache(), settings
+        )
 
     def _empty_cache(self) -> Any:
         """The compact loop writes into preallocated room (kv_cache.py); generate() concatenates."""

@@ -47,7 +47,10 @@ def build_generator(config: Config) -> Generator:
         models = Path(config.home) / "models"
         batch = config.generation.max_batch_size
         device, precision = config.generation.device, config.generation.precision
-        backend = TransformersBackend(models, spec, max_batch_size=batch, device=device, precision=precision)
+        loop = config.generation.decode_loop
+        backend = TransformersBackend(
+            models, spec, max_batch_size=batch, device=device, precision=precision, decode_loop=loop
+        )
         lock = backend.generate_lock  # the work slot's passes queue behind the serving model's
 
         def work_backend(work_spec: ModelSpec) -> Backend:
@@ -58,6 +61,7 @@ def build_generator(config: Config) -> Generator:
                 generate_lock=lock,
                 device=device,
                 precision=precision,
+                decode_loop=loop,
             )
     else:
         raise ValueError(f"unknown generation backend {config.generation.backend!r}")

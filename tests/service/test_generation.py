@@ -124,6 +124,27 @@ def test_a_prefix_prefilled_by_an_earlier_call_is_reused_with_the_same_output(
     assert warm._current.prefixes.hits == warm._current.prefixes.misses == 0
 
 
+def test_compact_decoding_loop_answers_as_transformers_generate(tiny_models, tmp_path):
+    """The default loop (finished rows leave the batch, the cache written in place) against
+    generate(), through the backend: shared-prefix batches, several samples, stop sequences."""
+    shared = "-- Database: concert\nCREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT);\n" * 3
+    prompts = [
+        shared + "-- Question: How many singers?\n-- SQL:",
+        shared + "-- Question: Name them.\n-- SQL:",
+    ]
+    greedy = Sampling(temperature=0.0, max_new_tokens=14, stop=("(", " FROM"))
+    loops = {
+        loop: TransformersBackend(
+            tmp_path, ModelSpec(str(tiny_models[0])), max_batch_size=3, decode_loop=loop
+        )
+        for loop in ("compact", "generate")
+    }
+    for batch in (prompts, PROMPTS):
+        assert loops["compact"].generate(batch, 2, greedy) == loops["generate"].generate(batch, 2, greedy)
+    with pytest.raises(ValueError, match="decode_loop"):
+        TransformersBackend(tmp_path, ModelSpec(str(tiny_models[0])), decode_loop="beam")
+
+
 def test_stop_sequences_cut_the_output(backend):
     greedy = Sampling(temperature=0.0, max_new_tokens=16, stop=())
     full = backend.generate(PROMPTS[:1], 1, greedy)[0][0]
