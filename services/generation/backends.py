@@ -123,6 +123,10 @@ class TransformersBackend:
         except (OSError, ValueError) as exc:
             raise FailedPrecondition(f"cannot load model {path!r}: {exc}") from exc
         num_parameters = sum(p.numel() for p in model.parameters())
+        if placement.device == "cpu":
+            from services.generation.cpu_attention import use_cpu_gqa_attention
+
+            use_cpu_gqa_attention(model)
         if placement.precision == "int8":
             model = quantize_int8(model, tokenizer, self.int8_keep_fp32)
         tokenizer.padding_side = "left"
