@@ -51,7 +51,8 @@ class GenerationConfig(BaseModel):
     tgi_url: str = ""
     openai_url: str = ""  # an OpenAI-compatible server's base URL (.../v1); key in $SQLDISTILL_OPENAI_API_KEY
     openai_model: str = ""  # the base model's id on that server ("" = the first it lists)
-    max_batch_size: int = 8
+    max_batch_size: int = 32  # rows a forward pass on a CPU (a GPU's comes from its free memory)
+    pair_batch_size: int = 8  # pairs sampled from one prompt before its shots and hardness level change
     few_shot_k: int = 2
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda: where the transformers backend runs
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 | int8 (auto: bf16 on a GPU, fp32 on a CPU)

@@ -16,6 +16,7 @@ from services.generation.parsing import truncate_at_stop
 from services.generation.placement import gpu_batch_size, resolve_placement
 from services.generation.prefix_cache import PrefixCache
 from services.generation.quantize import INT8_KEEP_FP32, quantize_int8
+from shared.config import GenerationConfig
 from shared.errors import FailedPrecondition, Unavailable
 from shared.prompts import STOP_SEQUENCES
 
@@ -81,7 +82,7 @@ class TransformersBackend:
         self,
         models_dir: Path,
         spec: ModelSpec = ModelSpec(),
-        max_batch_size: int = 8,
+        max_batch_size: int = GenerationConfig().max_batch_size,
         threads: int = 0,
         prefix_sharing: bool = True,
         generate_lock: threading.Lock | None = None,

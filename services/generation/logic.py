@@ -14,6 +14,7 @@ from prometheus_client import Counter as PromCounter
 from services.generation.backends import Backend, ModelInfo, ModelSpec, Sampling
 from services.generation.parsing import parse_pair_completion, parse_sql_completion
 from shared.catalogue import Catalogue, Example
+from shared.config import GenerationConfig
 from shared.confine import Roots, check_name
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.fewshot import question_prompt, select_examples, shots_for
@@ -72,7 +73,7 @@ class Generator:
         backend: Backend,
         seed_pool: Sequence[Example] = (),
         default_k: int = 2,
-        max_batch_size: int = 8,
+        pair_batch_size: int = GenerationConfig().pair_batch_size,
         work_backend: Callable[[ModelSpec], Backend] | None = None,
         roots: Roots | None = None,
     ) -> None:
@@ -86,7 +87,7 @@ class Generator:
         )  # LoadModel may name packaged models, paths inside these, allowed hub ids
         self.seed_pool = list(seed_pool)
         self.default_k = default_k
-        self.max_batch_size = max_batch_size
+        self.pair_batch_size = pair_batch_size
         self.dropped: Counter[str] = Counter()
 
     # --- validation -----------------------------------------------------------------------------
@@ -179,7 +180,7 @@ class Generator:
         while produced < n and attempt < 3 * n:
             # One level and one prompt per batch, sampled `size` times: the backend prefills it once.
             # The first batch is no larger than needed, so the first pair streams out early.
-            size = min(self.max_batch_size, 3 * n - attempt, n if batch_index == 0 else self.max_batch_size)
+            size = min(self.pair_batch_size, 3 * n - attempt, n if batch_index == 0 else self.pair_batch_size)
             level = levels[batch_index % len(levels)]
             # Shots change from batch to batch (diversity), not within one (shared prefix).
             shots = shots_for(

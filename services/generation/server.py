@@ -76,7 +76,7 @@ def build_generator(config: Config) -> Generator:
         backend,
         pool,
         default_k=config.generation.few_shot_k,
-        max_batch_size=config.generation.max_batch_size,
+        pair_batch_size=config.generation.pair_batch_size,
         work_backend=work_backend,
         roots=Roots.from_config(config),
     )

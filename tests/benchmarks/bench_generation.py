@@ -73,7 +73,7 @@ def main() -> None:
         naive_seconds += time.perf_counter() - started
     sequences = len(prompts) * args.samples
 
-    generator = Generator(catalogue, backend, seeds, default_k=1, max_batch_size=args.batch)
+    generator = Generator(catalogue, backend, seeds, default_k=1, pair_batch_size=args.batch)
     started = time.perf_counter()
     stream = generator.generate_pairs(
         dev[0].db_id, 4, sampling=Sampling(temperature=0.8, top_p=0.95, max_new_tokens=64)
