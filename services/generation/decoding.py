@@ -34,8 +34,8 @@ def end_token_ids(model: Any, tokenizer: Any) -> list[int]:
     """The model's end-of-text ids (generation config first, as generate() reads them)."""
     configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
     if configured is None:
-        configured = tokenizer.eos_token_id
-    ids = configured if isinstance(configured, list) else [configured]
+        configured = getattr(tokenizer, "eos_token_id", None)
+    ids = configured if isinstance(configured, list) else [configured]  # None: no end token
     return [int(i) for i in ids if i is not None]
 
 

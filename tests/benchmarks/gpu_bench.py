@@ -6,8 +6,8 @@ micro-batches) and generation tokens/s, for random-init models of the packaged m
     python3 -m tests.benchmarks.gpu_bench --smoke             # tiny shape on the CPU (the test suite)
 
 It needs only torch, transformers and peft: training runs the trainer's own collate / packing /
-loss functions (services/trainer/batches.py) and generation the backend's batch sizing from free
-memory (services/generation/placement.py), both importable without this project's other
+loss functions (services/trainer/batches.py) and generation the backend's decoding loop, KV cache
+and batch sizing from free memory (services/generation/decoding.py, kv_cache.py, placement.py), all importable without this project's other
 dependencies. Row lengths are those of the bundled training rows (data/training_row_lengths.json).
 MFU follows the usual convention, 6 x parameters x tokens/s over the card's dense bf16 peak, for
 LoRA too (whose backward skips the frozen weights' gradients), so the two compare on one scale."""
@@ -153,6 +153,8 @@ def bench_generation(
     """Greedy generation of exactly `new_tokens` per row from prompts of the bundled rows' lengths."""
     import torch
 
+    from services.generation.decoding import Decoding, decode
+    from services.generation.kv_cache import GrowingCache
     from services.generation.placement import gpu_batch_size
 
     model = build_model(shape, device, dtype).eval()
@@ -164,15 +166,16 @@ def bench_generation(
     ids = torch.randint(0, model.config.vocab_size, (batch_size, prompt_length), generator=generator).to(
         device
     )
-    kwargs = dict(do_sample=False, pad_token_id=0, eos_token_id=None)
-    with torch.inference_mode():
-        model.generate(ids[:1, :16], max_new_tokens=2, min_new_tokens=2, **kwargs)
+    mask = torch.ones_like(ids)
+    exact = Decoding(max_new_tokens=new_tokens, min_new_tokens=new_tokens)
+    with torch.inference_mode():  # the backend's own decoding loop and cache
+        decode(model, None, ids[:1, :16], mask[:1, :16], GrowingCache(), Decoding(max_new_tokens=2))
         sync(device)
         started = time.perf_counter()
-        out = model.generate(ids, max_new_tokens=new_tokens, min_new_tokens=new_tokens, **kwargs)
+        rows = decode(model, None, ids, mask, GrowingCache(), exact)
         sync(device)
     seconds = time.perf_counter() - started
-    generated = (out.shape[1] - prompt_length) * batch_size
+    generated = sum(len(row) for row in rows)
     del model
     if device == "cuda":
         torch.cuda.empty_cache()
