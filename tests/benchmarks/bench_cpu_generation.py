@@ -8,7 +8,10 @@ speed: tokens/s at a fixed output length (the same prompts, every row made to ge
 `--tokens`, so every path does the same work), and generated tokens/s answering the held-out
 questions greedily (outputs then differ in length); and the greedy execution accuracy of each on the
 bundled held-out split with paired wins/losses against the reference. Prints figures and writes them
-as JSON; asserts nothing about time."""
+as JSON; asserts nothing about time.
+
+torch is imported inside functions only: the critic's sandbox workers are spawned processes, which
+import this module again, and a worker busy importing torch misses its first queries' deadlines."""
 
 from __future__ import annotations
 
@@ -23,7 +26,6 @@ from pathlib import Path
 from services.critic.logic import Critic, PredictionIn
 from services.critic.sandbox import SandboxPool
 from services.generation.backends import ModelInfo, ModelSpec, Sampling, TransformersBackend
-from services.generation.decoding import Decoding
 from services.generation.logic import Generator, QuestionIn
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue, Example
@@ -77,6 +79,8 @@ def fixed_length_speed(backend: TransformersBackend, prompts: list[str], tokens:
     """Generated tokens/s with every row made to generate exactly `tokens` (end of text held off),
     through the backend's own batching, shared-prefix prefill and decoding loop."""
     import torch
+
+    from services.generation.decoding import Decoding  # imports torch: not at module level (below)
 
     loaded = backend._current
     exact = Decoding(max_new_tokens=tokens, min_new_tokens=tokens)
