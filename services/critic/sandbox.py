@@ -6,9 +6,11 @@ Defence in depth, because model-written SQL is hostile input:
 3. an authorizer allows reading only (no ATTACH, writes, DDL, PRAGMA, transactions);
 4. SQLite limits are lowered (string length, SQL length, columns, depth, compounds, attached=0),
    a hard heap limit caps SQLite's memory and a progress handler enforces the deadline;
-5. each query runs in a worker process with RLIMIT_AS; the parent waits deadline + slack (half a
-   second) and kills a worker that overruns or dies, so a verdict comes within deadline + 1 s with
-   the kill included; the replacement is started off the caller's path.
+5. each query runs in a worker process with RLIMIT_AS (`memory_mb` beyond what the started worker
+   holds); the parent waits deadline + slack (half a second) and kills a worker that overruns or
+   dies, so a verdict comes within deadline + 1 s with the kill included; the replacement is started
+   off the caller's path. Deadlines count from a worker's "ready": a spawned worker imports the
+   parent's main module again, and a program that imports torch takes seconds to start one.
 The caller always gets an Outcome (a verdict), never an exception or a hang.
 
 This module imports only the standard library: it is what `spawn` loads in every worker.
@@ -28,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OK, ERROR, DENIED, TIMEOUT, EXHAUSTED = "OK", "ERROR", "DENIED", "TIMEOUT", "RESOURCE_EXHAUSTED"
+READY = "ready"  # a worker's first message: started, limits set
+STARTUP_SECONDS = 120.0  # how long a worker may take to start before it counts as dead
 
 _ALLOWED_ACTIONS = {
     sqlite3.SQLITE_SELECT,
@@ -187,12 +191,21 @@ def _done(outcome: Outcome, started: float) -> Outcome:
     return outcome
 
 
+def _address_space_in_use() -> int:
+    """This process's virtual memory size in bytes (0 where /proc does not say)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _worker_main(conn: Any, memory_mb: int) -> None:
     """Worker loop: receive (db_path, sql, limits), send back an Outcome. Runs in a child process."""
     try:
         import resource
 
-        limit = memory_mb * 1024 * 1024
+        limit = _address_space_in_use() + memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass
@@ -200,6 +213,7 @@ def _worker_main(conn: Any, memory_mb: int) -> None:
     probe = sqlite3.connect(":memory:")
     probe.execute(f"PRAGMA hard_heap_limit={memory_mb * 1024 * 1024 // 2}")
     probe.close()
+    conn.send(READY)
     connections: dict[str, sqlite3.Connection] = {}
     while True:
         try:
@@ -233,6 +247,14 @@ class _Worker:
         self.process = context.Process(target=_worker_main, args=(child, memory_mb), daemon=True)
         self.process.start()
         child.close()
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Block until the worker has started (the first time); EOFError if it never does."""
+        if not self.ready:
+            if not self.conn.poll(STARTUP_SECONDS) or self.conn.recv() != READY:
+                raise EOFError("sandbox worker did not start")
+            self.ready = True
 
     def kill(self) -> None:
         """SIGKILL now; reaping can wait (the caller's verdict must not)."""
@@ -290,6 +312,8 @@ class SandboxPool:
             worker = self._idle.get()
             started = time.perf_counter()
             try:
+                worker.wait_ready()
+                started = time.perf_counter()
                 worker.conn.send((pending, limits))
                 while pending:
                     if not worker.conn.poll(limits.timeout_ms / 1000 + self._slack):

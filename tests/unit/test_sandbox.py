@@ -213,3 +213,40 @@ def test_row_cap_truncates_and_byte_cap_refuses(hostile_setup):
 )
 def test_statement_policy(sql, ok):
     assert (check_statement(sql) is None) == ok
+
+
+SLOW_HEAVY_MAIN = """
+import sys
+import time
+
+time.sleep(3)  # a slow import (torch takes seconds): spawned workers import this module again
+ballast = bytearray(1024 * 1024 * 1024)  # and a large one: the memory cap is beyond what is held
+
+from services.critic.sandbox import Limits, SandboxPool
+
+if __name__ == "__main__":
+    with SandboxPool(workers=1, memory_mb=256) as pool:
+        print(pool.execute(sys.argv[1], "SELECT count(*) FROM singer", Limits(timeout_ms=500)).status)
+        print(pool.execute(sys.argv[1], "SELECT count(*) FROM singer", Limits(timeout_ms=500)).status)
+"""
+
+
+def test_deadlines_count_from_a_started_worker_under_a_slow_heavy_main_module(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = tmp_path / "slow_main.py"
+    script.write_text(SLOW_HEAVY_MAIN)
+    database = make_concert_db(tmp_path / "concert.sqlite")
+    done = subprocess.run(
+        [sys.executable, str(script), str(database)],
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [OK, OK]
