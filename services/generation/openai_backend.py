@@ -7,8 +7,9 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from services.generation.backends import ModelSpec, RemoteModel, Sampling
+from services.generation.backends import ModelSpec, Sampling
 from services.generation.parsing import truncate_at_stop
+from services.generation.remote import RemoteModel
 from shared.errors import FailedPrecondition, Unavailable
 
 API_KEY_ENV = "SQLDISTILL_OPENAI_API_KEY"  # read at start; never written to config or logs

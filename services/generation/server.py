@@ -9,9 +9,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from services.generation.backends import Backend, ModelSpec, TgiBackend, TransformersBackend
+from services.generation.backends import Backend, ModelSpec, TransformersBackend
 from services.generation.logic import Generator
 from services.generation.openai_backend import OpenAIBackend
+from services.generation.remote import TgiBackend
 from services.generation.servicer import GenerationServicer
 from shared.bundled.locate import default_dataset
 from shared.catalogue import Catalogue

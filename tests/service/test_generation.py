@@ -9,8 +9,9 @@ import time
 import grpc
 import pytest
 
-from services.generation.backends import ModelSpec, Sampling, TgiBackend, TransformersBackend
+from services.generation.backends import ModelSpec, Sampling, TransformersBackend
 from services.generation.logic import Generator, QuestionIn
+from services.generation.remote import TgiBackend
 from shared.catalogue import Catalogue, Example
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from shared.grpc_client import make_channel

@@ -1,0 +1,111 @@
+"""Generation over HTTP: what the server-backed backends share, and the TGI backend (a
+text-generation-inference server through huggingface_hub's InferenceClient). The OpenAI-compatible
+backend is openai_backend.py."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from services.generation.backends import ModelInfo, ModelSpec, Sampling
+from services.generation.parsing import truncate_at_stop
+from shared.errors import FailedPrecondition, Unavailable
+
+
+class RemoteModel:
+    """What every HTTP backend shares: the server holds the weights, so selecting a version only
+    changes what requests name (an adapter id, a model id); token counts are a cheap estimate (the
+    server refuses what does not fit)."""
+
+    backend = "remote"
+    url = ""
+    _spec = ModelSpec()
+
+    def load(self, spec: ModelSpec) -> ModelInfo:
+        self._spec = spec
+        return self.info()
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            version=self._spec.version or self._spec.adapter_path or "base",
+            path=self._spec.path or self.url,
+            adapter_path=self._spec.adapter_path,
+            backend=self.backend,
+            device="remote",
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3
+
+
+class TgiBackend(RemoteModel):
+    """A text-generation-inference server (or another server speaking TGI's /generate) through
+    huggingface_hub's InferenceClient: timeouts, retries with backoff, a concurrency limit, and the
+    LoRA adapter id sent with every request."""
+
+    backend = "tgi"
+
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 60.0,
+        max_concurrency: int = 16,
+        retries: int = 3,
+        spec: ModelSpec = ModelSpec(),
+    ) -> None:
+        from huggingface_hub import InferenceClient
+
+        if not url:
+            raise FailedPrecondition("the tgi backend needs generation.tgi_url")
+        self.url = url
+        self.client = InferenceClient(base_url=url, timeout=timeout)
+        self.retries = retries
+        self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="tgi")
+        self._spec = spec
+
+    def _one(self, prompt: str, sampling: Sampling, seed: int) -> str:
+        from huggingface_hub.errors import (
+            HfHubHTTPError,
+            InferenceTimeoutError,
+            TextGenerationError,
+            ValidationError,
+        )
+
+        delay = 0.5
+        for attempt in range(self.retries + 1):
+            try:
+                text = self.client.text_generation(
+                    prompt,
+                    max_new_tokens=sampling.max_new_tokens,
+                    do_sample=sampling.temperature > 0,
+                    temperature=sampling.temperature or None,
+                    top_p=sampling.top_p if sampling.temperature > 0 and sampling.top_p < 1 else None,
+                    seed=seed,
+                    stop=list(sampling.stop),
+                    adapter_id=self._spec.adapter_path or None,
+                )
+                return truncate_at_stop(text, sampling.stop)
+            except ValidationError as exc:  # the server says the request itself is wrong: no retry
+                raise FailedPrecondition(f"generation server refused the request: {exc}") from exc
+            except (InferenceTimeoutError, TextGenerationError, HfHubHTTPError, OSError) as exc:
+                status = getattr(getattr(exc, "response", None), "status_code", None)
+                if status is not None and 400 <= status < 500 and status != 429:
+                    raise FailedPrecondition(
+                        f"generation server refused the request ({status}): {exc}"
+                    ) from exc
+                if attempt == self.retries:
+                    raise Unavailable(
+                        f"generation server {self.url} failed after {self.retries + 1} tries: {exc}"
+                    ) from exc
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
+        jobs = [
+            self._pool.submit(self._one, p, sampling, sampling.seed + i * n + j)
+            for i, p in enumerate(prompts)
+            for j in range(n)
+        ]
+        results = [job.result() for job in jobs]
+        return [results[i * n : (i + 1) * n] for i in range(len(prompts))]
