@@ -5,7 +5,7 @@ between steps. `decode` (the default, "compact") drops finished rows from the ba
 transformers' generate() keeps running every row until the last one stops. Here a row that ends
 (end of text, a stop sequence, its token budget) leaves the batch and the cache at once, so a batch
 costs what its rows need rather than rows x its longest row: on the held-out questions a batch of
-30 holds answers of 10 to 128 tokens. Temperature, top-k and top-p are transformers' own warpers."""
+30 holds answers of 5 to 128 tokens. Temperature, top-k and top-p are transformers' own warpers."""
 
 from __future__ import annotations
 
