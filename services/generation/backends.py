@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from services.generation.parsing import truncate_at_stop
 from services.generation.placement import gpu_batch_size, resolve_placement
@@ -18,6 +18,9 @@ from services.generation.quantize import INT8_KEEP_FP32, quantize_int8
 from shared.config import GenerationConfig
 from shared.errors import FailedPrecondition
 from shared.prompts import STOP_SEQUENCES
+
+if TYPE_CHECKING:
+    from services.generation.decoding import Decoding  # imports torch: loaded when first used
 
 log = logging.getLogger("sqldistill.generation")
 
@@ -205,15 +208,14 @@ class TransformersBackend:
         model: Any,
         tokenizer: Any,
         prompts: list[str],
-        settings: Any,
+        settings: Decoding,
         prefixes: PrefixCache | None = None,
     ) -> list[list[int]]:
         """Generated token rows for one batch. Prompts in a batch share a long prefix (few-shot block
         and schema; and n samples of one prompt share all of it): that prefix is run through the
         model once and its KV cache copied to every row, so prefill is paid once, not per row. The
         rows' distinct tails are padded in the middle, masked out, positions counted past the gap.
-        With `prefixes`, a prefix prefilled by an earlier batch is reused (prefix_cache.py).
-        `settings` is a decoding.Decoding."""
+        With `prefixes`, a prefix prefilled by an earlier batch is reused (prefix_cache.py)."""
         import torch
 
         encoded = [tokenizer(p).input_ids for p in prompts]
@@ -221,7 +223,8 @@ class TransformersBackend:
         shared = min(shared, min(len(e) for e in encoded) - 1)  # every row keeps a token to feed
         if not self.prefix_sharing or len(prompts) == 1 or shared < MIN_SHARED_PREFIX:
             batch = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
-            return self._decode(model, tokenizer, batch["input_ids"], batch["attention_mask"], None, settings)
+            ids, mask = batch["input_ids"], batch["attention_mask"]
+            return self._decode(model, tokenizer, ids, mask, self._empty_cache(), settings)
         prefixes = prefixes or PrefixCache(entries=0)
         cache = prefixes.prefill(model, encoded[0][:shared], self._empty_cache())
         cache.batch_repeat_interleave(len(prompts))
@@ -237,14 +240,12 @@ class TransformersBackend:
         return self._decode(model, tokenizer, ids, mask, cache, settings)
 
     def _decode(
-        self, model: Any, tokenizer: Any, ids: Any, mask: Any, cache: Any, settings: Any
+        self, model: Any, tokenizer: Any, ids: Any, mask: Any, cache: Any, settings: Decoding
     ) -> list[list[int]]:
         from services.generation.decoding import decode, generate_rows
 
         loop = generate_rows if self.decode_loop == "generate" else decode
-        return loop(
-            model, tokenizer, ids, mask, cache if cache is not None else self._empty_cache(), settings
-        )
+        return loop(model, tokenizer, ids, mask, cache, settings)
 
     def _empty_cache(self) -> Any:
         """The compact loop writes into preallocated room (kv_cache.py); generate() concatenates."""

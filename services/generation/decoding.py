@@ -51,6 +51,8 @@ def decode(
     already hold the first positions of every row (a shared prefix); it is consumed."""
     ends = end_token_ids(model, tokenizer)
     warpers = _warpers(settings)
+    # A stop sequence of B bytes that ends at this step lies within the row's last B tokens.
+    stop_window = max((len(s.encode()) for s in settings.stop), default=0)
     rows = input_ids.shape[0]
     generated: list[list[int]] = [[] for _ in range(rows)]
     active = list(range(rows))  # original row of each batch row still decoding
@@ -77,7 +79,7 @@ def decode(
         for batch_row, token in enumerate(tokens.tolist()):
             row = active[batch_row]
             generated[row].append(token)
-            if not _finished(generated[row], token, step + 1, ends, tokenizer, settings):
+            if not _finished(generated[row], token, step + 1, ends, tokenizer, settings, stop_window):
                 keep.append(batch_row)
         if not keep:
             break
@@ -138,10 +140,20 @@ def _next_tokens(logits: torch.Tensor, warpers: LogitsProcessorList | None) -> t
 
 
 def _finished(
-    row: list[int], token: int, made: int, ends: list[int], tokenizer: Any, settings: Decoding
+    row: list[int],
+    token: int,
+    made: int,
+    ends: list[int],
+    tokenizer: Any,
+    settings: Decoding,
+    stop_window: int,
 ) -> bool:
     if made < settings.min_new_tokens:
         return False
     if token in ends or made >= settings.max_new_tokens:
         return True
-    return bool(settings.stop) and any(s in tokenizer.decode(row) for s in settings.stop)
+    if not settings.stop:
+        return False
+    # The first step allowed to stop reads the whole row; later ones only what is new since.
+    text = tokenizer.decode(row if made == settings.min_new_tokens else row[-stop_window:])
+    return any(s in text for s in settings.stop)

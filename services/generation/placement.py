@@ -10,7 +10,8 @@ machine offers, and reported by DescribeModel.
   so `auto` does not pick it. Nor bf16: without AMX tiles torch's bf16 matmuls ran at an eighth of
   fp32's speed here.
 - batch size: on a GPU, as many sequences as the free memory holds (KV cache and activations);
-  on a CPU the configured size (compute-bound there: larger batches do not pay)."""
+  on a CPU the configured size (`generation.max_batch_size`, 32: with finished rows leaving the
+  batch and the KV cache written in place, larger batches pay there too)."""
 
 from __future__ import annotations
 
