@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--spec", help="YAML run spec (RunSpec fields); flags override it.")
         ] = None,
         name: Annotated[str, typer.Option()] = "",
-        mode: Annotated[str, typer.Option(help="self_instruct | labelled | both")] = "",
+        mode: Annotated[str, typer.Option(help="self_instruct | labelled | both | unlabelled")] = "",
         rounds: Annotated[int | None, typer.Option(help="Rounds to run.")] = None,
         continuous: Annotated[
             bool | None, typer.Option("--continuous", help="Run rounds until stopped.")

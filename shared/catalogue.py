@@ -164,7 +164,7 @@ def _sample_values(connection: sqlite3.Connection, table: str, column: str, limi
 
 @dataclass(frozen=True)
 class Example:
-    """A question with its gold SQL, as Spider ships them."""
+    """A question with its gold SQL as Spider ships them; `query` is "" for a question without SQL."""
 
     db_id: str
     question: str
@@ -196,8 +196,9 @@ class Catalogue:
             files = tuple(root / n for n in names if (root / n).is_file())
             if files:
                 splits[split] = files
-        # Any other <split>.json of examples (our bundled data names its splits freely).
-        for path in sorted(root.glob("*.json")):
+        # Any other <split>.json of examples (our bundled data names its splits freely), and
+        # <split>.jsonl of {db_id, question[, query]} lines (question logs without SQL).
+        for path in sorted([*root.glob("*.json"), *root.glob("*.jsonl")]):
             known = {n for names in SPIDER_SPLIT_FILES.values() for n in names} | {"tables.json"}
             if path.name not in known:
                 splits.setdefault(path.stem, (path,))
@@ -229,7 +230,7 @@ class Catalogue:
             raise KeyError(f"unknown split {split!r}; this dataset has {', '.join(self.splits) or 'none'}")
         examples = []
         for path in self.split_files[split]:
-            for i, item in enumerate(json.loads(path.read_text())):
+            for i, item in enumerate(_read_items(path)):
                 examples.append(
                     Example(
                         db_id=item["db_id"],
@@ -241,6 +242,21 @@ class Catalogue:
                     )
                 )
         return examples
+
+
+def _read_items(path: Path) -> list[dict]:
+    """A split's entries: a JSON array, or JSON Lines (one object a line, blank lines skipped)."""
+    text = path.read_text()
+    if path.suffix == ".jsonl":
+        items = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    items.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}:{number}: not a JSON object: {exc.msg}") from None
+        return items
+    return json.loads(text)
 
 
 def _find_spider_databases(folder: Path) -> dict[str, Path]:

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlglot import exp
+
 from shared.catalogue import DatabaseSchema
+from shared.sql import parse
 
 HARDNESS_DESCRIPTIONS = {
     "easy": "one table, at most one condition, no grouping",
@@ -26,6 +29,7 @@ PAIR_TASK = "-- For each database, write a new question and the SQLite query tha
 SQL_MARK = "-- SQL:"
 QUESTION_MARK = "-- Question:"
 COMPLEXITY_MARK = "-- Complexity:"
+TABLES_MARK = "-- Tables:"
 STOP_SEQUENCES = ("\n\n", "\n-- Question:", "\n-- Database:")
 # Names the text layout of sql_prompt / sql_completion; a version is always asked with the template and
 # number of shots it was trained on (recorded in its manifest). Change it when the layout changes.
@@ -72,24 +76,43 @@ def sql_completion(sql: str) -> str:
     return f" {clean_sql(sql)};\n"
 
 
-def pair_prompt(db_id: str, schema_text: str, hardness: str, shots: list[Shot] = ()) -> str:
-    """Prompt for self-instruct; the model completes it with ' <question>\\n-- SQL: <sql>;'."""
+def pair_prompt(
+    db_id: str, schema_text: str, hardness: str, shots: list[Shot] = (), focus: tuple[str, ...] = ()
+) -> str:
+    """Prompt for self-instruct; the model completes it with ' <question>\\n-- SQL: <sql>;'.
+
+    With a focus (tables, or a join path), every block names the tables its question is about (the
+    shots', read from their SQL), so the model learns to write about the tables it is given."""
     if hardness and hardness not in HARDNESS_DESCRIPTIONS:
         raise ValueError(f"unknown hardness {hardness!r}; expected one of {', '.join(HARDNESS_DESCRIPTIONS)}")
     parts = [PAIR_TASK, ""]
     for shot in shots:
         level = shot.hardness or "medium"
+        tables = _tables_line(tables_of(shot.sql)) if focus else ""
         parts.append(
             _database_block(shot.db_id, shot.schema_text)
-            + f"{COMPLEXITY_MARK} {level} ({HARDNESS_DESCRIPTIONS[level]})\n"
+            + f"{COMPLEXITY_MARK} {level} ({HARDNESS_DESCRIPTIONS[level]})\n{tables}"
             + f"{QUESTION_MARK} {shot.question.strip()}\n{SQL_MARK} {clean_sql(shot.sql)};\n"
         )
     level = hardness or "medium"
     parts.append(
         _database_block(db_id, schema_text)
-        + f"{COMPLEXITY_MARK} {level} ({HARDNESS_DESCRIPTIONS[level]})\n{QUESTION_MARK}"
+        + f"{COMPLEXITY_MARK} {level} ({HARDNESS_DESCRIPTIONS[level]})\n{_tables_line(focus)}{QUESTION_MARK}"
     )
     return "\n".join(parts)
+
+
+def _tables_line(tables: tuple[str, ...]) -> str:
+    return f"{TABLES_MARK} {', '.join(tables)}\n" if tables else ""
+
+
+def tables_of(sql: str) -> tuple[str, ...]:
+    """The tables a query reads, each once (empty when it does not parse)."""
+    try:
+        tree = parse(sql)
+    except Exception:  # noqa: BLE001 - a shot's SQL that defeats the parser just shows no tables
+        return ()
+    return tuple(dict.fromkeys(t.name for t in tree.find_all(exp.Table) if t.name))
 
 
 def pair_completion(question: str, sql: str) -> str:

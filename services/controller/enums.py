@@ -42,3 +42,4 @@ class Mode(StrEnum):
     SELF_INSTRUCT = "self_instruct"
     LABELLED = "labelled"
     BOTH = "both"
+    UNLABELLED = "unlabelled"  # train questions without their SQL: labelled by execution majority

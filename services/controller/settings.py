@@ -30,11 +30,13 @@ class RunSettings:
     base_model: str = ""  # path / hub id / packaged name; "" = the default
     rounds: int = 2
     continuous: bool = False  # run rounds until stopped (rounds is then ignored)
-    candidates_per_db: int = 8
-    samples_per_question: int = 4
+    candidates_per_db: int = 8  # self-instruct pairs asked per database per round
+    samples_per_question: int = 8  # SQL sampled per train question (labelled, unlabelled)
     complexity_mix: dict[str, float] = field(default_factory=dict)
     test_suite: bool = True
-    consistency_samples: int = 2
+    consistency_samples: int = 4  # self-instruct: re-answers per generated question (votes with its SQL)
+    majority_share: float = 0.5  # gold-free keep: the winning group holds more than this share ...
+    majority_min_votes: int = 2  # ... and at least this many samples
     train_method: str = "lora"
     # From the base on the accumulated data each round (as ReST-EM does: no drift), or from the parent.
     train_from_parent: bool = False
@@ -46,6 +48,7 @@ class RunSettings:
     max_new_tokens: int = 128
     questions_per_round: int = 0
     eval_limit: int = 0
+    eval_samples: int = 0  # EVALUATE asks greedy (0) or votes over this many samples
     train_max_steps: int = 0
     learning_rate: float = 0.0
     few_shot_k: int = 2  # shots in the base model's prompt

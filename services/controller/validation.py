@@ -35,6 +35,14 @@ def validate_settings(settings: RunSettings, catalogue: Catalogue) -> None:
         )
     if settings.mode in (Mode.LABELLED, Mode.BOTH) and "train" not in catalogue.split_files:
         raise InvalidArgument("labelled mode needs a 'train' split with gold SQL")
+    if settings.mode == Mode.UNLABELLED and "train" not in catalogue.split_files:
+        raise InvalidArgument(
+            "unlabelled mode needs a 'train' split of questions (train.json or train.jsonl; SQL not needed)"
+        )
+    if not 0 <= settings.majority_share < 1 or settings.majority_min_votes < 1:
+        raise InvalidArgument("majority_share must be within [0, 1) and majority_min_votes >= 1")
+    if not 0 <= settings.eval_samples <= 64:
+        raise InvalidArgument("eval_samples must be within [0, 64] (0 = greedy)")
     if settings.candidates_per_db <= 0 or settings.samples_per_question <= 0:
         raise InvalidArgument("candidates_per_db and samples_per_question must be positive")
     if settings.gate_margin < 0:

@@ -12,6 +12,7 @@ from sqlglot import exp
 
 from services.critic.matching import order_matters, results_match
 from services.critic.sandbox import EXHAUSTED, Limits, Outcome, SandboxPool
+from services.critic.voting import DEFAULT_MIN_SHARE, DEFAULT_MIN_VOTES, Ballot, VoteResult, vote
 from shared.catalogue import Catalogue, DatabaseSchema
 from shared.errors import InvalidArgument, NotFound
 from shared.sql import (
@@ -29,6 +30,7 @@ MAX_TIMEOUT_MS = 60_000
 MAX_ROWS = 1_000_000
 MAX_SQL_CHARS = 100_000
 GOLD_CACHE_SIZE = 20_000
+VOTE_CACHE_SIZE = 4_096  # vote results by sample set
 BATCH = 128  # queries per IPC round-trip to a worker
 
 
@@ -46,7 +48,8 @@ class CandidateIn:
 class JudgeSettings:
     test_suite: bool = False
     consistency_samples: int = 0  # m; 0 = no round-trip check for self-instruct pairs
-    consistency_threshold: float = 0.5  # keep when agreement > this: a strict majority
+    consistency_threshold: float = DEFAULT_MIN_SHARE  # keep when agreement > this: a strict majority
+    min_votes: int = DEFAULT_MIN_VOTES  # ... held by at least this many samples
     dedupe: bool = True
 
 
@@ -110,6 +113,14 @@ class AccuracyReport:
         return report
 
 
+def _tie_key(sql: str) -> str:
+    """The canonical form orders tied groups; SQL that defeats the analysis orders by its text."""
+    try:
+        return canonical(parse(sql))
+    except Exception:  # noqa: BLE001 - model-written SQL may break any analysis
+        return sql
+
+
 class Critic:
     """Judges SQL by running it in the sandbox against the catalogue's databases (and their suites)."""
 
@@ -129,7 +140,8 @@ class Critic:
         self._threads = ThreadPoolExecutor(max_workers=max(1, pool.size * 2), thread_name_prefix="critic")
         self._describe_lock = threading.Lock()
         # Gold results by (db path, SQL): databases are immutable, so a result never goes stale.
-        self._gold_results: dict[tuple[str, str], Outcome] = {}
+        self._results: dict[tuple[str, str], Outcome] = {}
+        self._votes: dict[tuple[object, ...], VoteResult] = {}
 
     # --- execute ---------------------------------------------------------------------------
     def _db_path(self, db_id: str) -> Path:
@@ -177,7 +189,7 @@ class Critic:
     def execution_match(self, db_path: str, gold_sql: str, pred_sql: str) -> tuple[bool, str]:
         """Official EX on one database: (match, error of the prediction if any)."""
         key = (db_path, self._for_match(gold_sql))
-        gold = self._gold_outcomes([key])[key]
+        gold = self._cached_outcomes([key])[key]
         if not gold.ok:
             return False, f"gold query failed: {gold.error}"
         pred = self.pool.execute(db_path, self._for_match(pred_sql), self.limits)
@@ -208,6 +220,8 @@ class Critic:
             raise InvalidArgument("consistency_samples must be >= 0")
         if not 0 <= settings.consistency_threshold <= 1:
             raise InvalidArgument("consistency_threshold must be within [0, 1]")
+        if settings.min_votes < 1:
+            raise InvalidArgument("min_votes must be >= 1")
         seen: set[tuple[str, str]] = set()
         for start in range(0, len(candidates), chunk):
             for verdict in self._judge_chunk(candidates[start : start + chunk], settings):
@@ -226,16 +240,16 @@ class Critic:
         size = max(1, min(BATCH, -(-len(items) // max(1, self.pool.size * 4))))
         return self.pool.execute_many(items, self.limits, batch=size)
 
-    def _gold_outcomes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
+    def _cached_outcomes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
         """Gold results by (db path, gold SQL as matched), executed once and cached."""
         wanted = list(dict.fromkeys(keys))
-        found = {k: o for k in wanted if (o := self._gold_results.get(k)) is not None}
+        found = {k: o for k in wanted if (o := self._results.get(k)) is not None}
         missing = [k for k in wanted if k not in found]
         if missing:
-            if len(self._gold_results) + len(missing) > GOLD_CACHE_SIZE:
-                self._gold_results.clear()
+            if len(self._results) + len(missing) > GOLD_CACHE_SIZE:
+                self._results.clear()
             for key, outcome in zip(missing, self._batch(missing), strict=True):
-                found[key] = self._gold_results[key] = outcome
+                found[key] = self._results[key] = outcome
         return found
 
     def _analyse(self, c: CandidateIn) -> tuple[VerdictOut, exp.Expression | None]:
@@ -273,7 +287,7 @@ class Critic:
             for i in runnable
             if chunk[i].gold_sql
         }
-        golds = self._gold_outcomes(gold_keys.values())
+        golds = self._cached_outcomes(gold_keys.values())
         for i in runnable:
             c, v, outcome = chunk[i], verdicts[i], outcomes[i]
             v.status, v.error = outcome.status, outcome.error
@@ -316,14 +330,20 @@ class Critic:
                 if not v.test_suite_match:
                     v.reasons.append("differs from gold on a test-suite database")
         elif settings.consistency_samples:
-            v.consistency = self._consistency(c, settings)
-            if len(c.resampled_sql) < settings.consistency_samples:
+            # No gold: the candidate is one vote among its question's samples (re-answers, or the
+            # other samples of a question-only run) and is kept when it is in the majority group.
+            votes = sorted([c.sql, *c.resampled_sql])
+            result = self.vote(c.db_id, votes, test_suite=settings.test_suite)
+            v.consistency = result.agreement
+            if result.group_of(votes.index(c.sql)) != result.winner:
                 v.reasons.append(
-                    f"consistency needs {settings.consistency_samples} resampled SQLs, got {len(c.resampled_sql)}"
+                    f"not in the majority: {len(result.winning)} of {result.executable} executable samples "
+                    "agree on another result"
                 )
-            elif v.consistency <= settings.consistency_threshold:
+            elif not result.decided(settings.consistency_threshold, settings.min_votes):
                 v.reasons.append(
-                    f"round-trip agreement {v.consistency:.2f} not above {settings.consistency_threshold:.2f}"
+                    f"agreement {len(result.winning)} of {result.executable} samples: not above "
+                    f"{settings.consistency_threshold:.2f} with at least {settings.min_votes}"
                 )
 
     def _match(self, gold: Outcome, pred: Outcome, c: CandidateIn, path: str) -> tuple[bool, str]:
@@ -353,16 +373,35 @@ class Critic:
             return "returns a whole table the question did not ask for"
         return ""
 
-    def _consistency(self, c: CandidateIn, settings: JudgeSettings) -> float:
-        """Share of resampled SQLs whose denotation equals the candidate's on every suite database."""
-        if not c.resampled_sql:
-            return 0.0
-        paths = self._suite_paths(c.db_id) if settings.test_suite else [str(self._db_path(c.db_id))]
-        agree = 0
-        for other in c.resampled_sql:
-            if all(self.execution_match(path, c.sql, other)[0] for path in paths):
-                agree += 1
-        return agree / len(c.resampled_sql)
+    # --- vote --------------------------------------------------------------------------------
+    def vote(self, db_id: str, sqls: Sequence[str], test_suite: bool = False, preferred: int = -1) -> VoteResult:
+        """Groups SQL samples for one question by their results (on the test suite when asked);
+        indices in the result refer to `sqls`. Results of one sample set are cached: the
+        candidates of one question all vote over the same samples."""
+        paths = self._suite_paths(db_id) if test_suite else [str(self._db_path(db_id))]
+        key = (db_id, test_suite, preferred, tuple(sqls))
+        cached = self._votes.get(key)
+        if cached is not None:
+            return cached
+        distinct = list(dict.fromkeys(sqls))
+        runnable = [sql for sql in distinct if len(sql) <= MAX_SQL_CHARS]
+        items = [(path, self._for_match(sql)) for sql in runnable for path in paths]
+        outcomes = dict(zip(items, self._batch(items), strict=True)) if items else {}
+        ballots = [
+            Ballot(
+                sql=sql,
+                outcomes=tuple(outcomes[(p, self._for_match(sql))] for p in paths)
+                if sql in runnable
+                else (),
+                tie_key=_tie_key(sql),
+            )
+            for sql in sqls
+        ]
+        result = vote(ballots, preferred)
+        if len(self._votes) >= VOTE_CACHE_SIZE:
+            self._votes.clear()
+        self._votes[key] = result
+        return result
 
     # --- evaluate ------------------------------------------------------------------------------
     def evaluate(
@@ -376,7 +415,7 @@ class Critic:
                 raise InvalidArgument(f"prediction {p.id or '?'} has no gold SQL")
         paths = {p.db_id: str(self._db_path(p.db_id)) for p in predictions}
         gold_keys = [(paths[p.db_id], self._for_match(p.gold_sql)) for p in predictions]
-        golds = self._gold_outcomes(gold_keys)
+        golds = self._cached_outcomes(gold_keys)
         size = max(1, min(BATCH, -(-len(predictions) // max(1, self.pool.size * 4))))
         chunks = [list(range(i, min(i + size, len(predictions)))) for i in range(0, len(predictions), size)]
 

@@ -12,6 +12,8 @@ from shared.pb import common_pb2, critic_pb2, critic_pb2_grpc
 from shared.pbconvert import to_result_set
 
 MAX_CANDIDATES = 100_000
+MAX_VOTE_ITEMS = 10_000
+MAX_VOTE_SAMPLES = 256  # per item: generation's own limit on samples per question
 
 STATUS = {
     "OK": critic_pb2.EXECUTION_STATUS_OK,
@@ -84,11 +86,14 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
             if options.HasField("consistency_threshold")
             else {}
         )
+        if options.min_votes < 0:
+            raise InvalidArgument(f"min_votes must be >= 0, got {options.min_votes}")
         settings = JudgeSettings(
             test_suite=options.test_suite,
             consistency_samples=options.consistency_samples,
             dedupe=options.dedupe,
             **threshold,
+            **({"min_votes": options.min_votes} if options.min_votes else {}),
         )
         candidates = [
             CandidateIn(c.id, c.db_id, c.question, c.sql, c.gold_sql, tuple(c.resampled_sql))
@@ -123,6 +128,36 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
                 for s in scores
             ],
         )
+
+    def Vote(self, request: critic_pb2.VoteRequest, context: grpc.ServicerContext) -> critic_pb2.VoteResponse:
+        if not request.items:
+            raise InvalidArgument("items is empty")
+        if len(request.items) > MAX_VOTE_ITEMS:
+            raise InvalidArgument(f"at most {MAX_VOTE_ITEMS} items per call, got {len(request.items)}")
+        outcomes = []
+        for item in request.items:
+            if not item.sql or len(item.sql) > MAX_VOTE_SAMPLES:
+                raise InvalidArgument(
+                    f"item {item.id or '?'} needs 1 to {MAX_VOTE_SAMPLES} SQL samples, got {len(item.sql)}"
+                )
+            preferred = item.preferred if item.HasField("preferred") else -1
+            if not -1 <= preferred < len(item.sql):
+                raise InvalidArgument(f"item {item.id or '?'}: preferred {preferred} is not a sample index")
+            result = self.critic.vote(item.db_id, list(item.sql), request.test_suite, preferred)
+            winning = result.winning
+            index = preferred if preferred in winning else (min(winning) if winning else -1)
+            outcomes.append(
+                critic_pb2.VoteOutcome(
+                    id=item.id,
+                    winner_index=index,
+                    winner_sql=item.sql[index] if index >= 0 else "",
+                    agreement_votes=len(winning),
+                    executable=result.executable,
+                    agreement=result.agreement,
+                    group_sizes=[len(g) for g in result.groups],
+                )
+            )
+        return critic_pb2.VoteResponse(outcomes=outcomes)
 
     def DescribeDatabases(
         self, request: critic_pb2.DescribeDatabasesRequest, context: grpc.ServicerContext

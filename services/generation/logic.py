@@ -25,6 +25,8 @@ log = logging.getLogger("sqldistill.generation")
 MAX_N = 256
 MAX_QUESTIONS = 512
 MAX_NEW_TOKENS = 1024
+MAX_FOCUSES = 256
+MAX_FOCUS_TABLES = 8
 DROPPED = PromCounter(
     "sqldistill_generation_dropped_total", "Model outputs with no usable candidate, by reason.", ["reason"]
 )
@@ -156,8 +158,11 @@ class Generator:
         few_shot_k: int | None = None,
         sampling: Sampling = Sampling(temperature=0.8, top_p=0.95),
         slot: str = SERVING,
+        focuses: Sequence[tuple[str, ...]] = (),
     ) -> Iterator[Pair]:
-        """Stream up to n new (question, SQL) pairs, batch by batch; gives up after 3n attempts."""
+        """Stream up to n new (question, SQL) pairs, batch by batch; gives up after 3n attempts.
+        With focuses, the rows of a batch are one prompt per focus (taken in turn), sampled once
+        each; without, one prompt sampled for every row."""
         backend = self._backend(slot)
         schema_text = self._schema_text(db_id)
         self._check_n(n)
@@ -165,6 +170,7 @@ class Generator:
             raise InvalidArgument(
                 f"hardness must be one of {', '.join(HARDNESS_DESCRIPTIONS)} or empty, got {hardness!r}"
             )
+        focuses = self._focuses(db_id, focuses)
         sampling = self._sampling(sampling)
         k = self._k(few_shot_k)
         levels = [hardness] if hardness else list(HARDNESS_DESCRIPTIONS)
@@ -173,23 +179,23 @@ class Generator:
             schema_text,
             levels[0],
             shots_for(self.catalogue, select_examples(self.seed_pool, db_id, k, levels[0])),
+            focuses[0] if focuses else (),
         )
         self._check_context(backend, first, sampling)
         produced, attempt, batch_index = 0, 0, 0
         version = backend.info().version
         while produced < n and attempt < 3 * n:
-            # One level and one prompt per batch, sampled `size` times: the backend prefills it once.
-            # The first batch is no larger than needed, so the first pair streams out early.
+            # One level per batch; shots change from batch to batch (diversity), not within one
+            # (shared prefix: the backend prefills it once). The first batch is no larger than
+            # needed, so the first pair streams out early.
             size = min(self.pair_batch_size, 3 * n - attempt, n if batch_index == 0 else self.pair_batch_size)
             level = levels[batch_index % len(levels)]
-            # Shots change from batch to batch (diversity), not within one (shared prefix).
             shots = shots_for(
                 self.catalogue,
                 select_examples(
                     self.seed_pool, db_id, k, level, seed=sampling.seed, key=f"{db_id}:{batch_index}"
                 ),
             )
-            prompt = pair_prompt(db_id, schema_text, level, shots)
             batch_sampling = Sampling(
                 sampling.temperature,
                 sampling.top_p,
@@ -197,7 +203,14 @@ class Generator:
                 sampling.seed + attempt,
                 sampling.stop,
             )
-            (completions,) = backend.generate([prompt], size, batch_sampling)
+            if focuses:
+                prompts = [
+                    pair_prompt(db_id, schema_text, level, shots, focuses[(attempt + i) % len(focuses)])
+                    for i in range(size)
+                ]
+                completions = [c for (c,) in backend.generate(prompts, 1, batch_sampling)]
+            else:
+                (completions,) = backend.generate([pair_prompt(db_id, schema_text, level, shots)], size, batch_sampling)
             attempt += size
             batch_index += 1
             for completion in completions:
@@ -210,6 +223,21 @@ class Generator:
                 yield Pair(db_id, parsed.question, parsed.sql, level, version)
                 if produced >= n:
                     return
+
+    def _focuses(self, db_id: str, focuses: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
+        """Focus tables as the schema spells them; a name the database lacks is the caller's error."""
+        if len(focuses) > MAX_FOCUSES:
+            raise InvalidArgument(f"at most {MAX_FOCUSES} focuses per call, got {len(focuses)}")
+        schema = self.catalogue.schema(db_id)
+        out = []
+        for focus in focuses:
+            if not focus or len(focus) > MAX_FOCUS_TABLES:
+                raise InvalidArgument(f"a focus names 1 to {MAX_FOCUS_TABLES} tables, got {len(focus)}")
+            try:
+                out.append(tuple(schema.table(name).name for name in focus))
+            except KeyError as exc:
+                raise InvalidArgument(f"focus names table {exc.args[0]!r}, not in database {db_id!r}") from None
+        return out
 
     # --- labelled -------------------------------------------------------------------------------
     def generate_sql(

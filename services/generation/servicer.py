@@ -61,6 +61,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             request.few_shot_k if request.HasField("few_shot_k") else None,
             sampling_from(request.sampling, 0.8),
             slot_name(request.slot),
+            [tuple(f.tables) for f in request.focus],
         )
         for pair in pairs:
             if not context.is_active():  # the client cancelled: stop generating

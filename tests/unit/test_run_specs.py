@@ -43,7 +43,7 @@ def test_an_unset_field_takes_the_default_and_a_set_zero_is_kept():
 
     bare = RunSettings.from_message(controller_pb2.RunSpec())
     assert bare == RunSettings()  # defaults live in one place: nothing implied by a missing field
-    assert bare.rounds == 2 and not bare.continuous and bare.test_suite and bare.consistency_samples == 2
+    assert bare.rounds == 2 and not bare.continuous and bare.test_suite and bare.consistency_samples == 4
     zeros = RunSettings.from_message(
         controller_pb2.RunSpec(test_suite=False, consistency_samples=0, few_shot_k=0, accumulate=False)
     )
@@ -81,7 +81,7 @@ def test_proto_enums_convert_to_and_from_their_words():
     assert (
         enum_text(controller_pb2.RoundOutcome, 0) == "" and enum_number(controller_pb2.RoundOutcome, "") == 0
     )
-    assert enum_words(controller_pb2.RunMode) == ["self_instruct", "labelled", "both"]
+    assert enum_words(controller_pb2.RunMode) == ["self_instruct", "labelled", "both", "unlabelled"]
     with pytest.raises(ValueError, match="not one of"):
         enum_number(controller_pb2.VersionStatus, "deleted")
     with pytest.raises(Exception, match="mode must be one of"):  # an enum value this controller does not know

@@ -40,6 +40,7 @@ class Evaluate(StepBase):
         """The readable start of split_key: what `rounds` matches an evaluation by."""
         return (
             f"{settings.eval_split}:{settings.eval_limit or 'all'}:ts={int(settings.test_suite)}:k={shots}:"
+            + (f"vote={settings.eval_samples}:" if settings.eval_samples else "")
         )
 
     def engine(self) -> str:
@@ -65,7 +66,12 @@ class Evaluate(StepBase):
             },
             "template": SQL_TEMPLATE,
             "shots": shots,
-            "decoding": {"temperature": 0.0, "max_new_tokens": settings.max_new_tokens},
+            "decoding": {"temperature": 0.0, "max_new_tokens": settings.max_new_tokens}
+            | (
+                {"voted_samples": settings.eval_samples, "temperature": settings.temperature, "seed": settings.seed}
+                if settings.eval_samples
+                else {}
+            ),
             "test_suite": settings.test_suite,
             "engine": engine,
         }
@@ -93,39 +99,17 @@ class Evaluate(StepBase):
                 return found
         examples = self.eval_examples(settings)
         self.in_work_slot(served_model(version))  # evaluated beside what serves, never in its place
-        generation, critic = self.ctx.clients.generation, self.ctx.clients.critic
+        critic = self.ctx.clients.critic
         predictions = []
         for index in range(0, len(examples), LABELLED_CHUNK):
             self.check_stop()
             chunk = examples[index : index + LABELLED_CHUNK]
-            request = generation_pb2.GenerateSqlRequest(
-                questions=[
-                    generation_pb2.QuestionItem(id=e.id, db_id=e.db_id, question=e.question) for e in chunk
-                ],
-                n=1,
-                few_shot_k=shots,
-                sampling=common_pb2.SamplingParams(temperature=0.0, max_new_tokens=settings.max_new_tokens),
-                slot=generation_pb2.MODEL_SLOT_WORK,
-            )
-            reply = with_retry(
-                lambda request=request: generation.GenerateSql(request),
-                "generate for evaluation",
-                should_stop=self.ctx.should_stop,
-            )
-            if reply.model_version != version.version:
-                raise RolloutError(
-                    f"evaluating {version.version} but the work slot holds {reply.model_version}"
-                )
-            by_id = {r.question_id: (r.sql[0] if r.sql else "") for r in reply.results}
+            answers = self._answers(version, chunk, shots, settings, index)
             predictions += [
                 critic_pb2.Prediction(
-                    id=e.id,
-                    db_id=e.db_id,
-                    question=e.question,
-                    gold_sql=e.query,
-                    predicted_sql=by_id.get(e.id, ""),
+                    id=e.id, db_id=e.db_id, question=e.question, gold_sql=e.query, predicted_sql=answer
                 )
-                for e in chunk
+                for e, answer in zip(chunk, answers, strict=True)
             ]
             crash_point("EVALUATE:mid")
         reply = with_retry(
@@ -163,6 +147,69 @@ class Evaluate(StepBase):
                 select(Evaluation).where(Evaluation.model_version == version.version, Evaluation.split == key)
             )
 
+    def _ask(
+        self, version: ModelVersion, chunk: list[Example], shots: int, n: int, sampling: common_pb2.SamplingParams
+    ) -> list[list[str]]:
+        request = generation_pb2.GenerateSqlRequest(
+            questions=[
+                generation_pb2.QuestionItem(id=str(i), db_id=e.db_id, question=e.question)
+                for i, e in enumerate(chunk)
+            ],
+            n=n,
+            few_shot_k=shots,
+            sampling=sampling,
+            slot=generation_pb2.MODEL_SLOT_WORK,
+        )
+        reply = with_retry(
+            lambda: self.ctx.clients.generation.GenerateSql(request),
+            "generate for evaluation",
+            should_stop=self.ctx.should_stop,
+        )
+        if reply.model_version != version.version:
+            raise RolloutError(f"evaluating {version.version} but the work slot holds {reply.model_version}")
+        by_index = {int(r.question_id): list(r.sql) for r in reply.results}
+        return [by_index.get(i, []) for i in range(len(chunk))]
+
+    def _answers(
+        self, version: ModelVersion, chunk: list[Example], shots: int, settings: RunSettings, offset: int
+    ) -> list[str]:
+        """One answer per question: greedy; or, with eval_samples, the answer of the majority of
+        the greedy answer and eval_samples sampled ones (the greedy answer wins ties)."""
+        greedy = self._ask(
+            version,
+            chunk,
+            shots,
+            1,
+            common_pb2.SamplingParams(temperature=0.0, max_new_tokens=settings.max_new_tokens),
+        )
+        answers = [sqls[0] if sqls else "" for sqls in greedy]
+        if not settings.eval_samples:
+            return answers
+        sampled = self._ask(
+            version, chunk, shots, settings.eval_samples, self.sampling(settings, settings.seed * 1_000 + offset)
+        )
+        items = []
+        for i, (e, first, more) in enumerate(zip(chunk, answers, sampled, strict=True)):
+            ballots = ([first] if first else []) + more
+            if ballots:
+                item = critic_pb2.VoteItem(id=str(i), db_id=e.db_id, sql=ballots)
+                if first:
+                    item.preferred = 0
+                items.append(item)
+        if items:
+            reply = with_retry(
+                lambda: self.ctx.clients.critic.Vote(
+                    critic_pb2.VoteRequest(items=items, test_suite=settings.test_suite),
+                    timeout=settings.evaluate_timeout_seconds,
+                ),
+                "vote",
+                should_stop=self.ctx.should_stop,
+            )
+            for outcome in reply.outcomes:
+                if outcome.winner_index >= 0:
+                    answers[int(outcome.id)] = outcome.winner_sql
+        return answers
+
     def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
         with self.ctx.store.session() as s:
             new = s.get(ModelVersion, self.round_row(s, run.id, number).model_version)
@@ -181,6 +228,7 @@ class Evaluate(StepBase):
             "serving_execution": old_eval.execution,
             "new_test_suite": new_eval.test_suite or 0.0,
             "serving_test_suite": old_eval.test_suite or 0.0,
+            "eval_samples": settings.eval_samples,  # 0: greedy answers; N: voted over N samples
             **{f"paired_{k}": v for k, v in comparison.as_figures().items()},
         }
         self.event(
@@ -188,7 +236,8 @@ class Evaluate(StepBase):
             number,
             "EVALUATE",
             "gate",
-            f"{new.version} vs serving {serving.version} ({metric}, {settings.gate_mode} gate): "
+            f"{new.version} vs serving {serving.version} ({metric}, {settings.gate_mode} gate, "
+            f"{f'answers voted over {settings.eval_samples} samples' if settings.eval_samples else 'greedy answers'}): "
             f"{decision.reason} -> {'roll out' if decision.roll_out else 'reject'}",
             figures,
         )

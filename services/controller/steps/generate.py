@@ -5,9 +5,13 @@ resamples. Each piece of work is a task stored with its done-marker in one trans
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
+
+from services.controller import coverage
 from services.controller.clients import with_retry
 from services.controller.enums import Mode, Step
 from services.controller.faults import crash_point
@@ -16,11 +20,11 @@ from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
 from services.controller.versions import key_hash, prompt_k, served_model, teacher_model
 from shared.catalogue import Example
-from shared.pb import generation_pb2
+from shared.pb import common_pb2, critic_pb2, generation_pb2
 from shared.sql import HARDNESS_LEVELS
-from shared.store import Candidate, Event, ModelVersion, Run
+from shared.store import Candidate, Event, ModelVersion, Run, Verdict
 
-LABELLED_CHUNK = 16  # questions per GenerateSql call (and per task)
+LABELLED_CHUNK = 16  # train questions per GenerateSql call (and per task)
 
 
 class Generate(StepBase):
@@ -46,60 +50,114 @@ class Generate(StepBase):
             rng = random.Random(seed_base)
             if settings.questions_per_round and settings.questions_per_round < len(examples):
                 examples = rng.sample(examples, settings.questions_per_round)
-            for index in range(0, len(examples), LABELLED_CHUNK):
-                task = f"labelled:{index // LABELLED_CHUNK}"
-                if self.task_done(run.id, number, task):
-                    continue
-                self.check_stop()
-                chunk = examples[index : index + LABELLED_CHUNK]
-                request = generation_pb2.GenerateSqlRequest(
-                    questions=[
-                        generation_pb2.QuestionItem(id=e.id, db_id=e.db_id, question=e.question)
-                        for e in chunk
-                    ],
-                    n=settings.samples_per_question,
-                    few_shot_k=shots,
-                    sampling=self.sampling(settings, seed_base + index),
-                    slot=slot,
-                )
-                reply = with_retry(
-                    lambda request=request: generation.GenerateSql(request),
-                    "generate SQL",
-                    should_stop=self.ctx.should_stop,
-                )
-                self._check_writer(reply.model_version, writer)
-                by_id = {e.id: e for e in chunk}
-                rows = [
-                    self._candidate_row(
-                        run.id,
-                        number,
-                        "labelled",
-                        by_id[r.question_id].db_id,
-                        by_id[r.question_id].question,
-                        sql,
-                        by_id[r.question_id].query,
-                        by_id[r.question_id].hardness,
-                        reply.model_version,
-                    )
-                    for r in reply.results
-                    for sql in r.sql
-                ]
-                self._store_candidates(run.id, number, task, rows)
-                crash_point("GENERATE:mid")
+            self._sample_sql(run.id, number, settings, examples, "labelled", writer, shots, slot, seed_base)
+        if settings.mode == Mode.UNLABELLED:
+            examples = self._unlabelled_questions(run.id, number, settings, seed_base)
+            self._sample_sql(run.id, number, settings, examples, "unlabelled", writer, shots, slot, seed_base)
         if settings.mode in (Mode.SELF_INSTRUCT, Mode.BOTH):
             for db_index, db_id in enumerate(self._databases(settings)):
                 task = f"self_instruct:{db_id}"
                 if self.task_done(run.id, number, task):
                     continue
                 self.check_stop()
-                rows = self._self_instruct(
+                rows, figures = self._self_instruct(
                     run.id, number, settings, db_id, seed_base + 500 + db_index, writer, shots, slot
                 )
-                self._store_candidates(run.id, number, task, rows)
+                self._store_candidates(run.id, number, task, rows, figures)
                 crash_point("GENERATE:mid")
         with self.ctx.store.session() as s:
             total = s.query(Candidate).filter(Candidate.run_id == run.id, Candidate.round == number).count()
         return Step.JUDGE, {"generated": total}
+
+    def _sample_sql(
+        self,
+        run_id: str,
+        number: int,
+        settings: RunSettings,
+        examples: list[Example],
+        source: str,
+        writer: ServedModel,
+        shots: int,
+        slot: int,
+        seed_base: int,
+    ) -> None:
+        """samples_per_question SQL for each question, a chunk of questions per task. Labelled
+        candidates carry their gold SQL (for the critic only); unlabelled ones never do: each
+        carries the question's other samples instead, which it is judged against by vote."""
+        generation = self.ctx.clients.generation
+        for index in range(0, len(examples), LABELLED_CHUNK):
+            task = f"{source}:{index // LABELLED_CHUNK}"
+            if self.task_done(run_id, number, task):
+                continue
+            self.check_stop()
+            chunk = examples[index : index + LABELLED_CHUNK]
+            request = generation_pb2.GenerateSqlRequest(
+                questions=[
+                    generation_pb2.QuestionItem(id=str(i), db_id=e.db_id, question=e.question)
+                    for i, e in enumerate(chunk)
+                ],
+                n=settings.samples_per_question,
+                few_shot_k=shots,
+                sampling=self.sampling(settings, seed_base + index),
+                slot=slot,
+            )
+            reply = with_retry(
+                lambda request=request: generation.GenerateSql(request),
+                "generate SQL",
+                should_stop=self.ctx.should_stop,
+            )
+            self._check_writer(reply.model_version, writer)
+            rows = []
+            for result in reply.results:
+                e = chunk[int(result.question_id)]
+                samples = list(result.sql)
+                for sql in dict.fromkeys(samples):
+                    others = list(samples)
+                    others.remove(sql)
+                    rows.append(
+                        self._candidate_row(
+                            run_id,
+                            number,
+                            source,
+                            e.db_id,
+                            e.question,
+                            sql,
+                            gold=e.query if source == "labelled" else "",
+                            hardness=e.hardness if source == "labelled" else "",
+                            version=reply.model_version,
+                            resampled=others if source == "unlabelled" else None,
+                        )
+                    )
+            self._store_candidates(run_id, number, task, rows)
+            crash_point("GENERATE:mid")
+
+    def _unlabelled_questions(
+        self, run_id: str, number: int, settings: RunSettings, seed_base: int
+    ) -> list[Example]:
+        """This round's questions: those no earlier round of the run labelled (a question without a
+        majority comes back: the next version may agree with itself), questions_per_round of them
+        when set. Only the question travels on: the split's SQL, if it has any, is dropped here."""
+        with self.ctx.store.session() as s:
+            labelled = set(
+                s.execute(
+                    select(Candidate.db_id, Candidate.question)
+                    .join(Verdict, Verdict.candidate_id == Candidate.id)
+                    .where(
+                        Candidate.run_id == run_id,
+                        Candidate.round < number,
+                        Candidate.source == "unlabelled",
+                        Verdict.kept.is_(True),
+                    )
+                ).all()
+            )
+        examples = [
+            Example(e.db_id, e.question, "", e.split, e.id)
+            for e in self._train_examples(settings)
+            if (e.db_id, e.question) not in labelled
+        ]
+        if settings.questions_per_round and settings.questions_per_round < len(examples):
+            examples = random.Random(seed_base).sample(examples, settings.questions_per_round)
+        return examples
 
     def _databases(self, settings: RunSettings) -> list[str]:
         if settings.db_ids:
@@ -115,7 +173,9 @@ class Generate(StepBase):
             examples = [e for e in examples if e.db_id in settings.db_ids]
         return examples
 
-    def _store_candidates(self, run_id: str, number: int, task: str, rows: Iterable[dict[str, Any]]) -> int:
+    def _store_candidates(
+        self, run_id: str, number: int, task: str, rows: Iterable[dict[str, Any]], figures: dict | None = None
+    ) -> int:
         """Candidates and the task's done-marker in one transaction: a crash leaves both or neither."""
         with self.ctx.store.session() as s:
             inserted = self.ctx.store.insert_ignore(s, Candidate, list(rows))
@@ -126,7 +186,7 @@ class Generate(StepBase):
                     step="GENERATE",
                     kind="task_done",
                     message=task,
-                    figures={"candidates": inserted},
+                    figures={"candidates": inserted, **(figures or {})},
                 )
             )
         return inserted
@@ -188,18 +248,26 @@ class Generate(StepBase):
         writer: ServedModel,
         shots: int,
         slot: int,
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], dict[str, float]]:
+        """Pairs over the database's tables and join paths; near-duplicates dropped and pairs that
+        do not run (or return nothing) set aside before anything is spent re-answering them; then
+        each survivor's question is re-answered consistency_samples times, for the critic's vote."""
         generation = self.ctx.clients.generation
+        clock = time.monotonic()
+        plan = coverage.focuses(self.ctx.catalogue.schema(db_id))
+        offset = (number - 1) * settings.candidates_per_db
         pairs = []
-        for offset, (level, count) in enumerate(self._hardness_buckets(settings, settings.candidates_per_db)):
+        for index, (level, count) in enumerate(self._hardness_buckets(settings, settings.candidates_per_db)):
             request = generation_pb2.GeneratePairsRequest(
                 db_id=db_id,
                 n=count,
                 hardness=level,
                 few_shot_k=settings.few_shot_k,
-                sampling=self.sampling(settings, seed + 10 * offset),
+                sampling=self.sampling(settings, seed + 10 * index),
                 slot=slot,
+                focus=[generation_pb2.TableFocus(tables=f) for f in coverage.rotate(plan, offset)],
             )
+            offset += count
             pairs += with_retry(
                 lambda request=request: list(generation.GeneratePairs(request)),
                 f"generate pairs for {db_id}",
@@ -207,14 +275,23 @@ class Generate(StepBase):
             )
         for pair in pairs:
             self._check_writer(pair.model_version, writer)
+        figures = {"pairs": len(pairs), "pair_seconds": time.monotonic() - clock}
+        clock = time.monotonic()
+        fresh = coverage.drop_near_duplicates(pairs, self._earlier_pairs(run_id, number, db_id))
+        runnable = self._runs_and_answers(db_id, fresh, settings) if settings.consistency_samples else set()
+        figures |= {
+            "near_duplicates": len(pairs) - len(fresh),
+            "set_aside": len(fresh) - len(runnable),
+            "prefilter_seconds": time.monotonic() - clock,
+        }
+        clock = time.monotonic()
         resampled: dict[str, list[str]] = {}
-        if pairs and settings.consistency_samples:
-            questions = [
-                generation_pb2.QuestionItem(id=str(i), db_id=db_id, question=p.question)
-                for i, p in enumerate(pairs)
-            ]
+        if runnable:
             request = generation_pb2.GenerateSqlRequest(
-                questions=questions,
+                questions=[
+                    generation_pb2.QuestionItem(id=str(i), db_id=db_id, question=fresh[i].question)
+                    for i in sorted(runnable)
+                ],
                 n=settings.consistency_samples,
                 few_shot_k=shots,
                 sampling=self.sampling(settings, seed + 99),
@@ -224,7 +301,8 @@ class Generate(StepBase):
                 lambda: generation.GenerateSql(request), "resample SQL", should_stop=self.ctx.should_stop
             )
             resampled = {r.question_id: list(r.sql) for r in reply.results}
-        return [
+        figures["reanswer_seconds"] = time.monotonic() - clock
+        rows = [
             self._candidate_row(
                 run_id,
                 number,
@@ -236,5 +314,40 @@ class Generate(StepBase):
                 version=p.model_version,
                 resampled=resampled.get(str(i), []),
             )
-            for i, p in enumerate(pairs)
+            for i, p in enumerate(fresh)
         ]
+        return rows, figures
+
+    def _earlier_pairs(self, run_id: str, number: int, db_id: str) -> list[tuple[str, str]]:
+        with self.ctx.store.session() as s:
+            return [
+                (q, sql)
+                for q, sql in s.execute(
+                    select(Candidate.question, Candidate.sql).where(
+                        Candidate.run_id == run_id,
+                        Candidate.round < number,
+                        Candidate.db_id == db_id,
+                        Candidate.source == "self_instruct",
+                    )
+                ).all()
+            ]
+
+    def _runs_and_answers(self, db_id: str, pairs: list[Any], settings: RunSettings) -> set[int]:
+        """Indices of the pairs whose SQL executes and returns a real answer (the critic's checks
+        without a vote): only these are worth re-answering."""
+        if not pairs:
+            return set()
+        request = critic_pb2.JudgeRequest(
+            options=critic_pb2.JudgeOptions(test_suite=False, consistency_samples=0, dedupe=False),
+            candidates=[
+                common_pb2.Candidate(id=str(i), db_id=db_id, question=p.question, sql=p.sql, source="self_instruct")
+                for i, p in enumerate(pairs)
+            ],
+        )
+        verdicts = with_retry(
+            lambda: list(self.ctx.clients.critic.JudgeCandidates(request, timeout=settings.judge_timeout_seconds)),
+            "check pairs",
+            should_stop=self.ctx.should_stop,
+        )
+        return {int(v.candidate_id) for v in verdicts if v.kept}
+

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from services.controller.clients import with_retry
-from services.controller.enums import Step
+from services.controller.enums import Mode, Step
 from services.controller.faults import crash_point
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
@@ -19,8 +19,15 @@ JUDGE_CHUNK = 128  # candidates per JudgeCandidates call
 class Judge(StepBase):
     def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
         critic = self.ctx.clients.critic
+        # Candidates without gold are kept by vote: the question's samples (unlabelled) or the
+        # pair's re-answers (self-instruct) must agree by a majority with them.
+        voting = settings.consistency_samples or int(settings.mode == Mode.UNLABELLED)
         options = critic_pb2.JudgeOptions(
-            test_suite=settings.test_suite, consistency_samples=settings.consistency_samples, dedupe=False
+            test_suite=settings.test_suite,
+            consistency_samples=voting,
+            consistency_threshold=settings.majority_share,
+            min_votes=settings.majority_min_votes,
+            dedupe=False,
         )
         while True:
             self.check_stop()

@@ -25,45 +25,53 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as sqldistill_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asqldistill/v1/critic.proto\x12\rsqldistill.v1\x1a\x1asqldistill/v1/common.proto\"R\n\x0e\x45xecuteRequest\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\x0b\n\x03sql\x18\x02 \x01(\t\x12\x12\n\ntimeout_ms\x18\x03 \x01(\x05\x12\x10\n\x08max_rows\x18\x04 \x01(\x05\"\x8e\x01\n\x0f\x45xecuteResponse\x12.\n\x06status\x18\x01 \x01(\x0e\x32\x1e.sqldistill.v1.ExecutionStatus\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12(\n\x06result\x18\x03 \x01(\x0b\x32\x18.sqldistill.v1.ResultSet\x12\x12\n\nelapsed_ms\x18\x04 \x01(\x01\"\x8d\x01\n\x0cJudgeOptions\x12\x12\n\ntest_suite\x18\x01 \x01(\x08\x12\x1b\n\x13\x63onsistency_samples\x18\x02 \x01(\x05\x12\"\n\x15\x63onsistency_threshold\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06\x64\x65\x64upe\x18\x04 \x01(\x08\x42\x18\n\x16_consistency_threshold\"j\n\x0cJudgeRequest\x12,\n\x07options\x18\x01 \x01(\x0b\x32\x1b.sqldistill.v1.JudgeOptions\x12,\n\ncandidates\x18\x02 \x03(\x0b\x32\x18.sqldistill.v1.Candidate\"\xb7\x02\n\x07Verdict\x12\x14\n\x0c\x63\x61ndidate_id\x18\x01 \x01(\t\x12\x0c\n\x04kept\x18\x02 \x01(\x08\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12\x0e\n\x06parses\x18\x04 \x01(\x08\x12\x10\n\x08\x65xecutes\x18\x05 \x01(\x08\x12.\n\x06status\x18\x06 \x01(\x0e\x32\x1e.sqldistill.v1.ExecutionStatus\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x15\n\rcanonical_sql\x18\x08 \x01(\t\x12\x10\n\x08hardness\x18\t \x01(\t\x12\x10\n\x08has_gold\x18\n \x01(\x08\x12\x17\n\x0f\x65xecution_match\x18\x0b \x01(\x08\x12\x18\n\x10test_suite_match\x18\x0c \x01(\x08\x12\x13\n\x0b\x63onsistency\x18\r \x01(\x01\x12\x13\n\x0bresult_rows\x18\x0e \x01(\x05\"b\n\nPrediction\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x64\x62_id\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x10\n\x08gold_sql\x18\x04 \x01(\t\x12\x15\n\rpredicted_sql\x18\x05 \x01(\t\"U\n\x0f\x45valuateRequest\x12.\n\x0bpredictions\x18\x01 \x03(\x0b\x32\x19.sqldistill.v1.Prediction\x12\x12\n\ntest_suite\x18\x02 \x01(\x08\"|\n\x0bQueryReport\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x64\x62_id\x18\x02 \x01(\t\x12\x10\n\x08hardness\x18\x03 \x01(\t\x12\x17\n\x0f\x65xecution_match\x18\x04 \x01(\x08\x12\x18\n\x10test_suite_match\x18\x05 \x01(\x08\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"j\n\x10\x45valuateResponse\x12)\n\x08\x61\x63\x63uracy\x18\x01 \x01(\x0b\x32\x17.sqldistill.v1.Accuracy\x12+\n\x07queries\x18\x02 \x03(\x0b\x32\x1a.sqldistill.v1.QueryReport\"*\n\x18\x44\x65scribeDatabasesRequest\x12\x0e\n\x06\x64\x62_ids\x18\x01 \x03(\t\"P\n\x06\x43olumn\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x13\n\x0bprimary_key\x18\x03 \x01(\x08\x12\x15\n\rsample_values\x18\x04 \x03(\t\"C\n\nForeignKey\x12\x0e\n\x06\x63olumn\x18\x01 \x01(\t\x12\x11\n\tref_table\x18\x02 \x01(\t\x12\x12\n\nref_column\x18\x03 \x01(\t\"\x81\x01\n\x05Table\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x15.sqldistill.v1.Column\x12/\n\x0c\x66oreign_keys\x18\x03 \x03(\x0b\x32\x19.sqldistill.v1.ForeignKey\x12\x11\n\trow_count\x18\x04 \x01(\x03\"X\n\x0c\x44\x61tabaseInfo\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12$\n\x06tables\x18\x02 \x03(\x0b\x32\x14.sqldistill.v1.Table\x12\x13\n\x0bschema_text\x18\x03 \x01(\t\"K\n\x19\x44\x65scribeDatabasesResponse\x12.\n\tdatabases\x18\x01 \x03(\x0b\x32\x1b.sqldistill.v1.DatabaseInfo*\xcc\x01\n\x0f\x45xecutionStatus\x12 \n\x1c\x45XECUTION_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45XECUTION_STATUS_OK\x10\x01\x12\x1a\n\x16\x45XECUTION_STATUS_ERROR\x10\x02\x12\x1b\n\x17\x45XECUTION_STATUS_DENIED\x10\x03\x12\x1c\n\x18\x45XECUTION_STATUS_TIMEOUT\x10\x04\x12\'\n#EXECUTION_STATUS_RESOURCE_EXHAUSTED\x10\x05\x32\xd8\x02\n\rCriticService\x12H\n\x07\x45xecute\x12\x1d.sqldistill.v1.ExecuteRequest\x1a\x1e.sqldistill.v1.ExecuteResponse\x12H\n\x0fJudgeCandidates\x12\x1b.sqldistill.v1.JudgeRequest\x1a\x16.sqldistill.v1.Verdict0\x01\x12K\n\x08\x45valuate\x12\x1e.sqldistill.v1.EvaluateRequest\x1a\x1f.sqldistill.v1.EvaluateResponse\x12\x66\n\x11\x44\x65scribeDatabases\x12\'.sqldistill.v1.DescribeDatabasesRequest\x1a(.sqldistill.v1.DescribeDatabasesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asqldistill/v1/critic.proto\x12\rsqldistill.v1\x1a\x1asqldistill/v1/common.proto\"R\n\x0e\x45xecuteRequest\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\x0b\n\x03sql\x18\x02 \x01(\t\x12\x12\n\ntimeout_ms\x18\x03 \x01(\x05\x12\x10\n\x08max_rows\x18\x04 \x01(\x05\"\x8e\x01\n\x0f\x45xecuteResponse\x12.\n\x06status\x18\x01 \x01(\x0e\x32\x1e.sqldistill.v1.ExecutionStatus\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12(\n\x06result\x18\x03 \x01(\x0b\x32\x18.sqldistill.v1.ResultSet\x12\x12\n\nelapsed_ms\x18\x04 \x01(\x01\"\xa0\x01\n\x0cJudgeOptions\x12\x12\n\ntest_suite\x18\x01 \x01(\x08\x12\x1b\n\x13\x63onsistency_samples\x18\x02 \x01(\x05\x12\"\n\x15\x63onsistency_threshold\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06\x64\x65\x64upe\x18\x04 \x01(\x08\x12\x11\n\tmin_votes\x18\x05 \x01(\x05\x42\x18\n\x16_consistency_threshold\"j\n\x0cJudgeRequest\x12,\n\x07options\x18\x01 \x01(\x0b\x32\x1b.sqldistill.v1.JudgeOptions\x12,\n\ncandidates\x18\x02 \x03(\x0b\x32\x18.sqldistill.v1.Candidate\"\xb7\x02\n\x07Verdict\x12\x14\n\x0c\x63\x61ndidate_id\x18\x01 \x01(\t\x12\x0c\n\x04kept\x18\x02 \x01(\x08\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12\x0e\n\x06parses\x18\x04 \x01(\x08\x12\x10\n\x08\x65xecutes\x18\x05 \x01(\x08\x12.\n\x06status\x18\x06 \x01(\x0e\x32\x1e.sqldistill.v1.ExecutionStatus\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x15\n\rcanonical_sql\x18\x08 \x01(\t\x12\x10\n\x08hardness\x18\t \x01(\t\x12\x10\n\x08has_gold\x18\n \x01(\x08\x12\x17\n\x0f\x65xecution_match\x18\x0b \x01(\x08\x12\x18\n\x10test_suite_match\x18\x0c \x01(\x08\x12\x13\n\x0b\x63onsistency\x18\r \x01(\x01\x12\x13\n\x0bresult_rows\x18\x0e \x01(\x05\"b\n\nPrediction\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x64\x62_id\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x10\n\x08gold_sql\x18\x04 \x01(\t\x12\x15\n\rpredicted_sql\x18\x05 \x01(\t\"U\n\x0f\x45valuateRequest\x12.\n\x0bpredictions\x18\x01 \x03(\x0b\x32\x19.sqldistill.v1.Prediction\x12\x12\n\ntest_suite\x18\x02 \x01(\x08\"|\n\x0bQueryReport\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x64\x62_id\x18\x02 \x01(\t\x12\x10\n\x08hardness\x18\x03 \x01(\t\x12\x17\n\x0f\x65xecution_match\x18\x04 \x01(\x08\x12\x18\n\x10test_suite_match\x18\x05 \x01(\x08\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"j\n\x10\x45valuateResponse\x12)\n\x08\x61\x63\x63uracy\x18\x01 \x01(\x0b\x32\x17.sqldistill.v1.Accuracy\x12+\n\x07queries\x18\x02 \x03(\x0b\x32\x1a.sqldistill.v1.QueryReport\"X\n\x08VoteItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x64\x62_id\x18\x02 \x01(\t\x12\x0b\n\x03sql\x18\x03 \x03(\t\x12\x16\n\tpreferred\x18\x04 \x01(\x05H\x00\x88\x01\x01\x42\x0c\n\n_preferred\"I\n\x0bVoteRequest\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.sqldistill.v1.VoteItem\x12\x12\n\ntest_suite\x18\x02 \x01(\x08\"\x98\x01\n\x0bVoteOutcome\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cwinner_index\x18\x02 \x01(\x05\x12\x12\n\nwinner_sql\x18\x03 \x01(\t\x12\x17\n\x0f\x61greement_votes\x18\x04 \x01(\x05\x12\x12\n\nexecutable\x18\x05 \x01(\x05\x12\x11\n\tagreement\x18\x06 \x01(\x01\x12\x13\n\x0bgroup_sizes\x18\x07 \x03(\x05\"<\n\x0cVoteResponse\x12,\n\x08outcomes\x18\x01 \x03(\x0b\x32\x1a.sqldistill.v1.VoteOutcome\"*\n\x18\x44\x65scribeDatabasesRequest\x12\x0e\n\x06\x64\x62_ids\x18\x01 \x03(\t\"P\n\x06\x43olumn\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x13\n\x0bprimary_key\x18\x03 \x01(\x08\x12\x15\n\rsample_values\x18\x04 \x03(\t\"C\n\nForeignKey\x12\x0e\n\x06\x63olumn\x18\x01 \x01(\t\x12\x11\n\tref_table\x18\x02 \x01(\t\x12\x12\n\nref_column\x18\x03 \x01(\t\"\x81\x01\n\x05Table\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x15.sqldistill.v1.Column\x12/\n\x0c\x66oreign_keys\x18\x03 \x03(\x0b\x32\x19.sqldistill.v1.ForeignKey\x12\x11\n\trow_count\x18\x04 \x01(\x03\"X\n\x0c\x44\x61tabaseInfo\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12$\n\x06tables\x18\x02 \x03(\x0b\x32\x14.sqldistill.v1.Table\x12\x13\n\x0bschema_text\x18\x03 \x01(\t\"K\n\x19\x44\x65scribeDatabasesResponse\x12.\n\tdatabases\x18\x01 \x03(\x0b\x32\x1b.sqldistill.v1.DatabaseInfo*\xcc\x01\n\x0f\x45xecutionStatus\x12 \n\x1c\x45XECUTION_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45XECUTION_STATUS_OK\x10\x01\x12\x1a\n\x16\x45XECUTION_STATUS_ERROR\x10\x02\x12\x1b\n\x17\x45XECUTION_STATUS_DENIED\x10\x03\x12\x1c\n\x18\x45XECUTION_STATUS_TIMEOUT\x10\x04\x12\'\n#EXECUTION_STATUS_RESOURCE_EXHAUSTED\x10\x05\x32\x99\x03\n\rCriticService\x12H\n\x07\x45xecute\x12\x1d.sqldistill.v1.ExecuteRequest\x1a\x1e.sqldistill.v1.ExecuteResponse\x12H\n\x0fJudgeCandidates\x12\x1b.sqldistill.v1.JudgeRequest\x1a\x16.sqldistill.v1.Verdict0\x01\x12K\n\x08\x45valuate\x12\x1e.sqldistill.v1.EvaluateRequest\x1a\x1f.sqldistill.v1.EvaluateResponse\x12?\n\x04Vote\x12\x1a.sqldistill.v1.VoteRequest\x1a\x1b.sqldistill.v1.VoteResponse\x12\x66\n\x11\x44\x65scribeDatabases\x12\'.sqldistill.v1.DescribeDatabasesRequest\x1a(.sqldistill.v1.DescribeDatabasesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sqldistill.v1.critic_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXECUTIONSTATUS']._serialized_start=1784
-  _globals['_EXECUTIONSTATUS']._serialized_end=1988
+  _globals['_EXECUTIONSTATUS']._serialized_start=2185
+  _globals['_EXECUTIONSTATUS']._serialized_end=2389
   _globals['_EXECUTEREQUEST']._serialized_start=73
   _globals['_EXECUTEREQUEST']._serialized_end=155
   _globals['_EXECUTERESPONSE']._serialized_start=158
   _globals['_EXECUTERESPONSE']._serialized_end=300
   _globals['_JUDGEOPTIONS']._serialized_start=303
-  _globals['_JUDGEOPTIONS']._serialized_end=444
-  _globals['_JUDGEREQUEST']._serialized_start=446
-  _globals['_JUDGEREQUEST']._serialized_end=552
-  _globals['_VERDICT']._serialized_start=555
-  _globals['_VERDICT']._serialized_end=866
-  _globals['_PREDICTION']._serialized_start=868
-  _globals['_PREDICTION']._serialized_end=966
-  _globals['_EVALUATEREQUEST']._serialized_start=968
-  _globals['_EVALUATEREQUEST']._serialized_end=1053
-  _globals['_QUERYREPORT']._serialized_start=1055
-  _globals['_QUERYREPORT']._serialized_end=1179
-  _globals['_EVALUATERESPONSE']._serialized_start=1181
-  _globals['_EVALUATERESPONSE']._serialized_end=1287
-  _globals['_DESCRIBEDATABASESREQUEST']._serialized_start=1289
-  _globals['_DESCRIBEDATABASESREQUEST']._serialized_end=1331
-  _globals['_COLUMN']._serialized_start=1333
-  _globals['_COLUMN']._serialized_end=1413
-  _globals['_FOREIGNKEY']._serialized_start=1415
-  _globals['_FOREIGNKEY']._serialized_end=1482
-  _globals['_TABLE']._serialized_start=1485
-  _globals['_TABLE']._serialized_end=1614
-  _globals['_DATABASEINFO']._serialized_start=1616
-  _globals['_DATABASEINFO']._serialized_end=1704
-  _globals['_DESCRIBEDATABASESRESPONSE']._serialized_start=1706
-  _globals['_DESCRIBEDATABASESRESPONSE']._serialized_end=1781
-  _globals['_CRITICSERVICE']._serialized_start=1991
-  _globals['_CRITICSERVICE']._serialized_end=2335
+  _globals['_JUDGEOPTIONS']._serialized_end=463
+  _globals['_JUDGEREQUEST']._serialized_start=465
+  _globals['_JUDGEREQUEST']._serialized_end=571
+  _globals['_VERDICT']._serialized_start=574
+  _globals['_VERDICT']._serialized_end=885
+  _globals['_PREDICTION']._serialized_start=887
+  _globals['_PREDICTION']._serialized_end=985
+  _globals['_EVALUATEREQUEST']._serialized_start=987
+  _globals['_EVALUATEREQUEST']._serialized_end=1072
+  _globals['_QUERYREPORT']._serialized_start=1074
+  _globals['_QUERYREPORT']._serialized_end=1198
+  _globals['_EVALUATERESPONSE']._serialized_start=1200
+  _globals['_EVALUATERESPONSE']._serialized_end=1306
+  _globals['_VOTEITEM']._serialized_start=1308
+  _globals['_VOTEITEM']._serialized_end=1396
+  _globals['_VOTEREQUEST']._serialized_start=1398
+  _globals['_VOTEREQUEST']._serialized_end=1471
+  _globals['_VOTEOUTCOME']._serialized_start=1474
+  _globals['_VOTEOUTCOME']._serialized_end=1626
+  _globals['_VOTERESPONSE']._serialized_start=1628
+  _globals['_VOTERESPONSE']._serialized_end=1688
+  _globals['_DESCRIBEDATABASESREQUEST']._serialized_start=1690
+  _globals['_DESCRIBEDATABASESREQUEST']._serialized_end=1732
+  _globals['_COLUMN']._serialized_start=1734
+  _globals['_COLUMN']._serialized_end=1814
+  _globals['_FOREIGNKEY']._serialized_start=1816
+  _globals['_FOREIGNKEY']._serialized_end=1883
+  _globals['_TABLE']._serialized_start=1886
+  _globals['_TABLE']._serialized_end=2015
+  _globals['_DATABASEINFO']._serialized_start=2017
+  _globals['_DATABASEINFO']._serialized_end=2105
+  _globals['_DESCRIBEDATABASESRESPONSE']._serialized_start=2107
+  _globals['_DESCRIBEDATABASESRESPONSE']._serialized_end=2182
+  _globals['_CRITICSERVICE']._serialized_start=2392
+  _globals['_CRITICSERVICE']._serialized_end=2801
 # @@protoc_insertion_point(module_scope)

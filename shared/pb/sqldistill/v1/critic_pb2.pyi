@@ -48,16 +48,18 @@ class ExecuteResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[ExecutionStatus, str]] = ..., error: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.ResultSet, _Mapping]] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...
 
 class JudgeOptions(_message.Message):
-    __slots__ = ("test_suite", "consistency_samples", "consistency_threshold", "dedupe")
+    __slots__ = ("test_suite", "consistency_samples", "consistency_threshold", "dedupe", "min_votes")
     TEST_SUITE_FIELD_NUMBER: _ClassVar[int]
     CONSISTENCY_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     CONSISTENCY_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     DEDUPE_FIELD_NUMBER: _ClassVar[int]
+    MIN_VOTES_FIELD_NUMBER: _ClassVar[int]
     test_suite: bool
     consistency_samples: int
     consistency_threshold: float
     dedupe: bool
-    def __init__(self, test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., consistency_threshold: _Optional[float] = ..., dedupe: _Optional[bool] = ...) -> None: ...
+    min_votes: int
+    def __init__(self, test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., consistency_threshold: _Optional[float] = ..., dedupe: _Optional[bool] = ..., min_votes: _Optional[int] = ...) -> None: ...
 
 class JudgeRequest(_message.Message):
     __slots__ = ("options", "candidates")
@@ -144,6 +146,50 @@ class EvaluateResponse(_message.Message):
     accuracy: _common_pb2.Accuracy
     queries: _containers.RepeatedCompositeFieldContainer[QueryReport]
     def __init__(self, accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., queries: _Optional[_Iterable[_Union[QueryReport, _Mapping]]] = ...) -> None: ...
+
+class VoteItem(_message.Message):
+    __slots__ = ("id", "db_id", "sql", "preferred")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DB_ID_FIELD_NUMBER: _ClassVar[int]
+    SQL_FIELD_NUMBER: _ClassVar[int]
+    PREFERRED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    db_id: str
+    sql: _containers.RepeatedScalarFieldContainer[str]
+    preferred: int
+    def __init__(self, id: _Optional[str] = ..., db_id: _Optional[str] = ..., sql: _Optional[_Iterable[str]] = ..., preferred: _Optional[int] = ...) -> None: ...
+
+class VoteRequest(_message.Message):
+    __slots__ = ("items", "test_suite")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    TEST_SUITE_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[VoteItem]
+    test_suite: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[VoteItem, _Mapping]]] = ..., test_suite: _Optional[bool] = ...) -> None: ...
+
+class VoteOutcome(_message.Message):
+    __slots__ = ("id", "winner_index", "winner_sql", "agreement_votes", "executable", "agreement", "group_sizes")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WINNER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    WINNER_SQL_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_VOTES_FIELD_NUMBER: _ClassVar[int]
+    EXECUTABLE_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_SIZES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    winner_index: int
+    winner_sql: str
+    agreement_votes: int
+    executable: int
+    agreement: float
+    group_sizes: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, id: _Optional[str] = ..., winner_index: _Optional[int] = ..., winner_sql: _Optional[str] = ..., agreement_votes: _Optional[int] = ..., executable: _Optional[int] = ..., agreement: _Optional[float] = ..., group_sizes: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class VoteResponse(_message.Message):
+    __slots__ = ("outcomes",)
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    outcomes: _containers.RepeatedCompositeFieldContainer[VoteOutcome]
+    def __init__(self, outcomes: _Optional[_Iterable[_Union[VoteOutcome, _Mapping]]] = ...) -> None: ...
 
 class DescribeDatabasesRequest(_message.Message):
     __slots__ = ("db_ids",)

@@ -50,6 +50,11 @@ class CriticServiceStub:
                 request_serializer=sqldistill_dot_v1_dot_critic__pb2.EvaluateRequest.SerializeToString,
                 response_deserializer=sqldistill_dot_v1_dot_critic__pb2.EvaluateResponse.FromString,
                 _registered_method=True)
+        self.Vote = channel.unary_unary(
+                '/sqldistill.v1.CriticService/Vote',
+                request_serializer=sqldistill_dot_v1_dot_critic__pb2.VoteRequest.SerializeToString,
+                response_deserializer=sqldistill_dot_v1_dot_critic__pb2.VoteResponse.FromString,
+                _registered_method=True)
         self.DescribeDatabases = channel.unary_unary(
                 '/sqldistill.v1.CriticService/DescribeDatabases',
                 request_serializer=sqldistill_dot_v1_dot_critic__pb2.DescribeDatabasesRequest.SerializeToString,
@@ -82,6 +87,13 @@ class CriticServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Vote(self, request, context):
+        """Group SQL samples for a question by their results and pick the majority (self-consistency).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DescribeDatabases(self, request, context):
         """Schemas of the catalogue's databases, with the prompt text for each.
         """
@@ -106,6 +118,11 @@ def add_CriticServiceServicer_to_server(servicer, server):
                     servicer.Evaluate,
                     request_deserializer=sqldistill_dot_v1_dot_critic__pb2.EvaluateRequest.FromString,
                     response_serializer=sqldistill_dot_v1_dot_critic__pb2.EvaluateResponse.SerializeToString,
+            ),
+            'Vote': grpc.unary_unary_rpc_method_handler(
+                    servicer.Vote,
+                    request_deserializer=sqldistill_dot_v1_dot_critic__pb2.VoteRequest.FromString,
+                    response_serializer=sqldistill_dot_v1_dot_critic__pb2.VoteResponse.SerializeToString,
             ),
             'DescribeDatabases': grpc.unary_unary_rpc_method_handler(
                     servicer.DescribeDatabases,
@@ -195,6 +212,33 @@ class CriticService:
             '/sqldistill.v1.CriticService/Evaluate',
             sqldistill_dot_v1_dot_critic__pb2.EvaluateRequest.SerializeToString,
             sqldistill_dot_v1_dot_critic__pb2.EvaluateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Vote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqldistill.v1.CriticService/Vote',
+            sqldistill_dot_v1_dot_critic__pb2.VoteRequest.SerializeToString,
+            sqldistill_dot_v1_dot_critic__pb2.VoteResponse.FromString,
             options,
             channel_credentials,
             insecure,

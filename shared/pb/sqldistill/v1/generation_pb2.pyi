@@ -16,20 +16,28 @@ MODEL_SLOT_SERVING: ModelSlot
 MODEL_SLOT_WORK: ModelSlot
 
 class GeneratePairsRequest(_message.Message):
-    __slots__ = ("db_id", "n", "hardness", "few_shot_k", "sampling", "slot")
+    __slots__ = ("db_id", "n", "hardness", "few_shot_k", "sampling", "slot", "focus")
     DB_ID_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     HARDNESS_FIELD_NUMBER: _ClassVar[int]
     FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
     SAMPLING_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
+    FOCUS_FIELD_NUMBER: _ClassVar[int]
     db_id: str
     n: int
     hardness: str
     few_shot_k: int
     sampling: _common_pb2.SamplingParams
     slot: ModelSlot
-    def __init__(self, db_id: _Optional[str] = ..., n: _Optional[int] = ..., hardness: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...
+    focus: _containers.RepeatedCompositeFieldContainer[TableFocus]
+    def __init__(self, db_id: _Optional[str] = ..., n: _Optional[int] = ..., hardness: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., focus: _Optional[_Iterable[_Union[TableFocus, _Mapping]]] = ...) -> None: ...
+
+class TableFocus(_message.Message):
+    __slots__ = ("tables",)
+    TABLES_FIELD_NUMBER: _ClassVar[int]
+    tables: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tables: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GeneratedPair(_message.Message):
     __slots__ = ("db_id", "question", "sql", "hardness", "model_version")

@@ -1,0 +1,96 @@
+"""Execution-majority voting: SQL samples for one question grouped by what they return.
+
+One function serves every gold-free decision - question-only runs (the majority labels a
+question), self-instruct re-answers (a pair is kept when its SQL is in the winning group) and
+answer-time self-consistency (the winning group answers). Two samples are in one group when their
+results match as execution match compares a prediction with gold (`matching.results_match`: rows
+as a bag, in order only when both queries sort, columns up to a permutation) on every database
+they were run on (the original and, with test suites on, each variant). A sample that failed to
+run on any database (or whose result was cut at the row cap) is never in a group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.critic.matching import order_matters, results_match
+from services.critic.sandbox import Outcome
+
+DEFAULT_MIN_SHARE = 0.5  # a group labels a question when it holds strictly more than this share
+DEFAULT_MIN_VOTES = 2  # ... and at least this many samples
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One sample: its SQL, the key that orders ties (canonical form), and its outcome per database."""
+
+    sql: str
+    outcomes: tuple[Outcome, ...]
+    tie_key: str = ""
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.outcomes) and all(o.ok and not o.truncated for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    groups: tuple[tuple[int, ...], ...]  # indices into the ballots, largest group first
+    winner: int  # index of the winning group in `groups`; -1 when no sample executed
+    executable: int  # samples that ran on every database
+
+    @property
+    def winning(self) -> tuple[int, ...]:
+        return self.groups[self.winner] if self.winner >= 0 else ()
+
+    @property
+    def agreement(self) -> float:
+        """Share of the executable samples in the winning group (0 when none executed)."""
+        return len(self.winning) / self.executable if self.executable else 0.0
+
+    def group_of(self, index: int) -> int:
+        return next((g for g, members in enumerate(self.groups) if index in members), -1)
+
+    def decided(self, min_share: float = DEFAULT_MIN_SHARE, min_votes: int = DEFAULT_MIN_VOTES) -> bool:
+        """True when the winning group is a majority in the caller's sense: more than min_share of
+        the executable samples and at least min_votes of them."""
+        return len(self.winning) >= min_votes and self.agreement > min_share
+
+
+def _same_denotation(a: Ballot, b: Ballot) -> bool:
+    ordered = order_matters(a.sql) and order_matters(b.sql)
+    return all(
+        results_match(x.rows, y.rows, ordered) for x, y in zip(a.outcomes, b.outcomes, strict=True)
+    )
+
+
+def vote(ballots: Sequence[Ballot], preferred: int = -1) -> VoteResult:
+    """Groups the ballots by denotation and picks the winner.
+
+    Ties break deterministically: the largest group; then the group holding `preferred` (the
+    greedy answer, when the caller has one); then the group whose lowest tie key (canonical SQL)
+    is lowest. Grouping visits samples in tie-key order, so the result does not depend on the
+    order the samples came in."""
+    order = sorted(range(len(ballots)), key=lambda i: (ballots[i].tie_key or ballots[i].sql, i))
+    groups: list[list[int]] = []
+    for i in order:
+        ballot = ballots[i]
+        if not ballot.executable:
+            continue
+        for members in groups:
+            if _same_denotation(ballots[members[0]], ballot):
+                members.append(i)
+                break
+        else:
+            groups.append([i])
+    executable = sum(len(g) for g in groups)
+
+    def rank(members: list[int]) -> tuple[int, int, str]:
+        lowest = min(ballots[i].tie_key or ballots[i].sql for i in members)
+        return (-len(members), 0 if preferred in members else 1, lowest)
+
+    groups.sort(key=rank)
+    return VoteResult(
+        groups=tuple(tuple(sorted(g)) for g in groups), winner=0 if groups else -1, executable=executable
+    )
