@@ -41,6 +41,12 @@ def validate_settings(settings: RunSettings, catalogue: Catalogue) -> None:
         )
     if not 0 <= settings.majority_share < 1 or settings.majority_min_votes < 1:
         raise InvalidArgument("majority_share must be within [0, 1) and majority_min_votes >= 1")
+    if settings.mode == Mode.UNLABELLED and settings.samples_per_question < settings.majority_min_votes:
+        raise InvalidArgument(
+            f"unlabelled mode labels a question when at least majority_min_votes "
+            f"({settings.majority_min_votes}) samples agree: samples_per_question "
+            f"({settings.samples_per_question}) must be at least that"
+        )
     if not 0 <= settings.eval_samples <= 64:
         raise InvalidArgument("eval_samples must be within [0, 64] (0 = greedy)")
     if settings.candidates_per_db <= 0 or settings.samples_per_question <= 0:

@@ -4,6 +4,7 @@ complete runs, kill -9 at many points, service restarts, rollout failure, rollba
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -204,6 +205,9 @@ def test_bad_run_specs_are_rejected(stack, tiny_base):
         (run_spec(tiny_base, eval_split="seed"), "a split this run trains on"),
         # No db_ids: the run would generate on every train database, which the seed split shares.
         (run_spec(tiny_base, db_ids=[], eval_split="seed", train_on_seed=False), "overlap the held-out"),
+        (run_spec(tiny_base, mode="unlabelled", samples_per_question=1), "must be at least that"),
+        (run_spec(tiny_base, majority_share=1.0), "majority_share"),
+        (run_spec(tiny_base, eval_samples=65), "eval_samples"),
     ]
     for spec, message in cases:
         with pytest.raises(grpc.RpcError) as info:
@@ -228,9 +232,14 @@ KILL_POINTS = [
 ]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path, tiny_base, backend, request):
-    """Two rounds, every service real, the store on SQLite and then on a real PostgreSQL."""
+@pytest.mark.parametrize(
+    "backend,mode", [("sqlite", "both"), ("postgresql", "both"), ("sqlite", "unlabelled")]
+)
+def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(
+    tmp_path, tiny_base, backend, mode, request
+):
+    """Two rounds, every service real, the store on SQLite and then on a real PostgreSQL; and the
+    question-only mode."""
 
     def url() -> str:
         return new_postgres_database(request.getfixturevalue("postgres")) if backend == "postgresql" else ""
@@ -241,7 +250,8 @@ def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path,
         for name in SERVICES:
             clean.start(name)
         stub = controller(clean)
-        clean_run = stub.StartRun(controller_pb2.StartRunRequest(spec=run_spec(tiny_base)), timeout=30)
+        spec = run_spec(tiny_base, mode=mode, **({"samples_per_question": 3} if mode == "unlabelled" else {}))
+        clean_run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
         assert state(wait_for(stub, clean_run.run_id)) == "completed"
         expected = summary(clean)
 
@@ -253,7 +263,7 @@ def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path,
         }
         control = crashy.start("controller", crash_env)
         stub = controller(crashy)
-        run_id = stub.StartRun(controller_pb2.StartRunRequest(spec=run_spec(tiny_base)), timeout=30).run_id
+        run_id = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30).run_id
         restarts = 0
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
@@ -283,6 +293,77 @@ def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(tmp_path,
     finally:
         clean.stop()
         crashy.stop()
+
+
+def kept_set(stack) -> tuple[list[tuple], list[tuple]]:
+    """What the critic kept (database, question, SQL, agreement) and the frozen training sets."""
+    store = Store.open(stack.store_url)
+    try:
+        with store.session() as s:
+            kept = s.execute(
+                select(Candidate.db_id, Candidate.question, Candidate.sql, Candidate.gold_sql, Verdict.consistency)
+                .join(Verdict, Verdict.candidate_id == Candidate.id)
+                .where(Verdict.kept.is_(True))
+                .order_by(Candidate.db_id, Candidate.question, Candidate.sql)
+            ).all()
+            datasets = [(d.round, d.hash, d.size) for d in s.scalars(select(Dataset).order_by(Dataset.round))]
+        return [tuple(r) for r in kept], datasets
+    finally:
+        store.close()
+
+
+def test_unlabelled_runs_never_use_the_gold_sql_of_their_questions(tmp_path, tiny_base):
+    """The same question-only run twice: on the bundled train split, and on a copy whose every gold
+    query is garbage. What is kept and the frozen training sets must be byte-identical."""
+    stacks = {name: make_stack(tmp_path / name, tiny_base) for name in ("gold", "garbage")}
+    # The fake model answers from the real gold (read when its stack was made); only what the
+    # services read - the dataset's train split - is spoiled.
+    train = stacks["garbage"].dataset / "train.json"
+    items = json.loads(train.read_text())
+    for i, item in enumerate(items):
+        item["query"] = f"SELECT 'garbage {i}' FROM no_such_table"
+    train.write_text(json.dumps(items))
+    results = {}
+    try:
+        for name, stack in stacks.items():
+            for service in SERVICES:
+                stack.start(service)
+            stub = controller(stack)
+            spec = run_spec(tiny_base, mode="unlabelled", rounds=1, samples_per_question=3, questions_per_round=8)
+            run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+            assert state(wait_for(stub, run.run_id)) == "completed"
+            results[name] = kept_set(stack)
+            stack.stop()
+    finally:
+        for stack in stacks.values():
+            stack.stop()
+    kept, datasets = results["gold"]
+    assert kept and datasets and all(gold is None for _, _, _, gold, _ in kept)
+    assert all(agreement > 0.5 for *_, agreement in kept)  # kept by a majority, recorded as its confidence
+    assert results["garbage"] == results["gold"]
+
+
+def test_unlabelled_questions_without_a_majority_come_back_in_the_next_round(stack, tiny_base):
+    stub = controller(stack)
+    spec = run_spec(tiny_base, mode="unlabelled", rounds=2, samples_per_question=2, questions_per_round=0)
+    run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+    assert state(wait_for(stub, run.run_id)) == "completed"
+    store = Store.open(stack.store_url)
+    try:
+        with store.session() as s:
+            rows = s.execute(
+                select(Candidate.round, Candidate.db_id, Candidate.question, Verdict.kept).join(
+                    Verdict, Verdict.candidate_id == Candidate.id
+                )
+            ).all()
+    finally:
+        store.close()
+    labelled_1 = {(db, q) for r, db, q, kept in rows if r == 1 and kept}
+    asked_1 = {(db, q) for r, db, q, _ in rows if r == 1}
+    asked_2 = {(db, q) for r, db, q, _ in rows if r == 2}
+    train = {(e.db_id, e.question) for e in Catalogue.load(stack.dataset).examples("train") if e.db_id in ("library", "clinic")}
+    assert asked_1 == train and labelled_1  # round 1 asks every question of the run's databases
+    assert asked_2 == asked_1 - labelled_1  # round 2 asks again only what round 1 could not label
 
 
 def serving_slot(stack) -> str:

@@ -85,7 +85,7 @@ def test_judge_streams_one_verdict_per_candidate_with_reasons(stub):
     assert by_id["slow"].status == critic_pb2.EXECUTION_STATUS_TIMEOUT and not by_id["slow"].kept
 
 
-def test_judge_round_trip_consistency_for_self_instruct_pairs(stub):
+def test_judge_keeps_a_self_instruct_pair_when_its_sql_is_in_the_majority_of_the_votes(stub):
     sql = "SELECT name FROM singer WHERE age > 40"
     agreeing = [
         "SELECT name FROM singer WHERE 40 < age",
@@ -105,16 +105,17 @@ def test_judge_round_trip_consistency_for_self_instruct_pairs(stub):
                 candidates=[
                     _candidate("agree", sql, resampled=agreeing),
                     _candidate("disagree", sql.replace("40", "41"), resampled=disagreeing),
-                    _candidate("too-few", sql, resampled=agreeing[:1]),
+                    _candidate("alone", sql),
                 ],
             ),
             timeout=60,
         )
     )
-    agree, disagree, too_few = verdicts
-    assert agree.kept and agree.consistency == pytest.approx(2 / 3)
-    assert not disagree.kept and disagree.consistency < 0.5 and "agreement" in disagree.reasons[0]
-    assert not too_few.kept and "needs 3 resampled" in too_few.reasons[0]
+    agree, disagree, alone = verdicts
+    # The pair's own SQL is one vote: it and two re-answers (integer ages) return the same names.
+    assert agree.kept and agree.consistency == pytest.approx(3 / 4)
+    assert not disagree.kept and disagree.consistency <= 0.5 and disagree.reasons
+    assert not alone.kept and "at least 2" in alone.reasons[0]  # one vote is no majority
 
 
 def test_judge_rejects_bad_requests(stub):
@@ -312,12 +313,14 @@ def test_hostile_corpus_through_execute_judge_and_evaluate(stub, spider_dir, cri
     assert check_health(channel) == "SERVING"
 
 
-def test_consistency_keeps_only_a_strict_majority_with_test_suites_on(stub):
+def test_votes_keep_only_a_strict_majority_with_test_suites_on(stub):
     sql = "SELECT name FROM singer WHERE age > 40"
     same, other = "SELECT name FROM singer WHERE 40 < age", "SELECT name FROM singer"
 
-    def judge(resampled, threshold=None):
-        options = critic_pb2.JudgeOptions(test_suite=True, consistency_samples=len(resampled))
+    def judge(resampled, threshold=None, min_votes=0):
+        options = critic_pb2.JudgeOptions(
+            test_suite=True, consistency_samples=len(resampled), min_votes=min_votes
+        )
         if threshold is not None:
             options.consistency_threshold = threshold
         request = critic_pb2.JudgeRequest(
@@ -325,10 +328,54 @@ def test_consistency_keeps_only_a_strict_majority_with_test_suites_on(stub):
         )
         return list(stub.JudgeCandidates(request, timeout=60))[0]
 
-    assert judge([same, same]).kept
-    half = judge([same, other])
-    assert not half.kept and half.consistency == pytest.approx(0.5) and "not above 0.50" in half.reasons[0]
-    assert judge([same, other], threshold=0.0).kept  # 0 may be set: any agreement keeps
-    assert not judge([other, other], threshold=0.0).kept
-    assert judge([same, same, other]).kept  # 2 of 3
-    assert not judge([same, other, other]).kept  # 1 of 3
+    everyone = judge([same, same])
+    assert everyone.kept and everyone.consistency == 1.0
+    two_of_three = judge([same, other])  # the pair's SQL and one re-answer against one
+    assert two_of_three.kept and two_of_three.consistency == pytest.approx(2 / 3)
+    assert not judge([same, other], threshold=0.7).kept
+    half = judge([same, other, other])  # 2 against 2: no strict majority, whichever wins the tie
+    assert not half.kept and half.consistency == pytest.approx(0.5)
+    outvoted = judge([other, other])
+    assert not outvoted.kept and "majority" in outvoted.reasons[0]
+    assert not judge([same, same], min_votes=4).kept  # 3 agree, 4 asked for
+
+
+def test_vote_picks_the_majority_answer_and_the_greedy_one_on_a_tie(stub):
+    forty = "SELECT name FROM singer WHERE age > 40"
+    items = [
+        critic_pb2.VoteItem(
+            id="majority",
+            db_id="concert",
+            sql=["SELECT name FROM singer", forty, "SELECT name FROM singer WHERE 40 < age", "SELEC broken"],
+            preferred=0,
+        ),
+        critic_pb2.VoteItem(id="tie", db_id="concert", sql=[forty, "SELECT count(*) FROM singer"], preferred=1),
+        critic_pb2.VoteItem(id="nothing-runs", db_id="concert", sql=["DELETE FROM singer", "nonsense"]),
+    ]
+    reply = stub.Vote(critic_pb2.VoteRequest(items=items, test_suite=True), timeout=60)
+    majority, tie, nothing = reply.outcomes
+    assert majority.winner_sql == forty and majority.winner_index == 1
+    assert (majority.agreement_votes, majority.executable) == (2, 3) and list(majority.group_sizes) == [2, 1]
+    assert tie.winner_index == 1 and tie.agreement == pytest.approx(0.5)
+    assert nothing.winner_index == -1 and nothing.winner_sql == "" and nothing.executable == 0
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        critic_pb2.VoteRequest(),
+        critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="concert")]),
+        critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="concert", sql=["SELECT 1"], preferred=3)]),
+        critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="concert", sql=["SELECT 1"] * 300)]),
+    ],
+)
+def test_vote_rejects_malformed_requests(stub, request_):
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Vote(request_, timeout=30)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and info.value.details()
+
+
+def test_vote_on_an_unknown_database_is_not_found(stub):
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Vote(critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="nope", sql=["SELECT 1"])]))
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
