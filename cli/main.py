@@ -17,7 +17,7 @@ from cli.stack import START_ORDER, LocalStack
 from shared.catalogue import Catalogue, Example
 from shared.config import SERVICE_NAMES, Config, load_config
 from shared.grpc_client import check_health, make_channel
-from shared.stats import wilson_interval
+from shared.stats import compare_paired, wilson_interval
 
 app = typer.Typer(
     help="Teach small language models to write SQL by recursive self-distillation.", no_args_is_help=True
@@ -167,12 +167,23 @@ def evaluate(
     ] = None,
     workers: Annotated[int, typer.Option(help="Sandbox worker processes.")] = 2,
     timeout_ms: Annotated[int, typer.Option(help="Per-query deadline.")] = 5000,
+    samples: Annotated[
+        int,
+        typer.Option(
+            help="With --model: also sample N SQL per question and score the answer they vote for "
+            "(self-consistency; the greedy answer votes too and wins ties), beside greedy."
+        ),
+    ] = 0,
+    temperature: Annotated[float, typer.Option(help="With --samples: sampling temperature.")] = 0.7,
+    seed: Annotated[int, typer.Option(help="With --samples: sampling seed.")] = 0,
     config_file: ConfigOption = None,
 ) -> None:
     """Execution (EX) and test-suite (TS) accuracy of a prediction set, overall and by hardness;
-    with --model, first write that model's predictions for a split (the official evaluator's format)."""
+    with --model, first write that model's predictions for a split (the official evaluator's format),
+    and with --samples, the voted answers' accuracy beside the greedy ones'."""
     from dataclasses import asdict
 
+    from cli.predict import voted_predictions, write_predictions
     from services.critic.logic import Critic, PredictionIn
     from services.critic.predictions import load_prediction_set
     from services.critic.sandbox import Limits, SandboxPool
@@ -190,12 +201,19 @@ def evaluate(
             examples = examples[:limit] if limit else examples
             if precision is not None:
                 config.generation.precision = precision
-            predicted = _predict_split(catalogue, examples, model, split, shots, config, out)
+            if not 0 <= samples <= 64:
+                raise ValueError(f"--samples must be within [0, 64], got {samples}")
+            predicted, sampled = _predict_split(
+                catalogue, examples, model, split, shots, config, out, samples, temperature, seed
+            )
             predictions = [
                 PredictionIn(id=e.id or str(i), db_id=e.db_id, gold_sql=e.query, predicted_sql=p)
                 for i, (e, p) in enumerate(zip(examples, predicted, strict=True))
             ]
         else:
+            sampled = []
+            if samples:
+                raise ValueError("--samples needs --model: it samples that model's answers")
             if gold is None or pred is None or db_dir is None:
                 raise ValueError("give --gold, --pred and --db-dir, or --model with --dataset and --out")
             predictions = load_prediction_set(gold, pred)
@@ -218,6 +236,12 @@ def evaluate(
             )
         with console.status(f"scoring {len(predictions)} predictions..."):
             report, scores = critic.evaluate(predictions, test_suite=test_suite)
+        voted_report = None
+        if sampled:
+            with console.status(f"voting over {samples} samples per question..."):
+                voted = voted_predictions(critic, predictions, sampled, test_suite)
+                voted_report, voted_scores = critic.evaluate(voted, test_suite=test_suite)
+            write_predictions([p.predicted_sql for p in voted], out.with_suffix(".voted" + out.suffix))
     except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
         console.print(f"[red]{type(exc).__name__}: {exc}[/red]")
         raise typer.Exit(1) from None
@@ -225,20 +249,38 @@ def evaluate(
         critic.close()
     low, high = wilson_interval(round(report.execution * report.total), report.total)
     table = Table(title=f"{len(predictions)} predictions (EX 95% interval {low:.3f}-{high:.3f})")
-    for column in ("hardness", "count", "EX", "TS" if test_suite else ""):
-        if column:
-            table.add_column(column, justify="right")
+    columns = ["hardness", "count", "EX"] + (["TS"] if test_suite else [])
+    if voted_report is not None:
+        columns += [f"EX voted ({samples})"] + ([f"TS voted ({samples})"] if test_suite else [])
+    for column in columns:
+        table.add_column(column, justify="right")
     rows = [(level, sub) for level, sub in report.by_hardness.items()] + [("all", report)]
     for level, sub in rows:
         cells = [level, str(sub.total), f"{sub.execution:.3f}"] + (
             [f"{sub.test_suite:.3f}"] if test_suite else []
         )
+        if voted_report is not None:
+            other = voted_report if level == "all" else voted_report.by_hardness.get(level)
+            cells += [f"{other.execution:.3f}"] + ([f"{other.test_suite:.3f}"] if test_suite else [])
         table.add_row(*cells)
     console.print(table)
-    if report_path:
-        report_path.write_text(
-            json.dumps({"accuracy": asdict(report), "queries": [asdict(s) for s in scores]}, indent=2)
+    if voted_report is not None:
+        comparison = compare_paired(
+            {s.id: s.execution_match for s in voted_scores}, {s.id: s.execution_match for s in scores}
         )
+        console.print(
+            f"voted vs greedy (EX, paired): {comparison.wins} wins, {comparison.losses} losses, "
+            f"{comparison.difference:+.3f}, p = {comparison.p_value:.3f}"
+        )
+    if report_path:
+        document = {"accuracy": asdict(report), "queries": [asdict(s) for s in scores]}
+        if voted_report is not None:
+            document |= {
+                "samples": samples,
+                "voted_accuracy": asdict(voted_report),
+                "voted_queries": [asdict(s) for s in voted_scores],
+            }
+        report_path.write_text(json.dumps(document, indent=2))
         console.print(f"per-query report: {report_path}")
 
 
@@ -250,8 +292,12 @@ def _predict_split(
     shots: int | None,
     config: Config,
     out: Path,
-) -> list[str]:
-    """Write a model's greedy predictions for examples to `out`, with a progress bar."""
+    samples: int = 0,
+    temperature: float = 0.7,
+    seed: int = 0,
+) -> tuple[list[str], list[list[str]]]:
+    """Write a model's greedy predictions for examples to `out`, with a progress bar; with
+    samples, also that many sampled SQL per example."""
     from rich.progress import Progress
 
     from cli.predict import predict, resolve_eval_model, write_predictions
@@ -265,7 +311,7 @@ def _predict_split(
     )
     with Progress(console=console) as progress:
         task = progress.add_task(f"predicting {len(examples)} questions", total=len(examples))
-        predicted = predict(
+        predicted, sampled = predict(
             catalogue,
             examples,
             chosen,
@@ -274,10 +320,13 @@ def _predict_split(
             on_progress=lambda done: progress.update(task, completed=done),
             device=config.generation.device,
             precision=config.generation.precision,
+            samples=samples,
+            temperature=temperature,
+            seed=seed,
         )
     write_predictions(predicted, out)
     console.print(f"predictions: {out}")
-    return predicted
+    return predicted, sampled
 
 
 @app.command(name="config")

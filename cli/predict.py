@@ -8,9 +8,13 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.controller.settings import RunSettings
 from shared.catalogue import Catalogue, Example
+
+if TYPE_CHECKING:
+    from services.critic.logic import Critic, PredictionIn
 
 DEFAULT_BASE_SHOTS = RunSettings().few_shot_k  # a base model's prompt, as runs ask it
 
@@ -74,9 +78,13 @@ def predict(
     on_progress: Callable[[int], None] = lambda done: None,
     device: str = "auto",
     precision: str = "auto",
-) -> list[str]:
-    """Greedy SQL for each example ("" where the output had no usable query), in order; computed
-    as the generation service would (same device and precision settings)."""
+    samples: int = 0,
+    temperature: float = 0.7,
+    seed: int = 0,
+) -> tuple[list[str], list[list[str]]]:
+    """Greedy SQL for each example ("" where the output had no usable query), in order, and with
+    `samples`, that many sampled SQL per example too (for voting); computed as the generation
+    service would (same device and precision settings)."""
     from services.generation.backends import ModelSpec, Sampling, TransformersBackend
     from services.generation.logic import Generator, QuestionIn
 
@@ -88,20 +96,52 @@ def predict(
     )
     generator = Generator(catalogue, backend, pool, default_k=model.few_shot_k)
     predictions: list[str] = []
+    sampled: list[list[str]] = []
     for start in range(0, len(examples), batch):
         chunk = examples[start : start + batch]
+        questions = [QuestionIn(str(i), e.db_id, e.question) for i, e in enumerate(chunk)]
         results, _version = generator.generate_sql(
-            [QuestionIn(str(i), e.db_id, e.question) for i, e in enumerate(chunk)],
-            1,
-            model.few_shot_k,
-            Sampling(temperature=0.0, max_new_tokens=max_new_tokens),
+            questions, 1, model.few_shot_k, Sampling(temperature=0.0, max_new_tokens=max_new_tokens)
         )
         predictions += [r.sql[0] if r.sql else "" for r in results]
+        if samples:
+            results, _version = generator.generate_sql(
+                questions,
+                samples,
+                model.few_shot_k,
+                Sampling(
+                    temperature=temperature, top_p=0.95, max_new_tokens=max_new_tokens, seed=seed + start
+                ),
+            )
+            sampled += [list(r.sql) for r in results]
         on_progress(len(predictions))
-    return predictions
+    return predictions, sampled
 
 
 def write_predictions(predictions: Sequence[str], path: Path) -> None:
     """One query per line, as the official evaluator reads them (an empty output becomes SELECT 1)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join((" ".join(p.split()) or "SELECT 1") + "\n" for p in predictions))
+
+
+def voted_predictions(
+    critic: Critic, predictions: list[PredictionIn], sampled: list[list[str]], test_suite: bool
+) -> list[PredictionIn]:
+    """Each prediction replaced by the answer its greedy SQL and samples vote for (the critic's
+    `vote`: the largest group by result; the greedy answer's group wins a tie)."""
+    from dataclasses import replace
+
+    out = []
+    for p, more in zip(predictions, sampled, strict=True):
+        ballots = ([p.predicted_sql] if p.predicted_sql else []) + more
+        if not ballots:
+            out.append(p)
+            continue
+        result = critic.vote(p.db_id, ballots, test_suite=test_suite, preferred=0 if p.predicted_sql else -1)
+        winning = result.winning
+        if not winning:
+            out.append(p)
+            continue
+        index = 0 if p.predicted_sql and 0 in winning else min(winning)
+        out.append(replace(p, predicted_sql=ballots[index]))
+    return out

@@ -374,7 +374,9 @@ class Critic:
         return ""
 
     # --- vote --------------------------------------------------------------------------------
-    def vote(self, db_id: str, sqls: Sequence[str], test_suite: bool = False, preferred: int = -1) -> VoteResult:
+    def vote(
+        self, db_id: str, sqls: Sequence[str], test_suite: bool = False, preferred: int = -1
+    ) -> VoteResult:
         """Groups SQL samples for one question by their results (on the test suite when asked);
         indices in the result refer to `sqls`. Results of one sample set are cached: the
         candidates of one question all vote over the same samples."""
@@ -390,9 +392,7 @@ class Critic:
         ballots = [
             Ballot(
                 sql=sql,
-                outcomes=tuple(outcomes[(p, self._for_match(sql))] for p in paths)
-                if sql in runnable
-                else (),
+                outcomes=tuple(outcomes[(p, self._for_match(sql))] for p in paths) if sql in runnable else (),
                 tie_key=_tie_key(sql),
             )
             for sql in sqls

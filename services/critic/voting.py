@@ -60,9 +60,7 @@ class VoteResult:
 
 def _same_denotation(a: Ballot, b: Ballot) -> bool:
     ordered = order_matters(a.sql) and order_matters(b.sql)
-    return all(
-        results_match(x.rows, y.rows, ordered) for x, y in zip(a.outcomes, b.outcomes, strict=True)
-    )
+    return all(results_match(x.rows, y.rows, ordered) for x, y in zip(a.outcomes, b.outcomes, strict=True))
 
 
 def vote(ballots: Sequence[Ballot], preferred: int = -1) -> VoteResult:

@@ -210,7 +210,9 @@ class Generator:
                 ]
                 completions = [c for (c,) in backend.generate(prompts, 1, batch_sampling)]
             else:
-                (completions,) = backend.generate([pair_prompt(db_id, schema_text, level, shots)], size, batch_sampling)
+                (completions,) = backend.generate(
+                    [pair_prompt(db_id, schema_text, level, shots)], size, batch_sampling
+                )
             attempt += size
             batch_index += 1
             for completion in completions:
@@ -236,7 +238,9 @@ class Generator:
             try:
                 out.append(tuple(schema.table(name).name for name in focus))
             except KeyError as exc:
-                raise InvalidArgument(f"focus names table {exc.args[0]!r}, not in database {db_id!r}") from None
+                raise InvalidArgument(
+                    f"focus names table {exc.args[0]!r}, not in database {db_id!r}"
+                ) from None
         return out
 
     # --- labelled -------------------------------------------------------------------------------

@@ -13,21 +13,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import select
 
 from cli.runs import build_run_spec
 from cli.stack import LocalStack
+from services.critic.matching import order_matters, results_match
+from shared.bundled.locate import bundled_dataset_path
+from shared.catalogue import Catalogue, open_readonly
 from shared.config import REPO_ROOT, load_config
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc
 from shared.pbconvert import enum_text
 from shared.stats import compare_paired, wilson_interval
-from shared.store import Evaluation, Event, ModelVersion, Round, Run, Store
+from shared.store import Candidate, Evaluation, Event, ModelVersion, Round, Run, Store, Verdict
 
 SPEC = Path(__file__).with_name("distill.yaml")
 STEPS = ("GENERATE", "JUDGE", "TRAIN", "EVALUATE")
@@ -60,12 +65,71 @@ def _minutes(events: list[Event]) -> dict[int, dict[str, float]]:
     return out
 
 
+def _generation_parts(events: list[Event]) -> dict[int, dict[str, float]]:
+    """Where self-instruct generation minutes went (pair writing, the pre-check, re-answers), and
+    the pairs dropped before re-answering, from the task_done events' figures."""
+    out: dict[int, dict[str, float]] = {}
+    for e in events:
+        if e.kind == "task_done" and (e.figures or {}).get("pair_seconds") is not None:
+            row = out.setdefault(e.round, {})
+            for key in (
+                "pair_seconds",
+                "prefilter_seconds",
+                "reanswer_seconds",
+                "pairs",
+                "near_duplicates",
+                "set_aside",
+            ):
+                row[key] = round(row.get(key, 0) + (e.figures.get(key) or 0), 1)
+    return out
+
+
+def _majorities(session: Any, run_id: str, catalogue: Catalogue) -> dict[int, dict[str, int]]:
+    """Unlabelled mode, for the report only (the run never saw this): per round, the questions
+    asked, those a majority labelled, and how many of those labels match the withheld gold SQL
+    (EX of any kept SQL of the question on its database)."""
+    gold = {(e.db_id, e.question): e.query for e in catalogue.examples("train")}
+    rows = session.execute(
+        select(Candidate.round, Candidate.db_id, Candidate.question, Candidate.sql, Verdict.kept)
+        .join(Verdict, Verdict.candidate_id == Candidate.id)
+        .where(Candidate.run_id == run_id, Candidate.source == "unlabelled")
+    ).all()
+    out: dict[int, dict[str, int]] = {}
+    kept: dict[tuple[int, str, str], list[str]] = {}
+    for number, db_id, question, sql, is_kept in rows:
+        out.setdefault(number, {"asked": set(), "labelled": 0, "labels_right": 0})["asked"].add(
+            (db_id, question)
+        )
+        if is_kept:
+            kept.setdefault((number, db_id, question), []).append(sql)
+    for (number, db_id, question), sqls in kept.items():
+        out[number]["labelled"] += 1
+        truth = gold.get((db_id, question), "")
+        if truth and any(_same_result(catalogue.path(db_id), truth, sql) for sql in sqls):
+            out[number]["labels_right"] += 1
+    return {n: {**row, "asked": len(row["asked"])} for n, row in out.items()}
+
+
+def _same_result(path: Path, gold: str, sql: str) -> bool:
+    connection = open_readonly(path)
+    started = time.monotonic()
+    connection.set_progress_handler(lambda: int(time.monotonic() - started > 10), 10_000)
+    try:
+        return results_match(
+            connection.execute(gold).fetchall(), connection.execute(sql).fetchall(), order_matters(gold)
+        )
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+
+
 def _metric(evaluation: Evaluation) -> dict[str, bool]:
     return {q: bool(r[0]) for q, r in (evaluation.per_question or {}).items()}
 
 
 def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
-    home = (args.home / mode).resolve()
+    home = (args.home / f"{mode}-seed{args.seed}" if args.seed is not None else args.home / mode).resolve()
     home.mkdir(parents=True, exist_ok=True)
     _share_converted_models(home)
     config = load_config(home=home)
@@ -76,10 +140,14 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         stub = DeadlineStub(
             controller_pb2_grpc.ControllerServiceStub(make_channel(config.target("controller"))), 60
         )
-        overrides: dict[str, Any] = {"mode": mode, "name": f"bench-{mode}"}
+        fields = yaml.safe_load(args.spec.read_text()) or {}
+        per_mode = (fields.pop("modes", None) or {}).get(mode) or {}
+        overrides: dict[str, Any] = {**per_mode, "mode": mode, "name": f"bench-{mode}"}
         if args.rounds:
             overrides["rounds"] = args.rounds
-        spec = build_run_spec(args.spec, overrides)
+        if args.seed is not None:
+            overrides["seed"] = args.seed
+        spec = build_run_spec(None, {**fields, **fields.pop("sampling", {}), **overrides})
         run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec))
         print(f"[{mode}] run {run.run_id} started", flush=True)
         final = _wait(stub, run.run_id)
@@ -96,6 +164,14 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         base = next(v for v in versions.values() if not v.artifact_path)
         base_eval = evaluations.get(base.version)
         minutes = _minutes(events)
+        generation_parts = _generation_parts(events)
+        try:
+            labels = _majorities(
+                s, run_row.id, Catalogue.load(config.dataset or bundled_dataset_path(config))
+            )
+        except Exception as exc:  # noqa: BLE001 - a report-only figure never loses the run's table
+            print(f"majority check failed: {exc!r}", flush=True)
+            labels = {}
         table = []
         for rnd in rounds:
             evaluation = evaluations.get(rnd.model_version or "")
@@ -107,6 +183,8 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
                 "minutes": {k: round(v, 1) for k, v in minutes.get(rnd.number, {}).items() if k in STEPS},
                 "outcome": rnd.outcome,
                 "version": rnd.model_version,
+                **labels.get(rnd.number, {}),
+                **generation_parts.get(rnd.number, {}),
             }
             if evaluation is not None and base_eval is not None:
                 low, high = wilson_interval(round(evaluation.execution * evaluation.total), evaluation.total)
@@ -161,6 +239,18 @@ def print_mode(result: dict[str, Any]) -> None:
         "round generated kept dataset  gen  judge train  eval   EX     95% CI          W/L vs base  gain   p      gate"
     )
     for r in result["rounds"]:
+        if "asked" in r:
+            print(
+                f"      round {r['round']}: {r['asked']} questions asked, {r['labelled']} labelled by majority, "
+                f"{r['labels_right']} of those right by the withheld gold"
+            )
+        if "pairs" in r:
+            print(
+                f"      round {r['round']}: {r['pairs']} pairs written in {r['pair_seconds']} s, "
+                f"{r['near_duplicates']} near-duplicates and {r['set_aside']} that did not run set aside "
+                f"({r['prefilter_seconds']} s), re-answers {r['reanswer_seconds']} s"
+            )
+    for r in result["rounds"]:
         m = r["minutes"]
         ci = r.get("ex_interval") or ["-", "-"]
         print(
@@ -181,7 +271,8 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=Path(".bench/distill.json"))
     parser.add_argument("--spec", type=Path, default=SPEC, help="YAML run spec shared by the modes")
-    parser.add_argument("--modes", default="labelled,self_instruct")
+    parser.add_argument("--modes", default="labelled,unlabelled,self_instruct")
+    parser.add_argument("--seed", type=int, default=None, help="override the spec's seed (own home per seed)")
     parser.add_argument("--rounds", type=int, default=0, help="override the spec's rounds")
     parser.add_argument("--home", type=Path, default=Path(".bench/distill-home"))
     args = parser.parse_args()

@@ -301,7 +301,13 @@ def kept_set(stack) -> tuple[list[tuple], list[tuple]]:
     try:
         with store.session() as s:
             kept = s.execute(
-                select(Candidate.db_id, Candidate.question, Candidate.sql, Candidate.gold_sql, Verdict.consistency)
+                select(
+                    Candidate.db_id,
+                    Candidate.question,
+                    Candidate.sql,
+                    Candidate.gold_sql,
+                    Verdict.consistency,
+                )
                 .join(Verdict, Verdict.candidate_id == Candidate.id)
                 .where(Verdict.kept.is_(True))
                 .order_by(Candidate.db_id, Candidate.question, Candidate.sql)
@@ -329,7 +335,9 @@ def test_unlabelled_runs_never_use_the_gold_sql_of_their_questions(tmp_path, tin
             for service in SERVICES:
                 stack.start(service)
             stub = controller(stack)
-            spec = run_spec(tiny_base, mode="unlabelled", rounds=1, samples_per_question=3, questions_per_round=8)
+            spec = run_spec(
+                tiny_base, mode="unlabelled", rounds=1, samples_per_question=3, questions_per_round=8
+            )
             run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
             assert state(wait_for(stub, run.run_id)) == "completed"
             results[name] = kept_set(stack)
@@ -361,7 +369,11 @@ def test_unlabelled_questions_without_a_majority_come_back_in_the_next_round(sta
     labelled_1 = {(db, q) for r, db, q, kept in rows if r == 1 and kept}
     asked_1 = {(db, q) for r, db, q, _ in rows if r == 1}
     asked_2 = {(db, q) for r, db, q, _ in rows if r == 2}
-    train = {(e.db_id, e.question) for e in Catalogue.load(stack.dataset).examples("train") if e.db_id in ("library", "clinic")}
+    train = {
+        (e.db_id, e.question)
+        for e in Catalogue.load(stack.dataset).examples("train")
+        if e.db_id in ("library", "clinic")
+    }
     assert asked_1 == train and labelled_1  # round 1 asks every question of the run's databases
     assert asked_2 == asked_1 - labelled_1  # round 2 asks again only what round 1 could not label
 

@@ -349,7 +349,9 @@ def test_vote_picks_the_majority_answer_and_the_greedy_one_on_a_tie(stub):
             sql=["SELECT name FROM singer", forty, "SELECT name FROM singer WHERE 40 < age", "SELEC broken"],
             preferred=0,
         ),
-        critic_pb2.VoteItem(id="tie", db_id="concert", sql=[forty, "SELECT count(*) FROM singer"], preferred=1),
+        critic_pb2.VoteItem(
+            id="tie", db_id="concert", sql=[forty, "SELECT count(*) FROM singer"], preferred=1
+        ),
         critic_pb2.VoteItem(id="nothing-runs", db_id="concert", sql=["DELETE FROM singer", "nonsense"]),
     ]
     reply = stub.Vote(critic_pb2.VoteRequest(items=items, test_suite=True), timeout=60)
@@ -365,7 +367,9 @@ def test_vote_picks_the_majority_answer_and_the_greedy_one_on_a_tie(stub):
     [
         critic_pb2.VoteRequest(),
         critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="concert")]),
-        critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="concert", sql=["SELECT 1"], preferred=3)]),
+        critic_pb2.VoteRequest(
+            items=[critic_pb2.VoteItem(id="a", db_id="concert", sql=["SELECT 1"], preferred=3)]
+        ),
         critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="concert", sql=["SELECT 1"] * 300)]),
     ],
 )

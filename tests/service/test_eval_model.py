@@ -103,3 +103,69 @@ def test_eval_command_writes_one_prediction_per_question_and_scores_them(spider_
         [*command, "--precision", "int4", "--out", str(preds)], capture_output=True, text=True, timeout=120
     )
     assert wrong.returncode == 2 and "precision must be one of" in wrong.stdout
+
+
+def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider_dir, tiny, tmp_path):
+    preds, report = tmp_path / "preds.txt", tmp_path / "report.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "eval",
+            "--model",
+            str(tiny),
+            "--dataset",
+            str(spider_dir),
+            "--limit",
+            "2",
+            "--samples",
+            "3",
+            "--out",
+            str(preds),
+            "--report",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "SQLDISTILL_HOME": str(tmp_path / "home")},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "EX voted (3)" in result.stdout and "voted vs greedy" in result.stdout
+    scored = json.loads(report.read_text())
+    assert (
+        scored["samples"] == 3
+        and scored["voted_accuracy"]["total"] == 2
+        and len(scored["voted_queries"]) == 2
+    )
+    assert len(preds.with_suffix(".voted.txt").read_text().splitlines()) == 2
+    refused = subprocess.run(
+        [sys.executable, "-m", "cli.main", "eval", "--model", str(tiny), "--dataset", str(spider_dir)]
+        + ["--samples", "65", "--out", str(preds)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2 and "--samples must be within" in refused.stdout
+
+
+def test_voted_predictions_take_the_majority_answer_and_the_greedy_one_on_a_tie(spider_dir):
+    from cli.predict import voted_predictions
+    from services.critic.logic import Critic, PredictionIn
+    from services.critic.sandbox import SandboxPool
+
+    critic = Critic(Catalogue.load(spider_dir), SandboxPool(workers=1))
+    forty = "SELECT name FROM singer WHERE age > 40"
+    try:
+        predictions = [
+            PredictionIn("outvoted", "concert", forty, "SELECT name FROM singer"),
+            PredictionIn("tie", "concert", forty, "SELECT count(*) FROM singer"),
+            PredictionIn("nothing-sampled", "concert", forty, "SELECT 1"),
+        ]
+        sampled = [[forty, "SELECT name FROM singer WHERE 40 < age", "broken SQL"], [forty], []]
+        voted = voted_predictions(critic, predictions, sampled, test_suite=False)
+    finally:
+        critic.close()
+    assert [p.predicted_sql for p in voted] == [forty, "SELECT count(*) FROM singer", "SELECT 1"]
+    assert [p.id for p in voted] == [p.id for p in predictions]

@@ -56,4 +56,8 @@ def test_near_duplicates_are_dropped_against_this_round_and_earlier_ones():
         Pair("Singers older than 40?", "SELECT name FROM singer WHERE age > 40"),  # literals differ: kept
     ]
     kept = drop_near_duplicates(pairs, earlier=[("Oldest singer", "SELECT 1")])
-    assert [p.question for p in kept] == ["How many singers?", "Singers older than 30?", "Singers older than 40?"]
+    assert [p.question for p in kept] == [
+        "How many singers?",
+        "Singers older than 30?",
+        "Singers older than 40?",
+    ]

@@ -34,19 +34,25 @@ def test_the_largest_group_wins_and_agreement_counts_only_executable_samples():
 def test_order_counts_only_when_both_queries_sort():
     asc = ok((1,), (2,))
     desc = ok((2,), (1,))
-    assert len(vote([ballot("SELECT x ORDER BY x", asc), ballot("SELECT x ORDER BY x DESC", desc)]).groups) == 2
+    assert (
+        len(vote([ballot("SELECT x ORDER BY x", asc), ballot("SELECT x ORDER BY x DESC", desc)]).groups) == 2
+    )
     assert len(vote([ballot("SELECT x ORDER BY x", asc), ballot("SELECT x", desc)]).groups) == 1
 
 
 def test_columns_match_up_to_a_permutation_and_duplicates_count_as_a_bag():
-    result = vote([ballot("SELECT a, b", ok((1, "x"), (2, "y"))), ballot("SELECT b, a", ok(("x", 1), ("y", 2)))])
+    result = vote(
+        [ballot("SELECT a, b", ok((1, "x"), (2, "y"))), ballot("SELECT b, a", ok(("x", 1), ("y", 2)))]
+    )
     assert len(result.groups) == 1
     bags = vote([ballot("SELECT a", ok((1,), (1,))), ballot("SELECT DISTINCT a", ok((1,)))])
     assert len(bags.groups) == 2
 
 
 def test_empty_results_are_one_answer_and_nothing_executable_decides_nothing():
-    result = vote([ballot("SELECT 1 WHERE 0", ok()), ballot("SELECT 2 WHERE 0", ok()), ballot("SELECT 3", ok((3,)))])
+    result = vote(
+        [ballot("SELECT 1 WHERE 0", ok()), ballot("SELECT 2 WHERE 0", ok()), ballot("SELECT 3", ok((3,)))]
+    )
     assert result.winning == (0, 1)
     none = vote([ballot("x", Outcome(ERROR, "syntax")), ballot("y", Outcome(TIMEOUT, "slow"))])
     assert none.winner == -1 and none.winning == () and none.agreement == 0.0 and not none.decided(0.0, 1)

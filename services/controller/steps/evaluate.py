@@ -68,7 +68,11 @@ class Evaluate(StepBase):
             "shots": shots,
             "decoding": {"temperature": 0.0, "max_new_tokens": settings.max_new_tokens}
             | (
-                {"voted_samples": settings.eval_samples, "temperature": settings.temperature, "seed": settings.seed}
+                {
+                    "voted_samples": settings.eval_samples,
+                    "temperature": settings.temperature,
+                    "seed": settings.seed,
+                }
                 if settings.eval_samples
                 else {}
             ),
@@ -148,7 +152,12 @@ class Evaluate(StepBase):
             )
 
     def _ask(
-        self, version: ModelVersion, chunk: list[Example], shots: int, n: int, sampling: common_pb2.SamplingParams
+        self,
+        version: ModelVersion,
+        chunk: list[Example],
+        shots: int,
+        n: int,
+        sampling: common_pb2.SamplingParams,
     ) -> list[list[str]]:
         request = generation_pb2.GenerateSqlRequest(
             questions=[
@@ -186,7 +195,11 @@ class Evaluate(StepBase):
         if not settings.eval_samples:
             return answers
         sampled = self._ask(
-            version, chunk, shots, settings.eval_samples, self.sampling(settings, settings.seed * 1_000 + offset)
+            version,
+            chunk,
+            shots,
+            settings.eval_samples,
+            self.sampling(settings, settings.seed * 1_000 + offset),
         )
         items = []
         for i, (e, first, more) in enumerate(zip(chunk, answers, sampled, strict=True)):

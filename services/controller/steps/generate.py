@@ -29,7 +29,6 @@ LABELLED_CHUNK = 16  # train questions per GenerateSql call (and per task)
 
 class Generate(StepBase):
     def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
-        generation = self.ctx.clients.generation
         with self.ctx.store.session() as s:
             serving = s.get(ModelVersion, s.get(Run, run.id).serving_version)
             s.expunge(serving)
@@ -340,14 +339,17 @@ class Generate(StepBase):
         request = critic_pb2.JudgeRequest(
             options=critic_pb2.JudgeOptions(test_suite=False, consistency_samples=0, dedupe=False),
             candidates=[
-                common_pb2.Candidate(id=str(i), db_id=db_id, question=p.question, sql=p.sql, source="self_instruct")
+                common_pb2.Candidate(
+                    id=str(i), db_id=db_id, question=p.question, sql=p.sql, source="self_instruct"
+                )
                 for i, p in enumerate(pairs)
             ],
         )
         verdicts = with_retry(
-            lambda: list(self.ctx.clients.critic.JudgeCandidates(request, timeout=settings.judge_timeout_seconds)),
+            lambda: list(
+                self.ctx.clients.critic.JudgeCandidates(request, timeout=settings.judge_timeout_seconds)
+            ),
             "check pairs",
             should_stop=self.ctx.should_stop,
         )
         return {int(v.candidate_id) for v in verdicts if v.kept}
-
