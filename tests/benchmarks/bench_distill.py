@@ -147,7 +147,8 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             overrides["rounds"] = args.rounds
         if args.seed is not None:
             overrides["seed"] = args.seed
-        spec = build_run_spec(None, {**fields, **fields.pop("sampling", {}), **overrides})
+        sampling = fields.pop("sampling", None) or {}
+        spec = build_run_spec(None, {**fields, **sampling, **overrides})
         run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec))
         print(f"[{mode}] run {run.run_id} started", flush=True)
         final = _wait(stub, run.run_id)

@@ -325,6 +325,37 @@ def test_service_streams_pairs_from_a_tgi_backend_with_recorded_protocol(tgi_gen
     assert info.backend == "tgi"
 
 
+def test_pairs_with_focuses_ask_about_each_table_and_join_path_in_turn(tgi_generation_service):
+    service, fake = tgi_generation_service
+    stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
+    focus = [
+        generation_pb2.TableFocus(tables=["singer"]),
+        generation_pb2.TableFocus(tables=["CONCERT", "stadium"]),  # spelled as the schema spells it
+    ]
+    before = len(fake.requests)
+    pairs = list(
+        stub.GeneratePairs(
+            generation_pb2.GeneratePairsRequest(db_id="concert", n=2, hardness="medium", focus=focus),
+            timeout=60,
+        )
+    )
+    assert len(pairs) == 2
+    prompts = [r["inputs"] for r in fake.requests[before:]]
+    tails = [p.rsplit("-- Database: concert", 1)[1] for p in prompts]
+    assert any("-- Tables: singer\n-- Question:" in t for t in tails)
+    assert any("-- Tables: concert, stadium\n-- Question:" in t for t in tails)
+    with pytest.raises(grpc.RpcError) as info:
+        list(
+            stub.GeneratePairs(
+                generation_pb2.GeneratePairsRequest(
+                    db_id="concert", n=1, focus=[generation_pb2.TableFocus(tables=["atlantis"])]
+                ),
+                timeout=10,
+            )
+        )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "atlantis" in info.value.details()
+
+
 def test_service_stream_can_be_cancelled(tgi_generation_service):
     service, fake = tgi_generation_service
     stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))

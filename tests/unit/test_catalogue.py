@@ -72,3 +72,23 @@ def test_database_files_are_not_modified_by_reading(spider_dir, tmp_path):
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         Catalogue.load(tmp_path / "nowhere")
+
+
+def test_questions_without_sql_are_a_split_from_jsonl_or_spider_json(spider_dir, tmp_path):
+    root = tmp_path / "questions"
+    shutil.copytree(spider_dir / "database", root / "database")
+    (root / "log.jsonl").write_text(
+        '{"db_id": "concert", "question": "How many singers are there?"}\n\n'
+        '{"db_id": "concert", "question": "Oldest singer?", "id": "q7"}\n'
+    )
+    (root / "asked.json").write_text('[{"db_id": "concert", "question": "Which stadiums hold concerts?"}]')
+    catalogue = Catalogue.load(root)
+    log = catalogue.examples("log")
+    assert [(e.question, e.query, e.id) for e in log] == [
+        ("How many singers are there?", "", "log-0"),
+        ("Oldest singer?", "", "q7"),
+    ]
+    assert catalogue.examples("asked")[0].query == ""
+    (root / "broken.jsonl").write_text('{"db_id": "concert", "question": "fine"}\nnot json\n')
+    with pytest.raises(ValueError, match="broken.jsonl:2"):
+        Catalogue.load(root).examples("broken")
