@@ -43,6 +43,19 @@ def rotate(items: list[tuple[str, ...]], offset: int) -> list[tuple[str, ...]]:
     return items[start:] + items[:start]
 
 
+def interleave(buckets: list[tuple[str, int]]) -> list[str]:
+    """[(level, count)] as one row list taking the levels in turn (easy, medium, hard, extra, easy,
+    ...), so any prefix of the rows - a short batch, a stream cut early - keeps the mix."""
+    remaining = dict(buckets)
+    out: list[str] = []
+    while any(remaining.values()):
+        for level, _count in buckets:
+            if remaining[level]:
+                out.append(level)
+                remaining[level] -= 1
+    return out
+
+
 def drop_near_duplicates(pairs: list[Any], earlier: Iterable[tuple[str, str]] = ()) -> list[Any]:
     """Pairs whose question (normalised) or SQL (canonical, literals kept) is not already among
     the earlier ones or an earlier pair of this list: re-answering a duplicate buys nothing."""

@@ -159,43 +159,56 @@ class Generator:
         sampling: Sampling = Sampling(temperature=0.8, top_p=0.95),
         slot: str = SERVING,
         focuses: Sequence[tuple[str, ...]] = (),
+        row_levels: Sequence[str] = (),
     ) -> Iterator[Pair]:
         """Stream up to n new (question, SQL) pairs, batch by batch; gives up after 3n attempts.
-        With focuses, the rows of a batch are one prompt per focus (taken in turn), sampled once
-        each; without, one prompt sampled for every row."""
+
+        Planned rows (focuses and/or row_levels, each taken in turn row by row): every row of a
+        batch has its own prompt - its tables, its level - after the same shots, so the backend
+        prefills the shared part once and decodes all rows together. Otherwise one level per batch
+        and one prompt sampled for every row."""
         backend = self._backend(slot)
         schema_text = self._schema_text(db_id)
         self._check_n(n)
-        if hardness and hardness not in HARDNESS_DESCRIPTIONS:
-            raise InvalidArgument(
-                f"hardness must be one of {', '.join(HARDNESS_DESCRIPTIONS)} or empty, got {hardness!r}"
-            )
+        for level in [hardness, *row_levels]:
+            if level and level not in HARDNESS_DESCRIPTIONS:
+                raise InvalidArgument(
+                    f"hardness must be one of {', '.join(HARDNESS_DESCRIPTIONS)} or empty, got {level!r}"
+                )
+        if len(row_levels) > MAX_FOCUSES:
+            raise InvalidArgument(f"at most {MAX_FOCUSES} row levels per call, got {len(row_levels)}")
         focuses = self._focuses(db_id, focuses)
         sampling = self._sampling(sampling)
         k = self._k(few_shot_k)
         levels = [hardness] if hardness else list(HARDNESS_DESCRIPTIONS)
-        first = pair_prompt(
-            db_id,
-            schema_text,
-            levels[0],
-            shots_for(self.catalogue, select_examples(self.seed_pool, db_id, k, levels[0])),
-            focuses[0] if focuses else (),
+        planned = bool(focuses or row_levels)
+
+        def row(index: int) -> tuple[str, tuple[str, ...]]:
+            level = row_levels[index % len(row_levels)] if row_levels else levels[index % len(levels)]
+            return level or "medium", focuses[index % len(focuses)] if focuses else ()
+
+        def shots(batch_index: int, level: str) -> list:
+            # Planned batches share their shots across levels (a shared prefix); plain batches take
+            # shots near their level. Either way they change from batch to batch (diversity).
+            wanted = "" if planned else level
+            return shots_for(
+                self.catalogue,
+                select_examples(
+                    self.seed_pool, db_id, k, wanted, seed=sampling.seed, key=f"{db_id}:{batch_index}"
+                ),
+            )
+
+        first_level, first_focus = row(0) if planned else (levels[0], ())
+        self._check_context(
+            backend,
+            pair_prompt(db_id, schema_text, first_level, shots(0, first_level), first_focus),
+            sampling,
         )
-        self._check_context(backend, first, sampling)
         produced, attempt, batch_index = 0, 0, 0
         version = backend.info().version
         while produced < n and attempt < 3 * n:
-            # One level per batch; shots change from batch to batch (diversity), not within one
-            # (shared prefix: the backend prefills it once). The first batch is no larger than
-            # needed, so the first pair streams out early.
+            # The first batch is no larger than needed, so the first pair streams out early.
             size = min(self.pair_batch_size, 3 * n - attempt, n if batch_index == 0 else self.pair_batch_size)
-            level = levels[batch_index % len(levels)]
-            shots = shots_for(
-                self.catalogue,
-                select_examples(
-                    self.seed_pool, db_id, k, level, seed=sampling.seed, key=f"{db_id}:{batch_index}"
-                ),
-            )
             batch_sampling = Sampling(
                 sampling.temperature,
                 sampling.top_p,
@@ -203,19 +216,20 @@ class Generator:
                 sampling.seed + attempt,
                 sampling.stop,
             )
-            if focuses:
-                prompts = [
-                    pair_prompt(db_id, schema_text, level, shots, focuses[(attempt + i) % len(focuses)])
-                    for i in range(size)
-                ]
+            if planned:
+                rows = [row(attempt + i) for i in range(size)]
+                batch_shots = shots(batch_index, "")
+                prompts = [pair_prompt(db_id, schema_text, lv, batch_shots, focus) for lv, focus in rows]
                 completions = [c for (c,) in backend.generate(prompts, 1, batch_sampling)]
+                row_level = [lv for lv, _ in rows]
             else:
-                (completions,) = backend.generate(
-                    [pair_prompt(db_id, schema_text, level, shots)], size, batch_sampling
-                )
+                level = levels[batch_index % len(levels)]
+                prompt = pair_prompt(db_id, schema_text, level, shots(batch_index, level))
+                (completions,) = backend.generate([prompt], size, batch_sampling)
+                row_level = [level] * size
             attempt += size
             batch_index += 1
-            for completion in completions:
+            for completion, level in zip(completions, row_level, strict=True):
                 parsed = parse_pair_completion(completion)
                 if not parsed.ok:
                     self._drop(parsed.reason)

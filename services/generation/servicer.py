@@ -62,6 +62,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             sampling_from(request.sampling, 0.8),
             slot_name(request.slot),
             [tuple(f.tables) for f in request.focus],
+            list(request.levels),
         )
         for pair in pairs:
             if not context.is_active():  # the client cancelled: stop generating

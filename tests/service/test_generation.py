@@ -342,8 +342,8 @@ def test_pairs_with_focuses_ask_about_each_table_and_join_path_in_turn(tgi_gener
     assert len(pairs) == 2
     prompts = [r["inputs"] for r in fake.requests[before:]]
     tails = [p.rsplit("-- Database: concert", 1)[1] for p in prompts]
-    assert any("-- Tables: singer\n-- Question:" in t for t in tails)
-    assert any("-- Tables: concert, stadium\n-- Question:" in t for t in tails)
+    assert any("-- Complexity: easy" in t and "-- Tables: singer\n-- Question:" in t for t in tails)
+    assert any("-- Complexity: hard" in t and "-- Tables: concert, stadium\n-- Question:" in t for t in tails)
     with pytest.raises(grpc.RpcError) as info:
         list(
             stub.GeneratePairs(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from services.controller.coverage import drop_near_duplicates, focuses, rotate
+from services.controller.coverage import drop_near_duplicates, focuses, interleave, rotate
 from shared.catalogue import Catalogue
 from shared.prompts import TABLES_MARK, Shot, pair_prompt, tables_of
 
@@ -61,3 +61,15 @@ def test_near_duplicates_are_dropped_against_this_round_and_earlier_ones():
         "Singers older than 30?",
         "Singers older than 40?",
     ]
+
+
+def test_levels_interleave_so_any_prefix_keeps_the_mix():
+    assert interleave([("easy", 3), ("hard", 1), ("extra", 2)]) == [
+        "easy",
+        "hard",
+        "extra",
+        "easy",
+        "extra",
+        "easy",
+    ]
+    assert interleave([]) == []

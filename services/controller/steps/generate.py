@@ -254,24 +254,26 @@ class Generate(StepBase):
         generation = self.ctx.clients.generation
         clock = time.monotonic()
         plan = coverage.focuses(self.ctx.catalogue.schema(db_id))
-        offset = (number - 1) * settings.candidates_per_db
-        pairs = []
-        for index, (level, count) in enumerate(self._hardness_buckets(settings, settings.candidates_per_db)):
-            request = generation_pb2.GeneratePairsRequest(
-                db_id=db_id,
-                n=count,
-                hardness=level,
-                few_shot_k=settings.few_shot_k,
-                sampling=self.sampling(settings, seed + 10 * index),
-                slot=slot,
-                focus=[generation_pb2.TableFocus(tables=f) for f in coverage.rotate(plan, offset)],
-            )
-            offset += count
-            pairs += with_retry(
-                lambda request=request: list(generation.GeneratePairs(request)),
-                f"generate pairs for {db_id}",
-                should_stop=self.ctx.should_stop,
-            )
+        # One call for the database: its rows take the hardness mix and the focuses in turn, so a
+        # batch mixes levels and tables and decodes them together.
+        levels = coverage.interleave(self._hardness_buckets(settings, settings.candidates_per_db))
+        request = generation_pb2.GeneratePairsRequest(
+            db_id=db_id,
+            n=settings.candidates_per_db,
+            levels=levels,
+            few_shot_k=settings.few_shot_k,
+            sampling=self.sampling(settings, seed),
+            slot=slot,
+            focus=[
+                generation_pb2.TableFocus(tables=f)
+                for f in coverage.rotate(plan, (number - 1) * settings.candidates_per_db)
+            ],
+        )
+        pairs = with_retry(
+            lambda: list(generation.GeneratePairs(request)),
+            f"generate pairs for {db_id}",
+            should_stop=self.ctx.should_stop,
+        )
         for pair in pairs:
             self._check_writer(pair.model_version, writer)
         figures = {"pairs": len(pairs), "pair_seconds": time.monotonic() - clock}

@@ -16,7 +16,7 @@ MODEL_SLOT_SERVING: ModelSlot
 MODEL_SLOT_WORK: ModelSlot
 
 class GeneratePairsRequest(_message.Message):
-    __slots__ = ("db_id", "n", "hardness", "few_shot_k", "sampling", "slot", "focus")
+    __slots__ = ("db_id", "n", "hardness", "few_shot_k", "sampling", "slot", "focus", "levels")
     DB_ID_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     HARDNESS_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,7 @@ class GeneratePairsRequest(_message.Message):
     SAMPLING_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
     FOCUS_FIELD_NUMBER: _ClassVar[int]
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
     db_id: str
     n: int
     hardness: str
@@ -31,7 +32,8 @@ class GeneratePairsRequest(_message.Message):
     sampling: _common_pb2.SamplingParams
     slot: ModelSlot
     focus: _containers.RepeatedCompositeFieldContainer[TableFocus]
-    def __init__(self, db_id: _Optional[str] = ..., n: _Optional[int] = ..., hardness: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., focus: _Optional[_Iterable[_Union[TableFocus, _Mapping]]] = ...) -> None: ...
+    levels: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, db_id: _Optional[str] = ..., n: _Optional[int] = ..., hardness: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., focus: _Optional[_Iterable[_Union[TableFocus, _Mapping]]] = ..., levels: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TableFocus(_message.Message):
     __slots__ = ("tables",)
