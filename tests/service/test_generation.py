@@ -335,11 +335,11 @@ def test_pairs_with_focuses_ask_about_each_table_and_join_path_in_turn(tgi_gener
     before = len(fake.requests)
     pairs = list(
         stub.GeneratePairs(
-            generation_pb2.GeneratePairsRequest(db_id="concert", n=2, hardness="medium", focus=focus),
+            generation_pb2.GeneratePairsRequest(db_id="concert", n=2, levels=["easy", "hard"], focus=focus),
             timeout=60,
         )
     )
-    assert len(pairs) == 2
+    assert len(pairs) == 2 and {p.hardness for p in pairs} <= {"easy", "hard"}
     prompts = [r["inputs"] for r in fake.requests[before:]]
     tails = [p.rsplit("-- Database: concert", 1)[1] for p in prompts]
     assert any("-- Complexity: easy" in t and "-- Tables: singer\n-- Question:" in t for t in tails)
