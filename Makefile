@@ -73,8 +73,9 @@ bench-distill: setup
 data: setup
 	$(BIN)/python -m shared.bundled.build var/bundled
 
+# SPEC=cli/demo-unlabelled.yaml runs the gold-free demo (questions without SQL) instead.
 demo: setup
-	$(BIN)/python -m cli.demo
+	$(BIN)/python -m cli.demo $(if $(SPEC),--spec $(SPEC))
 
 clean:
 	rm -rf $(VENV) var .bench .pytest_cache

@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
     "path,mode",
     [
         ("cli/demo.yaml", ""),
+        ("cli/demo-unlabelled.yaml", ""),
         ("tests/benchmarks/distill.yaml", "labelled"),
         ("tests/benchmarks/distill.yaml", "unlabelled"),
         ("tests/benchmarks/distill.yaml", "self_instruct"),
@@ -30,7 +31,7 @@ def test_shipped_specs_are_valid_and_use_the_recipe(path, mode):
     assert settings.few_shot_k == 2 and settings.train_few_shot_k == 0
     assert settings.accumulate and not settings.train_from_parent and settings.test_suite
     assert settings.temperature == pytest.approx(0.7)
-    assert settings.samples_per_question == (8 if mode == "unlabelled" else 4)
+    assert settings.samples_per_question == (8 if "unlabelled" in (mode, settings.mode) else 4)
     if mode:  # the labelled demo re-answers nothing; the bench's self-instruct mode re-answers 4 times
         assert settings.consistency_samples == (4 if mode == "self_instruct" else 2)
 
