@@ -364,6 +364,7 @@ def test_unlabelled_questions_without_a_majority_come_back_in_the_next_round(sta
                     Verdict, Verdict.candidate_id == Candidate.id
                 )
             ).all()
+            figures = {r.number: r.figures for r in s.scalars(select(Round))}
     finally:
         store.close()
     labelled_1 = {(db, q) for r, db, q, kept in rows if r == 1 and kept}
@@ -376,6 +377,7 @@ def test_unlabelled_questions_without_a_majority_come_back_in_the_next_round(sta
     }
     assert asked_1 == train and labelled_1  # round 1 asks every question of the run's databases
     assert asked_2 == asked_1 - labelled_1  # round 2 asks again only what round 1 could not label
+    assert (figures[1]["questions"], figures[1]["labelled_questions"]) == (len(asked_1), len(labelled_1))
 
 
 def serving_slot(stack) -> str:

@@ -92,8 +92,13 @@ class Judge(StepBase):
             crash_point("JUDGE:mid")
         with self.ctx.store.session() as s:
             rows = s.execute(
-                select(Verdict.kept)
+                select(Verdict.kept, Candidate.source, Candidate.db_id, Candidate.question)
                 .join(Candidate, Candidate.id == Verdict.candidate_id)
                 .where(Candidate.run_id == run.id, Candidate.round == number)
             ).all()
-        return Step.TRAIN, {"judged": len(rows), "kept": sum(1 for (kept,) in rows if kept)}
+        figures = {"judged": len(rows), "kept": sum(1 for r in rows if r.kept)}
+        asked = {(r.db_id, r.question) for r in rows if r.source == "unlabelled"}
+        if asked:  # questions without a majority come back next round
+            labelled = {(r.db_id, r.question) for r in rows if r.source == "unlabelled" and r.kept}
+            figures |= {"questions": len(asked), "labelled_questions": len(labelled)}
+        return Step.TRAIN, figures
