@@ -105,31 +105,31 @@ def test_eval_command_writes_one_prediction_per_question_and_scores_them(spider_
     assert wrong.returncode == 2 and "precision must be one of" in wrong.stdout
 
 
-def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider_dir, tiny, tmp_path):
-    preds, report = tmp_path / "preds.txt", tmp_path / "report.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cli.main",
-            "eval",
-            "--model",
-            str(tiny),
-            "--dataset",
-            str(spider_dir),
-            "--limit",
-            "2",
-            "--samples",
-            "3",
-            "--out",
-            str(preds),
-            "--report",
-            str(report),
-        ],
+def _eval(*args: str, home=None, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SQLDISTILL_HOME": str(home)} if home else None
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "eval", *args],
         capture_output=True,
         text=True,
-        timeout=300,
-        env={**os.environ, "SQLDISTILL_HOME": str(tmp_path / "home")},
+        timeout=timeout,
+        env=env,
+    )
+
+
+def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider_dir, tiny, tmp_path):
+    preds, report = tmp_path / "preds.txt", tmp_path / "report.json"
+    model = ["--model", str(tiny), "--dataset", str(spider_dir)]
+    result = _eval(
+        *model,
+        "--limit",
+        "2",
+        "--samples",
+        "3",
+        "--out",
+        str(preds),
+        "--report",
+        str(report),
+        home=tmp_path / "home",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "EX voted (3)" in result.stdout and "voted vs greedy" in result.stdout
@@ -140,13 +140,7 @@ def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider
         and len(scored["voted_queries"]) == 2
     )
     assert len(preds.with_suffix(".voted.txt").read_text().splitlines()) == 2
-    refused = subprocess.run(
-        [sys.executable, "-m", "cli.main", "eval", "--model", str(tiny), "--dataset", str(spider_dir)]
-        + ["--samples", "65", "--out", str(preds)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    refused = _eval(*model, "--samples", "65", "--out", str(preds), timeout=120)
     assert refused.returncode == 2 and "--samples must be within" in refused.stdout
 
 
