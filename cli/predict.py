@@ -137,11 +137,7 @@ def voted_predictions(
         if not ballots:
             out.append(p)
             continue
-        result = critic.vote(p.db_id, ballots, test_suite=test_suite, preferred=0 if p.predicted_sql else -1)
-        winning = result.winning
-        if not winning:
-            out.append(p)
-            continue
-        index = 0 if p.predicted_sql and 0 in winning else min(winning)
-        out.append(replace(p, predicted_sql=ballots[index]))
+        preferred = 0 if p.predicted_sql else -1
+        index = critic.vote(p.db_id, ballots, test_suite=test_suite, preferred=preferred).answer(preferred)
+        out.append(replace(p, predicted_sql=ballots[index]) if index >= 0 else p)
     return out

@@ -140,7 +140,7 @@ class Critic:
         self._threads = ThreadPoolExecutor(max_workers=max(1, pool.size * 2), thread_name_prefix="critic")
         self._describe_lock = threading.Lock()
         # Gold results by (db path, SQL): databases are immutable, so a result never goes stale.
-        self._results: dict[tuple[str, str], Outcome] = {}
+        self._gold_results: dict[tuple[str, str], Outcome] = {}
         self._votes: dict[tuple[object, ...], VoteResult] = {}
 
     # --- execute ---------------------------------------------------------------------------
@@ -189,7 +189,7 @@ class Critic:
     def execution_match(self, db_path: str, gold_sql: str, pred_sql: str) -> tuple[bool, str]:
         """Official EX on one database: (match, error of the prediction if any)."""
         key = (db_path, self._for_match(gold_sql))
-        gold = self._cached_outcomes([key])[key]
+        gold = self._gold_outcomes([key])[key]
         if not gold.ok:
             return False, f"gold query failed: {gold.error}"
         pred = self.pool.execute(db_path, self._for_match(pred_sql), self.limits)
@@ -240,16 +240,16 @@ class Critic:
         size = max(1, min(BATCH, -(-len(items) // max(1, self.pool.size * 4))))
         return self.pool.execute_many(items, self.limits, batch=size)
 
-    def _cached_outcomes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
+    def _gold_outcomes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
         """Gold results by (db path, gold SQL as matched), executed once and cached."""
         wanted = list(dict.fromkeys(keys))
-        found = {k: o for k in wanted if (o := self._results.get(k)) is not None}
+        found = {k: o for k in wanted if (o := self._gold_results.get(k)) is not None}
         missing = [k for k in wanted if k not in found]
         if missing:
-            if len(self._results) + len(missing) > GOLD_CACHE_SIZE:
-                self._results.clear()
+            if len(self._gold_results) + len(missing) > GOLD_CACHE_SIZE:
+                self._gold_results.clear()
             for key, outcome in zip(missing, self._batch(missing), strict=True):
-                found[key] = self._results[key] = outcome
+                found[key] = self._gold_results[key] = outcome
         return found
 
     def _analyse(self, c: CandidateIn) -> tuple[VerdictOut, exp.Expression | None]:
@@ -287,7 +287,7 @@ class Critic:
             for i in runnable
             if chunk[i].gold_sql
         }
-        golds = self._cached_outcomes(gold_keys.values())
+        golds = self._gold_outcomes(gold_keys.values())
         for i in runnable:
             c, v, outcome = chunk[i], verdicts[i], outcomes[i]
             v.status, v.error = outcome.status, outcome.error
@@ -415,7 +415,7 @@ class Critic:
                 raise InvalidArgument(f"prediction {p.id or '?'} has no gold SQL")
         paths = {p.db_id: str(self._db_path(p.db_id)) for p in predictions}
         gold_keys = [(paths[p.db_id], self._for_match(p.gold_sql)) for p in predictions]
-        golds = self._cached_outcomes(gold_keys)
+        golds = self._gold_outcomes(gold_keys)
         size = max(1, min(BATCH, -(-len(predictions) // max(1, self.pool.size * 4))))
         chunks = [list(range(i, min(i + size, len(predictions)))) for i in range(0, len(predictions), size)]
 

@@ -144,14 +144,13 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
             if not -1 <= preferred < len(item.sql):
                 raise InvalidArgument(f"item {item.id or '?'}: preferred {preferred} is not a sample index")
             result = self.critic.vote(item.db_id, list(item.sql), request.test_suite, preferred)
-            winning = result.winning
-            index = preferred if preferred in winning else (min(winning) if winning else -1)
+            index = result.answer(preferred)
             outcomes.append(
                 critic_pb2.VoteOutcome(
                     id=item.id,
                     winner_index=index,
                     winner_sql=item.sql[index] if index >= 0 else "",
-                    agreement_votes=len(winning),
+                    agreement_votes=len(result.winning),
                     executable=result.executable,
                     agreement=result.agreement,
                     group_sizes=[len(g) for g in result.groups],

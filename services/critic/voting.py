@@ -49,6 +49,14 @@ class VoteResult:
         """Share of the executable samples in the winning group (0 when none executed)."""
         return len(self.winning) / self.executable if self.executable else 0.0
 
+    def answer(self, preferred: int = -1) -> int:
+        """The sample that answers: `preferred` when it is in the winning group, else the winning
+        group's first sample; -1 when no sample executed."""
+        winning = self.winning
+        if preferred in winning:
+            return preferred
+        return min(winning) if winning else -1
+
     def group_of(self, index: int) -> int:
         return next((g for g, members in enumerate(self.groups) if index in members), -1)
 

@@ -56,6 +56,7 @@ def test_empty_results_are_one_answer_and_nothing_executable_decides_nothing():
     assert result.winning == (0, 1)
     none = vote([ballot("x", Outcome(ERROR, "syntax")), ballot("y", Outcome(TIMEOUT, "slow"))])
     assert none.winner == -1 and none.winning == () and none.agreement == 0.0 and not none.decided(0.0, 1)
+    assert none.answer(0) == -1
     assert vote([]).winner == -1
 
 
@@ -78,6 +79,7 @@ def test_ties_break_by_size_then_the_preferred_sample_then_the_lowest_key():
     ballots = [ballot("SELECT z", ok((1,))), ballot("SELECT y", ok((2,))), ballot("SELECT a", ok((3,)))]
     assert vote(ballots).winning == (2,)  # lowest key among equal groups
     assert vote(ballots, preferred=1).winning == (1,)  # the greedy answer's group wins a tie
+    assert vote(ballots, preferred=1).answer(1) == 1 and vote(ballots).answer() == 2
     bigger = [*ballots, ballot("SELECT w", ok((1,)))]
     assert vote(bigger, preferred=1).winning == (0, 3)  # ... but never beats a larger group
 
