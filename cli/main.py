@@ -6,7 +6,7 @@ import json
 import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from shared.catalogue import Catalogue, Example
 from shared.config import SERVICE_NAMES, Config, load_config
 from shared.grpc_client import check_health, make_channel
 from shared.stats import compare_paired, wilson_interval
+
+if TYPE_CHECKING:
+    from cli.predict import EvalModel
 
 app = typer.Typer(
     help="Teach small language models to write SQL by recursive self-distillation.", no_args_is_help=True
@@ -183,7 +186,7 @@ def evaluate(
     and with --samples, the voted answers' accuracy beside the greedy ones'."""
     from dataclasses import asdict
 
-    from cli.predict import voted_predictions, write_predictions
+    from cli.predict import resolve_eval_model, voted_predictions, write_predictions
     from services.critic.logic import Critic, PredictionIn
     from services.critic.predictions import load_prediction_set
     from services.critic.sandbox import Limits, SandboxPool
@@ -196,6 +199,7 @@ def evaluate(
                 raise ValueError(
                     "--model needs --dataset (a Spider-format folder) and --out (predictions file)"
                 )
+            chosen = resolve_eval_model(model, config.resolved_store_url, shots, config.paths.hub_allow)
             catalogue = Catalogue.load(dataset)
             examples = catalogue.examples(split)
             examples = examples[:limit] if limit else examples
@@ -204,7 +208,7 @@ def evaluate(
             if not 0 <= samples <= 64:
                 raise ValueError(f"--samples must be within [0, 64], got {samples}")
             predicted, sampled = _predict_split(
-                catalogue, examples, model, split, shots, config, out, samples, temperature, seed
+                catalogue, examples, chosen, split, config, out, samples, temperature, seed
             )
             predictions = [
                 PredictionIn(id=e.id or str(i), db_id=e.db_id, gold_sql=e.query, predicted_sql=p)
@@ -287,9 +291,8 @@ def evaluate(
 def _predict_split(
     catalogue: Catalogue,
     examples: list[Example],
-    model: str,
+    chosen: EvalModel,
     split: str,
-    shots: int | None,
     config: Config,
     out: Path,
     samples: int = 0,
@@ -300,10 +303,9 @@ def _predict_split(
     samples, also that many sampled SQL per example."""
     from rich.progress import Progress
 
-    from cli.predict import predict, resolve_eval_model, write_predictions
+    from cli.predict import predict, write_predictions
     from shared.fewshot import few_shot_pool
 
-    chosen = resolve_eval_model(model, config.resolved_store_url, shots)
     console.print(
         f"model {chosen.label}: {chosen.path or 'packaged default'}"
         + (f" + adapter {chosen.adapter_path}" if chosen.adapter_path else "")
@@ -335,5 +337,27 @@ def show_config(config_file: ConfigOption = None) -> None:
     console.print_json(json.dumps(load_config(config_file).redacted()))
 
 
+def main() -> None:
+    """The `sqldistill` entry point: the commands, with an unreachable service or a refused call
+    reported in one line instead of a traceback."""
+    import grpc
+
+    from cli.connect import Unreachable
+    from shared.errors import ServiceError
+
+    try:
+        app()
+    except Unreachable as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    except ServiceError as exc:  # a read answered from the store: the status the controller would send
+        console.print(f"[red]{exc.code.name}: {exc}[/red]", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    except grpc.RpcError as exc:
+        details = (exc.details() or "").splitlines()[0] if hasattr(exc, "details") else str(exc)
+        console.print(f"[red]{exc.code().name}: {details}[/red]", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

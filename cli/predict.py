@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from services.critic.logic import Critic, PredictionIn
 
 DEFAULT_BASE_SHOTS = RunSettings().few_shot_k  # a base model's prompt, as runs ask it
+HUB_TIMEOUT_SECONDS = 10.0  # the one metadata request a hub id gets
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,18 @@ def _stored_version(version_id: str, store_url: str) -> tuple[str, str] | None:
         return None if version is None else (version.artifact_path, version.base or "")
 
 
-def resolve_eval_model(model: str, store_url: str = "", shots: int | None = None) -> EvalModel:
-    """A version folder, then a stored version id, then anything from_pretrained takes."""
+class UnknownModel(ValueError):
+    """A model name that is none of the things a model can be here; the message says where it looked."""
+
+
+def resolve_eval_model(
+    model: str, store_url: str = "", shots: int | None = None, hub_allow: Sequence[str] = ()
+) -> EvalModel:
+    """A version folder, a stored version id, a packaged name, a model folder, or an allowed hub id
+    (checked once, here, so that an unreachable hub is one line, not a retried download)."""
+    from shared.confine import HUB_ID
+    from shared.packaged_models import PACKAGED_MODELS
+
     folder = Path(model)
     if (folder / "manifest.json").is_file():
         return _from_version_folder(folder, shots)
@@ -64,7 +75,39 @@ def resolve_eval_model(model: str, store_url: str = "", shots: int | None = None
         if artifact:
             return _from_version_folder(Path(artifact), shots)
         return EvalModel(model, "" if base == "default" else base, "", base_shots)  # a base version
-    return EvalModel(model, "" if model in ("", "default") else model, "", base_shots)
+    if model in ("", "default") or model in PACKAGED_MODELS:
+        return EvalModel(model, "" if model in ("", "default") else model, "", base_shots)
+    if (folder / "config.json").is_file():
+        return EvalModel(model, model, "", base_shots)
+    allowed = HUB_ID.fullmatch(model) and (model in hub_allow or f"{model.split('/')[0]}/*" in hub_allow)
+    if allowed:
+        _check_hub_model(model)
+        return EvalModel(model, model, "", base_shots)
+    raise UnknownModel(
+        f"no model {model!r}: not a packaged model ({', '.join(sorted(PACKAGED_MODELS))}), "
+        "not a model or version folder (config.json or manifest.json), "
+        f"not a version in the store ({store_url or 'none'})"
+        + (
+            f", and not a hub id on paths.hub_allow ({', '.join(hub_allow) or 'empty'})"
+            if HUB_ID.fullmatch(model)
+            else ""
+        )
+    )
+
+
+def _check_hub_model(model: str) -> None:
+    """A hub id loads from the local cache, or after one metadata request; a failure is one line."""
+    from huggingface_hub import HfApi, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(model, "config.json"), str):
+        return
+    try:
+        HfApi().model_info(model, timeout=HUB_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - any network or hub failure is the user's one line
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        raise UnknownModel(
+            f"hub id {model!r} could not be reached once: {type(exc).__name__}: {reason}"
+        ) from None
 
 
 def predict(

@@ -18,22 +18,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
 
+from cli.connect import controller_stub
 from cli.format import accuracy_text, comparison_cells, outcome_text, state_text, status_text, step_text
 from services.controller.settings import RunSettings
-from shared.config import load_config
-from shared.grpc_client import DeadlineStub, make_channel
-from shared.pb import controller_pb2, controller_pb2_grpc
+from shared.pb import controller_pb2
 
 # Wide enough for the rounds table when output is not a terminal (logs, CI, `make demo | tee`).
 console = Console(width=None if sys.stdout.isatty() else 200)
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="sqldistill YAML config file.")]
-
-
-def controller_stub(config_file: Path | None) -> Any:
-    config = load_config(config_file)
-    return DeadlineStub(
-        controller_pb2_grpc.ControllerServiceStub(make_channel(config.target("controller"))), 30
-    )
 
 
 def _fail(exc: grpc.RpcError) -> None:
@@ -136,7 +128,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def runs(config_file: ConfigOption = None) -> None:
         """List runs."""
-        stub = controller_stub(config_file)
+        stub = controller_stub(config_file, read_only=True)
         table = Table(title="runs")
         for column in ("run", "name", "state", "round", "step", "serving"):
             table.add_column(column)
@@ -154,12 +146,12 @@ def register(app: typer.Typer) -> None:
     @app.command(name="rounds")
     def rounds_command(run_id: str, config_file: ConfigOption = None) -> None:
         """The rounds of a run with their figures."""
-        show_rounds(controller_stub(config_file), run_id)
+        show_rounds(controller_stub(config_file, read_only=True), run_id)
 
     @app.command()
     def models(config_file: ConfigOption = None) -> None:
         """Model versions as a lineage tree, with accuracy and which one serves."""
-        stub = controller_stub(config_file)
+        stub = controller_stub(config_file, read_only=True)
         versions = list(stub.ListModels(controller_pb2.ListModelsRequest()).models)
         children: dict[str, list[Any]] = {}
         for v in versions:
@@ -233,7 +225,7 @@ def register(app: typer.Typer) -> None:
         from cli.report import build_report
 
         try:
-            path = build_report(controller_stub(config_file), run_id, out)
+            path = build_report(controller_stub(config_file, read_only=True), run_id, out)
         except grpc.RpcError as exc:
             _fail(exc)
         console.print(f"report: {path}")

@@ -1,5 +1,6 @@
-"""Read-only views of runs for the servicer: runs, rounds with their evaluations, model versions,
-candidates with verdicts, and the event stream."""
+"""The read side of the controller: runs, rounds with their evaluations, model versions,
+candidates with verdicts and the event stream, straight from the store. It needs nothing but the
+store, so the CLI reads it directly when the controller is not running."""
 
 from __future__ import annotations
 
@@ -10,25 +11,25 @@ from typing import Any
 from sqlalchemy import select
 
 from services.controller.enums import RunState
-from services.controller.rounds import RoundRunner
+from services.controller.evaluation_keys import split_head
 from services.controller.settings import RunSettings
-from services.controller.steps.base import Context
 from services.controller.versions import prompt_k
 from shared.errors import InvalidArgument, NotFound
-from shared.store import Event, ModelVersion, Round, Run
+from shared.store import Candidate, Evaluation, Event, ModelVersion, Round, Run, Store, Verdict
 
 TERMINAL = (RunState.STOPPED, RunState.COMPLETED, RunState.FAILED)
 
 
 class RunQueries:
-    ctx: Context
-    runner: RoundRunner
+    """Reads only; every object it returns is detached from its session."""
 
-    # --- queries ----------------------------------------------------------------------------------
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
     def get(self, run_id: str) -> Run:
         if not run_id:
             raise InvalidArgument("run_id is required")
-        with self.ctx.store.session() as s:
+        with self.store.session() as s:
             run = s.get(Run, run_id)
             if run is None:
                 raise NotFound(f"no run {run_id!r}")
@@ -36,12 +37,12 @@ class RunQueries:
             return run
 
     def current_step(self, run_id: str) -> str:
-        with self.ctx.store.session() as s:
+        with self.store.session() as s:
             rnd = s.scalar(select(Round).where(Round.run_id == run_id).order_by(Round.number.desc()))
             return rnd.step if rnd else ""
 
     def runs(self) -> list[Run]:
-        with self.ctx.store.session() as s:
+        with self.store.session() as s:
             runs = list(s.scalars(select(Run).order_by(Run.created_at)))
             for run in runs:
                 s.expunge(run)
@@ -49,19 +50,13 @@ class RunQueries:
 
     def rounds(self, run_id: str) -> list[dict[str, Any]]:
         self.get(run_id)
-        from shared.store import Evaluation
-
         out = []
-        with self.ctx.store.session() as s:
+        with self.store.session() as s:
             run = s.get(Run, run_id)
             settings = RunSettings.from_dict(run.spec)
             for rnd in s.scalars(select(Round).where(Round.run_id == run_id).order_by(Round.number)):
                 version = s.get(ModelVersion, rnd.model_version) if rnd.model_version else None
-                head = (
-                    self.runner.evaluation.split_head(settings, prompt_k(version, settings))
-                    if version
-                    else ""
-                )
+                head = split_head(settings, prompt_k(version, settings)) if version else ""
                 evaluation = (  # the newest under this run's split, prompt and test-suite setting
                     s.scalar(
                         select(Evaluation)
@@ -82,9 +77,7 @@ class RunQueries:
         return out
 
     def models(self) -> list[tuple[ModelVersion, Any]]:
-        from shared.store import Evaluation
-
-        with self.ctx.store.session() as s:
+        with self.store.session() as s:
             out = []
             for version in s.scalars(select(ModelVersion).order_by(ModelVersion.created_at)):
                 evaluation = s.scalars(
@@ -99,12 +92,10 @@ class RunQueries:
             return out
 
     def candidates(self, run_id: str, round_number: int, kept: bool, limit: int) -> list[tuple[Any, Any]]:
-        from shared.store import Candidate, Verdict
-
         self.get(run_id)
         if limit < 0 or limit > 1000:
             raise InvalidArgument("limit must be within [0, 1000]")
-        with self.ctx.store.session() as s:
+        with self.store.session() as s:
             query = (
                 select(Candidate, Verdict)
                 .join(Verdict, Verdict.candidate_id == Candidate.id)
@@ -127,7 +118,7 @@ class RunQueries:
         self.get(run_id)
         last = 0
         while is_active():
-            with self.ctx.store.session() as s:
+            with self.store.session() as s:
                 batch = list(
                     s.scalars(select(Event).where(Event.run_id == run_id, Event.id > last).order_by(Event.id))
                 )

@@ -28,11 +28,12 @@ GATED_STATUSES = (
 )  # rolled out once (or a base): what a roll-back may serve unforced
 
 
-class RunManager(RunQueries):
-    """Starts and drives runs (one worker thread each); the queries come from RunQueries."""
+class RunManager:
+    """Starts and drives runs (one worker thread each); `queries` is the read side."""
 
     def __init__(self, ctx: Context, retry_pause_seconds: float = 5.0) -> None:
         self.ctx = ctx
+        self.queries = RunQueries(ctx.store)
         self.runner = RoundRunner(ctx)
         self.retry_pause_seconds = retry_pause_seconds
         self._threads: dict[str, threading.Thread] = {}
@@ -92,7 +93,7 @@ class RunManager(RunQueries):
             + ")",
         )
         self._spawn(run.id)
-        return self.get(run.id)
+        return self.queries.get(run.id)
 
     def _set_state(self, run_id: str, state: str, allowed_from: tuple[str, ...]) -> Run:
         with self.ctx.store.session() as s:
@@ -104,7 +105,7 @@ class RunManager(RunQueries):
             run.state = state
         self.runner.event(run_id, None, None, f"run_{state}", f"run {run_id} {state}")
         self._wake.setdefault(run_id, threading.Event()).set()
-        return self.get(run_id)
+        return self.queries.get(run_id)
 
     def pause(self, run_id: str) -> Run:
         return self._set_state(run_id, RunState.PAUSED, (RunState.RUNNING,))

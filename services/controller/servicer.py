@@ -1,185 +1,69 @@
-"""The controller's gRPC servicer: message translation around services.controller.runs."""
+"""The controller's gRPC servicer: message translation (`replies.py`) around
+services.controller.runs and its read side."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import grpc
 
+from services.controller.replies import ReadReplies, event_message, model_message
 from services.controller.runs import RunManager
 from services.controller.settings import RunSettings
-from services.controller.versions import prompt_k
-from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc
-from shared.pbconvert import enum_number
-from shared.stats import wilson_interval
-from shared.store import ModelVersion, Run
-
-
-def comparison_message(figures: dict[str, Any]) -> controller_pb2.Comparison:
-    """The paired gate figures a round stored at EVALUATE (empty before it)."""
-    return controller_pb2.Comparison(
-        questions=int(figures.get("paired_questions", 0)),
-        wins=int(figures.get("paired_wins", 0)),
-        losses=int(figures.get("paired_losses", 0)),
-        difference=figures.get("paired_difference", 0.0),
-        difference_low=figures.get("paired_difference_low", 0.0),
-        difference_high=figures.get("paired_difference_high", 0.0),
-        p_value=figures.get("paired_p_value", 1.0),
-    )
-
-
-def accuracy_message(evaluation: Any) -> common_pb2.Accuracy:
-    if evaluation is None:
-        return common_pb2.Accuracy()
-    low, high = wilson_interval(round(evaluation.execution * evaluation.total), evaluation.total)
-    message = common_pb2.Accuracy(
-        total=evaluation.total,
-        execution=evaluation.execution,
-        test_suite=evaluation.test_suite or 0.0,
-        execution_low=low,
-        execution_high=high,
-    )
-    for level, figures in (evaluation.by_hardness or {}).items():
-        message.by_hardness[level].CopyFrom(
-            common_pb2.Accuracy(
-                total=figures.get("total", 0),
-                execution=figures.get("execution", 0.0),
-                test_suite=figures.get("test_suite", 0.0),
-            )
-        )
-    return message
-
-
-def serving_accuracy_message(figures: dict[str, Any]) -> common_pb2.Accuracy:
-    """The serving version's accuracy as the round's gate saw it (on the same questions)."""
-    total = int(figures.get("paired_questions", 0))
-    execution = figures.get("serving_execution", 0.0)
-    low, high = wilson_interval(round(execution * total), total)
-    return common_pb2.Accuracy(
-        total=total,
-        execution=execution,
-        test_suite=figures.get("serving_test_suite", 0.0),
-        execution_low=low,
-        execution_high=high,
-    )
+from shared.pb import controller_pb2, controller_pb2_grpc
 
 
 class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
     def __init__(self, manager: RunManager) -> None:
         self.manager = manager
-
-    def _run(self, run: Run) -> controller_pb2.Run:
-        return controller_pb2.Run(
-            run_id=run.id,
-            name=run.name,
-            state=enum_number(controller_pb2.RunState, run.state),
-            current_round=run.current_round,
-            current_step=enum_number(controller_pb2.Step, self.manager.current_step(run.id)),
-            serving_version=run.serving_version or "",
-            spec=RunSettings.from_dict(run.spec).to_message(),
-        )
+        self.reads = ReadReplies(manager.queries)
 
     def StartRun(
         self, request: controller_pb2.StartRunRequest, context: grpc.ServicerContext
     ) -> controller_pb2.Run:
-        return self._run(self.manager.start_run(RunSettings.from_message(request.spec)))
+        return self.reads.run(self.manager.start_run(RunSettings.from_message(request.spec)))
 
     def StopRun(self, request: controller_pb2.RunRef, context: grpc.ServicerContext) -> controller_pb2.Run:
-        return self._run(self.manager.stop(request.run_id))
+        return self.reads.run(self.manager.stop(request.run_id))
 
     def PauseRun(self, request: controller_pb2.RunRef, context: grpc.ServicerContext) -> controller_pb2.Run:
-        return self._run(self.manager.pause(request.run_id))
+        return self.reads.run(self.manager.pause(request.run_id))
 
     def ResumeRun(self, request: controller_pb2.RunRef, context: grpc.ServicerContext) -> controller_pb2.Run:
-        return self._run(self.manager.resume(request.run_id))
+        return self.reads.run(self.manager.resume(request.run_id))
 
     def GetRun(self, request: controller_pb2.RunRef, context: grpc.ServicerContext) -> controller_pb2.Run:
-        return self._run(self.manager.get(request.run_id))
+        return self.reads.GetRun(request)
 
     def ListRuns(
         self, request: controller_pb2.ListRunsRequest, context: grpc.ServicerContext
     ) -> controller_pb2.ListRunsResponse:
-        return controller_pb2.ListRunsResponse(runs=[self._run(r) for r in self.manager.runs()])
+        return self.reads.ListRuns(request)
 
     def WatchRun(
         self, request: controller_pb2.RunRef, context: grpc.ServicerContext
     ) -> Iterator[controller_pb2.RunEvent]:
-        for event in self.manager.events(request.run_id, context.is_active):
-            yield controller_pb2.RunEvent(
-                run_id=event.run_id or "",
-                round=event.round or 0,
-                step=enum_number(controller_pb2.Step, event.step or ""),
-                kind=event.kind,
-                message=event.message,
-                figures={k: float(v) for k, v in (event.figures or {}).items()},
-                created_at=event.created_at.isoformat(),
-            )
+        for event in self.manager.queries.events(request.run_id, context.is_active):
+            yield event_message(event)
 
     def ListRounds(
         self, request: controller_pb2.RunRef, context: grpc.ServicerContext
     ) -> controller_pb2.ListRoundsResponse:
-        rounds = []
-        for item in self.manager.rounds(request.run_id):
-            rnd, figures = item["round"], item["figures"]
-            rounds.append(
-                controller_pb2.Round(
-                    run_id=rnd.run_id,
-                    number=rnd.number,
-                    step=enum_number(controller_pb2.Step, rnd.step),
-                    outcome=enum_number(controller_pb2.RoundOutcome, rnd.outcome or ""),
-                    generated=int(figures.get("generated", 0)),
-                    kept=int(figures.get("kept", 0)),
-                    model_version=rnd.model_version or "",
-                    accuracy=accuracy_message(item["evaluation"]),
-                    serving_accuracy=serving_accuracy_message(figures),
-                    comparison=comparison_message(figures),
-                )
-            )
-        return controller_pb2.ListRoundsResponse(rounds=rounds)
+        return self.reads.ListRounds(request)
 
     def ListModels(
         self, request: controller_pb2.ListModelsRequest, context: grpc.ServicerContext
     ) -> controller_pb2.ListModelsResponse:
-        return controller_pb2.ListModelsResponse(models=[self._model(v, e) for v, e in self.manager.models()])
-
-    def _model(self, version: ModelVersion, evaluation: Any) -> controller_pb2.ModelVersion:
-        return controller_pb2.ModelVersion(
-            version=version.version,
-            base=version.base or "default",
-            parent=version.parent or "",
-            run_id=version.run_id or "",
-            round=version.round or 0,
-            dataset_hash=version.dataset_hash or "",
-            artifact_path=version.artifact_path,
-            status=enum_number(controller_pb2.VersionStatus, version.status),
-            accuracy=accuracy_message(evaluation),
-            created_at=version.created_at.isoformat(),
-            few_shot_k=prompt_k(version, RunSettings()),  # a base model: the default base prompt
-        )
+        return self.reads.ListModels(request)
 
     def ListCandidates(
         self, request: controller_pb2.ListCandidatesRequest, context: grpc.ServicerContext
     ) -> controller_pb2.ListCandidatesResponse:
-        rows = self.manager.candidates(request.run_id, request.round, request.kept, request.limit)
-        return controller_pb2.ListCandidatesResponse(
-            candidates=[
-                controller_pb2.CandidateSummary(
-                    id=c.id,
-                    round=c.round,
-                    db_id=c.db_id,
-                    question=c.question,
-                    sql=c.sql,
-                    source=c.source,
-                    kept=v.kept,
-                    reasons=list(v.reasons),
-                    hardness=v.hardness or c.hardness or "",
-                )
-                for c, v in rows
-            ]
-        )
+        return self.reads.ListCandidates(request)
 
     def RollBack(
         self, request: controller_pb2.RollBackRequest, context: grpc.ServicerContext
     ) -> controller_pb2.ModelVersion:
-        return self._model(self.manager.rollback(request.version, request.force, request.requested_by), None)
+        return model_message(
+            self.manager.rollback(request.version, request.force, request.requested_by), None
+        )

@@ -18,7 +18,7 @@ from shared.grpc_client import make_channel
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generation_pb2, generation_pb2_grpc
 from shared.pbconvert import enum_number, enum_text
 from shared.store import Candidate, Dataset, Event, ModelVersion, Round, Run, Store, Verdict
-from tests.conftest import REPO, new_postgres_database
+from tests.conftest import REPO, new_postgres_database, stop_service
 from tests.stack import SERVICES, make_stack
 from tests.tinymodel import make_tiny_model
 
@@ -183,6 +183,29 @@ def test_two_rounds_complete_with_a_consistent_store(stack, tiny_base):
     )
     assert "| 1 | self_instruct |" in text or "| 1 | labelled |" in text
     assert cli("pause", "no-such-run").returncode == 1
+    listed = cli("runs")
+    assert listed.returncode == 0 and run.run_id in listed.stdout
+
+    # The controller down: the read commands answer the same from the store, the others say how to start it.
+    stop_service(stack.services.pop("controller"))
+    offline = {args: cli(*args) for args in (("runs",), ("rounds", run.run_id), ("models",))}
+    for result in offline.values():
+        assert result.returncode == 0 and "reading the store" in result.stderr, result.stdout + result.stderr
+    assert offline[("runs",)].stdout == listed.stdout and offline[("models",)].stdout == tree.stdout
+    assert offline[("rounds", run.run_id)].stdout == shown.stdout
+    again = cli("report", run.run_id, "--out", str(stack.home.parent / "report-offline"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (stack.home.parent / "report-offline" / "report.md").read_text() == text
+    missing = cli("rounds", "no-such-run")
+    assert missing.returncode == 1 and "NOT_FOUND" in missing.stdout and "Traceback" not in missing.stderr
+    paused = cli("pause", run.run_id)
+    assert (
+        paused.returncode == 1
+        and stack.target("controller") in paused.stdout
+        and "sqldistill up" in paused.stdout
+    )
+    assert "Traceback" not in paused.stdout + paused.stderr
+    stack.start("controller")
 
     rolled_back = stub.RollBack(controller_pb2.RollBackRequest(version=base), timeout=30)
     assert status(rolled_back) == "serving"

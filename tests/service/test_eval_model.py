@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from cli.predict import DEFAULT_BASE_SHOTS, resolve_eval_model
+from cli.predict import DEFAULT_BASE_SHOTS, UnknownModel, resolve_eval_model
 from shared.catalogue import Catalogue
 from shared.fewshot import few_shot_pool
 from shared.store import ModelVersion, Store
@@ -39,8 +39,47 @@ def test_a_version_is_asked_with_the_prompt_it_was_trained_on(tmp_path):
     assert (resolve_eval_model(str(full)).path, resolve_eval_model(str(full)).adapter_path) == (str(full), "")
     assert (
         resolve_eval_model("default").path == ""
-        and resolve_eval_model("x/y").few_shot_k == DEFAULT_BASE_SHOTS
+        and resolve_eval_model("default").few_shot_k == DEFAULT_BASE_SHOTS
     )
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "config.json").write_text("{}")
+    assert resolve_eval_model(str(plain)).path == str(plain)
+
+
+def test_an_unknown_model_is_one_line_and_a_hub_id_is_tried_only_when_allowed(tmp_path, monkeypatch):
+    with pytest.raises(UnknownModel) as info:
+        resolve_eval_model("no-such-model", f"sqlite:///{tmp_path / 'store.db'}")
+    text = str(info.value)
+    assert "\n" not in text and "qwen2.5-coder-0.5b" in text and "store.db" in text and "hub" not in text
+    with pytest.raises(UnknownModel, match="not a hub id on paths.hub_allow \\(empty\\)"):
+        resolve_eval_model("some-org/some-model")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # an allowed id on a machine without the hub: one try, one line
+    with pytest.raises(UnknownModel, match="could not be reached once") as info:
+        resolve_eval_model("some-org/some-model", hub_allow=["some-org/*"])
+    assert "\n" not in str(info.value)
+    result = subprocess.run(  # the command as a user runs it: no traceback, exit 2
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "eval",
+            "--model",
+            "no-such-model",
+            "--dataset",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "p.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SQLDISTILL_HOME": str(tmp_path / "home"), "COLUMNS": "400"},
+    )
+    assert result.returncode == 2 and "no model 'no-such-model'" in result.stdout, (
+        result.stdout + result.stderr
+    )
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_a_stored_version_id_resolves_through_the_store(tmp_path):
@@ -53,7 +92,9 @@ def test_a_stored_version_id_resolves_through_the_store(tmp_path):
     base = resolve_eval_model("base-x", url)
     assert (base.path, base.adapter_path, base.few_shot_k) == ("some/model", "", DEFAULT_BASE_SHOTS)
     missing = tmp_path / "none" / "store.db"
-    assert resolve_eval_model("abc-r1", f"sqlite:///{missing}").path == "abc-r1" and not missing.exists()
+    with pytest.raises(UnknownModel):  # no store yet: looked for, not created
+        resolve_eval_model("abc-r1", f"sqlite:///{missing}")
+    assert not missing.exists()
 
 
 def test_seed_pool_never_comes_from_the_split_being_evaluated(spider_dir):

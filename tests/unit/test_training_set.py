@@ -53,6 +53,7 @@ def test_seed_examples_come_first_and_win_duplicates():
 def test_an_evaluation_is_reused_only_when_nothing_that_changes_its_score_changed(tmp_path):
     """The cache key of a held-out evaluation covers the questions and database contents, the limit,
     test suites, the prompt (template, shots) and the token budget."""
+    from services.controller.evaluation_keys import split_head
     from services.controller.settings import RunSettings
     from services.controller.steps.base import Context
     from services.controller.steps.evaluate import Evaluate
@@ -73,7 +74,7 @@ def test_an_evaluation_is_reused_only_when_nothing_that_changes_its_score_change
         runner.split_key(base, 2, engine="transformers/cpu/int8"),
     }
     assert key not in changed and len(changed) == 5
-    head = runner.split_head(base, 2)  # what `rounds` finds an evaluation by, whatever the engine
+    head = split_head(base, 2)  # what `rounds` finds an evaluation by, whatever the engine
     assert key.startswith(head) and runner.split_key(base, 2, engine="transformers/cpu/int8").startswith(head)
     film = catalogue.path("film")
     with open(film, "ab") as handle:  # a database's content changes

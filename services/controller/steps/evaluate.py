@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from services.controller.clients import with_retry
 from services.controller.enums import Step
+from services.controller.evaluation_keys import split_head
 from services.controller.faults import crash_point
 from services.controller.gate import decide
 from services.controller.rollout import RolloutError
@@ -35,13 +36,6 @@ class Evaluate(StepBase):
     def eval_examples(self, settings: RunSettings) -> list[Example]:
         examples = self.ctx.catalogue.examples(settings.eval_split)
         return examples[: settings.eval_limit] if settings.eval_limit else examples
-
-    def split_head(self, settings: RunSettings, shots: int) -> str:
-        """The readable start of split_key: what `rounds` matches an evaluation by."""
-        return (
-            f"{settings.eval_split}:{settings.eval_limit or 'all'}:ts={int(settings.test_suite)}:k={shots}:"
-            + (f"vote={settings.eval_samples}:" if settings.eval_samples else "")
-        )
 
     def engine(self) -> str:
         """How the generation service computes (backend, device, number format): int8 and fp32
@@ -80,7 +74,7 @@ class Evaluate(StepBase):
             "engine": engine,
         }
         digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
-        return self.split_head(settings, shots) + digest
+        return split_head(settings, shots) + digest
 
     def _file_digest(self, path: Path) -> str:
         """SHA-256 of a database file, remembered while its size and mtime stay the same."""

@@ -1,0 +1,72 @@
+"""How the CLI reaches the controller: over gRPC when it is running; for the read commands (runs,
+rounds, models, report), from the store directly when it is not; otherwise one line that names the
+address and how to start the stack - never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from shared.config import Config, load_config
+from shared.grpc_client import DeadlineStub, check_health, make_channel
+from shared.pb import controller_pb2_grpc
+
+HEALTH_TIMEOUT_SECONDS = 3.0  # how long a read command waits to learn whether the controller runs
+CALL_TIMEOUT_SECONDS = 30.0
+START_HINT = "start the stack with `sqldistill up` (or `sqldistill serve controller`)"
+notices = Console(stderr=True)
+
+
+class Unreachable(Exception):
+    """The controller cannot answer and nothing else can: the message is the whole story."""
+
+
+def controller_stub(config_file: Path | None, *, read_only: bool = False) -> Any:
+    """A stub of the running controller; for read_only commands, the store's answers to the same
+    calls when the controller is down (a line on stderr says so)."""
+    config = load_config(config_file)
+    target = config.target("controller")
+    channel = make_channel(target)
+    state = check_health(channel, timeout=HEALTH_TIMEOUT_SECONDS)
+    if state == "SERVING":
+        return DeadlineStub(controller_pb2_grpc.ControllerServiceStub(channel), CALL_TIMEOUT_SECONDS)
+    channel.close()
+    if not read_only:
+        raise Unreachable(f"the controller at {target} is not reachable ({state}); {START_HINT}")
+    replies = store_replies(config, target)
+    notices.print(
+        f"[dim]the controller at {target} is not running ({state}): "
+        f"reading the store {config.redacted()['store_url'] or replies.queries.store.url} directly[/dim]",
+        highlight=False,
+    )
+    return replies
+
+
+def store_replies(config: Config, target: str) -> Any:
+    """ReadReplies over the configured store, opened without migrating (a read changes nothing)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.controller.queries import RunQueries
+    from services.controller.replies import ReadReplies
+    from shared.store import Store
+
+    url = config.resolved_store_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise Unreachable(
+            f"the controller at {target} is not running and there is no store at "
+            f"{url.removeprefix('sqlite:///')} yet; {START_HINT}"
+        )
+    try:
+        store = Store.open(url, migrate=False)
+        with store.engine.connect() as connection:
+            connection.execute(text("SELECT 1 FROM runs LIMIT 1"))
+    except SQLAlchemyError as exc:
+        first_line = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        raise Unreachable(
+            f"the controller at {target} is not running and the store cannot be read ({first_line}); "
+            f"{START_HINT}"
+        ) from None
+    return ReadReplies(RunQueries(store))

@@ -1,0 +1,168 @@
+"""The controller's replies as messages: protobuf translation of what runs and the read side
+return. The servicer answers with them, and the CLI answers the read calls with `ReadReplies`
+straight from the store when the controller is not running."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.controller.queries import RunQueries
+from services.controller.settings import RunSettings
+from services.controller.versions import prompt_k
+from shared.pb import common_pb2, controller_pb2
+from shared.pbconvert import enum_number
+from shared.stats import wilson_interval
+from shared.store import Event, ModelVersion, Run
+
+
+def comparison_message(figures: dict[str, Any]) -> controller_pb2.Comparison:
+    """The paired gate figures a round stored at EVALUATE (empty before it)."""
+    return controller_pb2.Comparison(
+        questions=int(figures.get("paired_questions", 0)),
+        wins=int(figures.get("paired_wins", 0)),
+        losses=int(figures.get("paired_losses", 0)),
+        difference=figures.get("paired_difference", 0.0),
+        difference_low=figures.get("paired_difference_low", 0.0),
+        difference_high=figures.get("paired_difference_high", 0.0),
+        p_value=figures.get("paired_p_value", 1.0),
+    )
+
+
+def accuracy_message(evaluation: Any) -> common_pb2.Accuracy:
+    if evaluation is None:
+        return common_pb2.Accuracy()
+    low, high = wilson_interval(round(evaluation.execution * evaluation.total), evaluation.total)
+    message = common_pb2.Accuracy(
+        total=evaluation.total,
+        execution=evaluation.execution,
+        test_suite=evaluation.test_suite or 0.0,
+        execution_low=low,
+        execution_high=high,
+    )
+    for level, figures in (evaluation.by_hardness or {}).items():
+        message.by_hardness[level].CopyFrom(
+            common_pb2.Accuracy(
+                total=figures.get("total", 0),
+                execution=figures.get("execution", 0.0),
+                test_suite=figures.get("test_suite", 0.0),
+            )
+        )
+    return message
+
+
+def serving_accuracy_message(figures: dict[str, Any]) -> common_pb2.Accuracy:
+    """The serving version's accuracy as the round's gate saw it (on the same questions)."""
+    total = int(figures.get("paired_questions", 0))
+    execution = figures.get("serving_execution", 0.0)
+    low, high = wilson_interval(round(execution * total), total)
+    return common_pb2.Accuracy(
+        total=total,
+        execution=execution,
+        test_suite=figures.get("serving_test_suite", 0.0),
+        execution_low=low,
+        execution_high=high,
+    )
+
+
+def run_message(run: Run, current_step: str) -> controller_pb2.Run:
+    return controller_pb2.Run(
+        run_id=run.id,
+        name=run.name,
+        state=enum_number(controller_pb2.RunState, run.state),
+        current_round=run.current_round,
+        current_step=enum_number(controller_pb2.Step, current_step),
+        serving_version=run.serving_version or "",
+        spec=RunSettings.from_dict(run.spec).to_message(),
+    )
+
+
+def model_message(version: ModelVersion, evaluation: Any) -> controller_pb2.ModelVersion:
+    return controller_pb2.ModelVersion(
+        version=version.version,
+        base=version.base or "default",
+        parent=version.parent or "",
+        run_id=version.run_id or "",
+        round=version.round or 0,
+        dataset_hash=version.dataset_hash or "",
+        artifact_path=version.artifact_path,
+        status=enum_number(controller_pb2.VersionStatus, version.status),
+        accuracy=accuracy_message(evaluation),
+        created_at=version.created_at.isoformat(),
+        few_shot_k=prompt_k(version, RunSettings()),  # a base model: the default base prompt
+    )
+
+
+def event_message(event: Event) -> controller_pb2.RunEvent:
+    return controller_pb2.RunEvent(
+        run_id=event.run_id or "",
+        round=event.round or 0,
+        step=enum_number(controller_pb2.Step, event.step or ""),
+        kind=event.kind,
+        message=event.message,
+        figures={k: float(v) for k, v in (event.figures or {}).items()},
+        created_at=event.created_at.isoformat(),
+    )
+
+
+class ReadReplies:
+    """The read calls of ControllerService (same names, same messages) over the read side alone."""
+
+    def __init__(self, queries: RunQueries) -> None:
+        self.queries = queries
+
+    def run(self, run: Run) -> controller_pb2.Run:
+        return run_message(run, self.queries.current_step(run.id))
+
+    def GetRun(self, request: controller_pb2.RunRef, **_: Any) -> controller_pb2.Run:
+        return self.run(self.queries.get(request.run_id))
+
+    def ListRuns(self, request: controller_pb2.ListRunsRequest, **_: Any) -> controller_pb2.ListRunsResponse:
+        return controller_pb2.ListRunsResponse(runs=[self.run(r) for r in self.queries.runs()])
+
+    def ListRounds(self, request: controller_pb2.RunRef, **_: Any) -> controller_pb2.ListRoundsResponse:
+        rounds = []
+        for item in self.queries.rounds(request.run_id):
+            rnd, figures = item["round"], item["figures"]
+            rounds.append(
+                controller_pb2.Round(
+                    run_id=rnd.run_id,
+                    number=rnd.number,
+                    step=enum_number(controller_pb2.Step, rnd.step),
+                    outcome=enum_number(controller_pb2.RoundOutcome, rnd.outcome or ""),
+                    generated=int(figures.get("generated", 0)),
+                    kept=int(figures.get("kept", 0)),
+                    model_version=rnd.model_version or "",
+                    accuracy=accuracy_message(item["evaluation"]),
+                    serving_accuracy=serving_accuracy_message(figures),
+                    comparison=comparison_message(figures),
+                )
+            )
+        return controller_pb2.ListRoundsResponse(rounds=rounds)
+
+    def ListModels(
+        self, request: controller_pb2.ListModelsRequest, **_: Any
+    ) -> controller_pb2.ListModelsResponse:
+        return controller_pb2.ListModelsResponse(
+            models=[model_message(v, e) for v, e in self.queries.models()]
+        )
+
+    def ListCandidates(
+        self, request: controller_pb2.ListCandidatesRequest, **_: Any
+    ) -> controller_pb2.ListCandidatesResponse:
+        rows = self.queries.candidates(request.run_id, request.round, request.kept, request.limit)
+        return controller_pb2.ListCandidatesResponse(
+            candidates=[
+                controller_pb2.CandidateSummary(
+                    id=c.id,
+                    round=c.round,
+                    db_id=c.db_id,
+                    question=c.question,
+                    sql=c.sql,
+                    source=c.source,
+                    kept=v.kept,
+                    reasons=list(v.reasons),
+                    hardness=v.hardness or c.hardness or "",
+                )
+                for c, v in rows
+            ]
+        )
