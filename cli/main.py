@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.ask import register as register_ask
 from cli.runs import register as register_run_commands
 from cli.stack import START_ORDER, LocalStack
 from shared.catalogue import Catalogue, Example
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 console = Console()
 register_run_commands(app)
+register_ask(app)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 

@@ -36,6 +36,9 @@ class ServicesConfig(BaseModel):
 
 class CriticConfig(BaseModel):
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    interactive_workers: int = Field(
+        default=1, ge=0
+    )  # sandboxes kept for Execute and ask (0 = share judging's)
     timeout_ms: int = 2000
     max_rows: int = 10_000
     max_result_bytes: int = 8 * 1024 * 1024

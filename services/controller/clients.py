@@ -71,3 +71,23 @@ def with_retry(
             time.sleep(delay)
             delay = min(max_delay, delay * 2)
     raise AssertionError("unreachable")
+
+
+def passed_on(call: Callable[[], T], what: str) -> T:
+    """call() once, for a caller who waits (ask): a failure of the service behind becomes the
+    matching service error, naming what failed, instead of an INTERNAL with a traceback."""
+    from shared import errors
+
+    try:
+        return call()
+    except grpc.RpcError as exc:
+        kind = {
+            grpc.StatusCode.UNAVAILABLE: errors.Unavailable,
+            grpc.StatusCode.DEADLINE_EXCEEDED: errors.DeadlineExceeded,
+            grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
+            grpc.StatusCode.NOT_FOUND: errors.NotFound,
+            grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+            grpc.StatusCode.RESOURCE_EXHAUSTED: errors.ResourceExhausted,
+        }.get(exc.code(), errors.ServiceError)
+        details = (exc.details() or "").splitlines()[0] if exc.details() else ""
+        raise kind(f"{what}: {exc.code().name}: {details}") from None

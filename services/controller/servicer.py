@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import grpc
 
+from services.controller.ask import Asker, AskIn
 from services.controller.replies import ReadReplies, event_message, model_message
 from services.controller.runs import RunManager
 from services.controller.settings import RunSettings
@@ -17,6 +18,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
     def __init__(self, manager: RunManager) -> None:
         self.manager = manager
         self.reads = ReadReplies(manager.queries)
+        self.asker = Asker(manager.ctx)
 
     def StartRun(
         self, request: controller_pb2.StartRunRequest, context: grpc.ServicerContext
@@ -66,4 +68,9 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
     ) -> controller_pb2.ModelVersion:
         return model_message(
             self.manager.rollback(request.version, request.force, request.requested_by), None
+        )
+
+    def Ask(self, request: controller_pb2.AskRequest, context: grpc.ServicerContext) -> controller_pb2.Answer:
+        return self.asker.ask(
+            AskIn(request.question, request.db_id, request.version, request.samples, request.max_rows)
         )

@@ -131,9 +131,12 @@ class Critic:
         limits: Limits = Limits(),
         suites: object | None = None,
         keep_distinct: bool = False,
+        interactive: SandboxPool | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.pool = pool
+        # Workers of their own for what a person waits on (Execute, ask's vote): never behind judging.
+        self.interactive = interactive or pool
         self.limits = limits
         self.suites = suites  # services.critic.testsuite.SuiteStore, when test suites are enabled
         self.keep_distinct = keep_distinct
@@ -170,7 +173,7 @@ class Critic:
         limits = self._limits(timeout_ms, max_rows)
         if len(sql) > MAX_SQL_CHARS:  # hostile input gets a verdict, not an error
             return Outcome(EXHAUSTED, f"query is {len(sql)} characters; the limit is {MAX_SQL_CHARS}")
-        return self.pool.execute(str(path), sql, limits)
+        return self.interactive.execute(str(path), sql, limits)
 
     def _suite_paths(self, db_id: str) -> list[str]:
         original = str(self._db_path(db_id))
@@ -236,9 +239,10 @@ class Critic:
             seen.add(key)
         return verdict
 
-    def _batch(self, items: list[tuple[str, str]]) -> list[Outcome]:
-        size = max(1, min(BATCH, -(-len(items) // max(1, self.pool.size * 4))))
-        return self.pool.execute_many(items, self.limits, batch=size)
+    def _batch(self, items: list[tuple[str, str]], pool: SandboxPool | None = None) -> list[Outcome]:
+        pool = pool or self.pool
+        size = max(1, min(BATCH, -(-len(items) // max(1, pool.size * 4))))
+        return pool.execute_many(items, self.limits, batch=size)
 
     def _gold_outcomes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
         """Gold results by (db path, gold SQL as matched), executed once and cached."""
@@ -375,11 +379,17 @@ class Critic:
 
     # --- vote --------------------------------------------------------------------------------
     def vote(
-        self, db_id: str, sqls: Sequence[str], test_suite: bool = False, preferred: int = -1
+        self,
+        db_id: str,
+        sqls: Sequence[str],
+        test_suite: bool = False,
+        preferred: int = -1,
+        interactive: bool = False,
     ) -> VoteResult:
         """Groups SQL samples for one question by their results (on the test suite when asked);
         indices in the result refer to `sqls`. Results of one sample set are cached: the
-        candidates of one question all vote over the same samples."""
+        candidates of one question all vote over the same samples. Interactive votes (a person
+        waits) run on the interactive workers."""
         paths = self._suite_paths(db_id) if test_suite else [str(self._db_path(db_id))]
         key = (db_id, test_suite, preferred, tuple(sqls))
         cached = self._votes.get(key)
@@ -388,7 +398,8 @@ class Critic:
         distinct = list(dict.fromkeys(sqls))
         runnable = [sql for sql in distinct if len(sql) <= MAX_SQL_CHARS]
         items = [(path, self._for_match(sql)) for sql in runnable for path in paths]
-        outcomes = dict(zip(items, self._batch(items), strict=True)) if items else {}
+        pool = self.interactive if interactive else self.pool
+        outcomes = dict(zip(items, self._batch(items, pool), strict=True)) if items else {}
         ballots = [
             Ballot(
                 sql=sql,
@@ -458,3 +469,5 @@ class Critic:
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
         self.pool.close()
+        if self.interactive is not self.pool:
+            self.interactive.close()

@@ -27,7 +27,12 @@ def build_critic(config: Config) -> Critic:
     log.info("critic: %d databases from %s", len(catalogue.databases), dataset)
     pool = SandboxPool(workers=config.critic.workers, memory_mb=config.critic.memory_mb)
     limits = Limits(config.critic.timeout_ms, config.critic.max_rows, config.critic.max_result_bytes)
-    critic = Critic(catalogue, pool, limits)
+    interactive = (
+        SandboxPool(workers=config.critic.interactive_workers, memory_mb=config.critic.memory_mb)
+        if config.critic.interactive_workers
+        else None
+    )
+    critic = Critic(catalogue, pool, limits, interactive=interactive)
     critic.suites = SuiteStore(
         catalogue,
         Path(config.home) / "suites",

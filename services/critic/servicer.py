@@ -14,6 +14,7 @@ from shared.pbconvert import to_result_set
 MAX_CANDIDATES = 100_000
 MAX_VOTE_ITEMS = 10_000
 MAX_VOTE_SAMPLES = 256  # per item: generation's own limit on samples per question
+MAX_INTERACTIVE_VOTE_ITEMS = 4  # a person waits on these: a few questions, never a round's worth
 
 STATUS = {
     "OK": critic_pb2.EXECUTION_STATUS_OK,
@@ -134,6 +135,11 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
             raise InvalidArgument("items is empty")
         if len(request.items) > MAX_VOTE_ITEMS:
             raise InvalidArgument(f"at most {MAX_VOTE_ITEMS} items per call, got {len(request.items)}")
+        if request.interactive and len(request.items) > MAX_INTERACTIVE_VOTE_ITEMS:
+            raise InvalidArgument(
+                f"an interactive vote settles at most {MAX_INTERACTIVE_VOTE_ITEMS} questions, "
+                f"got {len(request.items)}: bulk votes take the judging lane"
+            )
         outcomes = []
         for item in request.items:
             if not item.sql or len(item.sql) > MAX_VOTE_SAMPLES:
@@ -143,7 +149,9 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
             preferred = item.preferred if item.HasField("preferred") else -1
             if not -1 <= preferred < len(item.sql):
                 raise InvalidArgument(f"item {item.id or '?'}: preferred {preferred} is not a sample index")
-            result = self.critic.vote(item.db_id, list(item.sql), request.test_suite, preferred)
+            result = self.critic.vote(
+                item.db_id, list(item.sql), request.test_suite, preferred, interactive=request.interactive
+            )
             index = result.answer(preferred)
             outcomes.append(
                 critic_pb2.VoteOutcome(

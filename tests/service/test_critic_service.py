@@ -354,12 +354,16 @@ def test_vote_picks_the_majority_answer_and_the_greedy_one_on_a_tie(stub):
         ),
         critic_pb2.VoteItem(id="nothing-runs", db_id="concert", sql=["DELETE FROM singer", "nonsense"]),
     ]
-    reply = stub.Vote(critic_pb2.VoteRequest(items=items, test_suite=True), timeout=60)
-    majority, tie, nothing = reply.outcomes
-    assert majority.winner_sql == forty and majority.winner_index == 1
-    assert (majority.agreement_votes, majority.executable) == (2, 3) and list(majority.group_sizes) == [2, 1]
-    assert tie.winner_index == 1 and tie.agreement == pytest.approx(0.5)
-    assert nothing.winner_index == -1 and nothing.winner_sql == "" and nothing.executable == 0
+    for interactive in (False, True):  # the interactive lane (ask) settles votes the same way
+        reply = stub.Vote(
+            critic_pb2.VoteRequest(items=items, test_suite=True, interactive=interactive), timeout=60
+        )
+        majority, tie, nothing = reply.outcomes
+        assert majority.winner_sql == forty and majority.winner_index == 1
+        assert (majority.agreement_votes, majority.executable) == (2, 3)
+        assert list(majority.group_sizes) == [2, 1]
+        assert tie.winner_index == 1 and tie.agreement == pytest.approx(0.5)
+        assert nothing.winner_index == -1 and nothing.winner_sql == "" and nothing.executable == 0
 
 
 @pytest.mark.parametrize(
@@ -371,6 +375,10 @@ def test_vote_picks_the_majority_answer_and_the_greedy_one_on_a_tie(stub):
             items=[critic_pb2.VoteItem(id="a", db_id="concert", sql=["SELECT 1"], preferred=3)]
         ),
         critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="concert", sql=["SELECT 1"] * 300)]),
+        critic_pb2.VoteRequest(  # a round's worth of votes may not take the interactive lane
+            items=[critic_pb2.VoteItem(id=str(i), db_id="concert", sql=["SELECT 1"]) for i in range(5)],
+            interactive=True,
+        ),
     ],
 )
 def test_vote_rejects_malformed_requests(stub, request_):

@@ -1,4 +1,5 @@
 from . import common_pb2 as _common_pb2
+from . import critic_pb2 as _critic_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -364,3 +365,43 @@ class ListCandidatesResponse(_message.Message):
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     candidates: _containers.RepeatedCompositeFieldContainer[CandidateSummary]
     def __init__(self, candidates: _Optional[_Iterable[_Union[CandidateSummary, _Mapping]]] = ...) -> None: ...
+
+class AskRequest(_message.Message):
+    __slots__ = ("question", "db_id", "version", "samples", "max_rows")
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    DB_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    MAX_ROWS_FIELD_NUMBER: _ClassVar[int]
+    question: str
+    db_id: str
+    version: str
+    samples: int
+    max_rows: int
+    def __init__(self, question: _Optional[str] = ..., db_id: _Optional[str] = ..., version: _Optional[str] = ..., samples: _Optional[int] = ..., max_rows: _Optional[int] = ...) -> None: ...
+
+class Answer(_message.Message):
+    __slots__ = ("sql", "version", "few_shot_k", "samples", "agreement_votes", "executable", "status", "error", "result", "row_count", "elapsed_ms")
+    SQL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_VOTES_FIELD_NUMBER: _ClassVar[int]
+    EXECUTABLE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ROW_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    sql: str
+    version: str
+    few_shot_k: int
+    samples: int
+    agreement_votes: int
+    executable: int
+    status: _critic_pb2.ExecutionStatus
+    error: str
+    result: _common_pb2.ResultSet
+    row_count: int
+    elapsed_ms: float
+    def __init__(self, sql: _Optional[str] = ..., version: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., samples: _Optional[int] = ..., agreement_votes: _Optional[int] = ..., executable: _Optional[int] = ..., status: _Optional[_Union[_critic_pb2.ExecutionStatus, str]] = ..., error: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.ResultSet, _Mapping]] = ..., row_count: _Optional[int] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...

@@ -90,6 +90,11 @@ class ControllerServiceStub:
                 request_serializer=sqldistill_dot_v1_dot_controller__pb2.ListCandidatesRequest.SerializeToString,
                 response_deserializer=sqldistill_dot_v1_dot_controller__pb2.ListCandidatesResponse.FromString,
                 _registered_method=True)
+        self.Ask = channel.unary_unary(
+                '/sqldistill.v1.ControllerService/Ask',
+                request_serializer=sqldistill_dot_v1_dot_controller__pb2.AskRequest.SerializeToString,
+                response_deserializer=sqldistill_dot_v1_dot_controller__pb2.Answer.FromString,
+                _registered_method=True)
 
 
 class ControllerServiceServicer:
@@ -164,6 +169,14 @@ class ControllerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Ask(self, request, context):
+        """Ask a database a question: a version writes SQL with its own prompt (with samples, the answer
+        its samples vote for) and the critic runs it in its sandbox.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControllerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -221,6 +234,11 @@ def add_ControllerServiceServicer_to_server(servicer, server):
                     servicer.ListCandidates,
                     request_deserializer=sqldistill_dot_v1_dot_controller__pb2.ListCandidatesRequest.FromString,
                     response_serializer=sqldistill_dot_v1_dot_controller__pb2.ListCandidatesResponse.SerializeToString,
+            ),
+            'Ask': grpc.unary_unary_rpc_method_handler(
+                    servicer.Ask,
+                    request_deserializer=sqldistill_dot_v1_dot_controller__pb2.AskRequest.FromString,
+                    response_serializer=sqldistill_dot_v1_dot_controller__pb2.Answer.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -521,6 +539,33 @@ class ControllerService:
             '/sqldistill.v1.ControllerService/ListCandidates',
             sqldistill_dot_v1_dot_controller__pb2.ListCandidatesRequest.SerializeToString,
             sqldistill_dot_v1_dot_controller__pb2.ListCandidatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Ask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqldistill.v1.ControllerService/Ask',
+            sqldistill_dot_v1_dot_controller__pb2.AskRequest.SerializeToString,
+            sqldistill_dot_v1_dot_controller__pb2.Answer.FromString,
             options,
             channel_credentials,
             insecure,

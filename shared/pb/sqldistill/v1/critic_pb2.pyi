@@ -160,12 +160,14 @@ class VoteItem(_message.Message):
     def __init__(self, id: _Optional[str] = ..., db_id: _Optional[str] = ..., sql: _Optional[_Iterable[str]] = ..., preferred: _Optional[int] = ...) -> None: ...
 
 class VoteRequest(_message.Message):
-    __slots__ = ("items", "test_suite")
+    __slots__ = ("items", "test_suite", "interactive")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     TEST_SUITE_FIELD_NUMBER: _ClassVar[int]
+    INTERACTIVE_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[VoteItem]
     test_suite: bool
-    def __init__(self, items: _Optional[_Iterable[_Union[VoteItem, _Mapping]]] = ..., test_suite: _Optional[bool] = ...) -> None: ...
+    interactive: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[VoteItem, _Mapping]]] = ..., test_suite: _Optional[bool] = ..., interactive: _Optional[bool] = ...) -> None: ...
 
 class VoteOutcome(_message.Message):
     __slots__ = ("id", "winner_index", "winner_sql", "agreement_votes", "executable", "agreement", "group_sizes")

@@ -67,7 +67,7 @@ class CriticServiceServicer:
     """
 
     def Execute(self, request, context):
-        """Run one read-only query on a database.
+        """Run one read-only query on a database (on the interactive lane: never queued behind judging).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

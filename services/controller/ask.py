@@ -1,0 +1,157 @@
+"""Ask: a question about one database, answered by a model version. The version writes SQL with the
+prompt it was trained with (with samples, the answer its samples vote for, settled by the critic's
+`vote`) and the critic runs the answer in its sandbox, on its interactive lane.
+
+It lives in the controller because only the controller knows versions - which one serves, which
+prompt each expects, whether a run is using the work slot - and it already talks to both services.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from services.controller.clients import passed_on
+from services.controller.enums import RunState
+from services.controller.settings import RunSettings
+from services.controller.steps.base import Context, StepBase
+from services.controller.versions import prompt_k, served_model
+from shared.errors import FailedPrecondition, InvalidArgument, NotFound
+from shared.pb import common_pb2, controller_pb2, critic_pb2, generation_pb2
+from shared.store import ModelVersion, Run
+
+MAX_QUESTION_CHARS = 2_000
+MAX_ASK_SAMPLES = 64  # generation's own limit on samples per question
+DEFAULT_ANSWER_ROWS = 20
+MAX_ANSWER_ROWS = 1_000
+ASK_SEED = 0  # the same question asked twice gets the same samples
+
+
+@dataclass(frozen=True)
+class AskIn:
+    question: str
+    db_id: str
+    version: str = ""
+    samples: int = 0
+    max_rows: int = 0
+
+
+class Asker:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._slots = StepBase(ctx)  # its work-slot loading, shared with the round's steps
+
+    def validate(self, request: AskIn) -> None:
+        question = request.question.strip()
+        if not question:
+            raise InvalidArgument("question is empty")
+        if len(request.question) > MAX_QUESTION_CHARS:
+            raise InvalidArgument(
+                f"question is {len(request.question)} characters; the limit is {MAX_QUESTION_CHARS}"
+            )
+        if not request.db_id:
+            raise InvalidArgument("db_id is required")
+        if request.db_id not in self.ctx.catalogue.db_ids:
+            raise NotFound(f"unknown database {request.db_id!r}")
+        if not 0 <= request.samples <= MAX_ASK_SAMPLES:
+            raise InvalidArgument(f"samples must be within [0, {MAX_ASK_SAMPLES}], got {request.samples}")
+        if not 0 <= request.max_rows <= MAX_ANSWER_ROWS:
+            raise InvalidArgument(f"max_rows must be within [0, {MAX_ANSWER_ROWS}], got {request.max_rows}")
+
+    def _version(self, name: str) -> tuple[str, int, int]:
+        """(version id, shots, slot) of the version to ask: the serving one unless named; another
+        is loaded into the work slot, which only a version no run is using may take."""
+        serving = passed_on(
+            lambda: self.ctx.clients.generation.DescribeModel(generation_pb2.DescribeModelRequest()),
+            "generation service",
+        ).version
+        with self.ctx.store.session() as s:
+            wanted = s.get(ModelVersion, name or serving) if (name or serving) else None
+            if name and wanted is None:
+                raise NotFound(f"no model version {name!r}")
+            shots = prompt_k(wanted, RunSettings()) if wanted is not None else RunSettings().few_shot_k
+            if not name or name == serving:
+                return serving, shots, generation_pb2.MODEL_SLOT_SERVING
+            busy = s.scalar(select(Run.id).where(Run.state == RunState.RUNNING).limit(1))
+            if busy:
+                raise FailedPrecondition(
+                    f"run {busy} is using the work slot; ask the serving version ({serving}) "
+                    "or ask again when the run is over"
+                )
+            s.expunge(wanted)
+        passed_on(lambda: self._slots.in_work_slot(served_model(wanted)), f"loading {name}")
+        return name, shots, generation_pb2.MODEL_SLOT_WORK
+
+    def _generate(
+        self, request: AskIn, version: str, shots: int, slot: int, n: int, sampling: common_pb2.SamplingParams
+    ) -> list[str]:
+        message = generation_pb2.GenerateSqlRequest(
+            questions=[generation_pb2.QuestionItem(id="q", db_id=request.db_id, question=request.question)],
+            n=n,
+            few_shot_k=shots,
+            sampling=sampling,
+            slot=slot,
+        )
+        reply = passed_on(lambda: self.ctx.clients.generation.GenerateSql(message), "generation service")
+        if version and reply.model_version != version:
+            raise FailedPrecondition(
+                f"asked {version} but the slot now holds {reply.model_version}; ask again"
+            )
+        return [sql for r in reply.results for sql in r.sql]
+
+    def ask(self, request: AskIn) -> controller_pb2.Answer:
+        self.validate(request)
+        started = time.monotonic()
+        version, shots, slot = self._version(request.version)
+        defaults = RunSettings()
+        greedy = self._generate(
+            request,
+            version,
+            shots,
+            slot,
+            1,
+            common_pb2.SamplingParams(temperature=0.0, max_new_tokens=defaults.max_new_tokens),
+        )
+        ballots = greedy[:1]
+        if request.samples:
+            ballots += self._generate(
+                request,
+                version,
+                shots,
+                slot,
+                request.samples,
+                common_pb2.SamplingParams(
+                    temperature=defaults.temperature,
+                    top_p=defaults.top_p,
+                    max_new_tokens=defaults.max_new_tokens,
+                    seed=ASK_SEED,
+                ),
+            )
+        answer = controller_pb2.Answer(version=version, few_shot_k=shots, samples=len(ballots))
+        sql = ballots[0] if ballots else ""
+        if len(ballots) > 1:
+            item = critic_pb2.VoteItem(id="q", db_id=request.db_id, sql=ballots)
+            if greedy:
+                item.preferred = 0
+            vote = critic_pb2.VoteRequest(items=[item], interactive=True)
+            outcome = passed_on(lambda: self.ctx.clients.critic.Vote(vote), "critic service").outcomes[0]
+            sql = outcome.winner_sql or sql
+            answer.agreement_votes, answer.executable = outcome.agreement_votes, outcome.executable
+        if not sql:
+            answer.status, answer.error = critic_pb2.EXECUTION_STATUS_ERROR, "the model wrote no usable SQL"
+        else:
+            execute = critic_pb2.ExecuteRequest(db_id=request.db_id, sql=sql)
+            ran = passed_on(lambda: self.ctx.clients.critic.Execute(execute), "critic service")
+            answer.status, answer.error = ran.status, ran.error
+            answer.result.columns.extend(ran.result.columns)
+            answer.result.rows.extend(ran.result.rows[: request.max_rows or DEFAULT_ANSWER_ROWS])
+            answer.result.truncated = ran.result.truncated or len(ran.result.rows) > len(answer.result.rows)
+            answer.row_count = len(ran.result.rows)
+            if len(ballots) == 1:
+                ok = ran.status == critic_pb2.EXECUTION_STATUS_OK
+                answer.agreement_votes = answer.executable = int(ok)
+        answer.sql = sql
+        answer.elapsed_ms = (time.monotonic() - started) * 1000
+        return answer

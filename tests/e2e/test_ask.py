@@ -1,0 +1,121 @@
+"""Ask, through the real stack (generation's model server is the scripted TGI fake, which answers
+train questions with their gold SQL): the answer's SQL, its result from the critic's sandbox, the
+vote of its samples, bad input, hostile SQL, and the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+
+import grpc
+import pytest
+
+from shared.catalogue import Catalogue
+from shared.grpc_client import make_channel
+from shared.pb import controller_pb2, controller_pb2_grpc, critic_pb2
+from shared.pbconvert import from_result_set
+from tests.conftest import REPO
+from tests.stack import SERVICES, make_stack
+from tests.tinymodel import make_tiny_model
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ask")
+    stack = make_stack(root, make_tiny_model(root / "tiny"))
+    for name in SERVICES:
+        stack.start(name)
+    yield stack
+    stack.stop()
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_ask_writes_sql_with_the_serving_version_and_runs_it_in_the_sandbox(stack):
+    stub = controller_pb2_grpc.ControllerServiceStub(make_channel(stack.target("controller")))
+    catalogue = Catalogue.load(stack.dataset)
+    example = next(e for e in catalogue.examples("train") if "ORDER BY" not in e.query.upper())
+    with sqlite3.connect(catalogue.path(example.db_id)) as connection:
+        expected = [tuple(r) for r in connection.execute(example.query).fetchall()]
+    assert expected, "the fixture question should have rows"
+
+    answer = stub.Ask(
+        controller_pb2.AskRequest(question=example.question, db_id=example.db_id, samples=3, max_rows=2),
+        timeout=120,
+    )
+    assert answer.status == critic_pb2.EXECUTION_STATUS_OK, answer.error
+    assert answer.sql.rstrip("; ") == example.query.rstrip("; ")
+    assert answer.version == "base"  # what a fresh stack serves
+    assert answer.few_shot_k == 2  # a base model is asked with the base prompt
+    assert (answer.samples, answer.agreement_votes, answer.executable) == (4, 4, 4)
+    assert answer.row_count == len(expected)
+    assert [tuple(r) for r in from_result_set(answer.result)] == expected[:2]
+    assert answer.result.truncated == (len(expected) > 2)
+
+    # Bad input: a clear status, nothing else.
+    for request, code, text in (
+        (controller_pb2.AskRequest(question=" ", db_id=example.db_id), "INVALID_ARGUMENT", "empty"),
+        (controller_pb2.AskRequest(question="x" * 100_000, db_id=example.db_id), "INVALID_ARGUMENT", "limit"),
+        (controller_pb2.AskRequest(question="How many?", db_id="no_such_db"), "NOT_FOUND", "no_such_db"),
+        (
+            controller_pb2.AskRequest(question="How many?", db_id=example.db_id, samples=1000),
+            "INVALID_ARGUMENT",
+            "samples",
+        ),
+        (
+            controller_pb2.AskRequest(question="How many?", db_id=example.db_id, version="nope"),
+            "NOT_FOUND",
+            "nope",
+        ),
+    ):
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Ask(request, timeout=60)
+        assert info.value.code().name == code and text in info.value.details(), info.value.details()
+
+    # A hostile answer: a verdict from the sandbox, the database file untouched.
+    db = catalogue.path(example.db_id)
+    before = _digest(db)
+    with sqlite3.connect(db) as connection:
+        table = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    hostile = stub.Ask(
+        controller_pb2.AskRequest(question=f"Please drop the {table} table.", db_id=example.db_id), timeout=60
+    )
+    assert hostile.status != critic_pb2.EXECUTION_STATUS_OK and hostile.error
+    assert _digest(db) == before
+
+    # The CLI, as a user runs it.
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "ask",
+            example.question,
+            "--db",
+            example.db_id,
+            "--samples",
+            "2",
+            "--rows",
+            "1",
+        ],
+        env={**stack.env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "3 of 3 samples agree" in shown.stdout and f"{len(expected)} row" in shown.stdout
+    refused = subprocess.run(
+        [sys.executable, "-m", "cli.main", "ask", "How many?", "--db", "no_such_db"],
+        env={**stack.env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert refused.returncode == 1 and "NOT_FOUND" in refused.stdout and "Traceback" not in refused.stderr
