@@ -12,7 +12,7 @@ LLAMA_CPP := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 WHEELS := $(HOME)/.cache/sqldistill/wheels-portable
 
-.PHONY: setup setup-1.5b bench-gpu bench-distill test test-fast protos lint bench demo data clean
+.PHONY: setup setup-1.5b bench-gpu bench-ask bench-distill test test-fast protos lint bench demo data clean
 
 setup: $(STAMP)
 
@@ -66,6 +66,11 @@ bench-gpu: setup
 	$(BIN)/python -m tests.benchmarks.gpu_bench --out .bench/gpu.json
 
 # Recursive distillation with the default model on CPU, labelled and self-instruct (see README).
+# ask latency while the critic judges, with the interactive lane off and on (about 5 minutes).
+bench-ask: setup
+	mkdir -p .bench
+	$(BIN)/python -m tests.benchmarks.bench_ask --out .bench/ask.json
+
 bench-distill: setup
 	mkdir -p .bench
 	$(BIN)/python -m tests.benchmarks.bench_distill --out .bench/distill.json
