@@ -164,7 +164,8 @@ def evaluate(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="With --model: write predictions here, one SQL per line. Otherwise: the JSON report."
+            help="With --model: write predictions here, one SQL per line (a .json path: BIRD's "
+            "prediction file). Otherwise: the JSON report."
         ),
     ] = None,
     report_path: Annotated[
@@ -181,6 +182,13 @@ def evaluate(
     ] = 0,
     temperature: Annotated[float, typer.Option(help="With --samples: sampling temperature.")] = 0.7,
     seed: Annotated[int, typer.Option(help="With --samples: sampling seed.")] = 0,
+    metric: Annotated[
+        str,
+        typer.Option(
+            help="spider: Spider's execution match (bags of rows, column permutations); bird: BIRD's "
+            "(sets of rows, column order kept), reported by the dataset's difficulty."
+        ),
+    ] = "spider",
     config_file: ConfigOption = None,
 ) -> None:
     """Execution (EX) and test-suite (TS) accuracy of a prediction set, overall and by hardness;
@@ -196,6 +204,10 @@ def evaluate(
 
     config = load_config(config_file)
     try:
+        if metric not in ("spider", "bird"):
+            raise ValueError(f"--metric must be spider or bird, got {metric!r}")
+        if metric == "bird" and test_suite:
+            raise ValueError("--test-suite is Spider's check; the bird metric has none")
         if model is not None:
             if dataset is None or out is None:
                 raise ValueError(
@@ -213,7 +225,13 @@ def evaluate(
                 catalogue, examples, chosen, split, config, out, samples, temperature, seed
             )
             predictions = [
-                PredictionIn(id=e.id or str(i), db_id=e.db_id, gold_sql=e.query, predicted_sql=p)
+                PredictionIn(
+                    id=e.id or str(i),
+                    db_id=e.db_id,
+                    gold_sql=e.query,
+                    predicted_sql=p,
+                    difficulty=e.difficulty,
+                )
                 for i, (e, p) in enumerate(zip(examples, predicted, strict=True))
             ]
         else:
@@ -241,13 +259,17 @@ def evaluate(
                 gold_queries=gold_by_db,
             )
         with console.status(f"scoring {len(predictions)} predictions..."):
-            report, scores = critic.evaluate(predictions, test_suite=test_suite)
+            report, scores = critic.evaluate(predictions, test_suite=test_suite, metric=metric)
         voted_report = None
         if sampled:
             with console.status(f"voting over {samples} samples per question..."):
                 voted = voted_predictions(critic, predictions, sampled, test_suite)
-                voted_report, voted_scores = critic.evaluate(voted, test_suite=test_suite)
-            write_predictions([p.predicted_sql for p in voted], out.with_suffix(".voted" + out.suffix))
+                voted_report, voted_scores = critic.evaluate(voted, test_suite=test_suite, metric=metric)
+            write_predictions(
+                [p.predicted_sql for p in voted],
+                out.with_suffix(".voted" + out.suffix),
+                [p.db_id for p in voted],
+            )
     except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
         console.print(f"[red]{type(exc).__name__}: {exc}[/red]")
         raise typer.Exit(1) from None
@@ -255,7 +277,9 @@ def evaluate(
         critic.close()
     low, high = wilson_interval(round(report.execution * report.total), report.total)
     table = Table(title=f"{len(predictions)} predictions (EX 95% interval {low:.3f}-{high:.3f})")
-    columns = ["hardness", "count", "EX"] + (["TS"] if test_suite else [])
+    columns = ["difficulty" if metric == "bird" else "hardness", "count", "EX"] + (
+        ["TS"] if test_suite else []
+    )
     if voted_report is not None:
         columns += [f"EX voted ({samples})"] + ([f"TS voted ({samples})"] if test_suite else [])
     for column in columns:
@@ -328,7 +352,7 @@ def _predict_split(
             temperature=temperature,
             seed=seed,
         )
-    write_predictions(predicted, out)
+    write_predictions(predicted, out, [e.db_id for e in examples])
     console.print(f"predictions: {out}")
     return predicted, sampled
 

@@ -142,7 +142,7 @@ def predict(
     sampled: list[list[str]] = []
     for start in range(0, len(examples), batch):
         chunk = examples[start : start + batch]
-        questions = [QuestionIn(str(i), e.db_id, e.question) for i, e in enumerate(chunk)]
+        questions = [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(chunk)]
         results, _version = generator.generate_sql(
             questions, 1, model.few_shot_k, Sampling(temperature=0.0, max_new_tokens=max_new_tokens)
         )
@@ -161,8 +161,14 @@ def predict(
     return predictions, sampled
 
 
-def write_predictions(predictions: Sequence[str], path: Path) -> None:
-    """One query per line, as the official evaluator reads them (an empty output becomes SELECT 1)."""
+def write_predictions(predictions: Sequence[str], path: Path, db_ids: Sequence[str] = ()) -> None:
+    """One query per line, as Spider's evaluator reads them (an empty output becomes SELECT 1); a
+    .json path gets BIRD's prediction file instead (its evaluator's format, with each db_id)."""
+    if path.suffix == ".json":
+        from services.critic.predictions import write_bird_predictions
+
+        write_bird_predictions(predictions, db_ids, path)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join((" ".join(p.split()) or "SELECT 1") + "\n" for p in predictions))
 

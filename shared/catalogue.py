@@ -1,7 +1,8 @@
 """The database catalogue: which databases exist, what their schemas look like, which questions go with them.
 
-Reads a Spider-format folder (tables.json, <split>.json, database/<db_id>/<db_id>.sqlite)
-or any folder of SQLite files. Schemas are introspected from the SQLite file itself, so a
+Reads a Spider-format folder (tables.json, <split>.json, database/<db_id>/<db_id>.sqlite), a
+BIRD-format one (dev.json with `SQL`, `evidence` and `difficulty`, dev_tables.json,
+dev_databases/<db_id>/<db_id>.sqlite) or any folder of SQLite files. Schemas are introspected from the SQLite file itself, so a
 folder with no tables.json works the same; tables.json is only used for the question splits.
 """
 
@@ -164,7 +165,8 @@ def _sample_values(connection: sqlite3.Connection, table: str, column: str, limi
 
 @dataclass(frozen=True)
 class Example:
-    """A question with its gold SQL as Spider ships them; `query` is "" for a question without SQL."""
+    """A question with its gold SQL as Spider ships them; `query` is "" for a question without SQL.
+    BIRD's questions carry `evidence` (external knowledge the prompt shows) and a `difficulty`."""
 
     db_id: str
     question: str
@@ -172,6 +174,8 @@ class Example:
     split: str
     id: str = ""
     hardness: str = ""
+    evidence: str = ""
+    difficulty: str = ""
 
 
 @dataclass
@@ -199,8 +203,8 @@ class Catalogue:
         # Any other <split>.json of examples (our bundled data names its splits freely), and
         # <split>.jsonl of {db_id, question[, query]} lines (question logs without SQL).
         for path in sorted([*root.glob("*.json"), *root.glob("*.jsonl")]):
-            known = {n for names in SPIDER_SPLIT_FILES.values() for n in names} | {"tables.json"}
-            if path.name not in known:
+            known = {n for names in SPIDER_SPLIT_FILES.values() for n in names}
+            if path.name not in known and not path.name.endswith("tables.json"):  # BIRD: dev_tables.json
                 splits.setdefault(path.stem, (path,))
         return cls(root, databases, splits)
 
@@ -237,8 +241,10 @@ class Catalogue:
                         question=item["question"],
                         query=item.get("query") or item.get("sql_text") or item.get("SQL", ""),
                         split=split,
-                        id=str(item.get("id", f"{path.stem}-{i}")),
+                        id=str(item.get("id", item.get("question_id", f"{path.stem}-{i}"))),
                         hardness=item.get("hardness", ""),
+                        evidence=(item.get("evidence") or "").strip(),
+                        difficulty=item.get("difficulty", ""),
                     )
                 )
         return examples

@@ -75,6 +75,7 @@ def shots_for(catalogue: Catalogue, examples: Sequence[Example]) -> list[Shot]:
                 e.question,
                 e.query,
                 e.hardness or hardness_of(e.query),
+                e.evidence,
             )
         )
     return shots
@@ -90,10 +91,12 @@ def few_shot_pool(catalogue: Catalogue, exclude: str = "") -> list[Example]:
     return []
 
 
-def question_prompt(catalogue: Catalogue, pool: Sequence[Example], db_id: str, question: str, k: int) -> str:
+def question_prompt(
+    catalogue: Catalogue, pool: Sequence[Example], db_id: str, question: str, k: int, evidence: str = ""
+) -> str:
     """The text-to-SQL prompt for one question, byte for byte what training rows hold and what
     inference sends. Examples are chosen per database (keyed by db_id, not by the question or the
     sampling seed): prompts on one database share everything up to the question, which the backend
     prefills once per batch."""
     shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
-    return sql_prompt(db_id, schema_for_prompt(catalogue.schema(db_id)), question, shots)
+    return sql_prompt(db_id, schema_for_prompt(catalogue.schema(db_id)), question, shots, evidence)

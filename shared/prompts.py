@@ -30,6 +30,7 @@ SQL_MARK = "-- SQL:"
 QUESTION_MARK = "-- Question:"
 COMPLEXITY_MARK = "-- Complexity:"
 TABLES_MARK = "-- Tables:"
+EVIDENCE_MARK = "-- Evidence:"  # BIRD's external knowledge, after the question it explains
 STOP_SEQUENCES = ("\n\n", "\n-- Question:", "\n-- Database:")
 # Names the text layout of sql_prompt / sql_completion; a version is always asked with the template and
 # number of shots it was trained on (recorded in its manifest). Change it when the layout changes.
@@ -45,6 +46,7 @@ class Shot:
     question: str
     sql: str
     hardness: str = ""
+    evidence: str = ""
 
 
 def clean_sql(sql: str) -> str:
@@ -59,15 +61,25 @@ def schema_for_prompt(schema: DatabaseSchema, sample_values: int = 2) -> str:
     return schema.schema_text(sample_values=sample_values)
 
 
-def sql_prompt(db_id: str, schema_text: str, question: str, shots: list[Shot] = ()) -> str:
+def _question_lines(question: str, evidence: str) -> str:
+    """The question, and its evidence on a line of its own when it has one (a question without
+    evidence is byte for byte what it was before evidence existed)."""
+    evidence = " ".join(evidence.split())
+    return f"{QUESTION_MARK} {question.strip()}\n" + (f"{EVIDENCE_MARK} {evidence}\n" if evidence else "")
+
+
+def sql_prompt(
+    db_id: str, schema_text: str, question: str, shots: list[Shot] = (), evidence: str = ""
+) -> str:
     """Prompt for question -> SQL; the model completes it with ' <sql>;'."""
     parts = [SQL_TASK, ""]
     for shot in shots:
         parts.append(
             _database_block(shot.db_id, shot.schema_text)
-            + f"{QUESTION_MARK} {shot.question.strip()}\n{SQL_MARK} {clean_sql(shot.sql)};\n"
+            + _question_lines(shot.question, shot.evidence)
+            + f"{SQL_MARK} {clean_sql(shot.sql)};\n"
         )
-    parts.append(_database_block(db_id, schema_text) + f"{QUESTION_MARK} {question.strip()}\n{SQL_MARK}")
+    parts.append(_database_block(db_id, schema_text) + _question_lines(question, evidence) + SQL_MARK)
     return "\n".join(parts)
 
 

@@ -18,6 +18,7 @@ from sqlglot.tokens import TokenType
 
 DIALECT = "sqlite"
 HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")
+DIFFICULTY_LEVELS = ("simple", "moderate", "challenging", "unknown")  # BIRD's own, per question
 _AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Max, exp.Min)
 _SET_OPS = (exp.Union, exp.Intersect, exp.Except)
 _TOKENIZER = SQLite.tokenizer_class()

@@ -21,6 +21,7 @@ class TrainingPair:
     db_id: str
     question: str
     sql: str
+    evidence: str = ""
 
 
 def file_hash(path: Path | str) -> str:
@@ -42,7 +43,7 @@ def render_rows(
     pool = few_shot_pool(catalogue) if pool is None else pool
     rows = []
     for pair in pairs:
-        prompt = question_prompt(catalogue, pool, pair.db_id, pair.question, few_shot_k)
+        prompt = question_prompt(catalogue, pool, pair.db_id, pair.question, few_shot_k, pair.evidence)
         rows.append(
             {
                 "db_id": pair.db_id,

@@ -136,3 +136,52 @@ def make_spider_dir(root: Path) -> Path:
     (root / "dev.json").write_text(json.dumps(dev))
     (root / "train_spider.json").write_text(json.dumps(dev[:2]))
     return root
+
+
+# BIRD-format questions: (db_id, question, evidence, SQL, difficulty). The first two are written so
+# that Spider's and BIRD's execution match disagree on the predictions in BIRD_DISAGREEMENTS.
+BIRD_EXAMPLES = [
+    (
+        "concert",
+        "Which countries do singers older than 30 come from?",
+        "older than 30 refers to age > 30",
+        "SELECT country FROM singer WHERE age > 30",
+        "simple",
+    ),
+    ("concert", "List the names and ages of the singers.", "", "SELECT name, age FROM singer", "simple"),
+    (
+        "pets",
+        "How many pets are heavier than 10 kilograms?",
+        "heavier than 10 kilograms refers to weight > 10",
+        "SELECT count(*) FROM pet WHERE weight > 10",
+        "moderate",
+    ),
+    (
+        "concert",
+        "Which stadium hosted the most concerts?",
+        "the most concerts refers to MAX(COUNT(concert_id))",
+        "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id "
+        "GROUP BY T2.stadium_id ORDER BY count(*) DESC LIMIT 1",
+        "challenging",
+    ),
+]
+# Predictions for BIRD_EXAMPLES where the metrics part ways, with (Spider match, BIRD match).
+BIRD_DISAGREEMENTS = [
+    ("SELECT country FROM singer WHERE age > 30 GROUP BY country", (False, True)),  # duplicates dropped
+    ("SELECT age, name FROM singer", (True, False)),  # columns swapped
+]
+
+
+def make_bird_dir(root: Path) -> Path:
+    """A BIRD-format folder: dev.json (SQL, evidence, difficulty, question_id), dev_tables.json,
+    dev_databases/<db_id>/<db_id>.sqlite; train.json in the same shape for training-side tests."""
+    make_concert_db(root / "dev_databases" / "concert" / "concert.sqlite")
+    make_pets_db(root / "dev_databases" / "pets" / "pets.sqlite")
+    (root / "dev_tables.json").write_text(json.dumps([{"db_id": "concert"}, {"db_id": "pets"}]))
+    entries = [
+        {"question_id": i, "db_id": d, "question": q, "evidence": e, "SQL": s, "difficulty": level}
+        for i, (d, q, e, s, level) in enumerate(BIRD_EXAMPLES)
+    ]
+    (root / "dev.json").write_text(json.dumps(entries, indent=2))
+    (root / "train.json").write_text(json.dumps(entries[:3], indent=2))
+    return root

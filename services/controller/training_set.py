@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from shared.catalogue import Example
+from shared.catalogue import Catalogue, Example
 from shared.training_data import TrainingPair
 
 _SPACE = re.compile(r"\s+")
@@ -57,3 +57,17 @@ def seed_rows(examples: Iterable[Example]) -> list[KeptRow]:
     """The few-shot seed examples as round-0 rows: they sort first and win any duplicate. A version
     asked without examples in its prompt would otherwise never see them."""
     return [KeptRow(f"seed:{e.id}", e.db_id, e.question, e.query, None, 0) for e in examples if e.query]
+
+
+def with_evidence(pairs: list[TrainingPair], catalogue: Catalogue) -> list[TrainingPair]:
+    """Each pair whose question is a dataset question (labelled or question-only modes) trains with
+    that question's evidence, as inference will ask it; self-instruct questions have none."""
+    evidence: dict[tuple[str, str], str] = {}
+    for split in ("seed", "train"):  # the splits runs train from
+        if split in catalogue.split_files:
+            for e in catalogue.examples(split):
+                if e.evidence:
+                    evidence.setdefault((e.db_id, e.question), e.evidence)
+    if not evidence:
+        return pairs
+    return [replace(p, evidence=evidence.get((p.db_id, p.question), "")) for p in pairs]

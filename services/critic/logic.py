@@ -10,12 +10,13 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from services.critic.matching import order_matters, results_match
+from services.critic.matching import order_matters, results_match, set_results_match
 from services.critic.sandbox import EXHAUSTED, Limits, Outcome, SandboxPool
 from services.critic.voting import DEFAULT_MIN_SHARE, DEFAULT_MIN_VOTES, Ballot, VoteResult, vote
 from shared.catalogue import Catalogue, DatabaseSchema
 from shared.errors import InvalidArgument, NotFound
 from shared.sql import (
+    DIFFICULTY_LEVELS,
     HARDNESS_LEVELS,
     SqlParseError,
     canonical,
@@ -29,6 +30,7 @@ from shared.sql import (
 MAX_TIMEOUT_MS = 60_000
 MAX_ROWS = 1_000_000
 MAX_SQL_CHARS = 100_000
+METRICS = ("spider", "bird")  # execution match as Spider's evaluator computes it, or as BIRD's
 GOLD_CACHE_SIZE = 20_000
 VOTE_CACHE_SIZE = 4_096  # vote results by sample set
 BATCH = 128  # queries per IPC round-trip to a worker
@@ -78,6 +80,7 @@ class PredictionIn:
     gold_sql: str
     predicted_sql: str
     question: str = ""
+    difficulty: str = ""  # the dataset's own level (BIRD): what the bird metric reports by
 
 
 @dataclass
@@ -106,7 +109,7 @@ class AccuracyReport:
             test_suite=sum(s.test_suite_match for s in scores) / n if n else 0.0,
         )
         if with_levels:
-            for level in HARDNESS_LEVELS:
+            for level in [*HARDNESS_LEVELS, *DIFFICULTY_LEVELS]:
                 subset = [s for s in scores if s.hardness == level]
                 if subset:
                     report.by_hardness[level] = cls.from_scores(subset, with_levels=False)
@@ -416,16 +419,23 @@ class Critic:
 
     # --- evaluate ------------------------------------------------------------------------------
     def evaluate(
-        self, predictions: Sequence[PredictionIn], test_suite: bool = False
+        self, predictions: Sequence[PredictionIn], test_suite: bool = False, metric: str = "spider"
     ) -> tuple[AccuracyReport, list[QueryScore]]:
         """EX (and TS) per prediction. Gold results run once per (database, query); everything runs
-        in batches over the worker pool."""
+        in batches over the worker pool. metric "bird" compares result sets as BIRD's evaluator
+        does (queries as written, no test suites) and reports by the dataset's difficulty."""
+        if metric not in METRICS:
+            raise InvalidArgument(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+        bird = metric == "bird"
+        if bird and test_suite:
+            raise InvalidArgument("test suites are Spider's check; the bird metric has none")
+        as_matched = (lambda sql: sql) if bird else self._for_match
         for p in predictions:
             self._db_path(p.db_id)
             if not p.gold_sql.strip():
                 raise InvalidArgument(f"prediction {p.id or '?'} has no gold SQL")
         paths = {p.db_id: str(self._db_path(p.db_id)) for p in predictions}
-        gold_keys = [(paths[p.db_id], self._for_match(p.gold_sql)) for p in predictions]
+        gold_keys = [(paths[p.db_id], as_matched(p.gold_sql)) for p in predictions]
         golds = self._gold_outcomes(gold_keys)
         size = max(1, min(BATCH, -(-len(predictions) // max(1, self.pool.size * 4))))
         chunks = [list(range(i, min(i + size, len(predictions)))) for i in range(0, len(predictions), size)]
@@ -434,7 +444,7 @@ class Critic:
             # Runs in a thread: this chunk's matching overlaps the workers executing other chunks.
             runnable = [i for i in indices if predictions[i].predicted_sql.strip()]
             items = [
-                (paths[predictions[i].db_id], self._for_match(predictions[i].predicted_sql)) for i in runnable
+                (paths[predictions[i].db_id], as_matched(predictions[i].predicted_sql)) for i in runnable
             ]
             preds = dict(
                 zip(runnable, self.pool.execute_many(items, self.limits, batch=len(items) or 1), strict=True)
@@ -449,10 +459,13 @@ class Critic:
                     ex, error = False, f"gold query failed: {gold.error}"
                 elif not pred.ok:
                     ex, error = False, f"{pred.status}: {pred.error}"
+                elif bird:
+                    ex, error = set_results_match(gold.rows, pred.rows), ""
                 else:
                     ex, error = results_match(gold.rows, pred.rows, order_matters(p.gold_sql)), ""
                 ts = ex and test_suite and self.test_suite_match(p.db_id, p.gold_sql, p.predicted_sql)
-                out.append(QueryScore(p.id, p.db_id, hardness_of(p.gold_sql), ex, bool(ts), error))
+                level = (p.difficulty or "unknown") if bird else hardness_of(p.gold_sql)
+                out.append(QueryScore(p.id, p.db_id, level, ex, bool(ts), error))
             return out
 
         scores = [score for chunk in self._threads.map(score_chunk, chunks) for score in chunk]

@@ -113,6 +113,12 @@ def results_match(result1: Sequence[Row], result2: Sequence[Row], ordered: bool)
     return False
 
 
+def set_results_match(result1: Sequence[Row], result2: Sequence[Row]) -> bool:
+    """BIRD's execution match: the rows as sets - order and duplicates ignored, column order kept
+    (its evaluator compares `set(predicted) == set(gold)`)."""
+    return set(map(tuple, result1)) == set(map(tuple, result2))
+
+
 def reference_results_match(result1: Sequence[Row], result2: Sequence[Row], ordered: bool) -> bool:
     """A line-by-line port of the official evaluator's result_eq, kept as the benchmark's serial
     reference and as the oracle the tests compare against (same inputs, same verdicts)."""

@@ -47,6 +47,7 @@ class QuestionIn:
     id: str
     db_id: str
     question: str
+    evidence: str = ""  # BIRD's external knowledge, shown after the question
 
 
 @dataclass
@@ -282,7 +283,9 @@ class Generator:
             if not q.question.strip():
                 raise InvalidArgument(f"question {q.id or '?'} is empty")
             self._schema_text(q.db_id)  # validates the database
-            prompts.append(question_prompt(self.catalogue, self.seed_pool, q.db_id, q.question, k))
+            prompts.append(
+                question_prompt(self.catalogue, self.seed_pool, q.db_id, q.question, k, q.evidence)
+            )
         for prompt in prompts:
             self._check_context(backend, prompt, sampling)
         completions: list[list[str]] = [[] for _ in questions]

@@ -78,7 +78,10 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
     def GenerateSql(
         self, request: generation_pb2.GenerateSqlRequest, context: grpc.ServicerContext
     ) -> generation_pb2.GenerateSqlResponse:
-        questions = [QuestionIn(q.id or str(i), q.db_id, q.question) for i, q in enumerate(request.questions)]
+        questions = [
+            QuestionIn(q.id or str(i), q.db_id, q.question, q.evidence)
+            for i, q in enumerate(request.questions)
+        ]
         results, version = self.generator.generate_sql(
             questions,
             request.n,

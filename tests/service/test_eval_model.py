@@ -204,3 +204,63 @@ def test_voted_predictions_take_the_majority_answer_and_the_greedy_one_on_a_tie(
         critic.close()
     assert [p.predicted_sql for p in voted] == [forty, "SELECT count(*) FROM singer", "SELECT 1"]
     assert [p.id for p in voted] == [p.id for p in predictions]
+
+
+def test_eval_scores_a_bird_folder_with_birds_semantics_by_difficulty(tiny, tmp_path):
+    from tests.dbfactory import BIRD_DISAGREEMENTS, BIRD_EXAMPLES, make_bird_dir
+
+    bird = make_bird_dir(tmp_path / "bird")
+    gold = bird / "dev.json"
+    # Predictions: two where the metrics disagree, then the gold SQL itself.
+    predicted = [sql for sql, _ in BIRD_DISAGREEMENTS] + [s for _d, _q, _e, s, _l in BIRD_EXAMPLES[2:]]
+    pred = tmp_path / "pred.json"
+    pred.write_text(
+        json.dumps(
+            {str(i): f"{sql}\t----- bird -----\t{BIRD_EXAMPLES[i][0]}" for i, sql in enumerate(predicted)}
+        )
+    )
+    scores = {}
+    for metric in ("spider", "bird"):
+        report = tmp_path / f"{metric}.json"
+        result = _eval(
+            "--gold",
+            str(gold),
+            "--pred",
+            str(pred),
+            "--db-dir",
+            str(bird),
+            "--metric",
+            metric,
+            "--report",
+            str(report),
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        scores[metric] = [q["execution_match"] for q in json.loads(report.read_text())["queries"]]
+    assert [(s, b) for s, b in zip(scores["spider"], scores["bird"], strict=True)][:2] == [
+        m for _, m in BIRD_DISAGREEMENTS
+    ]
+    assert all(scores["bird"][2:]) and all(scores["spider"][2:])
+    assert "difficulty" in result.stdout and "challenging" in result.stdout
+    refused = _eval(
+        "--gold", str(gold), "--pred", str(pred), "--db-dir", str(bird), "--metric", "bird", "--test-suite"
+    )
+    assert refused.returncode == 2 and "bird metric has none" in refused.stdout
+
+    # A model's predictions for a BIRD split: prompts carry the evidence, the file is BIRD's format.
+    out = tmp_path / "predict_dev.json"
+    model = _eval(
+        "--model",
+        str(tiny),
+        "--dataset",
+        str(bird),
+        "--limit",
+        "2",
+        "--metric",
+        "bird",
+        "--out",
+        str(out),
+        home=tmp_path / "home",
+    )
+    assert model.returncode == 0, model.stdout + model.stderr
+    written = json.loads(out.read_text())
+    assert list(written) == ["0", "1"] and all("\t----- bird -----\tconcert" in v for v in written.values())

@@ -155,7 +155,9 @@ class Evaluate(StepBase):
     ) -> list[list[str]]:
         request = generation_pb2.GenerateSqlRequest(
             questions=[
-                generation_pb2.QuestionItem(id=str(i), db_id=e.db_id, question=e.question)
+                generation_pb2.QuestionItem(
+                    id=str(i), db_id=e.db_id, question=e.question, evidence=e.evidence
+                )
                 for i, e in enumerate(chunk)
             ],
             n=n,

@@ -92,7 +92,9 @@ class Generate(CandidateWriter):
             chunk = examples[index : index + LABELLED_CHUNK]
             request = generation_pb2.GenerateSqlRequest(
                 questions=[
-                    generation_pb2.QuestionItem(id=str(i), db_id=e.db_id, question=e.question)
+                    generation_pb2.QuestionItem(
+                        id=str(i), db_id=e.db_id, question=e.question, evidence=e.evidence
+                    )
                     for i, e in enumerate(chunk)
                 ],
                 n=settings.samples_per_question,

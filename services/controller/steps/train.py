@@ -14,7 +14,7 @@ from services.controller.enums import Step, VersionStatus
 from services.controller.faults import crash_point
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
-from services.controller.training_set import KeptRow, seed_rows, select_training_pairs
+from services.controller.training_set import KeptRow, seed_rows, select_training_pairs, with_evidence
 from shared.pb import common_pb2, trainer_pb2
 from shared.store import Candidate, Dataset, ModelVersion, Run, Verdict
 from shared.training_data import TrainingPair, freeze, render_rows
@@ -44,7 +44,7 @@ class Train(StepBase):
         kept = [KeptRow(*row) for row in rows]
         if settings.train_on_seed and "seed" in self.ctx.catalogue.split_files:
             kept += seed_rows(self.ctx.catalogue.examples("seed"))
-        return select_training_pairs(kept, settings.max_sql_per_question)
+        return with_evidence(select_training_pairs(kept, settings.max_sql_per_question), self.ctx.catalogue)
 
     def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
         pairs = self.kept_pairs(run.id, number, settings)

@@ -56,14 +56,16 @@ class GeneratedPair(_message.Message):
     def __init__(self, db_id: _Optional[str] = ..., question: _Optional[str] = ..., sql: _Optional[str] = ..., hardness: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class QuestionItem(_message.Message):
-    __slots__ = ("id", "db_id", "question")
+    __slots__ = ("id", "db_id", "question", "evidence")
     ID_FIELD_NUMBER: _ClassVar[int]
     DB_ID_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     id: str
     db_id: str
     question: str
-    def __init__(self, id: _Optional[str] = ..., db_id: _Optional[str] = ..., question: _Optional[str] = ...) -> None: ...
+    evidence: str
+    def __init__(self, id: _Optional[str] = ..., db_id: _Optional[str] = ..., question: _Optional[str] = ..., evidence: _Optional[str] = ...) -> None: ...
 
 class GenerateSqlRequest(_message.Message):
     __slots__ = ("questions", "n", "few_shot_k", "sampling", "slot")
