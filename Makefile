@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/models.txt M
 # completion here).
 LLAMA_CPP := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
+LLAMA_TOOLS := $(HOME)/.cache/sqldistill/llama.cpp-$(LLAMA_CPP)
 WHEELS := $(HOME)/.cache/sqldistill/wheels-portable
 
 .PHONY: setup setup-1.5b bench-gpu bench-ask bench-distill test test-fast protos lint bench demo data clean
@@ -27,6 +28,13 @@ $(STAMP): pyproject.toml requirements/models.txt
 		--no-binary llama-cpp-python -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP)
 	$(BIN)/python -m pip install -q --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-$(LLAMA_CPP)-*.whl
 	$(BIN)/python -m pip install -q --find-links $(WHEELS) 'llama-cpp-python[server]==$(LLAMA_CPP)'
+	# llama.cpp's GGUF converter (`sqldistill export --format gguf`), from the same source distribution.
+	test -f $(LLAMA_TOOLS)/convert_hf_to_gguf.py || ( rm -rf $(LLAMA_TOOLS).sdist && \
+		$(BIN)/python -m pip download -q --no-deps --no-binary :all: -d $(LLAMA_TOOLS).sdist \
+		llama-cpp-python==$(LLAMA_CPP) && mkdir -p $(LLAMA_TOOLS) && \
+		tar xzf $(LLAMA_TOOLS).sdist/llama_cpp_python-$(LLAMA_CPP).tar.gz -C $(LLAMA_TOOLS) --strip-components=3 \
+		$(addprefix llama_cpp_python-$(LLAMA_CPP)/vendor/llama.cpp/,convert_hf_to_gguf.py conversion gguf-py) && \
+		rm -rf $(LLAMA_TOOLS).sdist )
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

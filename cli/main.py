@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.ask import register as register_ask
+from cli.export import register as register_export
 from cli.runs import register as register_run_commands
 from cli.stack import START_ORDER, LocalStack
 from shared.catalogue import Catalogue, Example
@@ -29,6 +30,7 @@ app = typer.Typer(
 console = Console()
 register_run_commands(app)
 register_ask(app)
+register_export(app)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 

