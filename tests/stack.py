@@ -41,9 +41,11 @@ def scripted_responder(catalogue: Catalogue):
         match = re.fullmatch(r"How many rows does the (\w+) table have\?", question)
         if match:
             return f" SELECT count(*) FROM {match.group(1)};"
-        match = re.fullmatch(r"Please drop the (\w+) table\.", question)  # a hostile answer
+        match = re.fullmatch(r"Please drop the (\w+) table\.", question)  # hostile answers
         if match:
             return f" DROP TABLE {match.group(1)};"
+        if question == "Please load an extension.":
+            return " SELECT load_extension('/tmp/evil.so');"
         if question in good_dev:
             return f" {gold[question]};" if adapter else " SELECT 1;"
         if question in gold and question not in set(dev):

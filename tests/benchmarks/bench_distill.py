@@ -25,6 +25,7 @@ from sqlalchemy import select
 from cli.runs import build_run_spec
 from cli.stack import LocalStack
 from services.critic.matching import order_matters, results_match
+from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path
 from shared.catalogue import Catalogue, open_readonly
 from shared.config import REPO_ROOT, load_config
@@ -136,11 +137,55 @@ def mode_spec(path: Path, mode: str, overrides: dict[str, Any]) -> controller_pb
     return build_run_spec(None, {**fields, **sampling, **per_mode, "mode": mode, **overrides})
 
 
+SPIDER_TRAIN_MAX_BYTES = 1_000_000  # skip the few large databases: their test suites take minutes
+
+
+def spider_train_dataset(home: Path, source: Path, count: int, seed: int) -> tuple[Path, list[str]]:
+    """A Spider-format folder beside the bench home: `count` databases drawn (seeded) from a folder
+    of real schemas such as ../shared/spider-train, for self-instruct to train on, and the bundled
+    databases with their seed and held-out questions, for the prompts' examples and the evaluation
+    (the same 90 held-out questions as every other mode). Databases are linked, never copied."""
+    import random
+
+    folder = home / "dataset"
+    bundled = Catalogue.load(ensure_built(bundled_dataset_path(load_config(home=home))))
+    candidates = sorted(
+        p.name
+        for p in (source / "database").iterdir()
+        if (p / f"{p.name}.sqlite").is_file()
+        and (p / f"{p.name}.sqlite").stat().st_size <= SPIDER_TRAIN_MAX_BYTES
+        and p.name not in bundled.databases
+    )
+    chosen = sorted(random.Random(seed).sample(candidates, min(count, len(candidates))))
+    (folder / "database").mkdir(parents=True, exist_ok=True)
+    for db_id in chosen:
+        link = folder / "database" / db_id
+        if not link.exists():
+            os.symlink((source / "database" / db_id).resolve(), link)
+    for db_id, path in bundled.databases.items():
+        link = folder / "database" / db_id
+        if not link.exists():
+            os.symlink(path.parent.resolve(), link)
+    for split in ("seed", "dev"):
+        for path in bundled.split_files.get(split, ()):
+            (folder / path.name).write_bytes(path.read_bytes())
+    return folder, chosen
+
+
 def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     home = (args.home / f"{mode}-seed{args.seed}" if args.seed is not None else args.home / mode).resolve()
+    if args.spider_train:
+        home = home.with_name(home.name + f"-spider{args.spider_dbs}")
     home.mkdir(parents=True, exist_ok=True)
     _share_converted_models(home)
     config = load_config(home=home)
+    training_dbs: list[str] = []
+    if args.spider_train:
+        if mode != "self_instruct":
+            raise SystemExit("--spider-train is for the self_instruct mode: its databases have no questions")
+        dataset, training_dbs = spider_train_dataset(home, args.spider_train, args.spider_dbs, args.seed or 0)
+        config = load_config(home=home, dataset=dataset)
+        print(f"[{mode}] training databases from {args.spider_train}: {', '.join(training_dbs)}", flush=True)
     stack = LocalStack(config)
     started = time.monotonic()
     try:
@@ -153,6 +198,8 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             overrides["rounds"] = args.rounds
         if args.seed is not None:
             overrides["seed"] = args.seed
+        if training_dbs:
+            overrides["db_ids"] = training_dbs
         spec = mode_spec(args.spec, mode, overrides)
         run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec))
         print(f"[{mode}] run {run.run_id} started", flush=True)
@@ -281,6 +328,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None, help="override the spec's seed (own home per seed)")
     parser.add_argument("--rounds", type=int, default=0, help="override the spec's rounds")
     parser.add_argument("--home", type=Path, default=Path(".bench/distill-home"))
+    parser.add_argument(
+        "--spider-train",
+        type=Path,
+        default=None,
+        help="self_instruct on databases drawn from this Spider-format folder (e.g. ../shared/spider-train)",
+    )
+    parser.add_argument("--spider-dbs", type=int, default=16, help="with --spider-train: databases drawn")
     args = parser.parse_args()
     results = []
     for mode in args.modes.split(","):

@@ -84,7 +84,13 @@ def test_ask_writes_sql_with_the_serving_version_and_runs_it_in_the_sandbox(stac
     hostile = stub.Ask(
         controller_pb2.AskRequest(question=f"Please drop the {table} table.", db_id=example.db_id), timeout=60
     )
-    assert hostile.status != critic_pb2.EXECUTION_STATUS_OK and hostile.error
+    assert hostile.status != critic_pb2.EXECUTION_STATUS_OK and hostile.error  # not even SQL to run
+    loading = stub.Ask(
+        controller_pb2.AskRequest(question="Please load an extension.", db_id=example.db_id), timeout=60
+    )
+    assert "load_extension" in loading.sql  # the sandbox ran it, and refused
+    assert loading.status in (critic_pb2.EXECUTION_STATUS_DENIED, critic_pb2.EXECUTION_STATUS_ERROR)
+    assert loading.error and loading.row_count == 0
     assert _digest(db) == before
 
     # The CLI, as a user runs it.
