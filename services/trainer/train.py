@@ -66,6 +66,11 @@ class TrainingParams:
     checkpoint_every: int = 50
     merge: bool = False
     warmup_ratio: float = 0.05
+    # The matmuls' number format: auto = bf16 on a GPU that has it, else fp32. Whatever it is, the
+    # weights being trained stay fp32 (master weights) and bf16 runs under autocast: AdamW on bf16
+    # parameters rounds away any update under about 1/256 of a weight, common at full fine-tuning's
+    # learning rates. Only a frozen base (LoRA) is held in bf16.
+    precision: str = "auto"
 
 
 @dataclass
@@ -128,6 +133,21 @@ def _code_version() -> str:
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def compute_dtype(precision: str, device: str) -> Any:
+    """The matmuls' format under autocast: auto = bf16 on a GPU that supports it, else fp32."""
+    import torch
+
+    if precision not in PRECISIONS:
+        raise BadInput(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if bf16 else torch.float32
+    return torch.bfloat16 if precision == "bf16" else torch.float32
 
 
 def _load_model(spec: TrainSpec, device: str, dtype: Any) -> tuple[Any, Any]:
@@ -193,10 +213,13 @@ def train(spec: TrainSpec) -> Path:
 
     _seed_everything(params.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    dtype = compute_dtype(params.precision, device)
     if device == "cpu":
         torch.set_num_threads(len(os.sched_getaffinity(0)))
-    model, tokenizer = _load_model(spec, device, dtype)
+    # Trained weights in fp32 always; a LoRA run's frozen base in the compute format (never updated;
+    # PEFT keeps the adapters themselves in fp32).
+    weights_dtype = torch.float32 if params.method == "full" else dtype
+    model, tokenizer = _load_model(spec, device, weights_dtype)
     int8_base = params.int8_base and params.method == "lora" and device == "cpu"
     try:
         swapped = quantize_frozen_base(model) if int8_base else []
@@ -313,7 +336,8 @@ def train(spec: TrainSpec) -> Path:
             "train_seconds_this_run": round(train_seconds, 2),
             "tokens_per_second": round(tokens_this_run / train_seconds, 1) if train_seconds else None,
             "device": device,
-            "dtype": str(dtype).replace("torch.", ""),
+            "dtype": str(dtype).replace("torch.", ""),  # the matmuls'
+            "weights_dtype": str(weights_dtype).replace("torch.", ""),
             "int8_base": int8_base,
             "examples": len(examples),
             "padding_waste": round(

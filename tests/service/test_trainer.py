@@ -106,6 +106,44 @@ def test_full_fine_tuning_and_merge(tmp_path, tiny_base, dataset):
     assert (merged / "merged" / "config.json").is_file()
 
 
+def _weights(folder) -> dict:
+    from safetensors.torch import load_file
+
+    return {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
+
+
+def test_bf16_matmuls_keep_fp32_master_weights_so_small_updates_are_not_lost(tmp_path, tiny_base, dataset):
+    """Full fine-tuning at a learning rate whose steps are far under bf16's resolution of a weight
+    (Adam's step is about lr = 1e-5; bf16 resolves about 1/256 of a weight of size ~0.02): with
+    bf16 parameters nearly every update would round away; with fp32 master weights and bf16
+    autocast the weights follow an fp32 run's within bf16's matmul noise."""
+    import torch
+
+    common = dict(method="full", max_steps=6, learning_rate=1e-5, warmup_ratio=0.0, checkpoint_every=0)
+    reference = train(_spec(tmp_path / "fp32", tiny_base, dataset, precision="fp32", **common))
+    mixed = train(_spec(tmp_path / "bf16", tiny_base, dataset, precision="bf16", **common))
+    manifest = json.loads((mixed / "manifest.json").read_text())["metrics"]
+    assert (manifest["dtype"], manifest["weights_dtype"]) == ("bfloat16", "float32")
+    base = {k: v.float() for k, v in _weights_of(tiny_base).items()}
+    ref, got = _weights(reference), _weights(mixed)
+    names = sorted(ref)  # what was saved (a tied head is saved once)
+    moved = lambda w: sum(int((w[k] != base[k]).sum()) for k in names) / sum(base[k].numel() for k in names)  # noqa: E731
+    assert moved(ref) > 0.9 and moved(got) > 0.9  # bf16 parameters would leave most weights as they were
+    assert sorted(got) == names
+    for name in names:
+        update, error = ref[name] - base[name], got[name] - ref[name]
+        assert torch.linalg.norm(error) <= 0.5 * torch.linalg.norm(update), name
+    with pytest.raises(Exception, match="precision must be one of"):
+        train(_spec(tmp_path / "bad", tiny_base, dataset, precision="fp8", **common))
+
+
+def _weights_of(folder) -> dict:
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    return {k: v.detach() for k, v in model.state_dict().items()}
+
+
 def test_training_from_the_parent_continues_its_adapter(tmp_path, tiny_base, dataset):
     parent = train(_spec(tmp_path / "p", tiny_base, dataset, max_steps=20))
     spec = _spec(tmp_path / "c", tiny_base, dataset, max_steps=2)
