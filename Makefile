@@ -13,7 +13,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 LLAMA_TOOLS := $(HOME)/.cache/sqldistill/llama.cpp-$(LLAMA_CPP)
 WHEELS := $(HOME)/.cache/sqldistill/wheels-portable
 
-.PHONY: setup setup-1.5b bench-gpu bench-ask bench-distill test test-fast protos lint bench demo data clean
+.PHONY: setup setup-1.5b gpu-wheels gpu-check bench-gpu bench-ask bench-distill test test-fast protos lint bench demo data clean
 
 setup: $(STAMP)
 
@@ -69,6 +69,15 @@ bench: setup
 
 # On a GPU machine (random-init models of the packaged shapes; needs only torch, transformers, peft):
 #   python3 -m tests.benchmarks.gpu_bench --out gpu.json
+# On a machine with a package index: the wheels a GPU machine lacks (CPython 3.12, manylinux), into .whl/.
+gpu-wheels: setup
+	$(BIN)/python -m tests.benchmarks.gpu_check --download .whl
+
+# On a GPU machine (its python3 holds torch, transformers and peft; carry .whl): the GPU-relevant tests
+# and gpu_bench in about 8 minutes; JSON and junit under $$OUT (or .bench/gpu-check).
+gpu-check:
+	python3 -m tests.benchmarks.gpu_check
+
 bench-gpu: setup
 	mkdir -p .bench
 	$(BIN)/python -m tests.benchmarks.gpu_bench --out .bench/gpu.json

@@ -40,3 +40,11 @@ def test_peak_is_looked_up_by_the_most_specific_card_name():
     assert peak_tflops("NVIDIA H100 PCIe") == 756.0
     assert peak_tflops("NVIDIA H200") == 989.0
     assert peak_tflops("NVIDIA GeForce RTX 2080") is None
+
+
+def test_gpu_check_knows_a_version_for_every_carried_wheel_and_runs_existing_tests():
+    from tests.benchmarks.gpu_check import CARRIED, GPU_TESTS, pinned_versions
+
+    pins = pinned_versions()
+    assert set(CARRIED) <= set(pins), set(CARRIED) - set(pins)  # `make gpu-wheels` fetches exact versions
+    assert all((REPO / path).is_file() for path in GPU_TESTS)
