@@ -62,6 +62,10 @@ class RunSettings:
     train_on_seed: bool = True  # the few-shot seed examples join every training set
     train_batch_size: int = 4  # per-device micro-batch of the training job
     train_int8_base: bool = False  # LoRA on a CPU: the frozen base's matmuls in int8 (trainer int8_base.py)
+    train_gradient_checkpointing: bool = False  # recompute activations in backward: less memory, more compute
+    train_precision: str = (
+        "auto"  # training matmuls: auto (bf16 on a GPU) | fp32 | bf16; trained weights stay fp32
+    )
     judge_timeout_seconds: float = 600.0  # one JudgeCandidates call (a chunk of candidates)
     evaluate_timeout_seconds: float = 1800.0  # one Evaluate call (the whole held-out set)
     watch_timeout_seconds: float = 3600.0  # one WatchJob stream before it is reopened

@@ -7,6 +7,7 @@ from services.controller.enums import Mode
 from services.controller.settings import GATE_MODES, MODES, RunSettings
 from shared.catalogue import Catalogue
 from shared.errors import InvalidArgument
+from shared.limits import TRAIN_PRECISIONS
 
 
 def validate_settings(settings: RunSettings, catalogue: Catalogue) -> None:
@@ -55,6 +56,8 @@ def validate_settings(settings: RunSettings, catalogue: Catalogue) -> None:
         raise InvalidArgument("gate_margin must be >= 0")
     if settings.train_method not in ("lora", "full"):
         raise InvalidArgument("train_method must be lora or full")
+    if settings.train_precision not in TRAIN_PRECISIONS:
+        raise InvalidArgument(f"train_precision must be one of {', '.join(TRAIN_PRECISIONS)}")
     if settings.gate_mode not in GATE_MODES:
         raise InvalidArgument(f"gate_mode must be one of {', '.join(GATE_MODES)}, got {settings.gate_mode!r}")
     if not 0 < settings.gate_alpha < 1:

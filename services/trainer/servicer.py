@@ -37,6 +37,8 @@ def params_from(message: trainer_pb2.TrainingParams) -> TrainingParams:
         checkpoint_every=message.checkpoint_every or defaults.checkpoint_every,
         merge=message.merge,
         int8_base=message.int8_base,
+        gradient_checkpointing=message.gradient_checkpointing,
+        precision=message.precision or defaults.precision,
     )
 
 

@@ -136,6 +136,20 @@ def test_bf16_matmuls_keep_fp32_master_weights_so_small_updates_are_not_lost(tmp
         train(_spec(tmp_path / "bad", tiny_base, dataset, precision="fp8", **common))
 
 
+def test_gradient_checkpointing_trains_the_same_run(tmp_path, tiny_base, dataset):
+    """Recomputed activations, same arithmetic: the losses match a run that kept them."""
+    kept = train(_spec(tmp_path / "kept", tiny_base, dataset, max_steps=6, precision="fp32"))
+    recomputed = train(
+        _spec(
+            tmp_path / "ckpt", tiny_base, dataset, max_steps=6, precision="fp32", gradient_checkpointing=True
+        )
+    )
+    losses = [json.loads((p / "manifest.json").read_text())["metrics"]["losses"] for p in (kept, recomputed)]
+    assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+    metrics = [json.loads((p / "manifest.json").read_text())["metrics"] for p in (kept, recomputed)]
+    assert [m["activation_checkpointing"] for m in metrics] == [False, True]  # really on, and only there
+
+
 def _weights_of(folder) -> dict:
     from transformers import AutoModelForCausalLM
 

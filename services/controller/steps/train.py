@@ -75,6 +75,8 @@ class Train(StepBase):
             learning_rate=settings.learning_rate,
             batch_size=settings.train_batch_size,
             int8_base=settings.train_int8_base,
+            gradient_checkpointing=settings.train_gradient_checkpointing,
+            precision=settings.train_precision,
         )
         request = trainer_pb2.SubmitJobRequest(
             run_id=run.id,

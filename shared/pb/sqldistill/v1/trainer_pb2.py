@@ -25,25 +25,25 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as sqldistill_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bsqldistill/v1/trainer.proto\x12\rsqldistill.v1\x1a\x1asqldistill/v1/common.proto\"\xcb\x02\n\x0eTrainingParams\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x11\n\tlora_rank\x18\x02 \x01(\x05\x12\x12\n\nlora_alpha\x18\x03 \x01(\x05\x12\x16\n\x0etarget_modules\x18\x04 \x03(\t\x12\x15\n\rlearning_rate\x18\x05 \x01(\x01\x12\x0e\n\x06\x65pochs\x18\x06 \x01(\x05\x12\x11\n\tmax_steps\x18\x07 \x01(\x05\x12\x12\n\nbatch_size\x18\x08 \x01(\x05\x12\x1d\n\x15gradient_accumulation\x18\t \x01(\x05\x12\x12\n\nmax_length\x18\n \x01(\x05\x12\x0c\n\x04seed\x18\x0b \x01(\x03\x12\x1f\n\x17\x64isable_length_grouping\x18\x0c \x01(\x08\x12\x18\n\x10\x63heckpoint_every\x18\r \x01(\x05\x12\r\n\x05merge\x18\x0e \x01(\x08\x12\x11\n\tint8_base\x18\x0f \x01(\x08\"\xf4\x01\n\x10SubmitJobRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x05\x12\x14\n\x0c\x64\x61taset_hash\x18\x03 \x01(\t\x12\x14\n\x0c\x64\x61taset_path\x18\x04 \x01(\t\x12+\n\nbase_model\x18\x05 \x01(\x0b\x32\x17.sqldistill.v1.ModelRef\x12\x16\n\x0eparent_version\x18\x06 \x01(\t\x12\x0f\n\x07version\x18\x07 \x01(\t\x12-\n\x06params\x18\x08 \x01(\x0b\x32\x1d.sqldistill.v1.TrainingParams\x12\x10\n\x08launcher\x18\t \x01(\t\"\x18\n\x06JobRef\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\xbd\x01\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12&\n\x05state\x18\x02 \x01(\x0e\x32\x17.sqldistill.v1.JobState\x12\x0e\n\x06run_id\x18\x03 \x01(\t\x12\r\n\x05round\x18\x04 \x01(\x05\x12\x14\n\x0c\x64\x61taset_hash\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\t\x12\x15\n\rartifact_path\x18\x07 \x01(\t\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12\x12\n\nfinal_loss\x18\t \x01(\x01\"\xc7\x01\n\x0bJobProgress\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12&\n\x05state\x18\x02 \x01(\x0e\x32\x17.sqldistill.v1.JobState\x12\x0c\n\x04step\x18\x03 \x01(\x05\x12\x13\n\x0btotal_steps\x18\x04 \x01(\x05\x12\x0c\n\x04loss\x18\x05 \x01(\x01\x12\x19\n\x11tokens_per_second\x18\x06 \x01(\x01\x12\x13\n\x0b\x65ta_seconds\x18\x07 \x01(\x01\x12\x1f\n\x03job\x18\x08 \x01(\x0b\x32\x12.sqldistill.v1.Job*\x9b\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATE_PENDING\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05\x32\x80\x02\n\x0eTrainerService\x12@\n\tSubmitJob\x12\x1f.sqldistill.v1.SubmitJobRequest\x1a\x12.sqldistill.v1.Job\x12?\n\x08WatchJob\x12\x15.sqldistill.v1.JobRef\x1a\x1a.sqldistill.v1.JobProgress0\x01\x12\x36\n\tCancelJob\x12\x15.sqldistill.v1.JobRef\x1a\x12.sqldistill.v1.Job\x12\x33\n\x06GetJob\x12\x15.sqldistill.v1.JobRef\x1a\x12.sqldistill.v1.Jobb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bsqldistill/v1/trainer.proto\x12\rsqldistill.v1\x1a\x1asqldistill/v1/common.proto\"\xfe\x02\n\x0eTrainingParams\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x11\n\tlora_rank\x18\x02 \x01(\x05\x12\x12\n\nlora_alpha\x18\x03 \x01(\x05\x12\x16\n\x0etarget_modules\x18\x04 \x03(\t\x12\x15\n\rlearning_rate\x18\x05 \x01(\x01\x12\x0e\n\x06\x65pochs\x18\x06 \x01(\x05\x12\x11\n\tmax_steps\x18\x07 \x01(\x05\x12\x12\n\nbatch_size\x18\x08 \x01(\x05\x12\x1d\n\x15gradient_accumulation\x18\t \x01(\x05\x12\x12\n\nmax_length\x18\n \x01(\x05\x12\x0c\n\x04seed\x18\x0b \x01(\x03\x12\x1f\n\x17\x64isable_length_grouping\x18\x0c \x01(\x08\x12\x18\n\x10\x63heckpoint_every\x18\r \x01(\x05\x12\r\n\x05merge\x18\x0e \x01(\x08\x12\x11\n\tint8_base\x18\x0f \x01(\x08\x12\x1e\n\x16gradient_checkpointing\x18\x10 \x01(\x08\x12\x11\n\tprecision\x18\x11 \x01(\t\"\xf4\x01\n\x10SubmitJobRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05round\x18\x02 \x01(\x05\x12\x14\n\x0c\x64\x61taset_hash\x18\x03 \x01(\t\x12\x14\n\x0c\x64\x61taset_path\x18\x04 \x01(\t\x12+\n\nbase_model\x18\x05 \x01(\x0b\x32\x17.sqldistill.v1.ModelRef\x12\x16\n\x0eparent_version\x18\x06 \x01(\t\x12\x0f\n\x07version\x18\x07 \x01(\t\x12-\n\x06params\x18\x08 \x01(\x0b\x32\x1d.sqldistill.v1.TrainingParams\x12\x10\n\x08launcher\x18\t \x01(\t\"\x18\n\x06JobRef\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\xbd\x01\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12&\n\x05state\x18\x02 \x01(\x0e\x32\x17.sqldistill.v1.JobState\x12\x0e\n\x06run_id\x18\x03 \x01(\t\x12\r\n\x05round\x18\x04 \x01(\x05\x12\x14\n\x0c\x64\x61taset_hash\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\t\x12\x15\n\rartifact_path\x18\x07 \x01(\t\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12\x12\n\nfinal_loss\x18\t \x01(\x01\"\xc7\x01\n\x0bJobProgress\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12&\n\x05state\x18\x02 \x01(\x0e\x32\x17.sqldistill.v1.JobState\x12\x0c\n\x04step\x18\x03 \x01(\x05\x12\x13\n\x0btotal_steps\x18\x04 \x01(\x05\x12\x0c\n\x04loss\x18\x05 \x01(\x01\x12\x19\n\x11tokens_per_second\x18\x06 \x01(\x01\x12\x13\n\x0b\x65ta_seconds\x18\x07 \x01(\x01\x12\x1f\n\x03job\x18\x08 \x01(\x0b\x32\x12.sqldistill.v1.Job*\x9b\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATE_PENDING\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05\x32\x80\x02\n\x0eTrainerService\x12@\n\tSubmitJob\x12\x1f.sqldistill.v1.SubmitJobRequest\x1a\x12.sqldistill.v1.Job\x12?\n\x08WatchJob\x12\x15.sqldistill.v1.JobRef\x1a\x1a.sqldistill.v1.JobProgress0\x01\x12\x36\n\tCancelJob\x12\x15.sqldistill.v1.JobRef\x1a\x12.sqldistill.v1.Job\x12\x33\n\x06GetJob\x12\x15.sqldistill.v1.JobRef\x1a\x12.sqldistill.v1.Jobb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sqldistill.v1.trainer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_JOBSTATE']._serialized_start=1076
-  _globals['_JOBSTATE']._serialized_end=1231
+  _globals['_JOBSTATE']._serialized_start=1127
+  _globals['_JOBSTATE']._serialized_end=1282
   _globals['_TRAININGPARAMS']._serialized_start=75
-  _globals['_TRAININGPARAMS']._serialized_end=406
-  _globals['_SUBMITJOBREQUEST']._serialized_start=409
-  _globals['_SUBMITJOBREQUEST']._serialized_end=653
-  _globals['_JOBREF']._serialized_start=655
-  _globals['_JOBREF']._serialized_end=679
-  _globals['_JOB']._serialized_start=682
-  _globals['_JOB']._serialized_end=871
-  _globals['_JOBPROGRESS']._serialized_start=874
-  _globals['_JOBPROGRESS']._serialized_end=1073
-  _globals['_TRAINERSERVICE']._serialized_start=1234
-  _globals['_TRAINERSERVICE']._serialized_end=1490
+  _globals['_TRAININGPARAMS']._serialized_end=457
+  _globals['_SUBMITJOBREQUEST']._serialized_start=460
+  _globals['_SUBMITJOBREQUEST']._serialized_end=704
+  _globals['_JOBREF']._serialized_start=706
+  _globals['_JOBREF']._serialized_end=730
+  _globals['_JOB']._serialized_start=733
+  _globals['_JOB']._serialized_end=922
+  _globals['_JOBPROGRESS']._serialized_start=925
+  _globals['_JOBPROGRESS']._serialized_end=1124
+  _globals['_TRAINERSERVICE']._serialized_start=1285
+  _globals['_TRAINERSERVICE']._serialized_end=1541
 # @@protoc_insertion_point(module_scope)

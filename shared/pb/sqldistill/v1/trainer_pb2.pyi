@@ -24,7 +24,7 @@ JOB_STATE_FAILED: JobState
 JOB_STATE_CANCELLED: JobState
 
 class TrainingParams(_message.Message):
-    __slots__ = ("method", "lora_rank", "lora_alpha", "target_modules", "learning_rate", "epochs", "max_steps", "batch_size", "gradient_accumulation", "max_length", "seed", "disable_length_grouping", "checkpoint_every", "merge", "int8_base")
+    __slots__ = ("method", "lora_rank", "lora_alpha", "target_modules", "learning_rate", "epochs", "max_steps", "batch_size", "gradient_accumulation", "max_length", "seed", "disable_length_grouping", "checkpoint_every", "merge", "int8_base", "gradient_checkpointing", "precision")
     METHOD_FIELD_NUMBER: _ClassVar[int]
     LORA_RANK_FIELD_NUMBER: _ClassVar[int]
     LORA_ALPHA_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +40,8 @@ class TrainingParams(_message.Message):
     CHECKPOINT_EVERY_FIELD_NUMBER: _ClassVar[int]
     MERGE_FIELD_NUMBER: _ClassVar[int]
     INT8_BASE_FIELD_NUMBER: _ClassVar[int]
+    GRADIENT_CHECKPOINTING_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
     method: str
     lora_rank: int
     lora_alpha: int
@@ -55,7 +57,9 @@ class TrainingParams(_message.Message):
     checkpoint_every: int
     merge: bool
     int8_base: bool
-    def __init__(self, method: _Optional[str] = ..., lora_rank: _Optional[int] = ..., lora_alpha: _Optional[int] = ..., target_modules: _Optional[_Iterable[str]] = ..., learning_rate: _Optional[float] = ..., epochs: _Optional[int] = ..., max_steps: _Optional[int] = ..., batch_size: _Optional[int] = ..., gradient_accumulation: _Optional[int] = ..., max_length: _Optional[int] = ..., seed: _Optional[int] = ..., disable_length_grouping: _Optional[bool] = ..., checkpoint_every: _Optional[int] = ..., merge: _Optional[bool] = ..., int8_base: _Optional[bool] = ...) -> None: ...
+    gradient_checkpointing: bool
+    precision: str
+    def __init__(self, method: _Optional[str] = ..., lora_rank: _Optional[int] = ..., lora_alpha: _Optional[int] = ..., target_modules: _Optional[_Iterable[str]] = ..., learning_rate: _Optional[float] = ..., epochs: _Optional[int] = ..., max_steps: _Optional[int] = ..., batch_size: _Optional[int] = ..., gradient_accumulation: _Optional[int] = ..., max_length: _Optional[int] = ..., seed: _Optional[int] = ..., disable_length_grouping: _Optional[bool] = ..., checkpoint_every: _Optional[int] = ..., merge: _Optional[bool] = ..., int8_base: _Optional[bool] = ..., gradient_checkpointing: _Optional[bool] = ..., precision: _Optional[str] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
     __slots__ = ("run_id", "round", "dataset_hash", "dataset_path", "base_model", "parent_version", "version", "params", "launcher")
