@@ -64,7 +64,10 @@ class GenerationConfig(BaseModel):
 
 class TrainerConfig(BaseModel):
     launcher: str = "local"  # local | kubernetes
-    max_local_jobs: int = 1  # local training processes at once (0 = no limit); the rest wait PENDING
+    max_local_jobs: int = 1  # local training jobs at once (0 = no limit); the rest wait PENDING
+    # Processes per training job: 1 = the entrypoint alone; N = torchrun with N ranks (one per GPU
+    # on a GPU node - a Kubernetes Job then asks for N GPUs - or N gloo processes on a CPU).
+    processes_per_job: int = Field(default=1, ge=1)
     namespace: str = "sqldistill"
     image: str = ""  # training image for Kubernetes Jobs ("" = the template's)
     job_template: str = ""  # Job template file ("" = k8s/base/trainer/job-template.yaml)

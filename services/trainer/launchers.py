@@ -21,6 +21,32 @@ REPO = Path(__file__).resolve().parent.parent.parent
 DEFAULT_JOB_TEMPLATE = REPO / "k8s" / "base" / "trainer" / "job-template.yaml"
 
 
+def train_arguments(processes: int) -> list[str]:
+    """Python's arguments that run one training job: the entrypoint itself, or under torchrun with
+    `processes` ranks (distributed.py; one per GPU on a GPU node, gloo processes on a CPU)."""
+    entry = ["-m", "services.trainer.train"]
+    if processes <= 1:
+        return entry
+    return ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", *entry]
+
+
+def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
+    """pid and every process under it: torchrun starts its ranks in process groups of their own, so
+    signalling the launcher's group alone would leave them running."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        family = [*root.children(recursive=True), root]
+    except psutil.NoSuchProcess:
+        return
+    for process in family:
+        try:
+            process.send_signal(sig)
+        except psutil.NoSuchProcess:
+            pass
+
+
 @dataclass
 class Status:
     """What a launcher knows about a job: still running, or finished with an exit code."""
@@ -53,8 +79,9 @@ class LocalLauncher:
 
     name = "local"
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(self, python: str = sys.executable, processes: int = 1) -> None:
         self.python = python
+        self.processes = processes
         self._processes: dict[str, subprocess.Popen] = {}
         self._work_dirs: dict[str, Path] = {}
 
@@ -64,7 +91,7 @@ class LocalLauncher:
         self._kill_stale(work_dir)
         with open(work_dir / "train.log", "ab") as log_file:
             process = subprocess.Popen(
-                [self.python, "-m", "services.trainer.train", str(spec_path)],
+                [self.python, *train_arguments(self.processes), str(spec_path)],
                 cwd=REPO,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -87,7 +114,7 @@ class LocalLauncher:
             return
         if "services.trainer.train" in cmdline:
             log.warning("stopping stale training process %d in %s", pid, work_dir)
-            os.killpg(pid, signal.SIGKILL)
+            kill_tree(pid)
 
     def status(self, job_id: str) -> Status:
         process = self._processes.get(job_id)
@@ -99,11 +126,11 @@ class LocalLauncher:
     def cancel(self, job_id: str) -> None:
         process = self._processes.get(job_id)
         if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            kill_tree(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                kill_tree(process.pid)
                 process.wait()
 
     def log_tail(self, job_id: str, lines: int = 30) -> str:
@@ -124,9 +151,11 @@ def build_job(
     labels: dict[str, str],
     image: str = "",
     namespace: str = "",
+    processes: int = 1,
 ) -> dict[str, Any]:
-    """The batch/v1 Job for one training job, filled in from the template (GPU request, volumes,
-    backoffLimit, ttlSecondsAfterFinished come from the template)."""
+    """The batch/v1 Job for one training job, filled in from the template (volumes, backoffLimit,
+    ttlSecondsAfterFinished come from the template). With several processes it runs torchrun and,
+    where the template asks for GPUs, asks for one per process."""
     job = copy.deepcopy(template)
     name = job_name(job_id)
     metadata = job.setdefault("metadata", {})
@@ -143,7 +172,11 @@ def build_job(
     pod = job["spec"]["template"]
     pod.setdefault("metadata", {}).setdefault("labels", {}).update(all_labels)
     container = pod["spec"]["containers"][0]
-    container["args"] = ["-m", "services.trainer.train", str(spec_path)]
+    container["args"] = [*train_arguments(processes), str(spec_path)]
+    resources = container.get("resources") or {}
+    for bound in ("requests", "limits"):
+        if processes > 1 and "nvidia.com/gpu" in (resources.get(bound) or {}):
+            resources[bound]["nvidia.com/gpu"] = str(processes)
     if image:
         container["image"] = image
     return job
@@ -161,6 +194,7 @@ class KubernetesLauncher:
         template_path: Path = DEFAULT_JOB_TEMPLATE,
         image: str = "",
         api_client: Any = None,
+        processes: int = 1,
     ) -> None:
         from kubernetes import client, config
 
@@ -172,6 +206,7 @@ class KubernetesLauncher:
             api_client = client.ApiClient()
         self.namespace = namespace
         self.image = image
+        self.processes = processes
         self.template = yaml.safe_load(Path(template_path).read_text())
         self.batch = client.BatchV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
@@ -179,7 +214,7 @@ class KubernetesLauncher:
     def start(self, job_id: str, spec_path: Path, labels: dict[str, str]) -> None:
         from kubernetes.client.exceptions import ApiException
 
-        body = build_job(self.template, job_id, spec_path, labels, self.image, self.namespace)
+        body = build_job(self.template, job_id, spec_path, labels, self.image, self.namespace, self.processes)
         try:
             self.batch.create_namespaced_job(self.namespace, body)
         except ApiException as exc:

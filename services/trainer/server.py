@@ -20,11 +20,14 @@ SERVICE_NAME = trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_na
 
 
 def build_manager(config: Config) -> JobManager:
-    launchers: dict[str, Launcher] = {"local": LocalLauncher()}
+    launchers: dict[str, Launcher] = {"local": LocalLauncher(processes=config.trainer.processes_per_job)}
     if config.trainer.launcher == "kubernetes":
         template = Path(config.trainer.job_template) if config.trainer.job_template else DEFAULT_JOB_TEMPLATE
         launchers["kubernetes"] = KubernetesLauncher(
-            config.trainer.namespace, template, image=config.trainer.image
+            config.trainer.namespace,
+            template,
+            image=config.trainer.image,
+            processes=config.trainer.processes_per_job,
         )
     store = Store.open(config.resolved_store_url)
     return JobManager(

@@ -14,6 +14,7 @@ renamed into place, so it either exists whole or not at all. Progress goes to wo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -37,6 +38,7 @@ from services.trainer.batches import (
     tokenize_rows,
 )
 from services.trainer.checkpoints import CheckpointWriter, load_checkpoint
+from services.trainer.distributed import barrier, join, leave, shard, total, wrap
 from services.trainer.int8_base import quantize_frozen_base, restore_frozen_base
 from shared.limits import TRAIN_PRECISIONS
 
@@ -109,6 +111,8 @@ class BadInput(Exception):
 
 
 def _progress(work_dir: Path, **event: Any) -> None:
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports for all
+        return
     event["time"] = time.time()
     with open(work_dir / "progress.jsonl", "a") as handle:
         handle.write(json.dumps(event) + "\n")
@@ -214,17 +218,20 @@ def train(spec: TrainSpec) -> Path:
         raise BadInput("dataset is empty")
 
     _seed_everything(params.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = compute_dtype(params.precision, device)
-    if device == "cpu":
-        torch.set_num_threads(len(os.sched_getaffinity(0)))
+    cuda = torch.cuda.is_available()
+    world = join(cuda)  # one process, or this one's place among torchrun's
+    device = world.device(cuda)
+    device_type = "cuda" if cuda else "cpu"
+    dtype = compute_dtype(params.precision, device_type)
+    if not cuda:
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // world.size))
     # Trained weights in fp32 always; a LoRA run's frozen base in the compute format (never updated;
     # PEFT keeps the adapters themselves in fp32).
     weights_dtype = torch.float32 if params.method == "full" else dtype
     model, tokenizer = _load_model(spec, device, weights_dtype)
     if params.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    int8_base = params.int8_base and params.method == "lora" and device == "cpu"
+    int8_base = params.int8_base and params.method == "lora" and not cuda
     try:
         swapped = quantize_frozen_base(model) if int8_base else []
     except RuntimeError as exc:  # no int8 kernels in this torch build: the job's input is wrong here
@@ -264,31 +271,40 @@ def train(spec: TrainSpec) -> Path:
     started = time.perf_counter()
     tokens_this_run = 0
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    loss_of = wrap(model, completion_loss, world, cuda)  # through DDP when there are several ranks
     while step < total_steps:
         batches = batch_order(lengths, params.batch_size, params.seed, epoch, params.length_grouped)
         optimizer.zero_grad(set_to_none=True)
         accumulated, micro = 0.0, 0
         while cursor < len(batches) and step < total_steps:
-            rows = (
-                collate_packed(examples, batches[cursor])
-                if params.packing
-                else collate(examples, batches[cursor], pad_id)
-            )
+            mine, real = shard(batches[cursor], world)
+            rows = collate_packed(examples, mine) if params.packing else collate(examples, mine, pad_id)
             batch = {k: v.to(device) for k, v in rows.items()}
             cursor += 1
-            with torch.autocast(device_type=device, dtype=dtype, enabled=dtype != torch.float32):
-                loss, _count = completion_loss(model, batch)
-            (loss / params.gradient_accumulation).backward()
-            accumulated += float(loss.detach())
+            last = micro + 1 == params.gradient_accumulation or cursor == len(batches)
+            # Gradients are averaged across ranks only on the micro-batch that ends a step.
+            syncing = contextlib.nullcontext() if world.size == 1 or last else loss_of.no_sync()
+            with syncing:
+                with torch.autocast(device_type=device_type, dtype=dtype, enabled=dtype != torch.float32):
+                    loss, count = loss_of(batch)
+                count = int(count) if real else 0
+                everyone = total(count, world)  # the micro-batch's completion tokens on all ranks
+                share = count * world.size / everyone if everyone else 0.0  # 1.0 in one process
+                (loss * share / params.gradient_accumulation).backward()
+            if world.size == 1:
+                accumulated += float(loss.detach())
+            else:  # the micro-batch's token-mean over all ranks, as one process would log it
+                accumulated += total(float(loss.detach()) * count, world) / everyone if everyone else 0.0
             micro += 1
             tokens = (
                 int(batch["attention_mask"].sum())
                 if "attention_mask" in batch
                 else batch["input_ids"].numel()
             )
+            tokens = int(total(tokens if real else 0, world))
             tokens_seen += tokens
             tokens_this_run += tokens
-            if micro == params.gradient_accumulation or cursor == len(batches):
+            if last:
                 torch.nn.utils.clip_grad_norm_(trainable, 1.0)
                 optimizer.step()
                 scheduler.step()
@@ -308,7 +324,12 @@ def train(spec: TrainSpec) -> Path:
                     eta_seconds=round(per_step * (total_steps - step), 1),
                 )
                 accumulated, micro = 0.0, 0
-                if params.checkpoint_every and step % params.checkpoint_every == 0 and step < total_steps:
+                if (
+                    world.leader
+                    and params.checkpoint_every
+                    and step % params.checkpoint_every == 0
+                    and step < total_steps
+                ):
                     checkpoints.save(
                         model,
                         optimizer,
@@ -327,6 +348,10 @@ def train(spec: TrainSpec) -> Path:
     checkpoints.wait()
     train_seconds = time.perf_counter() - started
     restore_frozen_base(swapped)  # what is saved or merged is the model's own weights
+    if not world.leader:  # rank 0 writes the version once; the others wait for it and leave
+        barrier(world)
+        leave(world)
+        return output_dir
     _write_version(
         spec,
         model,
@@ -340,6 +365,7 @@ def train(spec: TrainSpec) -> Path:
             "train_seconds_this_run": round(train_seconds, 2),
             "tokens_per_second": round(tokens_this_run / train_seconds, 1) if train_seconds else None,
             "device": device,
+            "processes": world.size,
             "dtype": str(dtype).replace("torch.", ""),  # the matmuls'
             "weights_dtype": str(weights_dtype).replace("torch.", ""),
             "activation_checkpointing": bool(getattr(model, "is_activation_checkpointing", False)),
@@ -357,6 +383,8 @@ def train(spec: TrainSpec) -> Path:
     _progress(
         work_dir, state="SUCCEEDED", step=step, total_steps=total_steps, loss=losses[-1] if losses else None
     )
+    barrier(world)
+    leave(world)
     return output_dir
 
 
