@@ -11,6 +11,15 @@ from shared.limits import TRAIN_PRECISIONS
 
 
 def validate_settings(settings: RunSettings, catalogue: Catalogue) -> None:
+    """Refuse a run that could not finish, with INVALID_ARGUMENT and what to fix - including a split
+    file the run would read that does not parse (`file:line` of the first bad line)."""
+    try:
+        _validate(settings, catalogue)
+    except (ValueError, KeyError) as exc:  # the catalogue reading a malformed split file
+        raise InvalidArgument(f"dataset: {str(exc).strip(chr(34))}") from None
+
+
+def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
     if settings.mode not in MODES:
         raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {settings.mode!r}")
     if settings.rounds < 1 and not settings.continuous:

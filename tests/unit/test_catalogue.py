@@ -92,3 +92,16 @@ def test_questions_without_sql_are_a_split_from_jsonl_or_spider_json(spider_dir,
     (root / "broken.jsonl").write_text('{"db_id": "concert", "question": "fine"}\nnot json\n')
     with pytest.raises(ValueError, match="broken.jsonl:2"):
         Catalogue.load(root).examples("broken")
+
+
+def test_a_run_over_a_malformed_question_file_is_refused_at_start_with_its_line(spider_dir, tmp_path):
+    from services.controller.settings import RunSettings
+    from services.controller.validation import validate_settings
+    from shared.errors import InvalidArgument
+
+    root = tmp_path / "questions"
+    shutil.copytree(spider_dir / "database", root / "database")
+    shutil.copy(spider_dir / "dev.json", root / "dev.json")
+    (root / "train.jsonl").write_text('{"db_id": "pets", "question": "How many pets?"}\n{"db_id": \n')
+    with pytest.raises(InvalidArgument, match="dataset: .*train.jsonl:2: not a JSON object"):
+        validate_settings(RunSettings(mode="unlabelled", eval_split="dev"), Catalogue.load(root))
