@@ -89,15 +89,23 @@ def bench_training(
 
     from services.trainer.batches import batch_order, collate, collate_packed, completion_loss
 
-    model = build_model(shape, device, dtype)
+    # As the trainer holds them: trained weights in fp32 (full), a LoRA run's frozen base in the
+    # compute format; the matmuls under bf16 autocast either way.
+    model = build_model(shape, device, torch.float32 if method == "full" else dtype)
     parameters = parameter_count(model)
-    if method == "lora":
+    if method.startswith("lora"):
         from peft import LoraConfig, get_peft_model
 
+        # "lora" is the trainer's default (dropout 0.05: a dropped copy of every adapted layer's
+        # input); "lora0" has no dropout, to tell how much of LoRA's cost that copy is.
         model = get_peft_model(
             model,
             LoraConfig(
-                r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM"
+                r=16,
+                lora_alpha=32,
+                lora_dropout=0.0 if method == "lora0" else 0.05,
+                target_modules="all-linear",
+                task_type="CAUSAL_LM",
             ),
         )
     model.train()
@@ -193,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path(".bench/gpu.json"))
     parser.add_argument("--shapes", default="135m,0.5b,1.5b")
-    parser.add_argument("--methods", default="lora,full")
+    parser.add_argument("--methods", default="lora,lora0,full", help="lora, lora0 (no dropout), full")
     parser.add_argument("--batch-size", type=int, default=16, help="training micro-batch (rows)")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--warmup", type=int, default=3)
