@@ -296,23 +296,28 @@ def test_length_grouped_batches_waste_less_padding():
     assert sorted(i for b in batch_order(lengths, 8, 0, 0, True) for i in b) == list(range(400))
 
 
+def _past_a_checkpoint(work_dir: Path, step: int, seconds: float) -> Path:
+    """Wait until a running job reports `step` with a checkpoint on disk; its progress file."""
+    progress = work_dir / "progress.jsonl"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        lines = progress.read_text().splitlines() if progress.exists() else []
+        if (
+            max([json.loads(line).get("step", 0) for line in lines] or [0]) >= step
+            and (work_dir / "checkpoint").exists()
+        ):
+            break
+        time.sleep(0.02)
+    return progress
+
+
 def test_kill_minus_9_then_resume_reaches_the_same_final_step(tmp_path, tiny_base, dataset):
     spec = _spec(tmp_path, tiny_base, dataset, max_steps=60, checkpoint_every=5, precision="fp32")
     spec_path = tmp_path / "spec.json"
     spec.dump(spec_path)
     command = [sys.executable, "-m", "services.trainer.train", str(spec_path)]
     first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    progress = Path(spec.work_dir) / "progress.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        steps = (
-            [json.loads(line).get("step", 0) for line in progress.read_text().splitlines()]
-            if progress.exists()
-            else [0]
-        )
-        if max(steps) >= 12 and (Path(spec.work_dir) / "checkpoint").exists():
-            break
-        time.sleep(0.05)
+    progress = _past_a_checkpoint(Path(spec.work_dir), 12, 120)
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert not Path(spec.output_dir).exists()  # no half-written version
@@ -390,17 +395,7 @@ def test_two_processes_killed_with_9_resume_from_the_checkpoint(tmp_path, tiny_b
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    progress = Path(spec.work_dir) / "progress.jsonl"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        steps = (
-            [json.loads(line).get("step", 0) for line in progress.read_text().splitlines()]
-            if progress.exists()
-            else [0]
-        )
-        if max(steps) >= 9 and (Path(spec.work_dir) / "checkpoint").exists():
-            break
-        time.sleep(0.02)
+    progress = _past_a_checkpoint(Path(spec.work_dir), 9, 300)
     import psutil
 
     for process in [*psutil.Process(first.pid).children(recursive=True), psutil.Process(first.pid)]:
