@@ -78,6 +78,15 @@ def canonical(sql: str | exp.Expression, mask_literals: bool = True) -> str:
     return tree.transform(rewrite).sql(dialect=DIALECT, normalize=True, comments=False).lower()
 
 
+def canonical_or_text(sql: str, mask_literals: bool = True) -> str:
+    """A key that never raises: the canonical form, or - for SQL that defeats the analysis (which a
+    model can write) - its text, whitespace-normalised and lower-cased."""
+    try:
+        return canonical(parse(sql), mask_literals=mask_literals)
+    except Exception:  # noqa: BLE001 - model-written SQL may break any analysis
+        return " ".join(sql.split()).lower()
+
+
 @lru_cache(maxsize=65536)
 def remove_distinct(sql: str) -> str:
     """The official evaluator's default: drop every DISTINCT token (so COUNT(DISTINCT x) -> COUNT(x)).

@@ -10,7 +10,7 @@ from typing import Any
 
 from services.controller.training_set import normalise_question
 from shared.catalogue import DatabaseSchema
-from shared.sql import canonical, parse
+from shared.sql import canonical_or_text
 
 MAX_FOCUSES = 64  # per database: wide schemas get their tables and the first join paths
 
@@ -63,11 +63,7 @@ def drop_near_duplicates(pairs: list[Any], earlier: Iterable[tuple[str, str]] = 
     seen_sql: set[str] = set()
 
     def keys(question: str, sql: str) -> tuple[str, str]:
-        try:
-            form = canonical(parse(sql), mask_literals=False)
-        except Exception:  # noqa: BLE001 - model-written SQL may break any analysis
-            form = " ".join(sql.split()).lower()
-        return normalise_question(question), form
+        return normalise_question(question), canonical_or_text(sql, mask_literals=False)
 
     for question, sql in earlier:
         q, form = keys(question, sql)

@@ -20,6 +20,7 @@ from shared.sql import (
     HARDNESS_LEVELS,
     SqlParseError,
     canonical,
+    canonical_or_text,
     hardness,
     hardness_of,
     is_query,
@@ -114,14 +115,6 @@ class AccuracyReport:
                 if subset:
                     report.by_hardness[level] = cls.from_scores(subset, with_levels=False)
         return report
-
-
-def _tie_key(sql: str) -> str:
-    """The canonical form orders tied groups; SQL that defeats the analysis orders by its text."""
-    try:
-        return canonical(parse(sql))
-    except Exception:  # noqa: BLE001 - model-written SQL may break any analysis
-        return sql
 
 
 class Critic:
@@ -407,7 +400,7 @@ class Critic:
             Ballot(
                 sql=sql,
                 outcomes=tuple(outcomes[(p, self._for_match(sql))] for p in paths) if sql in runnable else (),
-                tie_key=_tie_key(sql),
+                tie_key=canonical_or_text(sql),  # orders tied groups
             )
             for sql in sqls
         ]
