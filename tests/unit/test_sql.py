@@ -72,3 +72,15 @@ def test_remove_distinct_like_the_official_evaluator():
 def test_parse_errors_are_one_exception_type(text):
     with pytest.raises(SqlParseError):
         parse(text)
+
+
+def test_canonical_or_text_never_raises_and_falls_back_to_normalised_text():
+    from shared.sql import canonical, canonical_or_text
+
+    assert canonical_or_text("SELECT name FROM singer WHERE age > 3") == canonical(
+        "SELECT name FROM singer WHERE age > 3"
+    )
+    assert canonical_or_text("SELECT a FROM t WHERE b = 4", mask_literals=False) != canonical_or_text(
+        "SELECT a FROM t WHERE b = 5", mask_literals=False
+    )
+    assert canonical_or_text("SELEC  broken\n(( FROM") == "selec broken (( from"
