@@ -218,13 +218,14 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         base_eval = evaluations.get(base.version)
         minutes = _minutes(events)
         generation_parts = _generation_parts(events)
-        try:
-            labels = _majorities(
-                s, run_row.id, Catalogue.load(config.dataset or bundled_dataset_path(config))
-            )
-        except Exception as exc:  # noqa: BLE001 - a report-only figure never loses the run's table
-            print(f"majority check failed: {exc!r}", flush=True)
-            labels = {}
+        labels = {}
+        if mode == "unlabelled":  # the only mode whose labels come from majorities
+            try:
+                labels = _majorities(
+                    s, run_row.id, Catalogue.load(config.dataset or bundled_dataset_path(config))
+                )
+            except Exception as exc:  # noqa: BLE001 - a report-only figure never loses the run's table
+                print(f"majority check failed: {exc!r}", flush=True)
         table = []
         for rnd in rounds:
             evaluation = evaluations.get(rnd.model_version or "")
