@@ -54,13 +54,13 @@ def store_replies(config: Config, target: str) -> Any:
     from shared.store import Store
 
     url = config.resolved_store_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
-        raise Unreachable(
-            f"the controller at {target} is not running and there is no store at "
-            f"{url.removeprefix('sqlite:///')} yet; {START_HINT}"
-        )
     try:
-        store = Store.open(url, migrate=False)
+        store = Store.existing(url)
+        if store is None:
+            raise Unreachable(
+                f"the controller at {target} is not running and there is no store at "
+                f"{url.removeprefix('sqlite:///')} yet; {START_HINT}"
+            )
         with store.engine.connect() as connection:
             connection.execute(text("SELECT 1 FROM runs LIMIT 1"))
     except SQLAlchemyError as exc:

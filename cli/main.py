@@ -199,15 +199,15 @@ def evaluate(
     from dataclasses import asdict
 
     from cli.predict import resolve_eval_model, voted_predictions, write_predictions
-    from services.critic.logic import Critic, PredictionIn
+    from services.critic.logic import METRICS, Critic, PredictionIn
     from services.critic.predictions import load_prediction_set
     from services.critic.sandbox import Limits, SandboxPool
     from services.critic.testsuite import SuiteStore
 
     config = load_config(config_file)
     try:
-        if metric not in ("spider", "bird"):
-            raise ValueError(f"--metric must be spider or bird, got {metric!r}")
+        if metric not in METRICS:
+            raise ValueError(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}")
         if metric == "bird" and test_suite:
             raise ValueError("--test-suite is Spider's check; the bird metric has none")
         if model is not None:

@@ -44,11 +44,12 @@ def _from_version_folder(folder: Path, shots: int | None) -> EvalModel:
 
 def _stored_version(version_id: str, store_url: str) -> tuple[str, str] | None:
     """(artifact folder, base model) of a version id in the store, or None."""
-    if store_url.startswith("sqlite:///") and not Path(store_url.removeprefix("sqlite:///")).is_file():
-        return None  # no store yet: do not create one
     from shared.store import ModelVersion, Store
 
-    with Store.open(store_url, migrate=False).session() as s:
+    store = Store.existing(store_url)
+    if store is None:
+        return None
+    with store.session() as s:
         version = s.get(ModelVersion, version_id)
         return None if version is None else (version.artifact_path, version.base or "")
 
@@ -62,7 +63,7 @@ def resolve_eval_model(
 ) -> EvalModel:
     """A version folder, a stored version id, a packaged name, a model folder, or an allowed hub id
     (checked once, here, so that an unreachable hub is one line, not a retried download)."""
-    from shared.confine import HUB_ID
+    from shared.confine import HUB_ID, hub_allowed
     from shared.packaged_models import PACKAGED_MODELS
 
     folder = Path(model)
@@ -79,8 +80,7 @@ def resolve_eval_model(
         return EvalModel(model, "" if model in ("", "default") else model, "", base_shots)
     if (folder / "config.json").is_file():
         return EvalModel(model, model, "", base_shots)
-    allowed = HUB_ID.fullmatch(model) and (model in hub_allow or f"{model.split('/')[0]}/*" in hub_allow)
-    if allowed:
+    if hub_allowed(model, hub_allow):
         _check_hub_model(model)
         return EvalModel(model, model, "", base_shots)
     raise UnknownModel(

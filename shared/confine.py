@@ -43,6 +43,13 @@ def confined(value: str, roots: Iterable[Path | str], field: str) -> Path:
     raise InvalidArgument(f"{field} must lie inside the service's configured roots")
 
 
+def hub_allowed(value: str, hub_allow: Sequence[str]) -> bool:
+    """A hub id the operator allowed: listed exactly, or its organisation as "org/*"."""
+    return bool(HUB_ID.fullmatch(value)) and (
+        value in hub_allow or f"{value.split('/', 1)[0]}/*" in hub_allow
+    )
+
+
 def check_model_reference(
     value: str,
     field: str,
@@ -55,7 +62,7 @@ def check_model_reference(
     if value in ("", "default") or value in set(packaged):
         return value
     if HUB_ID.fullmatch(value):
-        if value in hub_allow or f"{value.split('/', 1)[0]}/*" in hub_allow:
+        if hub_allowed(value, hub_allow):
             return value
         raise InvalidArgument(f"{field}: hub id {value!r} is not on the configured allow-list")
     if not os.path.isabs(value):

@@ -35,17 +35,29 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite store URL; None for any other database."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
 class Store:
     """A handle on the store: sessions, migrations, and writes that never double."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if (path := sqlite_file(url)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def existing(cls, url: str) -> Store | None:
+        """The store at url to read, not migrated; None when it is a SQLite file that does not
+        exist yet (looking never creates one)."""
+        path = sqlite_file(url)
+        return None if path is not None and not path.is_file() else cls(url)
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> Store:
