@@ -67,43 +67,37 @@ def shard(rows: list[int], world: World) -> tuple[list[int], bool]:
     return (mine, True) if mine else (rows[:1], False)
 
 
-def total(value: float, world: World) -> float:
-    """The sum of value over every rank."""
+def total(world: World, *values: float) -> list[float]:
+    """Each value summed over every rank, in one all-reduce."""
     if world.size == 1:
-        return value
+        return list(values)
     import torch
     import torch.distributed as dist
 
     backend_device = "cuda" if dist.get_backend() == "nccl" else "cpu"
-    tensor = torch.tensor([value], dtype=torch.float64, device=backend_device)
+    tensor = torch.tensor(values, dtype=torch.float64, device=backend_device)
     dist.all_reduce(tensor)
-    return float(tensor.item())
-
-
-class LossModule:
-    """Wraps the model so DDP sees the loss computation as one forward (its gradient hooks are
-    armed by the wrapper's forward, which completion_loss alone would bypass)."""
-
-    def __new__(cls, model: Any, loss_fn: Any) -> Any:
-        import torch
-
-        class _Loss(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.model = model
-
-            def forward(self, batch: dict[str, Any]) -> tuple[Any, Any]:
-                loss, count = loss_fn(self.model, batch)
-                return loss, torch.tensor(count)
-
-        return _Loss()
+    return tensor.tolist()
 
 
 def wrap(model: Any, loss_fn: Any, world: World, cuda: bool) -> Any:
-    """A callable batch -> (loss, completion tokens): through DDP when there are several ranks."""
-    module = LossModule(model, loss_fn)
+    """A module batch -> (loss, completion tokens) around the model - through DDP when there are
+    several ranks. DDP arms its gradient hooks in the wrapper's forward, which calling
+    completion_loss on the model directly would bypass. (Defined here, not at module level, so that
+    importing the trainer never imports torch.)"""
+    import torch
+
+    class Loss(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, batch: dict[str, Any]) -> tuple[Any, Any]:
+            loss, count = loss_fn(self.model, batch)
+            return loss, torch.tensor(count)
+
     if world.size == 1:
-        return module
+        return Loss()
     from torch.nn.parallel import DistributedDataParallel
 
-    return DistributedDataParallel(module, device_ids=[world.local_rank] if cuda else None)
+    return DistributedDataParallel(Loss(), device_ids=[world.local_rank] if cuda else None)

@@ -288,20 +288,21 @@ def train(spec: TrainSpec) -> Path:
                 with torch.autocast(device_type=device_type, dtype=dtype, enabled=dtype != torch.float32):
                     loss, count = loss_of(batch)
                 count = int(count) if real else 0
-                everyone = total(count, world)  # the micro-batch's completion tokens on all ranks
+                (everyone,) = total(world, count)  # the micro-batch's completion tokens on all ranks
                 share = count * world.size / everyone if everyone else 0.0  # 1.0 in one process
                 (loss * share / params.gradient_accumulation).backward()
-            if world.size == 1:
-                accumulated += float(loss.detach())
-            else:  # the micro-batch's token-mean over all ranks, as one process would log it
-                accumulated += total(float(loss.detach()) * count, world) / everyone if everyone else 0.0
             micro += 1
             tokens = (
                 int(batch["attention_mask"].sum())
                 if "attention_mask" in batch
                 else batch["input_ids"].numel()
             )
-            tokens = int(total(tokens if real else 0, world))
+            if world.size == 1:
+                accumulated += float(loss.detach())
+            else:  # the micro-batch's token-mean over all ranks, as one process would log it
+                loss_sum, all_tokens = total(world, float(loss.detach()) * count, tokens if real else 0)
+                accumulated += loss_sum / everyone if everyone else 0.0
+                tokens = int(all_tokens)
             tokens_seen += tokens
             tokens_this_run += tokens
             if last:
