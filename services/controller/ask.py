@@ -41,7 +41,7 @@ class AskIn:
 class Asker:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self._slots = StepBase(ctx)  # its work-slot loading, shared with the round's steps
+        self._slots = StepBase(ctx)  # its work-slot loading and sampling, shared with the round's steps
 
     def validate(self, request: AskIn) -> None:
         question = request.question.strip()
@@ -122,12 +122,7 @@ class Asker:
                 shots,
                 slot,
                 request.samples,
-                common_pb2.SamplingParams(
-                    temperature=defaults.temperature,
-                    top_p=defaults.top_p,
-                    max_new_tokens=defaults.max_new_tokens,
-                    seed=ASK_SEED,
-                ),
+                self._slots.sampling(defaults, ASK_SEED),  # a run's default sampling
             )
         answer = controller_pb2.Answer(version=version, few_shot_k=shots, samples=len(ballots))
         sql = ballots[0] if ballots else ""
