@@ -72,14 +72,15 @@ def version_facts(model: EvalModel, store_url: str) -> VersionFacts:
     )
     evaluations: list[dict[str, Any]] = []
     lineage = [model.label]
-    if store_url and not (
-        store_url.startswith("sqlite:///") and not Path(store_url.removeprefix("sqlite:///")).is_file()
-    ):
+    from shared.store import Store
+
+    store = Store.existing(store_url) if store_url else None
+    if store is not None:
         from sqlalchemy import select
 
-        from shared.store import Evaluation, ModelVersion, Store
+        from shared.store import Evaluation, ModelVersion
 
-        with Store.open(store_url, migrate=False).session() as s:
+        with store.session() as s:
             for row in s.scalars(
                 select(Evaluation)
                 .where(Evaluation.model_version == model.label)
@@ -107,9 +108,11 @@ def example_prompt(config: Config, shots: int) -> str:
     from shared.fewshot import few_shot_pool, question_prompt
 
     catalogue = Catalogue.load(Path(config.dataset) if config.dataset else default_dataset(config))
-    split = "dev" if "dev" in catalogue.split_files else catalogue.splits[0]
-    example = catalogue.examples(split)[0]
-    pool = few_shot_pool(catalogue, exclude=split)
+    splits = (["dev"] if "dev" in catalogue.split_files else []) + catalogue.splits
+    example = next((e for split in splits for e in catalogue.examples(split)), None)
+    if example is None:  # databases without questions: the layout, with a placeholder question
+        return question_prompt(catalogue, [], catalogue.db_ids[0], "<your question>", shots)
+    pool = few_shot_pool(catalogue, exclude=example.split)
     return question_prompt(catalogue, pool, example.db_id, example.question, shots, example.evidence)
 
 
