@@ -50,7 +50,7 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m unit
 
 protos: setup
-	$(BIN)/python -m protos.generate
+	$(BIN)/python -m protos.compile
 
 lint: setup
 	$(BIN)/ruff check .
@@ -58,39 +58,39 @@ lint: setup
 
 bench: setup
 	mkdir -p .bench
-	$(BIN)/python -m tests.benchmarks.bench_critic --out .bench/critic.json
-	$(BIN)/python -m tests.benchmarks.bench_generation --out .bench/generation.json
-	$(BIN)/python -m tests.benchmarks.bench_cpu_generation --out .bench/cpu_generation.json
-	$(BIN)/python -m tests.benchmarks.bench_prefix_cache --out .bench/prefix_cache.json
-	$(BIN)/python -m tests.benchmarks.bench_training --out .bench/training.json
-	$(BIN)/python -m tests.benchmarks.bench_baseline --out .bench/baseline.json
-	$(BIN)/python -m tests.benchmarks.bench_hostile --out .bench/hostile.json
-	$(BIN)/python -m tests.benchmarks.bench_serving --out .bench/serving.json
+	$(BIN)/python -m benchmarks.bench_critic --out .bench/critic.json
+	$(BIN)/python -m benchmarks.bench_generation --out .bench/generation.json
+	$(BIN)/python -m benchmarks.bench_cpu_generation --out .bench/cpu_generation.json
+	$(BIN)/python -m benchmarks.bench_prefix_cache --out .bench/prefix_cache.json
+	$(BIN)/python -m benchmarks.bench_training --out .bench/training.json
+	$(BIN)/python -m benchmarks.bench_baseline --out .bench/baseline.json
+	$(BIN)/python -m benchmarks.bench_hostile --out .bench/hostile.json
+	$(BIN)/python -m benchmarks.bench_serving --out .bench/serving.json
 
 # On a GPU machine (random-init models of the packaged shapes; needs only torch, transformers, peft):
-#   python3 -m tests.benchmarks.gpu_bench --out gpu.json
+#   python3 -m benchmarks.gpu_bench --out gpu.json
 # On a machine with a package index: the wheels a GPU machine lacks (CPython 3.12, manylinux), into .whl/.
 gpu-wheels: setup
-	$(BIN)/python -m tests.benchmarks.gpu_check --download .whl
+	$(BIN)/python -m benchmarks.gpu_check --download .whl
 
 # On a GPU machine (its python3 holds torch, transformers and peft; carry .whl): the GPU-relevant tests
 # and gpu_bench in about 8 minutes; JSON and junit under $$OUT (or .bench/gpu-check).
 gpu-check:
-	python3 -m tests.benchmarks.gpu_check
+	python3 -m benchmarks.gpu_check
 
 bench-gpu: setup
 	mkdir -p .bench
-	$(BIN)/python -m tests.benchmarks.gpu_bench --out .bench/gpu.json
+	$(BIN)/python -m benchmarks.gpu_bench --out .bench/gpu.json
 
 # Recursive distillation with the default model on CPU, labelled and self-instruct (see README).
 # ask latency while the critic judges, with the interactive lane off and on (about 5 minutes).
 bench-ask: setup
 	mkdir -p .bench
-	$(BIN)/python -m tests.benchmarks.bench_ask --out .bench/ask.json
+	$(BIN)/python -m benchmarks.bench_ask --out .bench/ask.json
 
 bench-distill: setup
 	mkdir -p .bench
-	$(BIN)/python -m tests.benchmarks.bench_distill --out .bench/distill.json
+	$(BIN)/python -m benchmarks.bench_distill --out .bench/distill.json
 
 data: setup
 	$(BIN)/python -m shared.bundled.build var/bundled

@@ -49,8 +49,8 @@ def store_replies(config: Config, target: str) -> Any:
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from services.controller.queries import RunQueries
     from services.controller.replies import ReadReplies
+    from services.controller.run_views import RunViews
     from shared.store import Store
 
     url = config.resolved_store_url
@@ -69,4 +69,4 @@ def store_replies(config: Config, target: str) -> Any:
             f"the controller at {target} is not running and the store cannot be read ({first_line}); "
             f"{START_HINT}"
         ) from None
-    return ReadReplies(RunQueries(store))
+    return ReadReplies(RunViews(store))

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from cli.format import mode_text
+from cli.local_stack import LocalStack
 from cli.report import build_report
 from cli.runs import build_run_spec, console, show_rounds, watch_run
-from cli.stack import LocalStack
 from shared.config import load_config
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from cli.ask import register as register_ask
 from cli.export import register as register_export
+from cli.local_stack import START_ORDER, LocalStack
 from cli.runs import register as register_run_commands
-from cli.stack import START_ORDER, LocalStack
 from shared.catalogue import Catalogue, Example
 from shared.config import SERVICE_NAMES, Config, load_config
 from shared.grpc_client import check_health, make_channel

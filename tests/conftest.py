@@ -20,7 +20,7 @@ from tests.dbfactory import make_spider_dir
 REPO = Path(__file__).resolve().parent.parent
 
 
-TIERS = ("unit", "service", "e2e")  # tests/<tier>/: selected with -m unit|service|e2e
+TIERS = ("unit", "integration", "service", "e2e")  # tests/<tier>/: selected with -m <tier>
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.controller.queries import RunQueries
+from services.controller.run_views import RunViews
 from services.controller.settings import RunSettings
 from services.controller.versions import prompt_k
 from shared.pb import common_pb2, controller_pb2
@@ -107,7 +107,7 @@ def event_message(event: Event) -> controller_pb2.RunEvent:
 class ReadReplies:
     """The read calls of ControllerService (same names, same messages) over the read side alone."""
 
-    def __init__(self, queries: RunQueries) -> None:
+    def __init__(self, queries: RunViews) -> None:
         self.queries = queries
 
     def run(self, run: Run) -> controller_pb2.Run:

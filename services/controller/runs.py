@@ -9,10 +9,10 @@ import uuid
 
 from sqlalchemy import select
 
+from services.controller.deployment import RolloutError
 from services.controller.enums import RunState, VersionStatus
-from services.controller.queries import RunQueries
-from services.controller.rollout import RolloutError
 from services.controller.rounds import RoundRunner
+from services.controller.run_views import RunViews
 from services.controller.settings import RunSettings
 from services.controller.steps.base import Context, StopRequested
 from services.controller.validation import validate_settings
@@ -33,7 +33,7 @@ class RunManager:
 
     def __init__(self, ctx: Context, retry_pause_seconds: float = 5.0) -> None:
         self.ctx = ctx
-        self.queries = RunQueries(ctx.store)
+        self.queries = RunViews(ctx.store)
         self.runner = RoundRunner(ctx)
         self.retry_pause_seconds = retry_pause_seconds
         self._threads: dict[str, threading.Thread] = {}

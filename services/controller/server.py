@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.controller.clients import ServiceClients
-from services.controller.rollout import EmbeddedRollout, KubernetesRollout, Rollout
+from services.controller.deployment import EmbeddedRollout, KubernetesRollout, Rollout
 from services.controller.runs import RunManager
 from services.controller.servicer import ControllerServicer
 from services.controller.steps.base import Context

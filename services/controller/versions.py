@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from services.controller.deployment import ServedModel
 from services.controller.enums import VersionStatus
-from services.controller.rollout import ServedModel
 from services.controller.settings import RunSettings
 from shared.store import ModelVersion, Run
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from services.generation.int8_model import INT8_KEEP_FP32, quantize_int8
 from services.generation.parsing import truncate_at_stop
 from services.generation.placement import gpu_batch_size, resolve_placement
 from services.generation.prefix_cache import PrefixCache
-from services.generation.quantize import INT8_KEEP_FP32, quantize_int8
 from shared.config import GenerationConfig
 from shared.errors import FailedPrecondition
 from shared.prompts import STOP_SEQUENCES

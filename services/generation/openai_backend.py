@@ -9,7 +9,7 @@ from pathlib import Path
 
 from services.generation.backends import ModelSpec, Sampling
 from services.generation.parsing import truncate_at_stop
-from services.generation.remote import RemoteModel
+from services.generation.tgi_backend import RemoteModel
 from shared.errors import FailedPrecondition, Unavailable
 
 API_KEY_ENV = "SQLDISTILL_OPENAI_API_KEY"  # read at start; never written to config or logs

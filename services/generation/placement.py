@@ -4,7 +4,7 @@ machine offers, and reported by DescribeModel.
 - device: CUDA when a GPU is present, else the CPU.
 - precision: bf16 (fp16 without bf16 support) on a GPU; fp32 on a CPU. int8 on a CPU is a setting
   (`generation.precision: int8`, quantize.py): decoding steps in weight-only int8, prefill in
-  SmoothQuant-smoothed per-token int8 (shared/int8.py), on kernels that use the processor's int8
+  SmoothQuant-smoothed per-token int8 (shared/int8_kernels.py), on kernels that use the processor's int8
   dot products (VNNI). On the default 0.5B model it answers the held-out questions 2.2x faster at
   0.533 EX against fp32's 0.544 (1 win / 2 losses of 90; README, "Benchmarks"): near, not equal,
   so `auto` does not pick it. Nor bf16: without AMX tiles torch's bf16 matmuls ran at an eighth of
@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from shared.int8 import int8_engine
+from shared.int8_kernels import int8_engine
 
 log = logging.getLogger("sqldistill.generation")
 

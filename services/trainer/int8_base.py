@@ -2,7 +2,7 @@
 
 LoRA never updates the base model's Linear weights, yet on a CPU nearly all of a training step is
 their two matmuls per layer: the forward (x W^T) and the input gradient (dy W). Both run here as
-int8 GEMMs (shared/int8.py): weights quantized once per output channel, activations and
+int8 GEMMs (shared/int8_kernels.py): weights quantized once per output channel, activations and
 gradients quantized per row (token), int32 accumulation. The LoRA matrices, norms, attention and
 the output layer stay fp32, so only the frozen path is approximated: about 1.5% relative error per
 matmul. Measured on the 0.5B model (2 bundled training rows, LoRA r=16 on every Linear, one
@@ -18,7 +18,7 @@ from typing import Any
 def _autograd_function() -> Any:
     import torch
 
-    from shared.int8 import rowwise_matmul
+    from shared.int8_kernels import rowwise_matmul
 
     class Int8FrozenMatmul(torch.autograd.Function):
         """y = x W^T + b with W, b frozen: no weight gradient, the input gradient through W in int8."""
@@ -41,7 +41,7 @@ def frozen_int8_linear(linear: Any) -> Any:
     this file needs no torch)."""
     import torch
 
-    from shared.int8 import pack_weight
+    from shared.int8_kernels import pack_weight
 
     function = _autograd_function()
 
@@ -65,7 +65,7 @@ def quantize_frozen_base(model: Any) -> list[tuple[Any, Any]]:
     `restore_frozen_base` needs to put the originals back."""
     import torch
 
-    from shared.int8 import use_int8_engine
+    from shared.int8_kernels import use_int8_engine
 
     use_int8_engine()
     swapped = []

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from services.trainer.jobs import JobManager
 from services.trainer.launchers import DEFAULT_JOB_TEMPLATE, KubernetesLauncher, Launcher, LocalLauncher
-from services.trainer.logic import JobManager
 from services.trainer.servicer import TrainerServicer
 from shared.config import Config
 from shared.confine import Roots

@@ -1,4 +1,4 @@
-"""The trainer's gRPC servicer: message translation around services.trainer.logic."""
+"""The trainer's gRPC servicer: message translation around services.trainer.jobs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import grpc
 
-from services.trainer.logic import JobManager, JobRequest, JobView, Progress
+from services.trainer.jobs import JobManager, JobRequest, JobView, Progress
 from services.trainer.train import TrainingParams
 from shared.pb import trainer_pb2, trainer_pb2_grpc
 

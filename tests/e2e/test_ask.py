@@ -17,7 +17,7 @@ from shared.grpc_client import make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc, critic_pb2
 from shared.pbconvert import from_result_set
 from tests.conftest import REPO
-from tests.stack import SERVICES, make_stack
+from tests.scripted_stack import SERVICES, make_stack
 from tests.tinymodel import make_tiny_model
 
 

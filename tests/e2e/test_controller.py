@@ -19,7 +19,7 @@ from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generatio
 from shared.pbconvert import enum_number, enum_text
 from shared.store import Candidate, Dataset, Event, ModelVersion, Round, Run, Store, Verdict
 from tests.conftest import REPO, new_postgres_database, stop_service
-from tests.stack import SERVICES, make_stack
+from tests.scripted_stack import SERVICES, make_stack
 from tests.tinymodel import make_tiny_model
 
 

@@ -14,7 +14,7 @@ import pytest
 from shared.grpc_client import check_health, make_channel
 from shared.pb import common_pb2, critic_pb2, critic_pb2_grpc
 from shared.pbconvert import from_result_set
-from tests.unit.test_sandbox import HOSTILE
+from tests.hostile_sql import sendable
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +250,7 @@ def _folder_state(folder):
 
 # The hostile corpus as the service can receive it: protobuf strings are UTF-8, so lone surrogates
 # travel as raw bytes in test_scaffold (answered INVALID_ARGUMENT); NUL characters do travel.
-SENDABLE = [(name, sql) for name, sql, _ in HOSTILE if not any(0xD800 <= ord(ch) <= 0xDFFF for ch in sql)]
+SENDABLE = sendable()
 DEADLINE_S = 2.0  # the critic's configured per-query deadline (CriticConfig.timeout_ms)
 
 

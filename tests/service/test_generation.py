@@ -11,7 +11,7 @@ import pytest
 
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
 from services.generation.logic import Generator, QuestionIn
-from services.generation.remote import TgiBackend
+from services.generation.tgi_backend import TgiBackend
 from shared.catalogue import Catalogue, Example
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from shared.grpc_client import make_channel

@@ -16,7 +16,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
-from cli.stack import LocalStack, ServiceProcess
+from cli.local_stack import LocalStack, ServiceProcess
 from shared import errors
 from shared.config import load_config
 from shared.grpc_client import DeadlineStub, check_health, make_channel, wait_healthy

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from services.critic.matching import order_matters, reference_results_match, results_match
+from services.critic.matching import order_matters, results_match
+from tests.reference_evaluator import reference_results_match
 
 
 @pytest.mark.parametrize("match", [results_match, reference_results_match])

@@ -18,13 +18,13 @@ REPO = Path(__file__).resolve().parents[2]
     [
         ("cli/demo.yaml", ""),
         ("cli/demo-unlabelled.yaml", ""),
-        ("tests/benchmarks/distill.yaml", "labelled"),
-        ("tests/benchmarks/distill.yaml", "unlabelled"),
-        ("tests/benchmarks/distill.yaml", "self_instruct"),
+        ("benchmarks/distill.yaml", "labelled"),
+        ("benchmarks/distill.yaml", "unlabelled"),
+        ("benchmarks/distill.yaml", "self_instruct"),
     ],
 )
 def test_shipped_specs_are_valid_and_use_the_recipe(path, mode):
-    from tests.benchmarks.bench_distill import mode_spec
+    from benchmarks.bench_distill import mode_spec
 
     spec = mode_spec(REPO / path, mode, {}) if mode else build_run_spec(REPO / path, {})
     settings = RunSettings.from_message(spec)

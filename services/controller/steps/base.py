@@ -13,8 +13,8 @@ import grpc
 from sqlalchemy import select
 
 from services.controller.clients import ServiceClients, with_retry
+from services.controller.deployment import Rollout, ServedModel
 from services.controller.enums import Step
-from services.controller.rollout import Rollout, ServedModel
 from services.controller.settings import RunSettings
 from shared.catalogue import Catalogue
 from shared.pb import common_pb2, generation_pb2

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from services.controller import coverage
 from services.controller.clients import with_retry
-from services.controller.rollout import RolloutError, ServedModel
+from services.controller.deployment import RolloutError, ServedModel
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase
 from services.controller.versions import key_hash

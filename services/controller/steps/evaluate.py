@@ -11,11 +11,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from services.controller.clients import with_retry
+from services.controller.deployment import RolloutError
 from services.controller.enums import Step
 from services.controller.evaluation_keys import split_head
 from services.controller.faults import crash_point
 from services.controller.gate import decide
-from services.controller.rollout import RolloutError
 from services.controller.settings import RunSettings
 from services.controller.steps.base import Context, StepBase, StepResult
 from services.controller.steps.generate import LABELLED_CHUNK

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 
 from services.controller.clients import with_retry
+from services.controller.deployment import ServedModel
 from services.controller.enums import Mode, Step
 from services.controller.faults import crash_point
-from services.controller.rollout import ServedModel
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepResult
 from services.controller.steps.candidates import CandidateWriter

@@ -1,4 +1,4 @@
-"""Hostile SQL through the real critic service (`python -m tests.benchmarks.bench_hostile`): every
+"""Hostile SQL through the real critic service (`python -m benchmarks.bench_hostile`): every
 input of the sandbox tests' corpus sent to Execute with the service's deadline, and the whole corpus
 judged (labelled and self-instruct, test suites on) and evaluated. Prints the worst and median
 verdict time per Execute against the deadline, and the statuses; writes JSON. Asserts nothing about
@@ -19,7 +19,7 @@ from shared.grpc_client import check_health, make_channel
 from shared.pb import common_pb2, critic_pb2, critic_pb2_grpc
 from tests.conftest import start_service, stop_service
 from tests.dbfactory import make_spider_dir
-from tests.unit.test_sandbox import HOSTILE
+from tests.hostile_sql import sendable
 
 DEADLINE_MS = 2000  # the critic's default per-query deadline (CriticConfig.timeout_ms)
 
@@ -35,7 +35,7 @@ def main() -> None:
     service = start_service("critic", root, dataset=spider)
     try:
         stub = critic_pb2_grpc.CriticServiceStub(make_channel(service.target))
-        corpus = [(n, s) for n, s, _ in HOSTILE if not any(0xD800 <= ord(c) <= 0xDFFF for c in s)]
+        corpus = sendable()
         times, statuses = {}, Counter()
         for name, sql in corpus:
             started = time.monotonic()

@@ -2,8 +2,8 @@
 micro-batches) and generation tokens/s, for random-init models of the packaged models' shapes
 (speed does not depend on the weights; real weights cannot travel to a GPU machine).
 
-    python3 -m tests.benchmarks.gpu_bench --out gpu.json      # on a GPU machine, about 5 minutes
-    python3 -m tests.benchmarks.gpu_bench --smoke             # tiny shape on the CPU (the test suite)
+    python3 -m benchmarks.gpu_bench --out gpu.json      # on a GPU machine, about 5 minutes
+    python3 -m benchmarks.gpu_bench --smoke             # tiny shape on the CPU (the test suite)
 
 It needs only torch, transformers and peft: training runs the trainer's own collate / packing /
 loss functions (services/trainer/batches.py) and generation the backend's decoding loop, KV cache

@@ -20,7 +20,7 @@ from shared.store import Candidate, Evaluation, Event, ModelVersion, Round, Run,
 TERMINAL = (RunState.STOPPED, RunState.COMPLETED, RunState.FAILED)
 
 
-class RunQueries:
+class RunViews:
     """Reads only; every object it returns is detached from its session."""
 
     def __init__(self, store: Store) -> None:

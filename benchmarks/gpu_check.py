@@ -5,8 +5,8 @@ It needs no network and nothing beyond torch, transformers and peft: the project
 dependencies travel as wheels that `make gpu-wheels` downloads on a machine with a package index
 (CPython 3.12, manylinux x86-64: what the GPU machines run), installed here into a private folder.
 
-    python3 -m tests.benchmarks.gpu_check [--out DIR] [--wheels .whl]       # on the GPU machine
-    python -m tests.benchmarks.gpu_check --download .whl                     # where pip can fetch
+    python3 -m benchmarks.gpu_check [--out DIR] [--wheels .whl]       # on the GPU machine
+    python -m benchmarks.gpu_check --download .whl                     # where pip can fetch
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 import tomllib
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BUDGET_SECONDS = 8 * 60
 TEST_SECONDS = 240  # the tests' share of the budget; gpu_bench gets the rest, shape by shape
 # What a GPU machine's image lacks (or holds at another version than the generated code needs).
@@ -50,7 +50,7 @@ GPU_TESTS = (
     "tests/unit/test_kv_cache.py",
     "tests/service/test_generation.py",
     "tests/service/test_trainer.py",
-    "tests/service/test_gpu_bench.py",
+    "tests/integration/test_gpu_bench.py",
 )
 SHAPES = ("0.5b", "1.5b", "135m")  # the default model first: the figures the issues ask for
 
@@ -148,7 +148,7 @@ def run_bench(out: Path, env: dict[str, str], deadline: float) -> dict[str, obje
             results[shape] = "skipped: out of time"
             continue
         path = out / f"gpu-bench-{shape}.json"
-        command = [sys.executable, "-m", "tests.benchmarks.gpu_bench", "--shapes", shape, "--out", str(path)]
+        command = [sys.executable, "-m", "benchmarks.gpu_bench", "--shapes", shape, "--out", str(path)]
         try:
             done = subprocess.run(command, cwd=REPO, env=env, timeout=left)
             results[shape] = json.loads(path.read_text()) if path.is_file() else f"exit {done.returncode}"

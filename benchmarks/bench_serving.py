@@ -1,4 +1,4 @@
-"""Generation throughput, embedded vs served (`python -m tests.benchmarks.bench_serving`): the same
+"""Generation throughput, embedded vs served (`python -m benchmarks.bench_serving`): the same
 prompts (held-out questions of the bundled benchmark, zero-shot, greedy) through the in-process
 transformers backend (the default model converted to fp32 safetensors) and through the `openai`
 backend against llama-cpp-python's server on loopback serving the same model's own GGUF file

@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-from tests.benchmarks.gpu_bench import peak_tflops
+from benchmarks.gpu_bench import peak_tflops
 from tests.conftest import REPO
 
 NOT_ON_THE_GPU_MACHINE = {"grpc", "sqlglot", "pydantic", "sqlalchemy", "typer", "rich", "alembic"}
@@ -17,7 +17,7 @@ NOT_ON_THE_GPU_MACHINE = {"grpc", "sqlglot", "pydantic", "sqlalchemy", "typer", 
 def test_smoke_run_measures_every_combination_and_imports_only_what_a_gpu_machine_has(tmp_path):
     out = tmp_path / "gpu.json"
     done = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.gpu_bench", "--smoke", "--out", str(out)],
+        [sys.executable, "-m", "benchmarks.gpu_bench", "--smoke", "--out", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -43,7 +43,7 @@ def test_peak_is_looked_up_by_the_most_specific_card_name():
 
 
 def test_gpu_check_knows_a_version_for_every_carried_wheel_and_runs_existing_tests():
-    from tests.benchmarks.gpu_check import CARRIED, GPU_TESTS, pinned_versions
+    from benchmarks.gpu_check import CARRIED, GPU_TESTS, pinned_versions
 
     pins = pinned_versions()
     assert set(CARRIED) <= set(pins), set(CARRIED) - set(pins)  # `make gpu-wheels` fetches exact versions

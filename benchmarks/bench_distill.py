@@ -5,7 +5,7 @@ bundled held-out questions. Per round it prints generated, kept, training-set si
 EX with its 95% interval, wins/losses against the base (paired, same questions), and the gate's
 decision. Each mode runs in its own home (its own store), so the modes do not share a lineage.
 
-    python -m tests.benchmarks.bench_distill [--modes labelled,self_instruct] [--rounds 3] [--spec FILE]
+    python -m benchmarks.bench_distill [--modes labelled,self_instruct] [--rounds 3] [--spec FILE]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from cli.local_stack import LocalStack
 from cli.runs import build_run_spec
-from cli.stack import LocalStack
 from services.critic.matching import order_matters, results_match
 from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path

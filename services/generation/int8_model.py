@@ -1,5 +1,5 @@
 """int8 generation on a CPU (`generation.precision: int8`): every Linear layer of the loaded model
-replaced by shared/int8.py's Int8Linear, with SmoothQuant smoothing calibrated at load.
+replaced by shared/int8_kernels.py's Int8Linear, with SmoothQuant smoothing calibrated at load.
 
 Calibration runs the fp32 model once over a few texts of the kind generation sees - two-shot
 text-to-SQL prompts with their answers, over four seed databases of the bundled dataset
@@ -53,12 +53,12 @@ def activation_absmax(model: Any, tokenizer: Any, texts: list[str]) -> dict[str,
 def quantize_int8(
     model: Any, tokenizer: Any, keep_fp32: tuple[str, ...] = INT8_KEEP_FP32, texts: list[str] | None = None
 ) -> Any:
-    """The model with its Linear layers computed in int8 (see shared/int8.py), smoothed with scales
+    """The model with its Linear layers computed in int8 (see shared/int8_kernels.py), smoothed with scales
     calibrated on `texts` (default: the packaged calibration texts); layers whose names end with
     one of `keep_fp32` stay fp32."""
     import torch
 
-    from shared.int8 import int8_linear, use_int8_engine
+    from shared.int8_kernels import int8_linear, use_int8_engine
 
     use_int8_engine()
     absmax = activation_absmax(model, tokenizer, calibration_texts() if texts is None else texts)

@@ -20,12 +20,13 @@ import time
 from pathlib import Path
 
 from services.critic.logic import CandidateIn, Critic, JudgeSettings, PredictionIn
-from services.critic.matching import order_matters, reference_results_match
+from services.critic.matching import order_matters
 from services.critic.neighbours import neighbours
 from services.critic.sandbox import SandboxPool
 from shared.catalogue import Catalogue
 from shared.sql import hardness_of, remove_distinct
 from tests.dbfactory import make_concert_db
+from tests.reference_evaluator import reference_results_match
 
 GOLD = [
     "SELECT count(*) FROM singer",

@@ -5,7 +5,7 @@ the sandbox's deadline - and one question asked every half second meanwhile. Run
 interactive lane off (`critic.interactive_workers: 0`, Execute and votes queue behind judging, as
 before the lane existed) and on (the default, 1). Prints latency percentiles; asserts nothing.
 
-    python -m tests.benchmarks.bench_ask [--clients 8] [--candidates 300] [--out .bench/ask.json]
+    python -m benchmarks.bench_ask [--clients 8] [--candidates 300] [--out .bench/ask.json]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import grpc
 from shared.catalogue import Catalogue
 from shared.grpc_client import make_channel
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, critic_pb2, critic_pb2_grpc
-from tests.stack import SERVICES, make_stack
+from tests.scripted_stack import SERVICES, make_stack
 from tests.tinymodel import make_tiny_model
 
 DEADLINE_SECONDS = 30.0  # what a person would wait, as the issue's load test used

@@ -4,7 +4,7 @@ them (zero-shot prompts), the default model, peak RSS sampled every 0.1 s. The m
 parameters x 4 bytes (fp32); the rest of the peak is activations kept for the backward pass, the
 autograd graph, logits and the allocator's slack. Prints and writes figures; asserts nothing.
 
-    python -m tests.benchmarks.bench_training_memory [--home DIR] [--steps 3] [--batch 4]
+    python -m benchmarks.bench_training_memory [--home DIR] [--steps 3] [--batch 4]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""shared/int8.py's kernels and the generation backend's int8 calibration, on real torch int8
+"""shared/int8_kernels.py's kernels and the generation backend's int8 calibration, on real torch int8
 kernels (x86 / fbgemm) and a tiny random model."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from services.generation.quantize import activation_absmax, calibration_texts  # noqa: E402
-from shared.int8 import (  # noqa: E402
+from services.generation.int8_model import activation_absmax, calibration_texts  # noqa: E402
+from shared.int8_kernels import (  # noqa: E402
     int8_linear,
     pack_weight,
     quantize_weight_only,
