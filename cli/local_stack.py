@@ -25,6 +25,9 @@ class ServiceProcess:
     process: subprocess.Popen
     log_path: Path
 
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
     def health(self) -> str:
         """SERVING only when the process answering on the port is the one this launcher started."""
         if self.process.poll() is not None:
@@ -37,6 +40,49 @@ class ServiceProcess:
         if pid is not None and pid != self.process.pid:
             return f"FOREIGN (pid {pid})"
         return status
+
+
+def spawn_service(
+    name: str, target: str, env: dict[str, str], log_path: Path, own_session: bool = False
+) -> ServiceProcess:
+    """Start `python -m services.<name>` with this environment, its output appended to log_path: the
+    one way a service process is started, by `sqldistill up` and by the tests alike."""
+    with open(log_path, "ab") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=own_session,
+        )
+    return ServiceProcess(name, target, process, log_path)
+
+
+def wait_serving(service: ServiceProcess, timeout: float) -> None:
+    """Block until the process started answers SERVING; RuntimeError with its log otherwise."""
+    deadline = time.monotonic() + timeout
+    status = "UNKNOWN"
+    while time.monotonic() < deadline:
+        status = service.health()
+        if status == "SERVING":
+            return
+        if status.startswith("EXITED"):
+            break
+        time.sleep(0.1)
+    if service.process.poll() is None:
+        service.process.kill()
+    raise RuntimeError(f"{service.name} did not become healthy ({status}):\n{service.log()}")
+
+
+def stop_process(service: ServiceProcess, grace: float = 20.0) -> None:
+    """SIGTERM, wait up to grace seconds for the drain, then SIGKILL."""
+    if service.process.poll() is None:
+        service.process.send_signal(signal.SIGTERM)
+        try:
+            service.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            service.process.kill()
+            service.process.wait()
 
 
 class LocalStack:
@@ -54,17 +100,10 @@ class LocalStack:
         # Children must see the same configuration the CLI resolved (file values included).
         env.update(_config_env(self.config))
         for name in self.services:
-            log_path = log_dir / f"{name}.log"
-            handle = open(log_path, "ab")
-            process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{name}"],
-                env=env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches the CLI only; it stops children in order
+            # Own sessions: Ctrl-C reaches the CLI only; it stops the children in order.
+            self.processes.append(
+                spawn_service(name, self.config.target(name), env, log_dir / f"{name}.log", own_session=True)
             )
-            handle.close()
-            self.processes.append(ServiceProcess(name, self.config.target(name), process, log_path))
         self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float) -> None:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from shared.grpc_client import make_channel, wait_healthy
+from cli.local_stack import ServiceProcess, spawn_service, stop_process, wait_serving
 from tests.dbfactory import make_spider_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,15 +94,7 @@ def spider_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_spider_dir(tmp_path_factory.mktemp("spider"))
 
 
-@dataclass
-class RunningService:
-    name: str
-    target: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+RunningService = ServiceProcess  # a service process a test started
 
 
 def start_service(
@@ -115,7 +103,7 @@ def start_service(
     dataset: Path | None = None,
     extra_env: dict[str, str] | None = None,
     timeout: float = 60.0,
-) -> RunningService:
+) -> ServiceProcess:
     """Start `python -m services.<name>` on a free loopback port and wait until it is SERVING."""
     port = free_port()
     env = dict(os.environ)
@@ -131,35 +119,13 @@ def start_service(
     if dataset:
         env["SQLDISTILL_DATASET"] = str(dataset)
     env.update(extra_env or {})
-    log_path = tmp_path / f"{name}-{port}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    service = RunningService(name, f"127.0.0.1:{port}", process, log_path)
-    channel = make_channel(service.target)
-    try:
-        wait_healthy(channel, timeout)
-    except TimeoutError:
-        process.kill()
-        raise RuntimeError(f"{name} did not become healthy:\n{service.log()}") from None
-    finally:
-        channel.close()
+    service = spawn_service(name, f"127.0.0.1:{port}", env, tmp_path / f"{name}-{port}.log")
+    wait_serving(service, timeout)
     return service
 
 
-def stop_service(service: RunningService) -> None:
-    if service.process.poll() is None:
-        service.process.send_signal(signal.SIGTERM)
-        try:
-            service.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            service.process.kill()
-            service.process.wait()
+def stop_service(service: ServiceProcess) -> None:
+    stop_process(service)
 
 
 @pytest.fixture(scope="module")

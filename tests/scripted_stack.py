@@ -9,15 +9,13 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cli.local_stack import spawn_service, wait_serving
 from shared.bundled.build import build
 from shared.catalogue import Catalogue
-from shared.grpc_client import make_channel, wait_healthy
-from tests.conftest import REPO, RunningService, free_port, stop_service
+from tests.conftest import RunningService, free_port, stop_service
 from tests.fake_tgi import FakeTgiServer
 
 SERVICES = ("critic", "generation", "trainer", "controller")
@@ -71,27 +69,11 @@ class Stack:
         return self.env["SQLDISTILL_STORE_URL"]
 
     def start(self, name: str, extra_env: dict[str, str] | None = None, wait: bool = True) -> RunningService:
-        log_path = self.home.parent / f"{name}.log"
         env = {**self.env, **(extra_env or {})}
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{name}"],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        service = RunningService(name, self.target(name), process, log_path)
+        service = spawn_service(name, self.target(name), env, self.home.parent / f"{name}.log")
         self.services[name] = service
         if wait:
-            channel = make_channel(service.target)
-            try:
-                wait_healthy(channel, 120)
-            except TimeoutError:
-                process.kill()
-                raise RuntimeError(f"{name} did not start:\n{service.log()}") from None
-            finally:
-                channel.close()
+            wait_serving(service, 120)
         return service
 
     def kill(self, name: str) -> None:

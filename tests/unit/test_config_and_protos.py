@@ -5,9 +5,9 @@ from __future__ import annotations
 import filecmp
 
 import pytest
-from protos.compile import DEFAULT_OUT, generate
 from pydantic import ValidationError
 
+from protos.compile import DEFAULT_OUT, generate
 from shared.config import load_config
 
 
