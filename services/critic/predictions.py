@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from services.critic.logic import PredictionIn
+from services.critic.scoring import PredictionIn
 
 BIRD_SEPARATOR = "\t----- bird -----\t"
 
