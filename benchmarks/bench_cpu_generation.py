@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.critic.logic import Critic, PredictionIn
-from services.critic.sandbox import SandboxPool
+from services.critic.sandbox_pool import SandboxPool
 from services.generation.backends import ModelInfo, ModelSpec, Sampling, TransformersBackend
 from services.generation.logic import Generator, QuestionIn
 from shared.bundled.build import ensure_built

@@ -22,7 +22,7 @@ from pathlib import Path
 from services.critic.logic import CandidateIn, Critic, JudgeSettings, PredictionIn
 from services.critic.matching import order_matters
 from services.critic.neighbours import neighbours
-from services.critic.sandbox import SandboxPool
+from services.critic.sandbox_pool import SandboxPool
 from shared.catalogue import Catalogue
 from shared.sql import hardness_of, remove_distinct
 from tests.dbfactory import make_concert_db

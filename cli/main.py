@@ -201,7 +201,8 @@ def evaluate(
     from cli.predict import resolve_eval_model, voted_predictions, write_predictions
     from services.critic.logic import METRICS, Critic, PredictionIn
     from services.critic.predictions import load_prediction_set
-    from services.critic.sandbox import Limits, SandboxPool
+    from services.critic.sandbox import Limits
+    from services.critic.sandbox_pool import SandboxPool
     from services.critic.testsuite import SuiteStore
 
     config = load_config(config_file)

@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from services.critic.matching import order_matters, results_match
-from services.critic.sandbox import EXHAUSTED, Limits, Outcome, SandboxPool
+from services.critic.sandbox import EXHAUSTED, Limits, Outcome
+from services.critic.sandbox_pool import SandboxPool
 from services.critic.voting import Ballot, VoteResult, vote
 from shared.catalogue import Catalogue, DatabaseSchema
 from shared.errors import InvalidArgument, NotFound

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.critic.logic import Critic
-from services.critic.sandbox import Limits, SandboxPool
+from services.critic.sandbox import Limits
+from services.critic.sandbox_pool import SandboxPool
 from services.critic.servicer import CriticServicer
 from services.critic.testsuite import SuiteStore
 from shared.bundled.locate import default_dataset

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.critic.sandbox import OK, SandboxPool
+from services.critic.sandbox import OK
+from services.critic.sandbox_pool import SandboxPool
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
 from services.generation.parsing import parse_sql_completion
 from shared.catalogue import Catalogue, Example

@@ -188,7 +188,7 @@ def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider
 def test_voted_predictions_take_the_majority_answer_and_the_greedy_one_on_a_tie(spider_dir):
     from cli.predict import voted_predictions
     from services.critic.logic import Critic, PredictionIn
-    from services.critic.sandbox import SandboxPool
+    from services.critic.sandbox_pool import SandboxPool
 
     critic = Critic(Catalogue.load(spider_dir), SandboxPool(workers=1))
     forty = "SELECT name FROM singer WHERE age > 40"

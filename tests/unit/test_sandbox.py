@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from services.critic.sandbox import EXHAUSTED, OK, TIMEOUT, Limits, SandboxPool, check_statement
+from services.critic.sandbox import EXHAUSTED, OK, TIMEOUT, Limits, check_statement
+from services.critic.sandbox_pool import SandboxPool
 from tests.dbfactory import make_concert_db
 from tests.hostile_sql import HOSTILE
 
@@ -105,7 +106,8 @@ import time
 time.sleep(3)  # a slow import (torch takes seconds): spawned workers import this module again
 ballast = bytearray(1024 * 1024 * 1024)  # and a large one: the memory cap is beyond what is held
 
-from services.critic.sandbox import Limits, SandboxPool
+from services.critic.sandbox import Limits
+from services.critic.sandbox_pool import SandboxPool
 
 if __name__ == "__main__":
     with SandboxPool(workers=1, memory_mb=256) as pool:

@@ -7,10 +7,11 @@ import sqlite3
 
 import pytest
 
+from services.critic.fuzzing import content_hash, fuzz_database
 from services.critic.logic import Critic
 from services.critic.neighbours import neighbours
-from services.critic.sandbox import SandboxPool
-from services.critic.testsuite import SuiteStore, content_hash, fuzz_database
+from services.critic.sandbox_pool import SandboxPool
+from services.critic.testsuite import SuiteStore
 from shared.catalogue import Catalogue
 from tests.dbfactory import make_concert_db
 
