@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 
 from services.trainer.batches import batch_order, padding_waste
-from services.trainer.train import TrainingParams, TrainSpec, train
+from services.trainer.job_spec import TrainingParams, TrainSpec
+from services.trainer.train import train
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 from shared.training_data import TrainingPair, freeze, render_rows

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from services.trainer.train import TrainingParams, TrainSpec
+from services.trainer.job_spec import TrainingParams, TrainSpec
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 from shared.config import REPO_ROOT

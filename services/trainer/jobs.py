@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.trainer.job_spec import TrainingParams, TrainSpec
 from services.trainer.launchers import Launcher
-from services.trainer.train import TrainingParams, TrainSpec
 from shared.confine import Roots, check_name
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.store import Store, TrainingJob

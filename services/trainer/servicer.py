@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import grpc
 
+from services.trainer.job_spec import TrainingParams
 from services.trainer.jobs import JobManager, JobRequest, JobView, Progress
-from services.trainer.train import TrainingParams
 from shared.pb import trainer_pb2, trainer_pb2_grpc
 
 STATES = {

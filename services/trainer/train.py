@@ -20,12 +20,8 @@ import math
 import os
 import random
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,74 +36,9 @@ from services.trainer.batches import (
 from services.trainer.checkpoints import CheckpointWriter, load_checkpoint
 from services.trainer.distributed import barrier, join, leave, shard, total, wrap
 from services.trainer.int8_base import quantize_frozen_base, restore_frozen_base
+from services.trainer.job_spec import EXIT_BAD_INPUT, BadInput, TrainSpec
+from services.trainer.model_io import load_model, write_version
 from shared.limits import TRAIN_PRECISIONS
-
-EXIT_BAD_INPUT = 2
-
-
-@dataclass
-class TrainingParams:
-    method: str = "lora"  # lora | full
-    lora_rank: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    target_modules: list[str] | str = "all-linear"
-    learning_rate: float = 2e-4
-    epochs: int = 1
-    max_steps: int = 0  # 0 = from epochs
-    batch_size: int = 4
-    gradient_accumulation: int = 1
-    max_length: int = 1024
-    seed: int = 0
-    length_grouped: bool = True
-    # A micro-batch's rows end to end, no padding (collate_packed). Off by default: without varlen
-    # flash attention the packed row's attention is quadratic in its whole length, which cost 4x a
-    # padded step on a tiny model on the CPU; length grouping already keeps padding near 1-3%.
-    packing: bool = False
-    # LoRA on a CPU: the frozen base's matmuls in int8 (int8_base.py); ignored on a GPU and for full.
-    int8_base: bool = False
-    checkpoint_every: int = 50
-    merge: bool = False
-    warmup_ratio: float = 0.05
-    # The matmuls' number format: auto = bf16 on a GPU that has it, else fp32. Whatever it is, the
-    # weights being trained stay fp32 (master weights) and bf16 runs under autocast: AdamW on bf16
-    # parameters rounds away any update under about 1/256 of a weight, common at full fine-tuning's
-    # learning rates. Only a frozen base (LoRA) is held in bf16.
-    precision: str = "auto"
-    # Recompute each layer's activations in the backward pass instead of keeping them: memory for
-    # activations drops from every layer's to one layer's (most of a LoRA run's RSS on a CPU at
-    # 1,000-token rows), at about a third more compute.
-    gradient_checkpointing: bool = False
-
-
-@dataclass
-class TrainSpec:
-    job_id: str
-    base_model: str
-    dataset_path: str
-    dataset_hash: str
-    output_dir: str
-    work_dir: str
-    version: str
-    run_id: str = ""
-    round: int = 0
-    parent_version: str = ""
-    parent_path: str = ""
-    models_dir: str = ""
-    params: TrainingParams = field(default_factory=TrainingParams)
-
-    @classmethod
-    def load(cls, path: Path | str) -> TrainSpec:
-        data = json.loads(Path(path).read_text())
-        data["params"] = TrainingParams(**data.get("params", {}))
-        return cls(**data)
-
-    def dump(self, path: Path | str) -> None:
-        Path(path).write_text(json.dumps(asdict(self), indent=2))
-
-
-class BadInput(Exception):
-    """The job cannot run as specified (exit code 2, no retry)."""
 
 
 def _progress(work_dir: Path, **event: Any) -> None:
@@ -128,22 +59,6 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _code_version() -> str:
-    try:
-        return (
-            subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"],
-                capture_output=True,
-                text=True,
-                timeout=5,
-                cwd=Path(__file__).resolve().parent,
-            ).stdout.strip()
-            or "unknown"
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def compute_dtype(precision: str, device: str) -> Any:
     """The matmuls' format under autocast: auto = bf16 on a GPU that supports it, else fp32."""
     import torch
@@ -154,45 +69,6 @@ def compute_dtype(precision: str, device: str) -> Any:
         bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
         return torch.bfloat16 if bf16 else torch.float32
     return torch.bfloat16 if precision == "bf16" else torch.float32
-
-
-def _load_model(spec: TrainSpec, device: str, dtype: Any) -> tuple[Any, Any]:
-    from shared.packaged_models import load_causal_lm, resolve_model
-
-    params = spec.params
-    base = resolve_model(spec.base_model, Path(spec.models_dir or "var/models"))
-    parent = Path(spec.parent_path) if spec.parent_path else None
-    if params.method == "full":
-        source = (
-            str(parent / "merged")
-            if parent and (parent / "merged").is_dir()
-            else (str(parent) if parent and (parent / "config.json").is_file() else base)
-        )
-        model, tokenizer = load_causal_lm(source, dtype=dtype, device=device)
-        model.train()
-        return model, tokenizer
-    if params.method != "lora":
-        raise BadInput(f"unknown training method {params.method!r}; expected lora or full")
-    from peft import LoraConfig, PeftModel, get_peft_model
-
-    model, tokenizer = load_causal_lm(base, dtype=dtype, device=device)
-    if parent and (parent / "adapter_config.json").is_file():
-        model = PeftModel.from_pretrained(
-            model, str(parent), is_trainable=True
-        )  # continue the parent's adapter
-    else:
-        model = get_peft_model(
-            model,
-            LoraConfig(
-                r=params.lora_rank,
-                lora_alpha=params.lora_alpha,
-                lora_dropout=params.lora_dropout,
-                target_modules=params.target_modules,
-                task_type="CAUSAL_LM",
-            ),
-        )
-    model.train()
-    return model, tokenizer
 
 
 def train(spec: TrainSpec) -> Path:
@@ -228,7 +104,7 @@ def train(spec: TrainSpec) -> Path:
     # Trained weights in fp32 always; a LoRA run's frozen base in the compute format (never updated;
     # PEFT keeps the adapters themselves in fp32).
     weights_dtype = torch.float32 if params.method == "full" else dtype
-    model, tokenizer = _load_model(spec, device, weights_dtype)
+    model, tokenizer = load_model(spec, device, weights_dtype)
     if params.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     int8_base = params.int8_base and params.method == "lora" and not cuda
@@ -353,7 +229,7 @@ def train(spec: TrainSpec) -> Path:
         barrier(world)
         leave(world)
         return output_dir
-    _write_version(
+    write_version(
         spec,
         model,
         tokenizer,
@@ -387,43 +263,6 @@ def train(spec: TrainSpec) -> Path:
     barrier(world)
     leave(world)
     return output_dir
-
-
-def _write_version(spec: TrainSpec, model: Any, tokenizer: Any, metrics: dict[str, Any]) -> None:
-    from shared.training_data import prompt_settings, read_rows
-
-    rows = read_rows(spec.dataset_path)
-    output_dir = Path(spec.output_dir)
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
-    try:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        if spec.params.merge and spec.params.method == "lora":
-            merged = model.merge_and_unload()
-            merged.save_pretrained(tmp / "merged", safe_serialization=True)
-            tokenizer.save_pretrained(tmp / "merged")
-        manifest = {
-            "version": spec.version,
-            "base_model": spec.base_model,
-            "parent_version": spec.parent_version or None,
-            "run_id": spec.run_id,
-            "round": spec.round,
-            "dataset_hash": spec.dataset_hash,
-            "dataset_size": len(rows),
-            "prompt": prompt_settings(rows),  # the prompt this version must always be asked with
-            "method": spec.params.method,
-            "adapter": spec.params.method == "lora",
-            "hyperparameters": asdict(spec.params),
-            "metrics": metrics,
-            "code_version": _code_version(),
-            "created_at": datetime.now(UTC).isoformat(),
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        os.rename(tmp, output_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:

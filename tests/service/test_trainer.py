@@ -24,8 +24,9 @@ from services.trainer.batches import (
     tokenize_rows,
 )
 from services.trainer.checkpoints import CheckpointWriter, load_checkpoint
+from services.trainer.job_spec import TrainingParams, TrainSpec
 from services.trainer.launchers import DEFAULT_JOB_TEMPLATE, KubernetesLauncher, build_job, job_name
-from services.trainer.train import TrainingParams, TrainSpec, train
+from services.trainer.train import train
 from shared.grpc_client import make_channel
 from shared.pb import common_pb2, trainer_pb2, trainer_pb2_grpc
 from shared.training_data import freeze
