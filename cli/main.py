@@ -19,6 +19,7 @@ from cli.runs import register as register_run_commands
 from shared.catalogue import Catalogue, Example
 from shared.config import SERVICE_NAMES, Config, load_config
 from shared.grpc_client import check_health, make_channel
+from shared.limits import MAX_VOTING_SAMPLES
 from shared.stats import compare_paired, wilson_interval
 
 if TYPE_CHECKING:
@@ -222,8 +223,8 @@ def evaluate(
             examples = examples[:limit] if limit else examples
             if precision is not None:
                 config.generation.precision = precision
-            if not 0 <= samples <= 64:
-                raise ValueError(f"--samples must be within [0, 64], got {samples}")
+            if not 0 <= samples <= MAX_VOTING_SAMPLES:
+                raise ValueError(f"--samples must be within [0, {MAX_VOTING_SAMPLES}], got {samples}")
             predicted, sampled = _predict_split(
                 catalogue, examples, chosen, split, config, out, samples, temperature, seed
             )

@@ -1,6 +1,40 @@
-"""Values and limits that a caller validates and a service enforces: one table both sides import,
-so a run's settings are refused at StartRun rather than rounds later inside a job."""
+"""Limits that a caller validates and a service enforces: one table both sides import, so a run's
+settings are refused at StartRun (services/controller/validation.py) rather than rounds later inside
+a job, and a service's own check says the same numbers."""
 
 from __future__ import annotations
 
+# --- generation ------------------------------------------------------------------------------------
+MAX_SAMPLES = 256  # SQL samples (or pairs) per question / call
+MAX_QUESTIONS = 512  # questions per GenerateSql call
+MAX_NEW_TOKENS = 1024
+MAX_FEW_SHOT_K = 16  # examples in a prompt
+MAX_TEMPERATURE = 5.0
+MAX_FOCUSES = 256  # planned tables / join paths (or row levels) per GeneratePairs call
+MAX_FOCUS_TABLES = 8  # tables in one focus
+MAX_VOTING_SAMPLES = (
+    64  # answer-time voting (ask, eval --samples, a run's eval_samples): a person or a gate waits
+)
+
+# --- critic ----------------------------------------------------------------------------------------
+MAX_TIMEOUT_MS = 60_000
+MAX_ROWS = 1_000_000
+MAX_SQL_CHARS = 100_000
+MAX_CANDIDATES = 100_000  # per JudgeCandidates call
+MAX_VOTE_ITEMS = 10_000  # questions per Vote call
+MAX_INTERACTIVE_VOTE_ITEMS = 4  # a person waits on these: a few questions, never a round's worth
+
+# --- trainer ---------------------------------------------------------------------------------------
+TRAIN_METHODS = ("lora", "full")
 TRAIN_PRECISIONS = ("auto", "fp32", "bf16")  # the training matmuls' format (trained weights stay fp32)
+TRAIN_BOUNDS = {  # TrainingParams field: (lowest, highest), inclusive
+    "lora_rank": (1, 1024),
+    "lora_alpha": (1, 4096),
+    "epochs": (1, 100),
+    "max_steps": (0, 10_000_000),
+    "batch_size": (1, 4096),
+    "gradient_accumulation": (1, 4096),
+    "max_length": (17, 131_072),
+    "checkpoint_every": (0, 10_000_000),
+}
+MAX_LEARNING_RATE = 1.0

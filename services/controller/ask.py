@@ -19,11 +19,11 @@ from services.controller.settings import RunSettings
 from services.controller.steps.base import Context, StepBase
 from services.controller.versions import prompt_k, served_model
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
+from shared.limits import MAX_VOTING_SAMPLES
 from shared.pb import common_pb2, controller_pb2, critic_pb2, generation_pb2
 from shared.store import ModelVersion, Run
 
 MAX_QUESTION_CHARS = 2_000
-MAX_ASK_SAMPLES = 64  # generation's own limit on samples per question
 DEFAULT_ANSWER_ROWS = 20
 MAX_ANSWER_ROWS = 1_000
 ASK_SEED = 0  # the same question asked twice gets the same samples
@@ -55,8 +55,8 @@ class Asker:
             raise InvalidArgument("db_id is required")
         if request.db_id not in self.ctx.catalogue.db_ids:
             raise NotFound(f"unknown database {request.db_id!r}")
-        if not 0 <= request.samples <= MAX_ASK_SAMPLES:
-            raise InvalidArgument(f"samples must be within [0, {MAX_ASK_SAMPLES}], got {request.samples}")
+        if not 0 <= request.samples <= MAX_VOTING_SAMPLES:
+            raise InvalidArgument(f"samples must be within [0, {MAX_VOTING_SAMPLES}], got {request.samples}")
         if not 0 <= request.max_rows <= MAX_ANSWER_ROWS:
             raise InvalidArgument(f"max_rows must be within [0, {MAX_ANSWER_ROWS}], got {request.max_rows}")
 

@@ -7,7 +7,21 @@ from services.controller.enums import Mode
 from services.controller.settings import GATE_MODES, MODES, RunSettings
 from shared.catalogue import Catalogue
 from shared.errors import InvalidArgument
-from shared.limits import TRAIN_PRECISIONS
+from shared.limits import (
+    MAX_FEW_SHOT_K,
+    MAX_LEARNING_RATE,
+    MAX_NEW_TOKENS,
+    MAX_SAMPLES,
+    MAX_TEMPERATURE,
+    MAX_VOTING_SAMPLES,
+    TRAIN_BOUNDS,
+    TRAIN_METHODS,
+    TRAIN_PRECISIONS,
+)
+
+# Run settings that become a service's parameter, checked against that service's own bounds.
+_TRAIN_FIELDS = {"train_epochs": "epochs", "train_batch_size": "batch_size", "train_max_steps": "max_steps"}
+_SAMPLE_COUNTS = ("samples_per_question", "consistency_samples", "candidates_per_db")
 
 
 def validate_settings(settings: RunSettings, catalogue: Catalogue) -> None:
@@ -57,21 +71,43 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
             f"({settings.majority_min_votes}) samples agree: samples_per_question "
             f"({settings.samples_per_question}) must be at least that"
         )
-    if not 0 <= settings.eval_samples <= 64:
-        raise InvalidArgument("eval_samples must be within [0, 64] (0 = greedy)")
+    if not 0 <= settings.eval_samples <= MAX_VOTING_SAMPLES:
+        raise InvalidArgument(f"eval_samples must be within [0, {MAX_VOTING_SAMPLES}] (0 = greedy)")
     if settings.candidates_per_db <= 0 or settings.samples_per_question <= 0:
         raise InvalidArgument("candidates_per_db and samples_per_question must be positive")
+    _validate_service_limits(settings)
     if settings.gate_margin < 0:
         raise InvalidArgument("gate_margin must be >= 0")
-    if settings.train_method not in ("lora", "full"):
-        raise InvalidArgument("train_method must be lora or full")
+    if settings.train_method not in TRAIN_METHODS:
+        raise InvalidArgument(f"train_method must be one of {', '.join(TRAIN_METHODS)}")
     if settings.train_precision not in TRAIN_PRECISIONS:
         raise InvalidArgument(f"train_precision must be one of {', '.join(TRAIN_PRECISIONS)}")
     if settings.gate_mode not in GATE_MODES:
         raise InvalidArgument(f"gate_mode must be one of {', '.join(GATE_MODES)}, got {settings.gate_mode!r}")
     if not 0 < settings.gate_alpha < 1:
         raise InvalidArgument("gate_alpha must be within (0, 1)")
-    if not 0 <= settings.train_few_shot_k <= 16 or not 0 <= settings.few_shot_k <= 16:
-        raise InvalidArgument("few_shot_k and train_few_shot_k must be within [0, 16]")
+    if not 0 <= settings.train_few_shot_k <= MAX_FEW_SHOT_K or not 0 <= settings.few_shot_k <= MAX_FEW_SHOT_K:
+        raise InvalidArgument(f"few_shot_k and train_few_shot_k must be within [0, {MAX_FEW_SHOT_K}]")
     if settings.max_sql_per_question <= 0 or settings.train_epochs <= 0:
         raise InvalidArgument("max_sql_per_question and train_epochs must be positive")
+
+
+def _validate_service_limits(settings: RunSettings) -> None:
+    """What generation and the trainer would refuse mid-round, refused here with the same bounds."""
+    for name in _SAMPLE_COUNTS:
+        if getattr(settings, name) > MAX_SAMPLES:
+            raise InvalidArgument(f"{name} must be at most {MAX_SAMPLES} (the generation service's limit)")
+    if not 0 <= settings.temperature <= MAX_TEMPERATURE:
+        raise InvalidArgument(f"temperature must be within [0, {MAX_TEMPERATURE:g}]")
+    if not 0 < settings.top_p <= 1:
+        raise InvalidArgument("top_p must be within (0, 1]")
+    if not 1 <= settings.max_new_tokens <= MAX_NEW_TOKENS:
+        raise InvalidArgument(f"max_new_tokens must be within [1, {MAX_NEW_TOKENS}]")
+    for name, param in _TRAIN_FIELDS.items():
+        low, high = TRAIN_BOUNDS[param]
+        if not low <= getattr(settings, name) <= high:
+            raise InvalidArgument(f"{name} must be within [{low}, {high}] (the trainer's limit)")
+    if not 0 <= settings.learning_rate <= MAX_LEARNING_RATE:
+        raise InvalidArgument(
+            f"learning_rate must be within [0, {MAX_LEARNING_RATE:g}] (0 = the method's default)"
+        )

@@ -15,11 +15,9 @@ from services.critic.sandbox_pool import SandboxPool
 from services.critic.voting import Ballot, VoteResult, vote
 from shared.catalogue import Catalogue, DatabaseSchema
 from shared.errors import InvalidArgument, NotFound
+from shared.limits import MAX_ROWS, MAX_SQL_CHARS, MAX_TIMEOUT_MS
 from shared.sql import SqlParseError, canonical_or_text, remove_distinct
 
-MAX_TIMEOUT_MS = 60_000
-MAX_ROWS = 1_000_000
-MAX_SQL_CHARS = 100_000
 GOLD_CACHE_SIZE = 20_000
 VOTE_CACHE_SIZE = 4_096  # vote results by sample set
 BATCH = 128  # queries per IPC round-trip to a worker

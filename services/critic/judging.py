@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from services.critic.execution import MAX_SQL_CHARS, Executor
+from services.critic.execution import Executor
 from services.critic.matching import order_matters, results_match
 from services.critic.sandbox import EXHAUSTED, Outcome
 from services.critic.voting import DEFAULT_MIN_SHARE, DEFAULT_MIN_VOTES
 from shared.errors import InvalidArgument
+from shared.limits import MAX_SQL_CHARS
 from shared.sql import SqlParseError, canonical, hardness, is_query, parse
 
 

@@ -8,13 +8,9 @@ import grpc
 
 from services.critic.logic import AccuracyReport, CandidateIn, Critic, JudgeSettings, PredictionIn, VerdictOut
 from shared.errors import InvalidArgument
+from shared.limits import MAX_CANDIDATES, MAX_INTERACTIVE_VOTE_ITEMS, MAX_SAMPLES, MAX_VOTE_ITEMS
 from shared.pb import common_pb2, critic_pb2, critic_pb2_grpc
 from shared.pbconvert import to_result_set
-
-MAX_CANDIDATES = 100_000
-MAX_VOTE_ITEMS = 10_000
-MAX_VOTE_SAMPLES = 256  # per item: generation's own limit on samples per question
-MAX_INTERACTIVE_VOTE_ITEMS = 4  # a person waits on these: a few questions, never a round's worth
 
 STATUS = {
     "OK": critic_pb2.EXECUTION_STATUS_OK,
@@ -142,9 +138,9 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
             )
         outcomes = []
         for item in request.items:
-            if not item.sql or len(item.sql) > MAX_VOTE_SAMPLES:
+            if not item.sql or len(item.sql) > MAX_SAMPLES:
                 raise InvalidArgument(
-                    f"item {item.id or '?'} needs 1 to {MAX_VOTE_SAMPLES} SQL samples, got {len(item.sql)}"
+                    f"item {item.id or '?'} needs 1 to {MAX_SAMPLES} SQL samples, got {len(item.sql)}"
                 )
             preferred = item.preferred if item.HasField("preferred") else -1
             if not -1 <= preferred < len(item.sql):

@@ -18,15 +18,19 @@ from shared.config import GenerationConfig
 from shared.confine import Roots, check_name
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.fewshot import question_prompt, select_examples, shots_for
+from shared.limits import (
+    MAX_FEW_SHOT_K,
+    MAX_FOCUS_TABLES,
+    MAX_FOCUSES,
+    MAX_NEW_TOKENS,
+    MAX_QUESTIONS,
+    MAX_TEMPERATURE,
+)
+from shared.limits import MAX_SAMPLES as MAX_N
 from shared.prompts import HARDNESS_DESCRIPTIONS, STOP_SEQUENCES, pair_prompt, schema_for_prompt
 
 log = logging.getLogger("sqldistill.generation")
 
-MAX_N = 256
-MAX_QUESTIONS = 512
-MAX_NEW_TOKENS = 1024
-MAX_FOCUSES = 256
-MAX_FOCUS_TABLES = 8
 DROPPED = PromCounter(
     "sqldistill_generation_dropped_total", "Model outputs with no usable candidate, by reason.", ["reason"]
 )
@@ -105,8 +109,10 @@ class Generator:
         return schema_for_prompt(schema)
 
     def _sampling(self, sampling: Sampling) -> Sampling:
-        if not 0 <= sampling.temperature <= 5:
-            raise InvalidArgument(f"temperature must be within [0, 5], got {sampling.temperature}")
+        if not 0 <= sampling.temperature <= MAX_TEMPERATURE:
+            raise InvalidArgument(
+                f"temperature must be within [0, {MAX_TEMPERATURE:g}], got {sampling.temperature}"
+            )
         if not 0 <= sampling.top_p <= 1:
             raise InvalidArgument(f"top_p must be within [0, 1], got {sampling.top_p}")
         if not 0 <= sampling.max_new_tokens <= MAX_NEW_TOKENS:
@@ -146,8 +152,8 @@ class Generator:
         """None = the service default; 0 = no examples (how a fine-tuned version is asked)."""
         if k is None:
             return self.default_k
-        if k < 0 or k > 16:
-            raise InvalidArgument(f"few_shot_k must be within [0, 16], got {k}")
+        if k < 0 or k > MAX_FEW_SHOT_K:
+            raise InvalidArgument(f"few_shot_k must be within [0, {MAX_FEW_SHOT_K}], got {k}")
         return k
 
     # --- self-instruct --------------------------------------------------------------------------

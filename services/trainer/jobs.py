@@ -21,6 +21,7 @@ from services.trainer.job_spec import TrainingParams, TrainSpec
 from services.trainer.launchers import Launcher
 from shared.confine import Roots, check_name
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
+from shared.limits import MAX_LEARNING_RATE, TRAIN_BOUNDS, TRAIN_METHODS
 from shared.store import Store, TrainingJob
 from shared.training_data import file_hash
 
@@ -206,23 +207,16 @@ class JobManager:
 
     @staticmethod
     def _validate_params(params: TrainingParams) -> None:
-        if params.method not in ("lora", "full"):
-            raise InvalidArgument(f"method must be lora or full, got {params.method[:40]!r}")
-        bounds = {
-            "lora_rank": (params.lora_rank, 1, 1024),
-            "lora_alpha": (params.lora_alpha, 1, 4096),
-            "epochs": (params.epochs, 1, 100),
-            "max_steps": (params.max_steps, 0, 10_000_000),
-            "batch_size": (params.batch_size, 1, 4096),
-            "gradient_accumulation": (params.gradient_accumulation, 1, 4096),
-            "max_length": (params.max_length, 17, 131_072),
-            "checkpoint_every": (params.checkpoint_every, 0, 10_000_000),
-        }
-        for name, (value, low, high) in bounds.items():
+        if params.method not in TRAIN_METHODS:
+            raise InvalidArgument(
+                f"method must be one of {', '.join(TRAIN_METHODS)}, got {params.method[:40]!r}"
+            )
+        for name, (low, high) in TRAIN_BOUNDS.items():
+            value = getattr(params, name)
             if not low <= value <= high:
                 raise InvalidArgument(f"{name} must be within [{low}, {high}], got {value}")
-        if not (math.isfinite(params.learning_rate) and 0 < params.learning_rate <= 1):
-            raise InvalidArgument("learning_rate must be within (0, 1]")
+        if not (math.isfinite(params.learning_rate) and 0 < params.learning_rate <= MAX_LEARNING_RATE):
+            raise InvalidArgument(f"learning_rate must be within (0, {MAX_LEARNING_RATE:g}]")
         modules = [params.target_modules] if isinstance(params.target_modules, str) else params.target_modules
         for module in modules:
             check_name(module, "target_modules")

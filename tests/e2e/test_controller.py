@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from shared.catalogue import Catalogue
 from shared.grpc_client import make_channel
+from shared.limits import MAX_SAMPLES, TRAIN_BOUNDS
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generation_pb2, generation_pb2_grpc
 from shared.pbconvert import enum_number, enum_text
 from shared.store import Candidate, Dataset, Event, ModelVersion, Round, Run, Store, Verdict
@@ -231,6 +232,10 @@ def test_bad_run_specs_are_rejected(stack, tiny_base):
         (run_spec(tiny_base, mode="unlabelled", samples_per_question=1), "must be at least that"),
         (run_spec(tiny_base, majority_share=1.0), "majority_share"),
         (run_spec(tiny_base, eval_samples=65), "eval_samples"),
+        # What a service would refuse rounds later is refused here, with that service's bound.
+        (run_spec(tiny_base, samples_per_question=MAX_SAMPLES + 1), "generation service's limit"),
+        (run_spec(tiny_base, train_epochs=TRAIN_BOUNDS["epochs"][1] + 1), "trainer's limit"),
+        (run_spec(tiny_base, train_batch_size=0), "train_batch_size must be within"),
     ]
     for spec, message in cases:
         with pytest.raises(grpc.RpcError) as info:
