@@ -16,6 +16,7 @@ from cli.ask import register as register_ask
 from cli.export import register as register_export
 from cli.local_stack import START_ORDER, LocalStack
 from cli.runs import register as register_run_commands
+from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.config import SERVICE_NAMES, Config, load_config
 from shared.grpc_client import check_health, make_channel
@@ -175,7 +176,7 @@ def evaluate(
         Path | None, typer.Option("--report", help="Write the per-query report here (JSON).")
     ] = None,
     workers: Annotated[int, typer.Option(help="Sandbox worker processes.")] = 2,
-    timeout_ms: Annotated[int, typer.Option(help="Per-query deadline.")] = 5000,
+    timeout_ms: Annotated[int, typer.Option(help="Per-query deadline.")] = defaults.QUERY_TIMEOUT_MS,
     samples: Annotated[
         int,
         typer.Option(
@@ -183,7 +184,9 @@ def evaluate(
             "(self-consistency; the greedy answer votes too and wins ties), beside greedy."
         ),
     ] = 0,
-    temperature: Annotated[float, typer.Option(help="With --samples: sampling temperature.")] = 0.7,
+    temperature: Annotated[
+        float, typer.Option(help="With --samples: sampling temperature.")
+    ] = defaults.TEMPERATURE,
     seed: Annotated[int, typer.Option(help="With --samples: sampling seed.")] = 0,
     metric: Annotated[
         str,
@@ -326,7 +329,7 @@ def _predict_split(
     config: Config,
     out: Path,
     samples: int = 0,
-    temperature: float = 0.7,
+    temperature: float = defaults.TEMPERATURE,
     seed: int = 0,
 ) -> tuple[list[str], list[list[str]]]:
     """Write a model's greedy predictions for examples to `out`, with a progress bar; with

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from services.controller.settings import RunSettings
+from shared import defaults
 from shared.catalogue import Catalogue, Example
 
 if TYPE_CHECKING:
@@ -116,13 +117,13 @@ def predict(
     model: EvalModel,
     models_dir: Path,
     pool: Sequence[Example] = (),
-    max_new_tokens: int = 128,
+    max_new_tokens: int = defaults.MAX_NEW_TOKENS,
     batch: int = 16,
     on_progress: Callable[[int], None] = lambda done: None,
     device: str = "auto",
-    precision: str = "auto",
+    precision: str = defaults.GENERATION_PRECISION,
     samples: int = 0,
-    temperature: float = 0.7,
+    temperature: float = defaults.TEMPERATURE,
     seed: int = 0,
 ) -> tuple[list[str], list[list[str]]]:
     """Greedy SQL for each example ("" where the output had no usable query), in order, and with

@@ -8,6 +8,7 @@ from typing import Any
 
 from cli.format import accuracy_text, comparison_cells, mode_text, outcome_text, state_text, step_text
 from shared.pb import controller_pb2
+from shared.sql import HARDNESS_LEVELS
 
 
 def _plot(rounds: list[Any], path: Path) -> None:
@@ -84,7 +85,7 @@ def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Pa
         f"State **{state_text(run.state)}**; serving version **{run.serving_version}**. Mode {mode_text(spec.mode)}, {'continuous' if spec.continuous else spec.rounds} rounds, "
         f"base model `{spec.base_model.path or 'default'}`, evaluation split `{spec.eval_split}`"
         f"{f' (first {spec.eval_limit})' if spec.eval_limit else ''}, test suites {'on' if spec.test_suite else 'off'}, "
-        f"gate: {spec.gate_mode or 'margin'} mode, margin {spec.gate_margin}"
+        f"gate: {spec.gate_mode} mode, margin {spec.gate_margin}"
         f"{f', alpha {spec.gate_alpha}' if spec.gate_mode == 'significant' else ''}; base prompt "
         f"{spec.few_shot_k}-shot, trained versions {spec.train_few_shot_k}-shot.",
         "",
@@ -115,7 +116,7 @@ def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Pa
                 "| hardness | count | EX | TS |",
                 "|---|---|---|---|",
             ]
-            for level in ("easy", "medium", "hard", "extra"):
+            for level in HARDNESS_LEVELS:
                 if level in by_level:
                     a = by_level[level]
                     lines.append(f"| {level} | {a.total} | {a.execution:.3f} | {a.test_suite:.3f} |")

@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from shared import defaults
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICE_NAMES = ("critic", "generation", "trainer", "controller")
 
@@ -39,8 +41,8 @@ class CriticConfig(BaseModel):
     interactive_workers: int = Field(
         default=1, ge=0
     )  # sandboxes kept for Execute and ask (0 = share judging's)
-    timeout_ms: int = 2000
-    max_rows: int = 10_000
+    timeout_ms: int = defaults.QUERY_TIMEOUT_MS
+    max_rows: int = defaults.MAX_RESULT_ROWS
     max_result_bytes: int = 8 * 1024 * 1024
     memory_mb: int = 512
     test_suite_variants: int = 10
@@ -56,9 +58,11 @@ class GenerationConfig(BaseModel):
     openai_model: str = ""  # the base model's id on that server ("" = the first it lists)
     max_batch_size: int = 32  # rows a forward pass on a CPU (a GPU's comes from its free memory)
     pair_batch_size: int = 8  # pairs sampled from one prompt before its shots and hardness level change
-    few_shot_k: int = 2
+    few_shot_k: int = defaults.FEW_SHOT_K
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda: where the transformers backend runs
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16 | int8 (auto: bf16 on a GPU, fp32 on a CPU)
+    precision: str = (
+        defaults.GENERATION_PRECISION
+    )  # auto | fp32 | bf16 | fp16 | int8 (auto: bf16 on a GPU, fp32 on a CPU)
     decode_loop: str = "compact"  # compact (finished rows leave the batch) | generate (transformers')
 
 

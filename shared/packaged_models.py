@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared import defaults
+
 log = logging.getLogger("sqldistill.models")
 
 
@@ -212,8 +214,8 @@ def plain_copy(model: Any) -> Any:
 def resolve_model(spec: str, models_dir: Path) -> str:
     """'' / 'default' / a packaged name -> its materialised folder; anything else (a local path or a
     hub id) is returned as is for from_pretrained."""
-    name = spec or "default"
-    if name == "default":
+    name = spec or defaults.DEFAULT_MODEL_ALIAS
+    if name == defaults.DEFAULT_MODEL_ALIAS:
         name = DEFAULT_MODEL
     if name in PACKAGED_MODELS:
         return str(materialize(name, models_dir))

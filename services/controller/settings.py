@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from services.controller.enums import Mode
+from shared import defaults
 from shared.errors import InvalidArgument
 from shared.pb import controller_pb2
 from shared.pbconvert import enum_number, enum_text
@@ -37,35 +38,33 @@ class RunSettings:
     consistency_samples: int = 4  # self-instruct: re-answers per generated question (votes with its SQL)
     majority_share: float = 0.5  # gold-free keep: the winning group holds more than this share ...
     majority_min_votes: int = 2  # ... and at least this many samples
-    train_method: str = "lora"
+    train_method: str = defaults.TRAIN_METHOD
     # From the base on the accumulated data each round (as ReST-EM does: no drift), or from the parent.
     train_from_parent: bool = False
     eval_split: str = "dev"
     gate_margin: float = 0.0
     seed: int = 0
-    temperature: float = 0.7
-    top_p: float = 0.95
-    max_new_tokens: int = 128
+    temperature: float = defaults.TEMPERATURE
+    top_p: float = defaults.TOP_P
+    max_new_tokens: int = defaults.MAX_NEW_TOKENS
     questions_per_round: int = 0
     eval_limit: int = 0
     eval_samples: int = 0  # EVALUATE asks greedy (0) or votes over this many samples
     train_max_steps: int = 0
-    learning_rate: float = 0.0
-    few_shot_k: int = 2  # shots in the base model's prompt
+    learning_rate: float = 0.0  # 0 = the trainer's default (shared/defaults.py)
+    few_shot_k: int = defaults.FEW_SHOT_K  # shots in the base model's prompt
     train_few_shot_k: int = 0  # shots in training prompts = the trained versions' prompt
     accumulate: bool = True  # round r trains on the kept pairs of rounds 1..r
     max_sql_per_question: int = 2  # distinct kept SQL per question in a training set
     teacher_model: str = ""  # "" = the serving version writes the candidates
     gate_mode: str = "margin"  # margin | significant
     gate_alpha: float = 0.05
-    train_epochs: int = 1
+    train_epochs: int = defaults.TRAIN_EPOCHS
     train_on_seed: bool = True  # the few-shot seed examples join every training set
-    train_batch_size: int = 4  # per-device micro-batch of the training job
+    train_batch_size: int = defaults.TRAIN_BATCH_SIZE  # per-device micro-batch of the training job
     train_int8_base: bool = False  # LoRA on a CPU: the frozen base's matmuls in int8 (trainer int8_base.py)
     train_gradient_checkpointing: bool = False  # recompute activations in backward: less memory, more compute
-    train_precision: str = (
-        "auto"  # training matmuls: auto (bf16 on a GPU) | fp32 | bf16; trained weights stay fp32
-    )
+    train_precision: str = defaults.TRAIN_PRECISION  # auto (bf16 on a GPU) | fp32 | bf16; weights stay fp32
     judge_timeout_seconds: float = 600.0  # one JudgeCandidates call (a chunk of candidates)
     evaluate_timeout_seconds: float = 1800.0  # one Evaluate call (the whole held-out set)
     watch_timeout_seconds: float = 3600.0  # one WatchJob stream before it is reopened

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from services.controller.deployment import ServedModel
 from services.controller.enums import VersionStatus
 from services.controller.settings import RunSettings
+from shared import defaults
 from shared.store import ModelVersion, Run
 
 
@@ -20,8 +21,8 @@ def key_hash(*parts: Any) -> str:
 
 
 def base_version_id(base_model: str) -> str:
-    name = Path(base_model).name if base_model else "default"
-    return f"base-{name}-{key_hash(base_model or 'default')[:6]}"
+    name = Path(base_model).name if base_model else defaults.DEFAULT_MODEL_ALIAS
+    return f"base-{name}-{key_hash(base_model or defaults.DEFAULT_MODEL_ALIAS)[:6]}"
 
 
 def recorded_prompt_k(version: ModelVersion) -> int | None:
@@ -71,4 +72,4 @@ def set_serving(session: Any, version: str, run_id: str | None = None) -> None:
 
 
 def lineage_of(base_model: str) -> str:
-    return base_model or "default"
+    return base_model or defaults.DEFAULT_MODEL_ALIAS

@@ -148,7 +148,7 @@ def _table_order(schema: DatabaseSchema) -> list[TableInfo]:
 
 
 def fuzz_database(
-    source: Path, target: Path, seed: int, max_rows: int = 60, hints: dict[str, set[Any]] | None = None
+    source: Path, target: Path, seed: int, max_table_rows: int = 60, hints: dict[str, set[Any]] | None = None
 ) -> None:
     """Write a variant of source to target: same schema, random rows respecting keys.
 
@@ -180,7 +180,9 @@ def fuzz_database(
             fk_by_column = {fk.column: fk for fk in table.foreign_keys}
             low = min(table.row_count, 3) if table.row_count else 0
             n_rows = (
-                rng.randint(low, max(low, min(max_rows, max(table.row_count, 3)))) if table.row_count else 0
+                rng.randint(low, max(low, min(max_table_rows, max(table.row_count, 3))))
+                if table.row_count
+                else 0
             )
             unique_sets = set(uniques[table.name]) | ({table.primary_key} if table.primary_key else set())
             unique_seen: dict[tuple[str, ...], set[tuple[Any, ...]]] = {u: set() for u in unique_sets}

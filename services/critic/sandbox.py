@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared import defaults
+
 OK, ERROR, DENIED, TIMEOUT, EXHAUSTED = "OK", "ERROR", "DENIED", "TIMEOUT", "RESOURCE_EXHAUSTED"
 
 _ALLOWED_ACTIONS = {
@@ -51,8 +53,8 @@ _LIMITS = {
 
 @dataclass(frozen=True)
 class Limits:
-    timeout_ms: int = 2000
-    max_rows: int = 10_000
+    timeout_ms: int = defaults.QUERY_TIMEOUT_MS
+    max_rows: int = defaults.MAX_RESULT_ROWS
     max_result_bytes: int = 8 * 1024 * 1024
 
 

@@ -15,6 +15,7 @@ from services.generation.int8_model import INT8_KEEP_FP32, quantize_int8
 from services.generation.parsing import truncate_at_stop
 from services.generation.placement import gpu_batch_size, resolve_placement
 from services.generation.prefix_cache import PrefixCache
+from shared import defaults
 from shared.config import GenerationConfig
 from shared.errors import FailedPrecondition
 from shared.prompts import STOP_SEQUENCES
@@ -29,7 +30,7 @@ log = logging.getLogger("sqldistill.generation")
 class Sampling:
     temperature: float = 0.0  # 0 = greedy
     top_p: float = 1.0
-    max_new_tokens: int = 128
+    max_new_tokens: int = defaults.MAX_NEW_TOKENS
     seed: int = 0
     stop: tuple[str, ...] = STOP_SEQUENCES
 
@@ -89,7 +90,7 @@ class TransformersBackend:
         prefix_sharing: bool = True,
         generate_lock: threading.Lock | None = None,
         device: str = "auto",
-        precision: str = "auto",
+        precision: str = defaults.GENERATION_PRECISION,
         int8_keep_fp32: tuple[str, ...] = INT8_KEEP_FP32,
         decode_loop: str = "compact",
     ) -> None:

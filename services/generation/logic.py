@@ -13,6 +13,7 @@ from prometheus_client import Counter as PromCounter
 
 from services.generation.backends import Backend, ModelInfo, ModelSpec, Sampling
 from services.generation.parsing import parse_pair_completion, parse_sql_completion
+from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.config import GenerationConfig
 from shared.confine import Roots, check_name
@@ -79,7 +80,7 @@ class Generator:
         catalogue: Catalogue,
         backend: Backend,
         seed_pool: Sequence[Example] = (),
-        default_k: int = 2,
+        default_k: int = defaults.FEW_SHOT_K,
         pair_batch_size: int = GenerationConfig().pair_batch_size,
         work_backend: Callable[[ModelSpec], Backend] | None = None,
         roots: Roots | None = None,
@@ -121,7 +122,11 @@ class Generator:
             )
         stops = tuple(dict.fromkeys([*STOP_SEQUENCES, *sampling.stop]))
         return Sampling(
-            sampling.temperature, sampling.top_p or 1.0, sampling.max_new_tokens or 128, sampling.seed, stops
+            sampling.temperature,
+            sampling.top_p or 1.0,
+            sampling.max_new_tokens or defaults.MAX_NEW_TOKENS,
+            sampling.seed,
+            stops,
         )
 
     def _check_n(self, n: int, limit: int = MAX_N) -> None:
@@ -163,7 +168,7 @@ class Generator:
         n: int,
         hardness: str = "",
         few_shot_k: int | None = None,
-        sampling: Sampling = Sampling(temperature=0.8, top_p=0.95),
+        sampling: Sampling = Sampling(temperature=defaults.PAIR_TEMPERATURE, top_p=defaults.TOP_P),
         slot: str = SERVING,
         focuses: Sequence[tuple[str, ...]] = (),
         row_levels: Sequence[str] = (),

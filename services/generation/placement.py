@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from shared import defaults
 from shared.int8_kernels import int8_engine
 
 log = logging.getLogger("sqldistill.generation")
@@ -43,7 +44,7 @@ class Placement:
         return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
 
 
-def resolve_placement(device: str = "auto", precision: str = "auto") -> Placement:
+def resolve_placement(device: str = "auto", precision: str = defaults.GENERATION_PRECISION) -> Placement:
     """The placement for the requested device and precision; `auto` picks what this machine runs
     fastest at full quality (see the module docstring). Impossible requests fail with a reason."""
     import torch

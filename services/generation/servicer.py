@@ -8,6 +8,7 @@ import grpc
 
 from services.generation.backends import ModelInfo, ModelSpec, Sampling
 from services.generation.logic import SERVING, WORK, Generator, QuestionIn
+from shared import defaults
 from shared.errors import InvalidArgument
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
 from shared.prompts import STOP_SEQUENCES
@@ -18,7 +19,7 @@ def sampling_from(message: common_pb2.SamplingParams, default_temperature: float
     return Sampling(
         temperature=message.temperature if has else default_temperature,
         top_p=message.top_p or 1.0,
-        max_new_tokens=message.max_new_tokens or 128,
+        max_new_tokens=message.max_new_tokens or defaults.MAX_NEW_TOKENS,
         seed=message.seed,
         stop=tuple(dict.fromkeys([*STOP_SEQUENCES, *message.stop])),
     )
@@ -59,7 +60,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             request.n,
             request.hardness,
             request.few_shot_k if request.HasField("few_shot_k") else None,
-            sampling_from(request.sampling, 0.8),
+            sampling_from(request.sampling, defaults.PAIR_TEMPERATURE),
             slot_name(request.slot),
             [tuple(f.tables) for f in request.focus],
             list(request.levels),

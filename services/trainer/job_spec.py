@@ -8,20 +8,22 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from shared import defaults
+
 EXIT_BAD_INPUT = 2
 
 
 @dataclass
 class TrainingParams:
-    method: str = "lora"  # lora | full
+    method: str = defaults.TRAIN_METHOD  # lora | full
     lora_rank: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: list[str] | str = "all-linear"
-    learning_rate: float = 2e-4
-    epochs: int = 1
+    learning_rate: float = defaults.LEARNING_RATE
+    epochs: int = defaults.TRAIN_EPOCHS
     max_steps: int = 0  # 0 = from epochs
-    batch_size: int = 4
+    batch_size: int = defaults.TRAIN_BATCH_SIZE
     gradient_accumulation: int = 1
     max_length: int = 1024
     seed: int = 0
@@ -39,7 +41,7 @@ class TrainingParams:
     # weights being trained stay fp32 (master weights) and bf16 runs under autocast: AdamW on bf16
     # parameters rounds away any update under about 1/256 of a weight, common at full fine-tuning's
     # learning rates. Only a frozen base (LoRA) is held in bf16.
-    precision: str = "auto"
+    precision: str = defaults.TRAIN_PRECISION
     # Recompute each layer's activations in the backward pass instead of keeping them: memory for
     # activations drops from every layer's to one layer's (most of a LoRA run's RSS on a CPU at
     # 1,000-token rows), at about a third more compute.

@@ -15,6 +15,7 @@ from services.controller.faults import crash_point
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
 from services.controller.training_set import KeptRow, seed_rows, select_training_pairs, with_evidence
+from shared import defaults
 from shared.pb import common_pb2, trainer_pb2
 from shared.store import Candidate, Dataset, ModelVersion, Run, Verdict
 from shared.training_data import TrainingPair, freeze, render_rows
@@ -83,7 +84,7 @@ class Train(StepBase):
             round=number,
             dataset_hash=digest,
             dataset_path=str(path),
-            base_model=common_pb2.ModelRef(path=settings.base_model or "default"),
+            base_model=common_pb2.ModelRef(path=settings.base_model or defaults.DEFAULT_MODEL_ALIAS),
             parent_version=parent,
             version=version,
             params=params,

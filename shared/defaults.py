@@ -1,0 +1,30 @@
+"""Defaults that more than one layer applies: the controller fills a run's settings with them, a
+service falls back on them when a request leaves a field unset, and the CLI shows them as its
+options' defaults. Each is written here once (tests/unit/test_defaults.py checks that no other
+module writes it again). Defaults of one layer alone stay beside their code (RunSettings, configs)."""
+
+from __future__ import annotations
+
+# --- sampling --------------------------------------------------------------------------------------
+TEMPERATURE = 0.7  # a run's samples and answer-time voting (greedy is temperature 0)
+TOP_P = 0.95  # a run's nucleus; a request that leaves top_p unset gets 1.0 (no nucleus cut)
+MAX_NEW_TOKENS = 128  # a SQL answer or a (question, SQL) pair fits in well under this
+PAIR_TEMPERATURE = 0.8  # self-instruct pairs when a request sends no sampling: varied questions
+FEW_SHOT_K = 2  # examples in the base model's prompt (a trained version is asked with its own k)
+
+# --- training --------------------------------------------------------------------------------------
+TRAIN_METHOD = "lora"
+TRAIN_EPOCHS = 1
+TRAIN_BATCH_SIZE = 4  # per-device micro-batch
+LEARNING_RATE = 2e-4  # what a run's learning_rate 0 means
+TRAIN_PRECISION = "auto"  # bf16 matmuls on a GPU that has them, else fp32
+
+# --- critic ----------------------------------------------------------------------------------------
+QUERY_TIMEOUT_MS = 2000  # one query's deadline in the sandbox
+MAX_RESULT_ROWS = 10_000  # rows a query may return before its result counts as truncated
+
+# --- generation ------------------------------------------------------------------------------------
+GENERATION_PRECISION = "auto"  # bf16 on a GPU, fp32 on a CPU (int8 when asked)
+
+# --- models ----------------------------------------------------------------------------------------
+DEFAULT_MODEL_ALIAS = "default"  # what a run's empty base_model means: the packaged default model
