@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 
 from cli.predict import EvalModel
+from shared import defaults
 from shared.config import Config
 
 FORMATS = ("merged", "adapter", "gguf")
@@ -166,7 +167,6 @@ def _merged(model: EvalModel, models_dir: Path, out: Path, dtype: str) -> None:
     import torch
     from transformers import GenerationConfig
 
-    from services.controller.settings import RunSettings
     from shared.packaged_models import load_causal_lm, plain_copy, resolve_model
 
     base = resolve_model(model.path, models_dir)
@@ -179,7 +179,7 @@ def _merged(model: EvalModel, models_dir: Path, out: Path, dtype: str) -> None:
     tokenizer.save_pretrained(out)
     GenerationConfig(
         do_sample=False,
-        max_new_tokens=RunSettings().max_new_tokens,
+        max_new_tokens=defaults.MAX_NEW_TOKENS,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     ).save_pretrained(out)

@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from services.controller.settings import RunSettings
 from shared import defaults
 from shared.catalogue import Catalogue, Example
+from shared.training_data import version_shots
 
 if TYPE_CHECKING:
     from services.critic.logic import Critic, PredictionIn
 
-DEFAULT_BASE_SHOTS = RunSettings().few_shot_k  # a base model's prompt, as runs ask it
 HUB_TIMEOUT_SECONDS = 10.0  # the one metadata request a hub id gets
 
 
@@ -28,15 +27,15 @@ class EvalModel:
     label: str
     path: str  # model folder, hub id or packaged name ("" = the packaged default)
     adapter_path: str = ""
-    few_shot_k: int = DEFAULT_BASE_SHOTS
+    few_shot_k: int = defaults.FEW_SHOT_K  # a base model's prompt, as runs ask it
 
 
 def _from_version_folder(folder: Path, shots: int | None) -> EvalModel:
     manifest = json.loads((folder / "manifest.json").read_text())
-    k = (manifest.get("prompt") or {}).get("few_shot_k", 0)
+    k = version_shots(manifest.get("prompt"), trained=True)
     if manifest.get("adapter", manifest.get("method") == "lora"):
         base = manifest.get("base_model") or ""
-        base = "" if base == "default" else base
+        base = "" if base == defaults.DEFAULT_MODEL_ALIAS else base
         return EvalModel(
             manifest.get("version", folder.name), base, str(folder), k if shots is None else shots
         )
@@ -70,7 +69,7 @@ def resolve_eval_model(
     folder = Path(model)
     if (folder / "manifest.json").is_file():
         return _from_version_folder(folder, shots)
-    base_shots = DEFAULT_BASE_SHOTS if shots is None else shots
+    base_shots = defaults.FEW_SHOT_K if shots is None else shots
     stored = _stored_version(model, store_url) if store_url and not folder.exists() else None
     if stored is not None:
         artifact, base = stored

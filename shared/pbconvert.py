@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from shared.pb import common_pb2
+from shared.prompts import STOP_SEQUENCES
+from shared.sampling import Sampling
 
 
 def to_value(value: Any) -> common_pb2.Value:
@@ -63,3 +65,25 @@ def enum_text(enum: Any, number: int, upper: bool = False) -> str:
 
 def enum_words(enum: Any) -> list[str]:
     return [enum_text(enum, number) for number in enum.values() if number]
+
+
+def sampling_message(sampling: Sampling) -> common_pb2.SamplingParams:
+    """The message for a Sampling; only stop sequences beyond the prompt's own travel."""
+    return common_pb2.SamplingParams(
+        temperature=sampling.temperature,
+        top_p=sampling.top_p,
+        max_new_tokens=sampling.max_new_tokens,
+        seed=sampling.seed,
+        stop=[s for s in sampling.stop if s not in STOP_SEQUENCES],
+    )
+
+
+def sampling_from_message(message: common_pb2.SamplingParams, default_temperature: float = 0.0) -> Sampling:
+    """A request's sampling, normalised; an empty message samples at default_temperature."""
+    return Sampling(
+        temperature=message.temperature if message.ByteSize() > 0 else default_temperature,
+        top_p=message.top_p,
+        max_new_tokens=message.max_new_tokens,
+        seed=message.seed,
+        stop=tuple(message.stop),
+    ).normalised()

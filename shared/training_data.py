@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.fewshot import few_shot_pool, question_prompt
 from shared.prompts import SQL_TEMPLATE, sql_completion
@@ -80,6 +81,21 @@ def prompt_settings(rows: Sequence[dict[str, object]]) -> dict[str, object]:
         return {}
     ((template, k),) = settings
     return {"template": template, "few_shot_k": k} if template is not None and k is not None else {}
+
+
+def version_shots(
+    prompt: dict[str, object] | None,
+    trained: bool,
+    base_k: int = defaults.FEW_SHOT_K,
+    unrecorded_k: int = 0,
+) -> int:
+    """The shots a model version is asked with, wherever it is read from (a version's manifest or its
+    store record): a trained version's own (its recorded `prompt_settings`); base_k for a base
+    model; unrecorded_k for a trained version recorded before prompts were."""
+    recorded = (prompt or {}).get("few_shot_k")
+    if trained and recorded is not None:
+        return int(recorded)
+    return unrecorded_k if trained else base_k
 
 
 def read_rows(path: Path | str) -> list[dict[str, str]]:

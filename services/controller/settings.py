@@ -10,6 +10,7 @@ from shared import defaults
 from shared.errors import InvalidArgument
 from shared.pb import controller_pb2
 from shared.pbconvert import enum_number, enum_text
+from shared.sampling import Sampling
 
 MODES = tuple(Mode)
 GATE_MODES = ("margin", "significant")
@@ -102,6 +103,15 @@ class RunSettings:
             else:
                 setattr(spec, name, value)
         return spec
+
+    def sampling(self, seed: int, temperature: float | None = None) -> Sampling:
+        """The run's sampling with this seed (at another temperature when given: 0 = greedy)."""
+        return Sampling(
+            temperature=self.temperature if temperature is None else temperature,
+            top_p=self.top_p,
+            max_new_tokens=self.max_new_tokens,
+            seed=seed,
+        )
 
     def to_message(self) -> controller_pb2.RunSpec:
         return self.message(self.to_dict())

@@ -14,6 +14,7 @@ from services.controller.enums import VersionStatus
 from services.controller.settings import RunSettings
 from shared import defaults
 from shared.store import ModelVersion, Run
+from shared.training_data import version_shots
 
 
 def key_hash(*parts: Any) -> str:
@@ -25,20 +26,15 @@ def base_version_id(base_model: str) -> str:
     return f"base-{name}-{key_hash(base_model or defaults.DEFAULT_MODEL_ALIAS)[:6]}"
 
 
-def recorded_prompt_k(version: ModelVersion) -> int | None:
-    """The shots a trained version was trained with (recorded with it); None for a base model or a
-    version recorded before prompts were."""
-    prompt = (version.hyperparameters or {}).get("prompt") or {}
-    return int(prompt["few_shot_k"]) if version.artifact_path and "few_shot_k" in prompt else None
-
-
 def prompt_k(version: ModelVersion, settings: RunSettings) -> int:
     """The number of shots a version is asked with: a trained version's own, the run's few_shot_k
-    for a base model."""
-    recorded = recorded_prompt_k(version)
-    if recorded is not None:
-        return recorded
-    return settings.train_few_shot_k if version.artifact_path else settings.few_shot_k
+    for a base model (shared.training_data.version_shots, as the CLI reads a version folder)."""
+    return version_shots(
+        (version.hyperparameters or {}).get("prompt"),
+        bool(version.artifact_path),
+        settings.few_shot_k,
+        settings.train_few_shot_k,
+    )
 
 
 def teacher_model(settings: RunSettings) -> ServedModel | None:

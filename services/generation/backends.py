@@ -18,21 +18,12 @@ from services.generation.prefix_cache import PrefixCache
 from shared import defaults
 from shared.config import GenerationConfig
 from shared.errors import FailedPrecondition
-from shared.prompts import STOP_SEQUENCES
+from shared.sampling import Sampling
 
 if TYPE_CHECKING:
     from services.generation.decoding import Decoding  # imports torch: loaded when first used
 
 log = logging.getLogger("sqldistill.generation")
-
-
-@dataclass(frozen=True)
-class Sampling:
-    temperature: float = 0.0  # 0 = greedy
-    top_p: float = 1.0
-    max_new_tokens: int = defaults.MAX_NEW_TOKENS
-    seed: int = 0
-    stop: tuple[str, ...] = STOP_SEQUENCES
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from shared.limits import (
     MAX_TEMPERATURE,
 )
 from shared.limits import MAX_SAMPLES as MAX_N
-from shared.prompts import HARDNESS_DESCRIPTIONS, STOP_SEQUENCES, pair_prompt, schema_for_prompt
+from shared.prompts import HARDNESS_DESCRIPTIONS, pair_prompt, schema_for_prompt
 
 log = logging.getLogger("sqldistill.generation")
 
@@ -120,14 +120,7 @@ class Generator:
             raise InvalidArgument(
                 f"max_new_tokens must be within [0, {MAX_NEW_TOKENS}], got {sampling.max_new_tokens}"
             )
-        stops = tuple(dict.fromkeys([*STOP_SEQUENCES, *sampling.stop]))
-        return Sampling(
-            sampling.temperature,
-            sampling.top_p or 1.0,
-            sampling.max_new_tokens or defaults.MAX_NEW_TOKENS,
-            sampling.seed,
-            stops,
-        )
+        return sampling.normalised()
 
     def _check_n(self, n: int, limit: int = MAX_N) -> None:
         if n <= 0:

@@ -6,24 +6,12 @@ from collections.abc import Iterator
 
 import grpc
 
-from services.generation.backends import ModelInfo, ModelSpec, Sampling
+from services.generation.backends import ModelInfo, ModelSpec
 from services.generation.logic import SERVING, WORK, Generator, QuestionIn
 from shared import defaults
 from shared.errors import InvalidArgument
-from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
-from shared.prompts import STOP_SEQUENCES
-
-
-def sampling_from(message: common_pb2.SamplingParams, default_temperature: float = 0.0) -> Sampling:
-    has = message.ByteSize() > 0
-    return Sampling(
-        temperature=message.temperature if has else default_temperature,
-        top_p=message.top_p or 1.0,
-        max_new_tokens=message.max_new_tokens or defaults.MAX_NEW_TOKENS,
-        seed=message.seed,
-        stop=tuple(dict.fromkeys([*STOP_SEQUENCES, *message.stop])),
-    )
-
+from shared.pb import generation_pb2, generation_pb2_grpc
+from shared.pbconvert import sampling_from_message
 
 SLOT_NAMES = {generation_pb2.MODEL_SLOT_SERVING: SERVING, generation_pb2.MODEL_SLOT_WORK: WORK}
 
@@ -60,7 +48,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             request.n,
             request.hardness,
             request.few_shot_k if request.HasField("few_shot_k") else None,
-            sampling_from(request.sampling, defaults.PAIR_TEMPERATURE),
+            sampling_from_message(request.sampling, defaults.PAIR_TEMPERATURE),
             slot_name(request.slot),
             [tuple(f.tables) for f in request.focus],
             list(request.levels),
@@ -87,7 +75,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             questions,
             request.n,
             request.few_shot_k if request.HasField("few_shot_k") else None,
-            sampling_from(request.sampling),
+            sampling_from_message(request.sampling),
             slot_name(request.slot),
         )
         return generation_pb2.GenerateSqlResponse(

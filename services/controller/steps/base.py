@@ -18,6 +18,7 @@ from services.controller.enums import Step
 from services.controller.settings import RunSettings
 from shared.catalogue import Catalogue
 from shared.pb import common_pb2, generation_pb2
+from shared.pbconvert import sampling_message
 from shared.store import Event, Round, Run, Store
 
 StepResult = tuple[Step, dict[str, float]]
@@ -135,9 +136,4 @@ class StepBase:
     def sampling(
         self, settings: RunSettings, seed: int, temperature: float | None = None
     ) -> common_pb2.SamplingParams:
-        return common_pb2.SamplingParams(
-            temperature=settings.temperature if temperature is None else temperature,
-            top_p=settings.top_p,
-            max_new_tokens=settings.max_new_tokens,
-            seed=seed,
-        )
+        return sampling_message(settings.sampling(seed, temperature))
