@@ -11,8 +11,9 @@ import sys
 
 import pytest
 
-from cli.predict import DEFAULT_BASE_SHOTS, UnknownModel, resolve_eval_model
+from cli.predict import UnknownModel, resolve_eval_model
 from shared.catalogue import Catalogue
+from shared.defaults import FEW_SHOT_K as DEFAULT_BASE_SHOTS
 from shared.fewshot import few_shot_pool
 from shared.store import ModelVersion, Store
 from tests.tinymodel import make_tiny_model
