@@ -11,10 +11,11 @@ from pathlib import Path
 from cli.format import mode_text
 from cli.local_stack import LocalStack
 from cli.report import build_report
-from cli.runs import build_run_spec, console, show_rounds, watch_run
+from cli.watch import console, show_rounds, watch_run
 from shared.config import load_config
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc
+from shared.run_spec import build_run_spec
 
 DEMO_SPEC = Path(__file__).with_name("demo.yaml")
 

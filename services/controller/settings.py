@@ -9,7 +9,8 @@ from services.controller.enums import Mode
 from shared import defaults
 from shared.errors import InvalidArgument
 from shared.pb import controller_pb2
-from shared.pbconvert import enum_number, enum_text
+from shared.pbconvert import enum_text
+from shared.run_spec import MODEL_REFS, SAMPLING_FIELDS, run_spec_message
 from shared.sampling import Sampling
 
 MODES = tuple(Mode)
@@ -17,8 +18,6 @@ GATE_MODES = ("margin", "significant")
 
 
 # RunSpec fields that are not plain scalars of the same name.
-_MODEL_REFS = ("base_model", "teacher_model")  # a ModelRef in the message, its path here
-_SAMPLING = ("temperature", "top_p", "max_new_tokens")  # inside the message's SamplingParams
 _COLLECTIONS = ("db_ids", "complexity_mix")  # repeated / map: empty = the default
 
 
@@ -80,30 +79,6 @@ class RunSettings:
         never a zero)."""
         return cls(**_present_fields(spec))
 
-    @staticmethod
-    def message(fields: dict[str, Any]) -> controller_pb2.RunSpec:
-        """A RunSpec carrying exactly these fields (what a client's user set), nothing else."""
-        from shared.pb import common_pb2
-
-        unknown = sorted(set(fields) - set(RunSettings.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f"unknown fields {', '.join(unknown)}")
-        spec = controller_pb2.RunSpec()
-        for name, value in fields.items():
-            if name in _MODEL_REFS:
-                getattr(spec, name).CopyFrom(common_pb2.ModelRef(path=value))
-            elif name in _SAMPLING:
-                setattr(spec.sampling, name, value)
-            elif name == "db_ids":
-                spec.db_ids.extend(value)
-            elif name == "complexity_mix":
-                spec.complexity_mix.update(value)
-            elif name == "mode":
-                spec.mode = enum_number(controller_pb2.RunMode, value)
-            else:
-                setattr(spec, name, value)
-        return spec
-
     def sampling(self, seed: int, temperature: float | None = None) -> Sampling:
         """The run's sampling with this seed (at another temperature when given: 0 = greedy)."""
         return Sampling(
@@ -114,7 +89,7 @@ class RunSettings:
         )
 
     def to_message(self) -> controller_pb2.RunSpec:
-        return self.message(self.to_dict())
+        return run_spec_message(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -129,10 +104,10 @@ class RunSettings:
 def _present_fields(spec: controller_pb2.RunSpec) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in RunSettings.__dataclass_fields__:
-        if name in _MODEL_REFS:
+        if name in MODEL_REFS:
             if spec.HasField(name) and getattr(spec, name).path:
                 values[name] = getattr(spec, name).path
-        elif name in _SAMPLING:
+        elif name in SAMPLING_FIELDS:
             # SamplingParams has no presence of its own: a sent message sets the temperature
             # (0 = greedy); zero top_p / max_new_tokens mean "the default".
             value = getattr(spec.sampling, name)

@@ -48,3 +48,32 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("import os\nfrom services.critic.logic import Critic\nfrom . import sibling\n")
     assert _imports(sample) == {"os", "services.critic.logic"}
+
+
+# The CLI modules that may run service code in process (ARCHITECTURE.md): `serve` (main.py), the
+# in-process `eval --model` (evaluate.py, predict.py) and reading the store with the controller's
+# read side when the controller is down (connect.py). Every other command is a client only.
+IN_PROCESS_CLI = {"main.py", "evaluate.py", "predict.py", "connect.py"}
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Module names imported anywhere in the file, function bodies included."""
+    names = _imports(path)
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module" and node.args:
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant):
+                names.add(arg.value)
+    return names
+
+
+def test_cli_client_commands_import_no_service_module():
+    found = [
+        f"{path.name} imports {name}"
+        for path in sorted((REPO / "cli").glob("*.py"))
+        if path.name not in IN_PROCESS_CLI
+        for name in _all_imports(path)
+        if name.split(".")[0] == "services"
+    ]
+    assert found == []

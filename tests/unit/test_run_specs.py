@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.runs import build_run_spec
 from services.controller.settings import RunSettings
+from shared.run_spec import build_run_spec
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -101,3 +101,60 @@ def test_proto_enums_convert_to_and_from_their_words():
         enum_number(controller_pb2.VersionStatus, "deleted")
     with pytest.raises(Exception, match="mode must be one of"):  # an enum value this controller does not know
         RunSettings.from_message(controller_pb2.RunSpec(mode=42))
+
+
+class RecordingControllerStub:
+    """A stand-in for the controller's stub (this test is about the CLI's flags, not the service):
+    records the StartRun request and answers as the controller would."""
+
+    def __init__(self) -> None:
+        self.requests: list = []
+
+    def StartRun(self, request):  # noqa: N802 - the RPC's name
+        from shared.pb import controller_pb2
+
+        self.requests.append(request)
+        return controller_pb2.Run(run_id="r1", serving_version="base")
+
+
+def test_every_run_spec_field_is_a_flag_of_run(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import cli.runs
+    from cli.main import app
+    from shared.run_spec import spec_fields
+
+    flags = set(cli.runs.run.__signature__.parameters) - {"spec_file", "detach", "config_file"}
+    assert flags == set(spec_fields())
+    stub = RecordingControllerStub()
+    monkeypatch.setattr(cli.runs, "controller_stub", lambda *_a, **_k: stub)
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text("few_shot_k: 1\nsampling: {temperature: 0.3}\nrounds: 5\n")
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--spec",
+            str(spec_file),
+            "--few-shot-k",
+            "3",
+            "--db",
+            "a",
+            "--db",
+            "b",
+            "--no-test-suite",
+            "--complexity-mix",
+            "easy=0.25",
+            "--train-precision",
+            "fp32",
+            "--top-p",
+            "0.5",
+            "--detach",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    settings = RunSettings.from_message(stub.requests[0].spec)
+    assert (settings.few_shot_k, settings.db_ids, settings.test_suite) == (3, ["a", "b"], False)
+    assert (settings.complexity_mix, settings.train_precision) == ({"easy": 0.25}, "fp32")
+    assert (round(settings.temperature, 6), settings.top_p, settings.rounds) == (0.3, 0.5, 5)  # YAML < flags
+    assert settings.train_epochs == RunSettings().train_epochs  # not given: the controller's default

@@ -1,0 +1,261 @@
+"""`sqldistill eval`: score a prediction file against gold, or a model's predictions (greedy, and
+voted over samples when asked) on a dataset split - in process, with the critic's own code, so it
+needs no running stack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared import defaults
+from shared.catalogue import Catalogue, Example
+from shared.config import Config, load_config
+from shared.limits import MAX_VOTING_SAMPLES
+from shared.stats import compare_paired, wilson_interval
+
+if TYPE_CHECKING:
+    from cli.predict import EvalModel
+
+console = Console()
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
+
+
+def evaluate(
+    gold: Annotated[
+        Path | None, typer.Option(help="Gold: Spider 'SQL<TAB>db_id' lines, Spider JSON, or JSONL.")
+    ] = None,
+    pred: Annotated[
+        Path | None, typer.Option(help="Predictions: one SQL per line, or JSON/JSONL with predicted_sql.")
+    ] = None,
+    db_dir: Annotated[
+        Path | None,
+        typer.Option(help="Spider's database/ folder, a Spider root, or any folder of SQLite files."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Predict with this model first: a version id, a version folder, a model path or name."
+        ),
+    ] = None,
+    dataset: Annotated[
+        Path | None, typer.Option(help="With --model: a Spider-format folder (databases + split files).")
+    ] = None,
+    split: Annotated[str, typer.Option(help="With --model: the split to predict.")] = "dev",
+    limit: Annotated[int, typer.Option(help="With --model: only the first N questions (0 = all).")] = 0,
+    shots: Annotated[
+        int | None,
+        typer.Option(help="With --model: few-shot examples (default: a version's own prompt, 2 for a base)."),
+    ] = None,
+    test_suite: Annotated[
+        bool, typer.Option(help="Also score test-suite accuracy (builds suites on first use).")
+    ] = False,
+    precision: Annotated[
+        str | None,
+        typer.Option(help="With --model: auto, fp32, bf16, fp16 or int8 (default: generation.precision)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --model: write predictions here, one SQL per line (a .json path: BIRD's "
+            "prediction file). Otherwise: the JSON report."
+        ),
+    ] = None,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Write the per-query report here (JSON).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Sandbox worker processes.")] = 2,
+    timeout_ms: Annotated[int, typer.Option(help="Per-query deadline.")] = defaults.QUERY_TIMEOUT_MS,
+    samples: Annotated[
+        int,
+        typer.Option(
+            help="With --model: also sample N SQL per question and score the answer they vote for "
+            "(self-consistency; the greedy answer votes too and wins ties), beside greedy."
+        ),
+    ] = 0,
+    temperature: Annotated[
+        float, typer.Option(help="With --samples: sampling temperature.")
+    ] = defaults.TEMPERATURE,
+    seed: Annotated[int, typer.Option(help="With --samples: sampling seed.")] = 0,
+    metric: Annotated[
+        str,
+        typer.Option(
+            help="spider: Spider's execution match (bags of rows, column permutations); bird: BIRD's "
+            "(sets of rows, column order kept), reported by the dataset's difficulty."
+        ),
+    ] = "spider",
+    config_file: ConfigOption = None,
+) -> None:
+    """Execution (EX) and test-suite (TS) accuracy of a prediction set, overall and by hardness;
+    with --model, first write that model's predictions for a split (the official evaluator's format),
+    and with --samples, the voted answers' accuracy beside the greedy ones'."""
+    from dataclasses import asdict
+
+    from cli.predict import resolve_eval_model, voted_predictions, write_predictions
+    from services.critic.logic import METRICS, Critic, PredictionIn
+    from services.critic.predictions import load_prediction_set
+    from services.critic.sandbox import Limits
+    from services.critic.sandbox_pool import SandboxPool
+    from services.critic.testsuite import SuiteStore
+
+    config = load_config(config_file)
+    try:
+        if metric not in METRICS:
+            raise ValueError(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}")
+        if metric == "bird" and test_suite:
+            raise ValueError("--test-suite is Spider's check; the bird metric has none")
+        if model is not None:
+            if dataset is None or out is None:
+                raise ValueError(
+                    "--model needs --dataset (a Spider-format folder) and --out (predictions file)"
+                )
+            chosen = resolve_eval_model(model, config.resolved_store_url, shots, config.paths.hub_allow)
+            catalogue = Catalogue.load(dataset)
+            examples = catalogue.examples(split)
+            examples = examples[:limit] if limit else examples
+            if precision is not None:
+                config.generation.precision = precision
+            if not 0 <= samples <= MAX_VOTING_SAMPLES:
+                raise ValueError(f"--samples must be within [0, {MAX_VOTING_SAMPLES}], got {samples}")
+            predicted, sampled = _predict_split(
+                catalogue, examples, chosen, split, config, out, samples, temperature, seed
+            )
+            predictions = [
+                PredictionIn(
+                    id=e.id or str(i),
+                    db_id=e.db_id,
+                    gold_sql=e.query,
+                    predicted_sql=p,
+                    difficulty=e.difficulty,
+                )
+                for i, (e, p) in enumerate(zip(examples, predicted, strict=True))
+            ]
+        else:
+            sampled = []
+            if samples:
+                raise ValueError("--samples needs --model: it samples that model's answers")
+            if gold is None or pred is None or db_dir is None:
+                raise ValueError("give --gold, --pred and --db-dir, or --model with --dataset and --out")
+            predictions = load_prediction_set(gold, pred)
+            catalogue = Catalogue.load(db_dir)
+            report_path = report_path or out
+    except (OSError, ValueError, KeyError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    critic = Critic(catalogue, SandboxPool(workers=workers), Limits(timeout_ms=timeout_ms))
+    try:
+        if test_suite:
+            gold_by_db: dict[str, list[str]] = {}
+            for p in predictions:
+                gold_by_db.setdefault(p.db_id, []).append(p.gold_sql)
+            critic.suites = SuiteStore(
+                catalogue,
+                config.home / "suites",
+                distinguishes=critic.distinguishes,
+                gold_queries=gold_by_db,
+            )
+        with console.status(f"scoring {len(predictions)} predictions..."):
+            report, scores = critic.evaluate(predictions, test_suite=test_suite, metric=metric)
+        voted_report = None
+        if sampled:
+            with console.status(f"voting over {samples} samples per question..."):
+                voted = voted_predictions(critic, predictions, sampled, test_suite)
+                voted_report, voted_scores = critic.evaluate(voted, test_suite=test_suite, metric=metric)
+            write_predictions(
+                [p.predicted_sql for p in voted],
+                out.with_suffix(".voted" + out.suffix),
+                [p.db_id for p in voted],
+            )
+    except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
+        console.print(f"[red]{type(exc).__name__}: {exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        critic.close()
+    low, high = wilson_interval(round(report.execution * report.total), report.total)
+    table = Table(title=f"{len(predictions)} predictions (EX 95% interval {low:.3f}-{high:.3f})")
+    columns = ["difficulty" if metric == "bird" else "hardness", "count", "EX"] + (
+        ["TS"] if test_suite else []
+    )
+    if voted_report is not None:
+        columns += [f"EX voted ({samples})"] + ([f"TS voted ({samples})"] if test_suite else [])
+    for column in columns:
+        table.add_column(column, justify="right")
+    rows = [(level, sub) for level, sub in report.by_hardness.items()] + [("all", report)]
+    for level, sub in rows:
+        cells = [level, str(sub.total), f"{sub.execution:.3f}"] + (
+            [f"{sub.test_suite:.3f}"] if test_suite else []
+        )
+        if voted_report is not None:
+            other = voted_report if level == "all" else voted_report.by_hardness.get(level)
+            cells += [f"{other.execution:.3f}"] + ([f"{other.test_suite:.3f}"] if test_suite else [])
+        table.add_row(*cells)
+    console.print(table)
+    if voted_report is not None:
+        comparison = compare_paired(
+            {s.id: s.execution_match for s in voted_scores}, {s.id: s.execution_match for s in scores}
+        )
+        console.print(
+            f"voted vs greedy (EX, paired): {comparison.wins} wins, {comparison.losses} losses, "
+            f"{comparison.difference:+.3f}, p = {comparison.p_value:.3f}"
+        )
+    if report_path:
+        document = {"accuracy": asdict(report), "queries": [asdict(s) for s in scores]}
+        if voted_report is not None:
+            document |= {
+                "samples": samples,
+                "voted_accuracy": asdict(voted_report),
+                "voted_queries": [asdict(s) for s in voted_scores],
+            }
+        report_path.write_text(json.dumps(document, indent=2))
+        console.print(f"per-query report: {report_path}")
+
+
+def _predict_split(
+    catalogue: Catalogue,
+    examples: list[Example],
+    chosen: EvalModel,
+    split: str,
+    config: Config,
+    out: Path,
+    samples: int = 0,
+    temperature: float = defaults.TEMPERATURE,
+    seed: int = 0,
+) -> tuple[list[str], list[list[str]]]:
+    """Write a model's greedy predictions for examples to `out`, with a progress bar; with
+    samples, also that many sampled SQL per example."""
+    from rich.progress import Progress
+
+    from cli.predict import predict, write_predictions
+    from shared.fewshot import few_shot_pool
+
+    console.print(
+        f"model {chosen.label}: {chosen.path or 'packaged default'}"
+        + (f" + adapter {chosen.adapter_path}" if chosen.adapter_path else "")
+        + f", {chosen.few_shot_k}-shot prompt"
+    )
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"predicting {len(examples)} questions", total=len(examples))
+        predicted, sampled = predict(
+            catalogue,
+            examples,
+            chosen,
+            config.home / "models",
+            few_shot_pool(catalogue, exclude=split),
+            on_progress=lambda done: progress.update(task, completed=done),
+            device=config.generation.device,
+            precision=config.generation.precision,
+            samples=samples,
+            temperature=temperature,
+            seed=seed,
+        )
+    write_predictions(predicted, out, [e.db_id for e in examples])
+    console.print(f"predictions: {out}")
+    return predicted, sampled
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="eval")(evaluate)

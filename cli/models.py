@@ -1,0 +1,73 @@
+"""The model commands of `sqldistill`: the lineage of model versions, and rolling back to one."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from pathlib import Path
+from typing import Annotated, Any
+
+import grpc
+import typer
+from rich.tree import Tree
+
+from cli.connect import controller_stub
+from cli.format import accuracy_text, status_text
+from cli.watch import console, fail
+from shared.pb import controller_pb2
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="sqldistill YAML config file.")]
+
+
+def models(config_file: ConfigOption = None) -> None:
+    """Model versions as a lineage tree, with accuracy and which one serves."""
+    stub = controller_stub(config_file, read_only=True)
+    versions = list(stub.ListModels(controller_pb2.ListModelsRequest()).models)
+    children: dict[str, list[Any]] = {}
+    for v in versions:
+        children.setdefault(v.parent, []).append(v)
+
+    def label(v: Any) -> str:
+        colour = {"serving": "green", "rejected": "red", "retired": "dim"}.get(
+            status_text(v.status), "yellow"
+        )
+        acc = (
+            f" EX {accuracy_text(v.accuracy)}"
+            + (f" TS {v.accuracy.test_suite:.3f}" if v.accuracy.test_suite else "")
+            + f" ({v.few_shot_k}-shot prompt)"
+            if v.accuracy.total
+            else ""
+        )
+        return f"[{colour}]{v.version}[/{colour}] {status_text(v.status)}{acc}" + (
+            f" (run {v.run_id} round {v.round})" if v.run_id else ""
+        )
+
+    tree = Tree("model versions")
+
+    def add(node: Any, parent: str) -> None:
+        for v in children.get(parent, []):
+            add(node.add(label(v)), v.version)
+
+    add(tree, "")
+    console.print(tree)
+
+
+def rollback(
+    version: str,
+    force: Annotated[bool, typer.Option(help="serve a version the gate rejected or never evaluated")] = False,
+    config_file: ConfigOption = None,
+) -> None:
+    """Serve an earlier model version again (one that passed the gate, unless --force)."""
+    request = controller_pb2.RollBackRequest(
+        version=version, force=force, requested_by=f"{getpass.getuser()}@{socket.gethostname()}"[:128]
+    )
+    try:
+        result = controller_stub(config_file).RollBack(request, timeout=900)
+    except grpc.RpcError as exc:
+        fail(exc)
+    console.print(f"{result.version} is {status_text(result.status)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(models)
+    app.command()(rollback)
