@@ -20,7 +20,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from shared.bundled.schemas import DATABASES
+from shared.bundled.databases import SEED_BASE, database_ids, load_tables
 from shared.bundled.tables import Table, generate
 from shared.catalogue import introspect
 
@@ -31,8 +31,8 @@ SPLITS = ("train", "dev", "seed")
 def content_version() -> str:
     """SHA-256 over the data files and the generator modules: what a build's bytes depend on."""
     digest = hashlib.sha256()
-    sources = sorted(DATA.rglob("*.json*")) + [
-        Path(__file__).with_name(n) for n in ("build.py", "schemas.py", "tables.py")
+    sources = sorted([*DATA.rglob("*.json*"), *DATA.rglob("*.yaml")]) + [
+        Path(__file__).with_name(n) for n in ("build.py", "databases.py", "derivations.py", "tables.py")
     ]
     for path in sources:
         label = path.relative_to(DATA) if path.is_relative_to(DATA) else path.name
@@ -108,9 +108,9 @@ def build(dest: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
         tables_json, splits = [], {"train": [], "dev": [], "seed": []}
-        for number, (db_id, make_tables) in enumerate(DATABASES.items()):
-            tables = make_tables()
-            generate(tables, random.Random(1000 + number))
+        for number, db_id in enumerate(database_ids()):
+            tables = load_tables(db_id)
+            generate(tables, random.Random(SEED_BASE + number))
             path = tmp / "database" / db_id / f"{db_id}.sqlite"
             write_database(db_id, tables, path)
             tables_json.append(tables_json_entry(db_id, path))

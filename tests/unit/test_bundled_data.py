@@ -127,3 +127,17 @@ def test_a_question_without_an_id_or_split_is_refused(tmp_path, monkeypatch):
     )
     with pytest.raises(ValueError, match="needs an id"):
         builder.load_questions("library")
+
+
+def test_every_database_file_is_listed_and_every_generator_resolves():
+    from shared.bundled.databases import FOLDER, database_ids, load_tables
+    from shared.bundled.derivations import DERIVATIONS
+
+    files = {p.stem for p in FOLDER.glob("*.yaml")} - {"index"}
+    assert set(database_ids()) == files and len(database_ids()) == len(files)
+    used = set()
+    for db_id in database_ids():
+        tables = load_tables(db_id)
+        assert tables and all(t.rows > 0 and t.columns for t in tables)
+        used |= {c.gen for t in tables for c in t.columns if c.gen in DERIVATIONS.values()}
+    assert used == set(DERIVATIONS.values())  # no derivation left unused
