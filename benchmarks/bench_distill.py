@@ -28,6 +28,7 @@ from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path
 from shared.catalogue import Catalogue, open_readonly
 from shared.config import REPO_ROOT, load_config
+from shared.event_kinds import EventKind
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc
 from shared.pbconvert import enum_text
@@ -59,7 +60,7 @@ def _wait(stub: Any, run_id: str) -> controller_pb2.Run:
 def _minutes(events: list[Event]) -> dict[int, dict[str, float]]:
     """Minutes per step per round, from the step_started events' times."""
     out: dict[int, dict[str, float]] = {}
-    starts = sorted((e.created_at, e.round, e.step) for e in events if e.kind == "step_started")
+    starts = sorted((e.created_at, e.round, e.step) for e in events if e.kind == EventKind.STEP_STARTED)
     for (at, number, step), following in zip(starts, starts[1:] + [(None, None, None)], strict=True):
         end = following[0] or at
         out.setdefault(number, {})[step] = (end - at).total_seconds() / 60
@@ -71,7 +72,7 @@ def _generation_parts(events: list[Event]) -> dict[int, dict[str, float]]:
     the pairs dropped before re-answering, from the task_done events' figures."""
     out: dict[int, dict[str, float]] = {}
     for e in events:
-        if e.kind == "task_done" and (e.figures or {}).get("pair_seconds") is not None:
+        if e.kind == EventKind.TASK_DONE and (e.figures or {}).get("pair_seconds") is not None:
             row = out.setdefault(e.round, {})
             for key in (
                 "pair_seconds",

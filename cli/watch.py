@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.format import accuracy_text, comparison_cells, outcome_text, step_text
+from shared.event_kinds import EventKind
 from shared.pb import controller_pb2
 
 # Wide enough for the rounds table when output is not a terminal (logs, CI, `make demo | tee`).
@@ -80,7 +81,7 @@ def watch_run(stub: Any, run_id: str) -> None:
         training = None
         try:
             for event in stub.WatchRun(controller_pb2.RunRef(run_id=run_id), timeout=24 * 3600):
-                if event.kind == "progress" and event.step == controller_pb2.STEP_TRAIN:
+                if event.kind == EventKind.PROGRESS and event.step == controller_pb2.STEP_TRAIN:
                     done, total = (int(x) for x in event.message.split()[-1].split("/"))
                     if training is None:
                         training = progress.add_task(f"round {event.round} training", total=total)
@@ -90,24 +91,24 @@ def watch_run(stub: Any, run_id: str) -> None:
                         description=f"round {event.round} training, loss {event.figures.get('loss', 0):.3f}",
                     )
                     continue
-                if event.kind == "task_done":
+                if event.kind == EventKind.TASK_DONE:
                     progress.console.print(
                         f"[dim]  {escape(event.message)}: {int(event.figures.get('candidates', 0))} candidates[/dim]",
                         emoji=False,
                     )
                     continue
-                if event.kind == "step_started" and training is not None:
+                if event.kind == EventKind.STEP_STARTED and training is not None:
                     progress.remove_task(training)
                     training = None
                 figures = (
                     ", ".join(f"{k} {v:g}" for k, v in event.figures.items())
-                    if event.kind != "task_done"
+                    if event.kind != EventKind.TASK_DONE
                     else ""
                 )
                 colour = (
                     "red"
                     if "fail" in event.kind
-                    else ("green" if event.kind in ("rollout", "run_completed") else "")
+                    else ("green" if event.kind in (EventKind.ROLLOUT, EventKind.RUN_COMPLETED) else "")
                 )
                 text = escape(event.message) + (f"  [dim]({figures})[/dim]" if figures else "")
                 progress.console.print(f"[{colour}]{text}[/{colour}]" if colour else text, emoji=False)

@@ -9,27 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import grpc
 
 from services.controller.clients import with_retry
-from shared.pb import common_pb2, generation_pb2
+from services.controller.versions import ServedModel
+from shared.pb import generation_pb2
 
 log = logging.getLogger("sqldistill.controller")
-
-
-@dataclass(frozen=True)
-class ServedModel:
-    version: str
-    path: str  # base model (path / hub id / packaged name; "" = the default)
-    adapter_path: str = ""
-
-    def ref(self) -> common_pb2.ModelRef:
-        return common_pb2.ModelRef(
-            version=self.version, path=self.path or "default", adapter_path=self.adapter_path
-        )
 
 
 class RolloutError(Exception):

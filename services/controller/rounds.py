@@ -23,6 +23,7 @@ from services.controller.steps.generate import Generate
 from services.controller.steps.judge import Judge
 from services.controller.steps.rollout import Promote, Reject
 from services.controller.steps.train import Train
+from shared.event_kinds import EventKind
 from shared.store import Round, Run
 
 
@@ -47,6 +48,6 @@ class RoundRunner(StepBase):
         crash_point(f"{step}:start")
         next_step, figures = self.steps[step].run(run, settings, rnd.number)
         crash_point(f"{step}:end")
-        self.event(run.id, rnd.number, step, "step_done", f"round {rnd.number}: {step} done", figures)
+        self.event(run.id, rnd.number, step, EventKind.STEP_DONE, f"round {rnd.number}: {step} done", figures)
         self.set_step(run.id, rnd.number, next_step, figures=figures)
         return next_step

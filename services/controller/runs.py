@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.controller.deployment import RolloutError
 from services.controller.enums import RunState, VersionStatus
+from services.controller.events import record
 from services.controller.rounds import RoundRunner
 from services.controller.run_views import RunViews
 from services.controller.settings import RunSettings
@@ -18,6 +19,7 @@ from services.controller.steps.base import Context, StopRequested
 from services.controller.validation import validate_settings
 from services.controller.versions import base_version_id, lineage_of, served_model, set_serving
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
+from shared.event_kinds import EventKind
 from shared.store import Event, ModelVersion, Round, Run
 
 log = logging.getLogger("sqldistill.controller")
@@ -169,25 +171,20 @@ class RunManager:
                     finished = s.query(Round).filter(Round.run_id == run_id).count()
                     if not settings.continuous and finished >= settings.rounds:
                         run.state = RunState.COMPLETED
-                        s.add(
-                            Event(
-                                run_id=run_id,
-                                kind="run_completed",
-                                message=f"run {run_id} completed {finished} rounds",
-                            )
+                        record(
+                            s, EventKind.RUN_COMPLETED, f"run {run_id} completed {finished} rounds", run_id
                         )
                         return
                     rnd = Round(run_id=run_id, number=finished + 1, step="GENERATE")
                     s.add(rnd)
                     run.current_round = rnd.number
-                    s.add(
-                        Event(
-                            run_id=run_id,
-                            round=rnd.number,
-                            step="GENERATE",
-                            kind="step_started",
-                            message=f"round {rnd.number}: GENERATE",
-                        )
+                    record(
+                        s,
+                        EventKind.STEP_STARTED,
+                        f"round {rnd.number}: GENERATE",
+                        run_id,
+                        rnd.number,
+                        "GENERATE",
                     )
                     s.flush()
                 s.expunge(run)
@@ -198,12 +195,18 @@ class RunManager:
                 continue
             except Exception as exc:  # noqa: BLE001 - a step that keeps failing fails the run, visibly
                 log.exception("run %s round %d step %s failed", run_id, rnd.number, rnd.step)
-                runner.event(run_id, rnd.number, rnd.step, "step_failed", f"{type(exc).__name__}: {exc}")
+                runner.event(
+                    run_id, rnd.number, rnd.step, EventKind.STEP_FAILED, f"{type(exc).__name__}: {exc}"
+                )
                 if self._failures(run_id, rnd.number, rnd.step) >= 3:
                     with self.ctx.store.session() as s:
                         s.get(Run, run_id).state = RunState.FAILED
                     runner.event(
-                        run_id, rnd.number, rnd.step, "run_failed", f"step {rnd.step} failed 3 times: {exc}"
+                        run_id,
+                        rnd.number,
+                        rnd.step,
+                        EventKind.RUN_FAILED,
+                        f"step {rnd.step} failed 3 times: {exc}",
                     )
                     return
                 self._wake[run_id].wait(self.retry_pause_seconds)
@@ -217,7 +220,7 @@ class RunManager:
                     Event.run_id == run_id,
                     Event.round == number,
                     Event.step == step,
-                    Event.kind == "step_failed",
+                    Event.kind == EventKind.STEP_FAILED,
                 )
                 .count()
             )
@@ -253,13 +256,12 @@ class RunManager:
             raise FailedPrecondition(str(exc)) from exc
         with self.ctx.store.session() as s:
             set_serving(s, version)
-            s.add(
-                Event(
-                    kind="rollback",
-                    message=f"rolled back to {version}"
-                    + (f" from {current.version}" if current else "")
-                    + (f"; forced by {requested_by or 'an unnamed caller'}" if force else ""),
-                )
+            record(
+                s,
+                EventKind.ROLLBACK,
+                f"rolled back to {version}"
+                + (f" from {current.version}" if current else "")
+                + (f"; forced by {requested_by or 'an unnamed caller'}" if force else ""),
             )
             result = s.get(ModelVersion, version)
             s.expunge(result)

@@ -4,17 +4,35 @@ asked with, how a version is served, and which version serves a lineage."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from services.controller.deployment import ServedModel
 from services.controller.enums import VersionStatus
 from services.controller.settings import RunSettings
 from shared import defaults
+from shared.pb import common_pb2
 from shared.store import ModelVersion, Run
 from shared.training_data import version_shots
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A model version as generation serves it: a base (path / hub id / packaged name) and, for a
+    LoRA version, its adapter."""
+
+    version: str
+    path: str  # base model (path / hub id / packaged name; "" = the default)
+    adapter_path: str = ""
+
+    def ref(self) -> common_pb2.ModelRef:
+        return common_pb2.ModelRef(
+            version=self.version,
+            path=self.path or defaults.DEFAULT_MODEL_ALIAS,
+            adapter_path=self.adapter_path,
+        )
 
 
 def key_hash(*parts: Any) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.controller.deployment import EmbeddedRollout, KubernetesRollout, RolloutError, ServedModel
+from services.controller.deployment import EmbeddedRollout, KubernetesRollout, RolloutError
+from services.controller.versions import ServedModel
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
 from tests.conftest import start_service, stop_service

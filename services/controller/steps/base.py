@@ -13,10 +13,13 @@ import grpc
 from sqlalchemy import select
 
 from services.controller.clients import ServiceClients, with_retry
-from services.controller.deployment import Rollout, ServedModel
+from services.controller.deployment import Rollout
 from services.controller.enums import Step
+from services.controller.events import record
 from services.controller.settings import RunSettings
+from services.controller.versions import ServedModel
 from shared.catalogue import Catalogue
+from shared.event_kinds import EventKind
 from shared.pb import common_pb2, generation_pb2
 from shared.pbconvert import sampling_message
 from shared.store import Event, Round, Run, Store
@@ -64,21 +67,12 @@ class StepBase:
         run_id: str,
         round_number: int | None,
         step: str | None,
-        kind: str,
+        kind: EventKind,
         message: str = "",
         figures: dict[str, float] | None = None,
     ) -> None:
         with self.ctx.store.session() as s:
-            s.add(
-                Event(
-                    run_id=run_id,
-                    round=round_number,
-                    step=step,
-                    kind=kind,
-                    message=message,
-                    figures=figures or {},
-                )
-            )
+            record(s, kind, message, run_id, round_number, step, figures)
 
     def task_done(self, run_id: str, round_number: int, task: str) -> bool:
         with self.ctx.store.session() as s:
@@ -87,7 +81,7 @@ class StepBase:
                     select(Event.id).where(
                         Event.run_id == run_id,
                         Event.round == round_number,
-                        Event.kind == "task_done",
+                        Event.kind == EventKind.TASK_DONE,
                         Event.message == task,
                     )
                 )
@@ -109,7 +103,7 @@ class StepBase:
                     setattr(rnd, key, value)
             if step == Step.DONE:
                 rnd.finished_at = datetime.now(UTC)
-        self.event(run_id, number, step, "step_started", f"round {number}: {step}")
+        self.event(run_id, number, step, EventKind.STEP_STARTED, f"round {number}: {step}")
 
     def load(self, model: ServedModel, slot: int = generation_pb2.MODEL_SLOT_SERVING) -> None:
         """Load model into a slot of the generation service: SERVING only to restore what the store

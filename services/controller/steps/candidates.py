@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from services.controller import coverage
 from services.controller.clients import with_retry
-from services.controller.deployment import RolloutError, ServedModel
+from services.controller.deployment import RolloutError
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase
-from services.controller.versions import key_hash
+from services.controller.versions import ServedModel, key_hash
 from shared.pb import common_pb2, critic_pb2, generation_pb2
 from shared.sql import HARDNESS_LEVELS
 from shared.store import Candidate

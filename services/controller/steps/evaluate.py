@@ -21,6 +21,7 @@ from services.controller.steps.base import Context, StepBase, StepResult
 from services.controller.steps.generate import LABELLED_CHUNK
 from services.controller.versions import prompt_k, served_model
 from shared.catalogue import Example
+from shared.event_kinds import EventKind
 from shared.pb import common_pb2, critic_pb2, generation_pb2
 from shared.prompts import SQL_TEMPLATE
 from shared.stats import compare_paired
@@ -244,7 +245,7 @@ class Evaluate(StepBase):
             run.id,
             number,
             "EVALUATE",
-            "gate",
+            EventKind.GATE,
             f"{new.version} vs serving {serving.version} ({metric}, {settings.gate_mode} gate, "
             f"{f'answers voted over {settings.eval_samples} samples' if settings.eval_samples else 'greedy answers'}): "
             f"{decision.reason} -> {'roll out' if decision.roll_out else 'reject'}",

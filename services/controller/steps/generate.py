@@ -13,16 +13,17 @@ from typing import Any
 from sqlalchemy import select
 
 from services.controller.clients import with_retry
-from services.controller.deployment import ServedModel
 from services.controller.enums import Mode, Step
+from services.controller.events import record
 from services.controller.faults import crash_point
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepResult
 from services.controller.steps.candidates import CandidateWriter
-from services.controller.versions import prompt_k, served_model, teacher_model
+from services.controller.versions import ServedModel, prompt_k, served_model, teacher_model
 from shared.catalogue import Example
+from shared.event_kinds import EventKind
 from shared.pb import generation_pb2
-from shared.store import Candidate, Event, ModelVersion, Run, Verdict
+from shared.store import Candidate, ModelVersion, Run, Verdict
 
 LABELLED_CHUNK = 16  # train questions per GenerateSql call (and per task)
 
@@ -180,14 +181,13 @@ class Generate(CandidateWriter):
         """Candidates and the task's done-marker in one transaction: a crash leaves both or neither."""
         with self.ctx.store.session() as s:
             inserted = self.ctx.store.insert_ignore(s, Candidate, list(rows))
-            s.add(
-                Event(
-                    run_id=run_id,
-                    round=number,
-                    step="GENERATE",
-                    kind="task_done",
-                    message=task,
-                    figures={"candidates": inserted, **(figures or {})},
-                )
+            record(
+                s,
+                EventKind.TASK_DONE,
+                task,
+                run_id,
+                number,
+                "GENERATE",
+                {"candidates": inserted, **(figures or {})},
             )
         return inserted

@@ -8,6 +8,7 @@ from services.controller.enums import Outcome, Step, VersionStatus
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
 from services.controller.versions import served_model, set_serving
+from shared.event_kinds import EventKind
 from shared.store import ModelVersion, Run
 
 
@@ -21,7 +22,7 @@ class Promote(StepBase):
         try:
             self.ctx.rollout.apply(served_model(new), served_model(current) if current else None)
         except RolloutError as exc:
-            self.event(run.id, number, "ROLLOUT", "rollout_failed", str(exc))
+            self.event(run.id, number, "ROLLOUT", EventKind.ROLLOUT_FAILED, str(exc))
             with self.ctx.store.session() as s:
                 s.get(ModelVersion, new.version).status = VersionStatus.REJECTED
                 self.round_row(s, run.id, number).outcome = Outcome.ROLLOUT_FAILED
@@ -29,7 +30,7 @@ class Promote(StepBase):
         with self.ctx.store.session() as s:
             set_serving(s, new.version, run.id)
             self.round_row(s, run.id, number).outcome = Outcome.ROLLED_OUT
-        self.event(run.id, number, "ROLLOUT", "rollout", f"{new.version} is serving")
+        self.event(run.id, number, "ROLLOUT", EventKind.ROLLOUT, f"{new.version} is serving")
         return Step.DONE, {"rolled_out": 1}
 
 

@@ -16,6 +16,7 @@ from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
 from services.controller.training_set import KeptRow, seed_rows, select_training_pairs, with_evidence
 from shared import defaults
+from shared.event_kinds import EventKind
 from shared.pb import common_pb2, trainer_pb2
 from shared.store import Candidate, Dataset, ModelVersion, Run, Verdict
 from shared.training_data import TrainingPair, freeze, render_rows
@@ -50,7 +51,9 @@ class Train(StepBase):
     def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
         pairs = self.kept_pairs(run.id, number, settings)
         if not pairs:
-            self.event(run.id, number, "TRAIN", "skipped", "nothing was kept: no new version this round")
+            self.event(
+                run.id, number, "TRAIN", EventKind.SKIPPED, "nothing was kept: no new version this round"
+            )
             return Step.REJECT, {"dataset_size": 0}
         rows = render_rows(pairs, self.ctx.catalogue, settings.train_few_shot_k)
         path, digest = freeze(rows, self.ctx.home / "datasets")
@@ -98,7 +101,7 @@ class Train(StepBase):
             run.id,
             number,
             "TRAIN",
-            "job_submitted",
+            EventKind.JOB_SUBMITTED,
             f"training job {job.job_id} for version {job.version}",
             {"dataset_size": len(rows)},
         )
@@ -122,13 +125,13 @@ class Train(StepBase):
                         run.id,
                         number,
                         "TRAIN",
-                        "progress",
+                        EventKind.PROGRESS,
                         f"step {u.step}/{u.total_steps}",
                         {"step": u.step, "loss": u.loss, "tokens_per_second": u.tokens_per_second},
                     )
         done = final.job
         if done.state != trainer_pb2.JOB_STATE_SUCCEEDED:
-            self.event(run.id, number, "TRAIN", "failed", f"training failed: {done.error[-500:]}")
+            self.event(run.id, number, "TRAIN", EventKind.FAILED, f"training failed: {done.error[-500:]}")
             return Step.REJECT, {"dataset_size": len(rows), "training_failed": 1}
         manifest = json.loads((Path(done.artifact_path) / "manifest.json").read_text())
         with self.ctx.store.session() as s:

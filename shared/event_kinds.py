@@ -1,0 +1,23 @@
+"""The kinds of event in a run's stream: the controller records them, the CLI and the benchmarks read
+them (RunEvent.kind carries the word). StrEnum members equal their strings, as stored."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    STEP_STARTED = "step_started"
+    STEP_DONE = "step_done"
+    STEP_FAILED = "step_failed"  # retried; the third failure of a step fails the run
+    TASK_DONE = "task_done"  # one chunk of GENERATE stored (its figures: candidates, timings)
+    JOB_SUBMITTED = "job_submitted"
+    PROGRESS = "progress"  # training steps done / total
+    SKIPPED = "skipped"  # nothing kept: no training this round
+    FAILED = "failed"  # a training job failed
+    GATE = "gate"  # EVALUATE's decision with its figures
+    ROLLOUT = "rollout"
+    ROLLOUT_FAILED = "rollout_failed"
+    RUN_COMPLETED = "run_completed"
+    RUN_FAILED = "run_failed"
+    ROLLBACK = "rollback"
