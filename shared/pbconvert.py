@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 from shared.pb import common_pb2
@@ -87,3 +88,29 @@ def sampling_from_message(message: common_pb2.SamplingParams, default_temperatur
         seed=message.seed,
         stop=tuple(message.stop),
     ).normalised()
+
+
+def message_from(cls: Any, value: Any, **overrides: Any) -> Any:
+    """A message of type cls from a dataclass: every field the two share by name, then overrides
+    (fields whose value changes form on the way, such as an enum's number)."""
+    names = cls.DESCRIPTOR.fields_by_name
+    shared = {
+        f.name: getattr(value, f.name) for f in fields(value) if f.name in names and f.name not in overrides
+    }
+    return cls(**shared, **overrides)
+
+
+def dataclass_from(cls: Any, message: Any, **overrides: Any) -> Any:
+    """A dataclass cls from a message: every field the two share by name, an unset (zero or empty)
+    one taking cls's default, then overrides."""
+    default = cls()
+    names = message.DESCRIPTOR.fields_by_name
+    values = {}
+    for f in fields(cls):
+        if f.name in overrides or f.name not in names:
+            continue
+        value = getattr(message, f.name)
+        if names[f.name].is_repeated:
+            value = list(value)
+        values[f.name] = value or getattr(default, f.name)
+    return cls(**values, **overrides)

@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 from shared.config import Config, load_config
 from shared.grpc_server import PortTaken, ServiceHost, configure_logging
@@ -46,14 +48,26 @@ def run_service(name: str, build: Builder, config: Config | None = None) -> None
     os._exit(0)
 
 
-def host_for(name: str, config: Config, full_service_names: list[str], add_servicer) -> ServiceHost:
+def host_for(
+    name: str,
+    config: Config,
+    pb2: ModuleType,
+    servicer: Any,
+    add_to_server: Callable[[Any, Any], None],
+    before_ready: Callable[[], Any] | None = None,
+) -> ServiceHost:
+    """The service's host on its configured endpoint with the servicer added (not started): pb2 is the
+    service's generated module, whose one service is what reflection and health name."""
+    (service,) = pb2.DESCRIPTOR.services_by_name.values()
     endpoint = config.endpoint(name)
-    return ServiceHost(
+    host = ServiceHost(
         name,
-        full_service_names,
-        add_servicer,
+        [service.full_name],
+        lambda server: add_to_server(servicer, server),
         host=config.host,
         port=endpoint.port,
         metrics_port=endpoint.metrics_port,
         grace_seconds=config.grace_seconds,
     )
+    host.before_ready = before_ready
+    return host

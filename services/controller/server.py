@@ -19,8 +19,6 @@ from shared.pb import controller_pb2, controller_pb2_grpc
 from shared.service_main import host_for
 from shared.store import Store
 
-SERVICE_NAME = controller_pb2.DESCRIPTOR.services_by_name["ControllerService"].full_name
-
 
 def build_manager(config: Config) -> RunManager:
     store = Store.open(config.resolved_store_url)
@@ -42,8 +40,9 @@ def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
     host = host_for(
         "controller",
         config,
-        [SERVICE_NAME],
-        lambda server: controller_pb2_grpc.add_ControllerServiceServicer_to_server(servicer, server),
+        controller_pb2,
+        servicer,
+        controller_pb2_grpc.add_ControllerServiceServicer_to_server,
+        before_ready=manager.recover,
     )
-    host.before_ready = manager.recover
     return host, manager.close

@@ -19,7 +19,6 @@ from shared.pb import critic_pb2, critic_pb2_grpc
 from shared.service_main import host_for
 
 log = logging.getLogger("sqldistill.critic")
-SERVICE_NAME = critic_pb2.DESCRIPTOR.services_by_name["CriticService"].full_name
 
 
 def build_critic(config: Config) -> Critic:
@@ -47,9 +46,6 @@ def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
     critic = build_critic(config)
     servicer = CriticServicer(critic)
     host = host_for(
-        "critic",
-        config,
-        [SERVICE_NAME],
-        lambda server: critic_pb2_grpc.add_CriticServiceServicer_to_server(servicer, server),
+        "critic", config, critic_pb2, servicer, critic_pb2_grpc.add_CriticServiceServicer_to_server
     )
     return host, critic.close

@@ -10,7 +10,7 @@ from services.critic.logic import AccuracyReport, CandidateIn, Critic, JudgeSett
 from shared.errors import InvalidArgument
 from shared.limits import MAX_CANDIDATES, MAX_INTERACTIVE_VOTE_ITEMS, MAX_SAMPLES, MAX_VOTE_ITEMS
 from shared.pb import common_pb2, critic_pb2, critic_pb2_grpc
-from shared.pbconvert import to_result_set
+from shared.pbconvert import message_from, to_result_set
 
 STATUS = {
     "OK": critic_pb2.EXECUTION_STATUS_OK,
@@ -32,22 +32,7 @@ def accuracy_message(report: AccuracyReport) -> common_pb2.Accuracy:
 
 
 def verdict_message(v: VerdictOut) -> critic_pb2.Verdict:
-    return critic_pb2.Verdict(
-        candidate_id=v.candidate_id,
-        kept=v.kept,
-        reasons=v.reasons,
-        parses=v.parses,
-        executes=v.executes,
-        status=STATUS[v.status],
-        error=v.error,
-        canonical_sql=v.canonical_sql,
-        hardness=v.hardness,
-        has_gold=v.has_gold,
-        execution_match=v.execution_match,
-        test_suite_match=v.test_suite_match,
-        consistency=v.consistency,
-        result_rows=v.result_rows,
-    )
+    return message_from(critic_pb2.Verdict, v, status=STATUS[v.status])
 
 
 class CriticServicer(critic_pb2_grpc.CriticServiceServicer):

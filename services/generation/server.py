@@ -24,7 +24,6 @@ from shared.pb import generation_pb2, generation_pb2_grpc
 from shared.service_main import host_for
 
 log = logging.getLogger("sqldistill.generation")
-SERVICE_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
 
 
 def build_generator(config: Config) -> Generator:
@@ -86,11 +85,14 @@ def build_generator(config: Config) -> Generator:
 def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
     servicer_box: list[GenerationServicer] = []
 
-    def add(server) -> None:
-        generation_pb2_grpc.add_GenerationServiceServicer_to_server(_Deferred(servicer_box), server)
-
-    host = host_for("generation", config, [SERVICE_NAME], add)
-    host.before_ready = lambda: servicer_box.append(GenerationServicer(build_generator(config)))
+    host = host_for(
+        "generation",
+        config,
+        generation_pb2,
+        _Deferred(servicer_box),
+        generation_pb2_grpc.add_GenerationServiceServicer_to_server,
+        before_ready=lambda: servicer_box.append(GenerationServicer(build_generator(config))),
+    )
     return host, lambda: None
 
 

@@ -11,7 +11,7 @@ from services.generation.logic import SERVING, WORK, Generator, QuestionIn
 from shared import defaults
 from shared.errors import InvalidArgument
 from shared.pb import generation_pb2, generation_pb2_grpc
-from shared.pbconvert import sampling_from_message
+from shared.pbconvert import message_from, sampling_from_message
 
 SLOT_NAMES = {generation_pb2.MODEL_SLOT_SERVING: SERVING, generation_pb2.MODEL_SLOT_WORK: WORK}
 
@@ -23,17 +23,7 @@ def slot_name(slot: int) -> str:
 
 
 def info_message(info: ModelInfo, slot: int = generation_pb2.MODEL_SLOT_SERVING) -> generation_pb2.ModelInfo:
-    return generation_pb2.ModelInfo(
-        slot=slot,
-        version=info.version,
-        path=info.path,
-        adapter_path=info.adapter_path,
-        backend=info.backend,
-        device=info.device,
-        precision=info.precision,
-        num_parameters=info.num_parameters,
-        context_window=info.context_window,
-    )
+    return message_from(generation_pb2.ModelInfo, info, slot=slot)
 
 
 class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):

@@ -16,8 +16,6 @@ from shared.pb import trainer_pb2, trainer_pb2_grpc
 from shared.service_main import host_for
 from shared.store import Store
 
-SERVICE_NAME = trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_name
-
 
 def build_manager(config: Config) -> JobManager:
     launchers: dict[str, Launcher] = {"local": LocalLauncher(processes=config.trainer.processes_per_job)}
@@ -46,8 +44,9 @@ def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:
     host = host_for(
         "trainer",
         config,
-        [SERVICE_NAME],
-        lambda server: trainer_pb2_grpc.add_TrainerServiceServicer_to_server(servicer, server),
+        trainer_pb2,
+        servicer,
+        trainer_pb2_grpc.add_TrainerServiceServicer_to_server,
+        before_ready=manager.recover,
     )
-    host.before_ready = manager.recover
     return host, manager.close

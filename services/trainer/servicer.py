@@ -9,6 +9,7 @@ import grpc
 from services.trainer.job_spec import TrainingParams
 from services.trainer.jobs import JobManager, JobRequest, JobView, Progress
 from shared.pb import trainer_pb2, trainer_pb2_grpc
+from shared.pbconvert import dataclass_from, message_from
 
 STATES = {
     "PENDING": trainer_pb2.JOB_STATE_PENDING,
@@ -20,55 +21,16 @@ STATES = {
 
 
 def params_from(message: trainer_pb2.TrainingParams) -> TrainingParams:
-    defaults = TrainingParams()
-    return TrainingParams(
-        method=message.method or defaults.method,
-        lora_rank=message.lora_rank or defaults.lora_rank,
-        lora_alpha=message.lora_alpha or defaults.lora_alpha,
-        target_modules=list(message.target_modules) or defaults.target_modules,
-        learning_rate=message.learning_rate or defaults.learning_rate,
-        epochs=message.epochs or defaults.epochs,
-        max_steps=message.max_steps,
-        batch_size=message.batch_size or defaults.batch_size,
-        gradient_accumulation=message.gradient_accumulation or defaults.gradient_accumulation,
-        max_length=message.max_length or defaults.max_length,
-        seed=message.seed,
-        length_grouped=not message.disable_length_grouping,
-        checkpoint_every=message.checkpoint_every or defaults.checkpoint_every,
-        merge=message.merge,
-        int8_base=message.int8_base,
-        gradient_checkpointing=message.gradient_checkpointing,
-        precision=message.precision or defaults.precision,
-    )
+    return dataclass_from(TrainingParams, message, length_grouped=not message.disable_length_grouping)
 
 
 def job_message(view: JobView) -> trainer_pb2.Job:
-    return trainer_pb2.Job(
-        job_id=view.job_id,
-        state=STATES[view.state],
-        run_id=view.run_id,
-        round=view.round,
-        dataset_hash=view.dataset_hash,
-        version=view.version,
-        artifact_path=view.artifact_path,
-        error=view.error,
-        final_loss=view.final_loss,
-    )
+    return message_from(trainer_pb2.Job, view, state=STATES[view.state])
 
 
 def progress_message(progress: Progress) -> trainer_pb2.JobProgress:
-    message = trainer_pb2.JobProgress(
-        job_id=progress.job_id,
-        state=STATES[progress.state],
-        step=progress.step,
-        total_steps=progress.total_steps,
-        loss=progress.loss,
-        tokens_per_second=progress.tokens_per_second,
-        eta_seconds=progress.eta_seconds,
-    )
-    if progress.job is not None:
-        message.job.CopyFrom(job_message(progress.job))
-    return message
+    job = {"job": job_message(progress.job)} if progress.job is not None else {"job": None}
+    return message_from(trainer_pb2.JobProgress, progress, state=STATES[progress.state], **job)
 
 
 class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):

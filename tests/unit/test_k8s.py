@@ -81,7 +81,12 @@ def test_every_object_validates_against_the_kubernetes_schema(objects):
 
 def test_every_container_has_limits_runs_as_non_root_and_has_probes(objects):
     _overlay, docs = objects
-    for obj, spec in pod_specs(docs):
+    checked = list(pod_specs(docs))
+    # Every workload of the base is checked: the four services' Deployments and the Job template.
+    assert {"controller", "critic", "generation", "trainer"} <= {
+        obj["metadata"]["name"].removeprefix("sqldistill-") for obj, _ in checked
+    }
+    for obj, spec in checked:
         pod_non_root = spec.get("securityContext", {}).get("runAsNonRoot")
         for container in spec["containers"]:
             where = f"{obj['metadata']['name']}/{container['name']}"

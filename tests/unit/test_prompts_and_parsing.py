@@ -113,8 +113,12 @@ def test_pair_parsing_failures(completion, reason):
 
 
 def test_extract_sql_never_raises_on_junk():
+    """Junk gets a reason, never an exception; what does come out is one statement without ';'."""
     for junk in ["'", "SELECT '", ";;;;", "SELECT " + "(" * 1000, "\x00SELECT"]:
-        extract_sql(junk)
+        parsed = extract_sql(junk)
+        assert parsed.ok or parsed.reason, junk
+        assert ";" not in parsed.sql
+    assert not extract_sql(";;;;").ok and "no SELECT" in extract_sql(";;;;").reason
 
 
 POOL = [
