@@ -11,7 +11,8 @@ from pathlib import Path
 from services.critic.logic import Critic, PredictionIn
 from services.critic.sandbox_pool import SandboxPool
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
-from services.generation.logic import Generator, QuestionIn
+from services.generation.logic import Generator
+from services.generation.requests import QuestionIn
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 

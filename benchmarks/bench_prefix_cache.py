@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
-from services.generation.logic import Generator, QuestionIn
+from services.generation.logic import Generator
 from services.generation.prefix_cache import PREFIX_CACHE_ENTRIES, PrefixCache
+from services.generation.requests import QuestionIn
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 from shared.packaged_models import DEFAULT_MODEL

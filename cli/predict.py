@@ -129,7 +129,8 @@ def predict(
     `samples`, that many sampled SQL per example too (for voting); computed as the generation
     service would (same device and precision settings)."""
     from services.generation.backends import ModelSpec, Sampling, TransformersBackend
-    from services.generation.logic import Generator, QuestionIn
+    from services.generation.logic import Generator
+    from services.generation.requests import QuestionIn
 
     backend = TransformersBackend(
         models_dir,

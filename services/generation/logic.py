@@ -7,12 +7,12 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from prometheus_client import Counter as PromCounter
 
 from services.generation.backends import Backend, ModelInfo, ModelSpec, Sampling
 from services.generation.parsing import parse_pair_completion, parse_sql_completion
+from services.generation.requests import Pair, QuestionIn, SqlResult, check_n, checked_sampling, resolve_k
 from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.config import GenerationConfig
@@ -20,14 +20,10 @@ from shared.confine import Roots, check_name
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.fewshot import question_prompt, select_examples, shots_for
 from shared.limits import (
-    MAX_FEW_SHOT_K,
     MAX_FOCUS_TABLES,
     MAX_FOCUSES,
-    MAX_NEW_TOKENS,
     MAX_QUESTIONS,
-    MAX_TEMPERATURE,
 )
-from shared.limits import MAX_SAMPLES as MAX_N
 from shared.prompts import HARDNESS_DESCRIPTIONS, pair_prompt, schema_for_prompt
 
 log = logging.getLogger("sqldistill.generation")
@@ -36,30 +32,6 @@ DROPPED = PromCounter(
     "sqldistill_generation_dropped_total", "Model outputs with no usable candidate, by reason.", ["reason"]
 )
 GENERATED = PromCounter("sqldistill_generation_candidates_total", "Candidates produced, by task.", ["task"])
-
-
-@dataclass(frozen=True)
-class Pair:
-    db_id: str
-    question: str
-    sql: str
-    hardness: str
-    model_version: str
-
-
-@dataclass(frozen=True)
-class QuestionIn:
-    id: str
-    db_id: str
-    question: str
-    evidence: str = ""  # BIRD's external knowledge, shown after the question
-
-
-@dataclass
-class SqlResult:
-    question_id: str
-    sql: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
 
 
 SERVING, WORK = "serving", "work"
@@ -109,25 +81,6 @@ class Generator:
             raise InvalidArgument(f"database {db_id!r} has an empty schema")
         return schema_for_prompt(schema)
 
-    def _sampling(self, sampling: Sampling) -> Sampling:
-        if not 0 <= sampling.temperature <= MAX_TEMPERATURE:
-            raise InvalidArgument(
-                f"temperature must be within [0, {MAX_TEMPERATURE:g}], got {sampling.temperature}"
-            )
-        if not 0 <= sampling.top_p <= 1:
-            raise InvalidArgument(f"top_p must be within [0, 1], got {sampling.top_p}")
-        if not 0 <= sampling.max_new_tokens <= MAX_NEW_TOKENS:
-            raise InvalidArgument(
-                f"max_new_tokens must be within [0, {MAX_NEW_TOKENS}], got {sampling.max_new_tokens}"
-            )
-        return sampling.normalised()
-
-    def _check_n(self, n: int, limit: int = MAX_N) -> None:
-        if n <= 0:
-            raise InvalidArgument(f"n must be positive, got {n}")
-        if n > limit:
-            raise InvalidArgument(f"n must be at most {limit}, got {n}")
-
     def _backend(self, slot: str) -> Backend:
         if slot not in SLOTS:
             raise InvalidArgument(f"slot must be one of {', '.join(SLOTS)}, got {slot!r}")
@@ -145,14 +98,6 @@ class Generator:
                     f"prompt is {tokens} tokens + {sampling.max_new_tokens} new tokens, over the model's "
                     f"context window of {window}; use fewer few-shot examples"
                 )
-
-    def _k(self, k: int | None) -> int:
-        """None = the service default; 0 = no examples (how a fine-tuned version is asked)."""
-        if k is None:
-            return self.default_k
-        if k < 0 or k > MAX_FEW_SHOT_K:
-            raise InvalidArgument(f"few_shot_k must be within [0, {MAX_FEW_SHOT_K}], got {k}")
-        return k
 
     # --- self-instruct --------------------------------------------------------------------------
     def generate_pairs(
@@ -174,7 +119,7 @@ class Generator:
         and one prompt sampled for every row."""
         backend = self._backend(slot)
         schema_text = self._schema_text(db_id)
-        self._check_n(n)
+        check_n(n)
         for level in [hardness, *row_levels]:
             if level and level not in HARDNESS_DESCRIPTIONS:
                 raise InvalidArgument(
@@ -183,8 +128,8 @@ class Generator:
         if len(row_levels) > MAX_FOCUSES:
             raise InvalidArgument(f"at most {MAX_FOCUSES} row levels per call, got {len(row_levels)}")
         focuses = self._focuses(db_id, focuses)
-        sampling = self._sampling(sampling)
-        k = self._k(few_shot_k)
+        sampling = checked_sampling(sampling)
+        k = resolve_k(self.default_k, few_shot_k)
         levels = [hardness] if hardness else list(HARDNESS_DESCRIPTIONS)
         planned = bool(focuses or row_levels)
 
@@ -279,9 +224,9 @@ class Generator:
             raise InvalidArgument("questions is empty")
         if len(questions) > MAX_QUESTIONS:
             raise InvalidArgument(f"at most {MAX_QUESTIONS} questions per call, got {len(questions)}")
-        self._check_n(n, limit=64)
-        sampling = self._sampling(sampling)
-        k = self._k(few_shot_k)
+        check_n(n, limit=64)
+        sampling = checked_sampling(sampling)
+        k = resolve_k(self.default_k, few_shot_k)
         prompts = []
         for q in questions:
             if not q.question.strip():

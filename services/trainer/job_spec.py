@@ -1,14 +1,19 @@
-"""The training job's contract: what the trainer service writes as SPEC.json and the entrypoint
-(train.py) reads, with the recipe's defaults. The service imports this module only: it never loads
-torch to describe a job."""
+"""The training job's contract: what a caller submits (JobRequest, its parameters held to the recipe's
+bounds by check_params) and sees (JobView, Progress), and what the trainer service writes as
+SPEC.json for the entrypoint (train.py) to read, with the recipe's defaults. The service imports
+this module, never train.py: it does not load torch to describe a job."""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from shared import defaults
+from shared.confine import check_name
+from shared.errors import InvalidArgument
+from shared.limits import MAX_LEARNING_RATE, TRAIN_BOUNDS, TRAIN_METHODS
 
 EXIT_BAD_INPUT = 2
 
@@ -76,3 +81,56 @@ class TrainSpec:
 
 class BadInput(Exception):
     """The job cannot run as specified (exit code 2, no retry)."""
+
+
+@dataclass
+class JobRequest:
+    run_id: str
+    round: int
+    dataset_path: str
+    dataset_hash: str
+    base_model: str
+    version: str = ""
+    parent_version: str = ""
+    params: TrainingParams = field(default_factory=TrainingParams)
+    launcher: str = ""
+
+
+@dataclass
+class JobView:
+    job_id: str
+    state: str
+    run_id: str
+    round: int
+    dataset_hash: str
+    version: str
+    artifact_path: str = ""
+    error: str = ""
+    final_loss: float = 0.0
+
+
+@dataclass
+class Progress:
+    job_id: str
+    state: str
+    step: int = 0
+    total_steps: int = 0
+    loss: float = 0.0
+    tokens_per_second: float = 0.0
+    eta_seconds: float = 0.0
+    job: JobView | None = None
+
+
+def check_params(params: TrainingParams) -> None:
+    """The recipe's bounds (shared/limits.py), checked when a job is submitted."""
+    if params.method not in TRAIN_METHODS:
+        raise InvalidArgument(f"method must be one of {', '.join(TRAIN_METHODS)}, got {params.method[:40]!r}")
+    for name, (low, high) in TRAIN_BOUNDS.items():
+        value = getattr(params, name)
+        if not low <= value <= high:
+            raise InvalidArgument(f"{name} must be within [{low}, {high}], got {value}")
+    if not (math.isfinite(params.learning_rate) and 0 < params.learning_rate <= MAX_LEARNING_RATE):
+        raise InvalidArgument(f"learning_rate must be within (0, {MAX_LEARNING_RATE:g}]")
+    modules = [params.target_modules] if isinstance(params.target_modules, str) else params.target_modules
+    for module in modules:
+        check_name(module, "target_modules")

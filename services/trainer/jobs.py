@@ -6,65 +6,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from services.trainer.job_spec import TrainingParams, TrainSpec
+from services.trainer.job_spec import JobRequest, JobView, Progress, TrainSpec, check_params
 from services.trainer.launchers import Launcher
 from shared.confine import Roots, check_name
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
-from shared.limits import MAX_LEARNING_RATE, TRAIN_BOUNDS, TRAIN_METHODS
 from shared.store import Store, TrainingJob
 from shared.training_data import file_hash
 
 log = logging.getLogger("sqldistill.trainer")
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
-
-
-@dataclass
-class JobRequest:
-    run_id: str
-    round: int
-    dataset_path: str
-    dataset_hash: str
-    base_model: str
-    version: str = ""
-    parent_version: str = ""
-    params: TrainingParams = field(default_factory=TrainingParams)
-    launcher: str = ""
-
-
-@dataclass
-class JobView:
-    job_id: str
-    state: str
-    run_id: str
-    round: int
-    dataset_hash: str
-    version: str
-    artifact_path: str = ""
-    error: str = ""
-    final_loss: float = 0.0
-
-
-@dataclass
-class Progress:
-    job_id: str
-    state: str
-    step: int = 0
-    total_steps: int = 0
-    loss: float = 0.0
-    tokens_per_second: float = 0.0
-    eta_seconds: float = 0.0
-    job: JobView | None = None
 
 
 def job_id_for(run_id: str, round_number: int, dataset_hash: str) -> str:
@@ -203,23 +163,7 @@ class JobManager:
             )
         if os.path.isabs(request.base_model) and not os.path.exists(request.base_model):
             raise FailedPrecondition(f"base model {request.base_model} does not exist")
-        self._validate_params(request.params)
-
-    @staticmethod
-    def _validate_params(params: TrainingParams) -> None:
-        if params.method not in TRAIN_METHODS:
-            raise InvalidArgument(
-                f"method must be one of {', '.join(TRAIN_METHODS)}, got {params.method[:40]!r}"
-            )
-        for name, (low, high) in TRAIN_BOUNDS.items():
-            value = getattr(params, name)
-            if not low <= value <= high:
-                raise InvalidArgument(f"{name} must be within [{low}, {high}], got {value}")
-        if not (math.isfinite(params.learning_rate) and 0 < params.learning_rate <= MAX_LEARNING_RATE):
-            raise InvalidArgument(f"learning_rate must be within (0, {MAX_LEARNING_RATE:g}]")
-        modules = [params.target_modules] if isinstance(params.target_modules, str) else params.target_modules
-        for module in modules:
-            check_name(module, "target_modules")
+        check_params(request.params)
 
     def _launch(self, job_id: str) -> None:
         with self.store.session() as session:

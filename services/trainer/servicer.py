@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import grpc
 
-from services.trainer.job_spec import TrainingParams
-from services.trainer.jobs import JobManager, JobRequest, JobView, Progress
+from services.trainer.job_spec import JobRequest, JobView, Progress, TrainingParams
+from services.trainer.jobs import JobManager
 from shared.pb import trainer_pb2, trainer_pb2_grpc
 from shared.pbconvert import dataclass_from, message_from
 

@@ -10,7 +10,8 @@ import grpc
 import pytest
 
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
-from services.generation.logic import Generator, QuestionIn
+from services.generation.logic import Generator
+from services.generation.requests import QuestionIn
 from services.generation.tgi_backend import TgiBackend
 from shared.catalogue import Catalogue, Example
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable

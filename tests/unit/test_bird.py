@@ -54,7 +54,8 @@ def test_the_prompt_shows_evidence_after_the_question_and_nothing_when_there_is_
 
 def test_a_training_row_and_inference_send_the_same_prompt_with_evidence(bird):
     from services.generation.backends import Sampling
-    from services.generation.logic import Generator, QuestionIn
+    from services.generation.logic import Generator
+    from services.generation.requests import QuestionIn
     from shared.fewshot import few_shot_pool
     from shared.training_data import TrainingPair, render_rows
     from tests.unit.test_prompts_and_parsing import RecordingBackend

@@ -171,7 +171,8 @@ def test_a_training_row_holds_the_exact_prompt_inference_sends(tmp_path, k, with
     """Same pool, same selection key, same template: byte for byte, with or without a seed split,
     whatever the sampling seed of the request."""
     from services.generation.backends import Sampling
-    from services.generation.logic import Generator, QuestionIn
+    from services.generation.logic import Generator
+    from services.generation.requests import QuestionIn
     from shared.bundled.build import build
     from shared.fewshot import few_shot_pool
     from shared.training_data import TrainingPair, render_rows

@@ -1,0 +1,66 @@
+"""What generation is asked and answers, and the checks every request passes: the values the
+Generator (logic.py) takes and returns, free of gRPC, and the service's limits on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shared.errors import InvalidArgument
+from shared.limits import MAX_FEW_SHOT_K, MAX_NEW_TOKENS, MAX_TEMPERATURE
+from shared.limits import MAX_SAMPLES as MAX_N
+from shared.sampling import Sampling
+
+
+@dataclass(frozen=True)
+class Pair:
+    db_id: str
+    question: str
+    sql: str
+    hardness: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class QuestionIn:
+    id: str
+    db_id: str
+    question: str
+    evidence: str = ""  # BIRD's external knowledge, shown after the question
+
+
+@dataclass
+class SqlResult:
+    question_id: str
+    sql: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+def checked_sampling(sampling: Sampling) -> Sampling:
+    """The request's sampling within the service's limits, normalised."""
+    if not 0 <= sampling.temperature <= MAX_TEMPERATURE:
+        raise InvalidArgument(
+            f"temperature must be within [0, {MAX_TEMPERATURE:g}], got {sampling.temperature}"
+        )
+    if not 0 <= sampling.top_p <= 1:
+        raise InvalidArgument(f"top_p must be within [0, 1], got {sampling.top_p}")
+    if not 0 <= sampling.max_new_tokens <= MAX_NEW_TOKENS:
+        raise InvalidArgument(
+            f"max_new_tokens must be within [0, {MAX_NEW_TOKENS}], got {sampling.max_new_tokens}"
+        )
+    return sampling.normalised()
+
+
+def check_n(n: int, limit: int = MAX_N) -> None:
+    if n <= 0:
+        raise InvalidArgument(f"n must be positive, got {n}")
+    if n > limit:
+        raise InvalidArgument(f"n must be at most {limit}, got {n}")
+
+
+def resolve_k(default_k: int, k: int | None) -> int:
+    """None = the service default; 0 = no examples (how a fine-tuned version is asked)."""
+    if k is None:
+        return default_k
+    if k < 0 or k > MAX_FEW_SHOT_K:
+        raise InvalidArgument(f"few_shot_k must be within [0, {MAX_FEW_SHOT_K}], got {k}")
+    return k
