@@ -4,6 +4,7 @@ SQL used only by the critic) and self-instruct (no gold anywhere in the loop) - 
 bundled held-out questions. Per round it prints generated, kept, training-set size, minutes per step,
 EX with its 95% interval, wins/losses against the base (paired, same questions), and the gate's
 decision. Each mode runs in its own home (its own store), so the modes do not share a lineage.
+Past 300 lines: one script, whose parts (spec, stack, report) make sense only together.
 
     python -m benchmarks.bench_distill [--modes labelled,self_instruct] [--rounds 3] [--spec FILE]
 """

@@ -14,6 +14,8 @@ from cli.local_stack import ServiceProcess, spawn_service, stop_process, wait_se
 from tests.dbfactory import make_spider_dir
 
 REPO = Path(__file__).resolve().parent.parent
+# The trainer's fixtures (tiny_base, dataset), shared by its integration and service tests.
+pytest_plugins = ["tests.training_fixtures"]
 
 
 TIERS = ("unit", "integration", "service", "e2e")  # tests/<tier>/: selected with -m <tier>

@@ -1,6 +1,7 @@
 """The controller with all four services real on loopback (generation's model server is the
 recorded-protocol TGI fake, scripted per model version; the trainer fine-tunes a real tiny model):
-complete runs, kill -9 at many points, service restarts, rollout failure, rollback, the CLI."""
+complete runs, kill -9 at many points, service restarts, rollout failure, rollback, the CLI. One
+module, past 300 lines, because its tests share the tiny base model and the scripted stack's setup."""
 
 from __future__ import annotations
 

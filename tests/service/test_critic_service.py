@@ -1,4 +1,5 @@
-"""The real critic service over gRPC on loopback: execute, judge, evaluate, describe."""
+"""The real critic service over gRPC on loopback: execute, judge, evaluate, describe. One module,
+past 300 lines, because every test talks to the one critic service the module starts."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Generation: the transformers backend on a tiny random model, the TGI backend against a
-recorded-protocol server, and the real gRPC service on loopback."""
+recorded-protocol server, and the real gRPC service on loopback. One module, past 300 lines, because
+its tests share module-scoped fixtures (a tiny model, a started service) that take seconds each."""
 
 from __future__ import annotations
 
