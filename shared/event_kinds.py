@@ -18,6 +18,11 @@ class EventKind(StrEnum):
     GATE = "gate"  # EVALUATE's decision with its figures
     ROLLOUT = "rollout"
     ROLLOUT_FAILED = "rollout_failed"
+    RUN_STARTED = "run_started"
+    RUN_RESUMED = "run_resumed"  # the controller restarted and picked the run up again
+    RUN_PAUSED = "run_paused"
+    RUN_RUNNING = "run_running"  # resumed after a pause
+    RUN_STOPPED = "run_stopped"
     RUN_COMPLETED = "run_completed"
     RUN_FAILED = "run_failed"
     ROLLBACK = "rollback"

@@ -89,7 +89,7 @@ class RunManager:
             run.id,
             None,
             None,
-            "run_started",
+            EventKind.RUN_STARTED,
             f"run {run.id} started ({settings.mode}, "
             + ("continuous" if settings.continuous else f"{settings.rounds} rounds")
             + ")",
@@ -105,7 +105,7 @@ class RunManager:
             if run.state not in allowed_from:
                 raise FailedPrecondition(f"run {run_id} is {run.state}; cannot make it {state}")
             run.state = state
-        self.runner.event(run_id, None, None, f"run_{state}", f"run {run_id} {state}")
+        self.runner.event(run_id, None, None, EventKind(f"run_{state}"), f"run {run_id} {state}")
         self._wake.setdefault(run_id, threading.Event()).set()
         return self.queries.get(run_id)
 
@@ -125,7 +125,7 @@ class RunManager:
         with self.ctx.store.session() as s:
             ids = [r.id for r in s.scalars(select(Run).where(Run.state == RunState.RUNNING))]
         for run_id in ids:
-            self.runner.event(run_id, None, None, "run_resumed", "controller restarted: resuming")
+            self.runner.event(run_id, None, None, EventKind.RUN_RESUMED, "controller restarted: resuming")
             self._spawn(run_id)
         return ids
 
