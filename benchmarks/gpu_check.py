@@ -49,6 +49,7 @@ GPU_TESTS = (
     "tests/unit/test_decoding.py",
     "tests/unit/test_kv_cache.py",
     "tests/service/test_generation.py",
+    "tests/integration/test_training.py",
     "tests/service/test_trainer.py",
     "tests/integration/test_gpu_bench.py",
 )
