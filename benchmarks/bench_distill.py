@@ -69,19 +69,17 @@ def _minutes(events: list[Event]) -> dict[int, dict[str, float]]:
 
 
 def _generation_parts(events: list[Event]) -> dict[int, dict[str, float]]:
-    """Where self-instruct generation minutes went (pair writing, the pre-check, re-answers), and
-    the pairs dropped before re-answering, from the task_done events' figures."""
+    """Where self-instruct generation minutes went (pair writing, re-answers), and the pairs dropped
+    as near-duplicates before re-answering, from the task_done events' figures."""
     out: dict[int, dict[str, float]] = {}
     for e in events:
         if e.kind == EventKind.TASK_DONE and (e.figures or {}).get("pair_seconds") is not None:
             row = out.setdefault(e.round, {})
             for key in (
                 "pair_seconds",
-                "prefilter_seconds",
                 "reanswer_seconds",
                 "pairs",
                 "near_duplicates",
-                "set_aside",
             ):
                 row[key] = round(row.get(key, 0) + (e.figures.get(key) or 0), 1)
     return out
@@ -111,6 +109,21 @@ def _majorities(session: Any, run_id: str, catalogue: Catalogue) -> dict[int, di
         if truth and any(_same_result(catalogue.path(db_id), truth, sql) for sql in sqls):
             out[number]["labels_right"] += 1
     return {n: {**row, "asked": len(row["asked"])} for n, row in out.items()}
+
+
+def _kept_questions(session: Any, run_id: str) -> dict[int, int]:
+    """Per round: distinct (database, question) with at least one kept candidate - what training
+    gains, whatever the number of SQL kept per question."""
+    rows = session.execute(
+        select(Candidate.round, Candidate.db_id, Candidate.question)
+        .join(Verdict, Verdict.candidate_id == Candidate.id)
+        .where(Candidate.run_id == run_id, Verdict.kept.is_(True))
+        .distinct()
+    ).all()
+    out: dict[int, int] = {}
+    for number, _db_id, _question in rows:
+        out[number] = out.get(number, 0) + 1
+    return out
 
 
 def _same_result(path: Path, gold: str, sql: str) -> bool:
@@ -220,6 +233,7 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         base_eval = evaluations.get(base.version)
         minutes = _minutes(events)
         generation_parts = _generation_parts(events)
+        kept_questions = _kept_questions(s, run_row.id)
         labels = {}
         if mode == "unlabelled":  # the only mode whose labels come from majorities
             try:
@@ -235,6 +249,7 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
                 "round": rnd.number,
                 "generated": rnd.figures.get("generated", 0),
                 "kept": rnd.figures.get("kept", 0),
+                "questions_kept": kept_questions.get(rnd.number, 0),
                 "dataset_size": rnd.figures.get("dataset_size", 0),
                 "minutes": {k: round(v, 1) for k, v in minutes.get(rnd.number, {}).items() if k in STEPS},
                 "outcome": rnd.outcome,
@@ -303,8 +318,8 @@ def print_mode(result: dict[str, Any]) -> None:
         if "pairs" in r:
             print(
                 f"      round {r['round']}: {r['pairs']} pairs written in {r['pair_seconds']} s, "
-                f"{r['near_duplicates']} near-duplicates and {r['set_aside']} that did not run set aside "
-                f"({r['prefilter_seconds']} s), re-answers {r['reanswer_seconds']} s"
+                f"{r['near_duplicates']} near-duplicates dropped, re-answers {r['reanswer_seconds']} s; "
+                f"{r['questions_kept']} questions kept"
             )
     for r in result["rounds"]:
         m = r["minutes"]

@@ -588,3 +588,35 @@ def test_a_teacher_writes_the_candidates_and_the_serving_version_is_restored(sta
     assert generation.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == serving
     rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
     assert outcome(rounds[0]) == "rolled_out" and rounds[0].kept > 0  # the student learned from the teacher
+
+
+def test_a_self_instruct_question_whose_own_sql_fails_is_labelled_by_its_reanswers(stack, tiny_base):
+    """A small model's pair often asks a fine question and writes broken SQL for it: the question is
+    still re-answered, and when the re-answers agree, their SQL is kept for it."""
+    script = stack.fake.responder
+
+    def broken_pairs(prompt: str, parameters: dict) -> str:
+        text = script(prompt, parameters)
+        if prompt.rstrip().endswith("-- Question:"):  # writing a pair: its SQL names no real column
+            return text.replace("count(*)", "count(no_such_column)")
+        return text
+
+    stack.fake.responder = broken_pairs
+    stub = controller(stack)
+    spec = run_spec(tiny_base, mode="self_instruct", rounds=1, consistency_samples=2, train_from_parent=False)
+    run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+    assert state(wait_for(stub, run.run_id)) == "completed"
+    store = Store.open(stack.store_url)
+    with store.session() as s:
+        rows = s.execute(
+            select(Candidate.question, Candidate.sql, Verdict.kept, Verdict.consistency)
+            .join(Verdict, Verdict.candidate_id == Candidate.id)
+            .where(Candidate.run_id == run.run_id)
+        ).all()
+    store.close()
+    broken = [r for r in rows if "no_such_column" in r.sql]
+    rescued = [r for r in rows if r.kept]
+    assert broken and not any(r.kept for r in broken)  # the pair's own SQL never is
+    assert rescued and all("count(*)" in r.sql for r in rescued)
+    assert {r.question for r in rescued} <= {r.question for r in broken}
+    assert all(r.consistency == 1.0 for r in rescued)  # both executable samples agree

@@ -1,6 +1,7 @@
 """GENERATE's building blocks: candidate rows for the store, the check that the expected model
 wrote them, and self-instruct pairs for one database - planned over its tables and join paths,
-near-duplicates and pairs that do not run set aside, the rest re-answered for the critic's vote."""
+near-duplicates dropped, every question re-answered, and each distinct SQL among a question's
+samples made a candidate for the critic's vote."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from services.controller.deployment import RolloutError
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase
 from services.controller.versions import ServedModel, key_hash
-from shared.pb import common_pb2, critic_pb2, generation_pb2
+from shared.pb import generation_pb2
 from shared.sql import HARDNESS_LEVELS
 from shared.store import Candidate
 
@@ -79,9 +80,8 @@ class CandidateWriter(StepBase):
         shots: int,
         slot: int,
     ) -> tuple[list[dict[str, Any]], dict[str, float]]:
-        """Pairs over the database's tables and join paths; near-duplicates dropped and pairs that
-        do not run (or return nothing) set aside before anything is spent re-answering them; then
-        each survivor's question is re-answered consistency_samples times, for the critic's vote."""
+        """Pairs over the database's tables and join paths; near-duplicates dropped; then every
+        question is re-answered consistency_samples times and all its samples vote."""
         generation = self.ctx.clients.generation
         clock = time.monotonic()
         plan = coverage.focuses(self.ctx.catalogue.schema(db_id))
@@ -108,21 +108,18 @@ class CandidateWriter(StepBase):
         for pair in pairs:
             self._check_writer(pair.model_version, writer)
         figures = {"pairs": len(pairs), "pair_seconds": time.monotonic() - clock}
-        clock = time.monotonic()
         fresh = coverage.drop_near_duplicates(pairs, self._earlier_pairs(run_id, number, db_id))
-        runnable = self._runs_and_answers(db_id, fresh, settings) if settings.consistency_samples else set()
-        figures |= {
-            "near_duplicates": len(pairs) - len(fresh),
-            "set_aside": len(fresh) - len(runnable),
-            "prefilter_seconds": time.monotonic() - clock,
-        }
+        figures["near_duplicates"] = len(pairs) - len(fresh)
         clock = time.monotonic()
         resampled: dict[str, list[str]] = {}
-        if runnable:
+        if fresh and settings.consistency_samples:
+            # Every question is re-answered, its own SQL's run or not: a pair whose SQL fails (most
+            # of a small model's pairs on a real schema) still asked a question, which the
+            # re-answers may agree on.
             request = generation_pb2.GenerateSqlRequest(
                 questions=[
-                    generation_pb2.QuestionItem(id=str(i), db_id=db_id, question=fresh[i].question)
-                    for i in sorted(runnable)
+                    generation_pb2.QuestionItem(id=str(i), db_id=db_id, question=p.question)
+                    for i, p in enumerate(fresh)
                 ],
                 n=settings.consistency_samples,
                 few_shot_k=shots,
@@ -134,20 +131,28 @@ class CandidateWriter(StepBase):
             )
             resampled = {r.question_id: list(r.sql) for r in reply.results}
         figures["reanswer_seconds"] = time.monotonic() - clock
-        rows = [
-            self._candidate_row(
-                run_id,
-                number,
-                "self_instruct",
-                db_id,
-                p.question,
-                p.sql,
-                hardness=p.hardness,
-                version=p.model_version,
-                resampled=resampled.get(str(i), []),
-            )
-            for i, p in enumerate(fresh)
-        ]
+        rows = []
+        for i, p in enumerate(fresh):
+            # The question is an unlabelled one whose first vote is the pair's SQL: each distinct
+            # SQL among its samples is a candidate, voting with the others; the critic keeps the
+            # winning group's (labelled mode's rule: up to max_sql_per_question of them train).
+            samples = [p.sql, *resampled.get(str(i), [])]
+            for sql in dict.fromkeys(samples):
+                others = list(samples)
+                others.remove(sql)
+                rows.append(
+                    self._candidate_row(
+                        run_id,
+                        number,
+                        "self_instruct",
+                        db_id,
+                        p.question,
+                        sql,
+                        hardness=p.hardness if sql == p.sql else "",
+                        version=p.model_version,
+                        resampled=others,
+                    )
+                )
         return rows, figures
 
     def _earlier_pairs(self, run_id: str, number: int, db_id: str) -> list[tuple[str, str]]:
@@ -163,26 +168,3 @@ class CandidateWriter(StepBase):
                     )
                 ).all()
             ]
-
-    def _runs_and_answers(self, db_id: str, pairs: list[Any], settings: RunSettings) -> set[int]:
-        """Indices of the pairs whose SQL executes and returns a real answer (the critic's checks
-        without a vote): only these are worth re-answering."""
-        if not pairs:
-            return set()
-        request = critic_pb2.JudgeRequest(
-            options=critic_pb2.JudgeOptions(test_suite=False, consistency_samples=0, dedupe=False),
-            candidates=[
-                common_pb2.Candidate(
-                    id=str(i), db_id=db_id, question=p.question, sql=p.sql, source="self_instruct"
-                )
-                for i, p in enumerate(pairs)
-            ],
-        )
-        verdicts = with_retry(
-            lambda: list(
-                self.ctx.clients.critic.JudgeCandidates(request, timeout=settings.judge_timeout_seconds)
-            ),
-            "check pairs",
-            should_stop=self.ctx.should_stop,
-        )
-        return {int(v.candidate_id) for v in verdicts if v.kept}
