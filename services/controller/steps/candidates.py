@@ -51,6 +51,17 @@ class CandidateWriter(StepBase):
             "resampled_sql": resampled or [],
         }
 
+    @staticmethod
+    def _ballots(samples: list[str]) -> list[tuple[str, list[str]]]:
+        """Each distinct SQL among one question's samples, with the other samples as its votes (a
+        repeated SQL votes for itself): how a question without gold becomes candidates."""
+        out = []
+        for sql in dict.fromkeys(samples):
+            others = list(samples)
+            others.remove(sql)
+            out.append((sql, others))
+        return out
+
     def _hardness_buckets(self, settings: RunSettings, n: int) -> list[tuple[str, int]]:
         mix = {k: v for k, v in settings.complexity_mix.items() if k in HARDNESS_LEVELS and v > 0} or {
             k: 1.0 for k in HARDNESS_LEVELS
@@ -136,10 +147,7 @@ class CandidateWriter(StepBase):
             # The question is an unlabelled one whose first vote is the pair's SQL: each distinct
             # SQL among its samples is a candidate, voting with the others; the critic keeps the
             # winning group's (labelled mode's rule: up to max_sql_per_question of them train).
-            samples = [p.sql, *resampled.get(str(i), [])]
-            for sql in dict.fromkeys(samples):
-                others = list(samples)
-                others.remove(sql)
+            for sql, others in self._ballots([p.sql, *resampled.get(str(i), [])]):
                 rows.append(
                     self._candidate_row(
                         run_id,

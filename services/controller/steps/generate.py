@@ -112,10 +112,7 @@ class Generate(CandidateWriter):
             rows = []
             for result in reply.results:
                 e = chunk[int(result.question_id)]
-                samples = list(result.sql)
-                for sql in dict.fromkeys(samples):
-                    others = list(samples)
-                    others.remove(sql)
+                for sql, others in self._ballots(list(result.sql)):
                     rows.append(
                         self._candidate_row(
                             run_id,
