@@ -3,7 +3,6 @@ one) through the controller's Ask call - the SQL, the agreement of its samples, 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,12 +11,11 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from cli.connect import controller_stub
+from cli.connect import ConfigOption, controller_stub
 from shared.pb import controller_pb2, critic_pb2
 from shared.pbconvert import enum_text, from_result_set
 
 console = Console()
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="sqldistill YAML config file.")]
 
 
 def register(app: typer.Typer) -> None:

@@ -5,13 +5,17 @@ address and how to start the stack - never a traceback."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
 from shared.config import Config, load_config
 from shared.grpc_client import DeadlineStub, check_health, make_channel
 from shared.pb import controller_pb2_grpc
+
+# Every command's --config option: the file load_config reads beneath the environment.
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="sqldistill YAML config file.")]
 
 HEALTH_TIMEOUT_SECONDS = 3.0  # how long a read command waits to learn whether the controller runs
 CALL_TIMEOUT_SECONDS = 30.0

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.connect import ConfigOption
 from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.config import Config, load_config
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from cli.predict import EvalModel
 
 console = Console()
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 
 
 def evaluate(

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from cli.connect import ConfigOption
 from cli.predict import EvalModel
 from shared import defaults
 from shared.config import Config
@@ -252,7 +253,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option(help="Folder to write (new or empty).")] = Path("export"),
         dtype: Annotated[str, typer.Option(help="merged: bf16 or fp32 weights.")] = "bf16",
         gguf_type: Annotated[str, typer.Option(help="gguf: f16 or q8_0.")] = "f16",
-        config_file: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
+        config_file: ConfigOption = None,
     ) -> None:
         """Export a version for serving engines: merged weights, its adapter, or a GGUF file."""
         from cli.predict import resolve_eval_model

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.ask import register as register_ask
+from cli.connect import ConfigOption
 from cli.evaluate import register as register_evaluate
 from cli.export import register as register_export
 from cli.local_stack import START_ORDER, LocalStack
@@ -33,8 +34,6 @@ register_model_commands(app)
 register_ask(app)
 register_export(app)
 register_evaluate(app)
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 
 
 @app.command()

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import getpass
 import socket
-from pathlib import Path
 from typing import Annotated, Any
 
 import grpc
 import typer
 from rich.tree import Tree
 
-from cli.connect import controller_stub
+from cli.connect import ConfigOption, controller_stub
 from cli.format import accuracy_text, status_text
 from cli.watch import console, fail
 from shared.pb import controller_pb2
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="sqldistill YAML config file.")]
 
 
 def models(config_file: ConfigOption = None) -> None:

@@ -13,13 +13,11 @@ import typer
 from google.protobuf.descriptor import FieldDescriptor
 from rich.table import Table
 
-from cli.connect import controller_stub
+from cli.connect import ConfigOption, controller_stub
 from cli.format import state_text, step_text
 from cli.watch import console, fail, show_rounds, watch_run
 from shared.pb import controller_pb2
 from shared.run_spec import build_run_spec, spec_fields
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="sqldistill YAML config file.")]
 
 # Flags whose name or help says more than the field's name; every other field is --<field-name>.
 FLAG_NAMES = {"db_ids": "--db"}

@@ -80,14 +80,15 @@ def sampling_message(sampling: Sampling) -> common_pb2.SamplingParams:
 
 
 def sampling_from_message(message: common_pb2.SamplingParams, default_temperature: float = 0.0) -> Sampling:
-    """A request's sampling, normalised; an empty message samples at default_temperature."""
+    """A request's sampling as sent (an empty message samples at default_temperature); the Generator
+    checks and normalises it, once, for every caller."""
     return Sampling(
         temperature=message.temperature if message.ByteSize() > 0 else default_temperature,
         top_p=message.top_p,
         max_new_tokens=message.max_new_tokens,
         seed=message.seed,
         stop=tuple(message.stop),
-    ).normalised()
+    )
 
 
 def message_from(cls: Any, value: Any, **overrides: Any) -> Any:
