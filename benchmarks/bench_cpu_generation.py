@@ -20,13 +20,14 @@ import json
 import os
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from services.critic.logic import Critic, PredictionIn
 from services.critic.sandbox_pool import SandboxPool
 from services.generation.backends import ModelInfo, ModelSpec, Sampling, TransformersBackend
 from services.generation.logic import Generator
+from services.generation.prefix_cache import PrefixCache
 from services.generation.requests import QuestionIn
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue, Example
@@ -86,12 +87,14 @@ def fixed_length_speed(backend: TransformersBackend, prompts: list[str], tokens:
     loaded = backend._current
     exact = Decoding(max_new_tokens=tokens, min_new_tokens=tokens)
     with torch.inference_mode():
-        backend._generate_batch(loaded.model, loaded.tokenizer, prompts[:2], Decoding(max_new_tokens=2))
+        # Warm up without the prefix cache: the timed batches start from a cold one.
+        cold = replace(loaded, prefixes=PrefixCache(entries=0))
+        backend._generate_batch(cold, prompts[:2], Decoding(max_new_tokens=2))
         started = time.perf_counter()
         generated = 0
         for start in range(0, len(prompts), backend.max_batch_size):
             batch = prompts[start : start + backend.max_batch_size]
-            rows = backend._generate_batch(loaded.model, loaded.tokenizer, batch, exact, loaded.prefixes)
+            rows = backend._generate_batch(loaded, batch, exact)
             generated += sum(len(row) for row in rows)
         seconds = time.perf_counter() - started
     return round(generated / seconds, 2)

@@ -157,41 +157,59 @@ def bench_generation(
     new_tokens: int,
     device: str,
     dtype: Any,
+    loop: str = "compact",
 ) -> dict[str, Any]:
-    """Greedy generation of exactly `new_tokens` per row from prompts of the bundled rows' lengths."""
+    """Greedy generation of exactly `new_tokens` per row from prompts of the bundled rows' lengths,
+    through the backend's compact loop or its static one (compiled with CUDA graphs on a GPU; the
+    compile, in the untimed first run of the same shape, is reported apart)."""
     import torch
 
     from services.generation.decoding import Decoding, decode
     from services.generation.kv_cache import GrowingCache
     from services.generation.placement import gpu_batch_size
+    from services.generation.static_decoding import StaticDecoder
 
     model = build_model(shape, device, dtype).eval()
+    decoder = StaticDecoder(model, compile_mode="reduce-overhead" if device == "cuda" else None)
     prompt_length = max(prompt for prompt, _ in lengths[:64])
     if batch_size == 0:  # as the backend sizes it: from free memory on a GPU
         free, _total = torch.cuda.mem_get_info()
-        batch_size = gpu_batch_size(model.config, prompt_length + new_tokens, free, dtype_bytes=2)
+        if loop == "static":
+            batch_size = decoder.batch_size(prompt_length + new_tokens, free, dtype_bytes=2)
+        else:
+            batch_size = gpu_batch_size(model.config, prompt_length + new_tokens, free, dtype_bytes=2)
     generator = torch.Generator().manual_seed(0)
     ids = torch.randint(0, model.config.vocab_size, (batch_size, prompt_length), generator=generator).to(
         device
     )
     mask = torch.ones_like(ids)
     exact = Decoding(max_new_tokens=new_tokens, min_new_tokens=new_tokens)
-    with torch.inference_mode():  # the backend's own decoding loop and cache
-        decode(model, None, ids[:1, :16], mask[:1, :16], GrowingCache(), Decoding(max_new_tokens=2))
-        sync(device)
+    with torch.inference_mode():
         started = time.perf_counter()
-        rows = decode(model, None, ids, mask, GrowingCache(), exact)
+        if loop == "static":  # compiles the step for this very shape
+            decoder.decode(None, ids, mask, exact)
+        else:
+            decode(model, None, ids[:1, :16], mask[:1, :16], GrowingCache(), Decoding(max_new_tokens=2))
+        sync(device)
+        warmup = time.perf_counter() - started
+        started = time.perf_counter()
+        if loop == "static":
+            rows = decoder.decode(None, ids, mask, exact)
+        else:
+            rows = decode(model, None, ids, mask, GrowingCache(), exact)
         sync(device)
     seconds = time.perf_counter() - started
     generated = sum(len(row) for row in rows)
-    del model
+    del model, decoder  # the decoder holds the model and its static cache
     if device == "cuda":
         torch.cuda.empty_cache()
     return {
+        "loop": loop,
         "batch_size": batch_size,
         "prompt_tokens": prompt_length,
         "new_tokens": new_tokens,
         "tokens_per_second": round(generated / seconds, 1),
+        "warmup_seconds": round(warmup, 1),
     }
 
 
@@ -206,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--loops", default="compact,static", help="decoding loops to time: compact, static")
     parser.add_argument(
         "--peak-tflops", type=float, default=0.0, help="the card's dense bf16 peak (0 = known cards)"
     )
@@ -246,9 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         for batch_size in (8 if not args.smoke else 2, 0 if device == "cuda" else None):
             if batch_size is None:
                 continue
-            figures = bench_generation(shape, lengths, batch_size, args.new_tokens, device, dtype)
-            entry["generation"].append(figures)
-            print(f"{shape_name} generate {json.dumps(figures)}", flush=True)
+            for loop in args.loops.split(","):
+                figures = bench_generation(shape, lengths, batch_size, args.new_tokens, device, dtype, loop)
+                entry["generation"].append(figures)
+                print(f"{shape_name} generate {json.dumps(figures)}", flush=True)
         report["shapes"][shape_name] = entry
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["modules"] = sorted({name.split(".")[0] for name in sys.modules})

@@ -48,6 +48,7 @@ CARRIED = (
 GPU_TESTS = (
     "tests/unit/test_decoding.py",
     "tests/unit/test_kv_cache.py",
+    "tests/unit/test_static_decoding.py",
     "tests/service/test_generation.py",
     "tests/integration/test_training.py",
     "tests/service/test_trainer.py",

@@ -63,7 +63,9 @@ class GenerationConfig(BaseModel):
     precision: str = (
         defaults.GENERATION_PRECISION
     )  # auto | fp32 | bf16 | fp16 | int8 (auto: bf16 on a GPU, fp32 on a CPU)
-    decode_loop: str = "compact"  # compact (finished rows leave the batch) | generate (transformers')
+    # auto (static on a GPU, compact elsewhere) | compact (finished rows leave the batch) | static
+    # (static cache, compiled step: CUDA graphs on a GPU) | generate (transformers')
+    decode_loop: str = "auto"
 
 
 class TrainerConfig(BaseModel):

@@ -65,6 +65,7 @@ class _Loaded:
     tokenizer: Any
     info: ModelInfo
     prefixes: PrefixCache = field(default_factory=PrefixCache)  # this model's, dropped with it
+    static: Any = None  # the static loop's StaticDecoder (its cache and compiled step), when used
 
 
 class TransformersBackend:
@@ -83,7 +84,7 @@ class TransformersBackend:
         device: str = "auto",
         precision: str = defaults.GENERATION_PRECISION,
         int8_keep_fp32: tuple[str, ...] = INT8_KEEP_FP32,
-        decode_loop: str = "compact",
+        decode_loop: str = "auto",
     ) -> None:
         import torch
 
@@ -98,7 +99,9 @@ class TransformersBackend:
         self.models_dir = Path(models_dir)
         self.max_batch_size = max_batch_size
         self.prefix_sharing = prefix_sharing
-        self.decode_loop = decode_loop  # compact | generate (decoding.py)
+        if decode_loop == "auto":  # a GPU's decoding step is launch-bound: graphs; a CPU's is not
+            decode_loop = "static" if self.placement.device == "cuda" else "compact"
+        self.decode_loop = decode_loop  # compact | generate (decoding.py) | static (static_decoding.py)
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
         self._swap_lock = threading.Lock()
         # One forward pass at a time, all cores to it; backends of one service's slots share it.
@@ -125,6 +128,13 @@ class TransformersBackend:
         if placement.precision == "int8":
             model = quantize_int8(model, tokenizer, self.int8_keep_fp32)
         tokenizer.padding_side = "left"
+        static = None
+        if self.decode_loop == "static":
+            from services.generation.static_decoding import StaticDecoder
+
+            static = StaticDecoder(
+                model, compile_mode="reduce-overhead" if placement.device == "cuda" else None
+            )
         config = model.config
         info = ModelInfo(
             version=spec.version or Path(str(spec.adapter_path or path)).name,
@@ -146,7 +156,7 @@ class TransformersBackend:
             info.device,
             time.perf_counter() - started,
         )
-        return _Loaded(model, tokenizer, info)
+        return _Loaded(model, tokenizer, info, static=static)
 
     def load(self, spec: ModelSpec) -> ModelInfo:
         loaded = self._load(spec)  # outside the lock: serving continues while the new model loads
@@ -166,7 +176,7 @@ class TransformersBackend:
         from services.generation.decoding import Decoding
 
         loaded = self._current  # a snapshot: a concurrent load() does not affect this call
-        tokenizer, model = loaded.tokenizer, loaded.model
+        tokenizer = loaded.tokenizer
         expanded = [p for p in prompts for _ in range(n)]
         outputs: list[str] = []
         settings = Decoding(
@@ -180,7 +190,7 @@ class TransformersBackend:
             torch.manual_seed(sampling.seed)
             for start in range(0, len(expanded), size):
                 batch = expanded[start : start + size]
-                for row in self._generate_batch(model, tokenizer, batch, settings, loaded.prefixes):
+                for row in self._generate_batch(loaded, batch, settings):
                     text = tokenizer.decode(row, skip_special_tokens=True)
                     outputs.append(truncate_at_stop(text, sampling.stop))
         return [outputs[i * n : (i + 1) * n] for i in range(len(prompts))]
@@ -193,23 +203,25 @@ class TransformersBackend:
 
         longest = max(len(ids) for ids in loaded.tokenizer(prompts).input_ids) + max_new_tokens
         free_bytes, _total = torch.cuda.mem_get_info()
-        return gpu_batch_size(loaded.model.config, longest, free_bytes, self.placement.load_dtype.itemsize)
+        free_bytes += torch.cuda.memory_reserved() - torch.cuda.memory_allocated()  # torch's pool, reusable
+        dtype_bytes = self.placement.load_dtype.itemsize
+        if loaded.static is not None:
+            return loaded.static.batch_size(longest, free_bytes, dtype_bytes)
+        return gpu_batch_size(loaded.model.config, longest, free_bytes, dtype_bytes)
 
-    def _generate_batch(
-        self,
-        model: Any,
-        tokenizer: Any,
-        prompts: list[str],
-        settings: Decoding,
-        prefixes: PrefixCache | None = None,
-    ) -> list[list[int]]:
+    def _generate_batch(self, loaded: _Loaded, prompts: list[str], settings: Decoding) -> list[list[int]]:
         """Generated token rows for one batch. Prompts in a batch share a long prefix (few-shot block
         and schema; and n samples of one prompt share all of it): that prefix is run through the
         model once and its KV cache copied to every row, so prefill is paid once, not per row. The
         rows' distinct tails are padded in the middle, masked out, positions counted past the gap.
-        With `prefixes`, a prefix prefilled by an earlier batch is reused (prefix_cache.py)."""
+        A prefix prefilled by an earlier batch is reused (prefix_cache.py). The static loop prefills
+        every row whole: its cache is laid out once per shape, and a GPU's prefill is cheap."""
         import torch
 
+        model, tokenizer = loaded.model, loaded.tokenizer
+        if loaded.static is not None:
+            batch = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
+            return loaded.static.decode(tokenizer, batch["input_ids"], batch["attention_mask"], settings)
         encoded = [tokenizer(p).input_ids for p in prompts]
         shared = _common_prefix_length(encoded)
         shared = min(shared, min(len(e) for e in encoded) - 1)  # every row keeps a token to feed
@@ -217,8 +229,7 @@ class TransformersBackend:
             batch = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
             ids, mask = batch["input_ids"], batch["attention_mask"]
             return self._decode(model, tokenizer, ids, mask, self._empty_cache(), settings)
-        prefixes = prefixes or PrefixCache(entries=0)
-        cache = prefixes.prefill(model, encoded[0][:shared], self._empty_cache())
+        cache = loaded.prefixes.prefill(model, encoded[0][:shared], self._empty_cache())
         cache.batch_repeat_interleave(len(prompts))
         tails = [e[shared:] for e in encoded]
         width = max(len(t) for t in tails)

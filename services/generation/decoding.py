@@ -18,7 +18,9 @@ from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogit
 SAMPLING_TOP_K = 50  # generate()'s default when sampling, kept: candidates are drawn as they were
 
 
-DECODE_LOOPS = ("compact", "generate")
+# compact | generate (this module) | static (static_decoding.py: a GPU's loop) | auto: static on a
+# GPU, compact elsewhere.
+DECODE_LOOPS = ("auto", "compact", "generate", "static")
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ def test_smoke_run_measures_every_combination_and_imports_only_what_a_gpu_machin
     assert combos == {(m, p) for m in ("lora", "lora0", "full") for p in (False, True)}
     assert all(t["tokens_per_second"] > 0 and t["parameters"] > 0 for t in tiny["training"])
     assert all(t["padding_waste"] == 0 for t in tiny["training"] if t["packing"])
-    assert tiny["generation"] and all(g["tokens_per_second"] > 0 for g in tiny["generation"])
+    assert {g["loop"] for g in tiny["generation"]} == {"compact", "static"}
+    assert all(g["tokens_per_second"] > 0 for g in tiny["generation"])
     assert not NOT_ON_THE_GPU_MACHINE & set(report["modules"])
 
 

@@ -126,9 +126,10 @@ def test_a_prefix_prefilled_by_an_earlier_call_is_reused_with_the_same_output(
     assert warm._current.prefixes.hits == warm._current.prefixes.misses == 0
 
 
-def test_compact_decoding_loop_answers_as_transformers_generate(tiny_models, tmp_path):
-    """The default loop (finished rows leave the batch, the cache written in place) against
-    generate(), through the backend: shared-prefix batches, several samples, stop sequences."""
+def test_compact_and_static_decoding_loops_answer_as_transformers_generate(tiny_models, tmp_path):
+    """The CPU's loop (finished rows leave the batch, the cache written in place) and the GPU's
+    (static cache, rows padded to a power of two, run eagerly here) against generate(), through the
+    backend: shared-prefix batches, several samples, stop sequences; batches of 3 rows pad to 4."""
     shared = "-- Database: concert\nCREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT);\n" * 3
     prompts = [
         shared + "-- Question: How many singers?\n-- SQL:",
@@ -139,10 +140,14 @@ def test_compact_decoding_loop_answers_as_transformers_generate(tiny_models, tmp
         loop: TransformersBackend(
             tmp_path, ModelSpec(str(tiny_models[0])), max_batch_size=3, decode_loop=loop
         )
-        for loop in ("compact", "generate")
+        for loop in ("compact", "generate", "static", "auto")
     }
+    assert loops["auto"].decode_loop == "compact"  # auto: static only on a GPU
+    assert loops["static"]._current.static is not None and loops["compact"]._current.static is None
     for batch in (prompts, PROMPTS):
-        assert loops["compact"].generate(batch, 2, greedy) == loops["generate"].generate(batch, 2, greedy)
+        reference = loops["generate"].generate(batch, 2, greedy)
+        assert loops["compact"].generate(batch, 2, greedy) == reference
+        assert loops["static"].generate(batch, 2, greedy) == reference
     with pytest.raises(ValueError, match="decode_loop"):
         TransformersBackend(tmp_path, ModelSpec(str(tiny_models[0])), decode_loop="beam")
 
