@@ -36,16 +36,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def test_roots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def service_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Services started by tests may load models and read datasets from the session's temporary
-    folder (tiny models, fixture datasets), as an operator would configure extra roots."""
+    folder (tiny models, fixture datasets), as an operator would configure extra roots. They decode
+    with the compact loop: on a GPU `auto` would compile the static loop for every new batch shape
+    of the tiny models, costing more than they decode (that loop has its own tests, GPU included)."""
     root = tmp_path_factory.getbasetemp()
-    saved = {
-        key: os.environ.get(key)
-        for key in ("SQLDISTILL_PATHS__MODEL_ROOTS", "SQLDISTILL_PATHS__DATASET_ROOTS")
+    overrides = {
+        "SQLDISTILL_PATHS__MODEL_ROOTS": json.dumps([str(root)]),
+        "SQLDISTILL_PATHS__DATASET_ROOTS": json.dumps([str(root)]),
+        "SQLDISTILL_GENERATION__DECODE_LOOP": "compact",
     }
-    os.environ["SQLDISTILL_PATHS__MODEL_ROOTS"] = json.dumps([str(root)])
-    os.environ["SQLDISTILL_PATHS__DATASET_ROOTS"] = json.dumps([str(root)])
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
     yield root
     for key, value in saved.items():
         if value is None:
