@@ -167,7 +167,7 @@ def bench_generation(
     from services.generation.decoding import Decoding, decode
     from services.generation.kv_cache import GrowingCache
     from services.generation.placement import gpu_batch_size
-    from services.generation.static_decoding import StaticDecoder
+    from services.generation.static_decoding import COMPILE_AFTER, StaticDecoder
 
     model = build_model(shape, device, dtype).eval()
     decoder = StaticDecoder(model, compile_mode="reduce-overhead" if device == "cuda" else None)
@@ -186,8 +186,9 @@ def bench_generation(
     exact = Decoding(max_new_tokens=new_tokens, min_new_tokens=new_tokens)
     with torch.inference_mode():
         started = time.perf_counter()
-        if loop == "static":  # compiles the step for this very shape
-            decoder.decode(None, ids, mask, exact)
+        if loop == "static":  # eager first batch, then the step compiled for this very shape
+            for _ in range(COMPILE_AFTER + 1):
+                decoder.decode(None, ids, mask, exact)
         else:
             decode(model, None, ids[:1, :16], mask[:1, :16], GrowingCache(), Decoding(max_new_tokens=2))
         sync(device)

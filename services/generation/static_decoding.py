@@ -4,7 +4,8 @@ On a GPU a small model's decoding step is bound by launching its few hundred ker
 host waiting on the device, not by arithmetic: the compact loop (decoding.py) read every step's
 tokens back to drop finished rows, about 64 ms a step at any batch size on an H200. Here shapes never
 change during a batch, so the step compiles once (`torch.compile(mode="reduce-overhead")`: CUDA
-graphs) against transformers' StaticCache: tokens stay on the device, sampling runs there, and the
+graphs; from a shape's second batch on, so that one-off shapes never pay the compile) against
+transformers' StaticCache: tokens stay on the device, sampling runs there, and the
 host reads the new tokens once every CHECK_EVERY steps to see which rows have ended (end of text,
 a stop sequence, the budget). Finished rows keep decoding until the batch ends; their extra tokens
 are dropped. The rows of a batch are padded to a power of two and the cache length rounded up to
@@ -15,6 +16,7 @@ tested against the compact loop's."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +28,7 @@ from services.generation.placement import gpu_batch_size
 
 CHECK_EVERY = 8  # decoding steps between the host's reads of the new tokens
 MIN_CACHE_LENGTH = 256  # the smallest cache allocated: shorter batches share its compiled step
+COMPILE_AFTER = 1  # batches of a shape decoded eagerly before its step is compiled: one-off shapes never pay
 RECOMPILE_LIMIT = 64  # distinct (rows, cache length) shapes one process compiles before running eager
 
 Step = Callable[[Any, Any, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -68,12 +71,12 @@ class StaticDecoder:
         self.model = model
         self._cache: Any = None
         self._cache_shape: tuple[int, int] = (0, 0)
-        if compile_mode is None and compile_backend == "inductor":
-            self.step: Step = _step
-        else:
+        self._batches: Counter[tuple[int, int]] = Counter()  # batches decoded per (rows, cache length)
+        self.compiled: Step | None = None
+        if compile_mode is not None or compile_backend != "inductor":
             torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
             # fullgraph: a graph break would silently split the step and lose the graph's speed.
-            self.step = torch.compile(
+            self.compiled = torch.compile(
                 _step, mode=compile_mode, backend=compile_backend, fullgraph=True, dynamic=False
             )
 
@@ -116,6 +119,9 @@ class StaticDecoder:
             attention_mask = torch.cat([attention_mask, attention_mask[-1:].expand(extra, -1)])
         length = bucket(prompt + settings.max_new_tokens, MIN_CACHE_LENGTH)
         cache = self._static_cache(rows, length)
+        recurring = self._batches[(rows, length)] >= COMPILE_AFTER
+        self._batches[(rows, length)] += 1
+        step = self.compiled if self.compiled is not None and recurring else _step
         mask = attention_mask.new_zeros((rows, length))
         mask[:, :prompt] = attention_mask
         positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
@@ -133,11 +139,12 @@ class StaticDecoder:
             .float()
         )
         positions = positions[:, -1:] + 1
-        return self._decode_steps(tokenizer, logits, mask, positions, prompt, settings)[:real_rows]
+        return self._decode_steps(tokenizer, step, logits, mask, positions, prompt, settings)[:real_rows]
 
     def _decode_steps(
         self,
         tokenizer: Any,
+        step_fn: Step,
         logits: torch.Tensor,
         mask: torch.Tensor,
         positions: torch.Tensor,
@@ -176,6 +183,6 @@ class StaticDecoder:
                 if not open_rows:
                     break
             mask[:, prompt + step] = 1
-            logits = self.step(self.model, self._cache, tokens[:, None], mask, positions)
+            logits = step_fn(self.model, self._cache, tokens[:, None], mask, positions)
             positions = positions + 1
         return generated

@@ -132,13 +132,18 @@ def test_sampling_is_seeded(tiny):
     assert _static(tiny, hot, seed=6) != first
 
 
-def test_the_step_compiles_as_one_graph_and_answers_the_same(tiny, likely_end):
+def test_the_step_compiles_as_one_graph_from_a_shapes_second_batch_and_answers_the_same(tiny, likely_end):
     """fullgraph: a graph break raises here, where on a GPU it would quietly cost the CUDA graph.
     The eager backend traces the step as inductor would without compiling kernels (seconds)."""
     torch._dynamo.reset()
     settings = Decoding(max_new_tokens=24)
-    compiled = _static(tiny, settings, StaticDecoder(tiny[0], compile_backend="eager"))
-    assert compiled == _compact(tiny, settings)
+    decoder = StaticDecoder(tiny[0], compile_backend="eager")
+    traced: list[int] = []
+    original = decoder.compiled
+    decoder.compiled = lambda *args: traced.append(1) or original(*args)
+    reference = _compact(tiny, settings)
+    assert _static(tiny, settings, decoder) == reference and not traced  # a first batch: eager
+    assert _static(tiny, settings, decoder) == reference and traced  # the shape recurs: compiled
 
 
 @pytest.mark.skipif(
