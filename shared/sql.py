@@ -169,6 +169,32 @@ def _top_aggregate(node: exp.Expression) -> bool:
     return isinstance(inner, _AGGREGATES)
 
 
+@_too_deep
+def ungrouped_order(tree: exp.Expression) -> str:
+    """The first ORDER BY term of a grouped SELECT that is neither grouped, aggregated, selected nor a
+    select alias or position, as text ("" when none): SQLite then orders each group by whichever
+    of its rows it happens to pick, and standard SQL refuses the query. Such SQL can agree with
+    other samples by chance, so it makes a poor label."""
+    for select in tree.find_all(exp.Select):
+        group, order = select.args.get("group"), select.args.get("order")
+        if not group or not order:
+            continue
+        allowed = {e.sql().lower() for e in group.expressions}
+        allowed |= {e.name.lower() for e in group.expressions if isinstance(e, exp.Column)}
+        for e in select.expressions:
+            allowed |= {e.alias.lower(), e.unalias().sql().lower()} - {""}
+            if isinstance(e.unalias(), exp.Column):
+                allowed.add(e.unalias().name.lower())
+        for term in order.expressions:
+            key = term.this
+            if isinstance(key, exp.Literal) or key.find(exp.AggFunc) is not None:
+                continue
+            if key.sql().lower() in allowed or (isinstance(key, exp.Column) and key.name.lower() in allowed):
+                continue
+            return key.sql()
+    return ""
+
+
 @lru_cache(maxsize=65536)
 def hardness_of(sql: str) -> str:
     """hardness() of SQL text, cached: gold queries are scored over and over. Unparseable -> extra."""

@@ -15,7 +15,7 @@ from services.critic.sandbox import EXHAUSTED, Outcome
 from services.critic.voting import DEFAULT_MIN_SHARE, DEFAULT_MIN_VOTES
 from shared.errors import InvalidArgument
 from shared.limits import MAX_SQL_CHARS
-from shared.sql import SqlParseError, canonical, hardness, is_query, parse
+from shared.sql import SqlParseError, canonical, hardness, is_query, parse, ungrouped_order
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,12 @@ class Judge:
         degenerate = self._degenerate(tree, outcome, c.question)
         if degenerate:
             v.reasons.append(degenerate)
+            return
+        arbitrary = ungrouped_order(tree)
+        if arbitrary:
+            v.reasons.append(
+                f"orders groups by {arbitrary}, neither grouped nor aggregated: an arbitrary row's value"
+            )
             return
         if gold is not None:
             v.execution_match, error = self._match(gold, outcome, c, path)

@@ -61,6 +61,11 @@ def test_judge_streams_one_verdict_per_candidate_with_reasons(stub):
         _candidate("self-ok", "SELECT count(*) FROM singer", question="How many singers?"),
         _candidate("dup", "SELECT COUNT(*) FROM singer", question="Count the singers"),
         _candidate(
+            "ungrouped-order",
+            "SELECT country, count(*) FROM singer GROUP BY country ORDER BY age DESC",
+            question="How many singers per country?",
+        ),
+        _candidate(
             "slow", "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM r) SELECT count(*) FROM r"
         ),
     ]
@@ -83,6 +88,7 @@ def test_judge_streams_one_verdict_per_candidate_with_reasons(stub):
     assert "whole table" in by_id["whole-table"].reasons[0]
     assert by_id["self-ok"].kept and not by_id["self-ok"].has_gold
     assert not by_id["dup"].kept and "duplicate" in by_id["dup"].reasons[0]
+    assert by_id["ungrouped-order"].executes and "orders groups by age" in by_id["ungrouped-order"].reasons[0]
     assert by_id["slow"].status == critic_pb2.EXECUTION_STATUS_TIMEOUT and not by_id["slow"].kept
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.sql import SqlParseError, canonical, hardness, parse, remove_distinct
+from shared.sql import SqlParseError, canonical, hardness, parse, remove_distinct, ungrouped_order
 
 SPIDER_DEV_LABELS = [
     ("SELECT count(*) FROM singer", "easy"),
@@ -84,3 +84,24 @@ def test_canonical_or_text_never_raises_and_falls_back_to_normalised_text():
         "SELECT a FROM t WHERE b = 5", mask_literals=False
     )
     assert canonical_or_text("SELEC  broken\n(( FROM") == "selec broken (( from"
+
+
+@pytest.mark.parametrize(
+    "sql, term",
+    [
+        ("SELECT c, avg(f) FROM t GROUP BY c HAVING count(*) > 5 ORDER BY f DESC LIMIT 1", "f"),
+        ("SELECT c FROM t GROUP BY c ORDER BY count(*) DESC, w", "w"),
+        ("SELECT a FROM (SELECT c AS a FROM t GROUP BY c ORDER BY w) AS s", "w"),  # found in a subquery
+        ("SELECT c, avg(f) FROM t GROUP BY c ORDER BY avg(f) DESC", ""),  # aggregated
+        ("SELECT c, count(*) AS n FROM t GROUP BY c ORDER BY n", ""),  # a select alias
+        ("SELECT c, count(*) FROM t GROUP BY c ORDER BY 2", ""),  # a position
+        ("SELECT T1.c FROM t AS T1 GROUP BY T1.c ORDER BY c", ""),  # grouped, qualified or not
+        (
+            "SELECT T2.name FROM t AS T1 JOIN u AS T2 ON T1.k = T2.k GROUP BY T1.k ORDER BY T2.name",
+            "",
+        ),  # selected
+        ("SELECT c FROM t ORDER BY w", ""),  # not grouped at all
+    ],
+)
+def test_ungrouped_order_names_an_order_term_neither_grouped_aggregated_nor_selected(sql, term):
+    assert ungrouped_order(parse(sql)) == term
