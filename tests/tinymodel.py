@@ -51,3 +51,13 @@ def make_tiny_model(folder: Path, seed: int = 0, vocab_size: int = 400) -> Path:
     )
     LlamaForCausalLM(config).save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+def load_tiny(folder: Path):
+    """(model in fp32, eval mode; its tokenizer, padding on the left as generation pads)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.padding_side = "left"
+    return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval(), tokenizer

@@ -62,18 +62,7 @@ def decode(
     mask = attention_mask
     for step in range(settings.max_new_tokens):
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -step_input.shape[1] :]
-        logits = (
-            model(
-                input_ids=step_input,
-                attention_mask=mask,
-                position_ids=positions,
-                cache=cache,
-                use_cache=True,
-                logits_to_keep=1,
-            )
-            .logits[:, -1, :]
-            .float()
-        )
+        logits = next_logits(model, cache, step_input, mask, positions)
         if step < settings.min_new_tokens and ends:
             logits[:, ends] = float("-inf")
         tokens = _next_tokens(logits, warpers)
@@ -93,6 +82,22 @@ def decode(
         step_input = tokens[:, None]
         mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
     return generated
+
+
+def next_logits(
+    model: Any, cache: Any, input_ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor
+) -> torch.Tensor:
+    """One forward pass over new positions, `cache` extended in place: every row's next-token
+    logits in fp32 (the last position's only: the rest is never needed)."""
+    out = model(
+        input_ids=input_ids,
+        attention_mask=mask,
+        position_ids=positions,
+        cache=cache,
+        use_cache=True,
+        logits_to_keep=1,
+    )
+    return out.logits[:, -1, :].float()
 
 
 def generate_rows(

@@ -23,7 +23,14 @@ from typing import Any
 import torch
 from transformers import StaticCache
 
-from services.generation.decoding import Decoding, _finished, _next_tokens, _warpers, end_token_ids
+from services.generation.decoding import (
+    Decoding,
+    _finished,
+    _next_tokens,
+    _warpers,
+    end_token_ids,
+    next_logits,
+)
 from services.generation.placement import gpu_batch_size
 
 CHECK_EVERY = 8  # decoding steps between the host's reads of the new tokens
@@ -31,7 +38,7 @@ MIN_CACHE_LENGTH = 256  # the smallest cache allocated: shorter batches share it
 COMPILE_AFTER = 1  # batches of a shape decoded eagerly before its step is compiled: one-off shapes never pay
 RECOMPILE_LIMIT = 64  # distinct (rows, cache length) shapes one process compiles before running eager
 
-Step = Callable[[Any, Any, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+Step = Callable[[Any, Any, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # next_logits
 
 
 def bucket(n: int, floor: int = 1) -> int:
@@ -44,21 +51,6 @@ def bucket(n: int, floor: int = 1) -> int:
 
 def power_of_two_at_most(n: int) -> int:
     return 1 << (max(1, n).bit_length() - 1)
-
-
-def _step(
-    model: Any, cache: Any, tokens: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor
-) -> torch.Tensor:
-    """One decoding step: the next-token logits of every row. Fixed shapes, no host reads."""
-    out = model(
-        input_ids=tokens,
-        attention_mask=mask,
-        position_ids=positions,
-        cache=cache,
-        use_cache=True,
-        logits_to_keep=1,
-    )
-    return out.logits[:, -1, :].float()
 
 
 class StaticDecoder:
@@ -77,7 +69,7 @@ class StaticDecoder:
             torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
             # fullgraph: a graph break would silently split the step and lose the graph's speed.
             self.compiled = torch.compile(
-                _step, mode=compile_mode, backend=compile_backend, fullgraph=True, dynamic=False
+                next_logits, mode=compile_mode, backend=compile_backend, fullgraph=True, dynamic=False
             )
 
     def batch_size(self, longest: int, free_bytes: int, dtype_bytes: int) -> int:
@@ -121,23 +113,12 @@ class StaticDecoder:
         cache = self._static_cache(rows, length)
         recurring = self._batches[(rows, length)] >= COMPILE_AFTER
         self._batches[(rows, length)] += 1
-        step = self.compiled if self.compiled is not None and recurring else _step
+        step = self.compiled if self.compiled is not None and recurring else next_logits
         mask = attention_mask.new_zeros((rows, length))
         mask[:, :prompt] = attention_mask
         positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
         # Prefill runs eagerly: its length differs from batch to batch.
-        logits = (
-            self.model(
-                input_ids=input_ids,
-                attention_mask=mask,
-                position_ids=positions,
-                cache=cache,
-                use_cache=True,
-                logits_to_keep=1,
-            )
-            .logits[:, -1, :]
-            .float()
-        )
+        logits = next_logits(self.model, cache, input_ids, mask, positions)
         positions = positions[:, -1:] + 1
         return self._decode_steps(tokenizer, step, logits, mask, positions, prompt, settings)[:real_rows]
 

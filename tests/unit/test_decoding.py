@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
+from transformers import DynamicCache
 
 from services.generation.decoding import Decoding, decode, end_token_ids, generate_rows
 from services.generation.kv_cache import GrowingCache
-from tests.tinymodel import make_tiny_model
+from tests.tinymodel import load_tiny, make_tiny_model
 
 PROMPTS = [
     "-- Question: How many singers are there?\n-- SQL:",
@@ -21,10 +21,7 @@ PROMPTS = [
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    folder = make_tiny_model(tmp_path_factory.mktemp("tiny") / "m", seed=3)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    tokenizer.padding_side = "left"
-    return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval(), tokenizer
+    return load_tiny(make_tiny_model(tmp_path_factory.mktemp("tiny") / "m", seed=3))
 
 
 def _batch(tokenizer):

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from services.generation.decoding import Decoding, decode, end_token_ids
 from services.generation.kv_cache import GrowingCache
 from services.generation.placement import gpu_batch_size
 from services.generation.static_decoding import CHECK_EVERY, StaticDecoder, bucket
-from tests.tinymodel import make_tiny_model
+from tests.tinymodel import load_tiny, make_tiny_model
 
 PROMPTS = [  # three rows: the static loop pads them to four
     "-- Question: How many singers are there?\n-- SQL:",
@@ -23,10 +22,7 @@ PROMPTS = [  # three rows: the static loop pads them to four
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    folder = make_tiny_model(tmp_path_factory.mktemp("tiny") / "m", seed=3)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    tokenizer.padding_side = "left"
-    return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval(), tokenizer
+    return load_tiny(make_tiny_model(tmp_path_factory.mktemp("tiny") / "m", seed=3))
 
 
 @pytest.fixture
