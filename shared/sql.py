@@ -195,6 +195,35 @@ def ungrouped_order(tree: exp.Expression) -> str:
     return ""
 
 
+@_too_deep
+def order_key_probe(tree: exp.Expression) -> tuple[str, int]:
+    """For a SELECT that sorts and then keeps the first rows (ORDER BY ... LIMIT): the same query
+    without its LIMIT, its sort keys appended as the last columns, and how many keys ("", 0 for any
+    other query). When every row has the same keys, which rows LIMIT keeps is arbitrary: "the
+    airport with the most flights" written as GROUP BY a unique code ORDER BY count(*) picks any
+    airport, and every sample picks the same one."""
+    if not isinstance(tree, exp.Select) or tree.args.get("distinct"):
+        return "", 0
+    order, limit = tree.args.get("order"), tree.args.get("limit")
+    if order is None or limit is None:
+        return "", 0
+    selected = [e.unalias() for e in tree.expressions]
+    aliases = {e.alias.lower(): e.unalias() for e in tree.expressions if e.alias}
+    keys = []
+    for term in order.expressions:
+        key = term.this
+        if isinstance(key, exp.Literal) and key.is_int and 1 <= int(key.name) <= len(selected):
+            key = selected[int(key.name) - 1]  # ORDER BY 2: the second selected expression
+        elif isinstance(key, exp.Column) and not key.table and key.name.lower() in aliases:
+            key = aliases[key.name.lower()]  # an alias: a select list cannot refer to its own
+        keys.append(key.copy())
+    probe = tree.copy()
+    probe.set("limit", None)
+    probe.set("offset", None)
+    probe.set("expressions", [*probe.expressions, *keys])
+    return probe.sql(dialect=DIALECT), len(keys)
+
+
 @lru_cache(maxsize=65536)
 def hardness_of(sql: str) -> str:
     """hardness() of SQL text, cached: gold queries are scored over and over. Unparseable -> extra."""

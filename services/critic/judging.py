@@ -15,7 +15,7 @@ from services.critic.sandbox import EXHAUSTED, Outcome
 from services.critic.voting import DEFAULT_MIN_SHARE, DEFAULT_MIN_VOTES
 from shared.errors import InvalidArgument
 from shared.limits import MAX_SQL_CHARS
-from shared.sql import SqlParseError, canonical, hardness, is_query, parse, ungrouped_order
+from shared.sql import SqlParseError, canonical, hardness, is_query, order_key_probe, parse, ungrouped_order
 
 
 @dataclass(frozen=True)
@@ -182,6 +182,10 @@ class Judge:
         elif settings.consistency_samples:
             # No gold: the candidate is one vote among its question's samples (re-answers, or the
             # other samples of a question-only run) and is kept when it is in the majority group.
+            # A LIMIT that picks among rows sorting alike would win its vote by being deterministic.
+            if self._arbitrary_limit(tree, path):
+                v.reasons.append("orders by a value every row shares: which rows LIMIT keeps is arbitrary")
+                return
             votes = sorted([c.sql, *c.resampled_sql])
             result = self.executor.vote(c.db_id, votes, test_suite=settings.test_suite)
             v.consistency = result.agreement
@@ -195,6 +199,17 @@ class Judge:
                     f"agreement {len(result.winning)} of {result.executable} samples: not above "
                     f"{settings.consistency_threshold:.2f} with at least {settings.min_votes}"
                 )
+
+    def _arbitrary_limit(self, tree: exp.Expression, path: str) -> bool:
+        """ORDER BY ... LIMIT over rows whose sort keys are all equal (shared.sql.order_key_probe);
+        unknown (a probe that fails or is cut at the row cap) counts as not arbitrary."""
+        probe, keys = order_key_probe(tree)
+        if not probe:
+            return False
+        outcome = self.executor.pool.execute(path, probe, self.executor.limits)
+        if not outcome.ok or outcome.truncated or len(outcome.rows) < 2:
+            return False
+        return len({tuple(row[-keys:]) for row in outcome.rows}) == 1
 
     def _match(self, gold: Outcome, pred: Outcome, c: CandidateIn, path: str) -> tuple[bool, str]:
         """EX from already-run results; the prediction is re-run only if DISTINCT removal changed it."""

@@ -125,6 +125,28 @@ def test_judge_keeps_a_self_instruct_pair_when_its_sql_is_in_the_majority_of_the
     assert not alone.kept and "at least 2" in alone.reasons[0]  # one vote is no majority
 
 
+def test_judge_refuses_a_vote_won_by_a_limit_over_rows_that_all_sort_alike(stub):
+    """Grouped by a unique key, every singer has one row: "the singer with the most" is whichever
+    SQLite returns first, and every sample returns the same one. A real ranking is kept."""
+    arbitrary = "SELECT name FROM singer GROUP BY singer_id ORDER BY count(*) DESC LIMIT 1"
+    ranked = (
+        "SELECT T1.name FROM singer AS T1 JOIN singer_in_concert AS T2 ON T1.singer_id = T2.singer_id "
+        "GROUP BY T1.singer_id ORDER BY count(*) DESC LIMIT 1"
+    )
+    by_alias = "SELECT country, count(*) AS n FROM singer GROUP BY country ORDER BY n DESC LIMIT 1"
+    request = critic_pb2.JudgeRequest(
+        options=critic_pb2.JudgeOptions(consistency_samples=2),
+        candidates=[
+            _candidate(cid, sql, resampled=[sql, sql])
+            for cid, sql in [("arbitrary", arbitrary), ("ranked", ranked), ("by-alias", by_alias)]
+        ],
+    )
+    verdicts = {v.candidate_id: v for v in stub.JudgeCandidates(request, timeout=60)}
+    assert not verdicts["arbitrary"].kept and "every row shares" in verdicts["arbitrary"].reasons[0]
+    assert verdicts["ranked"].kept, verdicts["ranked"].reasons
+    assert verdicts["by-alias"].kept, verdicts["by-alias"].reasons
+
+
 def test_judge_rejects_bad_requests(stub):
     with pytest.raises(grpc.RpcError) as info:
         list(

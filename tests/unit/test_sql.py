@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from shared.sql import SqlParseError, canonical, hardness, parse, remove_distinct, ungrouped_order
+from shared.sql import (
+    SqlParseError,
+    canonical,
+    hardness,
+    order_key_probe,
+    parse,
+    remove_distinct,
+    ungrouped_order,
+)
 
 SPIDER_DEV_LABELS = [
     ("SELECT count(*) FROM singer", "easy"),
@@ -105,3 +113,25 @@ def test_canonical_or_text_never_raises_and_falls_back_to_normalised_text():
 )
 def test_ungrouped_order_names_an_order_term_neither_grouped_aggregated_nor_selected(sql, term):
     assert ungrouped_order(parse(sql)) == term
+
+
+@pytest.mark.parametrize(
+    "sql, probe",
+    [
+        (
+            "SELECT code FROM airport GROUP BY code ORDER BY count(*) DESC LIMIT 1",
+            ("SELECT code, COUNT(*) FROM airport GROUP BY code ORDER BY COUNT(*) DESC", 1),
+        ),
+        (  # an alias is spelled out (a select list cannot refer to its own aliases); HAVING keeps it
+            "SELECT p, sum(x) AS t FROM s GROUP BY p HAVING t > 2 ORDER BY t DESC, p LIMIT 5 OFFSET 1",
+            ("SELECT p, SUM(x) AS t, SUM(x), p FROM s GROUP BY p HAVING t > 2 ORDER BY t DESC, p", 2),
+        ),
+        ("SELECT a, b FROM t ORDER BY 2 LIMIT 3", ("SELECT a, b, b FROM t ORDER BY 2", 1)),  # a position
+        ("SELECT DISTINCT a FROM t ORDER BY a LIMIT 1", ("", 0)),  # extra columns would change DISTINCT
+        ("SELECT a FROM t ORDER BY a", ("", 0)),  # no LIMIT: nothing is picked
+        ("SELECT a FROM t LIMIT 1", ("", 0)),
+        ("SELECT a FROM t UNION SELECT b FROM u ORDER BY 1 LIMIT 1", ("", 0)),
+    ],
+)
+def test_order_key_probe_returns_every_row_with_its_sort_keys_last(sql, probe):
+    assert order_key_probe(parse(sql)) == probe
