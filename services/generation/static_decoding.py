@@ -66,7 +66,9 @@ class StaticDecoder:
         self._batches: Counter[tuple[int, int]] = Counter()  # batches decoded per (rows, cache length)
         self.compiled: Step | None = None
         if compile_mode is not None or compile_backend != "inductor":
-            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
+            config = torch._dynamo.config  # recompile_limit was cache_size_limit before torch 2.7
+            name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
+            setattr(config, name, max(getattr(config, name), RECOMPILE_LIMIT))
             # fullgraph: a graph break would silently split the step and lose the graph's speed.
             self.compiled = torch.compile(
                 next_logits, mode=compile_mode, backend=compile_backend, fullgraph=True, dynamic=False
