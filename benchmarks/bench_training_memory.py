@@ -1,8 +1,8 @@
-"""Where a LoRA run's memory goes on a CPU, and what gradient checkpointing saves: the trainer
-entrypoint (a subprocess, as jobs run) on the bundled training rows as the distillation runs render
-them (zero-shot prompts), the default model, peak RSS sampled every 0.1 s. The model's weights are
-parameters x 4 bytes (fp32); the rest of the peak is activations kept for the backward pass, the
-autograd graph, logits and the allocator's slack. Prints and writes figures; asserts nothing.
+"""Where a LoRA run's memory goes on a CPU, and what dropping LoRA's dropout and gradient
+checkpointing save: the trainer entrypoint (a subprocess, as jobs run) on the bundled training rows
+as the distillation runs render them (zero-shot prompts), the default model, peak RSS sampled every
+0.1 s. The model's weights are parameters x 4 bytes (fp32); the rest of the peak is activations kept
+for the backward pass, the autograd graph, logits and the allocator's slack. Prints and writes figures; asserts nothing.
 
     python -m benchmarks.bench_training_memory [--home DIR] [--steps 3] [--batch 4]
 """
@@ -61,7 +61,12 @@ def main() -> None:
     weights_gib = sum(p.numel() for p in model.parameters()) * 4 / 2**30
     del model
     results = []
-    for name, extra in (("lora", {}), ("lora + gradient checkpointing", {"gradient_checkpointing": True})):
+    arms = (
+        ("lora", {}),
+        ("lora without dropout", {"lora_dropout": 0.0}),  # peft then skips each adapted layer's input copy
+        ("lora + gradient checkpointing", {"gradient_checkpointing": True}),
+    )
+    for name, extra in arms:
         spec = TrainSpec(
             job_id=name.replace(" ", "-"),
             base_model=args.model,
