@@ -96,14 +96,14 @@ def bench_training(
     if method.startswith("lora"):
         from peft import LoraConfig, get_peft_model
 
-        # "lora" is the trainer's default (dropout 0.05: a dropped copy of every adapted layer's
-        # input); "lora0" has no dropout, to tell how much of LoRA's cost that copy is.
+        # "lora" is the trainer's default (no dropout); "lora_dropout" the old default, 0.05 (a
+        # dropped copy of every adapted layer's input), to tell how much of LoRA's cost that copy is.
         model = get_peft_model(
             model,
             LoraConfig(
                 r=16,
                 lora_alpha=32,
-                lora_dropout=0.0 if method == "lora0" else 0.05,
+                lora_dropout=0.05 if method == "lora_dropout" else 0.0,  # TrainingParams (grpc-free here)
                 target_modules="all-linear",
                 task_type="CAUSAL_LM",
             ),
@@ -220,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path(".bench/gpu.json"))
     parser.add_argument("--shapes", default="135m,0.5b,1.5b")
-    parser.add_argument("--methods", default="lora,lora0,full", help="lora, lora0 (no dropout), full")
+    parser.add_argument(
+        "--methods", default="lora,lora_dropout,full", help="lora (the default), lora_dropout (0.05), full"
+    )
     parser.add_argument("--batch-size", type=int, default=16, help="training micro-batch (rows)")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--warmup", type=int, default=3)

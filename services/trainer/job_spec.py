@@ -23,7 +23,9 @@ class TrainingParams:
     method: str = defaults.TRAIN_METHOD  # lora | full
     lora_rank: int = 16
     lora_alpha: int = 32
-    lora_dropout: float = 0.05
+    # 0: peft then adds no dropped copy of each adapted layer's input. On the CPU that copy cost 30% of
+    # a LoRA step and 2.4 GiB; a round retrained without it answered all 90 held-out questions alike.
+    lora_dropout: float = 0.0
     target_modules: list[str] | str = "all-linear"
     learning_rate: float = defaults.LEARNING_RATE
     epochs: int = defaults.TRAIN_EPOCHS

@@ -28,7 +28,7 @@ def test_smoke_run_measures_every_combination_and_imports_only_what_a_gpu_machin
     assert report["device"] == "cpu" and report["peak_bf16_tflops"] is None
     tiny = report["shapes"]["tiny"]
     combos = {(t["method"], t["packing"]) for t in tiny["training"]}
-    assert combos == {(m, p) for m in ("lora", "lora0", "full") for p in (False, True)}
+    assert combos == {(m, p) for m in ("lora", "lora_dropout", "full") for p in (False, True)}
     assert all(t["tokens_per_second"] > 0 and t["parameters"] > 0 for t in tiny["training"])
     assert all(t["padding_waste"] == 0 for t in tiny["training"] if t["packing"])
     assert {g["loop"] for g in tiny["generation"]} == {"compact", "static"}
