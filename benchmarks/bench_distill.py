@@ -85,30 +85,46 @@ def _generation_parts(events: list[Event]) -> dict[int, dict[str, float]]:
     return out
 
 
-def _majorities(session: Any, run_id: str, catalogue: Catalogue) -> dict[int, dict[str, int]]:
-    """Unlabelled mode, for the report only (the run never saw this): per round, the questions
-    asked, those a majority labelled, and how many of those labels match the withheld gold SQL
-    (EX of any kept SQL of the question on its database)."""
+def label_outcomes(
+    session: Any, catalogue: Catalogue, run_id: str | None = None
+) -> dict[tuple[int, str, str], tuple[float, bool | None]]:
+    """Unlabelled mode, for reports only (the run never saw this): each (round, database, question)
+    a majority labelled - of one run, or of every run in the store - with its winning group's
+    agreement share and whether any kept SQL returns the withheld gold's result (None: no gold)."""
     gold = {(e.db_id, e.question): e.query for e in catalogue.examples("train")}
-    rows = session.execute(
-        select(Candidate.round, Candidate.db_id, Candidate.question, Candidate.sql, Verdict.kept)
+    query = (
+        select(Candidate.round, Candidate.db_id, Candidate.question, Candidate.sql, Verdict.consistency)
         .join(Verdict, Verdict.candidate_id == Candidate.id)
+        .where(Candidate.source == "unlabelled", Verdict.kept.is_(True))
+    )
+    if run_id is not None:
+        query = query.where(Candidate.run_id == run_id)
+    kept: dict[tuple[int, str, str], tuple[float, list[str]]] = {}
+    for number, db_id, question, sql, share in session.execute(query).all():
+        kept.setdefault((number, db_id, question), (share or 0.0, []))[1].append(sql)
+    out: dict[tuple[int, str, str], tuple[float, bool | None]] = {}
+    for (number, db_id, question), (share, sqls) in kept.items():
+        truth = gold.get((db_id, question), "")
+        right = any(_same_result(catalogue.path(db_id), truth, sql) for sql in sqls) if truth else None
+        out[(number, db_id, question)] = (share, right)
+    return out
+
+
+def _majorities(session: Any, run_id: str, catalogue: Catalogue) -> dict[int, dict[str, int]]:
+    """Unlabelled mode, for the report only: per round, the questions asked, those a majority
+    labelled, and how many of those labels match the withheld gold SQL (label_outcomes)."""
+    asked = session.execute(
+        select(Candidate.round, Candidate.db_id, Candidate.question)
         .where(Candidate.run_id == run_id, Candidate.source == "unlabelled")
+        .distinct()
     ).all()
     out: dict[int, dict[str, int]] = {}
-    kept: dict[tuple[int, str, str], list[str]] = {}
-    for number, db_id, question, sql, is_kept in rows:
-        out.setdefault(number, {"asked": set(), "labelled": 0, "labels_right": 0})["asked"].add(
-            (db_id, question)
-        )
-        if is_kept:
-            kept.setdefault((number, db_id, question), []).append(sql)
-    for (number, db_id, question), sqls in kept.items():
+    for number, _db_id, _question in asked:
+        out.setdefault(number, {"asked": 0, "labelled": 0, "labels_right": 0})["asked"] += 1
+    for (number, _db_id, _question), (_share, right) in label_outcomes(session, catalogue, run_id).items():
         out[number]["labelled"] += 1
-        truth = gold.get((db_id, question), "")
-        if truth and any(_same_result(catalogue.path(db_id), truth, sql) for sql in sqls):
-            out[number]["labels_right"] += 1
-    return {n: {**row, "asked": len(row["asked"])} for n, row in out.items()}
+        out[number]["labels_right"] += bool(right)
+    return out
 
 
 def _kept_questions(session: Any, run_id: str) -> dict[int, int]:

@@ -13,35 +13,20 @@ import argparse
 import json
 from pathlib import Path
 
-from sqlalchemy import select
-
-from benchmarks.bench_distill import _same_result
+from benchmarks.bench_distill import label_outcomes
 from shared.catalogue import Catalogue
-from shared.store import Candidate, Store, Verdict
+from shared.store import Store
 
 
 def labels(home: Path) -> list[tuple[float, bool]]:
     """(agreement share, right by the withheld gold) of every labelled question of every round."""
     catalogue = Catalogue.load(home / "bundled")
-    gold = {(e.db_id, e.question): e.query for e in catalogue.examples("train")}
     store = Store.existing(f"sqlite:///{home / 'store.db'}")
     if store is None:
         raise SystemExit(f"no store in {home}: run bench_distill --modes unlabelled there first")
     with store.session() as s:
-        rows = s.execute(
-            select(Candidate.round, Candidate.db_id, Candidate.question, Candidate.sql, Verdict.consistency)
-            .join(Verdict, Verdict.candidate_id == Candidate.id)
-            .where(Candidate.source == "unlabelled", Verdict.kept.is_(True))
-        ).all()
-    groups: dict[tuple[int, str, str], tuple[float, list[str]]] = {}
-    for number, db_id, question, sql, share in rows:
-        _, sqls = groups.setdefault((number, db_id, question), (share or 0.0, []))
-        sqls.append(sql)
-    return [
-        (share, any(_same_result(catalogue.path(db_id), gold[(db_id, question)], sql) for sql in sqls))
-        for (_, db_id, question), (share, sqls) in groups.items()
-        if (db_id, question) in gold
-    ]
+        outcomes = label_outcomes(s, catalogue)
+    return [(share, right) for share, right in outcomes.values() if right is not None]
 
 
 def calibration(found: list[tuple[float, bool]]) -> list[dict[str, float]]:
