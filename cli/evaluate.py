@@ -209,6 +209,11 @@ def evaluate(
                 "samples": samples,
                 "voted_accuracy": asdict(voted_report),
                 "voted_queries": [asdict(s) for s in voted_scores],
+                # what voted, so another voting rule can be scored on the same samples
+                "sampled_sql": [
+                    {"id": p.id, "greedy": p.predicted_sql, "samples": more}
+                    for p, more in zip(predictions, sampled, strict=True)
+                ],
             }
         report_path.write_text(json.dumps(document, indent=2))
         console.print(f"per-query report: {report_path}")

@@ -33,6 +33,11 @@ class Ballot:
     def executable(self) -> bool:
         return bool(self.outcomes) and all(o.ok and not o.truncated for o in self.outcomes)
 
+    @property
+    def empty(self) -> bool:
+        """No rows, or only NULLs, on the original database (the first outcome)."""
+        return all(value is None for row in self.outcomes[0].rows for value in row)
+
 
 @dataclass(frozen=True)
 class VoteResult:
@@ -74,7 +79,8 @@ def _same_denotation(a: Ballot, b: Ballot) -> bool:
 def vote(ballots: Sequence[Ballot], preferred: int = -1) -> VoteResult:
     """Groups the ballots by denotation and picks the winner.
 
-    Ties break deterministically: the largest group; then the group holding `preferred` (the
+    A group with rows beats every empty one (see the module's note). Among the rest, ties break
+    deterministically: the largest group; then the group holding `preferred` (the
     greedy answer, when the caller has one); then the group whose lowest tie key (canonical SQL)
     is lowest. Grouping visits samples in tie-key order, so the result does not depend on the
     order the samples came in."""
@@ -92,9 +98,9 @@ def vote(ballots: Sequence[Ballot], preferred: int = -1) -> VoteResult:
             groups.append([i])
     executable = sum(len(g) for g in groups)
 
-    def rank(members: list[int]) -> tuple[int, int, str]:
+    def rank(members: list[int]) -> tuple[bool, int, int, str]:
         lowest = min(ballots[i].tie_key or ballots[i].sql for i in members)
-        return (-len(members), 0 if preferred in members else 1, lowest)
+        return (ballots[members[0]].empty, -len(members), 0 if preferred in members else 1, lowest)
 
     groups.sort(key=rank)
     return VoteResult(

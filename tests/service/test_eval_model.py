@@ -181,6 +181,10 @@ def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider
         and scored["voted_accuracy"]["total"] == 2
         and len(scored["voted_queries"]) == 2
     )
+    # the samples that voted are kept, so another voting rule can be scored on them later
+    sampled = scored["sampled_sql"]
+    assert [q["id"] for q in sampled] == [q["id"] for q in scored["queries"]]
+    assert all(set(q) == {"id", "greedy", "samples"} and isinstance(q["samples"], list) for q in sampled)
     assert len(preds.with_suffix(".voted.txt").read_text().splitlines()) == 2
     refused = _eval(*model, "--samples", "65", "--out", str(preds), timeout=120)
     assert refused.returncode == 2 and "--samples must be within" in refused.stdout

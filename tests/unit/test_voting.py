@@ -49,11 +49,29 @@ def test_columns_match_up_to_a_permutation_and_duplicates_count_as_a_bag():
     assert len(bags.groups) == 2
 
 
-def test_empty_results_are_one_answer_and_nothing_executable_decides_nothing():
-    result = vote(
-        [ballot("SELECT 1 WHERE 0", ok()), ballot("SELECT 2 WHERE 0", ok()), ballot("SELECT 3", ok((3,)))]
+def test_empty_results_are_one_answer_that_wins_only_when_no_sample_returned_rows():
+    empty = [
+        ballot("SELECT 1 WHERE 0", ok()),
+        ballot("SELECT 2 WHERE 0", ok()),
+        ballot("SELECT n", ok((None,))),
+    ]
+    result = vote([*empty, ballot("SELECT 3", ok((3,)))])
+    assert result.groups[result.winner] == (3,) and result.group_of(0) == result.group_of(1) != result.winner
+    # The winner is a minority of the executable samples, so it labels nothing.
+    assert result.agreement == 0.25 and not result.decided(0.5, 1)
+    assert vote(empty).winning == (0, 1)  # only empty answers: the largest of them wins
+    nulls = vote(
+        [ballot("SELECT n", ok((None,))), ballot("SELECT m", ok((None, None))), ballot("z", ok((1,)))]
     )
-    assert result.winning == (0, 1)
+    assert nulls.winning == (2,)  # all NULL counts as empty
+    # Empty on the original database decides; a variant's empty result does not.
+    on_suite = vote(
+        [ballot("SELECT a", ok(), ok((1,))), ballot("SELECT a2", ok(), ok((1,))), ballot("b", ok((2,)), ok())]
+    )
+    assert on_suite.winning == (2,)
+
+
+def test_nothing_executable_decides_nothing():
     none = vote([ballot("x", Outcome(ERROR, "syntax")), ballot("y", Outcome(TIMEOUT, "slow"))])
     assert none.winner == -1 and none.winning == () and none.agreement == 0.0 and not none.decided(0.0, 1)
     assert none.answer(0) == -1
