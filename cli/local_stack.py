@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,10 @@ def wait_serving(service: ServiceProcess, timeout: float) -> None:
     raise RuntimeError(f"{service.name} did not become healthy ({status}):\n{service.log()}")
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def stop_process(service: ServiceProcess, grace: float = 20.0) -> None:
     """SIGTERM, wait up to grace seconds for the drain, then SIGKILL."""
     if service.process.poll() is None:
@@ -94,6 +99,15 @@ class LocalStack:
         self.processes: list[ServiceProcess] = []
 
     def start(self, timeout: float = 300.0) -> None:
+        """Start every service and wait until all are healthy. The children run in their own
+        sessions, so a SIGTERM to this process (a `kill`, a job's end) would not reach them: unless
+        the caller handles SIGTERM itself, it becomes SystemExit here, so the caller's `finally:
+        stack.stop()` stops them instead of leaving them on their ports."""
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        ):
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         log_dir = Path(self.config.home) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)

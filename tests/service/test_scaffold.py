@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -288,3 +289,48 @@ def test_a_foreign_process_on_the_port_is_told_apart_from_the_started_one(critic
         assert own.health() == "SERVING"
     finally:
         stand_in.kill()
+
+
+LAUNCHER = """
+import sys, time
+from cli.local_stack import LocalStack
+from shared.config import load_config
+config = load_config()
+stack = LocalStack(config, services=("critic",))
+try:
+    stack.start(timeout=60)
+    print(stack.processes[0].process.pid, flush=True)
+    time.sleep(120)
+finally:
+    stack.stop(5)
+"""
+
+
+def test_a_sigterm_to_the_launcher_stops_the_services_it_started(tmp_path, spider_dir):
+    """Services run in their own sessions (Ctrl-C reaches the launcher only): a `kill` of a script
+    that started a stack must still stop them, not leave them holding their ports."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "SQLDISTILL_HOME": str(tmp_path / "home"),
+            "SQLDISTILL_DATASET": str(spider_dir),
+            "SQLDISTILL_SERVICES__CRITIC__PORT": str(free_port()),
+            "SQLDISTILL_SERVICES__CRITIC__METRICS_PORT": str(free_port()),
+        }
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER], env=env, stdout=subprocess.PIPE, text=True, cwd=Path.cwd()
+    )
+    critic_pid = 0
+    try:
+        critic_pid = int(launcher.stdout.readline())
+        os.kill(critic_pid, 0)  # the critic is running
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=60) == 128 + signal.SIGTERM
+        with pytest.raises(ProcessLookupError):
+            os.kill(critic_pid, 0)
+    finally:
+        launcher.kill()
+        if critic_pid:  # a critic left behind is this test's to clean up
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(critic_pid, signal.SIGKILL)
