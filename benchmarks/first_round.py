@@ -42,9 +42,9 @@ def main() -> None:
                 os.environ[f"SQLDISTILL_SERVICES__{name.upper()}__{key}"] = str(sock.getsockname()[1])
     config = load_config()
     stack = LocalStack(config)
-    started = time.time()
     try:
         stack.start(timeout=900)
+        started = time.time()
         stub = controller_pb2_grpc.ControllerServiceStub(make_channel(config.target("controller")))
         run = stub.StartRun(controller_pb2.StartRunRequest(spec=build_run_spec(spec_path, {})))
         store = Store.open(config.resolved_store_url)
