@@ -1,0 +1,104 @@
+"""Re-score answer-time voting on the samples an `sqldistill eval --samples N --report R` run kept:
+the current rule beside an ablation (empty answers ranked like any other group - the rule before
+empty answers were put last), on the very same samples, so a change of rule is measured without
+sampling noise. Prints EX / TS and paired comparisons; writes JSON; asserts nothing.
+
+    python -m benchmarks.revote REPORT --dataset FOLDER [--split dev] [--test-suite] [--suites DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from unittest import mock
+
+from cli.predict import voted_predictions
+from services.critic.logic import Critic, PredictionIn
+from services.critic.sandbox_pool import SandboxPool
+from services.critic.testsuite import SuiteStore
+from services.critic.voting import Ballot
+from shared.catalogue import Catalogue
+from shared.stats import compare_paired
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("report", type=Path, help="an eval --report JSON written with --samples")
+    parser.add_argument("--dataset", type=Path, required=True, help="the Spider-format folder it scored")
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--test-suite", action="store_true", help="vote and score on test suites too")
+    parser.add_argument(
+        "--suites", type=Path, default=None, help="test-suite folder (the eval home's suites/)"
+    )
+    parser.add_argument("--out", type=Path, default=Path(".bench/revote.json"))
+    args = parser.parse_args()
+
+    document = json.loads(args.report.read_text())
+    if "sampled_sql" not in document:
+        raise SystemExit(f"{args.report} keeps no samples: rerun eval with --samples N --report")
+    catalogue = Catalogue.load(args.dataset)
+    examples = {e.id: e for e in catalogue.examples(args.split)}
+    greedy = [
+        PredictionIn(q["id"], examples[q["id"]].db_id, examples[q["id"]].query, q["greedy"])
+        for q in document["sampled_sql"]
+    ]
+    sampled = [q["samples"] for q in document["sampled_sql"]]
+    gold: dict[str, list[str]] = {}
+    for p in greedy:
+        gold.setdefault(p.db_id, []).append(p.gold_sql)
+    scored: dict[str, dict[str, bool]] = {}
+    figures: dict[str, dict[str, float]] = {}
+    answers: dict[str, list[str]] = {}
+    rules = {"greedy": None, "voted": False, "voted, empty ranked like any answer": True}
+    for name, ablate in rules.items():
+        # A critic per rule: its vote cache must not answer with another rule's groups.
+        critic = Critic(catalogue, SandboxPool(workers=2))
+        if args.test_suite:
+            suites = args.suites or Path(".bench/revote-suites")
+            critic.suites = SuiteStore(
+                catalogue, suites, distinguishes=critic.distinguishes, gold_queries=gold
+            )
+        try:
+            predictions = greedy
+            if ablate is not None:
+                rule = (
+                    mock.patch.object(Ballot, "empty", property(lambda self: False))
+                    if ablate
+                    else contextlib.nullcontext()
+                )
+                with rule:
+                    predictions = voted_predictions(critic, greedy, sampled, args.test_suite)
+            report, scores = critic.evaluate(predictions, test_suite=args.test_suite)
+        finally:
+            critic.close()
+        scored[name] = {s.id: s.execution_match for s in scores}
+        figures[name] = {"execution": report.execution, "test_suite": report.test_suite}
+        answers[name] = [p.predicted_sql for p in predictions]
+    for name, figure in figures.items():
+        print(f"{name:40s} EX {figure['execution']:.3f}  TS {figure['test_suite']:.3f}")
+    pairs = [
+        ("voted", "greedy"),
+        ("voted, empty ranked like any answer", "greedy"),
+        ("voted", "voted, empty ranked like any answer"),
+    ]
+    comparisons = {}
+    for a, b in pairs:
+        c = compare_paired(scored[a], scored[b])
+        changed = sum(x != y for x, y in zip(answers[a], answers[b], strict=True))
+        comparisons[f"{a} vs {b}"] = asdict(c) | {"answers_changed": changed}
+        print(
+            f"{a} vs {b}: {changed} answers differ; EX {c.wins} wins, {c.losses} losses, "
+            f"{c.difference:+.3f}, p = {c.p_value:.3f}"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"figures": figures, "comparisons": comparisons}, indent=2))
+    print(f"figures: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
