@@ -41,7 +41,7 @@ class Ballot:
 
 @dataclass(frozen=True)
 class VoteResult:
-    groups: tuple[tuple[int, ...], ...]  # indices into the ballots, largest group first
+    groups: tuple[tuple[int, ...], ...]  # indices into the ballots, in rank order (see vote)
     winner: int  # index of the winning group in `groups`; -1 when no sample executed
     executable: int  # samples that ran on every database
 
