@@ -319,7 +319,11 @@ def test_a_sigterm_to_the_launcher_stops_the_services_it_started(tmp_path, spide
         }
     )
     launcher = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER], env=env, stdout=subprocess.PIPE, text=True, cwd=Path.cwd()
+        [sys.executable, "-c", LAUNCHER],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     critic_pid = 0
     try:
