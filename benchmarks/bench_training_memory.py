@@ -2,7 +2,8 @@
 checkpointing save: the trainer entrypoint (a subprocess, as jobs run) on the bundled training rows
 as the distillation runs render them (zero-shot prompts), the default model, peak RSS sampled every
 0.1 s. The model's weights are parameters x 4 bytes (fp32); the rest of the peak is activations kept
-for the backward pass, the autograd graph, logits and the allocator's slack. Prints and writes figures; asserts nothing.
+for the backward pass, the autograd graph, logits and the allocator's slack. Prints and writes
+figures; asserts nothing.
 
     python -m benchmarks.bench_training_memory [--home DIR] [--steps 3] [--batch 4]
 """
