@@ -66,6 +66,8 @@ class GenerationConfig(BaseModel):
     # auto (static on a GPU, compact elsewhere) | compact (finished rows leave the batch) | static
     # (static cache, compiled step: CUDA graphs on a GPU) | generate (transformers')
     decode_loop: str = "auto"
+    # off | identifiers | full: hold SQL to the database's grammar where a request leaves it unset
+    constrain: str = defaults.CONSTRAIN
 
 
 class TrainerConfig(BaseModel):

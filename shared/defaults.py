@@ -25,6 +25,8 @@ MAX_RESULT_ROWS = 10_000  # rows a query may return before its result counts as 
 
 # --- generation ------------------------------------------------------------------------------------
 GENERATION_PRECISION = "auto"  # bf16 on a GPU, fp32 on a CPU (int8 when asked)
+# off | identifiers | full: the database's grammar where SQL is written (services/generation/sql_grammar.py)
+CONSTRAIN = "off"
 
 # --- models ----------------------------------------------------------------------------------------
 DEFAULT_MODEL_ALIAS = "default"  # what a run's empty base_model means: the packaged default model

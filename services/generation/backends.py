@@ -15,13 +15,15 @@ from services.generation.int8_model import INT8_KEEP_FP32, quantize_int8
 from services.generation.parsing import truncate_at_stop
 from services.generation.placement import gpu_batch_size, resolve_placement
 from services.generation.prefix_cache import PrefixCache
+from services.generation.sql_grammar import Constraint
 from shared import defaults
 from shared.config import GenerationConfig
 from shared.errors import FailedPrecondition
 from shared.sampling import Sampling
 
-if TYPE_CHECKING:
-    from services.generation.decoding import Decoding  # imports torch: loaded when first used
+if TYPE_CHECKING:  # import torch: loaded when first used
+    from services.generation.constrain import GrammarEngine, RowConstraints
+    from services.generation.decoding import Decoding
 
 log = logging.getLogger("sqldistill.generation")
 
@@ -49,8 +51,18 @@ class ModelInfo:
 
 
 class Backend(Protocol):
-    def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
-        """n completions for each prompt (prompt text excluded), cut at the stop sequences."""
+    # The grammar strengths this backend can hold its output to (sql_grammar.CONSTRAIN_MODES).
+    constrain_modes: tuple[str, ...]
+
+    def generate(
+        self,
+        prompts: list[str],
+        n: int,
+        sampling: Sampling,
+        constraints: list[Constraint | None] | None = None,
+    ) -> list[list[str]]:
+        """n completions for each prompt (prompt text excluded), cut at the stop sequences; with
+        constraints (one per prompt), each prompt's completions held to its grammar."""
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -66,12 +78,15 @@ class _Loaded:
     info: ModelInfo
     prefixes: PrefixCache = field(default_factory=PrefixCache)  # this model's, dropped with it
     static: Any = None  # the static loop's StaticDecoder (its cache and compiled step), when used
+    grammar: GrammarEngine | None = None  # built on the first constrained request (seconds)
 
 
 class TransformersBackend:
     """In-process generation: batched sampling with left padding and the KV cache, under
     torch.inference_mode. load() swaps models atomically: calls in flight finish on the model
     they started with."""
+
+    constrain_modes = ("off", "identifiers", "full")
 
     def __init__(
         self,
@@ -170,14 +185,26 @@ class TransformersBackend:
     def count_tokens(self, text: str) -> int:
         return len(self._current.tokenizer(text).input_ids)
 
-    def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
+    def generate(
+        self,
+        prompts: list[str],
+        n: int,
+        sampling: Sampling,
+        constraints: list[Constraint | None] | None = None,
+    ) -> list[list[str]]:
         import torch
 
+        from services.generation.constrain import RowGrammar
         from services.generation.decoding import Decoding
 
         loaded = self._current  # a snapshot: a concurrent load() does not affect this call
         tokenizer = loaded.tokenizer
         expanded = [p for p in prompts for _ in range(n)]
+        grammars: list[RowGrammar | None] = [
+            RowGrammar(c.lark(), c.schema.db_id) if c is not None and c.mode != "off" else None
+            for c in (constraints or [None] * len(prompts))
+            for _ in range(n)
+        ]
         outputs: list[str] = []
         settings = Decoding(
             max_new_tokens=sampling.max_new_tokens,
@@ -188,12 +215,26 @@ class TransformersBackend:
         size = self._batch_size(loaded, expanded, sampling.max_new_tokens)
         with self.generate_lock, torch.inference_mode():
             torch.manual_seed(sampling.seed)
+            engine = self._grammar_engine(loaded) if any(grammars) else None
             for start in range(0, len(expanded), size):
                 batch = expanded[start : start + size]
-                for row in self._generate_batch(loaded, batch, settings):
+                rows = engine.rows(grammars[start : start + size]) if engine is not None else None
+                for row in self._generate_batch(loaded, batch, settings, rows):
                     text = tokenizer.decode(row, skip_special_tokens=True)
                     outputs.append(truncate_at_stop(text, sampling.stop))
         return [outputs[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+    def _grammar_engine(self, loaded: _Loaded) -> GrammarEngine:
+        """The model's grammar engine (its tokenizer's view: about 5 s for a 150k vocabulary, once)."""
+        if loaded.grammar is None:
+            from services.generation.constrain import GrammarEngine
+            from services.generation.decoding import end_token_ids
+
+            vocab = int(loaded.model.config.vocab_size)
+            loaded.grammar = GrammarEngine(
+                loaded.tokenizer, vocab, end_token_ids(loaded.model, loaded.tokenizer)
+            )
+        return loaded.grammar
 
     def _batch_size(self, loaded: _Loaded, prompts: list[str], max_new_tokens: int) -> int:
         """The configured size on a CPU; on a GPU, what its free memory holds for the longest row."""
@@ -209,7 +250,13 @@ class TransformersBackend:
             return loaded.static.batch_size(longest, free_bytes, dtype_bytes)
         return gpu_batch_size(loaded.model.config, longest, free_bytes, dtype_bytes)
 
-    def _generate_batch(self, loaded: _Loaded, prompts: list[str], settings: Decoding) -> list[list[int]]:
+    def _generate_batch(
+        self,
+        loaded: _Loaded,
+        prompts: list[str],
+        settings: Decoding,
+        constraints: RowConstraints | None = None,
+    ) -> list[list[int]]:
         """Generated token rows for one batch. Prompts in a batch share a long prefix (few-shot block
         and schema; and n samples of one prompt share all of it): that prefix is run through the
         model once and its KV cache copied to every row, so prefill is paid once, not per row. The
@@ -221,14 +268,16 @@ class TransformersBackend:
         model, tokenizer = loaded.model, loaded.tokenizer
         if loaded.static is not None:
             batch = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
-            return loaded.static.decode(tokenizer, batch["input_ids"], batch["attention_mask"], settings)
+            return loaded.static.decode(
+                tokenizer, batch["input_ids"], batch["attention_mask"], settings, constraints
+            )
         encoded = [tokenizer(p).input_ids for p in prompts]
         shared = _common_prefix_length(encoded)
         shared = min(shared, min(len(e) for e in encoded) - 1)  # every row keeps a token to feed
         if not self.prefix_sharing or len(prompts) == 1 or shared < MIN_SHARED_PREFIX:
             batch = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
             ids, mask = batch["input_ids"], batch["attention_mask"]
-            return self._decode(model, tokenizer, ids, mask, self._empty_cache(), settings)
+            return self._decode(model, tokenizer, ids, mask, self._empty_cache(), settings, constraints)
         cache = loaded.prefixes.prefill(model, encoded[0][:shared], self._empty_cache())
         cache.batch_repeat_interleave(len(prompts))
         tails = [e[shared:] for e in encoded]
@@ -240,13 +289,24 @@ class TransformersBackend:
         mask = torch.tensor(
             [[1] * shared + [0] * (width - len(t)) + [1] * len(t) for t in tails], device=model.device
         )
-        return self._decode(model, tokenizer, ids, mask, cache, settings)
+        return self._decode(model, tokenizer, ids, mask, cache, settings, constraints)
 
     def _decode(
-        self, model: Any, tokenizer: Any, ids: Any, mask: Any, cache: Any, settings: Decoding
+        self,
+        model: Any,
+        tokenizer: Any,
+        ids: Any,
+        mask: Any,
+        cache: Any,
+        settings: Decoding,
+        constraints: RowConstraints | None = None,
     ) -> list[list[int]]:
+        """The configured loop; constrained rows always take the compact loop (generate() has no
+        place for a per-row matcher that must see each chosen token)."""
         from services.generation.decoding import decode, generate_rows
 
+        if constraints:
+            return decode(model, tokenizer, ids, mask, cache, settings, constraints)
         loop = generate_rows if self.decode_loop == "generate" else decode
         return loop(model, tokenizer, ids, mask, cache, settings)
 

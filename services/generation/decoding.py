@@ -10,10 +10,13 @@ costs what its rows need rather than rows x its longest row: on the held-out que
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+if TYPE_CHECKING:
+    from services.generation.constrain import RowConstraints
 
 SAMPLING_TOP_K = 50  # generate()'s default when sampling, kept: candidates are drawn as they were
 
@@ -48,6 +51,7 @@ def decode(
     attention_mask: torch.Tensor,
     cache: Any,
     settings: Decoding,
+    constraints: RowConstraints | None = None,
 ) -> list[list[int]]:
     """The new tokens of each row (end-of-text token included when one was made). `cache` may
     already hold the first positions of every row (a shared prefix); it is consumed."""
@@ -65,10 +69,13 @@ def decode(
         logits = next_logits(model, cache, step_input, mask, positions)
         if step < settings.min_new_tokens and ends:
             logits[:, ends] = float("-inf")
+        dead = constrain_logits(constraints, logits, active)
         tokens = _next_tokens(logits, warpers)
         keep = []
         for batch_row, token in enumerate(tokens.tolist()):
             row = active[batch_row]
+            if batch_row in dead or not accept_token(constraints, row, token):
+                continue  # its grammar allows nothing more: the row ends with what it has
             generated[row].append(token)
             if not _finished(generated[row], token, step + 1, ends, tokenizer, settings, stop_window):
                 keep.append(batch_row)
@@ -82,6 +89,21 @@ def decode(
         step_input = tokens[:, None]
         mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
     return generated
+
+
+def constrain_logits(constraints: RowConstraints | None, logits: torch.Tensor, rows: list[int]) -> set[int]:
+    """Mask each row's logits to its grammar (in place); the batch rows at a dead end, whose logits
+    are made uniform so that sampling them stays defined (their token is never used)."""
+    if not constraints:
+        return set()
+    dead = set(constraints.apply(logits, rows))
+    if dead:
+        logits[sorted(dead)] = 0.0
+    return dead
+
+
+def accept_token(constraints: RowConstraints | None, row: int, token: int) -> bool:
+    return True if not constraints else constraints.accept(row, token)
 
 
 def next_logits(

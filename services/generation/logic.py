@@ -12,7 +12,16 @@ from prometheus_client import Counter as PromCounter
 
 from services.generation.backends import Backend, ModelInfo, ModelSpec, Sampling
 from services.generation.parsing import parse_pair_completion, parse_sql_completion
-from services.generation.requests import Pair, QuestionIn, SqlResult, check_n, checked_sampling, resolve_k
+from services.generation.requests import (
+    Pair,
+    QuestionIn,
+    SqlResult,
+    check_constrain,
+    check_n,
+    checked_sampling,
+    resolve_k,
+)
+from services.generation.sql_grammar import Constraint
 from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.config import GenerationConfig
@@ -42,6 +51,16 @@ def _reason_label(reason: str) -> str:
     return reason.split(":")[0][:60]
 
 
+def _generate(
+    backend: Backend, prompts: list[str], n: int, sampling: Sampling, constraints: list | None
+) -> list[list[str]]:
+    """backend.generate, with constraints only when there are some (a backend without grammars
+    takes three arguments)."""
+    if constraints is None:
+        return backend.generate(prompts, n, sampling)
+    return backend.generate(prompts, n, sampling, constraints)
+
+
 class Generator:
     """Writes candidates with the serving model, or with the model of the work slot: a candidate under
     evaluation or a run's teacher, loaded beside the serving one so that what serves never changes
@@ -56,8 +75,11 @@ class Generator:
         pair_batch_size: int = GenerationConfig().pair_batch_size,
         work_backend: Callable[[ModelSpec], Backend] | None = None,
         roots: Roots | None = None,
+        constrain: str = defaults.CONSTRAIN,
     ) -> None:
         self.catalogue = catalogue
+        self.constrain = check_constrain(constrain)  # a request that leaves constrain unset gets this
+        self._unsupported_warned: set[str] = set()
         self.backend = backend
         self._slots: dict[str, Backend] = {SERVING: backend}
         self._work_backend = work_backend
@@ -99,6 +121,24 @@ class Generator:
                     f"context window of {window}; use fewer few-shot examples"
                 )
 
+    def applied_constrain(self, backend: Backend, requested: str | None) -> str:
+        """The strength a request gets: its own or the service's, or off (with one warning) on a
+        backend that cannot hold output to a grammar."""
+        mode = self.constrain if requested is None else check_constrain(requested)
+        supported = getattr(backend, "constrain_modes", ("off",))
+        if mode in supported:
+            return mode
+        name = backend.info().backend
+        if name not in self._unsupported_warned:
+            self._unsupported_warned.add(name)
+            log.warning("the %s backend cannot constrain SQL to a grammar; generating unconstrained", name)
+        return "off"
+
+    def _constraints(self, db_ids: Sequence[str], mode: str, task: str) -> list[Constraint | None] | None:
+        if mode == "off":
+            return None
+        return [Constraint(self.catalogue.schema(db_id), mode, task) for db_id in db_ids]
+
     # --- self-instruct --------------------------------------------------------------------------
     def generate_pairs(
         self,
@@ -110,6 +150,7 @@ class Generator:
         slot: str = SERVING,
         focuses: Sequence[tuple[str, ...]] = (),
         row_levels: Sequence[str] = (),
+        constrain: str | None = None,
     ) -> Iterator[Pair]:
         """Stream up to n new (question, SQL) pairs, batch by batch; gives up after 3n attempts.
 
@@ -132,6 +173,7 @@ class Generator:
         k = resolve_k(self.default_k, few_shot_k)
         levels = [hardness] if hardness else list(HARDNESS_DESCRIPTIONS)
         planned = bool(focuses or row_levels)
+        mode = self.applied_constrain(backend, constrain)
 
         def row(index: int) -> tuple[str, tuple[str, ...]]:
             level = row_levels[index % len(row_levels)] if row_levels else levels[index % len(levels)]
@@ -170,12 +212,19 @@ class Generator:
                 rows = [row(attempt + i) for i in range(size)]
                 batch_shots = shots(batch_index, "")
                 prompts = [pair_prompt(db_id, schema_text, lv, batch_shots, focus) for lv, focus in rows]
-                completions = [c for (c,) in backend.generate(prompts, 1, batch_sampling)]
+                completions = [
+                    c
+                    for (c,) in _generate(
+                        backend, prompts, 1, batch_sampling, self._constraints([db_id] * len(prompts), mode, "pair")
+                    )
+                ]
                 row_level = [lv for lv, _ in rows]
             else:
                 level = levels[batch_index % len(levels)]
                 prompt = pair_prompt(db_id, schema_text, level, shots(batch_index, level))
-                (completions,) = backend.generate([prompt], size, batch_sampling)
+                (completions,) = _generate(
+                    backend, [prompt], size, batch_sampling, self._constraints([db_id], mode, "pair")
+                )
                 row_level = [level] * size
             attempt += size
             batch_index += 1
@@ -186,7 +235,7 @@ class Generator:
                     continue
                 GENERATED.labels("pairs").inc()
                 produced += 1
-                yield Pair(db_id, parsed.question, parsed.sql, level, version)
+                yield Pair(db_id, parsed.question, parsed.sql, level, version, mode)
                 if produced >= n:
                     return
 
@@ -215,10 +264,12 @@ class Generator:
         few_shot_k: int | None = None,
         sampling: Sampling = Sampling(),
         slot: str = SERVING,
+        constrain: str | None = None,
     ) -> tuple[list[SqlResult], str]:
         """n SQL candidates per question (duplicates kept: they are samples), and the version that
-        wrote them."""
+        wrote them. Each result says the grammar strength applied."""
         backend = self._backend(slot)
+        mode = self.applied_constrain(backend, constrain)
         version = backend.info().version
         if not questions:
             raise InvalidArgument("questions is empty")
@@ -241,14 +292,15 @@ class Generator:
         by_db: dict[str, list[int]] = {}
         for index, q in enumerate(questions):
             by_db.setdefault(q.db_id, []).append(index)
-        for indices in by_db.values():
+        for db_id, indices in by_db.items():
+            constraints = self._constraints([db_id] * len(indices), mode, "sql")
             for index, outputs in zip(
-                indices, backend.generate([prompts[i] for i in indices], n, sampling), strict=True
+                indices, _generate(backend, [prompts[i] for i in indices], n, sampling, constraints), strict=True
             ):
                 completions[index] = outputs
         results = []
         for q, outputs in zip(questions, completions, strict=True):
-            result = SqlResult(q.id)
+            result = SqlResult(q.id, constrain=mode)
             for completion in outputs:
                 parsed = parse_sql_completion(completion)
                 if parsed.ok:

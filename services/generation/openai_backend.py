@@ -9,6 +9,7 @@ from pathlib import Path
 
 from services.generation.backends import ModelSpec, Sampling
 from services.generation.parsing import truncate_at_stop
+from services.generation.sql_grammar import Constraint
 from services.generation.tgi_backend import RemoteModel
 from shared.errors import FailedPrecondition, Unavailable
 
@@ -21,6 +22,9 @@ class OpenAIBackend(RemoteModel):
     (the client's own), a concurrency limit, n samples per prompt, seed and stop sequences."""
 
     backend = "openai"
+    # The grammar goes as llama.cpp's server takes it: GBNF in the request's `grammar` field. (vLLM
+    # names the field differently - `guided_grammar` - and is not tested here.)
+    constrain_modes = ("off", "identifiers", "full")
 
     def __init__(
         self,
@@ -69,7 +73,9 @@ class OpenAIBackend(RemoteModel):
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
             raise Unavailable(f"generation server {self.url} unreachable after retries: {exc}") from exc
 
-    def _samples(self, prompt: str, n: int, sampling: Sampling, seed: int) -> list[str]:
+    def _samples(
+        self, prompt: str, n: int, sampling: Sampling, seed: int, grammar: str = ""
+    ) -> list[str]:
         """n completions of one prompt; asked again for the rest when a server returns fewer choices
         than asked (llama.cpp's answers one)."""
         texts: list[str] = []
@@ -85,6 +91,7 @@ class OpenAIBackend(RemoteModel):
                     top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
                     seed=request_seed,
                     stop=list(sampling.stop) or None,
+                    extra_body={"grammar": grammar} if grammar else None,
                 )
             )
             if not reply.choices:
@@ -94,9 +101,19 @@ class OpenAIBackend(RemoteModel):
             ]
         return texts[:n]
 
-    def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
+    def generate(
+        self,
+        prompts: list[str],
+        n: int,
+        sampling: Sampling,
+        constraints: list[Constraint | None] | None = None,
+    ) -> list[list[str]]:
+        grammars = [
+            c.gbnf() if c is not None and c.mode != "off" else ""
+            for c in (constraints or [None] * len(prompts))
+        ]
         jobs = [
-            self._pool.submit(self._samples, p, n, sampling, sampling.seed + i * n)
-            for i, p in enumerate(prompts)
+            self._pool.submit(self._samples, p, n, sampling, sampling.seed + i * n, grammar)
+            for i, (p, grammar) in enumerate(zip(prompts, grammars, strict=True))
         ]
         return [job.result() for job in jobs]

@@ -18,6 +18,7 @@ class Pair:
     sql: str
     hardness: str
     model_version: str
+    constrain: str = "off"  # the grammar strength it was written under
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class SqlResult:
     question_id: str
     sql: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    constrain: str = "off"  # the grammar strength its SQL was written under
 
 
 def checked_sampling(sampling: Sampling) -> Sampling:
@@ -64,3 +66,11 @@ def resolve_k(default_k: int, k: int | None) -> int:
     if k < 0 or k > MAX_FEW_SHOT_K:
         raise InvalidArgument(f"few_shot_k must be within [0, {MAX_FEW_SHOT_K}], got {k}")
     return k
+
+
+def check_constrain(mode: str) -> str:
+    from services.generation.sql_grammar import CONSTRAIN_MODES
+
+    if mode not in CONSTRAIN_MODES:
+        raise InvalidArgument(f"constrain must be one of {', '.join(CONSTRAIN_MODES)}, got {mode!r}")
+    return mode

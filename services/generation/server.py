@@ -79,6 +79,7 @@ def build_generator(config: Config) -> Generator:
         pair_batch_size=config.generation.pair_batch_size,
         work_backend=work_backend,
         roots=Roots.from_config(config),
+        constrain=config.generation.constrain,
     )
 
 

@@ -43,6 +43,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             slot_name(request.slot),
             [tuple(f.tables) for f in request.focus],
             list(request.levels),
+            request.constrain if request.HasField("constrain") else None,
         )
         for pair in pairs:
             if not context.is_active():  # the client cancelled: stop generating
@@ -53,6 +54,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
                 sql=pair.sql,
                 hardness=pair.hardness,
                 model_version=pair.model_version,
+                constrain=pair.constrain,
             )
 
     def GenerateSql(
@@ -62,12 +64,14 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             QuestionIn(q.id or str(i), q.db_id, q.question, q.evidence)
             for i, q in enumerate(request.questions)
         ]
+        constrain = request.constrain if request.HasField("constrain") else None
         results, version = self.generator.generate_sql(
             questions,
             request.n,
             request.few_shot_k if request.HasField("few_shot_k") else None,
             sampling_from_message(request.sampling),
             slot_name(request.slot),
+            constrain,
         )
         return generation_pb2.GenerateSqlResponse(
             results=[
@@ -75,6 +79,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
                 for r in results
             ],
             model_version=version,
+            constrain=results[0].constrain,  # one strength per request
         )
 
     def LoadModel(

@@ -11,6 +11,10 @@ a stop sequence, the budget). Finished rows keep decoding until the batch ends; 
 are dropped. The rows of a batch are padded to a power of two and the cache length rounded up to
 one, so a server compiles a handful of shapes, not one per request.
 
+With grammar constraints the host reads the tokens every step instead (each row's matcher must
+see its token before the next mask exists): the mask is filled on the host, copied to the device
+and applied before the choice, as vLLM and SGLang do.
+
 On a CPU the same loop runs eagerly (nothing to gain from graphs there): that is how its tokens are
 tested against the compact loop's."""
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import StaticCache
@@ -28,10 +32,15 @@ from services.generation.decoding import (
     _finished,
     _next_tokens,
     _warpers,
+    accept_token,
+    constrain_logits,
     end_token_ids,
     next_logits,
 )
 from services.generation.placement import gpu_batch_size
+
+if TYPE_CHECKING:
+    from services.generation.constrain import RowConstraints
 
 CHECK_EVERY = 8  # decoding steps between the host's reads of the new tokens
 MIN_CACHE_LENGTH = 256  # the smallest cache allocated: shorter batches share its compiled step
@@ -102,7 +111,12 @@ class StaticDecoder:
         return self._cache
 
     def decode(
-        self, tokenizer: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, settings: Decoding
+        self,
+        tokenizer: Any,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        settings: Decoding,
+        constraints: RowConstraints | None = None,
     ) -> list[list[int]]:
         """The new tokens of each row, as decoding.decode returns them (end token included)."""
         real_rows, prompt = input_ids.shape
@@ -122,7 +136,11 @@ class StaticDecoder:
         # Prefill runs eagerly: its length differs from batch to batch.
         logits = next_logits(self.model, cache, input_ids, mask, positions)
         positions = positions[:, -1:] + 1
-        return self._decode_steps(tokenizer, step, logits, mask, positions, prompt, settings)[:real_rows]
+        if constraints and rows > real_rows:  # padding rows decode unconstrained; dropped anyway
+            constraints.extend(rows - real_rows)
+        return self._decode_steps(tokenizer, step, logits, mask, positions, prompt, settings, constraints)[
+            :real_rows
+        ]
 
     def _decode_steps(
         self,
@@ -133,6 +151,7 @@ class StaticDecoder:
         positions: torch.Tensor,
         prompt: int,
         settings: Decoding,
+        constraints: RowConstraints | None = None,
     ) -> list[list[int]]:
         ends = end_token_ids(self.model, tokenizer)
         end_ids = torch.tensor(ends, device=logits.device, dtype=torch.long)
@@ -146,10 +165,30 @@ class StaticDecoder:
         for step in range(settings.max_new_tokens):
             if step < settings.min_new_tokens and ends:  # out of place: a graph owns its output
                 logits = logits.index_fill(1, end_ids, float("-inf"))
+            if constraints:
+                logits = logits.clone()  # a graph owns its output
+                dead = constrain_logits(constraints, logits, list(range(rows)))
             tokens = _next_tokens(logits, warpers)
             made[:, step] = tokens
             last = step + 1 == settings.max_new_tokens
-            if (step + 1) % CHECK_EVERY == 0 or last:
+            if constraints:  # every step: each row's matcher takes its token before the next mask
+                for row, token in enumerate(tokens.tolist()):
+                    if row not in open_rows:
+                        continue
+                    if row in dead or not accept_token(constraints, row, token):
+                        ended = True  # a dead end: the row ends with what it has
+                    else:
+                        generated[row].append(token)
+                        ended = _finished(
+                            generated[row], token, len(generated[row]), ends, tokenizer, settings, stop_window
+                        )
+                    if ended:
+                        open_rows.discard(row)
+                        constraints.release(row)
+                read = step + 1
+                if not open_rows:
+                    break
+            elif (step + 1) % CHECK_EVERY == 0 or last:
                 # The one host read: which rows ended among the steps since the last read.
                 for row, new in enumerate(made[:, read : step + 1].tolist()):
                     if row not in open_rows:

@@ -19,6 +19,7 @@ class RemoteModel:
 
     backend = "remote"
     url = ""
+    constrain_modes: tuple[str, ...] = ("off",)
     _spec = ModelSpec()
 
     def load(self, spec: ModelSpec) -> ModelInfo:
@@ -41,7 +42,11 @@ class RemoteModel:
 class TgiBackend(RemoteModel):
     """A text-generation-inference server (or another server speaking TGI's /generate) through
     huggingface_hub's InferenceClient: timeouts, retries with backoff, a concurrency limit, and the
-    LoRA adapter id sent with every request."""
+    LoRA adapter id sent with every request.
+
+    No SQL grammar: TGI's guided generation takes a JSON schema or a regular expression, not a
+    context-free grammar, so `generation.constrain` other than off generates unconstrained here (one
+    warning; the reply's `constrain` says off)."""
 
     backend = "tgi"
 

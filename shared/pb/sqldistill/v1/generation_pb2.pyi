@@ -16,7 +16,7 @@ MODEL_SLOT_SERVING: ModelSlot
 MODEL_SLOT_WORK: ModelSlot
 
 class GeneratePairsRequest(_message.Message):
-    __slots__ = ("db_id", "n", "hardness", "few_shot_k", "sampling", "slot", "focus", "levels")
+    __slots__ = ("db_id", "n", "hardness", "few_shot_k", "sampling", "slot", "focus", "levels", "constrain")
     DB_ID_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     HARDNESS_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class GeneratePairsRequest(_message.Message):
     SLOT_FIELD_NUMBER: _ClassVar[int]
     FOCUS_FIELD_NUMBER: _ClassVar[int]
     LEVELS_FIELD_NUMBER: _ClassVar[int]
+    CONSTRAIN_FIELD_NUMBER: _ClassVar[int]
     db_id: str
     n: int
     hardness: str
@@ -33,7 +34,8 @@ class GeneratePairsRequest(_message.Message):
     slot: ModelSlot
     focus: _containers.RepeatedCompositeFieldContainer[TableFocus]
     levels: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, db_id: _Optional[str] = ..., n: _Optional[int] = ..., hardness: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., focus: _Optional[_Iterable[_Union[TableFocus, _Mapping]]] = ..., levels: _Optional[_Iterable[str]] = ...) -> None: ...
+    constrain: str
+    def __init__(self, db_id: _Optional[str] = ..., n: _Optional[int] = ..., hardness: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., focus: _Optional[_Iterable[_Union[TableFocus, _Mapping]]] = ..., levels: _Optional[_Iterable[str]] = ..., constrain: _Optional[str] = ...) -> None: ...
 
 class TableFocus(_message.Message):
     __slots__ = ("tables",)
@@ -42,18 +44,20 @@ class TableFocus(_message.Message):
     def __init__(self, tables: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GeneratedPair(_message.Message):
-    __slots__ = ("db_id", "question", "sql", "hardness", "model_version")
+    __slots__ = ("db_id", "question", "sql", "hardness", "model_version", "constrain")
     DB_ID_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     SQL_FIELD_NUMBER: _ClassVar[int]
     HARDNESS_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CONSTRAIN_FIELD_NUMBER: _ClassVar[int]
     db_id: str
     question: str
     sql: str
     hardness: str
     model_version: str
-    def __init__(self, db_id: _Optional[str] = ..., question: _Optional[str] = ..., sql: _Optional[str] = ..., hardness: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
+    constrain: str
+    def __init__(self, db_id: _Optional[str] = ..., question: _Optional[str] = ..., sql: _Optional[str] = ..., hardness: _Optional[str] = ..., model_version: _Optional[str] = ..., constrain: _Optional[str] = ...) -> None: ...
 
 class QuestionItem(_message.Message):
     __slots__ = ("id", "db_id", "question", "evidence")
@@ -68,18 +72,20 @@ class QuestionItem(_message.Message):
     def __init__(self, id: _Optional[str] = ..., db_id: _Optional[str] = ..., question: _Optional[str] = ..., evidence: _Optional[str] = ...) -> None: ...
 
 class GenerateSqlRequest(_message.Message):
-    __slots__ = ("questions", "n", "few_shot_k", "sampling", "slot")
+    __slots__ = ("questions", "n", "few_shot_k", "sampling", "slot", "constrain")
     QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
     SAMPLING_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
+    CONSTRAIN_FIELD_NUMBER: _ClassVar[int]
     questions: _containers.RepeatedCompositeFieldContainer[QuestionItem]
     n: int
     few_shot_k: int
     sampling: _common_pb2.SamplingParams
     slot: ModelSlot
-    def __init__(self, questions: _Optional[_Iterable[_Union[QuestionItem, _Mapping]]] = ..., n: _Optional[int] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...
+    constrain: str
+    def __init__(self, questions: _Optional[_Iterable[_Union[QuestionItem, _Mapping]]] = ..., n: _Optional[int] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., constrain: _Optional[str] = ...) -> None: ...
 
 class SqlCandidates(_message.Message):
     __slots__ = ("question_id", "sql", "dropped")
@@ -92,12 +98,14 @@ class SqlCandidates(_message.Message):
     def __init__(self, question_id: _Optional[str] = ..., sql: _Optional[_Iterable[str]] = ..., dropped: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GenerateSqlResponse(_message.Message):
-    __slots__ = ("results", "model_version")
+    __slots__ = ("results", "model_version", "constrain")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CONSTRAIN_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[SqlCandidates]
     model_version: str
-    def __init__(self, results: _Optional[_Iterable[_Union[SqlCandidates, _Mapping]]] = ..., model_version: _Optional[str] = ...) -> None: ...
+    constrain: str
+    def __init__(self, results: _Optional[_Iterable[_Union[SqlCandidates, _Mapping]]] = ..., model_version: _Optional[str] = ..., constrain: _Optional[str] = ...) -> None: ...
 
 class LoadModelRequest(_message.Message):
     __slots__ = ("model", "slot")
