@@ -60,9 +60,15 @@ class TimedBackend:
         self.tokens = 0
         self.seconds = 0.0
 
-    def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
+    @property
+    def constrain_modes(self) -> tuple[str, ...]:
+        return self.backend.constrain_modes
+
+    def generate(
+        self, prompts: list[str], n: int, sampling: Sampling, constraints: list | None = None
+    ) -> list[list[str]]:
         started = time.perf_counter()
-        outputs = self.backend.generate(prompts, n, sampling)
+        outputs = self.backend.generate(prompts, n, sampling, constraints)
         self.seconds += time.perf_counter() - started
         self.tokens += sum(self.backend.count_tokens(text) for samples in outputs for text in samples)
         return outputs
