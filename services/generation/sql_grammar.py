@@ -183,8 +183,9 @@ def sql_grammar(schema: DatabaseSchema, mode: str, task: str = "sql") -> str:
 
 
 # --- the same grammar in llguidance's Lark form (the in-process engine) -----------------------------
-# Whitespace is %ignore'd between lexemes, and the lexer's longest match gives word boundaries: two
-# real names glued together are one unknown word, never two lexemes.
+# Whitespace is %ignore'd between lexemes, and the lexer lets two lexemes touch. So an alias declared
+# without AS must end in a digit (T1, as Spider writes them): "movies" is never the table "movie"
+# with an alias "s" (any other alias takes AS). Two real names glued into one ("name"+"id") pass.
 
 
 def _rx(text: str) -> str:
@@ -212,6 +213,7 @@ STRING: /'([^']|'')*'/
 DQ_STRING: /"[^"\n]*"/
 FREE_IDENT: /[A-Za-z_][A-Za-z0-9_]*/
 ALIAS_REF: /[A-Za-z][0-9]*/
+NUMBERED_ALIAS: /[A-Za-z][A-Za-z_]*[0-9]+/
 """
 
 _LARK_FULL = """
@@ -221,7 +223,7 @@ select_core: KW_SELECT (KW_DISTINCT | KW_ALL)? result_list (KW_FROM from_clause)
 result_list: result_col ("," result_col)*
 result_col: "*" | expr (KW_AS (FREE_IDENT | STRING | DQ_STRING))?
 from_clause: source (join_op source join_constraint?)*
-source: TABLE_NAME (KW_AS? FREE_IDENT)? | "(" query ")" (KW_AS? FREE_IDENT)?
+source: (TABLE_NAME | "(" query ")") (KW_AS FREE_IDENT | NUMBERED_ALIAS)?
 join_op: "," | KW_NATURAL? ((KW_LEFT KW_OUTER? | KW_INNER | KW_CROSS))? KW_JOIN
 join_constraint: KW_ON expr | KW_USING "(" COLUMN_NAME ("," COLUMN_NAME)* ")"
 expr_list: expr ("," expr)*
@@ -241,7 +243,7 @@ limit: KW_LIMIT expr (("," | KW_OFFSET) expr)?
 
 _LARK_IDENTIFIERS = """
 query: (KW_SELECT | KW_WITH) item*
-item: WORD | QUALIFIED | NUMBER | KW_AS FREE_IDENT | PUNCT | STRING | DQ_STRING
+item: WORD | QUALIFIED | NUMBER | KW_AS FREE_IDENT | NUMBERED_ALIAS | PUNCT | STRING | DQ_STRING
 PUNCT: /==|!=|<>|<=|>=|=|<|>|\\+|-|\\*|\\/|%|\\|\\||\\(|\\)|,/
 """
 
