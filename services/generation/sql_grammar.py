@@ -184,7 +184,7 @@ def sql_grammar(schema: DatabaseSchema, mode: str, task: str = "sql") -> str:
 
 # --- the same grammar in llguidance's Lark form (the in-process engine) -----------------------------
 # Whitespace is %ignore'd between lexemes, and the lexer lets two lexemes touch. So an alias declared
-# without AS must end in a digit (T1, as Spider writes them): "movies" is never the table "movie"
+# without AS is a letter and digits (T1, as Spider writes them): "movies" is never the table "movie"
 # with an alias "s" (any other alias takes AS). Two real names glued into one ("name"+"id") pass.
 
 
@@ -213,7 +213,7 @@ STRING: /'([^']|'')*'/
 DQ_STRING: /"[^"\n]*"/
 FREE_IDENT: /[A-Za-z_][A-Za-z0-9_]*/
 ALIAS_REF: /[A-Za-z][0-9]*/
-NUMBERED_ALIAS: /[A-Za-z][A-Za-z_]*[0-9]+/
+NUMBERED_ALIAS: /[A-Za-z][0-9]+/
 """
 
 _LARK_FULL = """
