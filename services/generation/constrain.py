@@ -42,6 +42,8 @@ class GrammarEngine:
 
         self.vocab_size = vocab_size
         self.tokenizer = llguidance.hf.from_tokenizer(tokenizer, n_vocab=vocab_size, eos_token=end_ids or None)
+        # Masks of a batch's rows are computed in parallel, off the GIL: the model waits on them.
+        self.executor = llguidance.LLExecutor()
         self._compiled: OrderedDict[str, str | None] = OrderedDict()
         self._warned: set[str] = set()
         self._lock = threading.Lock()
@@ -86,6 +88,7 @@ class RowConstraints:
         import llguidance
 
         self.vocab_size = engine.vocab_size
+        self.executor = engine.executor
         self.matchers = [
             llguidance.LLMatcher(engine.tokenizer, g) if g is not None else None for g in grammars
         ]
@@ -107,19 +110,20 @@ class RowConstraints:
     def apply(self, logits: torch.Tensor, rows: list[int]) -> list[int]:
         """Mask `logits` (one line per entry of `rows`, in place) to what each row's grammar allows
         next; returns the batch positions whose grammar allows nothing (dead ends)."""
-        from llguidance.torch import fill_next_token_bitmask
+        from llguidance.torch import fill_next_token_bitmask_par
 
         constrained = [i for i, row in enumerate(rows) if self.matchers[row] is not None]
         if not constrained:
             return []
-        for i in constrained:
-            fill_next_token_bitmask(self.matchers[rows[i]], self.bitmask, rows[i])
-        masks = self.bitmask[[rows[i] for i in constrained]]
-        allowed = ((masks.unsqueeze(-1) >> self._bits) & 1).bool().flatten(1)[:, : self.vocab_size]
+        fill_next_token_bitmask_par(self.executor, [(self.matchers[rows[i]], rows[i]) for i in constrained], self.bitmask)
+        # The packed mask goes to the logits' device (32x smaller than the logits), unpacked there.
+        masks = self.bitmask[[rows[i] for i in constrained]].to(logits.device, non_blocking=True)
+        bits = self._bits.to(logits.device)
+        allowed = ((masks.unsqueeze(-1) >> bits) & 1).bool().flatten(1)[:, : self.vocab_size]
         index = torch.tensor(constrained, device=logits.device)
         width = min(logits.shape[1], self.vocab_size)
         lines = logits[index]
-        lines[:, :width].masked_fill_(~allowed[:, :width].to(logits.device), float("-inf"))
+        lines[:, :width].masked_fill_(~allowed[:, :width], float("-inf"))
         if logits.shape[1] > width:
             lines[:, width:] = float("-inf")
         logits[index] = lines
