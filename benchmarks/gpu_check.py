@@ -43,6 +43,8 @@ CARRIED = (
     "openai",
     "jiter",
     "sniffio",
+    "llguidance",
+    "pyyaml",
 )
 # The tests whose subject a GPU changes: decoding, the generation backend and service, training.
 GPU_TESTS = (
@@ -53,7 +55,11 @@ GPU_TESTS = (
     "tests/integration/test_training.py",
     "tests/service/test_trainer.py",
     "tests/integration/test_gpu_bench.py",
+    "tests/unit/test_constrained_decoding.py",
 )
+CONSTRAIN_SECONDS = 150  # gpu_constrain's share: schema grammars' cost on the GPU's decoding loop
+# The default model's tokenizer files (weights cannot travel): `make gpu-carry` copies them here.
+TOKENIZER = REPO / ".gpu-carry" / "qwen2.5-tokenizer"
 SHAPES = ("0.5b", "1.5b", "135m")  # the default model first: the figures the issues ask for
 
 
@@ -140,6 +146,27 @@ def run_tests(out: Path, env: dict[str, str], seconds: int) -> dict[str, object]
     return {"exit": code, "seconds": round(time.monotonic() - started, 1), "junit": junit.name}
 
 
+def run_constrain(out: Path, env: dict[str, str], seconds: int) -> object:
+    """gpu_constrain with the carried tokenizer: its figures, or why there are none."""
+    if not (TOKENIZER / "tokenizer.json").is_file():
+        return f"skipped: no tokenizer in {TOKENIZER} (make gpu-carry)"
+    path = out / "gpu-constrain.json"
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.gpu_constrain",
+        "--tokenizer",
+        str(TOKENIZER),
+        "--out",
+        str(path),
+    ]
+    try:
+        done = subprocess.run(command, cwd=REPO, env=env, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return f"timeout after {seconds} s" + (f"; partial: {path.read_text()}" if path.is_file() else "")
+    return json.loads(path.read_text()) if path.is_file() else f"exit {done.returncode}"
+
+
 def run_bench(out: Path, env: dict[str, str], deadline: float) -> dict[str, object]:
     """gpu_bench one shape at a time, each with what is left of the budget: a shape that does not
     finish costs only itself."""
@@ -175,6 +202,7 @@ def main() -> int:
     report: dict[str, object] = {"facts": facts()}
     print(json.dumps(report["facts"]), flush=True)
     report["tests"] = run_tests(args.out, env, TEST_SECONDS)
+    report["gpu_constrain"] = run_constrain(args.out, env, CONSTRAIN_SECONDS)
     report["gpu_bench"] = run_bench(args.out, env, started + BUDGET_SECONDS)
     report["seconds"] = round(time.monotonic() - started, 1)
     (args.out / "gpu-check.json").write_text(json.dumps(report, indent=2))

@@ -41,7 +41,9 @@ class GrammarEngine:
         import llguidance.hf
 
         self.vocab_size = vocab_size
-        self.tokenizer = llguidance.hf.from_tokenizer(tokenizer, n_vocab=vocab_size, eos_token=end_ids or None)
+        self.tokenizer = llguidance.hf.from_tokenizer(
+            tokenizer, n_vocab=vocab_size, eos_token=end_ids or None
+        )
         # Masks of a batch's rows are computed in parallel, off the GIL: the model waits on them.
         self.executor = llguidance.LLExecutor()
         self._compiled: OrderedDict[str, str | None] = OrderedDict()
@@ -115,7 +117,9 @@ class RowConstraints:
         constrained = [i for i, row in enumerate(rows) if self.matchers[row] is not None]
         if not constrained:
             return []
-        fill_next_token_bitmask_par(self.executor, [(self.matchers[rows[i]], rows[i]) for i in constrained], self.bitmask)
+        fill_next_token_bitmask_par(
+            self.executor, [(self.matchers[rows[i]], rows[i]) for i in constrained], self.bitmask
+        )
         # The packed mask goes to the logits' device (32x smaller than the logits), unpacked there.
         masks = self.bitmask[[rows[i] for i in constrained]].to(logits.device, non_blocking=True)
         bits = self._bits.to(logits.device)

@@ -215,7 +215,11 @@ class Generator:
                 completions = [
                     c
                     for (c,) in _generate(
-                        backend, prompts, 1, batch_sampling, self._constraints([db_id] * len(prompts), mode, "pair")
+                        backend,
+                        prompts,
+                        1,
+                        batch_sampling,
+                        self._constraints([db_id] * len(prompts), mode, "pair"),
                     )
                 ]
                 row_level = [lv for lv, _ in rows]
@@ -295,7 +299,9 @@ class Generator:
         for db_id, indices in by_db.items():
             constraints = self._constraints([db_id] * len(indices), mode, "sql")
             for index, outputs in zip(
-                indices, _generate(backend, [prompts[i] for i in indices], n, sampling, constraints), strict=True
+                indices,
+                _generate(backend, [prompts[i] for i in indices], n, sampling, constraints),
+                strict=True,
             ):
                 completions[index] = outputs
         results = []

@@ -73,9 +73,7 @@ class OpenAIBackend(RemoteModel):
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
             raise Unavailable(f"generation server {self.url} unreachable after retries: {exc}") from exc
 
-    def _samples(
-        self, prompt: str, n: int, sampling: Sampling, seed: int, grammar: str = ""
-    ) -> list[str]:
+    def _samples(self, prompt: str, n: int, sampling: Sampling, seed: int, grammar: str = "") -> list[str]:
         """n completions of one prompt; asked again for the rest when a server returns fewer choices
         than asked (llama.cpp's answers one)."""
         texts: list[str] = []

@@ -108,7 +108,9 @@ def _vocabulary(schema: DatabaseSchema) -> list[str]:
     for index, table in enumerate(tables):
         names = list({c.name.lower(): c.name for c in table.columns}.values())
         rules.append(_alternatives(_rule_id(index), [f for c in names for f in _name_forms(c)]))
-    qualified = [f"( {f} ) \".\" ( {_rule_id(i)} | \"*\" )" for i, t in enumerate(tables) for f in _name_forms(t.name)]
+    qualified = [
+        f'( {f} ) "." ( {_rule_id(i)} | "*" )' for i, t in enumerate(tables) for f in _name_forms(t.name)
+    ]
     qualified.append('alias-ref "." ( column-name | "*" )')
     rules.append(_alternatives("qualified", qualified))
     rules.append(_alternatives("fn-name", [_ci(f) for f in FUNCTIONS]))
@@ -197,7 +199,7 @@ def _lark_name_forms(name: str) -> str:
     """One case-insensitive regex matching every way a name may be written."""
     inner = _rx(name)
     forms = [inner] if _BARE.match(name) else []
-    forms += [f'\\x{{22}}{inner}\\x{{22}}', f"`{inner}`", f"\\[{inner}\\]"]
+    forms += [f"\\x{{22}}{inner}\\x{{22}}", f"`{inner}`", f"\\[{inner}\\]"]
     return "/(?i:" + "|".join(forms) + ")/"
 
 
@@ -300,7 +302,12 @@ def sql_grammar_lark(schema: DatabaseSchema, mode: str, task: str = "sql") -> st
     else:
         start = f'start: QUESTION_LINE "{SQL_MARK}" query ";" TAIL\nQUESTION_LINE: /[^\\n]+\\n/'
     body = _LARK_FULL if mode == "full" else _LARK_IDENTIFIERS
-    return "\n".join(["%llguidance {}", start, body.strip(), _LARK_COMMON.strip(), *_lark_vocabulary(schema, mode)]) + "\n"
+    return (
+        "\n".join(
+            ["%llguidance {}", start, body.strip(), _LARK_COMMON.strip(), *_lark_vocabulary(schema, mode)]
+        )
+        + "\n"
+    )
 
 
 @dataclass(frozen=True)

@@ -49,3 +49,35 @@ def test_gpu_check_knows_a_version_for_every_carried_wheel_and_runs_existing_tes
     pins = pinned_versions()
     assert set(CARRIED) <= set(pins), set(CARRIED) - set(pins)  # `make gpu-wheels` fetches exact versions
     assert all((REPO / path).is_file() for path in GPU_TESTS)
+
+
+def test_the_constrained_decoding_benchmark_runs_every_strength_on_the_cpu(tmp_path):
+    """gpu_constrain's smoke mode: the tiny shape with the tiny tokenizer, off / identifiers / full
+    through both loops; a constrained run reports the time its masks took."""
+    from tests.tinymodel import make_tiny_model
+
+    tokenizer = make_tiny_model(tmp_path / "tiny")
+    out = tmp_path / "constrain.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.gpu_constrain",
+            "--smoke",
+            "--tokenizer",
+            str(tokenizer),
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    runs = json.loads(out.read_text())["runs"]
+    assert {(r["loop"], r["constrain"]) for r in runs} == {
+        (loop, mode) for loop in ("static", "compact") for mode in ("off", "identifiers", "full")
+    }
+    assert all(r["tokens_per_second"] > 0 for r in runs)
+    assert all((r["mask_ms_per_step"] > 0) == (r["constrain"] != "off") for r in runs)

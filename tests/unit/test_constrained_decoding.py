@@ -26,7 +26,11 @@ CONCERT = DatabaseSchema(
     (
         TableInfo(
             "singer",
-            (ColumnInfo("singer_id", "INTEGER", primary_key=True), ColumnInfo("name", "TEXT"), ColumnInfo("age", "INTEGER")),
+            (
+                ColumnInfo("singer_id", "INTEGER", primary_key=True),
+                ColumnInfo("name", "TEXT"),
+                ColumnInfo("age", "INTEGER"),
+            ),
         ),
         TableInfo("concert", (ColumnInfo("concert_id", "INTEGER"), ColumnInfo("singer_id", "INTEGER"))),
     ),
@@ -91,7 +95,8 @@ class ScriptedLM(torch.nn.Module):
         return SimpleNamespace(logits=logits)
 
 
-def scripted_decode(tokenizer, engine, preferences, mode, settings=Decoding(max_new_tokens=40)):
+def scripted_decode(tokenizer, engine, preferences, mode, settings=None):
+    settings = settings or Decoding(max_new_tokens=40)
     model = ScriptedLM(tokenizer, preferences)
     ids = torch.zeros((len(preferences), 1), dtype=torch.long)
     grammars = [RowGrammar(sql_grammar_lark(CONCERT, mode), "concert")] * len(preferences) if mode else []
@@ -114,7 +119,9 @@ def test_valid_sql_decodes_token_for_token_as_without_the_mask(tiny, engine, mod
     _, tokenizer = tiny
     preferences = [
         [" SELECT count(*) FROM singer;"],
-        [" SELECT T1.name, count(*) FROM singer AS T1 JOIN concert AS T2 ON T1.singer_id = T2.singer_id GROUP BY T1.singer_id;"],
+        [
+            " SELECT T1.name, count(*) FROM singer AS T1 JOIN concert AS T2 ON T1.singer_id = T2.singer_id GROUP BY T1.singer_id;"
+        ],
         [" SELECT name FROM singer WHERE age > 30 ORDER BY age DESC LIMIT 1;"],
     ]
     free = scripted_decode(tokenizer, engine, preferences, None, Decoding(max_new_tokens=80))
@@ -154,12 +161,20 @@ def _tiny_rows(tiny, engine, loop, settings, seed=0):
                 tokenizer, batch["input_ids"], batch["attention_mask"], settings, constraints
             )
         return decode(
-            model, tokenizer, batch["input_ids"], batch["attention_mask"], GrowingCache(), settings, constraints
+            model,
+            tokenizer,
+            batch["input_ids"],
+            batch["attention_mask"],
+            GrowingCache(),
+            settings,
+            constraints,
         )
 
 
 @pytest.mark.parametrize("temperature", (0.0, 1.0))
-def test_the_static_loop_masks_as_the_compact_loop_and_every_row_stays_in_the_grammar(tiny, engine, temperature):
+def test_the_static_loop_masks_as_the_compact_loop_and_every_row_stays_in_the_grammar(
+    tiny, engine, temperature
+):
     import llguidance
 
     """Greedy, the same tokens; sampled (the static batch samples its padding row too, so the random
