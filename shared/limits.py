@@ -12,6 +12,7 @@ MAX_FEW_SHOT_K = 16  # examples in a prompt
 MAX_TEMPERATURE = 5.0
 MAX_FOCUSES = 256  # planned tables / join paths (or row levels) per GeneratePairs call
 MAX_FOCUS_TABLES = 8  # tables in one focus
+CONSTRAIN_MODES = ("off", "identifiers", "full")  # how SQL is held to its database's grammar
 MAX_VOTING_SAMPLES = (
     64  # answer-time voting (ask, eval --samples, a run's eval_samples): a person or a gate waits
 )

@@ -65,6 +65,7 @@ class RunSettings:
     train_int8_base: bool = False  # LoRA on a CPU: the frozen base's matmuls in int8 (trainer int8_base.py)
     train_gradient_checkpointing: bool = False  # recompute activations in backward: less memory, more compute
     train_precision: str = defaults.TRAIN_PRECISION  # auto (bf16 on a GPU) | fp32 | bf16; weights stay fp32
+    constrain: str = defaults.CONSTRAIN  # off | identifiers | full: SQL held to the database's grammar
     judge_timeout_seconds: float = 600.0  # one JudgeCandidates call (a chunk of candidates)
     evaluate_timeout_seconds: float = 1800.0  # one Evaluate call (the whole held-out set)
     watch_timeout_seconds: float = 3600.0  # one WatchJob stream before it is reopened

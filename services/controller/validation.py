@@ -17,6 +17,7 @@ from shared.limits import (
     TRAIN_BOUNDS,
     TRAIN_METHODS,
     TRAIN_PRECISIONS,
+    CONSTRAIN_MODES,
 )
 
 # Run settings that become a service's parameter, checked against that service's own bounds.
@@ -82,6 +83,10 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
         raise InvalidArgument(f"train_method must be one of {', '.join(TRAIN_METHODS)}")
     if settings.train_precision not in TRAIN_PRECISIONS:
         raise InvalidArgument(f"train_precision must be one of {', '.join(TRAIN_PRECISIONS)}")
+    if settings.constrain not in CONSTRAIN_MODES:
+        raise InvalidArgument(
+            f"constrain must be one of {', '.join(CONSTRAIN_MODES)}, got {settings.constrain!r}"
+        )
     if settings.gate_mode not in GATE_MODES:
         raise InvalidArgument(f"gate_mode must be one of {', '.join(GATE_MODES)}, got {settings.gate_mode!r}")
     if not 0 < settings.gate_alpha < 1:

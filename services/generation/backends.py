@@ -51,7 +51,7 @@ class ModelInfo:
 
 
 class Backend(Protocol):
-    # The grammar strengths this backend can hold its output to (sql_grammar.CONSTRAIN_MODES).
+    # The grammar strengths this backend can hold its output to (shared.limits.CONSTRAIN_MODES).
     constrain_modes: tuple[str, ...]
 
     def generate(

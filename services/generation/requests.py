@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shared.errors import InvalidArgument
-from shared.limits import MAX_FEW_SHOT_K, MAX_NEW_TOKENS, MAX_TEMPERATURE
+from shared.limits import CONSTRAIN_MODES, MAX_FEW_SHOT_K, MAX_NEW_TOKENS, MAX_TEMPERATURE
 from shared.limits import MAX_SAMPLES as MAX_N
 from shared.sampling import Sampling
 
@@ -18,7 +18,7 @@ class Pair:
     sql: str
     hardness: str
     model_version: str
-    constrain: str = "off"  # the grammar strength it was written under
+    constrain: str  # the grammar strength it was written under
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class SqlResult:
     question_id: str
     sql: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
-    constrain: str = "off"  # the grammar strength its SQL was written under
+    constrain: str = ""  # the grammar strength its SQL was written under (set by generate_sql)
 
 
 def checked_sampling(sampling: Sampling) -> Sampling:
@@ -69,8 +69,6 @@ def resolve_k(default_k: int, k: int | None) -> int:
 
 
 def check_constrain(mode: str) -> str:
-    from services.generation.sql_grammar import CONSTRAIN_MODES
-
     if mode not in CONSTRAIN_MODES:
         raise InvalidArgument(f"constrain must be one of {', '.join(CONSTRAIN_MODES)}, got {mode!r}")
     return mode

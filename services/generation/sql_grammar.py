@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from shared.catalogue import DatabaseSchema
+from shared.limits import CONSTRAIN_MODES
 from shared.prompts import SQL_MARK
 
-CONSTRAIN_MODES = ("off", "identifiers", "full")
 TASKS = ("sql", "pair")
 
 KEYWORDS = (

@@ -70,6 +70,8 @@ class Candidate(Base):
     hardness: Mapped[str | None] = mapped_column(String(10), nullable=True)
     model_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
     resampled_sql: Mapped[list[Any]] = mapped_column(default=list)
+    # off | identifiers | full: the grammar its SQL was written under (None: before it was recorded)
+    constrain: Mapped[str | None] = mapped_column(String(12), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -148,6 +150,8 @@ class Evaluation(Base):
     by_hardness: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # question id -> [execution match, test-suite match]: what makes two versions' results comparable pairwise
     per_question: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # off | identifiers | full: the grammar the answers were written under (None: before it was recorded)
+    constrain: Mapped[str | None] = mapped_column(String(12), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

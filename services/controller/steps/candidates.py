@@ -34,6 +34,7 @@ class CandidateWriter(StepBase):
         hardness: str = "",
         version: str = "",
         resampled: list[str] | None = None,
+        constrain: str = "",
     ) -> dict[str, Any]:
         key = key_hash(source, db_id, question, sql)
         return {
@@ -49,6 +50,7 @@ class CandidateWriter(StepBase):
             "hardness": hardness or None,
             "model_version": version,
             "resampled_sql": resampled or [],
+            "constrain": constrain or None,
         }
 
     @staticmethod
@@ -106,6 +108,7 @@ class CandidateWriter(StepBase):
             few_shot_k=settings.few_shot_k,
             sampling=self.sampling(settings, seed),
             slot=slot,
+            constrain=settings.constrain,
             focus=[
                 generation_pb2.TableFocus(tables=f)
                 for f in coverage.rotate(plan, (number - 1) * settings.candidates_per_db)
@@ -136,6 +139,7 @@ class CandidateWriter(StepBase):
                 few_shot_k=shots,
                 sampling=self.sampling(settings, seed + 99),
                 slot=slot,
+                constrain=settings.constrain,
             )
             reply = with_retry(
                 lambda: generation.GenerateSql(request), "resample SQL", should_stop=self.ctx.should_stop
@@ -159,6 +163,7 @@ class CandidateWriter(StepBase):
                         hardness=p.hardness if sql == p.sql else "",
                         version=p.model_version,
                         resampled=others,
+                        constrain=p.constrain,
                     )
                 )
         return rows, figures

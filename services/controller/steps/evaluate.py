@@ -33,6 +33,7 @@ class Evaluate(StepBase):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._digests: dict[tuple[str, int, int], str] = {}
+        self._applied: set[str] = set()
 
     def eval_examples(self, settings: RunSettings) -> list[Example]:
         examples = self.ctx.catalogue.examples(settings.eval_split)
@@ -74,6 +75,8 @@ class Evaluate(StepBase):
             "test_suite": settings.test_suite,
             "engine": engine,
         }
+        if settings.constrain != "off":  # keys of evaluations made before constrain existed hold
+            content["constrain"] = settings.constrain
         digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
         return split_head(settings, shots) + digest
 
@@ -99,6 +102,7 @@ class Evaluate(StepBase):
         examples = self.eval_examples(settings)
         self.in_work_slot(served_model(version))  # evaluated beside what serves, never in its place
         critic = self.ctx.clients.critic
+        self._applied: set[str] = set()  # the grammar strengths generation applied to these answers
         predictions = []
         for index in range(0, len(examples), LABELLED_CHUNK):
             self.check_stop()
@@ -139,6 +143,7 @@ class Evaluate(StepBase):
                         "per_question": {
                             q.id: [bool(q.execution_match), bool(q.test_suite_match)] for q in reply.queries
                         },
+                        "constrain": "+".join(sorted(self._applied)) or None,
                     }
                 ],
             )
@@ -153,6 +158,7 @@ class Evaluate(StepBase):
         shots: int,
         n: int,
         sampling: common_pb2.SamplingParams,
+        constrain: str,
     ) -> list[list[str]]:
         request = generation_pb2.GenerateSqlRequest(
             questions=[
@@ -165,12 +171,14 @@ class Evaluate(StepBase):
             few_shot_k=shots,
             sampling=sampling,
             slot=generation_pb2.MODEL_SLOT_WORK,
+            constrain=constrain,
         )
         reply = with_retry(
             lambda: self.ctx.clients.generation.GenerateSql(request),
             "generate for evaluation",
             should_stop=self.ctx.should_stop,
         )
+        self._applied.add(reply.constrain)
         if reply.model_version != version.version:
             raise RolloutError(f"evaluating {version.version} but the work slot holds {reply.model_version}")
         by_index = {int(r.question_id): list(r.sql) for r in reply.results}
@@ -187,6 +195,7 @@ class Evaluate(StepBase):
             shots,
             1,
             common_pb2.SamplingParams(temperature=0.0, max_new_tokens=settings.max_new_tokens),
+            settings.constrain,
         )
         answers = [sqls[0] if sqls else "" for sqls in greedy]
         if not settings.eval_samples:
@@ -197,6 +206,7 @@ class Evaluate(StepBase):
             shots,
             settings.eval_samples,
             self.sampling(settings, settings.seed * 1_000 + offset),
+            settings.constrain,
         )
         items = []
         for i, (e, first, more) in enumerate(zip(chunk, answers, sampled, strict=True)):

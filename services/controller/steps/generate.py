@@ -102,6 +102,7 @@ class Generate(CandidateWriter):
                 few_shot_k=shots,
                 sampling=self.sampling(settings, seed_base + index),
                 slot=slot,
+                constrain=settings.constrain,
             )
             reply = with_retry(
                 lambda request=request: generation.GenerateSql(request),
@@ -125,6 +126,7 @@ class Generate(CandidateWriter):
                             hardness=e.hardness if source == "labelled" else "",
                             version=reply.model_version,
                             resampled=others if source == "unlabelled" else None,
+                            constrain=reply.constrain,
                         )
                     )
             self._store_candidates(run_id, number, task, rows)
