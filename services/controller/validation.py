@@ -8,6 +8,7 @@ from services.controller.settings import GATE_MODES, MODES, RunSettings
 from shared.catalogue import Catalogue
 from shared.errors import InvalidArgument
 from shared.limits import (
+    CONSTRAIN_MODES,
     MAX_FEW_SHOT_K,
     MAX_LEARNING_RATE,
     MAX_NEW_TOKENS,
@@ -17,7 +18,6 @@ from shared.limits import (
     TRAIN_BOUNDS,
     TRAIN_METHODS,
     TRAIN_PRECISIONS,
-    CONSTRAIN_MODES,
 )
 
 # Run settings that become a service's parameter, checked against that service's own bounds.

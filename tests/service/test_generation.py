@@ -414,6 +414,18 @@ def test_service_rejects_bad_requests(tgi_generation_service):
             grpc.StatusCode.INVALID_ARGUMENT,
             "model.path",
         ),
+        (
+            lambda: stub.GenerateSql(
+                generation_pb2.GenerateSqlRequest(
+                    questions=[generation_pb2.QuestionItem(id="q", db_id="concert", question="How many?")],
+                    n=1,
+                    constrain="'; DROP TABLE singer; --",
+                ),
+                timeout=10,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "constrain must be one of off, identifiers, full",
+        ),
     ]
     for call, code, message in cases:
         with pytest.raises(grpc.RpcError) as info:
@@ -430,6 +442,17 @@ def test_service_rejects_bad_requests(tgi_generation_service):
     assert (
         reply.results[0].question_id == "q" and len(reply.results[0].sql) + len(reply.results[0].dropped) == 2
     )
+    assert reply.constrain == "off"  # the service's default
+    # TGI takes no context-free grammar: the reply says plainly that the SQL was written unconstrained.
+    question = generation_pb2.QuestionItem(id="q", db_id="concert", question="How many?")
+    held = stub.GenerateSql(
+        generation_pb2.GenerateSqlRequest(questions=[question], n=1, constrain="full"), timeout=30
+    )
+    assert held.constrain == "off"
+    pair = next(
+        stub.GeneratePairs(generation_pb2.GeneratePairsRequest(db_id="concert", n=1, constrain="full"))
+    )
+    assert pair.constrain == "off"
 
 
 def _cuda() -> bool:
@@ -467,6 +490,19 @@ def test_service_with_tiny_transformers_model_loads_and_hot_swaps(tmp_path, spid
         assert (
             len(reply.results[0].sql) + len(reply.results[0].dropped) == 2 and reply.model_version == "tiny-a"
         )
+        held = stub.GenerateSql(
+            generation_pb2.GenerateSqlRequest(
+                questions=[
+                    generation_pb2.QuestionItem(id="q", db_id="concert", question="How many singers?")
+                ],
+                n=2,
+                sampling=common_pb2.SamplingParams(max_new_tokens=24),
+                constrain="full",
+            ),
+            timeout=60,
+        )
+        assert held.constrain == "full"  # a random model's SQL, every token the grammar allowed
+        assert all(sql.upper().startswith("SELECT") for sql in held.results[0].sql)
         swapped = stub.LoadModel(
             generation_pb2.LoadModelRequest(
                 model=common_pb2.ModelRef(path=str(tiny_models[1]), version="tiny-b")
