@@ -16,7 +16,7 @@ from cli.connect import ConfigOption
 from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.config import Config, load_config
-from shared.limits import MAX_VOTING_SAMPLES
+from shared.limits import CONSTRAIN_MODES, MAX_VOTING_SAMPLES
 from shared.stats import compare_paired, wilson_interval
 
 if TYPE_CHECKING:
@@ -81,6 +81,13 @@ def evaluate(
         float, typer.Option(help="With --samples: sampling temperature.")
     ] = defaults.TEMPERATURE,
     seed: Annotated[int, typer.Option(help="With --samples: sampling seed.")] = 0,
+    constrain: Annotated[
+        str | None,
+        typer.Option(
+            help="With --model: off, identifiers or full - hold the SQL to each database's grammar "
+            "(default: generation.constrain)."
+        ),
+    ] = None,
     metric: Annotated[
         str,
         typer.Option(
@@ -119,6 +126,12 @@ def evaluate(
             examples = examples[:limit] if limit else examples
             if precision is not None:
                 config.generation.precision = precision
+            if constrain is not None:
+                if constrain not in CONSTRAIN_MODES:
+                    raise ValueError(
+                        f"--constrain must be one of {', '.join(CONSTRAIN_MODES)}, got {constrain!r}"
+                    )
+                config.generation.constrain = constrain
             if not 0 <= samples <= MAX_VOTING_SAMPLES:
                 raise ValueError(f"--samples must be within [0, {MAX_VOTING_SAMPLES}], got {samples}")
             predicted, sampled = _predict_split(
@@ -204,6 +217,8 @@ def evaluate(
         )
     if report_path:
         document = {"accuracy": asdict(report), "queries": [asdict(s) for s in scores]}
+        if model is not None:  # how its SQL was written
+            document["constrain"] = config.generation.constrain
         if voted_report is not None:
             document |= {
                 "samples": samples,
@@ -240,7 +255,7 @@ def _predict_split(
     console.print(
         f"model {chosen.label}: {chosen.path or 'packaged default'}"
         + (f" + adapter {chosen.adapter_path}" if chosen.adapter_path else "")
-        + f", {chosen.few_shot_k}-shot prompt"
+        + f", {chosen.few_shot_k}-shot prompt, constrain {config.generation.constrain}"
     )
     with Progress(console=console) as progress:
         task = progress.add_task(f"predicting {len(examples)} questions", total=len(examples))
@@ -256,6 +271,7 @@ def _predict_split(
             samples=samples,
             temperature=temperature,
             seed=seed,
+            constrain=config.generation.constrain,
         )
     write_predictions(predicted, out, [e.db_id for e in examples])
     console.print(f"predictions: {out}")

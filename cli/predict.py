@@ -124,6 +124,7 @@ def predict(
     samples: int = 0,
     temperature: float = defaults.TEMPERATURE,
     seed: int = 0,
+    constrain: str = defaults.CONSTRAIN,
 ) -> tuple[list[str], list[list[str]]]:
     """Greedy SQL for each example ("" where the output had no usable query), in order, and with
     `samples`, that many sampled SQL per example too (for voting); computed as the generation
@@ -138,7 +139,7 @@ def predict(
         device=device,
         precision=precision,
     )
-    generator = Generator(catalogue, backend, pool, default_k=model.few_shot_k)
+    generator = Generator(catalogue, backend, pool, default_k=model.few_shot_k, constrain=constrain)
     predictions: list[str] = []
     sampled: list[list[str]] = []
     for start in range(0, len(examples), batch):

@@ -117,7 +117,8 @@ def test_eval_command_writes_one_prediction_per_question_and_scores_them(spider_
         str(spider_dir),
     ]
     result = subprocess.run(
-        [*command, "--split", "dev", "--limit", "3", "--out", str(preds), "--report", str(report)],
+        [*command, "--split", "dev", "--limit", "3", "--out", str(preds), "--report", str(report)]
+        + ["--constrain", "identifiers"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -128,7 +129,8 @@ def test_eval_command_writes_one_prediction_per_question_and_scores_them(spider_
     assert len(lines) == 3 and all(line.strip() and "\n" not in line for line in lines)
     scored = json.loads(report.read_text())
     assert scored["accuracy"]["total"] == 3 and len(scored["queries"]) == 3
-    assert "predictions:" in result.stdout
+    assert scored["constrain"] == "identifiers"  # the report says how its SQL was written
+    assert "predictions:" in result.stdout and "constrain identifiers" in result.stdout
     bad = subprocess.run(
         [*command, "--split", "nope", "--out", str(preds)], capture_output=True, text=True, timeout=120
     )
@@ -145,6 +147,10 @@ def test_eval_command_writes_one_prediction_per_question_and_scores_them(spider_
         [*command, "--precision", "int4", "--out", str(preds)], capture_output=True, text=True, timeout=120
     )
     assert wrong.returncode == 2 and "precision must be one of" in wrong.stdout
+    loose = subprocess.run(
+        [*command, "--constrain", "loose", "--out", str(preds)], capture_output=True, text=True, timeout=120
+    )
+    assert loose.returncode == 2 and "--constrain must be one of off, identifiers, full" in loose.stdout
 
 
 def _eval(*args: str, home=None, timeout: int = 300) -> subprocess.CompletedProcess:
