@@ -19,7 +19,7 @@ from shared.grpc_client import make_channel
 from shared.limits import MAX_SAMPLES, TRAIN_BOUNDS
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generation_pb2, generation_pb2_grpc
 from shared.pbconvert import enum_number, enum_text
-from shared.store import Candidate, Dataset, Event, ModelVersion, Round, Run, Store, Verdict
+from shared.store import Candidate, Dataset, Evaluation, Event, ModelVersion, Round, Run, Store, Verdict
 from tests.conftest import REPO, new_postgres_database, stop_service
 from tests.scripted_stack import SERVICES, make_stack
 from tests.tinymodel import make_tiny_model
@@ -159,6 +159,9 @@ def test_two_rounds_complete_with_a_consistent_store(stack, tiny_base):
         assert s.get(Run, run.run_id).serving_version == r1
         for rnd in s.scalars(select(Round)):
             assert rnd.figures["generated"] == facts["candidates"][rnd.number]
+        # How every SQL was written: the run's constrain, as generation applied it.
+        assert set(s.scalars(select(Candidate.constrain))) == {"off"}
+        assert set(s.scalars(select(Evaluation.constrain))) == {"off"}
 
     # The CLI, as a user runs it: a gRPC client of the controller.
     def cli(*args: str) -> subprocess.CompletedProcess:

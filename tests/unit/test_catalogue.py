@@ -105,3 +105,13 @@ def test_a_run_over_a_malformed_question_file_is_refused_at_start_with_its_line(
     (root / "train.jsonl").write_text('{"db_id": "pets", "question": "How many pets?"}\n{"db_id": \n')
     with pytest.raises(InvalidArgument, match="dataset: .*train.jsonl:2: not a JSON object"):
         validate_settings(RunSettings(mode="unlabelled", eval_split="dev"), Catalogue.load(root))
+
+
+def test_a_run_with_an_unknown_constrain_is_refused_at_start(spider_dir):
+    from services.controller.settings import RunSettings
+    from services.controller.validation import validate_settings
+    from shared.errors import InvalidArgument
+
+    catalogue = Catalogue.load(spider_dir)
+    with pytest.raises(InvalidArgument, match="constrain must be one of off, identifiers, full, got 'strict'"):
+        validate_settings(RunSettings(constrain="strict", eval_split="dev", db_ids=["pets"]), catalogue)
