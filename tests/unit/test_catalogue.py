@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import shutil
 
 import pytest
@@ -107,11 +109,19 @@ def test_a_run_over_a_malformed_question_file_is_refused_at_start_with_its_line(
         validate_settings(RunSettings(mode="unlabelled", eval_split="dev"), Catalogue.load(root))
 
 
-def test_a_run_with_an_unknown_constrain_is_refused_at_start(spider_dir):
+def test_a_run_with_an_unknown_constrain_is_refused_at_start(spider_dir, tmp_path):
     from services.controller.settings import RunSettings
     from services.controller.validation import validate_settings
     from shared.errors import InvalidArgument
 
-    catalogue = Catalogue.load(spider_dir)
-    with pytest.raises(InvalidArgument, match="constrain must be one of off, identifiers, full, got 'strict'"):
-        validate_settings(RunSettings(constrain="strict", eval_split="dev", db_ids=["pets"]), catalogue)
+    root = tmp_path / "split"  # held-out questions on concert, training on pets: a valid layout
+    shutil.copytree(spider_dir / "database", root / "database")
+    dev = [e for e in json.loads((spider_dir / "dev.json").read_text()) if e["db_id"] == "concert"]
+    (root / "dev.json").write_text(json.dumps(dev))
+    (root / "train.jsonl").write_text('{"db_id": "pets", "question": "How many pets?"}\n')
+    catalogue = Catalogue.load(root)
+    validate_settings(RunSettings(mode="unlabelled", constrain="full", db_ids=["pets"]), catalogue)
+    with pytest.raises(
+        InvalidArgument, match="constrain must be one of off, identifiers, full, got 'strict'"
+    ):
+        validate_settings(RunSettings(mode="unlabelled", constrain="strict", db_ids=["pets"]), catalogue)
