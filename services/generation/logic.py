@@ -279,7 +279,7 @@ class Generator:
             raise InvalidArgument("questions is empty")
         if len(questions) > MAX_QUESTIONS:
             raise InvalidArgument(f"at most {MAX_QUESTIONS} questions per call, got {len(questions)}")
-        check_n(n, limit=64)
+        check_n(n)  # shared/limits.MAX_SAMPLES: what StartRun allows a run
         sampling = checked_sampling(sampling)
         k = resolve_k(self.default_k, few_shot_k)
         prompts = []

@@ -17,6 +17,7 @@ from services.generation.tgi_backend import TgiBackend
 from shared.catalogue import Catalogue, Example
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from shared.grpc_client import make_channel
+from shared.limits import MAX_SAMPLES
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
 from tests.conftest import start_service, stop_service
 from tests.fake_tgi import FakeTgiServer
@@ -235,6 +236,19 @@ def test_generator_counts_dropped_outputs(backend, spider_dir):
     assert results[0].question_id == "q1"
     assert len(results[0].sql) + len(results[0].dropped) == 2
     assert sum(generator.dropped.values()) == len(results[0].dropped)
+
+
+def test_generate_sql_takes_as_many_samples_as_a_run_may_ask(backend, spider_dir):
+    """StartRun allows samples_per_question up to shared/limits.MAX_SAMPLES: GENERATE must too (it
+    once stopped at 64, and a run of 65-256 samples failed at its first GENERATE)."""
+    generator = Generator(Catalogue.load(spider_dir), backend, SEEDS)
+    question = [QuestionIn("q1", "concert", "How many singers are there?")]
+    results, _ = generator.generate_sql(
+        question, MAX_SAMPLES, sampling=Sampling(temperature=1.0, max_new_tokens=2)
+    )
+    assert len(results[0].sql) + len(results[0].dropped) == MAX_SAMPLES
+    with pytest.raises(InvalidArgument, match=f"n must be at most {MAX_SAMPLES}"):
+        generator.generate_sql(question, MAX_SAMPLES + 1)
 
 
 # --- TGI backend (recorded-protocol server; no TGI can run here) ---------------------------------
