@@ -119,6 +119,7 @@ class TransformersBackend:
         self.decode_loop = decode_loop  # compact | generate (decoding.py) | static (static_decoding.py)
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
         self._swap_lock = threading.Lock()
+        self._engines: dict[tuple[str, int, tuple[int, ...]], GrammarEngine] = {}  # by base model
         # One forward pass at a time, all cores to it; backends of one service's slots share it.
         self.generate_lock = generate_lock or threading.Lock()
         self._current = self._load(spec)
@@ -225,15 +226,18 @@ class TransformersBackend:
         return [outputs[i * n : (i + 1) * n] for i in range(len(prompts))]
 
     def _grammar_engine(self, loaded: _Loaded) -> GrammarEngine:
-        """The model's grammar engine (its tokenizer's view: about 5 s for a 150k vocabulary, once)."""
+        """The model's grammar engine: its tokenizer's view, about 5 s for a 150k vocabulary, so it
+        is built once per base model and shared by the versions trained from it (same tokenizer)."""
         if loaded.grammar is None:
             from services.generation.constrain import GrammarEngine
             from services.generation.decoding import end_token_ids
 
             vocab = int(loaded.model.config.vocab_size)
-            loaded.grammar = GrammarEngine(
-                loaded.tokenizer, vocab, end_token_ids(loaded.model, loaded.tokenizer)
-            )
+            ends = end_token_ids(loaded.model, loaded.tokenizer)
+            key = (loaded.info.path, vocab, tuple(ends))
+            if key not in self._engines:
+                self._engines[key] = GrammarEngine(loaded.tokenizer, vocab, ends)
+            loaded.grammar = self._engines[key]
         return loaded.grammar
 
     def _batch_size(self, loaded: _Loaded, prompts: list[str], max_new_tokens: int) -> int:
