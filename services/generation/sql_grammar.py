@@ -219,12 +219,13 @@ NUMBERED_ALIAS: /[A-Za-z][0-9]+/
 """
 
 _LARK_FULL = """
-query: select_core (compound select_core)* order_by? limit?
+query: one_table | select_any (compound select_any)+ order_by? limit? | select_core order_by? limit?
+select_any: select_core | one_table_core
 compound: KW_UNION KW_ALL? | KW_INTERSECT | KW_EXCEPT
 select_core: KW_SELECT (KW_DISTINCT | KW_ALL)? result_list (KW_FROM from_clause)? (KW_WHERE expr)? (KW_GROUP KW_BY expr_list (KW_HAVING expr)?)?
 result_list: result_col ("," result_col)*
 result_col: "*" | expr (KW_AS (FREE_IDENT | STRING | DQ_STRING))?
-from_clause: source (join_op source join_constraint?)*
+from_clause: source (join_op source join_constraint?)+ | "(" query ")" (KW_AS FREE_IDENT | NUMBERED_ALIAS)?
 source: (TABLE_NAME | "(" query ")") (KW_AS FREE_IDENT | NUMBERED_ALIAS)?
 join_op: "," | KW_NATURAL? ((KW_LEFT KW_OUTER? | KW_INNER | KW_CROSS))? KW_JOIN
 join_constraint: KW_ON expr | KW_USING "(" COLUMN_NAME ("," COLUMN_NAME)* ")"
@@ -242,6 +243,32 @@ order_by: KW_ORDER KW_BY order_term ("," order_term)*
 order_term: expr (KW_ASC | KW_DESC)? (KW_NULLS (KW_FIRST | KW_LAST))?
 limit: KW_LIMIT expr (("," | KW_OFFSET) expr)?
 """
+
+# `full`: a SELECT over one table names bare columns of that table only (most of a small model's
+# "no such column" answers name a column of another table of the same database). The parser keeps
+# one alternative per table alive until FROM settles which: "SELECT plays FROM" then allows only
+# the tables that have `plays`. Qualified names (T1.x, movie.x) keep the general rule: a correlated
+# subquery may name the outer query's columns.
+_LARK_ONE_TABLE = """
+one_table_{i}: one_table_core_{i} order_by_{i}? limit?
+one_table_core_{i}: KW_SELECT (KW_DISTINCT | KW_ALL)? result_col_{i} ("," result_col_{i})* KW_FROM TABLE_{i} (KW_AS FREE_IDENT | NUMBERED_ALIAS)? (KW_WHERE expr_{i})? (KW_GROUP KW_BY expr_list_{i} (KW_HAVING expr_{i})?)?
+result_col_{i}: "*" | expr_{i} (KW_AS (FREE_IDENT | STRING | DQ_STRING))?
+expr_list_{i}: expr_{i} ("," expr_{i})*
+expr_{i}: unary_{i} (binop unary_{i})*
+unary_{i}: (KW_NOT | "-" | "+")* primary_{i} (KW_COLLATE KW_NOCASE | KW_ISNULL | KW_NOTNULL | KW_NOT KW_NULL)?
+primary_{i}: NUMBER | STRING | DQ_STRING | KW_NULL | KW_TRUE | KW_FALSE | KW_CURRENT_DATE | KW_CURRENT_TIMESTAMP | COLS_{i} | qualified | FN_NAME "(" ("*" | KW_DISTINCT? expr_list_{i})? ")" | "(" (query | expr_list_{i}) ")" | KW_CASE expr_{i}? (KW_WHEN expr_{i} KW_THEN expr_{i})+ (KW_ELSE expr_{i})? KW_END | KW_CAST "(" expr_{i} KW_AS TYPE_NAME ("(" NUMBER ("," NUMBER)? ")")? ")" | KW_EXISTS "(" query ")"
+order_by_{i}: KW_ORDER KW_BY order_term_{i} ("," order_term_{i})*
+order_term_{i}: expr_{i} (KW_ASC | KW_DESC)? (KW_NULLS (KW_FIRST | KW_LAST))?
+"""
+
+
+def _lark_one_table_rules(schema: DatabaseSchema) -> list[str]:
+    indices = range(len(schema.tables))
+    rules = [_LARK_ONE_TABLE.replace("{i}", str(i)).strip() for i in indices]
+    rules.append("one_table: " + " | ".join(f"one_table_{i}" for i in indices))
+    rules.append("one_table_core: " + " | ".join(f"one_table_core_{i}" for i in indices))
+    return rules
+
 
 _LARK_IDENTIFIERS = """
 query: (KW_SELECT | KW_WITH) item*
@@ -302,9 +329,17 @@ def sql_grammar_lark(schema: DatabaseSchema, mode: str, task: str = "sql") -> st
     else:
         start = f'start: QUESTION_LINE "{SQL_MARK}" query ";" TAIL\nQUESTION_LINE: /[^\\n]+\\n/'
     body = _LARK_FULL if mode == "full" else _LARK_IDENTIFIERS
+    scoped = _lark_one_table_rules(schema) if mode == "full" else []
     return (
         "\n".join(
-            ["%llguidance {}", start, body.strip(), _LARK_COMMON.strip(), *_lark_vocabulary(schema, mode)]
+            [
+                "%llguidance {}",
+                start,
+                body.strip(),
+                *scoped,
+                _LARK_COMMON.strip(),
+                *_lark_vocabulary(schema, mode),
+            ]
         )
         + "\n"
     )

@@ -61,8 +61,9 @@ def test_hard_shapes_pass_and_invented_names_do_not(bundled, tokenizer, mode):
     grammar = sql_grammar_lark(bundled.schema("film"), mode)
     assert [q for q in SHAPES["accepted"] if not accepts(tokenizer, grammar, f" {q};")] == []
     assert [q for q in SHAPES["rejected"] if accepts(tokenizer, grammar, f" {q};")] == []
-    wrong_table = [q for q in SHAPES["rejected_full_only"] if accepts(tokenizer, grammar, f" {q};")]
-    assert wrong_table == ([] if mode == "full" else SHAPES["rejected_full_only"])
+    full_only = SHAPES["rejected_full_only"] + SHAPES["rejected_full_only_scoped"]
+    wrong_table = [q for q in full_only if accepts(tokenizer, grammar, f" {q};")]
+    assert wrong_table == ([] if mode == "full" else full_only)
 
 
 def test_the_pair_layout_holds_a_question_then_sql(bundled, tokenizer):
