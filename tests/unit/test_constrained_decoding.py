@@ -188,3 +188,20 @@ def test_the_static_loop_masks_as_the_compact_loop_and_every_row_stays_in_the_gr
     for row in compact + static:  # a random model's tokens, each one the grammar allowed
         matcher = llguidance.LLMatcher(engine.tokenizer, grammar)
         assert row and all(matcher.consume_token(t) for t in row), tiny[1].decode(row)
+
+
+def test_an_engine_error_lets_the_row_go_on_unconstrained(tiny, engine, caplog):
+    """Not a dead end: a parser that runs past its limits says so, and that row is not cut off."""
+    import llguidance
+
+    _, tokenizer = tiny
+    preferences = [[" SELECT name FROM singer;"]]
+    limits = engine.limits
+    engine.limits = llguidance.LLParserLimits(step_max_items=5)
+    try:
+        with caplog.at_level(logging.WARNING, logger="sqldistill.generation"):
+            out = scripted_decode(tokenizer, engine, preferences, "full")
+    finally:
+        engine.limits = limits
+    assert out == [" SELECT name FROM singer;"]
+    assert any("decodes unconstrained" in r.getMessage() for r in caplog.records)
