@@ -201,11 +201,11 @@ class TransformersBackend:
         loaded = self._current  # a snapshot: a concurrent load() does not affect this call
         tokenizer = loaded.tokenizer
         expanded = [p for p in prompts for _ in range(n)]
-        grammars: list[RowGrammar | None] = [
+        per_prompt = [
             RowGrammar(c.lark(), c.schema.db_id) if c is not None and c.mode != "off" else None
             for c in (constraints or [None] * len(prompts))
-            for _ in range(n)
         ]
+        grammars = [g for g in per_prompt for _ in range(n)]  # each prompt's n rows share its grammar
         outputs: list[str] = []
         settings = Decoding(
             max_new_tokens=sampling.max_new_tokens,

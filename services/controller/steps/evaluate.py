@@ -33,7 +33,6 @@ class Evaluate(StepBase):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._digests: dict[tuple[str, int, int], str] = {}
-        self._applied: set[str] = set()
 
     def eval_examples(self, settings: RunSettings) -> list[Example]:
         examples = self.ctx.catalogue.examples(settings.eval_split)
@@ -102,12 +101,12 @@ class Evaluate(StepBase):
         examples = self.eval_examples(settings)
         self.in_work_slot(served_model(version))  # evaluated beside what serves, never in its place
         critic = self.ctx.clients.critic
-        self._applied: set[str] = set()  # the grammar strengths generation applied to these answers
+        applied: set[str] = set()  # the grammar strengths generation applied to these answers
         predictions = []
         for index in range(0, len(examples), LABELLED_CHUNK):
             self.check_stop()
             chunk = examples[index : index + LABELLED_CHUNK]
-            answers = self._answers(version, chunk, shots, settings, index)
+            answers = self._answers(version, chunk, shots, settings, index, applied)
             predictions += [
                 critic_pb2.Prediction(
                     id=e.id, db_id=e.db_id, question=e.question, gold_sql=e.query, predicted_sql=answer
@@ -143,7 +142,7 @@ class Evaluate(StepBase):
                         "per_question": {
                             q.id: [bool(q.execution_match), bool(q.test_suite_match)] for q in reply.queries
                         },
-                        "constrain": "+".join(sorted(self._applied)) or None,
+                        "constrain": "+".join(sorted(applied)) or None,
                     }
                 ],
             )
@@ -159,7 +158,9 @@ class Evaluate(StepBase):
         n: int,
         sampling: common_pb2.SamplingParams,
         constrain: str,
+        applied: set[str],
     ) -> list[list[str]]:
+        """Each question's SQL; the strength generation applied is added to `applied`."""
         request = generation_pb2.GenerateSqlRequest(
             questions=[
                 generation_pb2.QuestionItem(
@@ -178,14 +179,20 @@ class Evaluate(StepBase):
             "generate for evaluation",
             should_stop=self.ctx.should_stop,
         )
-        self._applied.add(reply.constrain)
+        applied.add(reply.constrain)
         if reply.model_version != version.version:
             raise RolloutError(f"evaluating {version.version} but the work slot holds {reply.model_version}")
         by_index = {int(r.question_id): list(r.sql) for r in reply.results}
         return [by_index.get(i, []) for i in range(len(chunk))]
 
     def _answers(
-        self, version: ModelVersion, chunk: list[Example], shots: int, settings: RunSettings, offset: int
+        self,
+        version: ModelVersion,
+        chunk: list[Example],
+        shots: int,
+        settings: RunSettings,
+        offset: int,
+        applied: set[str],
     ) -> list[str]:
         """One answer per question: greedy; or, with eval_samples, the answer of the majority of
         the greedy answer and eval_samples sampled ones (the greedy answer wins ties)."""
@@ -196,6 +203,7 @@ class Evaluate(StepBase):
             1,
             common_pb2.SamplingParams(temperature=0.0, max_new_tokens=settings.max_new_tokens),
             settings.constrain,
+            applied,
         )
         answers = [sqls[0] if sqls else "" for sqls in greedy]
         if not settings.eval_samples:
@@ -207,6 +215,7 @@ class Evaluate(StepBase):
             settings.eval_samples,
             self.sampling(settings, settings.seed * 1_000 + offset),
             settings.constrain,
+            applied,
         )
         items = []
         for i, (e, first, more) in enumerate(zip(chunk, answers, sampled, strict=True)):
