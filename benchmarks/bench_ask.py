@@ -23,8 +23,8 @@ import grpc
 from shared.catalogue import Catalogue
 from shared.grpc_client import make_channel
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, critic_pb2, critic_pb2_grpc
-from tests.scripted_stack import SERVICES, make_stack
-from tests.tinymodel import make_tiny_model
+from testbed.scripted_stack import SERVICES, make_stack
+from testbed.tiny_models import make_tiny_model
 
 DEADLINE_SECONDS = 30.0  # what a person would wait, as the load test used
 HEAVY = (  # counts far past any deadline: runs until the sandbox stops it

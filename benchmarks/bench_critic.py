@@ -25,8 +25,8 @@ from services.critic.neighbours import neighbours
 from services.critic.sandbox_pool import SandboxPool
 from shared.catalogue import Catalogue
 from shared.sql import hardness_of, remove_distinct
-from tests.dbfactory import make_concert_db
-from tests.reference_evaluator import reference_results_match
+from testbed.databases import make_concert_db
+from testbed.reference_evaluator import reference_results_match
 
 GOLD = [
     "SELECT count(*) FROM singer",

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from shared.grpc_client import check_health, make_channel
 from shared.pb import common_pb2, critic_pb2, critic_pb2_grpc
-from tests.conftest import start_service, stop_service
-from tests.dbfactory import make_spider_dir
-from tests.hostile_sql import sendable
+from testbed.databases import make_spider_dir
+from testbed.hostile_sql import sendable
+from testbed.processes import start_service, stop_service
 
 DEADLINE_MS = 2000  # the critic's default per-query deadline (CriticConfig.timeout_ms)
 

@@ -22,7 +22,7 @@ from shared.config import REPO_ROOT
 from shared.fewshot import question_prompt
 from shared.packaged_models import DEFAULT_MODEL, PACKAGED_MODELS
 from shared.prompts import STOP_SEQUENCES
-from tests.llama_server import llama_server
+from testbed.llama_server import llama_server
 
 
 def main() -> None:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cli.local_stack import ServiceProcess, spawn_service, stop_process, wait_serving
-from tests.dbfactory import make_spider_dir
+from shared.config import REPO_ROOT
+from testbed.databases import make_spider_dir
+from testbed.processes import RunningService, start_service, stop_service
+from tests.support.postgres import new_postgres_database
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 # The trainer's fixtures (tiny_base, dataset), shared by its integration and service tests.
-pytest_plugins = ["tests.training_fixtures"]
+pytest_plugins = ["tests.support.training_fixtures"]
 
 
 TIERS = ("unit", "integration", "service", "e2e")  # tests/<tier>/: selected with -m <tier>
@@ -27,12 +28,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
         if parts and parts[0] in TIERS:
             item.add_marker(getattr(pytest.mark, parts[0]))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -68,24 +63,6 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     server.cleanup()
 
 
-def new_postgres_database(server: object) -> str:
-    """A fresh, empty database on the session's server; its SQLAlchemy URL (psycopg 3 driver)."""
-    import uuid
-
-    import sqlalchemy as sa
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(_psycopg(server.get_uri()), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return _psycopg(server.get_uri(name))
-
-
-def _psycopg(uri: str) -> str:
-    return uri.replace("postgresql://", "postgresql+psycopg://", 1)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The store on a real SQLite file, then on a real PostgreSQL database."""
@@ -97,40 +74,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def spider_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_spider_dir(tmp_path_factory.mktemp("spider"))
-
-
-RunningService = ServiceProcess  # a service process a test started
-
-
-def start_service(
-    name: str,
-    tmp_path: Path,
-    dataset: Path | None = None,
-    extra_env: dict[str, str] | None = None,
-    timeout: float = 60.0,
-) -> ServiceProcess:
-    """Start `python -m services.<name>` on a free loopback port and wait until it is SERVING."""
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        {
-            "SQLDISTILL_HOME": str(tmp_path / "home"),
-            f"SQLDISTILL_SERVICES__{name.upper()}__PORT": str(port),
-            f"SQLDISTILL_SERVICES__{name.upper()}__METRICS_PORT": str(free_port()),
-            "SQLDISTILL_CRITIC__WORKERS": "2",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    if dataset:
-        env["SQLDISTILL_DATASET"] = str(dataset)
-    env.update(extra_env or {})
-    service = spawn_service(name, f"127.0.0.1:{port}", env, tmp_path / f"{name}-{port}.log")
-    wait_serving(service, timeout)
-    return service
-
-
-def stop_service(service: ServiceProcess) -> None:
-    stop_process(service)
 
 
 @pytest.fixture(scope="module")

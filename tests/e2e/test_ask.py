@@ -13,12 +13,12 @@ import grpc
 import pytest
 
 from shared.catalogue import Catalogue
+from shared.config import REPO_ROOT as REPO
 from shared.grpc_client import make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc, critic_pb2
 from shared.pbconvert import from_result_set
-from tests.conftest import REPO
-from tests.scripted_stack import SERVICES, make_stack
-from tests.tinymodel import make_tiny_model
+from testbed.scripted_stack import SERVICES, make_stack
+from testbed.tiny_models import make_tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,16 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.catalogue import Catalogue
+from shared.config import REPO_ROOT as REPO
 from shared.grpc_client import make_channel
 from shared.limits import MAX_SAMPLES, TRAIN_BOUNDS
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generation_pb2, generation_pb2_grpc
 from shared.pbconvert import enum_number, enum_text
 from shared.store import Candidate, Dataset, Evaluation, Event, ModelVersion, Round, Run, Store, Verdict
-from tests.conftest import REPO, new_postgres_database, stop_service
-from tests.scripted_stack import SERVICES, make_stack
-from tests.tinymodel import make_tiny_model
+from testbed.processes import stop_service
+from testbed.scripted_stack import SERVICES, make_stack
+from testbed.tiny_models import make_tiny_model
+from tests.support.postgres import new_postgres_database
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from benchmarks.gpu_bench import peak_tflops
-from tests.conftest import REPO
+from shared.config import REPO_ROOT as REPO
 
 NOT_ON_THE_GPU_MACHINE = {"grpc", "sqlglot", "pydantic", "sqlalchemy", "typer", "rich", "alembic"}
 
@@ -54,7 +54,7 @@ def test_gpu_check_knows_a_version_for_every_carried_wheel_and_runs_existing_tes
 def test_the_constrained_decoding_benchmark_runs_every_strength_on_the_cpu(tmp_path):
     """gpu_constrain's smoke mode: the tiny shape with the tiny tokenizer, off / identifiers / full
     through both loops; a constrained run reports the time its masks took."""
-    from tests.tinymodel import make_tiny_model
+    from testbed.tiny_models import make_tiny_model
 
     tokenizer = make_tiny_model(tmp_path / "tiny")
     out = tmp_path / "constrain.json"

@@ -17,7 +17,7 @@ from shared.int8_kernels import (  # noqa: E402
     use_int8_engine,
     weight_only_matmul,
 )
-from tests.tinymodel import make_tiny_model  # noqa: E402
+from testbed.tiny_models import make_tiny_model  # noqa: E402
 
 
 def relative_error(approx, exact) -> float:

@@ -25,8 +25,8 @@ from services.trainer.batches import (
 )
 from services.trainer.checkpoints import CheckpointWriter, load_checkpoint
 from services.trainer.train import train
-from tests.conftest import REPO
-from tests.training_fixtures import DDP, ROWS, train_spec
+from shared.config import REPO_ROOT as REPO
+from tests.support.training_fixtures import DDP, ROWS, train_spec
 
 
 def test_loss_drops_and_the_version_loads_and_generates(tmp_path, tiny_base, dataset):

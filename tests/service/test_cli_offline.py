@@ -8,8 +8,9 @@ import os
 import subprocess
 import sys
 
+from shared.config import REPO_ROOT as REPO
 from shared.store import ModelVersion, Run, Store
-from tests.conftest import REPO, free_port
+from testbed.processes import free_port
 
 
 def _home_env(tmp_path) -> dict[str, str]:

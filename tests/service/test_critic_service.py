@@ -15,7 +15,7 @@ import pytest
 from shared.grpc_client import check_health, make_channel
 from shared.pb import common_pb2, critic_pb2, critic_pb2_grpc
 from shared.pbconvert import from_result_set
-from tests.hostile_sql import sendable
+from testbed.hostile_sql import sendable
 
 
 @pytest.fixture(scope="module")

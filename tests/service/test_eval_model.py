@@ -16,7 +16,7 @@ from shared.catalogue import Catalogue
 from shared.defaults import FEW_SHOT_K as DEFAULT_BASE_SHOTS
 from shared.fewshot import few_shot_pool
 from shared.store import ModelVersion, Store
-from tests.tinymodel import make_tiny_model
+from testbed.tiny_models import make_tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +218,7 @@ def test_voted_predictions_take_the_majority_answer_and_the_greedy_one_on_a_tie(
 
 
 def test_eval_scores_a_bird_folder_with_birds_semantics_by_difficulty(tiny, tmp_path):
-    from tests.dbfactory import BIRD_DISAGREEMENTS, BIRD_EXAMPLES, make_bird_dir
+    from testbed.databases import BIRD_DISAGREEMENTS, BIRD_EXAMPLES, make_bird_dir
 
     bird = make_bird_dir(tmp_path / "bird")
     gold = bird / "dev.json"

@@ -18,12 +18,12 @@ from services.generation.openai_backend import OpenAIBackend
 from services.generation.parsing import parse_sql_completion
 from shared.bundled.locate import default_dataset
 from shared.catalogue import Catalogue
+from shared.config import REPO_ROOT as REPO
 from shared.config import load_config
 from shared.fewshot import question_prompt
 from shared.packaged_models import FAST_MODEL, materialize
 from shared.prompts import STOP_SEQUENCES
-from tests.conftest import REPO
-from tests.llama_server import llama_server
+from testbed.llama_server import llama_server
 
 QUESTIONS = 4
 

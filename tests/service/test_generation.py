@@ -19,9 +19,9 @@ from shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavail
 from shared.grpc_client import make_channel
 from shared.limits import MAX_SAMPLES
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
-from tests.conftest import start_service, stop_service
-from tests.fake_tgi import FakeTgiServer
-from tests.tinymodel import make_tiny_model
+from testbed.fake_tgi import FakeTgiServer
+from testbed.processes import start_service, stop_service
+from testbed.tiny_models import make_tiny_model
 
 PROMPTS = [
     "-- Question: How many singers are there?\n-- SQL:",

@@ -15,8 +15,8 @@ import pytest
 from shared.grpc_client import check_health, make_channel
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc, trainer_pb2, trainer_pb2_grpc
 from shared.training_data import file_hash
-from tests.conftest import start_service, stop_service
-from tests.tinymodel import make_tiny_model
+from testbed.processes import start_service, stop_service
+from testbed.tiny_models import make_tiny_model
 
 HUGE = "a" * 10_000_000
 REFUSED = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)

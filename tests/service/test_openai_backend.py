@@ -19,8 +19,8 @@ from shared.grpc_client import make_channel
 from shared.packaged_models import DEFAULT_MODEL, PACKAGED_MODELS
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
 from shared.prompts import STOP_SEQUENCES
-from tests.conftest import free_port, start_service, stop_service
-from tests.llama_server import llama_server as serve
+from testbed.llama_server import llama_server as serve
+from testbed.processes import free_port, start_service, stop_service
 
 PROMPT = "-- SQLite\nCREATE TABLE singer (singer_id INTEGER, name TEXT, age INTEGER);\n-- Question: How many singers are there?\n-- SQL:"
 

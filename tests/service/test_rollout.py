@@ -9,9 +9,9 @@ from services.controller.deployment import EmbeddedRollout, KubernetesRollout, R
 from services.controller.versions import ServedModel
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
-from tests.conftest import start_service, stop_service
-from tests.fake_kube_api import FakeKubeApi
-from tests.tinymodel import make_tiny_model
+from testbed.processes import start_service, stop_service
+from testbed.tiny_models import make_tiny_model
+from tests.support.fake_kube_api import FakeKubeApi
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def test_the_rollout_patches_the_deployment_the_manifests_really_define(overlay)
     import yaml
 
     from shared.config import Config
-    from tests.unit.test_k8s import render
+    from tests.support.k8s import render
 
     docs = render(overlay)
     config = Config(

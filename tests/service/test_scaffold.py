@@ -23,7 +23,7 @@ from shared.config import load_config
 from shared.grpc_client import DeadlineStub, check_health, make_channel, wait_healthy
 from shared.grpc_server import PortTaken, ServiceHost
 from shared.pb import critic_pb2, critic_pb2_grpc
-from tests.conftest import free_port, start_service, stop_service
+from testbed.processes import free_port, start_service, stop_service
 
 SLOW_SQL = (
     "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM r WHERE x < 6000000) SELECT count(*) FROM r"

@@ -14,9 +14,9 @@ import yaml
 from services.trainer.launchers import DEFAULT_JOB_TEMPLATE, KubernetesLauncher, build_job, job_name
 from shared.grpc_client import make_channel
 from shared.pb import common_pb2, trainer_pb2, trainer_pb2_grpc
-from tests.conftest import start_service, stop_service
-from tests.fake_kube_api import FakeKubeApi
-from tests.training_fixtures import DDP, train_spec
+from testbed.processes import start_service, stop_service
+from tests.support.fake_kube_api import FakeKubeApi
+from tests.support.training_fixtures import DDP, train_spec
 
 
 def _submit(stub, dataset, base, round_number=1, **params):

@@ -12,7 +12,7 @@ from services.critic.matching import results_match, set_results_match
 from services.critic.predictions import load_prediction_set, write_bird_predictions
 from shared.catalogue import Catalogue
 from shared.prompts import Shot, sql_prompt
-from tests.dbfactory import BIRD_EXAMPLES, make_bird_dir
+from testbed.databases import BIRD_EXAMPLES, make_bird_dir
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_a_training_row_and_inference_send_the_same_prompt_with_evidence(bird):
     from services.generation.requests import QuestionIn
     from shared.fewshot import few_shot_pool
     from shared.training_data import TrainingPair, render_rows
-    from tests.unit.test_prompts_and_parsing import RecordingBackend
+    from tests.support.backends import RecordingBackend
 
     catalogue = Catalogue.load(bird)
     question = catalogue.examples("dev")[2]

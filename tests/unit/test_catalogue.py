@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from shared.catalogue import Catalogue, introspect
-from tests.dbfactory import make_concert_db
+from testbed.databases import make_concert_db
 
 
 def test_reads_a_spider_format_folder(spider_dir):

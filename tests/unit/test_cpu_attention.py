@@ -11,7 +11,7 @@ from transformers import AutoModelForCausalLM
 
 from services.generation.cpu_attention import NAME, use_cpu_gqa_attention
 from services.generation.kv_cache import GrowingCache
-from tests.tinymodel import make_tiny_model
+from testbed.tiny_models import make_tiny_model
 
 
 def test_masked_prefill_over_a_prefix_gives_the_same_logits_with_grouped_heads(tmp_path, monkeypatch):

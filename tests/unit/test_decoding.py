@@ -9,7 +9,7 @@ from transformers import DynamicCache
 
 from services.generation.decoding import Decoding, decode, end_token_ids, generate_rows
 from services.generation.kv_cache import GrowingCache
-from tests.tinymodel import load_tiny, make_tiny_model
+from testbed.tiny_models import load_tiny, make_tiny_model
 
 PROMPTS = [
     "-- Question: How many singers are there?\n-- SQL:",

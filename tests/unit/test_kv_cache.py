@@ -11,7 +11,7 @@ from transformers import AutoModelForCausalLM, DynamicCache
 
 from services.generation import kv_cache
 from services.generation.kv_cache import GrowingCache
-from tests.tinymodel import make_tiny_model
+from testbed.tiny_models import make_tiny_model
 
 
 @pytest.fixture(scope="module")

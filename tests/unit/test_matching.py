@@ -9,7 +9,7 @@ import time
 import pytest
 
 from services.critic.matching import order_matters, results_match
-from tests.reference_evaluator import reference_results_match
+from testbed.reference_evaluator import reference_results_match
 
 
 @pytest.mark.parametrize("match", [results_match, reference_results_match])

@@ -11,6 +11,7 @@ from services.generation.parsing import extract_sql, parse_pair_completion, pars
 from shared.catalogue import Catalogue, Example
 from shared.fewshot import select_examples, shots_for
 from shared.prompts import pair_completion, pair_prompt, schema_for_prompt, sql_completion, sql_prompt
+from tests.support.backends import RecordingBackend
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -141,28 +142,6 @@ def test_few_shot_selection_avoids_the_target_database_and_prefers_similar_hardn
     assert len(keys) > 1  # the seed changes ties
     assert select_examples(POOL, "a", 0) == []
     assert len(select_examples(POOL, "a", 10)) == 4  # never more than the other databases have
-
-
-class RecordingBackend:
-    """A stand-in model that records the prompts it is sent (what is tested is the prompt, not a model)."""
-
-    def __init__(self) -> None:
-        self.prompts: list[str] = []
-
-    def generate(self, prompts, n, sampling):
-        self.prompts += prompts
-        return [["SELECT 1"] * n for _ in prompts]
-
-    def count_tokens(self, text):
-        return len(text.split())
-
-    def load(self, spec):
-        raise NotImplementedError
-
-    def info(self):
-        from services.generation.backends import ModelInfo
-
-        return ModelInfo(version="recorder")
 
 
 @pytest.mark.parametrize("k", [0, 2])

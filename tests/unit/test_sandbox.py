@@ -10,8 +10,8 @@ import pytest
 
 from services.critic.sandbox import EXHAUSTED, OK, TIMEOUT, Limits, check_statement
 from services.critic.sandbox_pool import SandboxPool
-from tests.dbfactory import make_concert_db
-from tests.hostile_sql import HOSTILE
+from testbed.databases import make_concert_db
+from testbed.hostile_sql import HOSTILE
 
 TIMEOUT_MS = 1000
 
@@ -120,7 +120,7 @@ def test_deadlines_count_from_a_started_worker_under_a_slow_heavy_main_module(tm
     import subprocess
     import sys
 
-    from tests.conftest import REPO
+    from shared.config import REPO_ROOT as REPO
 
     script = tmp_path / "slow_main.py"
     script.write_text(SLOW_HEAVY_MAIN)

@@ -11,7 +11,7 @@ from services.generation.decoding import Decoding, decode, end_token_ids
 from services.generation.kv_cache import GrowingCache
 from services.generation.placement import gpu_batch_size
 from services.generation.static_decoding import CHECK_EVERY, StaticDecoder, bucket
-from tests.tinymodel import load_tiny, make_tiny_model
+from testbed.tiny_models import load_tiny, make_tiny_model
 
 PROMPTS = [  # three rows: the static loop pads them to four
     "-- Question: How many singers are there?\n-- SQL:",

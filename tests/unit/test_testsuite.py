@@ -13,7 +13,7 @@ from services.critic.neighbours import neighbours
 from services.critic.sandbox_pool import SandboxPool
 from services.critic.testsuite import SuiteStore
 from shared.catalogue import Catalogue
-from tests.dbfactory import make_concert_db
+from testbed.databases import make_concert_db
 
 GOLD = [
     "SELECT count(*) FROM singer WHERE age > 40",

@@ -15,8 +15,8 @@ from pathlib import Path
 from cli.local_stack import spawn_service, wait_serving
 from shared.bundled.build import build
 from shared.catalogue import Catalogue
-from tests.conftest import RunningService, free_port, stop_service
-from tests.fake_tgi import FakeTgiServer
+from testbed.fake_tgi import FakeTgiServer
+from testbed.processes import RunningService, free_port, stop_service
 
 SERVICES = ("critic", "generation", "trainer", "controller")
 

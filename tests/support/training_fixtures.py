@@ -8,7 +8,7 @@ import pytest
 
 from services.trainer.job_spec import TrainingParams, TrainSpec
 from shared.training_data import freeze
-from tests.tinymodel import make_tiny_model
+from testbed.tiny_models import make_tiny_model
 
 ROWS = [
     {

@@ -1,4 +1,4 @@
-"""The hostile SQL corpus (tests/data/hostile_sql.yaml) as (name, sql, allowed statuses) triples, for
+"""The hostile SQL corpus (testbed/data/hostile_sql.yaml) as (name, sql, allowed statuses) triples, for
 the sandbox tests, the critic service tests and `benchmarks/bench_hostile.py` alike."""
 
 from __future__ import annotations

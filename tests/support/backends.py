@@ -1,0 +1,25 @@
+"""Stand-in generation backends for tests of what is sent to a model, not of a model."""
+
+from __future__ import annotations
+
+
+class RecordingBackend:
+    """A stand-in model that records the prompts it is sent (what is tested is the prompt, not a model)."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def generate(self, prompts, n, sampling):
+        self.prompts += prompts
+        return [["SELECT 1"] * n for _ in prompts]
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def load(self, spec):
+        raise NotImplementedError
+
+    def info(self):
+        from services.generation.backends import ModelInfo
+
+        return ModelInfo(version="recorder")
