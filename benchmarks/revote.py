@@ -9,17 +9,12 @@ sampling noise. Prints EX / TS and paired comparisons; writes JSON; asserts noth
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 from dataclasses import asdict
 from pathlib import Path
-from unittest import mock
 
-from cli.predict import voted_predictions
-from services.critic.logic import Critic, PredictionIn
-from services.critic.sandbox_pool import SandboxPool
-from services.critic.testsuite import SuiteStore
-from services.critic.voting import Ballot
+from offline.evaluation import answers_from_report, evaluate, open_critic
+from services.critic.scoring import PredictionIn
 from shared.catalogue import Catalogue
 from shared.stats import compare_paired
 
@@ -43,42 +38,29 @@ def main() -> None:
         raise SystemExit(f"{args.report} keeps no samples: rerun eval with --samples N --report")
     catalogue = Catalogue.load(args.dataset)
     examples = {e.id: e for e in catalogue.examples(args.split)}
+    answers = answers_from_report(document)
     greedy = [
         PredictionIn(q["id"], examples[q["id"]].db_id, examples[q["id"]].query, q["greedy"])
         for q in document["sampled_sql"]
     ]
-    sampled = [q["samples"] for q in document["sampled_sql"]]
-    gold: dict[str, list[str]] = {}
-    for p in greedy:
-        gold.setdefault(p.db_id, []).append(p.gold_sql)
+    suites = (args.suites or Path(".bench/revote-suites")) if args.test_suite else None
     scored: dict[str, dict[str, bool]] = {}
     figures: dict[str, dict[str, float]] = {}
-    answers: dict[str, list[str]] = {}
-    rules = {"greedy": None, "voted": False, "voted, empty ranked like any answer": True}
-    for name, ablate in rules.items():
+    answered: dict[str, list[str]] = {}
+    # The vote's rule as the critic applies it today, and the ablation: empty answers ranked like
+    # any other group (services/critic/voting.py, empty_last).
+    for name, empty_last in {"voted": True, "voted, empty ranked like any answer": False}.items():
         # A critic per rule: its vote cache must not answer with another rule's groups.
-        critic = Critic(catalogue, SandboxPool(workers=2))
-        if args.test_suite:
-            suites = args.suites or Path(".bench/revote-suites")
-            critic.suites = SuiteStore(
-                catalogue, suites, distinguishes=critic.distinguishes, gold_queries=gold
-            )
+        critic = open_critic(catalogue, greedy, suites=suites)
         try:
-            predictions = greedy
-            if ablate is not None:
-                rule = (
-                    mock.patch.object(Ballot, "empty", property(lambda self: False))
-                    if ablate
-                    else contextlib.nullcontext()
-                )
-                with rule:
-                    predictions = voted_predictions(critic, greedy, sampled, args.test_suite)
-            report, scores = critic.evaluate(predictions, test_suite=args.test_suite)
+            evaluation = evaluate(critic, greedy, answers, test_suite=args.test_suite, empty_last=empty_last)
         finally:
             critic.close()
-        scored[name] = {s.id: s.execution_match for s in scores}
-        figures[name] = {"execution": report.execution, "test_suite": report.test_suite}
-        answers[name] = [p.predicted_sql for p in predictions]
+        runs = {"greedy": evaluation.greedy, name: evaluation.voted}
+        for label, run in runs.items():
+            scored[label] = {s.id: s.execution_match for s in run.scores}
+            figures[label] = {"execution": run.report.execution, "test_suite": run.report.test_suite}
+            answered[label] = [p.predicted_sql for p in run.predictions]
     for name, figure in figures.items():
         print(f"{name:40s} EX {figure['execution']:.3f}  TS {figure['test_suite']:.3f}")
     pairs = [
@@ -89,7 +71,7 @@ def main() -> None:
     comparisons = {}
     for a, b in pairs:
         c = compare_paired(scored[a], scored[b])
-        changed = sum(x != y for x, y in zip(answers[a], answers[b], strict=True))
+        changed = sum(x != y for x, y in zip(answered[a], answered[b], strict=True))
         comparisons[f"{a} vs {b}"] = asdict(c) | {"answers_changed": changed}
         print(
             f"{a} vs {b}: {changed} answers differ; EX {c.wins} wins, {c.losses} losses, "

@@ -49,28 +49,11 @@ def controller_stub(config_file: Path | None, *, read_only: bool = False) -> Any
 
 
 def store_replies(config: Config, target: str) -> Any:
-    """ReadReplies over the configured store, opened without migrating (a read changes nothing)."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import SQLAlchemyError
+    """The controller's read side over the configured store, opened without migrating (a read
+    changes nothing); Unreachable with how to start the controller when there is none."""
+    from offline.store_reading import StoreUnreadable, read_replies
 
-    from services.controller.replies import ReadReplies
-    from services.controller.run_views import RunViews
-    from shared.store import Store
-
-    url = config.resolved_store_url
     try:
-        store = Store.existing(url)
-        if store is None:
-            raise Unreachable(
-                f"the controller at {target} is not running and there is no store at "
-                f"{url.removeprefix('sqlite:///')} yet; {START_HINT}"
-            )
-        with store.engine.connect() as connection:
-            connection.execute(text("SELECT 1 FROM runs LIMIT 1"))
-    except SQLAlchemyError as exc:
-        first_line = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
-        raise Unreachable(
-            f"the controller at {target} is not running and the store cannot be read ({first_line}); "
-            f"{START_HINT}"
-        ) from None
-    return ReadReplies(RunViews(store))
+        return read_replies(config.resolved_store_url)
+    except StoreUnreadable as exc:
+        raise Unreachable(f"the controller at {target} is not running and {exc}; {START_HINT}") from None

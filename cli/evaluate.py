@@ -17,10 +17,12 @@ from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.config import Config, load_config
 from shared.limits import CONSTRAIN_MODES, MAX_VOTING_SAMPLES
-from shared.stats import compare_paired, wilson_interval
+from shared.stats import wilson_interval
 
 if TYPE_CHECKING:
-    from cli.predict import EvalModel
+    from offline.evaluation import Evaluation
+    from offline.models import EvalModel
+    from shared.answering import Answer
 
 console = Console()
 
@@ -100,16 +102,13 @@ def evaluate(
     """Execution (EX) and test-suite (TS) accuracy of a prediction set, overall and by hardness;
     with --model, first write that model's predictions for a split (the official evaluator's format),
     and with --samples, the voted answers' accuracy beside the greedy ones'."""
-    from dataclasses import asdict
-
-    from cli.predict import resolve_eval_model, voted_predictions, write_predictions
-    from services.critic.logic import METRICS, Critic, PredictionIn
-    from services.critic.predictions import load_prediction_set
-    from services.critic.sandbox import Limits
-    from services.critic.sandbox_pool import SandboxPool
-    from services.critic.testsuite import SuiteStore
+    from offline.evaluation import METRICS, load_prediction_set, open_critic, predictions_for, report_document
+    from offline.evaluation import evaluate as score
+    from offline.models import resolve_eval_model
+    from offline.prediction import write_predictions
 
     config = load_config(config_file)
+    answers: list[Answer] = []
     try:
         if metric not in METRICS:
             raise ValueError(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}")
@@ -134,21 +133,11 @@ def evaluate(
                 config.generation.constrain = constrain
             if not 0 <= samples <= MAX_VOTING_SAMPLES:
                 raise ValueError(f"--samples must be within [0, {MAX_VOTING_SAMPLES}], got {samples}")
-            predicted, sampled = _predict_split(
-                catalogue, examples, chosen, split, config, out, samples, temperature, seed
-            )
-            predictions = [
-                PredictionIn(
-                    id=e.id or str(i),
-                    db_id=e.db_id,
-                    gold_sql=e.query,
-                    predicted_sql=p,
-                    difficulty=e.difficulty,
-                )
-                for i, (e, p) in enumerate(zip(examples, predicted, strict=True))
-            ]
+            answers = _predict_split(catalogue, examples, chosen, split, config, samples, temperature, seed)
+            write_predictions([a.greedy for a in answers], out, [e.db_id for e in examples])
+            console.print(f"predictions: {out}")
+            predictions = predictions_for(examples, [a.greedy for a in answers])
         else:
-            sampled = []
             if samples:
                 raise ValueError("--samples needs --model: it samples that model's answers")
             if gold is None or pred is None or db_dir is None:
@@ -159,25 +148,21 @@ def evaluate(
     except (OSError, ValueError, KeyError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    critic = Critic(catalogue, SandboxPool(workers=workers), Limits(timeout_ms=timeout_ms))
+    critic = open_critic(
+        catalogue,
+        predictions,
+        workers=workers,
+        timeout_ms=timeout_ms,
+        suites=config.home / "suites" if test_suite else None,
+    )
     try:
-        if test_suite:
-            gold_by_db: dict[str, list[str]] = {}
-            for p in predictions:
-                gold_by_db.setdefault(p.db_id, []).append(p.gold_sql)
-            critic.suites = SuiteStore(
-                catalogue,
-                config.home / "suites",
-                distinguishes=critic.distinguishes,
-                gold_queries=gold_by_db,
-            )
-        with console.status(f"scoring {len(predictions)} predictions..."):
-            report, scores = critic.evaluate(predictions, test_suite=test_suite, metric=metric)
-        voted_report = None
-        if sampled:
-            with console.status(f"voting over {samples} samples per question..."):
-                voted = voted_predictions(critic, predictions, sampled, test_suite)
-                voted_report, voted_scores = critic.evaluate(voted, test_suite=test_suite, metric=metric)
+        what = f"scoring {len(predictions)} predictions" + (
+            f", voting over {samples} samples each" if samples else ""
+        )
+        with console.status(what + "..."):
+            evaluation = score(critic, predictions, answers, test_suite=test_suite, metric=metric)
+        if evaluation.voted is not None and out is not None:
+            voted = evaluation.voted.predictions
             write_predictions(
                 [p.predicted_sql for p in voted],
                 out.with_suffix(".voted" + out.suffix),
@@ -188,12 +173,23 @@ def evaluate(
         raise typer.Exit(1) from None
     finally:
         critic.close()
+    _print(evaluation, metric, test_suite, samples)
+    if report_path:
+        document = report_document(evaluation, answers)
+        if model is not None:  # how its SQL was written
+            document["constrain"] = config.generation.constrain
+        report_path.write_text(json.dumps(document, indent=2))
+        console.print(f"per-query report: {report_path}")
+
+
+def _print(evaluation: Evaluation, metric: str, test_suite: bool, samples: int) -> None:
+    report, voted = evaluation.greedy.report, evaluation.voted
     low, high = wilson_interval(round(report.execution * report.total), report.total)
-    table = Table(title=f"{len(predictions)} predictions (EX 95% interval {low:.3f}-{high:.3f})")
+    table = Table(title=f"{report.total} predictions (EX 95% interval {low:.3f}-{high:.3f})")
     columns = ["difficulty" if metric == "bird" else "hardness", "count", "EX"] + (
         ["TS"] if test_suite else []
     )
-    if voted_report is not None:
+    if voted is not None:
         columns += [f"EX voted ({samples})"] + ([f"TS voted ({samples})"] if test_suite else [])
     for column in columns:
         table.add_column(column, justify="right")
@@ -202,36 +198,17 @@ def evaluate(
         cells = [level, str(sub.total), f"{sub.execution:.3f}"] + (
             [f"{sub.test_suite:.3f}"] if test_suite else []
         )
-        if voted_report is not None:
-            other = voted_report if level == "all" else voted_report.by_hardness.get(level)
+        if voted is not None:
+            other = voted.report if level == "all" else voted.report.by_hardness.get(level)
             cells += [f"{other.execution:.3f}"] + ([f"{other.test_suite:.3f}"] if test_suite else [])
         table.add_row(*cells)
     console.print(table)
-    if voted_report is not None:
-        comparison = compare_paired(
-            {s.id: s.execution_match for s in voted_scores}, {s.id: s.execution_match for s in scores}
-        )
+    comparison = evaluation.voted_vs_greedy()
+    if comparison is not None:
         console.print(
             f"voted vs greedy (EX, paired): {comparison.wins} wins, {comparison.losses} losses, "
             f"{comparison.difference:+.3f}, p = {comparison.p_value:.3f}"
         )
-    if report_path:
-        document = {"accuracy": asdict(report), "queries": [asdict(s) for s in scores]}
-        if model is not None:  # how its SQL was written
-            document["constrain"] = config.generation.constrain
-        if voted_report is not None:
-            document |= {
-                "samples": samples,
-                "voted_accuracy": asdict(voted_report),
-                "voted_queries": [asdict(s) for s in voted_scores],
-                # what voted, so another voting rule can be scored on the same samples
-                "sampled_sql": [
-                    {"id": p.id, "greedy": p.predicted_sql, "samples": more}
-                    for p, more in zip(predictions, sampled, strict=True)
-                ],
-            }
-        report_path.write_text(json.dumps(document, indent=2))
-        console.print(f"per-query report: {report_path}")
 
 
 def _predict_split(
@@ -240,16 +217,15 @@ def _predict_split(
     chosen: EvalModel,
     split: str,
     config: Config,
-    out: Path,
     samples: int = 0,
     temperature: float = defaults.TEMPERATURE,
     seed: int = 0,
-) -> tuple[list[str], list[list[str]]]:
-    """Write a model's greedy predictions for examples to `out`, with a progress bar; with
-    samples, also that many sampled SQL per example."""
+) -> list[Answer]:
+    """A model's greedy answers for examples, with a progress bar; with samples, that many sampled
+    SQL per example too (unsettled: the critic that scores them votes)."""
     from rich.progress import Progress
 
-    from cli.predict import predict, write_predictions
+    from offline.prediction import answer_examples, generator_writer, load_generator
     from shared.fewshot import few_shot_pool
 
     console.print(
@@ -257,25 +233,25 @@ def _predict_split(
         + (f" + adapter {chosen.adapter_path}" if chosen.adapter_path else "")
         + f", {chosen.few_shot_k}-shot prompt, constrain {config.generation.constrain}"
     )
+    generator = load_generator(
+        catalogue,
+        chosen,
+        config.home / "models",
+        few_shot_pool(catalogue, exclude=split),
+        device=config.generation.device,
+        precision=config.generation.precision,
+        constrain=config.generation.constrain,
+    )
     with Progress(console=console) as progress:
         task = progress.add_task(f"predicting {len(examples)} questions", total=len(examples))
-        predicted, sampled = predict(
-            catalogue,
+        return answer_examples(
             examples,
-            chosen,
-            config.home / "models",
-            few_shot_pool(catalogue, exclude=split),
-            on_progress=lambda done: progress.update(task, completed=done),
-            device=config.generation.device,
-            precision=config.generation.precision,
+            generator_writer(generator, chosen.few_shot_k),
             samples=samples,
             temperature=temperature,
             seed=seed,
-            constrain=config.generation.constrain,
+            on_progress=lambda done: progress.update(task, completed=done),
         )
-    write_predictions(predicted, out, [e.db_id for e in examples])
-    console.print(f"predictions: {out}")
-    return predicted, sampled
 
 
 def register(app: typer.Typer) -> None:

@@ -17,20 +17,12 @@ from cli.connect import ConfigOption, controller_stub
 from cli.format import state_text, step_text
 from cli.watch import console, fail, show_rounds, watch_run
 from shared.pb import controller_pb2
-from shared.run_spec import build_run_spec, spec_fields
+from shared.run_spec import build_run_spec, spec_field_help, spec_fields
 
-# Flags whose name or help says more than the field's name; every other field is --<field-name>.
+# A flag whose name says more than its field's; every other field is --<field-name>. Every flag's
+# help is its field's own description in the .proto (shared.run_spec.spec_field_help).
 FLAG_NAMES = {"db_ids": "--db"}
-FLAG_HELP = {
-    "mode": "self_instruct | labelled | both | unlabelled",
-    "db_ids": "Training databases (repeatable); default: every train database.",
-    "base_model": "Local path, hub id or packaged model name.",
-    "teacher_model": "A model that writes the candidates instead of the serving version.",
-    "continuous": "Run rounds until stopped.",
-    "eval_limit": "Held-out questions to evaluate on (0 = all).",
-    "complexity_mix": "LEVEL=SHARE of self-instruct pairs per hardness level (repeatable).",
-    "gate_mode": "margin | significant",
-}
+REPEATABLE = ("db_ids", "complexity_mix")
 _SCALARS = {
     FieldDescriptor.CPPTYPE_INT32: int,
     FieldDescriptor.CPPTYPE_INT64: int,
@@ -40,11 +32,11 @@ _SCALARS = {
 }
 
 
-def _flag(name: str, field: FieldDescriptor) -> inspect.Parameter:
+def _flag(name: str, field: FieldDescriptor, description: str) -> inspect.Parameter:
     """One keyword parameter for typer: None (not given) unless the user sets the flag."""
-    help_text = FLAG_HELP.get(name, "")
+    help_text = description + (" (repeatable)" if name in REPEATABLE else "")
     dashed = name.replace("_", "-")
-    if name in ("db_ids", "complexity_mix"):
+    if name in REPEATABLE:
         kind: Any = list[str] | None
         option = typer.Option(FLAG_NAMES.get(name, f"--{dashed}"), help=help_text)
     elif field.cpp_type == FieldDescriptor.CPPTYPE_BOOL:
@@ -91,6 +83,7 @@ def run(
     show_rounds(stub, started.run_id)
 
 
+helps = spec_field_help()
 run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [
         inspect.Parameter(
@@ -101,7 +94,7 @@ run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
                 Path | None, typer.Option("--spec", help="YAML run spec (RunSpec fields); flags override it.")
             ],
         ),
-        *(_flag(name, field) for name, field in spec_fields().items()),
+        *(_flag(name, field, helps[name]) for name, field in spec_fields().items()),
         inspect.Parameter(
             "detach",
             inspect.Parameter.KEYWORD_ONLY,

@@ -9,6 +9,7 @@ stubs live inside `shared.pb` without touching sys.path. The .proto file names s
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import tempfile
@@ -39,6 +40,8 @@ def generate(out_dir: Path) -> list[Path]:
             f"--python_out={tmp}",
             f"--pyi_out={tmp}",
             f"--grpc_python_out={tmp}",
+            f"--descriptor_set_out={tmp}/descriptors.pb",
+            "--include_source_info",
             *[str(p) for p in proto_files()],
         ]
         if protoc.main(args) != 0:
@@ -56,7 +59,31 @@ def generate(out_dir: Path) -> list[Path]:
             dst = dst_pkg / src.name
             dst.write_text(text)
             written.append(dst)
+        docs = dst_pkg / "field_docs.json"
+        docs.write_text(json.dumps(field_docs((Path(tmp) / "descriptors.pb").read_bytes()), indent=1) + "\n")
+        written.append(docs)
     return written
+
+
+def field_docs(descriptor_set: bytes) -> dict[str, dict[str, str]]:
+    """Each top-level message's field comments, {"sqldistill.v1.RunSpec": {"rounds": "..."}}: the
+    description a field carries in its .proto, for help texts (the CLI's `run` flags)."""
+    from google.protobuf import descriptor_pb2
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set)
+    docs: dict[str, dict[str, str]] = {}
+    for file in files.file:
+        comments = {
+            tuple(loc.path): " ".join((loc.leading_comments + " " + loc.trailing_comments).split())
+            for loc in file.source_code_info.location
+        }
+        for m, message in enumerate(file.message_type):
+            fields = {
+                field.name: comments.get((4, m, 2, f), "")  # 4: message_type, 2: field
+                for f, field in enumerate(message.field)
+            }
+            docs[f"{file.package}.{message.name}"] = {name: text for name, text in fields.items() if text}
+    return docs
 
 
 def main(argv: list[str] | None = None) -> int:

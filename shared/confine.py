@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.errors import InvalidArgument
+from shared.model_refs import is_default_model
 
 if TYPE_CHECKING:
     from shared.config import Config
@@ -59,7 +60,7 @@ def check_model_reference(
 ) -> str:
     """A model (or adapter) reference: a packaged name or "default", a path inside roots, or a hub id
     the operator allowed (an exact id, or "org/*" for an organisation)."""
-    if value in ("", "default") or value in set(packaged):
+    if is_default_model(value) or value in set(packaged):
         return value
     if HUB_ID.fullmatch(value):
         if hub_allowed(value, hub_allow):

@@ -9,6 +9,10 @@ from __future__ import annotations
 TEMPERATURE = 0.7  # a run's samples and answer-time voting (greedy is temperature 0)
 TOP_P = 0.95  # a run's nucleus; a request that leaves top_p unset gets 1.0 (no nucleus cut)
 MAX_NEW_TOKENS = 128  # a SQL answer or a (question, SQL) pair fits in well under this
+# Gold-free keep (a question's samples, a pair's re-answers): the winning group of samples with one
+# result holds more than this share of the executable samples ...
+MAJORITY_SHARE = 0.5
+MAJORITY_MIN_VOTES = 2  # ... and at least this many of them
 PAIR_TEMPERATURE = 0.8  # self-instruct pairs when a request sends no sampling: varied questions
 FEW_SHOT_K = 2  # examples in the base model's prompt (a trained version is asked with its own k)
 

@@ -4,6 +4,8 @@ a job, and a service's own check says the same numbers."""
 
 from __future__ import annotations
 
+from shared.errors import InvalidArgument
+
 # --- generation ------------------------------------------------------------------------------------
 MAX_SAMPLES = 256  # SQL samples (or pairs) per question / call
 MAX_QUESTIONS = 512  # questions per GenerateSql call
@@ -24,6 +26,17 @@ MAX_SQL_CHARS = 100_000
 MAX_CANDIDATES = 100_000  # per JudgeCandidates call
 MAX_VOTE_ITEMS = 10_000  # questions per Vote call
 MAX_INTERACTIVE_VOTE_ITEMS = 4  # a person waits on these: a few questions, never a round's worth
+MAJORITY_SHARE_BOUNDS = (0.0, 1.0)  # [lowest, highest): no group holds more than every sample
+
+
+def check_majority(share: float, min_votes: int) -> None:
+    """A gold-free keep rule as both StartRun and the critic's judge accept it."""
+    low, high = MAJORITY_SHARE_BOUNDS
+    if not low <= share < high:
+        raise InvalidArgument(f"majority_share must be within [{low:g}, {high:g}), got {share}")
+    if min_votes < 1:
+        raise InvalidArgument(f"majority_min_votes must be >= 1, got {min_votes}")
+
 
 # --- trainer ---------------------------------------------------------------------------------------
 TRAIN_METHODS = ("lora", "full")

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,7 +238,16 @@ def load_causal_lm(
     if adapter_path:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, adapter_path).merge_and_unload()
+        # PeftModel's constructor (peft 0.21) reads transformers' deprecated
+        # `model.is_gradient_checkpointing`, which warns on every adapter load, into the console of
+        # `sqldistill eval --model` and `export`. Our code reads only `is_activation_checkpointing`;
+        # the read is peft's own, so that one warning is silenced here, and nothing else.
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+            )
+            model = PeftModel.from_pretrained(model, adapter_path)
+        model = model.merge_and_unload()
     model.to(device)
     model.eval()
     return model, tokenizer

@@ -79,13 +79,28 @@ def sampling_message(sampling: Sampling) -> common_pb2.SamplingParams:
     )
 
 
+def set_fields(message: Any, names: Sequence[str]) -> dict[str, Any]:
+    """The named fields (proto3 `optional`, or messages) that the message carries: presence, not a
+    zero, says whether a value was sent."""
+    return {name: getattr(message, name) for name in names if message.HasField(name)}
+
+
+def sampling_fields(message: common_pb2.SamplingParams) -> dict[str, Any]:
+    """The run-level sampling fields a message carries, decided once for every reader (a run's
+    settings, generation's requests): the temperature when it was sent (0 = greedy), top_p and
+    max_new_tokens when nonzero (their zero means "the default")."""
+    values: dict[str, Any] = {"temperature": message.temperature} if message.HasField("temperature") else {}
+    values.update(
+        {name: getattr(message, name) for name in ("top_p", "max_new_tokens") if getattr(message, name)}
+    )
+    return values
+
+
 def sampling_from_message(message: common_pb2.SamplingParams, default_temperature: float = 0.0) -> Sampling:
-    """A request's sampling as sent (an empty message samples at default_temperature); the Generator
-    checks and normalises it, once, for every caller."""
+    """A request's sampling as sent (no temperature sent: default_temperature); the Generator checks
+    and normalises it, once, for every caller."""
     return Sampling(
-        temperature=message.temperature if message.ByteSize() > 0 else default_temperature,
-        top_p=message.top_p,
-        max_new_tokens=message.max_new_tokens,
+        **({"temperature": default_temperature} | sampling_fields(message)),
         seed=message.seed,
         stop=tuple(message.stop),
     )

@@ -5,12 +5,14 @@ travel: the controller fills the rest (services/controller/settings.py holds eve
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 from google.protobuf.descriptor import FieldDescriptor
 
+from shared import pb
 from shared.pb import common_pb2, controller_pb2
 from shared.pbconvert import enum_number
 
@@ -28,6 +30,15 @@ def spec_fields() -> dict[str, FieldDescriptor]:
         else:
             fields[field.name] = field
     return fields
+
+
+def spec_field_help() -> dict[str, str]:
+    """Each settable field's description, as its .proto comment says it (compiled by `make protos`
+    into shared/pb/.../field_docs.json): the one text behind `sqldistill run --help`."""
+    docs = json.loads((Path(pb.__file__).parent / "sqldistill" / "v1" / "field_docs.json").read_text())
+    own = docs[controller_pb2.RunSpec.DESCRIPTOR.full_name]
+    sampling = docs[common_pb2.SamplingParams.DESCRIPTOR.full_name]
+    return {name: (sampling if name in SAMPLING_FIELDS else own).get(name, "") for name in spec_fields()}
 
 
 def read_spec_file(path: Path) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from testbed.processes import RunningService, start_service, stop_service
 from tests.support.postgres import new_postgres_database
 
 REPO = REPO_ROOT
-# The trainer's fixtures (tiny_base, dataset), shared by its integration and service tests.
-pytest_plugins = ["tests.support.training_fixtures"]
+# The trainer's fixtures (tiny_base, dataset), shared by its integration and service tests; the
+# packaged models, assembled and converted once per run (packaged_models).
+pytest_plugins = ["tests.support.training_fixtures", "tests.support.packaged_models"]
 
 
 TIERS = ("unit", "integration", "service", "e2e")  # tests/<tier>/: selected with -m <tier>

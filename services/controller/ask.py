@@ -13,14 +13,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from services.controller.clients import passed_on
+from services.controller.calls import passed_on
 from services.controller.enums import RunState
+from services.controller.errors import WrongWriter
+from services.controller.generation_client import SERVING, WORK
 from services.controller.settings import RunSettings
-from services.controller.steps.base import Context, StepBase
+from services.controller.steps.base import Context
 from services.controller.versions import prompt_k, served_model
+from shared.answering import QuestionIn, answer_by_vote
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.limits import MAX_VOTING_SAMPLES
-from shared.pb import common_pb2, controller_pb2, critic_pb2, generation_pb2
+from shared.pb import controller_pb2, critic_pb2
 from shared.store import ModelVersion, Run
 
 MAX_QUESTION_CHARS = 2_000
@@ -41,7 +44,8 @@ class AskIn:
 class Asker:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self._slots = StepBase(ctx)  # its work-slot loading and sampling, shared with the round's steps
+        clients = ctx.clients.typed(passed_on)  # a person waits: tried once, a failure named
+        self.generation, self.critic = clients.generation, clients.critic
 
     def validate(self, request: AskIn) -> None:
         question = request.question.strip()
@@ -63,17 +67,14 @@ class Asker:
     def _version(self, name: str) -> tuple[str, int, int]:
         """(version id, shots, slot) of the version to ask: the serving one unless named; another
         is loaded into the work slot, which only a version no run is using may take."""
-        serving = passed_on(
-            lambda: self.ctx.clients.generation.DescribeModel(generation_pb2.DescribeModelRequest()),
-            "generation service",
-        ).version
+        serving = self.generation.describe().version
         with self.ctx.store.session() as s:
             wanted = s.get(ModelVersion, name or serving) if (name or serving) else None
             if name and wanted is None:
                 raise NotFound(f"no model version {name!r}")
             shots = prompt_k(wanted, RunSettings()) if wanted is not None else RunSettings().few_shot_k
             if not name or name == serving:
-                return serving, shots, generation_pb2.MODEL_SLOT_SERVING
+                return serving, shots, SERVING
             busy = s.scalar(select(Run.id).where(Run.state == RunState.RUNNING).limit(1))
             if busy:
                 raise FailedPrecondition(
@@ -81,72 +82,41 @@ class Asker:
                     "or ask again when the run is over"
                 )
             s.expunge(wanted)
-        passed_on(lambda: self._slots.in_work_slot(served_model(wanted)), f"loading {name}")
-        return name, shots, generation_pb2.MODEL_SLOT_WORK
-
-    def _generate(
-        self, request: AskIn, version: str, shots: int, slot: int, n: int, sampling: common_pb2.SamplingParams
-    ) -> list[str]:
-        message = generation_pb2.GenerateSqlRequest(
-            questions=[generation_pb2.QuestionItem(id="q", db_id=request.db_id, question=request.question)],
-            n=n,
-            few_shot_k=shots,
-            sampling=sampling,
-            slot=slot,
-        )
-        reply = passed_on(lambda: self.ctx.clients.generation.GenerateSql(message), "generation service")
-        if version and reply.model_version != version:
-            raise FailedPrecondition(
-                f"asked {version} but the slot now holds {reply.model_version}; ask again"
-            )
-        return [sql for r in reply.results for sql in r.sql]
+        self.generation.in_work_slot(served_model(wanted))
+        return name, shots, WORK
 
     def ask(self, request: AskIn) -> controller_pb2.Answer:
         self.validate(request)
         started = time.monotonic()
         version, shots, slot = self._version(request.version)
-        defaults = RunSettings()
-        greedy = self._generate(
-            request,
-            version,
-            shots,
-            slot,
-            1,
-            common_pb2.SamplingParams(temperature=0.0, max_new_tokens=defaults.max_new_tokens),
-        )
-        ballots = greedy[:1]
-        if request.samples:
-            ballots += self._generate(
-                request,
-                version,
-                shots,
-                slot,
+        settings = RunSettings()  # a run's default decoding
+        question = QuestionIn(id="q", db_id=request.db_id, question=request.question)
+        try:
+            (answered,) = answer_by_vote(
+                [question],
+                self.generation.writer(shots=shots, slot=slot, expect=version),
+                self.critic.voter(interactive=True),
+                settings.greedy(),
                 request.samples,
-                self._slots.sampling(defaults, ASK_SEED),  # a run's default sampling
+                settings.sampling(ASK_SEED),
             )
-        answer = controller_pb2.Answer(version=version, few_shot_k=shots, samples=len(ballots))
-        sql = ballots[0] if ballots else ""
-        if len(ballots) > 1:
-            item = critic_pb2.VoteItem(id="q", db_id=request.db_id, sql=ballots)
-            if greedy:
-                item.preferred = 0
-            vote = critic_pb2.VoteRequest(items=[item], interactive=True)
-            outcome = passed_on(lambda: self.ctx.clients.critic.Vote(vote), "critic service").outcomes[0]
-            sql = outcome.winner_sql or sql
-            answer.agreement_votes, answer.executable = outcome.agreement_votes, outcome.executable
-        if not sql:
+        except WrongWriter as exc:
+            raise FailedPrecondition(f"{exc}; ask again") from None
+        ballots = int(bool(answered.greedy)) + len(answered.samples)
+        answer = controller_pb2.Answer(version=version, few_shot_k=shots, samples=ballots, sql=answered.sql)
+        if answered.vote is not None:
+            answer.agreement_votes, answer.executable = answered.vote.agreement, answered.vote.executable
+        if not answered.sql:
             answer.status, answer.error = critic_pb2.EXECUTION_STATUS_ERROR, "the model wrote no usable SQL"
         else:
-            execute = critic_pb2.ExecuteRequest(db_id=request.db_id, sql=sql)
-            ran = passed_on(lambda: self.ctx.clients.critic.Execute(execute), "critic service")
+            ran = self.critic.execute(request.db_id, answered.sql)
             answer.status, answer.error = ran.status, ran.error
             answer.result.columns.extend(ran.result.columns)
             answer.result.rows.extend(ran.result.rows[: request.max_rows or DEFAULT_ANSWER_ROWS])
             answer.result.truncated = ran.result.truncated or len(ran.result.rows) > len(answer.result.rows)
             answer.row_count = len(ran.result.rows)
-            if len(ballots) == 1:
+            if answered.vote is None:  # one ballot: it agrees with itself if it executed
                 ok = ran.status == critic_pb2.EXECUTION_STATUS_OK
                 answer.agreement_votes = answer.executable = int(ok)
-        answer.sql = sql
         answer.elapsed_ms = (time.monotonic() - started) * 1000
         return answer

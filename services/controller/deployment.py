@@ -13,15 +13,11 @@ from typing import Any, Protocol
 
 import grpc
 
-from services.controller.clients import with_retry
+from services.controller.errors import RolloutError
+from services.controller.generation_client import GenerationClient
 from services.controller.versions import ServedModel
-from shared.pb import generation_pb2
 
 log = logging.getLogger("sqldistill.controller")
-
-
-class RolloutError(Exception):
-    """The version could not be put into service; the previous one is serving again."""
 
 
 class Rollout(Protocol):
@@ -33,19 +29,14 @@ class Rollout(Protocol):
 class EmbeddedRollout:
     """The generation service on this machine loads the version itself."""
 
-    def __init__(self, generation: Any) -> None:
+    def __init__(self, generation: GenerationClient) -> None:
         self.generation = generation
 
     def serving_version(self) -> str:
-        return with_retry(
-            lambda: self.generation.DescribeModel(generation_pb2.DescribeModelRequest()), "describe model"
-        ).version
+        return self.generation.describe().version
 
     def load(self, model: ServedModel) -> None:
-        with_retry(
-            lambda: self.generation.LoadModel(generation_pb2.LoadModelRequest(model=model.ref())),
-            f"load {model.version}",
-        )
+        self.generation.load(model)
 
     def apply(self, target: ServedModel, previous: ServedModel | None) -> None:
         try:
@@ -70,7 +61,7 @@ class KubernetesRollout:
         self,
         namespace: str,
         label_selector: str,
-        generation: Any,
+        generation: GenerationClient,
         apps_api: Any = None,
         timeout_seconds: float = 600.0,
         poll_seconds: float = 2.0,
@@ -101,9 +92,7 @@ class KubernetesRollout:
         return found[0]
 
     def serving_version(self) -> str:
-        return with_retry(
-            lambda: self.generation.DescribeModel(generation_pb2.DescribeModelRequest()), "describe model"
-        ).version
+        return self.generation.describe().version
 
     def _patch(self, name: str, container: str, model: ServedModel) -> int:
         body = {

@@ -9,6 +9,7 @@ from typing import Any
 from services.controller.run_views import RunViews
 from services.controller.settings import RunSettings
 from services.controller.versions import prompt_k
+from shared.model_refs import model_path
 from shared.pb import common_pb2, controller_pb2
 from shared.pbconvert import enum_number
 from shared.stats import wilson_interval
@@ -79,7 +80,7 @@ def run_message(run: Run, current_step: str) -> controller_pb2.Run:
 def model_message(version: ModelVersion, evaluation: Any) -> controller_pb2.ModelVersion:
     return controller_pb2.ModelVersion(
         version=version.version,
-        base=version.base or "default",
+        base=model_path(version.base),
         parent=version.parent or "",
         run_id=version.run_id or "",
         round=version.round or 0,

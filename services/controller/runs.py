@@ -9,8 +9,8 @@ import uuid
 
 from sqlalchemy import select
 
-from services.controller.deployment import RolloutError
 from services.controller.enums import RunState, VersionStatus
+from services.controller.errors import RolloutError
 from services.controller.events import record
 from services.controller.rounds import RoundRunner
 from services.controller.run_views import RunViews

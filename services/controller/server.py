@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from services.controller.calls import retrying
 from services.controller.clients import ServiceClients
 from services.controller.deployment import EmbeddedRollout, KubernetesRollout, Rollout
 from services.controller.runs import RunManager
@@ -24,13 +25,14 @@ def build_manager(config: Config) -> RunManager:
     store = Store.open(config.resolved_store_url)
     catalogue = Catalogue.load(Path(config.dataset) if config.dataset else default_dataset(config))
     clients = ServiceClients.connect(config)
+    generation = clients.typed(retrying()).generation
     rollout: Rollout
     if config.controller.rollout == "kubernetes":
         rollout = KubernetesRollout(
-            config.controller.namespace, config.controller.serving_selector, clients.generation
+            config.controller.namespace, config.controller.serving_selector, generation
         )
     else:
-        rollout = EmbeddedRollout(clients.generation)
+        rollout = EmbeddedRollout(generation)
     return RunManager(Context(store, clients, catalogue, Path(config.home), rollout))
 
 

@@ -9,7 +9,7 @@ from services.controller.enums import Mode
 from shared import defaults
 from shared.errors import InvalidArgument
 from shared.pb import controller_pb2
-from shared.pbconvert import enum_text
+from shared.pbconvert import enum_text, sampling_fields
 from shared.run_spec import MODEL_REFS, SAMPLING_FIELDS, run_spec_message
 from shared.sampling import Sampling
 
@@ -36,8 +36,8 @@ class RunSettings:
     complexity_mix: dict[str, float] = field(default_factory=dict)
     test_suite: bool = True
     consistency_samples: int = 4  # self-instruct: re-answers per generated question (votes with its SQL)
-    majority_share: float = 0.5  # gold-free keep: the winning group holds more than this share ...
-    majority_min_votes: int = 2  # ... and at least this many samples
+    majority_share: float = defaults.MAJORITY_SHARE
+    majority_min_votes: int = defaults.MAJORITY_MIN_VOTES
     train_method: str = defaults.TRAIN_METHOD
     # From the base on the accumulated data each round (as ReST-EM does: no drift), or from the parent.
     train_from_parent: bool = False
@@ -89,6 +89,10 @@ class RunSettings:
             seed=seed,
         )
 
+    def greedy(self) -> Sampling:
+        """Greedy decoding within the run's token budget: how a version's one answer is written."""
+        return Sampling(temperature=0.0, max_new_tokens=self.max_new_tokens)
+
     def to_message(self) -> controller_pb2.RunSpec:
         return run_spec_message(self.to_dict())
 
@@ -109,11 +113,9 @@ def _present_fields(spec: controller_pb2.RunSpec) -> dict[str, Any]:
             if spec.HasField(name) and getattr(spec, name).path:
                 values[name] = getattr(spec, name).path
         elif name in SAMPLING_FIELDS:
-            # SamplingParams has no presence of its own: a sent message sets the temperature
-            # (0 = greedy); zero top_p / max_new_tokens mean "the default".
-            value = getattr(spec.sampling, name)
-            if spec.HasField("sampling") and (value or name == "temperature"):
-                values[name] = value
+            carried = sampling_fields(spec.sampling)  # what a sent SamplingParams sets, decided once
+            if name in carried:
+                values[name] = carried[name]
         elif name in _COLLECTIONS:
             if getattr(spec, name):
                 values[name] = list(spec.db_ids) if name == "db_ids" else dict(spec.complexity_mix)

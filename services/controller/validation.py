@@ -18,6 +18,7 @@ from shared.limits import (
     TRAIN_BOUNDS,
     TRAIN_METHODS,
     TRAIN_PRECISIONS,
+    check_majority,
 )
 
 # Run settings that become a service's parameter, checked against that service's own bounds.
@@ -64,8 +65,7 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
         raise InvalidArgument(
             "unlabelled mode needs a 'train' split of questions (train.json or train.jsonl; SQL not needed)"
         )
-    if not 0 <= settings.majority_share < 1 or settings.majority_min_votes < 1:
-        raise InvalidArgument("majority_share must be within [0, 1) and majority_min_votes >= 1")
+    check_majority(settings.majority_share, settings.majority_min_votes)
     if settings.mode == Mode.UNLABELLED and settings.samples_per_question < settings.majority_min_votes:
         raise InvalidArgument(
             f"unlabelled mode labels a question when at least majority_min_votes "

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from services.controller.enums import VersionStatus
 from services.controller.settings import RunSettings
-from shared import defaults
+from shared.model_refs import model_path
 from shared.pb import common_pb2
 from shared.store import ModelVersion, Run
 from shared.training_data import version_shots
@@ -30,7 +30,7 @@ class ServedModel:
     def ref(self) -> common_pb2.ModelRef:
         return common_pb2.ModelRef(
             version=self.version,
-            path=self.path or defaults.DEFAULT_MODEL_ALIAS,
+            path=model_path(self.path),
             adapter_path=self.adapter_path,
         )
 
@@ -40,8 +40,7 @@ def key_hash(*parts: Any) -> str:
 
 
 def base_version_id(base_model: str) -> str:
-    name = Path(base_model).name if base_model else defaults.DEFAULT_MODEL_ALIAS
-    return f"base-{name}-{key_hash(base_model or defaults.DEFAULT_MODEL_ALIAS)[:6]}"
+    return f"base-{Path(model_path(base_model)).name}-{key_hash(model_path(base_model))[:6]}"
 
 
 def prompt_k(version: ModelVersion, settings: RunSettings) -> int:
@@ -86,4 +85,4 @@ def set_serving(session: Any, version: str, run_id: str | None = None) -> None:
 
 
 def lineage_of(base_model: str) -> str:
-    return base_model or defaults.DEFAULT_MODEL_ALIAS
+    return model_path(base_model)

@@ -135,13 +135,14 @@ class Executor:
         test_suite: bool = False,
         preferred: int = -1,
         interactive: bool = False,
+        empty_last: bool = True,
     ) -> VoteResult:
         """Groups SQL samples for one question by their results (on the test suite when asked);
         indices in the result refer to `sqls`. Results of one sample set are cached: the
         candidates of one question all vote over the same samples. Interactive votes (a person
         waits) run on the interactive workers."""
         paths = self.suite_paths(db_id) if test_suite else [str(self.db_path(db_id))]
-        key = (db_id, test_suite, preferred, tuple(sqls))
+        key = (db_id, test_suite, preferred, empty_last, tuple(sqls))
         cached = self._votes.get(key)
         if cached is not None:
             return cached
@@ -158,7 +159,7 @@ class Executor:
             )
             for sql in sqls
         ]
-        result = vote(ballots, preferred)
+        result = vote(ballots, preferred, empty_last)
         if len(self._votes) >= VOTE_CACHE_SIZE:
             self._votes.clear()
         self._votes[key] = result

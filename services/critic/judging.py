@@ -12,9 +12,8 @@ from sqlglot import exp
 from services.critic.execution import Executor
 from services.critic.matching import order_matters, results_match
 from services.critic.sandbox import EXHAUSTED, Outcome
-from services.critic.voting import DEFAULT_MIN_SHARE, DEFAULT_MIN_VOTES
-from shared.errors import InvalidArgument
-from shared.limits import MAX_SQL_CHARS
+from shared import defaults
+from shared.limits import MAX_SQL_CHARS, check_majority
 from shared.sql import SqlParseError, canonical, hardness, is_query, order_key_probe, parse, ungrouped_order
 
 
@@ -31,9 +30,9 @@ class CandidateIn:
 @dataclass(frozen=True)
 class JudgeSettings:
     test_suite: bool = False
-    consistency_samples: int = 0  # m; 0 = no round-trip check for self-instruct pairs
-    consistency_threshold: float = DEFAULT_MIN_SHARE  # keep when agreement > this: a strict majority
-    min_votes: int = DEFAULT_MIN_VOTES  # ... held by at least this many samples
+    vote_without_gold: bool = False  # keep a candidate without gold by its samples' vote
+    majority_share: float = defaults.MAJORITY_SHARE  # keep when its group holds more than this share
+    majority_min_votes: int = defaults.MAJORITY_MIN_VOTES  # ... and at least this many samples
     dedupe: bool = True
 
 
@@ -72,12 +71,7 @@ class Judge:
         candidates = list(candidates)
         for c in candidates:
             self.executor.db_path(c.db_id)  # unknown databases fail the whole request up front
-        if settings.consistency_samples < 0:
-            raise InvalidArgument("consistency_samples must be >= 0")
-        if not 0 <= settings.consistency_threshold <= 1:
-            raise InvalidArgument("consistency_threshold must be within [0, 1]")
-        if settings.min_votes < 1:
-            raise InvalidArgument("min_votes must be >= 1")
+        check_majority(settings.majority_share, settings.majority_min_votes)
         seen: set[tuple[str, str]] = set()
         for start in range(0, len(candidates), chunk):
             for verdict in self._judge_chunk(candidates[start : start + chunk], settings):
@@ -179,7 +173,7 @@ class Judge:
                 v.test_suite_match = self.executor.test_suite_match(c.db_id, c.gold_sql, c.sql)
                 if not v.test_suite_match:
                     v.reasons.append("differs from gold on a test-suite database")
-        elif settings.consistency_samples:
+        elif settings.vote_without_gold:
             # No gold: the candidate is one vote among its question's samples (re-answers, or the
             # other samples of a question-only run) and is kept when it is in the majority group.
             # A LIMIT that picks among rows sorting alike would win its vote by being deterministic.
@@ -194,10 +188,10 @@ class Judge:
                     f"not in the majority: {len(result.winning)} of {result.executable} executable samples "
                     "agree on another result"
                 )
-            elif not result.decided(settings.consistency_threshold, settings.min_votes):
+            elif not result.decided(settings.majority_share, settings.majority_min_votes):
                 v.reasons.append(
                     f"agreement {len(result.winning)} of {result.executable} samples: not above "
-                    f"{settings.consistency_threshold:.2f} with at least {settings.min_votes}"
+                    f"{settings.majority_share:.2f} with at least {settings.majority_min_votes}"
                 )
 
     def _arbitrary_limit(self, tree: exp.Expression, path: str) -> bool:

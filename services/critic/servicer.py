@@ -10,7 +10,7 @@ from services.critic.logic import AccuracyReport, CandidateIn, Critic, JudgeSett
 from shared.errors import InvalidArgument
 from shared.limits import MAX_CANDIDATES, MAX_INTERACTIVE_VOTE_ITEMS, MAX_SAMPLES, MAX_VOTE_ITEMS
 from shared.pb import common_pb2, critic_pb2, critic_pb2_grpc
-from shared.pbconvert import message_from, to_result_set
+from shared.pbconvert import message_from, set_fields, to_result_set
 
 STATUS = {
     "OK": critic_pb2.EXECUTION_STATUS_OK,
@@ -63,19 +63,11 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
         if any(not i for i in ids) or len(set(ids)) != len(ids):
             raise InvalidArgument("every candidate needs a unique, non-empty id")
         options = request.options
-        threshold = (
-            {"consistency_threshold": options.consistency_threshold}
-            if options.HasField("consistency_threshold")
-            else {}
-        )
-        if options.min_votes < 0:
-            raise InvalidArgument(f"min_votes must be >= 0, got {options.min_votes}")
         settings = JudgeSettings(
             test_suite=options.test_suite,
-            consistency_samples=options.consistency_samples,
+            vote_without_gold=options.vote_without_gold,
             dedupe=options.dedupe,
-            **threshold,
-            **({"min_votes": options.min_votes} if options.min_votes else {}),
+            **set_fields(options, ("majority_share", "majority_min_votes")),
         )
         candidates = [
             CandidateIn(c.id, c.db_id, c.question, c.sql, c.gold_sql, tuple(c.resampled_sql))

@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from services.critic.matching import order_matters, results_match
 from services.critic.sandbox import Outcome
 
-DEFAULT_MIN_SHARE = 0.5  # a group labels a question when it holds strictly more than this share
-DEFAULT_MIN_VOTES = 2  # ... and at least this many samples
-
 
 @dataclass(frozen=True)
 class Ballot:
@@ -65,7 +62,7 @@ class VoteResult:
     def group_of(self, index: int) -> int:
         return next((g for g, members in enumerate(self.groups) if index in members), -1)
 
-    def decided(self, min_share: float = DEFAULT_MIN_SHARE, min_votes: int = DEFAULT_MIN_VOTES) -> bool:
+    def decided(self, min_share: float, min_votes: int) -> bool:
         """True when the winning group is a majority in the caller's sense: more than min_share of
         the executable samples and at least min_votes of them."""
         return len(self.winning) >= min_votes and self.agreement > min_share
@@ -76,10 +73,11 @@ def _same_denotation(a: Ballot, b: Ballot) -> bool:
     return all(results_match(x.rows, y.rows, ordered) for x, y in zip(a.outcomes, b.outcomes, strict=True))
 
 
-def vote(ballots: Sequence[Ballot], preferred: int = -1) -> VoteResult:
+def vote(ballots: Sequence[Ballot], preferred: int = -1, empty_last: bool = True) -> VoteResult:
     """Groups the ballots by denotation and picks the winner.
 
-    A group with rows beats every empty one (see the module's note). Among the rest, ties break
+    A group with rows beats every empty one (see the module's note; `empty_last=False` ranks
+    empty groups like any other, the rule before, kept so an ablation can measure it). Among the rest, ties break
     deterministically: the largest group; then the group holding `preferred` (the
     greedy answer, when the caller has one); then the group whose lowest tie key (canonical SQL)
     is lowest. Grouping visits samples in tie-key order, so the result does not depend on the
@@ -100,7 +98,12 @@ def vote(ballots: Sequence[Ballot], preferred: int = -1) -> VoteResult:
 
     def rank(members: list[int]) -> tuple[bool, int, int, str]:
         lowest = min(ballots[i].tie_key or ballots[i].sql for i in members)
-        return (ballots[members[0]].empty, -len(members), 0 if preferred in members else 1, lowest)
+        return (
+            empty_last and ballots[members[0]].empty,
+            -len(members),
+            0 if preferred in members else 1,
+            lowest,
+        )
 
     groups.sort(key=rank)
     return VoteResult(

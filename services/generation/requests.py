@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shared.answering import QuestionIn  # noqa: F401 - what generation is asked, as every caller asks it
 from shared.errors import InvalidArgument
 from shared.limits import CONSTRAIN_MODES, MAX_FEW_SHOT_K, MAX_NEW_TOKENS, MAX_TEMPERATURE
 from shared.limits import MAX_SAMPLES as MAX_N
@@ -19,14 +20,6 @@ class Pair:
     hardness: str
     model_version: str
     constrain: str  # the grammar strength it was written under
-
-
-@dataclass(frozen=True)
-class QuestionIn:
-    id: str
-    db_id: str
-    question: str
-    evidence: str = ""  # BIRD's external knowledge, shown after the question
 
 
 @dataclass

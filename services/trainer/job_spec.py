@@ -109,6 +109,7 @@ class JobView:
     artifact_path: str = ""
     error: str = ""
     final_loss: float = 0.0
+    manifest_json: str = ""  # the version's manifest once SUCCEEDED (the controller records its facts)
 
 
 @dataclass

@@ -227,11 +227,12 @@ class JobManager:
 
     # --- queries -------------------------------------------------------------------------------
     def _view(self, job: TrainingJob) -> JobView:
-        final_loss = 0.0
+        final_loss, manifest_json = 0.0, ""
         if job.state == "SUCCEEDED" and job.artifact_path:
             manifest = Path(job.artifact_path) / "manifest.json"
             if manifest.is_file():
-                final_loss = json.loads(manifest.read_text())["metrics"].get("final_loss") or 0.0
+                manifest_json = manifest.read_text()
+                final_loss = json.loads(manifest_json)["metrics"].get("final_loss") or 0.0
         return JobView(
             job.id,
             job.state,
@@ -242,6 +243,7 @@ class JobManager:
             job.artifact_path or "",
             job.error or "",
             final_loss,
+            manifest_json,
         )
 
     def get(self, job_id: str) -> JobView:

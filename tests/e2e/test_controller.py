@@ -1,11 +1,17 @@
 """The controller with all four services real on loopback (generation's model server is the
 recorded-protocol TGI fake, scripted per model version; the trainer fine-tunes a real tiny model):
 complete runs, kill -9 at many points, service restarts, rollout failure, rollback, the CLI. One
-module, past 300 lines, because its tests share the tiny base model and the scripted stack's setup."""
+module, past 300 lines, because its tests share the tiny base model and the scripted stack's setup.
+
+Tests whose assertions are about their own run share one stack (shared_stack), each on its own copy
+of the base model (own_base): its own lineage, so its own serving version and one-run-at-a-time
+slot. Tests that kill or restart services, start them with other settings, or look at what the
+whole store or the list of runs holds start their own (stack, make_stack)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +23,7 @@ from sqlalchemy import func, select
 from shared.catalogue import Catalogue
 from shared.config import REPO_ROOT as REPO
 from shared.grpc_client import make_channel
-from shared.limits import MAX_SAMPLES, TRAIN_BOUNDS
+from shared.limits import MAX_SAMPLES, MAX_VOTING_SAMPLES, TRAIN_BOUNDS
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generation_pb2, generation_pb2_grpc
 from shared.pbconvert import enum_number, enum_text
 from shared.store import Candidate, Dataset, Evaluation, Event, ModelVersion, Round, Run, Store, Verdict
@@ -39,6 +45,25 @@ def stack(tmp_path, tiny_base):
         stack.start(name)
     yield stack
     stack.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_stack(tmp_path_factory, tiny_base):
+    """One stack for the module's tests that each look only at their own run (see own_base)."""
+    stack = make_stack(tmp_path_factory.mktemp("shared"), tiny_base)
+    try:
+        for name in SERVICES:
+            stack.start(name)
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def own_base(tmp_path, tiny_base):
+    """The tiny base model at this test's own path: a lineage of its own on the shared stack (its own
+    base version, serving version and run slot), trained from the same weights."""
+    return shutil.copytree(tiny_base, tmp_path / "tiny")
 
 
 def run_spec(tiny_base, **overrides) -> controller_pb2.RunSpec:
@@ -224,26 +249,16 @@ def test_two_rounds_complete_with_a_consistent_store(stack, tiny_base):
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_bad_run_specs_are_rejected(stack, tiny_base):
-    stub = controller(stack)
+def test_bad_run_specs_are_rejected(shared_stack, own_base):
+    """Over gRPC: a spec refused by the message's conversion or by the validation is INVALID_ARGUMENT
+    with what to fix (every refusal: tests/unit/test_run_validation.py); an unknown run NOT_FOUND."""
+    stub = controller(shared_stack)
     cases = [
-        (run_spec(tiny_base, mode=99), "mode must be"),  # an enum value the controller does not know
-        (run_spec(tiny_base, db_ids=["atlantis"]), "unknown databases"),
-        (run_spec(tiny_base, db_ids=["film"]), "overlap the held-out"),
-        (run_spec(tiny_base, eval_split="nope"), "evaluation split"),
-        (run_spec(tiny_base, gate_margin=-1), "gate_margin"),
-        (run_spec(tiny_base, rounds=0), "set continuous"),  # never implied by a zero
-        (run_spec(tiny_base, eval_split="train"), "a split this run trains on"),
-        (run_spec(tiny_base, eval_split="seed"), "a split this run trains on"),
-        # No db_ids: the run would generate on every train database, which the seed split shares.
-        (run_spec(tiny_base, db_ids=[], eval_split="seed", train_on_seed=False), "overlap the held-out"),
-        (run_spec(tiny_base, mode="unlabelled", samples_per_question=1), "must be at least that"),
-        (run_spec(tiny_base, majority_share=1.0), "majority_share"),
-        (run_spec(tiny_base, eval_samples=65), "eval_samples"),
+        (run_spec(own_base, mode=99), "mode must be"),  # an enum value the controller does not know
+        (run_spec(own_base, db_ids=["film"]), "overlap the held-out"),
         # What a service would refuse rounds later is refused here, with that service's bound.
-        (run_spec(tiny_base, samples_per_question=MAX_SAMPLES + 1), "generation service's limit"),
-        (run_spec(tiny_base, train_epochs=TRAIN_BOUNDS["epochs"][1] + 1), "trainer's limit"),
-        (run_spec(tiny_base, train_batch_size=0), "train_batch_size must be within"),
+        (run_spec(own_base, samples_per_question=MAX_SAMPLES + 1), "generation service's limit"),
+        (run_spec(own_base, train_epochs=TRAIN_BOUNDS["epochs"][1] + 1), "trainer's limit"),
     ]
     for spec, message in cases:
         with pytest.raises(grpc.RpcError) as info:
@@ -387,20 +402,48 @@ def test_unlabelled_runs_never_use_the_gold_sql_of_their_questions(tmp_path, tin
     assert results["garbage"] == results["gold"]
 
 
-def test_unlabelled_questions_without_a_majority_come_back_in_the_next_round(stack, tiny_base):
-    stub = controller(stack)
-    spec = run_spec(tiny_base, mode="unlabelled", rounds=2, samples_per_question=2, questions_per_round=0)
+def test_a_run_at_each_sample_limit_generates_judges_and_evaluates(shared_stack, own_base):
+    """What StartRun accepts, the services do: a run at the edge of every sample limit (a question's
+    samples, a pair's re-answers, the gate's voting samples) gets through GENERATE and EVALUATE."""
+    stub = controller(shared_stack)
+    spec = run_spec(
+        own_base,
+        mode="both",
+        rounds=1,
+        db_ids=["library"],
+        candidates_per_db=1,
+        questions_per_round=1,
+        samples_per_question=MAX_SAMPLES,
+        consistency_samples=MAX_SAMPLES,
+        eval_samples=MAX_VOTING_SAMPLES,
+        eval_limit=2,
+    )
+    earlier = len(shared_stack.fake.requests)  # what the model server was asked before this run
+    run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+    finished = wait_for(stub, run.run_id)
+    assert state(finished) == "completed", finished.error
+    rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
+    assert rounds[0].comparison.questions == 2  # the gate answered both questions, voting 64 samples
+    # One model-server request per sample: the question's 256, and 64 per gate question and version.
+    assert len(shared_stack.fake.requests) - earlier >= MAX_SAMPLES + 2 * 2 * MAX_VOTING_SAMPLES
+
+
+def test_unlabelled_questions_without_a_majority_come_back_in_the_next_round(shared_stack, own_base):
+    stub = controller(shared_stack)
+    spec = run_spec(own_base, mode="unlabelled", rounds=2, samples_per_question=2, questions_per_round=0)
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
     assert state(wait_for(stub, run.run_id)) == "completed"
-    store = Store.open(stack.store_url)
+    store = Store.open(shared_stack.store_url)
     try:
         with store.session() as s:
             rows = s.execute(
-                select(Candidate.round, Candidate.db_id, Candidate.question, Verdict.kept).join(
-                    Verdict, Verdict.candidate_id == Candidate.id
-                )
+                select(Candidate.round, Candidate.db_id, Candidate.question, Verdict.kept)
+                .join(Verdict, Verdict.candidate_id == Candidate.id)
+                .where(Candidate.run_id == run.run_id)
             ).all()
-            figures = {r.number: r.figures for r in s.scalars(select(Round))}
+            figures = {
+                r.number: r.figures for r in s.scalars(select(Round).where(Round.run_id == run.run_id))
+            }
     finally:
         store.close()
     labelled_1 = {(db, q) for r, db, q, kept in rows if r == 1 and kept}
@@ -408,7 +451,7 @@ def test_unlabelled_questions_without_a_majority_come_back_in_the_next_round(sta
     asked_2 = {(db, q) for r, db, q, _ in rows if r == 2}
     train = {
         (e.db_id, e.question)
-        for e in Catalogue.load(stack.dataset).examples("train")
+        for e in Catalogue.load(shared_stack.dataset).examples("train")
         if e.db_id in ("library", "clinic")
     }
     assert asked_1 == train and labelled_1  # round 1 asks every question of the run's databases
@@ -520,14 +563,15 @@ def _shots(prompt: str) -> int:
     return prompt.count("-- Database:") - 1  # every block but the target's is a few-shot example
 
 
-def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prompt(stack, tiny_base):
-    stub = controller(stack)
+def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prompt(shared_stack, own_base):
+    stub = controller(shared_stack)
     spec = run_spec(
-        tiny_base, mode="labelled", train_from_parent=False, gate_mode="significant", gate_alpha=0.5
+        own_base, mode="labelled", train_from_parent=False, gate_mode="significant", gate_alpha=0.5
     )
+    earlier = len(shared_stack.fake.requests)  # what the model server was asked before this run
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
     assert state(wait_for(stub, run.run_id)) == "completed"
-    store = Store.open(stack.store_url)
+    store = Store.open(shared_stack.store_url)
     with store.session() as s:
         rounds = {r.number: r for r in s.scalars(select(Round).where(Round.run_id == run.run_id))}
         paths = {n: s.get(Dataset, r.dataset_hash).path for n, r in rounds.items()}
@@ -546,22 +590,22 @@ def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prom
         assert manifest["parent_version"] is None  # from the base each round, not from the parent
     with open(paths[1]) as handle:
         assert all(_shots(json.loads(line)["prompt"]) == 0 for line in handle)
-    asked = [r for r in stack.fake.requests if r.get("inputs", "").rstrip().endswith("-- SQL:")]
+    asked = [
+        r for r in shared_stack.fake.requests[earlier:] if r.get("inputs", "").rstrip().endswith("-- SQL:")
+    ]
     by_adapter = {bool(r.get("parameters", {}).get("adapter_id")) for r in asked}
     assert by_adapter == {True, False}
     for r in asked:  # the base is asked with the run's few_shot_k = 1, trained versions with none
         assert _shots(r["inputs"]) == (0 if r["parameters"].get("adapter_id") else 1)
 
-    shown = {
-        m.version: m.few_shot_k
-        for m in stub.ListModels(controller_pb2.ListModelsRequest(), timeout=10).models
-    }
+    models = stub.ListModels(controller_pb2.ListModelsRequest(), timeout=10).models
+    shown = {m.version: m.few_shot_k for m in models}
     assert all(shown[v] == 0 for v in versions) and 2 in {
-        k for v, k in shown.items() if v.startswith("base-")
+        m.few_shot_k for m in models if m.version.startswith("base-") and m.base == str(own_base)
     }
     listed = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
     c = listed[0].comparison
-    dev = Catalogue.load(stack.dataset).examples("dev")
+    dev = Catalogue.load(shared_stack.dataset).examples("dev")
     good = set(sorted(e.question for e in dev)[: len(dev) // 2])  # what the scripted adapter solves
     wins = sum(1 for e in dev[:6] if e.question in good)
     assert (c.questions, c.wins, c.losses) == (6, wins, 0) and wins >= 2
@@ -576,29 +620,27 @@ def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prom
     )
 
 
-def test_a_teacher_writes_the_candidates_and_the_serving_version_is_restored(stack, tiny_base):
-    stub = controller(stack)
-    teacher = stack.home.parent / "teachers" / "big"  # the fake model server answers for any path
-    spec = run_spec(
-        tiny_base, rounds=1, mode="labelled", teacher_model=common_pb2.ModelRef(path=str(teacher))
-    )
+def test_a_teacher_writes_the_candidates_and_the_serving_version_is_restored(shared_stack, own_base):
+    stub = controller(shared_stack)
+    teacher = shared_stack.home.parent / "teachers" / "big"  # the fake model server answers for any path
+    spec = run_spec(own_base, rounds=1, mode="labelled", teacher_model=common_pb2.ModelRef(path=str(teacher)))
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
     assert state(wait_for(stub, run.run_id)) == "completed"
-    store = Store.open(stack.store_url)
+    store = Store.open(shared_stack.store_url)
     with store.session() as s:
         writers = set(s.scalars(select(Candidate.model_version).where(Candidate.run_id == run.run_id)))
         serving = s.get(Run, run.run_id).serving_version
     assert writers == {"teacher-big"}
-    generation = generation_pb2_grpc.GenerationServiceStub(make_channel(stack.target("generation")))
+    generation = generation_pb2_grpc.GenerationServiceStub(make_channel(shared_stack.target("generation")))
     assert generation.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == serving
     rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
     assert outcome(rounds[0]) == "rolled_out" and rounds[0].kept > 0  # the student learned from the teacher
 
 
-def test_a_self_instruct_question_whose_own_sql_fails_is_labelled_by_its_reanswers(stack, tiny_base):
+def test_a_self_instruct_question_whose_own_sql_fails_is_labelled_by_its_reanswers(shared_stack, own_base):
     """A small model's pair often asks a fine question and writes broken SQL for it: the question is
     still re-answered, and when the re-answers agree, their SQL is kept for it."""
-    script = stack.fake.responder
+    script = shared_stack.fake.responder
 
     def broken_pairs(prompt: str, parameters: dict) -> str:
         text = script(prompt, parameters)
@@ -606,12 +648,17 @@ def test_a_self_instruct_question_whose_own_sql_fails_is_labelled_by_its_reanswe
             return text.replace("count(*)", "count(no_such_column)")
         return text
 
-    stack.fake.responder = broken_pairs
-    stub = controller(stack)
-    spec = run_spec(tiny_base, mode="self_instruct", rounds=1, consistency_samples=2, train_from_parent=False)
-    run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
-    assert state(wait_for(stub, run.run_id)) == "completed"
-    store = Store.open(stack.store_url)
+    shared_stack.fake.responder = broken_pairs
+    try:
+        stub = controller(shared_stack)
+        spec = run_spec(
+            own_base, mode="self_instruct", rounds=1, consistency_samples=2, train_from_parent=False
+        )
+        run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+        assert state(wait_for(stub, run.run_id)) == "completed"
+    finally:
+        shared_stack.fake.responder = script  # the shared stack's model, as the next test expects it
+    store = Store.open(shared_stack.store_url)
     with store.session() as s:
         rows = s.execute(
             select(Candidate.question, Candidate.sql, Verdict.kept, Verdict.consistency)

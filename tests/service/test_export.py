@@ -11,8 +11,9 @@ import sys
 
 import pytest
 
-from cli.export import ExportError, export
-from cli.predict import EvalModel, predict, resolve_eval_model
+from offline.export import ExportError, export
+from offline.models import EvalModel, resolve_eval_model
+from offline.prediction import answer_examples, generator_writer, load_generator
 from services.generation.backends import ModelSpec, Sampling
 from services.generation.openai_backend import OpenAIBackend
 from services.generation.parsing import parse_sql_completion
@@ -21,7 +22,7 @@ from shared.catalogue import Catalogue
 from shared.config import REPO_ROOT as REPO
 from shared.config import load_config
 from shared.fewshot import question_prompt
-from shared.packaged_models import FAST_MODEL, materialize
+from shared.packaged_models import FAST_MODEL
 from shared.prompts import STOP_SEQUENCES
 from testbed.llama_server import llama_server
 
@@ -29,14 +30,15 @@ QUESTIONS = 4
 
 
 @pytest.fixture(scope="module")
-def version(tmp_path_factory):
-    """A version folder as the trainer writes one: adapter files and manifest."""
+def version(tmp_path_factory, packaged_models):
+    """A version folder as the trainer writes one: adapter files and manifest. The home's models
+    folder finds the base converted once per run (a link to the run's shared checkpoint)."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     home = tmp_path_factory.mktemp("home")
-    base = materialize(FAST_MODEL, home / "models")
+    base = packaged_models.link_into(FAST_MODEL, home / "models")
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     torch.manual_seed(0)
     peft = get_peft_model(
@@ -72,17 +74,9 @@ def embedded(version) -> list[str]:
 
 
 def _greedy(catalogue, examples, model: EvalModel, config) -> list[str]:
-    answers, _ = predict(
-        catalogue,
-        examples,
-        model,
-        config.home / "models",
-        [],
-        max_new_tokens=48,
-        device="cpu",
-        precision="fp32",
-    )
-    return answers
+    generator = load_generator(catalogue, model, config.home / "models", [], device="cpu", precision="fp32")
+    answers = answer_examples(examples, generator_writer(generator, model.few_shot_k), max_new_tokens=48)
+    return [a.greedy for a in answers]
 
 
 def test_a_merged_export_answers_as_the_version_with_its_adapter(version, embedded, tmp_path):

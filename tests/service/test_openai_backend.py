@@ -16,7 +16,7 @@ from services.generation.backends import ModelSpec, Sampling
 from services.generation.openai_backend import OpenAIBackend
 from shared.errors import Unavailable
 from shared.grpc_client import make_channel
-from shared.packaged_models import DEFAULT_MODEL, PACKAGED_MODELS
+from shared.packaged_models import DEFAULT_MODEL
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
 from shared.prompts import STOP_SEQUENCES
 from testbed.llama_server import llama_server as serve
@@ -26,8 +26,8 @@ PROMPT = "-- SQLite\nCREATE TABLE singer (singer_id INTEGER, name TEXT, age INTE
 
 
 @pytest.fixture(scope="module")
-def llama_server(tmp_path_factory):
-    gguf = PACKAGED_MODELS[DEFAULT_MODEL].gguf_path(tmp_path_factory.mktemp("models"))  # assembled, verified
+def llama_server(tmp_path_factory, packaged_models):
+    gguf = packaged_models.gguf(DEFAULT_MODEL)  # assembled and verified, once per run
     with serve(gguf, "qwen-0.5b", tmp_path_factory.mktemp("llama") / "server.log") as url:
         with urllib.request.urlopen(f"{url}/models", timeout=10) as reply:
             assert json.load(reply)["data"][0]["id"] == "qwen-0.5b"

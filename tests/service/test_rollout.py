@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.controller.deployment import EmbeddedRollout, KubernetesRollout, RolloutError
+from services.controller.calls import retrying
+from services.controller.deployment import EmbeddedRollout, KubernetesRollout
+from services.controller.errors import RolloutError
+from services.controller.generation_client import GenerationClient
 from services.controller.versions import ServedModel
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
@@ -27,7 +30,8 @@ def generation(tmp_path_factory, spider_dir, tiny):
         dataset=spider_dir,
         extra_env={"SQLDISTILL_GENERATION__MODEL": str(tiny), "SQLDISTILL_GENERATION__VERSION": "v0"},
     )
-    yield DeadlineStub(generation_pb2_grpc.GenerationServiceStub(make_channel(service.target)), 60)
+    stub = DeadlineStub(generation_pb2_grpc.GenerationServiceStub(make_channel(service.target)), 60)
+    yield GenerationClient(stub, retrying())
     stop_service(service)
 
 
@@ -107,7 +111,7 @@ def test_kubernetes_rollout_against_a_fake_api_server_patches_waits_and_confirms
         rollout = KubernetesRollout(
             "ml",
             "app.kubernetes.io/name=sqldistill,sqldistill.io/role=serving",
-            Generation(),
+            GenerationClient(Generation(), retrying()),
             apps_api=apps,
             timeout_seconds=5,
             poll_seconds=0.05,
@@ -221,7 +225,7 @@ def test_the_rollout_patches_the_deployment_the_manifests_really_define(overlay)
         rollout = KubernetesRollout(
             config.controller.namespace,
             config.controller.serving_selector,
-            Generation(),
+            GenerationClient(Generation(), retrying()),
             apps_api=client.AppsV1Api(api.api_client()),
             timeout_seconds=5,
             poll_seconds=0.05,

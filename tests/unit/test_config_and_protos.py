@@ -52,6 +52,8 @@ def test_committed_stubs_match_the_protos(tmp_path):
     fresh = tmp_path / "pb" / "sqldistill" / "v1"
     committed = DEFAULT_OUT / "sqldistill" / "v1"
     names = sorted(p.name for p in fresh.iterdir() if p.is_file())
-    assert names == sorted(p.name for p in committed.iterdir() if p.is_file() and p.suffix in (".py", ".pyi"))
+    assert names == sorted(
+        p.name for p in committed.iterdir() if p.is_file() and p.suffix in (".py", ".pyi", ".json")
+    )
     _, mismatch, errors = filecmp.cmpfiles(fresh, committed, names, shallow=False)
     assert not mismatch and not errors, f"run `make protos`: stale stubs {mismatch + errors}"

@@ -1,6 +1,8 @@
 """Every default once: each RunSpec field has its default in exactly one place - RunSettings, or
 shared/defaults.py when a service or the CLI applies the same default - and no other module of
-services/, shared/ or cli/ writes that default again as a literal (where it would drift)."""
+services/, shared/, offline/ or cli/ writes that default again as a literal (where it would drift):
+not as a parameter or field default, not as a call's keyword, not as a module constant, and not
+under another name for the same setting (the names it goes by in messages and services)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ ALIASES = {
     "samples_per_question": ("samples",),
     "eval_samples": ("samples",),
 }
+CODE = ("services", "shared", "offline", "cli")
 # Values that mean "unset" or "off", not a default: 0, "", False, None; top_p 1.0 is no nucleus cut.
 SENTINELS = {0, "", None}
 NEUTRAL = {("top_p", 1.0), ("eval_limit", "all")}  # eval_limit 0 reads "all" in a key
@@ -63,13 +66,45 @@ def literal_defaults(tree: ast.AST) -> list[tuple[str, int, ast.expr]]:
 
 def _code_literals() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for folder in ("services", "shared", "cli"):
-        for path in sorted((REPO / folder).rglob("*.py")):
-            if "pb" in path.relative_to(REPO).parts:
-                continue
-            for name, line, value in literal_defaults(ast.parse(path.read_text())):
-                out.setdefault(name, []).append(f"{path.relative_to(REPO)}:{line} = {ast.unparse(value)}")
+    for path in _code_files():
+        for name, line, value in literal_defaults(ast.parse(path.read_text())):
+            out.setdefault(name, []).append(f"{path.relative_to(REPO)}:{line} = {ast.unparse(value)}")
     return out
+
+
+def _code_files() -> list[Path]:
+    return [
+        path
+        for folder in CODE
+        for path in sorted((REPO / folder).rglob("*.py"))
+        if "pb" not in path.relative_to(REPO).parts
+    ]
+
+
+def repeated_values(tree: ast.AST, names: dict[str, str], values: dict[str, object]) -> list[tuple[int, str]]:
+    """(line, text) of each place a setting's default value is written again under one of its names
+    (`names`: name -> setting): a call's keyword (`Sampling(top_p=0.95)`) or a module constant whose
+    name holds the setting's name (`DEFAULT_MIN_SHARE = 0.5` for min_share)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for k in node.keywords:
+                setting = names.get(k.arg or "")
+                if setting and isinstance(k.value, ast.Constant) and _same(k.value.value, values[setting]):
+                    found.append((k.value.lineno, f"{k.arg}={ast.unparse(k.value)}"))
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            target, value = node.targets[0].id, node.value
+            if not isinstance(value, ast.Constant):
+                continue
+            for name, setting in names.items():
+                if name.upper() in target and _same(value.value, values[setting]):
+                    found.append((node.lineno, f"{target} = {ast.unparse(value)}"))
+    return found
+
+
+def _same(a: object, b: object) -> bool:
+    return type(a) is type(b) and a == b and a not in SENTINELS and a is not False
 
 
 def _run_spec_fields() -> set[str]:
@@ -116,4 +151,28 @@ def test_the_scanner_sees_each_way_of_writing_a_default():
         ("epochs", "3"),
         ("max_new_tokens", "128"),
         ("temperature", "0.8"),
+    ]
+
+
+def test_no_setting_default_is_repeated_as_a_keyword_or_a_module_constant():
+    values = RunSettings().to_dict()
+    names = {name: name for name in RunSettings.field_names()}
+    names |= {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+    names |= {"min_share": "majority_share", "min_votes": "majority_min_votes"}  # a rename would hide here
+    problems = [
+        f"{path.relative_to(REPO)}:{line}: {text}"
+        for path in _code_files()
+        if path.relative_to(REPO).as_posix() not in ("shared/defaults.py", "services/controller/settings.py")
+        for line, text in repeated_values(ast.parse(path.read_text()), names, values)
+    ]
+    assert problems == []
+
+
+def test_the_repeat_scanner_sees_a_keyword_and_a_constant():
+    sample = ast.parse("DEFAULT_MIN_SHARE = 0.5\nx = Sampling(top_p=0.95, temperature=0.0)\nTOP_P = 1.0\n")
+    names = {"top_p": "top_p", "temperature": "temperature", "min_share": "majority_share"}
+    values = {"top_p": 0.95, "temperature": 0.7, "majority_share": 0.5}
+    assert [text for _, text in repeated_values(sample, names, values)] == [
+        "top_p=0.95",
+        "DEFAULT_MIN_SHARE = 0.5",
     ]

@@ -158,3 +158,21 @@ def test_every_run_spec_field_is_a_flag_of_run(monkeypatch, tmp_path):
     assert (settings.complexity_mix, settings.train_precision) == ({"easy": 0.25}, "fp32")
     assert (round(settings.temperature, 6), settings.top_p, settings.rounds) == (0.3, 0.5, 5)  # YAML < flags
     assert settings.train_epochs == RunSettings().train_epochs  # not given: the controller's default
+
+
+def test_every_run_flag_has_help_from_its_fields_own_description():
+    """`sqldistill run --help` describes every flag with the field's comment in controller.proto
+    (compiled into field_docs.json by `make protos`), so a field added there is documented here."""
+    import inspect
+
+    from cli.runs import run
+    from shared.run_spec import spec_field_help, spec_fields
+
+    helps = spec_field_help()
+    assert set(helps) == set(spec_fields()) and all(helps.values()), [n for n, h in helps.items() if not h]
+    flags = {
+        name: parameter.annotation.__metadata__[0].help
+        for name, parameter in inspect.signature(run).parameters.items()
+    }
+    assert all(flags.values()), [n for n, h in flags.items() if not h]
+    assert flags["majority_share"].startswith(helps["majority_share"])

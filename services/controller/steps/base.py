@@ -6,22 +6,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import grpc
 from sqlalchemy import select
 
-from services.controller.clients import ServiceClients, with_retry
+from services.controller.calls import retrying
+from services.controller.clients import ServiceClients, TypedClients
+from services.controller.critic_client import CriticClient
 from services.controller.deployment import Rollout
 from services.controller.enums import Step
 from services.controller.events import record
+from services.controller.generation_client import GenerationClient
 from services.controller.settings import RunSettings
-from services.controller.versions import ServedModel
+from services.controller.trainer_client import TrainerClient
 from shared.catalogue import Catalogue
 from shared.event_kinds import EventKind
-from shared.pb import common_pb2, generation_pb2
-from shared.pbconvert import sampling_message
 from shared.store import Event, Round, Run, Store
 
 StepResult = tuple[Step, dict[str, float]]
@@ -47,6 +48,22 @@ class StepBase:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+
+    @cached_property
+    def _typed(self) -> TypedClients:
+        return self.ctx.clients.typed(retrying(self.ctx.should_stop))  # a round retries until its run stops
+
+    @property
+    def generation(self) -> GenerationClient:
+        return self._typed.generation
+
+    @property
+    def critic(self) -> CriticClient:
+        return self._typed.critic
+
+    @property
+    def trainer(self) -> TrainerClient:
+        return self._typed.trainer
 
     def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
         raise NotImplementedError
@@ -104,30 +121,3 @@ class StepBase:
             if step == Step.DONE:
                 rnd.finished_at = datetime.now(UTC)
         self.event(run_id, number, step, EventKind.STEP_STARTED, f"round {number}: {step}")
-
-    def load(self, model: ServedModel, slot: int = generation_pb2.MODEL_SLOT_SERVING) -> None:
-        """Load model into a slot of the generation service: SERVING only to restore what the store
-        says serves; WORK for a candidate under evaluation or a teacher (what serves is untouched)."""
-        generation = self.ctx.clients.generation
-        with_retry(
-            lambda: generation.LoadModel(generation_pb2.LoadModelRequest(model=model.ref(), slot=slot)),
-            f"load {model.version}",
-            should_stop=self.ctx.should_stop,
-        )
-
-    def in_work_slot(self, model: ServedModel) -> None:
-        """Make the work slot hold model, loading it only if it holds something else (or nothing)."""
-        generation = self.ctx.clients.generation
-        try:
-            held = generation.DescribeModel(
-                generation_pb2.DescribeModelRequest(slot=generation_pb2.MODEL_SLOT_WORK)
-            ).version
-        except grpc.RpcError:
-            held = ""
-        if held != model.version:
-            self.load(model, generation_pb2.MODEL_SLOT_WORK)
-
-    def sampling(
-        self, settings: RunSettings, seed: int, temperature: float | None = None
-    ) -> common_pb2.SamplingParams:
-        return sampling_message(settings.sampling(seed, temperature))

@@ -11,12 +11,10 @@ from typing import Any
 from sqlalchemy import select
 
 from services.controller import coverage
-from services.controller.clients import with_retry
-from services.controller.deployment import RolloutError
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase
 from services.controller.versions import ServedModel, key_hash
-from shared.pb import generation_pb2
+from shared.answering import QuestionIn
 from shared.sql import HARDNESS_LEVELS
 from shared.store import Candidate
 
@@ -74,14 +72,6 @@ class CandidateWriter(StepBase):
             counts[k] += 1
         return [(k, c) for k, c in counts.items() if c > 0]
 
-    @staticmethod
-    def _check_writer(reply_version: str, writer: ServedModel) -> None:
-        """Runs on other lineages may share the generation service: store only what the expected model wrote."""
-        if reply_version != writer.version:
-            raise RolloutError(
-                f"expected candidates from {writer.version}, generation served {reply_version}"
-            )
-
     def _self_instruct(
         self,
         run_id: str,
@@ -95,32 +85,22 @@ class CandidateWriter(StepBase):
     ) -> tuple[list[dict[str, Any]], dict[str, float]]:
         """Pairs over the database's tables and join paths; near-duplicates dropped; then every
         question is re-answered consistency_samples times and all its samples vote."""
-        generation = self.ctx.clients.generation
         clock = time.monotonic()
         plan = coverage.focuses(self.ctx.catalogue.schema(db_id))
         # One call for the database: its rows take the hardness mix and the focuses in turn, so a
         # batch mixes levels and tables and decodes them together.
         levels = coverage.interleave(self._hardness_buckets(settings, settings.candidates_per_db))
-        request = generation_pb2.GeneratePairsRequest(
-            db_id=db_id,
-            n=settings.candidates_per_db,
+        pairs = self.generation.generate_pairs(
+            db_id,
+            settings.candidates_per_db,
+            settings.sampling(seed),
+            shots=settings.few_shot_k,
             levels=levels,
-            few_shot_k=settings.few_shot_k,
-            sampling=self.sampling(settings, seed),
+            focus=coverage.rotate(plan, (number - 1) * settings.candidates_per_db),
             slot=slot,
             constrain=settings.constrain,
-            focus=[
-                generation_pb2.TableFocus(tables=f)
-                for f in coverage.rotate(plan, (number - 1) * settings.candidates_per_db)
-            ],
+            expect=writer.version,
         )
-        pairs = with_retry(
-            lambda: list(generation.GeneratePairs(request)),
-            f"generate pairs for {db_id}",
-            should_stop=self.ctx.should_stop,
-        )
-        for pair in pairs:
-            self._check_writer(pair.model_version, writer)
         figures = {"pairs": len(pairs), "pair_seconds": time.monotonic() - clock}
         fresh = coverage.drop_near_duplicates(pairs, self._earlier_pairs(run_id, number, db_id))
         figures["near_duplicates"] = len(pairs) - len(fresh)
@@ -130,21 +110,16 @@ class CandidateWriter(StepBase):
             # Every question is re-answered, its own SQL's run or not: a pair whose SQL fails (most
             # of a small model's pairs on a real schema) still asked a question, which the
             # re-answers may agree on.
-            request = generation_pb2.GenerateSqlRequest(
-                questions=[
-                    generation_pb2.QuestionItem(id=str(i), db_id=db_id, question=p.question)
-                    for i, p in enumerate(fresh)
-                ],
-                n=settings.consistency_samples,
-                few_shot_k=shots,
-                sampling=self.sampling(settings, seed + 99),
+            reply = self.generation.generate_sql(
+                [QuestionIn(str(i), db_id, p.question) for i, p in enumerate(fresh)],
+                settings.consistency_samples,
+                settings.sampling(seed + 99),
+                shots=shots,
                 slot=slot,
                 constrain=settings.constrain,
+                expect=writer.version,
             )
-            reply = with_retry(
-                lambda: generation.GenerateSql(request), "resample SQL", should_stop=self.ctx.should_stop
-            )
-            resampled = {r.question_id: list(r.sql) for r in reply.results}
+            resampled = {str(i): sql for i, sql in enumerate(reply.sql)}
         figures["reanswer_seconds"] = time.monotonic() - clock
         rows = []
         for i, p in enumerate(fresh):

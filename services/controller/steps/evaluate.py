@@ -10,19 +10,18 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from services.controller.clients import with_retry
-from services.controller.deployment import RolloutError
 from services.controller.enums import Step
 from services.controller.evaluation_keys import split_head
 from services.controller.faults import crash_point
 from services.controller.gate import decide
+from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
 from services.controller.settings import RunSettings
 from services.controller.steps.base import Context, StepBase, StepResult
-from services.controller.steps.generate import LABELLED_CHUNK
 from services.controller.versions import prompt_k, served_model
+from shared.answering import QuestionIn, answer_by_vote
 from shared.catalogue import Example
 from shared.event_kinds import EventKind
-from shared.pb import common_pb2, critic_pb2, generation_pb2
+from shared.pb import critic_pb2
 from shared.prompts import SQL_TEMPLATE
 from shared.stats import compare_paired
 from shared.store import Evaluation, ModelVersion, Run
@@ -37,16 +36,6 @@ class Evaluate(StepBase):
     def eval_examples(self, settings: RunSettings) -> list[Example]:
         examples = self.ctx.catalogue.examples(settings.eval_split)
         return examples[: settings.eval_limit] if settings.eval_limit else examples
-
-    def engine(self) -> str:
-        """How the generation service computes (backend, device, number format): int8 and fp32
-        answers differ on some questions, so a score is reused only under the same engine."""
-        info = with_retry(
-            lambda: self.ctx.clients.generation.DescribeModel(generation_pb2.DescribeModelRequest()),
-            "describe model",
-            should_stop=self.ctx.should_stop,
-        )
-        return f"{info.backend}/{info.device}/{info.precision}"
 
     def split_key(self, settings: RunSettings, shots: int, engine: str = "") -> str:
         """What an evaluation is reused for: everything that changes its score - the held-out
@@ -91,7 +80,7 @@ class Evaluate(StepBase):
         """The version's accuracy on the held-out set, asked with its own prompt, per question;
         computed once and kept in the store."""
         shots = prompt_k(version, settings)
-        key = self.split_key(settings, shots, self.engine())
+        key = self.split_key(settings, shots, self.generation.engine())
         with self.ctx.store.session() as s:
             found = s.scalar(
                 select(Evaluation).where(Evaluation.model_version == version.version, Evaluation.split == key)
@@ -99,28 +88,35 @@ class Evaluate(StepBase):
             if found is not None:
                 return found
         examples = self.eval_examples(settings)
-        self.in_work_slot(served_model(version))  # evaluated beside what serves, never in its place
-        critic = self.ctx.clients.critic
+        self.generation.in_work_slot(served_model(version))  # beside what serves, never in its place
         applied: set[str] = set()  # the grammar strengths generation applied to these answers
         predictions = []
-        for index in range(0, len(examples), LABELLED_CHUNK):
+        for index in range(0, len(examples), QUESTIONS_PER_CALL):
             self.check_stop()
-            chunk = examples[index : index + LABELLED_CHUNK]
-            answers = self._answers(version, chunk, shots, settings, index, applied)
+            chunk = examples[index : index + QUESTIONS_PER_CALL]
+            answers = answer_by_vote(
+                [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(chunk)],
+                self.generation.writer(
+                    shots=shots,
+                    slot=WORK,
+                    constrain=settings.constrain,
+                    expect=version.version,
+                    applied=applied,
+                ),
+                self.critic.voter(test_suite=settings.test_suite, timeout=settings.evaluate_timeout_seconds),
+                greedy=settings.greedy(),
+                samples=settings.eval_samples,
+                sampling=settings.sampling(settings.seed * 1_000 + index),
+            )
             predictions += [
                 critic_pb2.Prediction(
-                    id=e.id, db_id=e.db_id, question=e.question, gold_sql=e.query, predicted_sql=answer
+                    id=e.id, db_id=e.db_id, question=e.question, gold_sql=e.query, predicted_sql=answer.sql
                 )
                 for e, answer in zip(chunk, answers, strict=True)
             ]
             crash_point("EVALUATE:mid")
-        reply = with_retry(
-            lambda: critic.Evaluate(
-                critic_pb2.EvaluateRequest(predictions=predictions, test_suite=settings.test_suite),
-                timeout=settings.evaluate_timeout_seconds,
-            ),
-            "evaluate",
-            should_stop=self.ctx.should_stop,
+        reply = self.critic.evaluate(
+            predictions, test_suite=settings.test_suite, timeout=settings.evaluate_timeout_seconds
         )
         accuracy = reply.accuracy
         by_hardness = {
@@ -149,95 +145,6 @@ class Evaluate(StepBase):
             return s.scalar(
                 select(Evaluation).where(Evaluation.model_version == version.version, Evaluation.split == key)
             )
-
-    def _ask(
-        self,
-        version: ModelVersion,
-        chunk: list[Example],
-        shots: int,
-        n: int,
-        sampling: common_pb2.SamplingParams,
-        constrain: str,
-        applied: set[str],
-    ) -> list[list[str]]:
-        """Each question's SQL; the strength generation applied is added to `applied`."""
-        request = generation_pb2.GenerateSqlRequest(
-            questions=[
-                generation_pb2.QuestionItem(
-                    id=str(i), db_id=e.db_id, question=e.question, evidence=e.evidence
-                )
-                for i, e in enumerate(chunk)
-            ],
-            n=n,
-            few_shot_k=shots,
-            sampling=sampling,
-            slot=generation_pb2.MODEL_SLOT_WORK,
-            constrain=constrain,
-        )
-        reply = with_retry(
-            lambda: self.ctx.clients.generation.GenerateSql(request),
-            "generate for evaluation",
-            should_stop=self.ctx.should_stop,
-        )
-        applied.add(reply.constrain)
-        if reply.model_version != version.version:
-            raise RolloutError(f"evaluating {version.version} but the work slot holds {reply.model_version}")
-        by_index = {int(r.question_id): list(r.sql) for r in reply.results}
-        return [by_index.get(i, []) for i in range(len(chunk))]
-
-    def _answers(
-        self,
-        version: ModelVersion,
-        chunk: list[Example],
-        shots: int,
-        settings: RunSettings,
-        offset: int,
-        applied: set[str],
-    ) -> list[str]:
-        """One answer per question: greedy; or, with eval_samples, the answer of the majority of
-        the greedy answer and eval_samples sampled ones (the greedy answer wins ties)."""
-        greedy = self._ask(
-            version,
-            chunk,
-            shots,
-            1,
-            common_pb2.SamplingParams(temperature=0.0, max_new_tokens=settings.max_new_tokens),
-            settings.constrain,
-            applied,
-        )
-        answers = [sqls[0] if sqls else "" for sqls in greedy]
-        if not settings.eval_samples:
-            return answers
-        sampled = self._ask(
-            version,
-            chunk,
-            shots,
-            settings.eval_samples,
-            self.sampling(settings, settings.seed * 1_000 + offset),
-            settings.constrain,
-            applied,
-        )
-        items = []
-        for i, (e, first, more) in enumerate(zip(chunk, answers, sampled, strict=True)):
-            ballots = ([first] if first else []) + more
-            if ballots:
-                item = critic_pb2.VoteItem(id=str(i), db_id=e.db_id, sql=ballots)
-                if first:
-                    item.preferred = 0
-                items.append(item)
-        if items:
-            reply = with_retry(
-                lambda: self.ctx.clients.critic.Vote(
-                    critic_pb2.VoteRequest(items=items, test_suite=settings.test_suite),
-                    timeout=settings.evaluate_timeout_seconds,
-                ),
-                "vote",
-                should_stop=self.ctx.should_stop,
-            )
-            for outcome in reply.outcomes:
-                if outcome.winner_index >= 0:
-                    answers[int(outcome.id)] = outcome.winner_sql
-        return answers
 
     def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
         with self.ctx.store.session() as s:

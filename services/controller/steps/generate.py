@@ -12,20 +12,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.controller.clients import with_retry
 from services.controller.enums import Mode, Step
 from services.controller.events import record
 from services.controller.faults import crash_point
+from services.controller.generation_client import QUESTIONS_PER_CALL, SERVING, WORK
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepResult
 from services.controller.steps.candidates import CandidateWriter
 from services.controller.versions import ServedModel, prompt_k, served_model, teacher_model
+from shared.answering import QuestionIn
 from shared.catalogue import Example
 from shared.event_kinds import EventKind
-from shared.pb import generation_pb2
 from shared.store import Candidate, ModelVersion, Run, Verdict
-
-LABELLED_CHUNK = 16  # train questions per GenerateSql call (and per task)
 
 
 class Generate(CandidateWriter):
@@ -38,12 +36,12 @@ class Generate(CandidateWriter):
         writer = teacher or served_model(serving)
         shots = settings.few_shot_k if teacher else prompt_k(serving, settings)
         if teacher:  # the teacher writes from the work slot; what serves is untouched
-            slot = generation_pb2.MODEL_SLOT_WORK
-            self.in_work_slot(teacher)
+            slot = WORK
+            self.generation.in_work_slot(teacher)
         else:
-            slot = generation_pb2.MODEL_SLOT_SERVING
+            slot = SERVING
             if self.ctx.rollout.serving_version() != writer.version:
-                self.load(writer)  # the store's serving version, restored (e.g. after a restart)
+                self.generation.load(writer)  # the store's serving version, restored (e.g. after a restart)
         seed_base = settings.seed * 100_000 + number * 1_000
         if settings.mode in (Mode.LABELLED, Mode.BOTH):
             examples = self._train_examples(settings)
@@ -84,36 +82,24 @@ class Generate(CandidateWriter):
         """samples_per_question SQL for each question, a chunk of questions per task. Labelled
         candidates carry their gold SQL (for the critic only); unlabelled ones never do: each
         carries the question's other samples instead, which it is judged against by vote."""
-        generation = self.ctx.clients.generation
-        for index in range(0, len(examples), LABELLED_CHUNK):
-            task = f"{source}:{index // LABELLED_CHUNK}"
+        for index in range(0, len(examples), QUESTIONS_PER_CALL):
+            task = f"{source}:{index // QUESTIONS_PER_CALL}"
             if self.task_done(run_id, number, task):
                 continue
             self.check_stop()
-            chunk = examples[index : index + LABELLED_CHUNK]
-            request = generation_pb2.GenerateSqlRequest(
-                questions=[
-                    generation_pb2.QuestionItem(
-                        id=str(i), db_id=e.db_id, question=e.question, evidence=e.evidence
-                    )
-                    for i, e in enumerate(chunk)
-                ],
-                n=settings.samples_per_question,
-                few_shot_k=shots,
-                sampling=self.sampling(settings, seed_base + index),
+            chunk = examples[index : index + QUESTIONS_PER_CALL]
+            reply = self.generation.generate_sql(
+                [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(chunk)],
+                settings.samples_per_question,
+                settings.sampling(seed_base + index),
+                shots=shots,
                 slot=slot,
                 constrain=settings.constrain,
+                expect=writer.version,
             )
-            reply = with_retry(
-                lambda request=request: generation.GenerateSql(request),
-                "generate SQL",
-                should_stop=self.ctx.should_stop,
-            )
-            self._check_writer(reply.model_version, writer)
             rows = []
-            for result in reply.results:
-                e = chunk[int(result.question_id)]
-                for sql, others in self._ballots(list(result.sql)):
+            for e, samples in zip(chunk, reply.sql, strict=True):
+                for sql, others in self._ballots(samples):
                     rows.append(
                         self._candidate_row(
                             run_id,
@@ -124,7 +110,7 @@ class Generate(CandidateWriter):
                             sql,
                             gold=e.query if source == "labelled" else "",
                             hardness=e.hardness if source == "labelled" else "",
-                            version=reply.model_version,
+                            version=reply.version,
                             resampled=others if source == "unlabelled" else None,
                             constrain=reply.constrain,
                         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.controller.clients import with_retry
 from services.controller.enums import Mode, Step
 from services.controller.faults import crash_point
 from services.controller.settings import RunSettings
@@ -18,15 +17,13 @@ JUDGE_CHUNK = 128  # candidates per JudgeCandidates call
 
 class Judge(StepBase):
     def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
-        critic = self.ctx.clients.critic
         # Candidates without gold are kept by vote: the question's samples (unlabelled) or the
         # pair's re-answers (self-instruct) must agree by a majority with them.
-        voting = settings.consistency_samples or int(settings.mode == Mode.UNLABELLED)
         options = critic_pb2.JudgeOptions(
             test_suite=settings.test_suite,
-            consistency_samples=voting,
-            consistency_threshold=settings.majority_share,
-            min_votes=settings.majority_min_votes,
+            vote_without_gold=bool(settings.consistency_samples) or settings.mode == Mode.UNLABELLED,
+            majority_share=settings.majority_share,
+            majority_min_votes=settings.majority_min_votes,
             dedupe=False,
         )
         while True:
@@ -43,9 +40,8 @@ class Judge(StepBase):
                 ).all()
             if not pending:
                 break
-            request = critic_pb2.JudgeRequest(
-                options=options,
-                candidates=[
+            verdicts = self.critic.judge(
+                [
                     common_pb2.Candidate(
                         id=c.id,
                         db_id=c.db_id,
@@ -58,13 +54,8 @@ class Judge(StepBase):
                     )
                     for c in pending
                 ],
-            )
-            verdicts = with_retry(
-                lambda request=request: list(
-                    critic.JudgeCandidates(request, timeout=settings.judge_timeout_seconds)
-                ),
-                "judge",
-                should_stop=self.ctx.should_stop,
+                options,
+                timeout=settings.judge_timeout_seconds,
             )
             with self.ctx.store.session() as s:
                 self.ctx.store.insert_ignore(

@@ -3,8 +3,8 @@ that it did not. Either way the serving version the store names is what serves a
 
 from __future__ import annotations
 
-from services.controller.deployment import RolloutError
 from services.controller.enums import Outcome, Step, VersionStatus
+from services.controller.errors import RolloutError
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
 from services.controller.versions import served_model, set_serving

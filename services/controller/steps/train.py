@@ -4,20 +4,17 @@ recorded with the prompt it was trained on."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from sqlalchemy import select
 
-from services.controller.clients import with_retry
 from services.controller.enums import Step, VersionStatus
 from services.controller.faults import crash_point
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
+from services.controller.trainer_client import JobRequest, manifest_of
 from services.controller.training_set import KeptRow, seed_rows, select_training_pairs, with_evidence
-from shared import defaults
 from shared.event_kinds import EventKind
-from shared.pb import common_pb2, trainer_pb2
+from shared.model_refs import model_path
+from shared.pb import trainer_pb2
 from shared.store import Candidate, Dataset, ModelVersion, Run, Verdict
 from shared.training_data import TrainingPair, freeze, render_rows
 
@@ -82,19 +79,17 @@ class Train(StepBase):
             gradient_checkpointing=settings.train_gradient_checkpointing,
             precision=settings.train_precision,
         )
-        request = trainer_pb2.SubmitJobRequest(
-            run_id=run.id,
-            round=number,
-            dataset_hash=digest,
-            dataset_path=str(path),
-            base_model=common_pb2.ModelRef(path=settings.base_model or defaults.DEFAULT_MODEL_ALIAS),
-            parent_version=parent,
-            version=version,
-            params=params,
-        )
-        trainer = self.ctx.clients.trainer
-        job = with_retry(
-            lambda: trainer.SubmitJob(request), "submit training job", should_stop=self.ctx.should_stop
+        job = self.trainer.submit(
+            JobRequest(
+                run_id=run.id,
+                round=number,
+                dataset_hash=digest,
+                dataset_path=str(path),
+                base_model=model_path(settings.base_model),
+                version=version,
+                params=params,
+                parent_version=parent,
+            )
         )
         self.update_round(run.id, number, training_job_id=job.job_id)
         self.event(
@@ -109,15 +104,7 @@ class Train(StepBase):
         final = None
         while final is None:
             self.check_stop()
-            updates = with_retry(
-                lambda: list(
-                    trainer.WatchJob(
-                        trainer_pb2.JobRef(job_id=job.job_id), timeout=settings.watch_timeout_seconds
-                    )
-                ),
-                "watch training job",
-                should_stop=self.ctx.should_stop,
-            )
+            updates = self.trainer.watch(job.job_id, settings.watch_timeout_seconds)
             final = next((u for u in reversed(updates) if u.HasField("job")), None)
             for u in updates:
                 if u.state == trainer_pb2.JOB_STATE_RUNNING and u.step and u.step % 10 == 0:
@@ -133,7 +120,7 @@ class Train(StepBase):
         if done.state != trainer_pb2.JOB_STATE_SUCCEEDED:
             self.event(run.id, number, "TRAIN", EventKind.FAILED, f"training failed: {done.error[-500:]}")
             return Step.REJECT, {"dataset_size": len(rows), "training_failed": 1}
-        manifest = json.loads((Path(done.artifact_path) / "manifest.json").read_text())
+        manifest = manifest_of(done)  # the trainer's reply carries it: its files are its own
         with self.ctx.store.session() as s:
             self.ctx.store.insert_ignore(
                 s,

@@ -48,18 +48,18 @@ class ExecuteResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[ExecutionStatus, str]] = ..., error: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.ResultSet, _Mapping]] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...
 
 class JudgeOptions(_message.Message):
-    __slots__ = ("test_suite", "consistency_samples", "consistency_threshold", "dedupe", "min_votes")
+    __slots__ = ("test_suite", "vote_without_gold", "majority_share", "dedupe", "majority_min_votes")
     TEST_SUITE_FIELD_NUMBER: _ClassVar[int]
-    CONSISTENCY_SAMPLES_FIELD_NUMBER: _ClassVar[int]
-    CONSISTENCY_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    VOTE_WITHOUT_GOLD_FIELD_NUMBER: _ClassVar[int]
+    MAJORITY_SHARE_FIELD_NUMBER: _ClassVar[int]
     DEDUPE_FIELD_NUMBER: _ClassVar[int]
-    MIN_VOTES_FIELD_NUMBER: _ClassVar[int]
+    MAJORITY_MIN_VOTES_FIELD_NUMBER: _ClassVar[int]
     test_suite: bool
-    consistency_samples: int
-    consistency_threshold: float
+    vote_without_gold: bool
+    majority_share: float
     dedupe: bool
-    min_votes: int
-    def __init__(self, test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., consistency_threshold: _Optional[float] = ..., dedupe: _Optional[bool] = ..., min_votes: _Optional[int] = ...) -> None: ...
+    majority_min_votes: int
+    def __init__(self, test_suite: _Optional[bool] = ..., vote_without_gold: _Optional[bool] = ..., majority_share: _Optional[float] = ..., dedupe: _Optional[bool] = ..., majority_min_votes: _Optional[int] = ...) -> None: ...
 
 class JudgeRequest(_message.Message):
     __slots__ = ("options", "candidates")

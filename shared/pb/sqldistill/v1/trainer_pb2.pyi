@@ -90,7 +90,7 @@ class JobRef(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "state", "run_id", "round", "dataset_hash", "version", "artifact_path", "error", "final_loss")
+    __slots__ = ("job_id", "state", "run_id", "round", "dataset_hash", "version", "artifact_path", "error", "final_loss", "manifest_json")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +100,7 @@ class Job(_message.Message):
     ARTIFACT_PATH_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     FINAL_LOSS_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_JSON_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     state: JobState
     run_id: str
@@ -109,7 +110,8 @@ class Job(_message.Message):
     artifact_path: str
     error: str
     final_loss: float
-    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., run_id: _Optional[str] = ..., round: _Optional[int] = ..., dataset_hash: _Optional[str] = ..., version: _Optional[str] = ..., artifact_path: _Optional[str] = ..., error: _Optional[str] = ..., final_loss: _Optional[float] = ...) -> None: ...
+    manifest_json: str
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., run_id: _Optional[str] = ..., round: _Optional[int] = ..., dataset_hash: _Optional[str] = ..., version: _Optional[str] = ..., artifact_path: _Optional[str] = ..., error: _Optional[str] = ..., final_loss: _Optional[float] = ..., manifest_json: _Optional[str] = ...) -> None: ...
 
 class JobProgress(_message.Message):
     __slots__ = ("job_id", "state", "step", "total_steps", "loss", "tokens_per_second", "eta_seconds", "job")

@@ -1,0 +1,85 @@
+"""Which run specs the controller refuses at StartRun, and with what to fix: the spec's conversion
+(RunSettings.from_message) and validate_settings over the bundled dataset, as the controller runs
+them before a run starts (tests/e2e/test_controller.py checks the refusal arrives as INVALID_ARGUMENT
+over gRPC)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from services.controller.settings import RunSettings
+from services.controller.validation import validate_settings
+from shared.bundled.build import build
+from shared.catalogue import Catalogue
+from shared.errors import InvalidArgument
+from shared.limits import MAX_SAMPLES, TRAIN_BOUNDS
+from shared.pb import common_pb2, controller_pb2
+from shared.pbconvert import enum_number
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory) -> Catalogue:
+    """The bundled benchmark, as the controller's scripted test stack serves it."""
+    return Catalogue.load(build(tmp_path_factory.mktemp("bundled") / "bundled"))
+
+
+def run_spec(**overrides) -> controller_pb2.RunSpec:
+    """A valid two-round run over two training databases (the e2e tests' spec), with overrides."""
+    fields = dict(
+        name="test",
+        db_ids=["library", "clinic"],
+        mode="both",
+        base_model=common_pb2.ModelRef(path="/models/tiny"),
+        rounds=2,
+        candidates_per_db=2,
+        samples_per_question=1,
+        test_suite=False,
+        consistency_samples=1,
+        train_method="lora",
+        train_from_parent=True,
+        eval_split="dev",
+        gate_margin=0.0,
+        seed=3,
+        questions_per_round=6,
+        eval_limit=6,
+        train_max_steps=4,
+        few_shot_k=1,
+    )
+    fields.update(overrides)
+    if isinstance(fields["mode"], str):  # the proto's RunMode, from its word
+        fields["mode"] = enum_number(controller_pb2.RunMode, fields["mode"])
+    return controller_pb2.RunSpec(**fields)
+
+
+def test_the_valid_spec_is_accepted(catalogue):
+    validate_settings(RunSettings.from_message(run_spec()), catalogue)
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (dict(mode=99), "mode must be"),  # an enum value the controller does not know
+        (dict(db_ids=["atlantis"]), "unknown databases"),
+        (dict(db_ids=["film"]), "overlap the held-out"),
+        (dict(eval_split="nope"), "evaluation split"),
+        (dict(gate_margin=-1), "gate_margin"),
+        (dict(rounds=0), "set continuous"),  # never implied by a zero
+        (dict(eval_split="train"), "a split this run trains on"),
+        (dict(eval_split="seed"), "a split this run trains on"),
+        # No db_ids: the run would generate on every train database, which the seed split shares.
+        (dict(db_ids=[], eval_split="seed", train_on_seed=False), "overlap the held-out"),
+        (dict(mode="unlabelled", samples_per_question=1), "must be at least that"),
+        (dict(majority_share=1.0), "majority_share"),
+        (dict(eval_samples=65), "eval_samples"),
+        # What a service would refuse rounds later is refused here, with that service's bound.
+        (dict(samples_per_question=MAX_SAMPLES + 1), "generation service's limit"),
+        (dict(train_epochs=TRAIN_BOUNDS["epochs"][1] + 1), "trainer's limit"),
+        (dict(train_batch_size=0), "train_batch_size must be within"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_bad_run_specs_are_refused_with_what_to_fix(catalogue, overrides, message):
+    with pytest.raises(InvalidArgument, match=re.escape(message)):
+        validate_settings(RunSettings.from_message(run_spec(**overrides)), catalogue)
