@@ -89,7 +89,7 @@ bench-gpu: setup
 	mkdir -p .bench
 	$(BIN)/python -m benchmarks.gpu_bench --out .bench/gpu.json
 
-# Recursive distillation with the default model on CPU, labelled and self-instruct (see README).
+# Recursive distillation with the default model on CPU, labelled and self-instruct (docs/benchmarks.md).
 # ask latency while the critic judges, with the interactive lane off and on (about 5 minutes).
 bench-ask: setup
 	mkdir -p .bench

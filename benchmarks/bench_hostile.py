@@ -2,7 +2,7 @@
 input of the sandbox tests' corpus sent to Execute with the service's deadline, and the whole corpus
 judged (labelled and self-instruct, test suites on) and evaluated. Prints the worst and median
 verdict time per Execute against the deadline, and the statuses; writes JSON. Asserts nothing about
-time (the tests hold the bound; this prints the figures the README quotes)."""
+time (the tests hold the bound; this prints the figures docs/benchmarks.md quotes)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`make demo`: start the stack on this machine, run the distillation in cli/demo.yaml on the
 bundled databases with the default model on CPU, print the rounds and write the report. Sized to
-finish in about 55 minutes on 2 cores (see README)."""
+finish in about 55 minutes on 2 cores (docs/benchmarks.md, "Demo figures")."""
 
 from __future__ import annotations
 

@@ -38,8 +38,11 @@ def _from_version_folder(folder: Path, shots: int | None) -> EvalModel:
     return EvalModel(manifest.get("version", folder.name), str(folder), "", k if shots is None else shots)
 
 
-def _stored_version(version_id: str, store_url: str) -> tuple[str, str] | None:
-    """(artifact folder, base model) of a version id in the store, or None."""
+def _stored_version(version_id: str, store_url: str, shots: int | None) -> EvalModel | None:
+    """A version id in the store as the controller serves it (services.controller.versions: its
+    base, adapter and the prompt it is asked with), or None."""
+    from services.controller.settings import RunSettings
+    from services.controller.versions import prompt_k, served_model
     from shared.store import ModelVersion, Store
 
     store = Store.existing(store_url)
@@ -47,7 +50,11 @@ def _stored_version(version_id: str, store_url: str) -> tuple[str, str] | None:
         return None
     with store.session() as s:
         version = s.get(ModelVersion, version_id)
-        return None if version is None else (version.artifact_path, version.base or "")
+        if version is None:
+            return None
+        served = served_model(version)
+        k = prompt_k(version, RunSettings()) if shots is None else shots
+    return EvalModel(version_id, stored_base(served.path), served.adapter_path, k)
 
 
 class UnknownModel(ValueError):
@@ -66,12 +73,9 @@ def resolve_eval_model(
     if (folder / "manifest.json").is_file():
         return _from_version_folder(folder, shots)
     base_shots = defaults.FEW_SHOT_K if shots is None else shots
-    stored = _stored_version(model, store_url) if store_url and not folder.exists() else None
+    stored = _stored_version(model, store_url, shots) if store_url and not folder.exists() else None
     if stored is not None:
-        artifact, base = stored
-        if artifact:
-            return _from_version_folder(Path(artifact), shots)
-        return EvalModel(model, stored_base(base), "", base_shots)  # a base version
+        return stored
     if is_default_model(model) or model in PACKAGED_MODELS:
         return EvalModel(model, stored_base(model), "", base_shots)
     if (folder / "config.json").is_file():

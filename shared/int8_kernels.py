@@ -1,6 +1,6 @@
 """int8 matmuls on CPUs, for generation (every Linear layer) and LoRA training (the frozen base).
 
-Two int8 kernels of torch's, each where it pays (measured on the 2-core machine the README uses,
+Two int8 kernels of torch's, each where it pays (measured on the 2-core machine docs/benchmarks.md uses,
 0.5B model shapes):
 - per-token dynamic int8 (`rowwise_matmul`): torch's x86 / fbgemm quantized GEMM with int32
   accumulation (VNNI dot products where the processor has them); 1.9x fp32's speed at 512 rows

@@ -6,7 +6,7 @@ machine offers, and reported by DescribeModel.
   (`generation.precision: int8`, quantize.py): decoding steps in weight-only int8, prefill in
   SmoothQuant-smoothed per-token int8 (shared/int8_kernels.py), on kernels that use the processor's int8
   dot products (VNNI). On the default 0.5B model it answers the held-out questions 2.2x faster at
-  0.533 EX against fp32's 0.544 (1 win / 2 losses of 90; README, "Benchmarks"): near, not equal,
+  0.533 EX against fp32's 0.544 (1 win / 2 losses of 90; docs/benchmarks.md, "Benchmarks"): near, not equal,
   so `auto` does not pick it. Nor bf16: without AMX tiles torch's bf16 matmuls ran at an eighth of
   fp32's speed here.
 - batch size: on a GPU, as many sequences as the free memory holds (KV cache and activations);

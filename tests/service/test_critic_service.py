@@ -105,7 +105,7 @@ def test_judge_keeps_a_self_instruct_pair_when_its_sql_is_in_the_majority_of_the
         "SELECT country FROM singer WHERE age > 40",
         "SELECT name FROM singer WHERE age > 40",
     ]
-    options = critic_pb2.JudgeOptions(consistency_samples=3)
+    options = critic_pb2.JudgeOptions(vote_without_gold=True)
     verdicts = list(
         stub.JudgeCandidates(
             critic_pb2.JudgeRequest(
@@ -136,7 +136,7 @@ def test_judge_refuses_a_vote_won_by_a_limit_over_rows_that_all_sort_alike(stub)
     )
     by_alias = "SELECT country, count(*) AS n FROM singer GROUP BY country ORDER BY n DESC LIMIT 1"
     request = critic_pb2.JudgeRequest(
-        options=critic_pb2.JudgeOptions(consistency_samples=2),
+        options=critic_pb2.JudgeOptions(vote_without_gold=True),
         candidates=[
             _candidate(cid, sql, resampled=[sql, sql])
             for cid, sql in [("arbitrary", arbitrary), ("ranked", ranked), ("by-alias", by_alias)]
@@ -302,7 +302,7 @@ def test_hostile_corpus_through_execute_judge_and_evaluate(stub, spider_dir, cri
     candidates = [_candidate(f"l-{name}", sql, gold) for name, sql in SENDABLE] + [
         _candidate(f"s-{name}", sql, resampled=[sql, gold]) for name, sql in SENDABLE
     ]
-    options = critic_pb2.JudgeOptions(test_suite=True, consistency_samples=2)
+    options = critic_pb2.JudgeOptions(test_suite=True, vote_without_gold=True)
     started = time.monotonic()
     verdicts = list(
         stub.JudgeCandidates(critic_pb2.JudgeRequest(options=options, candidates=candidates), timeout=600)
@@ -360,12 +360,12 @@ def test_votes_keep_only_a_strict_majority_with_test_suites_on(stub):
     sql = "SELECT name FROM singer WHERE age > 40"
     same, other = "SELECT name FROM singer WHERE 40 < age", "SELECT name FROM singer"
 
-    def judge(resampled, threshold=None, min_votes=0):
-        options = critic_pb2.JudgeOptions(
-            test_suite=True, consistency_samples=len(resampled), min_votes=min_votes
-        )
-        if threshold is not None:
-            options.consistency_threshold = threshold
+    def judge(resampled, share=None, min_votes=None):
+        options = critic_pb2.JudgeOptions(test_suite=True, vote_without_gold=True)
+        if share is not None:
+            options.majority_share = share
+        if min_votes is not None:
+            options.majority_min_votes = min_votes
         request = critic_pb2.JudgeRequest(
             options=options, candidates=[_candidate("c", sql, resampled=resampled)]
         )
@@ -375,12 +375,20 @@ def test_votes_keep_only_a_strict_majority_with_test_suites_on(stub):
     assert everyone.kept and everyone.consistency == 1.0
     two_of_three = judge([same, other])  # the pair's SQL and one re-answer against one
     assert two_of_three.kept and two_of_three.consistency == pytest.approx(2 / 3)
-    assert not judge([same, other], threshold=0.7).kept
+    assert not judge([same, other], share=0.7).kept
     half = judge([same, other, other])  # 2 against 2: no strict majority, whichever wins the tie
     assert not half.kept and half.consistency == pytest.approx(0.5)
     outvoted = judge([other, other])
     assert not outvoted.kept and "majority" in outvoted.reasons[0]
     assert not judge([same, same], min_votes=4).kept  # 3 agree, 4 asked for
+    # The bounds StartRun holds majority_share to, [0, 1): a share of 1 can never be exceeded.
+    for share, min_votes in ((1.0, None), (-0.1, None), (None, 0)):
+        with pytest.raises(grpc.RpcError) as info:
+            judge([same, same], share=share, min_votes=min_votes)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "majority_share must be within [0, 1)" in info.value.details() or "majority_min_votes" in (
+            info.value.details()
+        )
 
 
 def test_vote_picks_the_majority_answer_and_the_greedy_one_on_a_tie(stub):
