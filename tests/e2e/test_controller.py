@@ -25,12 +25,13 @@ from shared.config import REPO_ROOT as REPO
 from shared.grpc_client import make_channel
 from shared.limits import MAX_SAMPLES, MAX_VOTING_SAMPLES, TRAIN_BOUNDS
 from shared.pb import common_pb2, controller_pb2, controller_pb2_grpc, generation_pb2, generation_pb2_grpc
-from shared.pbconvert import enum_number, enum_text
+from shared.pbconvert import enum_text
 from shared.store import Candidate, Dataset, Evaluation, Event, ModelVersion, Round, Run, Store, Verdict
 from testbed.processes import stop_service
 from testbed.scripted_stack import SERVICES, make_stack
 from testbed.tiny_models import make_tiny_model
 from tests.support.postgres import new_postgres_database
+from tests.support.run_specs import run_spec
 
 
 @pytest.fixture(scope="module")
@@ -64,33 +65,6 @@ def own_base(tmp_path, tiny_base):
     """The tiny base model at this test's own path: a lineage of its own on the shared stack (its own
     base version, serving version and run slot), trained from the same weights."""
     return shutil.copytree(tiny_base, tmp_path / "tiny")
-
-
-def run_spec(tiny_base, **overrides) -> controller_pb2.RunSpec:
-    fields = dict(
-        name="test",
-        db_ids=["library", "clinic"],
-        mode="both",
-        base_model=common_pb2.ModelRef(path=str(tiny_base)),
-        rounds=2,
-        candidates_per_db=2,
-        samples_per_question=1,
-        test_suite=False,
-        consistency_samples=1,
-        train_method="lora",
-        train_from_parent=True,
-        eval_split="dev",
-        gate_margin=0.0,
-        seed=3,
-        questions_per_round=6,
-        eval_limit=6,
-        train_max_steps=4,
-        few_shot_k=1,
-    )
-    fields.update(overrides)
-    if isinstance(fields["mode"], str):  # the proto's RunMode, from its word
-        fields["mode"] = enum_number(controller_pb2.RunMode, fields["mode"])
-    return controller_pb2.RunSpec(**fields)
 
 
 def state(run) -> str:

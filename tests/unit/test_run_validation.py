@@ -15,8 +15,8 @@ from shared.bundled.build import build
 from shared.catalogue import Catalogue
 from shared.errors import InvalidArgument
 from shared.limits import MAX_SAMPLES, TRAIN_BOUNDS
-from shared.pb import common_pb2, controller_pb2
-from shared.pbconvert import enum_number
+from shared.pb import controller_pb2
+from tests.support.run_specs import run_spec as base_spec
 
 
 @pytest.fixture(scope="module")
@@ -26,31 +26,8 @@ def catalogue(tmp_path_factory) -> Catalogue:
 
 
 def run_spec(**overrides) -> controller_pb2.RunSpec:
-    """A valid two-round run over two training databases (the e2e tests' spec), with overrides."""
-    fields = dict(
-        name="test",
-        db_ids=["library", "clinic"],
-        mode="both",
-        base_model=common_pb2.ModelRef(path="/models/tiny"),
-        rounds=2,
-        candidates_per_db=2,
-        samples_per_question=1,
-        test_suite=False,
-        consistency_samples=1,
-        train_method="lora",
-        train_from_parent=True,
-        eval_split="dev",
-        gate_margin=0.0,
-        seed=3,
-        questions_per_round=6,
-        eval_limit=6,
-        train_max_steps=4,
-        few_shot_k=1,
-    )
-    fields.update(overrides)
-    if isinstance(fields["mode"], str):  # the proto's RunMode, from its word
-        fields["mode"] = enum_number(controller_pb2.RunMode, fields["mode"])
-    return controller_pb2.RunSpec(**fields)
+    """The e2e tests' valid spec (tests/support/run_specs.py), with overrides."""
+    return base_spec("/models/tiny", **overrides)
 
 
 def test_the_valid_spec_is_accepted(catalogue):
