@@ -12,7 +12,9 @@ from services.controller.training_set import normalise_question
 from shared.catalogue import DatabaseSchema
 from shared.sql import canonical_or_text
 
-MAX_FOCUSES = 64  # per database: wide schemas get their tables and the first join paths
+PLANNED_FOCUSES = (
+    64  # per database, within limits.MAX_FOCUSES: wide schemas get their tables and first join paths
+)
 
 
 def focuses(schema: DatabaseSchema) -> list[tuple[str, ...]]:
@@ -31,7 +33,7 @@ def focuses(schema: DatabaseSchema) -> list[tuple[str, ...]]:
             if edge not in seen:
                 seen.add(edge)
                 out.append((table.name, ref))
-    return out[:MAX_FOCUSES]
+    return out[:PLANNED_FOCUSES]
 
 
 def rotate(items: list[tuple[str, ...]], offset: int) -> list[tuple[str, ...]]:

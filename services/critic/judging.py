@@ -27,6 +27,9 @@ class CandidateIn:
     resampled_sql: tuple[str, ...] = ()
 
 
+CHUNK = 64  # candidates analysed in process before their queries run as one batch over the workers
+
+
 @dataclass(frozen=True)
 class JudgeSettings:
     test_suite: bool = False
@@ -62,7 +65,7 @@ class Judge:
 
     # --- judge -------------------------------------------------------------------------------
     def judge(
-        self, candidates: Iterable[CandidateIn], settings: JudgeSettings = JudgeSettings(), chunk: int = 64
+        self, candidates: Iterable[CandidateIn], settings: JudgeSettings = JudgeSettings(), chunk: int = CHUNK
     ) -> Iterator[VerdictOut]:
         """Verdicts in input order, streamed a chunk at a time.
 

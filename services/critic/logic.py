@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from services.critic.execution import Executor
-from services.critic.judging import CandidateIn, Judge, JudgeSettings, VerdictOut
+from services.critic.judging import CHUNK, CandidateIn, Judge, JudgeSettings, VerdictOut
 from services.critic.scoring import METRICS, AccuracyReport, PredictionIn, QueryScore, score
 
 __all__ = [
@@ -25,7 +25,7 @@ class Critic(Executor):
     """Execution (with the vote) from Executor; judging and scoring over the same workers and caches."""
 
     def judge(
-        self, candidates: Iterable[CandidateIn], settings: JudgeSettings | None = None, chunk: int = 64
+        self, candidates: Iterable[CandidateIn], settings: JudgeSettings | None = None, chunk: int = CHUNK
     ) -> Iterator[VerdictOut]:
         return Judge(self).judge(candidates, settings or JudgeSettings(), chunk)
 
