@@ -1,0 +1,104 @@
+"""A gate that needs no gold SQL: the candidate and the serving version answer the same held-out
+questions, greedily and with samples; the critic's vote over the pooled samples of both (as many
+from each, so neither dominates) gives a pseudo-label where the pooled majority is clear (the run's
+own majority rule, majority_share / majority_min_votes); each version's greedy answer is scored
+against it. The share of each version's greedy answers that execute is the second signal.
+
+Free of gRPC: the step hands in its writers, its voter and its scorer (services/controller/steps/
+evaluate.py), so the rule is tested on its own (tests/unit/test_gold_free_gate.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from shared.answering import Answer, Ballots, QuestionIn, VoteOutcome, Voter
+
+# (question, pseudo-label, a version's greedy SQL) -> whether the SQL returns the label's result.
+Scorer = Callable[[Sequence[tuple[QuestionIn, str, str]]], list[bool]]
+
+
+@dataclass(frozen=True)
+class GoldFreeComparison:
+    """Both versions on the held-out questions, judged by pseudo-labels."""
+
+    questions: int  # held-out questions asked
+    candidate: dict[str, bool]  # question id -> greedy answer matches its pseudo-label (labelled only)
+    serving: dict[str, bool]
+    candidate_executes: float  # share of the candidate's greedy answers that execute
+    serving_executes: float
+
+    @property
+    def labelled(self) -> int:
+        return len(self.candidate)
+
+
+def clear_majority(outcome: VoteOutcome, share: float, min_votes: int) -> bool:
+    """The run's keep rule for a vote without gold: more than `share` of the executable samples and
+    at least `min_votes` of them (services/critic/voting.VoteResult.decided, from a vote's outcome)."""
+    return (
+        outcome.winner >= 0
+        and outcome.agreement >= min_votes
+        and outcome.agreement > share * outcome.executable
+    )
+
+
+def pooled(candidate: Answer, serving: Answer) -> list[str]:
+    """Each version's greedy answer and samples, the same number from each (the fewer of the two)."""
+    mine = ([candidate.greedy] if candidate.greedy else []) + candidate.samples
+    theirs = ([serving.greedy] if serving.greedy else []) + serving.samples
+    n = min(len(mine), len(theirs))
+    return mine[:n] + theirs[:n]
+
+
+def pseudo_labels(
+    questions: Sequence[QuestionIn],
+    candidate: Sequence[Answer],
+    serving: Sequence[Answer],
+    vote: Voter,
+    share: float,
+    min_votes: int,
+) -> dict[str, str]:
+    """question id -> the SQL of the pooled majority's group, where the majority is clear."""
+    items = []
+    for q, mine, theirs in zip(questions, candidate, serving, strict=True):
+        ballots = pooled(mine, theirs)
+        if ballots:
+            items.append(Ballots(q.id, q.db_id, ballots))
+    labels = {}
+    for item, outcome in zip(items, vote(items) if items else [], strict=True):
+        if clear_majority(outcome, share, min_votes):
+            labels[item.id] = item.sql[outcome.winner]
+    return labels
+
+
+def executes(questions: Sequence[QuestionIn], answers: Sequence[Answer], vote: Voter) -> float:
+    """Share of the greedy answers that execute (an empty answer does not): a vote over each alone."""
+    items = [Ballots(q.id, q.db_id, [a.greedy]) for q, a in zip(questions, answers, strict=True) if a.greedy]
+    ran = sum(o.executable > 0 for o in vote(items)) if items else 0
+    return ran / len(questions) if questions else 0.0
+
+
+def compare_without_gold(
+    questions: Sequence[QuestionIn],
+    candidate: Sequence[Answer],
+    serving: Sequence[Answer],
+    vote: Voter,
+    score: Scorer,
+    share: float,
+    min_votes: int,
+) -> GoldFreeComparison:
+    """Both versions' greedy answers scored against the pooled pseudo-labels, per question."""
+    labels = pseudo_labels(questions, candidate, serving, vote, share, min_votes)
+    labelled = [(i, q) for i, q in enumerate(questions) if q.id in labels]
+    asked = [(q, labels[q.id], candidate[i].greedy) for i, q in labelled]
+    asked += [(q, labels[q.id], serving[i].greedy) for i, q in labelled]
+    matches = score(asked) if asked else []
+    half = len(labelled)
+    return GoldFreeComparison(
+        questions=len(questions),
+        candidate={q.id: ok for (_, q), ok in zip(labelled, matches[:half], strict=True)},
+        serving={q.id: ok for (_, q), ok in zip(labelled, matches[half:], strict=True)},
+        candidate_executes=executes(questions, candidate, vote),
+        serving_executes=executes(questions, serving, vote),
+    )

@@ -1,0 +1,63 @@
+"""The gold-free gate's rule on its own (services/controller/gold_free_gate.py): pseudo-labels from
+the pooled samples of both versions, as many from each, where the majority is clear; each version's
+greedy answer scored against them; the share that executes. The voter and scorer here group SQL by
+its text - the critic's own vote and scoring run in tests/e2e/test_controller.py."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from services.controller.gold_free_gate import clear_majority, compare_without_gold, pooled, pseudo_labels
+from shared.answering import Answer, Ballots, QuestionIn, VoteOutcome
+
+BROKEN = "SELECT broken"  # the text voter's failing SQL: it never executes
+
+
+def text_vote(items: list[Ballots]) -> list[VoteOutcome]:
+    """A vote by identical text (the critic's groups by result); BROKEN never executes."""
+    out = []
+    for item in items:
+        ran = [s for s in item.sql if s != BROKEN]
+        if not ran:
+            out.append(VoteOutcome())
+            continue
+        top, size = Counter(ran).most_common(1)[0]
+        out.append(VoteOutcome(item.sql.index(top), size, len(ran)))
+    return out
+
+
+def text_score(asked):
+    return [label == sql for _q, label, sql in asked]
+
+
+def answer(greedy: str, *samples: str) -> Answer:
+    return Answer(greedy, greedy, list(samples))
+
+
+Q = [QuestionIn(str(i), "db", f"question {i}") for i in range(4)]
+
+
+def test_the_pool_takes_as_many_answers_from_each_version():
+    many, few = answer("a", "a", "a", "a"), answer("b", "b")
+    assert pooled(many, few) == ["a", "a", "b", "b"]  # two of the four, as the other has two
+    assert pooled(answer("", "a"), answer("b")) == ["a", "b"]  # an empty greedy answer is not a vote
+
+
+def test_a_pseudo_label_needs_a_clear_majority_of_the_pool():
+    candidate = [answer("x", "x", "x"), answer("x", "x", "x"), answer("x", "y", "z"), answer(BROKEN, BROKEN)]
+    serving = [answer("y", "x", "x"), answer("y", "y", "y"), answer("y", "z", "x"), answer(BROKEN, BROKEN)]
+    labels = pseudo_labels(Q, candidate, serving, text_vote, share=0.5, min_votes=2)
+    # q0: 5 of 6 say x; q1: 3 against 3, no majority; q2: two of six; q3: nothing executes.
+    assert labels == {"0": "x"}
+    assert pseudo_labels(Q, candidate, serving, text_vote, share=0.9, min_votes=2) == {}
+    assert not clear_majority(VoteOutcome(0, 1, 1), share=0.5, min_votes=2)  # one vote is no majority
+
+
+def test_each_greedy_answer_is_scored_against_the_label_and_executability_is_counted():
+    candidate = [answer("x", "x", "x"), answer("p", "p", "p"), answer(BROKEN, "q", "q"), answer("", "r")]
+    serving = [answer("y", "x", "x"), answer("p", "p", "p"), answer("q", "q", "q"), answer(BROKEN, BROKEN)]
+    result = compare_without_gold(Q, candidate, serving, text_vote, text_score, share=0.5, min_votes=2)
+    assert result.questions == 4 and result.labelled == 3
+    assert result.candidate == {"0": True, "1": True, "2": False}
+    assert result.serving == {"0": False, "1": True, "2": True}
+    assert (result.candidate_executes, result.serving_executes) == (0.5, 0.75)
