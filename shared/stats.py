@@ -52,6 +52,16 @@ def mcnemar_exact(wins: int, losses: int) -> float:
     return min(1.0, 2 * tail)
 
 
+def smallest_detectable_difference(questions: int, alpha: float) -> float:
+    """The smallest accuracy difference a paired test on this many questions could call significant
+    at alpha: the fewest wins that, against no losses, reach p < alpha, as a share of the questions
+    (1.0 when even winning every question could not)."""
+    for wins in range(1, questions + 1):
+        if mcnemar_exact(wins, 0) < alpha:
+            return wins / questions
+    return 1.0
+
+
 def compare_paired(
     candidate: Mapping[str, bool], parent: Mapping[str, bool], z: float = Z_95
 ) -> PairedComparison:

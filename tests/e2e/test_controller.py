@@ -537,6 +537,49 @@ def _shots(prompt: str) -> int:
     return prompt.count("-- Database:") - 1  # every block but the target's is a few-shot example
 
 
+def test_the_gold_free_gate_rolls_out_what_the_pooled_samples_agree_with(shared_stack, own_base):
+    """gate_gold false: no held-out SQL is read. The scripted base answers the held-out questions
+    wrong greedily but samples the right SQL for the first half (the round-1 adapter answers them
+    right every time), so the two versions' pooled samples agree on the right SQL there: the
+    candidate's greedy answers win on exactly those questions and the gold-free gate rolls it out."""
+    script = shared_stack.fake.responder
+    dev = Catalogue.load(shared_stack.dataset).examples("dev")
+    gold = {e.question: e.query for e in dev}
+    good = set(sorted(gold)[: len(gold) // 2])  # what the scripted adapter solves
+
+    def base_samples_well(prompt: str, parameters: dict) -> str:
+        question = prompt.rsplit("-- Question:", 1)[-1].split("\n", 1)[0].strip()
+        if parameters.get("do_sample") and question in good:
+            return f" {gold[question]};"
+        return script(prompt, parameters)
+
+    shared_stack.fake.responder = base_samples_well
+    try:
+        stub = controller(shared_stack)
+        spec = run_spec(own_base, mode="labelled", rounds=1, gate_gold=False, gate_samples=2)
+        run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+        assert state(wait_for(stub, run.run_id)) == "completed"
+    finally:
+        shared_stack.fake.responder = script  # the shared stack's model, as the next test expects it
+    store = Store.open(shared_stack.store_url)
+    try:
+        with store.session() as s:
+            gate = s.scalars(
+                select(Event).where(Event.run_id == run.run_id, Event.kind == "gate").order_by(Event.id)
+            ).all()[-1]
+    finally:
+        store.close()
+    figures = gate.figures
+    wins = sum(1 for e in dev[:6] if e.question in good)
+    assert "gold-free" in gate.message and "roll out" in gate.message, gate.message
+    assert figures["gate_gold_free"] == 1.0 and figures["gate_questions"] == 6
+    assert figures["gate_pseudo_labelled"] == 6  # every question's pool agrees (on right or wrong SQL)
+    assert (figures["paired_wins"], figures["paired_losses"]) == (wins, 0) and wins >= 2
+    assert figures["new_executes"] == figures["serving_executes"] == 1.0
+    rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
+    assert outcome(rounds[0]) == "rolled_out"
+
+
 def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prompt(shared_stack, own_base):
     stub = controller(shared_stack)
     spec = run_spec(

@@ -14,7 +14,7 @@ from services.controller.validation import validate_settings
 from shared.bundled.build import build
 from shared.catalogue import Catalogue
 from shared.errors import InvalidArgument
-from shared.limits import MAX_SAMPLES, TRAIN_BOUNDS
+from shared.limits import MAX_SAMPLES, MAX_VOTING_SAMPLES, TRAIN_BOUNDS
 from shared.pb import controller_pb2
 from tests.support.run_specs import run_spec as base_spec
 
@@ -49,6 +49,8 @@ def test_the_valid_spec_is_accepted(catalogue):
         (dict(db_ids=[], eval_split="seed", train_on_seed=False), "overlap the held-out"),
         (dict(mode="unlabelled", samples_per_question=1), "must be at least that"),
         (dict(majority_share=1.0), "majority_share"),
+        (dict(gate_samples=0), "gate_samples must be within"),
+        (dict(gate_samples=MAX_VOTING_SAMPLES + 1), "gate_samples must be within"),
         (dict(eval_samples=65), "eval_samples"),
         # What a service would refuse rounds later is refused here, with that service's bound.
         (dict(samples_per_question=MAX_SAMPLES + 1), "generation service's limit"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.controller.gate import decide
-from shared.stats import compare_paired, mcnemar_exact, wilson_interval
+from shared.stats import compare_paired, mcnemar_exact, smallest_detectable_difference, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,10 @@ def test_significant_gate_also_needs_a_small_p_value():
 def test_nothing_scored_is_never_rolled_out():
     decision = decide(compare_paired({}, {}), "margin", 0.0, 0.05)
     assert not decision.roll_out and "no held-out question" in decision.reason
+
+
+def test_the_gate_states_the_smallest_difference_its_question_count_could_detect():
+    # Six wins and no losses is the first split with p < 0.05 (2 / 2**6 = 0.031; five give 0.0625).
+    assert smallest_detectable_difference(40, 0.05) == pytest.approx(6 / 40)
+    assert smallest_detectable_difference(400, 0.05) == pytest.approx(6 / 400)
+    assert smallest_detectable_difference(5, 0.05) == 1.0  # not even a clean sweep could be significant

@@ -16,6 +16,7 @@ from services.controller.faults import crash_point
 from services.controller.gate import decide
 from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
 from services.controller.settings import RunSettings
+from services.controller.steps import gold_free
 from services.controller.steps.base import Context, StepBase, StepResult
 from services.controller.versions import prompt_k, served_model
 from shared.answering import QuestionIn, answer_by_vote
@@ -23,9 +24,11 @@ from shared.catalogue import Example
 from shared.event_kinds import EventKind
 from shared.pb import critic_pb2
 from shared.prompts import SQL_TEMPLATE
-from shared.stats import compare_paired
+from shared.stats import compare_paired, smallest_detectable_difference
 from shared.store import Evaluation, ModelVersion, Run
 from shared.training_data import file_hash
+
+FEW_GATE_QUESTIONS = 100  # a gate decision on fewer questions is flagged: its power is low
 
 
 class Evaluate(StepBase):
@@ -150,6 +153,9 @@ class Evaluate(StepBase):
         with self.ctx.store.session() as s:
             new = s.get(ModelVersion, self.round_row(s, run.id, number).model_version)
             serving = s.get(ModelVersion, s.get(Run, run.id).serving_version)
+        examples = self.eval_examples(settings)
+        if not settings.gate_gold or not any(e.query for e in examples):
+            return self._gold_free(run, settings, number, new, serving, examples)
         old_eval = self.ensure_evaluated(serving, settings)
         new_eval = self.ensure_evaluated(new, settings)
         column = 1 if settings.test_suite else 0  # the gate's metric: TS when computed, else EX
@@ -165,6 +171,7 @@ class Evaluate(StepBase):
             "new_test_suite": new_eval.test_suite or 0.0,
             "serving_test_suite": old_eval.test_suite or 0.0,
             "eval_samples": settings.eval_samples,  # 0: greedy answers; N: voted over N samples
+            **power_figures(comparison.questions, settings.gate_alpha),
             **{f"paired_{k}": v for k, v in comparison.as_figures().items()},
         }
         self.event(
@@ -174,7 +181,65 @@ class Evaluate(StepBase):
             EventKind.GATE,
             f"{new.version} vs serving {serving.version} ({metric}, {settings.gate_mode} gate, "
             f"{f'answers voted over {settings.eval_samples} samples' if settings.eval_samples else 'greedy answers'}): "
-            f"{decision.reason} -> {'roll out' if decision.roll_out else 'reject'}",
+            f"{decision.reason}{power_note(comparison.questions, settings.gate_alpha)} -> "
+            f"{'roll out' if decision.roll_out else 'reject'}",
             figures,
         )
         return (Step.ROLLOUT if decision.roll_out else Step.REJECT), figures
+
+    def _gold_free(
+        self,
+        run: Run,
+        settings: RunSettings,
+        number: int,
+        new: ModelVersion,
+        serving: ModelVersion,
+        examples: list[Example],
+    ) -> StepResult:
+        """The gate without gold (steps/gold_free.py): pseudo-EX on the questions whose pooled
+        samples agree, beside the share of each version's answers that execute."""
+        result = gold_free.compare(self, new, serving, settings, examples)
+        comparison = compare_paired(result.candidate, result.serving)
+        decision = decide(comparison, settings.gate_mode, settings.gate_margin, settings.gate_alpha)
+        figures = {
+            "gate_gold_free": 1.0,
+            "gate_questions": result.questions,
+            "gate_pseudo_labelled": result.labelled,
+            "new_pseudo_execution": comparison.candidate_accuracy,
+            "serving_pseudo_execution": comparison.parent_accuracy,
+            "new_executes": result.candidate_executes,
+            "serving_executes": result.serving_executes,
+            "gate_samples": settings.gate_samples,
+            **power_figures(comparison.questions, settings.gate_alpha),
+            **{f"paired_{k}": v for k, v in comparison.as_figures().items()},
+        }
+        self.event(
+            run.id,
+            number,
+            "EVALUATE",
+            EventKind.GATE,
+            f"{new.version} vs serving {serving.version} (gold-free {settings.gate_mode} gate: pseudo-labels "
+            f"from {settings.gate_samples} samples of each version on {result.labelled} of {result.questions} "
+            f"held-out questions; answers that execute {result.candidate_executes:.3f} vs "
+            f"{result.serving_executes:.3f}): {decision.reason}"
+            f"{power_note(comparison.questions, settings.gate_alpha)} -> "
+            f"{'roll out' if decision.roll_out else 'reject'}",
+            figures,
+        )
+        return (Step.ROLLOUT if decision.roll_out else Step.REJECT), figures
+
+
+def power_figures(questions: int, alpha: float) -> dict[str, float]:
+    """How small a difference the gate could have seen on its question count."""
+    return {
+        "gate_detectable_difference": smallest_detectable_difference(questions, alpha) if questions else 1.0
+    }
+
+
+def power_note(questions: int, alpha: float) -> str:
+    if not questions:
+        return ""
+    note = f"; smallest difference detectable at alpha {alpha:g}: {smallest_detectable_difference(questions, alpha):.3f}"
+    if questions < FEW_GATE_QUESTIONS:
+        note += f" (warning: a decision on fewer than {FEW_GATE_QUESTIONS} questions)"
+    return note

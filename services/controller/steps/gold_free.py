@@ -1,0 +1,79 @@
+"""EVALUATE without gold SQL: both versions answer the held-out questions from the work slot (each
+with its own prompt, greedy and `gate_samples` samples), and services/controller/gold_free_gate.py
+compares them on pseudo-labels from their pooled samples, with the critic's vote and scoring. No
+gold SQL is read: a held-out split with it is asked exactly as one without."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.controller.faults import crash_point
+from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
+from services.controller.gold_free_gate import GoldFreeComparison, compare_without_gold
+from services.controller.settings import RunSettings
+from services.controller.steps.base import StepBase
+from services.controller.versions import prompt_k, served_model
+from shared.answering import Answer, QuestionIn, write_answers
+from shared.catalogue import Example
+from shared.pb import critic_pb2
+from shared.store import ModelVersion
+
+
+def questions_of(examples: Sequence[Example]) -> list[QuestionIn]:
+    """The held-out questions as asked: their text and evidence, never their SQL."""
+    return [QuestionIn(e.id, e.db_id, e.question, e.evidence) for e in examples]
+
+
+def answers_of(
+    step: StepBase, version: ModelVersion, settings: RunSettings, questions: Sequence[QuestionIn]
+) -> list[Answer]:
+    """The version's greedy answer and gate_samples samples per question, from the work slot."""
+    shots = prompt_k(version, settings)
+    step.generation.in_work_slot(served_model(version))  # beside what serves, never in its place
+    write = step.generation.writer(
+        shots=shots, slot=WORK, constrain=settings.constrain, expect=version.version
+    )
+    answers: list[Answer] = []
+    for index in range(0, len(questions), QUESTIONS_PER_CALL):
+        step.check_stop()
+        chunk = questions[index : index + QUESTIONS_PER_CALL]
+        seed = settings.seed * 1_000 + index
+        answers += write_answers(
+            chunk, write, settings.greedy(), settings.gate_samples, settings.sampling(seed)
+        )
+        crash_point("EVALUATE:mid")
+    return answers
+
+
+def compare(
+    step: StepBase,
+    new: ModelVersion,
+    serving: ModelVersion,
+    settings: RunSettings,
+    examples: Sequence[Example],
+) -> GoldFreeComparison:
+    questions = questions_of(examples)
+    candidate = answers_of(step, new, settings, questions)
+    current = answers_of(step, serving, settings, questions)
+    timeout = settings.evaluate_timeout_seconds
+
+    def score(asked: Sequence[tuple[QuestionIn, str, str]]) -> list[bool]:
+        predictions = [
+            critic_pb2.Prediction(
+                id=str(k), db_id=q.db_id, question=q.question, gold_sql=label, predicted_sql=sql
+            )
+            for k, (q, label, sql) in enumerate(asked)
+        ]
+        reply = step.critic.evaluate(predictions, test_suite=False, timeout=timeout)
+        matched = {r.id: r.execution_match for r in reply.queries}
+        return [matched.get(str(k), False) for k in range(len(asked))]
+
+    return compare_without_gold(
+        questions,
+        candidate,
+        current,
+        step.critic.voter(timeout=timeout),
+        score,
+        settings.majority_share,
+        settings.majority_min_votes,
+    )
