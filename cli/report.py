@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.format import accuracy_text, comparison_cells, mode_text, outcome_text, state_text, step_text
+from shared.limits import FEW_GATE_QUESTIONS
 from shared.pb import controller_pb2
 from shared.sql import HARDNESS_LEVELS
 
@@ -105,6 +106,7 @@ def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Pa
             f"{accuracy_text(r.accuracy)} | {accuracy_text(r.serving_accuracy)} | {r.accuracy.test_suite:.3f} | "
             f"{r.serving_accuracy.test_suite:.3f} | " + " | ".join(comparison_cells(r.comparison)) + " |"
         )
+    lines += gate_notes(rounds)
     if rounds:
         lines += ["", f"![accuracy and kept candidates per round]({plot.name})"]
         by_level = {level: acc for r in rounds[-1:] for level, acc in r.accuracy.by_hardness.items()}
@@ -136,3 +138,28 @@ def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Pa
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def gate_notes(rounds: list[Any]) -> list[str]:
+    """Under the rounds table: which gates ran without gold (and their two signals), and how small
+    a difference each gate could see on its question count (a warning under 100 questions)."""
+    notes = []
+    for r in rounds:
+        c = r.comparison
+        if not c.questions and not c.gold_free:
+            continue
+        text = f"- round {r.number}: "
+        if c.gold_free:
+            text += (
+                f"gold-free gate - wins/losses against pseudo-labels on {c.pseudo_labelled} of "
+                f"{c.gate_questions} held-out questions (those whose pooled samples agreed); answers "
+                f"that execute {c.new_executes:.3f} new vs {c.serving_executes:.3f} serving; "
+            )
+        if c.questions:
+            text += (
+                f"smallest difference detectable on {c.questions} questions: {c.detectable_difference:.3f}"
+            )
+            if c.questions < FEW_GATE_QUESTIONS:
+                text += f" (**a decision on fewer than {FEW_GATE_QUESTIONS} questions**)"
+        notes.append(text)
+    return ["", "Gate decisions:", "", *notes] if notes else []

@@ -38,6 +38,9 @@ def check_majority(share: float, min_votes: int) -> None:
         raise InvalidArgument(f"majority_min_votes must be >= 1, got {min_votes}")
 
 
+# --- controller ------------------------------------------------------------------------------------
+FEW_GATE_QUESTIONS = 100  # a gate decision on fewer held-out questions is flagged: its power is low
+
 # --- trainer ---------------------------------------------------------------------------------------
 TRAIN_METHODS = ("lora", "full")
 TRAIN_PRECISIONS = ("auto", "fp32", "bf16")  # the training matmuls' format (trained weights stay fp32)

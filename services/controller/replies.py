@@ -26,6 +26,12 @@ def comparison_message(figures: dict[str, Any]) -> controller_pb2.Comparison:
         difference_low=figures.get("paired_difference_low", 0.0),
         difference_high=figures.get("paired_difference_high", 0.0),
         p_value=figures.get("paired_p_value", 1.0),
+        detectable_difference=figures.get("gate_detectable_difference", 0.0),
+        gold_free=bool(figures.get("gate_gold_free", 0.0)),
+        gate_questions=int(figures.get("gate_questions", 0)),
+        pseudo_labelled=int(figures.get("gate_pseudo_labelled", 0)),
+        new_executes=figures.get("new_executes", 0.0),
+        serving_executes=figures.get("serving_executes", 0.0),
     )
 
 

@@ -537,7 +537,7 @@ def _shots(prompt: str) -> int:
     return prompt.count("-- Database:") - 1  # every block but the target's is a few-shot example
 
 
-def test_the_gold_free_gate_rolls_out_what_the_pooled_samples_agree_with(shared_stack, own_base):
+def test_the_gold_free_gate_rolls_out_what_the_pooled_samples_agree_with(shared_stack, own_base, tmp_path):
     """gate_gold false: no held-out SQL is read. The scripted base answers the held-out questions
     wrong greedily but samples the right SQL for the first half (the round-1 adapter answers them
     right every time), so the two versions' pooled samples agree on the right SQL there: the
@@ -578,6 +578,13 @@ def test_the_gold_free_gate_rolls_out_what_the_pooled_samples_agree_with(shared_
     assert figures["new_executes"] == figures["serving_executes"] == 1.0
     rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
     assert outcome(rounds[0]) == "rolled_out"
+    c = rounds[0].comparison
+    assert c.gold_free and (c.gate_questions, c.pseudo_labelled, c.wins) == (6, 6, wins)
+    assert c.detectable_difference == 1.0  # six questions cannot show a significant difference
+    from cli.report import build_report  # what `sqldistill report` writes
+
+    text = build_report(stub, run.run_id, tmp_path / "report").read_text()
+    assert "gold-free gate" in text and "a decision on fewer than 100 questions" in text
 
 
 def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prompt(shared_stack, own_base):

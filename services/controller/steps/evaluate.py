@@ -22,13 +22,12 @@ from services.controller.versions import prompt_k, served_model
 from shared.answering import QuestionIn, answer_by_vote
 from shared.catalogue import Example
 from shared.event_kinds import EventKind
+from shared.limits import FEW_GATE_QUESTIONS
 from shared.pb import critic_pb2
 from shared.prompts import SQL_TEMPLATE
 from shared.stats import compare_paired, smallest_detectable_difference
 from shared.store import Evaluation, ModelVersion, Run
 from shared.training_data import file_hash
-
-FEW_GATE_QUESTIONS = 100  # a gate decision on fewer questions is flagged: its power is low
 
 
 class Evaluate(StepBase):
