@@ -61,6 +61,7 @@ class RunSettings:
     gate_alpha: float = 0.05
     gate_gold: bool = True  # gate on the held-out gold; without it (or False): the gold-free gate
     gate_samples: int = 4  # gold-free gate: samples per version per held-out question, pooled
+    max_attempts: int = 3  # unlabelled: rounds a question is asked without a majority (0 = no limit)
     train_epochs: int = defaults.TRAIN_EPOCHS
     train_on_seed: bool = True  # the few-shot seed examples join every training set
     train_batch_size: int = defaults.TRAIN_BATCH_SIZE  # per-device micro-batch of the training job

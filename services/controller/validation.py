@@ -74,6 +74,8 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
         )
     if not 0 <= settings.eval_samples <= MAX_VOTING_SAMPLES:
         raise InvalidArgument(f"eval_samples must be within [0, {MAX_VOTING_SAMPLES}] (0 = greedy)")
+    if settings.max_attempts < 0:
+        raise InvalidArgument(f"max_attempts must be >= 0 (0 = no limit), got {settings.max_attempts}")
     if not 1 <= settings.gate_samples <= MAX_VOTING_SAMPLES:
         raise InvalidArgument(f"gate_samples must be within [1, {MAX_VOTING_SAMPLES}]")
     if settings.candidates_per_db <= 0 or settings.samples_per_question <= 0:

@@ -10,7 +10,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 
 from services.controller.enums import Mode, Step
 from services.controller.events import record
@@ -122,9 +122,16 @@ class Generate(CandidateWriter):
         self, run_id: str, number: int, settings: RunSettings, seed_base: int
     ) -> list[Example]:
         """This round's questions: those no earlier round of the run labelled (a question without a
-        majority comes back: the next version may agree with itself), questions_per_round of them
-        when set. Only the question travels on: the split's SQL, if it has any, is dropped here."""
+        majority comes back: the next version may agree with itself) and that have not been asked
+        in max_attempts rounds already, questions_per_round of them when set. Only the question
+        travels on: the split's SQL, if it has any, is dropped here."""
         with self.ctx.store.session() as s:
+            asked = s.execute(
+                select(Candidate.db_id, Candidate.question, func.count(distinct(Candidate.round)))
+                .where(Candidate.run_id == run_id, Candidate.round < number, Candidate.source == "unlabelled")
+                .group_by(Candidate.db_id, Candidate.question)
+            ).all()
+            attempts = {(db_id, question): rounds for db_id, question, rounds in asked}
             labelled = set(
                 s.execute(
                     select(Candidate.db_id, Candidate.question)
@@ -141,6 +148,9 @@ class Generate(CandidateWriter):
             Example(e.db_id, e.question, "", e.split, e.id)
             for e in self._train_examples(settings)
             if (e.db_id, e.question) not in labelled
+            and not (
+                settings.max_attempts and attempts.get((e.db_id, e.question), 0) >= settings.max_attempts
+            )
         ]
         if settings.questions_per_round and settings.questions_per_round < len(examples):
             examples = random.Random(seed_base).sample(examples, settings.questions_per_round)
