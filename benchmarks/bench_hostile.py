@@ -56,7 +56,7 @@ def main() -> None:
         verdicts = list(
             stub.JudgeCandidates(
                 critic_pb2.JudgeRequest(
-                    options=critic_pb2.JudgeOptions(test_suite=True, consistency_samples=2),
+                    options=critic_pb2.JudgeOptions(test_suite=True, vote_without_gold=True),
                     candidates=candidates,
                 ),
                 timeout=1800,

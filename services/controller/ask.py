@@ -103,13 +103,15 @@ class Asker:
         except WrongWriter as exc:
             raise FailedPrecondition(f"{exc}; ask again") from None
         ballots = int(bool(answered.greedy)) + len(answered.samples)
-        answer = controller_pb2.Answer(version=version, few_shot_k=shots, samples=ballots, sql=answered.sql)
+        # Nothing executed and no greedy SQL: the first sample is answered, with its own error.
+        sql = answered.sql or next(iter(answered.samples), "")
+        answer = controller_pb2.Answer(version=version, few_shot_k=shots, samples=ballots, sql=sql)
         if answered.vote is not None:
             answer.agreement_votes, answer.executable = answered.vote.agreement, answered.vote.executable
-        if not answered.sql:
+        if not sql:
             answer.status, answer.error = critic_pb2.EXECUTION_STATUS_ERROR, "the model wrote no usable SQL"
         else:
-            ran = self.critic.execute(request.db_id, answered.sql)
+            ran = self.critic.execute(request.db_id, sql)
             answer.status, answer.error = ran.status, ran.error
             answer.result.columns.extend(ran.result.columns)
             answer.result.rows.extend(ran.result.rows[: request.max_rows or DEFAULT_ANSWER_ROWS])

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from services.controller.calls import Caller
 from shared.answering import Ballots, VoteOutcome, Voter
+from shared.limits import MAX_VOTE_ITEMS
 from shared.pb import common_pb2, critic_pb2
 
 
@@ -24,18 +25,24 @@ class CriticClient:
         interactive: bool = False,
         timeout: float | None = None,
     ) -> list[VoteOutcome]:
-        """One outcome per item, in order (a person waits when interactive: the critic's own lane)."""
-        request = critic_pb2.VoteRequest(test_suite=test_suite, interactive=interactive)
-        for item in items:
-            message = request.items.add(id=item.id, db_id=item.db_id, sql=item.sql)
-            if item.preferred >= 0:
-                message.preferred = item.preferred
-        reply = self._call(lambda: self._stub.Vote(request, timeout=timeout), "critic service (vote)")
-        by_id = {o.id: o for o in reply.outcomes}
-        return [
-            VoteOutcome(o.winner_index, o.agreement_votes, o.executable) if o is not None else VoteOutcome()
-            for o in (by_id.get(item.id) for item in items)
-        ]
+        """One outcome per item, in order (a person waits when interactive: the critic's own lane);
+        MAX_VOTE_ITEMS per call. Outcomes are matched to items by position, not by id."""
+        outcomes: list[VoteOutcome] = []
+        for start in range(0, len(items), MAX_VOTE_ITEMS):
+            request = critic_pb2.VoteRequest(test_suite=test_suite, interactive=interactive)
+            for index, item in enumerate(items[start : start + MAX_VOTE_ITEMS]):
+                message = request.items.add(id=str(index), db_id=item.db_id, sql=item.sql)
+                if item.preferred >= 0:
+                    message.preferred = item.preferred
+            reply = self._call(lambda r=request: self._stub.Vote(r, timeout=timeout), "critic service (vote)")
+            by_id = {o.id: o for o in reply.outcomes}
+            outcomes += [
+                VoteOutcome(o.winner_index, o.agreement_votes, o.executable)
+                if o is not None
+                else VoteOutcome()
+                for o in (by_id.get(str(i)) for i in range(len(request.items)))
+            ]
+        return outcomes
 
     def voter(
         self, *, test_suite: bool = False, interactive: bool = False, timeout: float | None = None

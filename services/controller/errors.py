@@ -1,5 +1,6 @@
 """What a round's step raises when a model version cannot be served or did not write what it was
-asked for: the round rejects the version, the run goes on."""
+asked for. In a round the step fails (and is retried, as any failed step); Ask turns WrongWriter
+into FAILED_PRECONDITION, "ask again"."""
 
 from __future__ import annotations
 

@@ -251,3 +251,33 @@ def test_the_rollout_patches_the_deployment_the_manifests_really_define(overlay)
         assert served["version"] == "v1"
     finally:
         api.close()
+
+
+def test_reject_restores_the_stored_serving_version_when_the_slot_holds_another(generation, tiny, tmp_path):
+    """REJECT after something else changed what serves (here: v9 loaded behind the run's back): the
+    store's serving version is loaded again through the step's typed client."""
+    from services.controller.clients import ServiceClients
+    from services.controller.settings import RunSettings
+    from services.controller.steps.base import Context
+    from services.controller.steps.rollout import Reject
+    from shared.store import ModelVersion, Round, Run, Store
+
+    generation.load(ServedModel("v9", str(tiny)))
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        with store.session() as s:
+            s.add(Run(id="r", lineage=str(tiny), spec={}, serving_version="v0"))
+            s.add(ModelVersion(version="v0", base=str(tiny), artifact_path=""))
+            s.add(ModelVersion(version="v1", base=str(tiny), artifact_path=""))
+            s.flush()
+            s.add(Round(run_id="r", number=1, step="REJECT", model_version="v1"))
+        clients = ServiceClients(critic=None, generation=generation._stub, trainer=None)
+        step = Reject(Context(store, clients, None, tmp_path, EmbeddedRollout(generation)))
+        with store.session() as s:
+            run = s.get(Run, "r")
+        assert step.run(run, RunSettings(), 1)[1] == {"rolled_out": 0}
+        assert generation.describe().version == "v0"
+        with store.session() as s:
+            assert s.get(ModelVersion, "v1").status == "rejected"
+    finally:
+        store.close()

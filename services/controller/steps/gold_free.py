@@ -20,8 +20,9 @@ from shared.store import ModelVersion
 
 
 def questions_of(examples: Sequence[Example]) -> list[QuestionIn]:
-    """The held-out questions as asked: their text and evidence, never their SQL."""
-    return [QuestionIn(e.id, e.db_id, e.question, e.evidence) for e in examples]
+    """The held-out questions as asked: their text and evidence, never their SQL; ids by position
+    (a split's own ids need not be unique across its files)."""
+    return [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(examples)]
 
 
 def answers_of(

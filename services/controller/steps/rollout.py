@@ -45,5 +45,5 @@ class Reject(StepBase):
                 s.get(ModelVersion, rnd.model_version).status = VersionStatus.REJECTED
             rnd.outcome = Outcome.REJECTED
         if serving is not None and self.ctx.rollout.serving_version() != serving.version:
-            self.load(served_model(serving))  # something else changed what serves: restore it
+            self.generation.load(served_model(serving))  # something else changed what serves: restore it
         return Step.DONE, {"rolled_out": 0}

@@ -121,6 +121,8 @@ class Train(StepBase):
             self.event(run.id, number, "TRAIN", EventKind.FAILED, f"training failed: {done.error[-500:]}")
             return Step.REJECT, {"dataset_size": len(rows), "training_failed": 1}
         manifest = manifest_of(done)  # the trainer's reply carries it: its files are its own
+        if not manifest:  # a version recorded without its method and prompt would be served wrongly
+            raise RuntimeError(f"the trainer's reply for job {done.job_id} carries no manifest")
         with self.ctx.store.session() as s:
             self.ctx.store.insert_ignore(
                 s,
