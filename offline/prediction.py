@@ -52,7 +52,9 @@ def critic_voter(critic: Executor, test_suite: bool = False, *, empty_last: bool
                 item.db_id, item.sql, test_suite=test_suite, preferred=item.preferred, empty_last=empty_last
             )
             outcomes.append(
-                VoteOutcome(result.answer(item.preferred), len(result.winning), result.executable)
+                VoteOutcome(
+                    result.answer(item.preferred), len(result.winning), result.executable, result.winner_empty
+                )
             )
         return outcomes
 

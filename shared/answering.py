@@ -42,6 +42,7 @@ class VoteOutcome:
     winner: int = -1
     agreement: int = 0
     executable: int = 0
+    empty: bool = False  # the winning group's result has no rows
 
 
 @dataclass

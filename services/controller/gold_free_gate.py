@@ -35,9 +35,11 @@ class GoldFreeComparison:
 
 def clear_majority(outcome: VoteOutcome, share: float, min_votes: int) -> bool:
     """The run's keep rule for a vote without gold: more than `share` of the executable samples and
-    at least `min_votes` of them (services/critic/voting.VoteResult.decided, from a vote's outcome)."""
+    at least `min_votes` of them (services/critic/voting.VoteResult.decided, from a vote's outcome),
+    on a result with rows - a pool agreeing on nothing is no label (the judge keeps no such pair)."""
     return (
         outcome.winner >= 0
+        and not outcome.empty
         and outcome.agreement >= min_votes
         and outcome.agreement > share * outcome.executable
     )

@@ -135,6 +135,7 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
                     executable=result.executable,
                     agreement=result.agreement,
                     group_sizes=[len(g) for g in result.groups],
+                    winner_empty=result.winner_empty,
                 )
             )
         return critic_pb2.VoteResponse(outcomes=outcomes)

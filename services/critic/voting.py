@@ -41,6 +41,7 @@ class VoteResult:
     groups: tuple[tuple[int, ...], ...]  # indices into the ballots, in rank order (see vote)
     winner: int  # index of the winning group in `groups`; -1 when no sample executed
     executable: int  # samples that ran on every database
+    winner_empty: bool = False  # the winning group's result has no rows (or only NULLs)
 
     @property
     def winning(self) -> tuple[int, ...]:
@@ -107,5 +108,8 @@ def vote(ballots: Sequence[Ballot], preferred: int = -1, empty_last: bool = True
 
     groups.sort(key=rank)
     return VoteResult(
-        groups=tuple(tuple(sorted(g)) for g in groups), winner=0 if groups else -1, executable=executable
+        groups=tuple(tuple(sorted(g)) for g in groups),
+        winner=0 if groups else -1,
+        executable=executable,
+        winner_empty=bool(groups) and ballots[groups[0][0]].empty,
     )

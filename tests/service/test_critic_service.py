@@ -404,17 +404,23 @@ def test_vote_picks_the_majority_answer_and_the_greedy_one_on_a_tie(stub):
             id="tie", db_id="concert", sql=[forty, "SELECT count(*) FROM singer"], preferred=1
         ),
         critic_pb2.VoteItem(id="nothing-runs", db_id="concert", sql=["DELETE FROM singer", "nonsense"]),
+        critic_pb2.VoteItem(
+            id="nothing-returned",
+            db_id="concert",
+            sql=["SELECT name FROM singer WHERE 1 = 0", "broken", "SELECT age FROM singer WHERE 0 = 1"],
+        ),
     ]
     for interactive in (False, True):  # the interactive lane (ask) settles votes the same way
         reply = stub.Vote(
             critic_pb2.VoteRequest(items=items, test_suite=True, interactive=interactive), timeout=60
         )
-        majority, tie, nothing = reply.outcomes
+        majority, tie, nothing, empty = reply.outcomes
         assert majority.winner_sql == forty and majority.winner_index == 1
         assert (majority.agreement_votes, majority.executable) == (2, 3)
         assert list(majority.group_sizes) == [2, 1]
         assert tie.winner_index == 1 and tie.agreement == pytest.approx(0.5)
         assert nothing.winner_index == -1 and nothing.winner_sql == "" and nothing.executable == 0
+        assert not majority.winner_empty and empty.winner_empty and empty.agreement_votes == 2
 
 
 @pytest.mark.parametrize(

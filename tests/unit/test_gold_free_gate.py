@@ -51,6 +51,8 @@ def test_a_pseudo_label_needs_a_clear_majority_of_the_pool():
     assert labels == {"0": "x"}
     assert pseudo_labels(Q, candidate, serving, text_vote, share=0.9, min_votes=2) == {}
     assert not clear_majority(VoteOutcome(0, 1, 1), share=0.5, min_votes=2)  # one vote is no majority
+    assert clear_majority(VoteOutcome(0, 5, 5), share=0.5, min_votes=2)
+    assert not clear_majority(VoteOutcome(0, 5, 5, empty=True), share=0.5, min_votes=2)  # agreeing on nothing
 
 
 def test_each_greedy_answer_is_scored_against_the_label_and_executability_is_counted():
