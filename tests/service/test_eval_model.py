@@ -335,3 +335,41 @@ def test_eval_scores_a_bird_folder_with_birds_semantics_by_difficulty(tiny, tmp_
     assert model.returncode == 0, model.stdout + model.stderr
     written = json.loads(out.read_text())
     assert list(written) == ["0", "1"] and all("\t----- bird -----\tconcert" in v for v in written.values())
+
+
+def test_the_gate_agreement_benchmark_decides_both_gates_on_one_pair(spider_dir, parrot, tiny, tmp_path):
+    """benchmarks/gate_agreement.py: the gold gate and the gold-free gate on the same pair, in process.
+    The parrot answers dev-0 right and dev-1 wrong; the random tiny model writes no usable SQL."""
+    out = tmp_path / "agreement.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.gate_agreement",
+            "--candidate",
+            str(parrot),
+            "--serving",
+            str(tiny),
+            "--dataset",
+            str(spider_dir),
+            "--limit",
+            "2",
+            "--samples",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "SQLDISTILL_HOME": str(tmp_path / "home")},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    document = json.loads(out.read_text())
+    assert (document["gold"]["wins"], document["gold"]["losses"], document["questions"]) == (1, 0, 2)
+    assert document["gold"]["roll_out"] is True  # margin gate: +0.5 on two questions
+    free = document["gold_free"]
+    # The serving model wrote nothing to pool with, so no question has a pseudo-label: no decision.
+    assert free["pseudo_labelled"] == 0 and free["roll_out"] is False and document["agree"] is False
+    assert free["candidate_executes"] == 1.0 and free["serving_executes"] < 1.0
+    assert "gold_free" in result.stdout and "figures:" in result.stdout

@@ -1,0 +1,131 @@
+"""Both gates on one pair of versions: the gold gate (EX against the split's gold SQL) and the
+gold-free gate (pseudo-labels from the two versions' pooled samples, services/controller/
+gold_free_gate.py), on the same held-out questions, in process. Run it over the (candidate, serving)
+pairs of a bench run's rounds to calibrate the gold-free gate: how often it decides as the gold gate
+does, how pseudo-EX tracks EX, and whether it would roll out a version gold calls worse. Prints the
+two decisions and writes JSON; asserts nothing.
+
+    python -m benchmarks.gate_agreement --candidate V --serving W --dataset DIR [--split dev]
+        [--limit N] [--samples 4] [--store-url URL] [--out .bench/gate_agreement.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from offline.evaluation import open_critic, predictions_for
+from offline.models import resolve_eval_model
+from offline.prediction import answer_examples, critic_voter, generator_writer, load_generator
+from services.controller.gate import decide
+from services.controller.gold_free_gate import compare_without_gold
+from services.controller.settings import RunSettings
+from services.critic.scoring import PredictionIn
+from shared.answering import QuestionIn
+from shared.catalogue import Catalogue
+from shared.config import load_config
+from shared.fewshot import few_shot_pool
+from shared.stats import compare_paired
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--candidate", required=True, help="version id, version folder or model")
+    parser.add_argument("--serving", required=True, help="version id, version folder or model")
+    parser.add_argument("--dataset", type=Path, required=True, help="a Spider-format folder with gold SQL")
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--limit", type=int, default=0, help="first N held-out questions (0 = all)")
+    parser.add_argument("--samples", type=int, default=RunSettings().gate_samples, help="per version")
+    parser.add_argument("--store-url", default="", help="the store the version ids are in")
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--out", type=Path, default=Path(".bench/gate_agreement.json"))
+    args = parser.parse_args()
+
+    settings = RunSettings(gate_samples=args.samples)
+    config = load_config(None)
+    catalogue = Catalogue.load(args.dataset)
+    examples = catalogue.examples(args.split)
+    examples = examples[: args.limit] if args.limit else examples
+    pool = few_shot_pool(catalogue, exclude=args.split)
+    answers, seconds = {}, {}
+    for role, name in (("candidate", args.candidate), ("serving", args.serving)):
+        model = resolve_eval_model(name, args.store_url or config.resolved_store_url)
+        generator = load_generator(
+            catalogue, model, config.home / "models", pool, device="cpu", precision=args.precision
+        )
+        started = time.monotonic()
+        answers[role] = answer_examples(
+            examples,
+            generator_writer(generator, model.few_shot_k),
+            samples=args.samples,
+            temperature=settings.temperature,
+            seed=settings.seed,
+        )
+        seconds[role] = time.monotonic() - started
+    questions = [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(examples)]
+    critic = open_critic(catalogue)
+    try:
+        gold = {}
+        for role in answers:
+            _report, scores = critic.evaluate(predictions_for(examples, [a.greedy for a in answers[role]]))
+            gold[role] = {str(i): s.execution_match for i, s in enumerate(scores)}
+
+        def score(asked):
+            predictions = [
+                PredictionIn(str(k), q.db_id, label, sql) for k, (q, label, sql) in enumerate(asked)
+            ]
+            _report, scores = critic.evaluate(predictions)
+            return [s.execution_match for s in scores]
+
+        free = compare_without_gold(
+            questions,
+            answers["candidate"],
+            answers["serving"],
+            critic_voter(critic),
+            score,
+            settings.majority_share,
+            settings.majority_min_votes,
+        )
+    finally:
+        critic.close()
+    with_gold = compare_paired(gold["candidate"], gold["serving"])
+    without = compare_paired(free.candidate, free.serving)
+    decisions = {
+        "gold": decide(with_gold, settings.gate_mode, settings.gate_margin, settings.gate_alpha),
+        "gold_free": decide(without, settings.gate_mode, settings.gate_margin, settings.gate_alpha),
+    }
+    for name, decision in decisions.items():
+        print(f"{name:9s} {'roll out' if decision.roll_out else 'reject  '}  {decision.reason}")
+    print(
+        f"pseudo-labelled {free.labelled} of {free.questions}; executes {free.candidate_executes:.3f} "
+        f"vs {free.serving_executes:.3f}; agree: {decisions['gold'].roll_out == decisions['gold_free'].roll_out}"
+    )
+    document = {
+        "candidate": args.candidate,
+        "serving": args.serving,
+        "questions": len(examples),
+        "samples": args.samples,
+        "seconds": seconds,
+        "gold": asdict(with_gold) | {"roll_out": decisions["gold"].roll_out},
+        "gold_free": asdict(without)
+        | {
+            "roll_out": decisions["gold_free"].roll_out,
+            "pseudo_labelled": free.labelled,
+            "candidate_executes": free.candidate_executes,
+            "serving_executes": free.serving_executes,
+        },
+        "agree": decisions["gold"].roll_out == decisions["gold_free"].roll_out,
+        "wrong_rollout": decisions["gold_free"].roll_out and with_gold.difference < 0,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, indent=2))
+    print(f"figures: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
