@@ -38,7 +38,7 @@ def main() -> None:
         raise SystemExit(f"{args.report} keeps no samples: rerun eval with --samples N --report")
     catalogue = Catalogue.load(args.dataset)
     examples = {e.id: e for e in catalogue.examples(args.split)}
-    answers = answers_from_report(document)
+    answers = answers_from_report(document)  # every question's greedy answer and samples
     greedy = [
         PredictionIn(q["id"], examples[q["id"]].db_id, examples[q["id"]].query, q["greedy"])
         for q in document["sampled_sql"]

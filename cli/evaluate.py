@@ -160,7 +160,8 @@ def evaluate(
             f", voting over {samples} samples each" if samples else ""
         )
         with console.status(what + "..."):
-            evaluation = score(critic, predictions, answers, test_suite=test_suite, metric=metric)
+            voting = answers if samples else []  # greedy only: nothing to vote
+            evaluation = score(critic, predictions, voting, test_suite=test_suite, metric=metric)
         if evaluation.voted is not None and out is not None:
             voted = evaluation.voted.predictions
             write_predictions(
@@ -175,7 +176,7 @@ def evaluate(
         critic.close()
     _print(evaluation, metric, test_suite, samples)
     if report_path:
-        document = report_document(evaluation, answers)
+        document = report_document(evaluation, answers if samples else [], samples)
         if model is not None:  # how its SQL was written
             document["constrain"] = config.generation.constrain
         report_path.write_text(json.dumps(document, indent=2))

@@ -87,11 +87,11 @@ def evaluate(
     metric: str = "spider",
     empty_last: bool = True,
 ) -> Evaluation:
-    """The predictions scored; with answers carrying samples (one per prediction, unsettled), their
-    voted answers scored too (`empty_last`: the vote's rule, see services/critic/voting.py)."""
+    """The predictions scored; with answers (one per prediction, samples unsettled), their voted
+    answers scored too (`empty_last`: the vote's rule, see services/critic/voting.py)."""
     report, scores = critic.evaluate(predictions, test_suite=test_suite, metric=metric)
     evaluation = Evaluation(Scored(predictions, report, scores))
-    if any(a.samples for a in answers):
+    if answers:
         questions = [QuestionIn(p.id, p.db_id, "") for p in predictions]
         fresh = [Answer(sql=a.greedy, greedy=a.greedy, samples=list(a.samples)) for a in answers]
         settled = settle(questions, fresh, critic_voter(critic, test_suite, empty_last=empty_last))
@@ -101,7 +101,9 @@ def evaluate(
     return evaluation
 
 
-def report_document(evaluation: Evaluation, answers: Sequence[Answer] = ()) -> dict[str, Any]:
+def report_document(
+    evaluation: Evaluation, answers: Sequence[Answer] = (), samples: int = 0
+) -> dict[str, Any]:
     """The per-query JSON report; with samples, what voted too, so another voting rule can be
     scored on the same samples (benchmarks/revote.py)."""
     greedy = evaluation.greedy
@@ -111,7 +113,7 @@ def report_document(evaluation: Evaluation, answers: Sequence[Answer] = ()) -> d
     }
     if evaluation.voted is not None:
         document |= {
-            "samples": max(len(a.samples) for a in answers),
+            "samples": samples,  # asked for; an answer may hold fewer (unusable output is dropped)
             "voted_accuracy": asdict(evaluation.voted.report),
             "voted_queries": [asdict(s) for s in evaluation.voted.scores],
             "sampled_sql": [
