@@ -109,6 +109,7 @@ def evaluate(
 
     config = load_config(config_file)
     answers: list[Answer] = []
+    voting: list[Answer] = []  # with --samples: the answers the critic votes on
     try:
         if metric not in METRICS:
             raise ValueError(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}")
@@ -137,6 +138,7 @@ def evaluate(
             write_predictions([a.greedy for a in answers], out, [e.db_id for e in examples])
             console.print(f"predictions: {out}")
             predictions = predictions_for(examples, [a.greedy for a in answers])
+            voting = answers if samples else []  # greedy only: nothing to vote
         else:
             if samples:
                 raise ValueError("--samples needs --model: it samples that model's answers")
@@ -160,7 +162,6 @@ def evaluate(
             f", voting over {samples} samples each" if samples else ""
         )
         with console.status(what + "..."):
-            voting = answers if samples else []  # greedy only: nothing to vote
             evaluation = score(critic, predictions, voting, test_suite=test_suite, metric=metric)
         if evaluation.voted is not None and out is not None:
             voted = evaluation.voted.predictions
@@ -176,7 +177,7 @@ def evaluate(
         critic.close()
     _print(evaluation, metric, test_suite, samples)
     if report_path:
-        document = report_document(evaluation, answers if samples else [], samples)
+        document = report_document(evaluation, voting, samples)
         if model is not None:  # how its SQL was written
             document["constrain"] = config.generation.constrain
         report_path.write_text(json.dumps(document, indent=2))

@@ -1,6 +1,7 @@
 """A model's answers for a split's questions, in process: written by the generation service's own
-Generator and settled by the critic's own vote, through shared.answering's rule - the one EVALUATE
-and Ask apply over gRPC - so `sqldistill eval` scores what a run's gate would."""
+Generator (shared.answering.write_answers) and, with samples, settled by the critic's own vote
+(critic_voter, through shared.answering.settle in offline/evaluation.py) - the rule EVALUATE and
+Ask apply over gRPC - so `sqldistill eval` scores what a run's gate would."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from shared.answering import (
     SqlWriter,
     VoteOutcome,
     Voter,
-    answer_by_vote,
     write_answers,
 )
 from shared.catalogue import Catalogue, Example
@@ -84,7 +84,6 @@ def load_generator(
 def answer_examples(
     examples: Sequence[Example],
     write: SqlWriter,
-    vote: Voter | None = None,
     *,
     max_new_tokens: int = defaults.MAX_NEW_TOKENS,
     samples: int = 0,
@@ -92,9 +91,9 @@ def answer_examples(
     seed: int = 0,
     on_progress: Callable[[int], None] = lambda done: None,
 ) -> list[Answer]:
-    """Each example's answer in order: greedy, and with `samples` the answer its greedy SQL and
-    samples vote for (without a voter the samples are kept unsettled, for `settle` later); each
-    batch's samples get their own seed (seed + its start)."""
+    """Each example's greedy answer in order and, with `samples`, that many samples, unsettled (the
+    critic that scores them votes: offline.evaluation.evaluate); each batch's samples get their own
+    seed (seed + its start)."""
     greedy = Sampling(temperature=0.0, max_new_tokens=max_new_tokens)
     answers: list[Answer] = []
     for start in range(0, len(examples), BATCH):
@@ -103,11 +102,7 @@ def answer_examples(
         sampling = Sampling(
             temperature=temperature, top_p=defaults.TOP_P, max_new_tokens=max_new_tokens, seed=seed + start
         )
-        answers += (
-            answer_by_vote(questions, write, vote, greedy, samples, sampling)
-            if vote is not None
-            else write_answers(questions, write, greedy, samples, sampling)
-        )
+        answers += write_answers(questions, write, greedy, samples, sampling)
         on_progress(len(answers))
     return answers
 

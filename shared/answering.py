@@ -54,6 +54,10 @@ class Answer:
     samples: list[str] = field(default_factory=list)
     vote: VoteOutcome | None = None  # None when nothing was voted (greedy only, or one ballot)
 
+    def ballots(self) -> list[str]:
+        """What this answer's vote is over: the greedy SQL (when there is one) and the samples."""
+        return ([self.greedy] if self.greedy else []) + self.samples
+
 
 # Each question's SQL, n per question, in the order of the questions.
 SqlWriter = Callable[[Sequence[QuestionIn], int, Sampling], list[list[str]]]
@@ -99,7 +103,7 @@ def settle(questions: Sequence[QuestionIn], answers: list[Answer], vote: Voter) 
     (the greedy answer is preferred in a tie); answers are updated in place and returned."""
     items, owners = [], []
     for index, (q, answer) in enumerate(zip(questions, answers, strict=True)):
-        ballots = ([answer.greedy] if answer.greedy else []) + answer.samples
+        ballots = answer.ballots()
         if len(ballots) > 1 or (ballots and not answer.greedy):
             items.append(Ballots(q.id, q.db_id, ballots, 0 if answer.greedy else -1))
             owners.append(index)

@@ -47,8 +47,7 @@ def clear_majority(outcome: VoteOutcome, share: float, min_votes: int) -> bool:
 
 def pooled(candidate: Answer, serving: Answer) -> list[str]:
     """Each version's greedy answer and samples, the same number from each (the fewer of the two)."""
-    mine = ([candidate.greedy] if candidate.greedy else []) + candidate.samples
-    theirs = ([serving.greedy] if serving.greedy else []) + serving.samples
+    mine, theirs = candidate.ballots(), serving.ballots()
     n = min(len(mine), len(theirs))
     return mine[:n] + theirs[:n]
 

@@ -25,7 +25,7 @@ from shared.event_kinds import EventKind
 from shared.limits import FEW_GATE_QUESTIONS
 from shared.pb import critic_pb2
 from shared.prompts import SQL_TEMPLATE
-from shared.stats import compare_paired, smallest_detectable_difference
+from shared.stats import PairedComparison, compare_paired, smallest_detectable_difference
 from shared.store import Evaluation, ModelVersion, Run
 from shared.training_data import file_hash
 
@@ -163,28 +163,20 @@ class Evaluate(StepBase):
             {q: bool(r[column]) for q, r in (new_eval.per_question or {}).items()},
             {q: bool(r[column]) for q, r in (old_eval.per_question or {}).items()},
         )
-        decision = decide(comparison, settings.gate_mode, settings.gate_margin, settings.gate_alpha)
         figures = {
             "new_execution": new_eval.execution,
             "serving_execution": old_eval.execution,
             "new_test_suite": new_eval.test_suite or 0.0,
             "serving_test_suite": old_eval.test_suite or 0.0,
             "eval_samples": settings.eval_samples,  # 0: greedy answers; N: voted over N samples
-            **power_figures(comparison.questions, settings.gate_alpha),
-            **{f"paired_{k}": v for k, v in comparison.as_figures().items()},
         }
-        self.event(
-            run.id,
-            number,
-            "EVALUATE",
-            EventKind.GATE,
-            f"{new.version} vs serving {serving.version} ({metric}, {settings.gate_mode} gate, "
-            f"{f'answers voted over {settings.eval_samples} samples' if settings.eval_samples else 'greedy answers'}): "
-            f"{decision.reason}{power_note(comparison.questions, settings.gate_alpha)} -> "
-            f"{'roll out' if decision.roll_out else 'reject'}",
-            figures,
+        answers = (
+            f"answers voted over {settings.eval_samples} samples"
+            if settings.eval_samples
+            else "greedy answers"
         )
-        return (Step.ROLLOUT if decision.roll_out else Step.REJECT), figures
+        how = f"{metric}, {settings.gate_mode} gate, {answers}"
+        return self._gate(run, number, settings, new, serving, comparison, how, figures)
 
     def _gold_free(
         self,
@@ -199,7 +191,6 @@ class Evaluate(StepBase):
         samples agree, beside the share of each version's answers that execute."""
         result = gold_free.compare(self, new, serving, settings, examples)
         comparison = compare_paired(result.candidate, result.serving)
-        decision = decide(comparison, settings.gate_mode, settings.gate_margin, settings.gate_alpha)
         figures = {
             "gate_gold_free": 1.0,
             "gate_questions": result.questions,
@@ -209,6 +200,29 @@ class Evaluate(StepBase):
             "new_executes": result.candidate_executes,
             "serving_executes": result.serving_executes,
             "gate_samples": settings.gate_samples,
+        }
+        how = (
+            f"gold-free {settings.gate_mode} gate: pseudo-labels from {settings.gate_samples} samples of each "
+            f"version on {result.labelled} of {result.questions} held-out questions; answers that execute "
+            f"{result.candidate_executes:.3f} vs {result.serving_executes:.3f}"
+        )
+        return self._gate(run, number, settings, new, serving, comparison, how, figures)
+
+    def _gate(
+        self,
+        run: Run,
+        number: int,
+        settings: RunSettings,
+        new: ModelVersion,
+        serving: ModelVersion,
+        comparison: PairedComparison,
+        how: str,
+        figures: dict[str, float],
+    ) -> StepResult:
+        """The gate's decision on a paired comparison, with its power, recorded as the GATE event."""
+        decision = decide(comparison, settings.gate_mode, settings.gate_margin, settings.gate_alpha)
+        figures = {
+            **figures,
             **power_figures(comparison.questions, settings.gate_alpha),
             **{f"paired_{k}": v for k, v in comparison.as_figures().items()},
         }
@@ -217,10 +231,7 @@ class Evaluate(StepBase):
             number,
             "EVALUATE",
             EventKind.GATE,
-            f"{new.version} vs serving {serving.version} (gold-free {settings.gate_mode} gate: pseudo-labels "
-            f"from {settings.gate_samples} samples of each version on {result.labelled} of {result.questions} "
-            f"held-out questions; answers that execute {result.candidate_executes:.3f} vs "
-            f"{result.serving_executes:.3f}): {decision.reason}"
+            f"{new.version} vs serving {serving.version} ({how}): {decision.reason}"
             f"{power_note(comparison.questions, settings.gate_alpha)} -> "
             f"{'roll out' if decision.roll_out else 'reject'}",
             figures,
