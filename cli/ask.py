@@ -12,6 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from cli.connect import ConfigOption, controller_stub
+from shared import defaults
 from shared.pb import controller_pb2, critic_pb2
 from shared.pbconvert import enum_text, from_result_set
 
@@ -28,6 +29,13 @@ def register(app: typer.Typer) -> None:
             int, typer.Option(help="Also sample N answers; the answer is the one most of them agree with.")
         ] = 0,
         rows: Annotated[int, typer.Option(help="Rows of the result to show.")] = 20,
+        repair: Annotated[
+            int | None,
+            typer.Option(
+                help="Repair attempts: SQL that fails to run is written again with the database's "
+                f"error (default {defaults.REPAIR_ATTEMPTS}; 0 = off)."
+            ),
+        ] = None,
         config_file: ConfigOption = None,
     ) -> None:
         """Ask a database a question: the model writes SQL, the critic runs it in its sandbox."""
@@ -35,6 +43,8 @@ def register(app: typer.Typer) -> None:
         request = controller_pb2.AskRequest(
             question=question, db_id=db, version=version, samples=samples, max_rows=rows
         )
+        if repair is not None:
+            request.repair_attempts = repair
         with console.status(f"asking {version or 'the serving version'}..."):
             answer = stub.Ask(request, timeout=900)
         show_answer(answer)
@@ -47,6 +57,9 @@ def show_answer(answer: controller_pb2.Answer) -> None:
         f"[dim]{answer.version}, {answer.few_shot_k}-shot prompt, {answer.elapsed_ms / 1000:.1f}s[/dim]",
         highlight=False,
     )
+    if answer.repaired_sql:
+        console.print(f"[dim]repaired: {escape(answer.repaired_sql)}[/dim]", highlight=False)
+        console.print(f"[dim]which failed with: {escape(answer.repaired_error)}[/dim]", highlight=False)
     if answer.sql:
         console.print(Syntax(answer.sql, "sql", word_wrap=True))
     if answer.samples > 1:

@@ -16,7 +16,7 @@ from cli.connect import ConfigOption
 from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.config import Config, load_config
-from shared.limits import CONSTRAIN_MODES, MAX_VOTING_SAMPLES
+from shared.limits import CONSTRAIN_MODES, MAX_REPAIR_ATTEMPTS, MAX_VOTING_SAMPLES
 from shared.stats import wilson_interval
 
 if TYPE_CHECKING:
@@ -83,6 +83,13 @@ def evaluate(
         float, typer.Option(help="With --samples: sampling temperature.")
     ] = defaults.TEMPERATURE,
     seed: Annotated[int, typer.Option(help="With --samples: sampling seed.")] = 0,
+    repair: Annotated[
+        int,
+        typer.Option(
+            help="With --model: repair attempts - SQL that fails to run is written again with the "
+            "database's error, and the repairs vote with the answer (scored as 'EX voted')."
+        ),
+    ] = 0,
     constrain: Annotated[
         str | None,
         typer.Option(
@@ -134,14 +141,18 @@ def evaluate(
                 config.generation.constrain = constrain
             if not 0 <= samples <= MAX_VOTING_SAMPLES:
                 raise ValueError(f"--samples must be within [0, {MAX_VOTING_SAMPLES}], got {samples}")
-            answers = _predict_split(catalogue, examples, chosen, split, config, samples, temperature, seed)
+            if not 0 <= repair <= MAX_REPAIR_ATTEMPTS:
+                raise ValueError(f"--repair must be within [0, {MAX_REPAIR_ATTEMPTS}], got {repair}")
+            answers = _predict_split(
+                catalogue, examples, chosen, split, config, samples, temperature, seed, repair, workers
+            )
             write_predictions([a.greedy for a in answers], out, [e.db_id for e in examples])
             console.print(f"predictions: {out}")
             predictions = predictions_for(examples, [a.greedy for a in answers])
-            voting = answers if samples else []  # greedy only: nothing to vote
+            voting = answers if samples or repair else []  # greedy only: nothing to vote
         else:
-            if samples:
-                raise ValueError("--samples needs --model: it samples that model's answers")
+            if samples or repair:
+                raise ValueError("--samples and --repair need --model: they write that model's answers")
             if gold is None or pred is None or db_dir is None:
                 raise ValueError("give --gold, --pred and --db-dir, or --model with --dataset and --out")
             predictions = load_prediction_set(gold, pred)
@@ -161,6 +172,7 @@ def evaluate(
         what = f"scoring {len(predictions)} predictions" + (
             f", voting over {samples} samples each" if samples else ""
         )
+        what += ", with repairs" if repair else ""
         with console.status(what + "..."):
             evaluation = score(critic, predictions, voting, test_suite=test_suite, metric=metric)
         if evaluation.voted is not None and out is not None:
@@ -175,7 +187,7 @@ def evaluate(
         raise typer.Exit(1) from None
     finally:
         critic.close()
-    _print(evaluation, metric, test_suite, samples)
+    _print(evaluation, metric, test_suite, f"{samples}" + (" + repair" if repair else ""))
     if report_path:
         document = report_document(evaluation, voting, samples)
         if model is not None:  # how its SQL was written
@@ -184,7 +196,7 @@ def evaluate(
         console.print(f"per-query report: {report_path}")
 
 
-def _print(evaluation: Evaluation, metric: str, test_suite: bool, samples: int) -> None:
+def _print(evaluation: Evaluation, metric: str, test_suite: bool, samples: str) -> None:
     report, voted = evaluation.greedy.report, evaluation.voted
     low, high = wilson_interval(round(report.execution * report.total), report.total)
     table = Table(title=f"{report.total} predictions (EX 95% interval {low:.3f}-{high:.3f})")
@@ -222,12 +234,16 @@ def _predict_split(
     samples: int = 0,
     temperature: float = defaults.TEMPERATURE,
     seed: int = 0,
+    repair: int = 0,
+    workers: int = 2,
 ) -> list[Answer]:
     """A model's greedy answers for examples, with a progress bar; with samples, that many sampled
-    SQL per example too (unsettled: the critic that scores them votes)."""
+    SQL per example too; with repair, failing SQL repaired (a critic runs it), all unsettled (the
+    critic that scores them votes)."""
     from rich.progress import Progress
 
-    from offline.prediction import answer_examples, generator_writer, load_generator
+    from offline.evaluation import open_critic
+    from offline.prediction import answer_examples, critic_voter, generator_writer, load_generator
     from shared.fewshot import few_shot_pool
 
     console.print(
@@ -244,16 +260,23 @@ def _predict_split(
         precision=config.generation.precision,
         constrain=config.generation.constrain,
     )
-    with Progress(console=console) as progress:
-        task = progress.add_task(f"predicting {len(examples)} questions", total=len(examples))
-        return answer_examples(
-            examples,
-            generator_writer(generator, chosen.few_shot_k),
-            samples=samples,
-            temperature=temperature,
-            seed=seed,
-            on_progress=lambda done: progress.update(task, completed=done),
-        )
+    checker = open_critic(catalogue, workers=workers) if repair else None
+    try:
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"predicting {len(examples)} questions", total=len(examples))
+            return answer_examples(
+                examples,
+                generator_writer(generator, chosen.few_shot_k),
+                samples=samples,
+                temperature=temperature,
+                seed=seed,
+                repair_attempts=repair,
+                check=critic_voter(checker) if checker is not None else None,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
+    finally:
+        if checker is not None:
+            checker.close()
 
 
 def register(app: typer.Typer) -> None:

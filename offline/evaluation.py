@@ -15,6 +15,7 @@ from services.critic.predictions import load_prediction_set  # noqa: F401 - `sql
 from shared import defaults
 from shared.answering import Answer, QuestionIn, settle
 from shared.catalogue import Catalogue, Example
+from shared.repairing import Repaired
 from shared.stats import PairedComparison, compare_paired
 
 if TYPE_CHECKING:
@@ -87,13 +88,16 @@ def evaluate(
     metric: str = "spider",
     empty_last: bool = True,
 ) -> Evaluation:
-    """The predictions scored; with answers (one per prediction, samples unsettled), their voted
-    answers scored too (`empty_last`: the vote's rule, see services/critic/voting.py)."""
+    """The predictions scored; with answers (one per prediction, samples and repairs unsettled),
+    their voted answers scored too (`empty_last`: the vote's rule, see services/critic/voting.py)."""
     report, scores = critic.evaluate(predictions, test_suite=test_suite, metric=metric)
     evaluation = Evaluation(Scored(predictions, report, scores))
     if answers:
         questions = [QuestionIn(p.id, p.db_id, "") for p in predictions]
-        fresh = [Answer(sql=a.greedy, greedy=a.greedy, samples=list(a.samples)) for a in answers]
+        fresh = [
+            Answer(sql=a.greedy, greedy=a.greedy, samples=list(a.samples), repairs=list(a.repairs))
+            for a in answers
+        ]
         settled = settle(questions, fresh, critic_voter(critic, test_suite, empty_last=empty_last))
         voted = [replace(p, predicted_sql=a.sql) for p, a in zip(predictions, settled, strict=True)]
         voted_report, voted_scores = critic.evaluate(voted, test_suite=test_suite, metric=metric)
@@ -104,7 +108,7 @@ def evaluate(
 def report_document(
     evaluation: Evaluation, answers: Sequence[Answer] = (), samples: int = 0
 ) -> dict[str, Any]:
-    """The per-query JSON report; with samples, what voted too, so another voting rule can be
+    """The per-query JSON report; with samples (or repairs), what voted too, so another voting rule can be
     scored on the same samples (benchmarks/revote.py)."""
     greedy = evaluation.greedy
     document: dict[str, Any] = {
@@ -117,7 +121,12 @@ def report_document(
             "voted_accuracy": asdict(evaluation.voted.report),
             "voted_queries": [asdict(s) for s in evaluation.voted.scores],
             "sampled_sql": [
-                {"id": p.id, "greedy": a.greedy, "samples": a.samples}
+                {
+                    "id": p.id,
+                    "greedy": a.greedy,
+                    "samples": a.samples,
+                    "repairs": [asdict(r) for r in a.repairs],
+                }
                 for p, a in zip(greedy.predictions, answers, strict=True)
             ],
         }
@@ -127,6 +136,11 @@ def report_document(
 def answers_from_report(document: dict[str, Any]) -> list[Answer]:
     """The greedy answers and samples a report with samples kept, unsettled, in its order."""
     return [
-        Answer(sql=q["greedy"], greedy=q["greedy"], samples=list(q["samples"]))
+        Answer(
+            sql=q["greedy"],
+            greedy=q["greedy"],
+            samples=list(q["samples"]),
+            repairs=[Repaired(**r) for r in q.get("repairs", [])],
+        )
         for q in document["sampled_sql"]
     ]

@@ -18,6 +18,7 @@ from shared.answering import (
     SqlWriter,
     VoteOutcome,
     Voter,
+    repair_answers,
     write_answers,
 )
 from shared.catalogue import Catalogue, Example
@@ -53,7 +54,11 @@ def critic_voter(critic: Executor, test_suite: bool = False, *, empty_last: bool
             )
             outcomes.append(
                 VoteOutcome(
-                    result.answer(item.preferred), len(result.winning), result.executable, result.winner_empty
+                    result.answer(item.preferred),
+                    len(result.winning),
+                    result.executable,
+                    result.winner_empty,
+                    result.errors,
                 )
             )
         return outcomes
@@ -89,11 +94,16 @@ def answer_examples(
     samples: int = 0,
     temperature: float = defaults.TEMPERATURE,
     seed: int = 0,
+    repair_attempts: int = 0,
+    check: Voter | None = None,
     on_progress: Callable[[int], None] = lambda done: None,
 ) -> list[Answer]:
     """Each example's greedy answer in order and, with `samples`, that many samples, unsettled (the
     critic that scores them votes: offline.evaluation.evaluate); each batch's samples get their own
-    seed (seed + its start)."""
+    seed (seed + its start). With `repair_attempts`, SQL that `check` (the critic's vote) finds
+    failing is repaired and the repairs join the answer's ballots, unsettled too."""
+    if repair_attempts and check is None:
+        raise ValueError("repair needs a critic to run the SQL")
     greedy = Sampling(temperature=0.0, max_new_tokens=max_new_tokens)
     answers: list[Answer] = []
     for start in range(0, len(examples), BATCH):
@@ -102,7 +112,10 @@ def answer_examples(
         sampling = Sampling(
             temperature=temperature, top_p=defaults.TOP_P, max_new_tokens=max_new_tokens, seed=seed + start
         )
-        answers += write_answers(questions, write, greedy, samples, sampling)
+        written = write_answers(questions, write, greedy, samples, sampling)
+        if repair_attempts:
+            repair_answers(questions, written, write, check, greedy, repair_attempts)
+        answers += written
         on_progress(len(answers))
     return answers
 

@@ -2,47 +2,35 @@
 that the greedy answer and the samples vote for (the critic's `vote`: the largest group by result;
 the greedy answer's group wins a tie and the greedy SQL answers for its group).
 
+With `repair_attempts`, SQL among them that failed to run is written again with the database's error
+(shared.repairing) and the repaired SQL joins the vote, so a question answered greedily alone is
+answered by its repair when the greedy SQL failed.
+
 Written once for every caller - EVALUATE, Ask, `sqldistill eval` and the benchmarks - over two
 callables, so the same rule runs over gRPC (the controller's typed clients) and in process (the
 offline library's Generator and Critic)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from shared.answer_types import Ballots, QuestionIn, SqlWriter, VoteOutcome, Voter
+from shared.repairing import Repaired, repair
 from shared.sampling import Sampling
 
-
-@dataclass(frozen=True)
-class QuestionIn:
-    """A question to answer on one database (evidence: BIRD's hint, "" elsewhere)."""
-
-    id: str
-    db_id: str
-    question: str
-    evidence: str = ""
-
-
-@dataclass(frozen=True)
-class Ballots:
-    """One question's SQL to vote over; `preferred` is the greedy answer's index (-1: none)."""
-
-    id: str
-    db_id: str
-    sql: list[str]
-    preferred: int = -1
-
-
-@dataclass(frozen=True)
-class VoteOutcome:
-    """What a vote decided: the answering sample's index into the ballots (-1: none executed), the
-    size of its group and how many samples executed."""
-
-    winner: int = -1
-    agreement: int = 0
-    executable: int = 0
-    empty: bool = False  # the winning group's result has no rows
+__all__ = [
+    "Answer",
+    "Ballots",
+    "QuestionIn",
+    "SqlWriter",
+    "VoteOutcome",
+    "Voter",
+    "answer_by_vote",
+    "repair_answers",
+    "settle",
+    "write_answers",
+]
 
 
 @dataclass
@@ -53,16 +41,19 @@ class Answer:
     greedy: str
     samples: list[str] = field(default_factory=list)
     vote: VoteOutcome | None = None  # None when nothing was voted (greedy only, or one ballot)
+    repairs: list[Repaired] = field(default_factory=list)  # of its failing SQL, in order
 
     def ballots(self) -> list[str]:
-        """What this answer's vote is over: the greedy SQL (when there is one) and the samples."""
-        return ([self.greedy] if self.greedy else []) + self.samples
+        """What this answer's vote is over: the greedy SQL (when there is one), the samples and the
+        repairs."""
+        return ([self.greedy] if self.greedy else []) + self.samples + [r.sql for r in self.repairs]
 
-
-# Each question's SQL, n per question, in the order of the questions.
-SqlWriter = Callable[[Sequence[QuestionIn], int, Sampling], list[list[str]]]
-# One outcome per Ballots, in order.
-Voter = Callable[[list[Ballots]], list[VoteOutcome]]
+    @property
+    def repair(self) -> Repaired | None:
+        """The repair that wrote the answer, when only a repair wrote it."""
+        if not self.sql or self.sql == self.greedy or self.sql in self.samples:
+            return None
+        return next((r for r in self.repairs if r.sql == self.sql), None)
 
 
 def answer_by_vote(
@@ -72,11 +63,30 @@ def answer_by_vote(
     greedy: Sampling,
     samples: int = 0,
     sampling: Sampling | None = None,
+    repair_attempts: int = 0,
 ) -> list[Answer]:
     """Each question's answer: greedy (`greedy` sampling, temperature 0); with `samples`, the vote
-    of the greedy answer and that many samples at `sampling`."""
+    of the greedy answer and that many samples at `sampling`; with `repair_attempts`, failing SQL
+    repaired (greedily) and the repairs in the vote."""
     answers = write_answers(questions, write, greedy, samples, sampling)
-    return settle(questions, answers, vote) if samples else answers
+    if repair_attempts:
+        repair_answers(questions, answers, write, vote, greedy, repair_attempts)
+    return settle(questions, answers, vote) if samples or any(a.repairs for a in answers) else answers
+
+
+def repair_answers(
+    questions: Sequence[QuestionIn],
+    answers: list[Answer],
+    write: SqlWriter,
+    vote: Voter,
+    sampling: Sampling,
+    attempts: int,
+) -> list[Answer]:
+    """Each answer's failing SQL repaired, the repairs added to its ballots (in place; returned)."""
+    found = repair(questions, [a.ballots() for a in answers], write, vote, sampling, attempts)
+    for answer, repairs in zip(answers, found, strict=True):
+        answer.repairs += repairs
+    return answers
 
 
 def write_answers(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from shared.catalogue import Catalogue, DatabaseSchema, Example
-from shared.prompts import Shot, schema_for_prompt, sql_prompt
+from shared.prompts import Repair, Shot, schema_for_prompt, sql_prompt
 from shared.sql import HARDNESS_LEVELS, SqlParseError, hardness_of, parse
 
 
@@ -92,11 +92,17 @@ def few_shot_pool(catalogue: Catalogue, exclude: str = "") -> list[Example]:
 
 
 def question_prompt(
-    catalogue: Catalogue, pool: Sequence[Example], db_id: str, question: str, k: int, evidence: str = ""
+    catalogue: Catalogue,
+    pool: Sequence[Example],
+    db_id: str,
+    question: str,
+    k: int,
+    evidence: str = "",
+    repair: Repair | None = None,
 ) -> str:
     """The text-to-SQL prompt for one question, byte for byte what training rows hold and what
     inference sends. Examples are chosen per database (keyed by db_id, not by the question or the
     sampling seed): prompts on one database share everything up to the question, which the backend
-    prefills once per batch."""
+    prefills once per batch. With `repair`, the same prompt shows a failing attempt and its error."""
     shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
-    return sql_prompt(db_id, schema_for_prompt(catalogue.schema(db_id)), question, shots, evidence)
+    return sql_prompt(db_id, schema_for_prompt(catalogue.schema(db_id)), question, shots, evidence, repair)

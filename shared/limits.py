@@ -15,6 +15,7 @@ MAX_TEMPERATURE = 5.0
 MAX_FOCUSES = 256  # planned tables / join paths (or row levels) per GeneratePairs call
 MAX_FOCUS_TABLES = 8  # tables in one focus
 CONSTRAIN_MODES = ("off", "identifiers", "full")  # how SQL is held to its database's grammar
+MAX_REPAIR_ATTEMPTS = 4  # repairs of one failing SQL in a row (each runs the repair before the next)
 MAX_VOTING_SAMPLES = (
     64  # answer-time voting (ask, eval --samples, a run's eval_samples): a person or a gate waits
 )

@@ -7,6 +7,10 @@ Two tasks:
 - self-instruct: few-shot blocks with a complexity bucket, then the target schema and a bucket,
   ending at "-- Question:" so the completion is " <question>\n-- SQL: <sql>;".
 Few-shot schemas are shown without sample values (shorter prompts); the target schema with them.
+
+A repair prompt is the question -> SQL prompt whose target block also shows SQL written for the
+question that failed to run and the database's error for it (REPAIR_TEMPLATE); its completion is
+the SQL again, so a repaired SQL trains on the plain question -> SQL prompt like any other.
 """
 
 from __future__ import annotations
@@ -31,10 +35,24 @@ QUESTION_MARK = "-- Question:"
 COMPLEXITY_MARK = "-- Complexity:"
 TABLES_MARK = "-- Tables:"
 EVIDENCE_MARK = "-- Evidence:"  # BIRD's external knowledge, after the question it explains
+FAILED_MARK = "-- Failed SQL:"  # a repair prompt's failing attempt, after the question
+ERROR_MARK = "-- Error:"  # ... and the database's error for it
+MAX_ERROR_CHARS = 300  # an error longer than this is cut: SQLite's messages are one line
 STOP_SEQUENCES = ("\n\n", "\n-- Question:", "\n-- Database:")
 # Names the text layout of sql_prompt / sql_completion; a version is always asked with the template and
 # number of shots it was trained on (recorded in its manifest). Change it when the layout changes.
 SQL_TEMPLATE = "sql-v1"
+# Names the layout of a repair prompt (sql_prompt with `repair`); recorded in a version's manifest
+# beside SQL_TEMPLATE. Change it when that layout changes.
+REPAIR_TEMPLATE = "repair-v1"
+
+
+@dataclass(frozen=True)
+class Repair:
+    """SQL written for a question that failed to run, and the database's error for it."""
+
+    failed_sql: str
+    error: str
 
 
 @dataclass(frozen=True)
@@ -68,10 +86,23 @@ def _question_lines(question: str, evidence: str) -> str:
     return f"{QUESTION_MARK} {question.strip()}\n" + (f"{EVIDENCE_MARK} {evidence}\n" if evidence else "")
 
 
+def _repair_lines(repair: Repair | None) -> str:
+    if repair is None:
+        return ""
+    error = " ".join(repair.error.split())[:MAX_ERROR_CHARS]
+    return f"{FAILED_MARK} {clean_sql(repair.failed_sql)};\n{ERROR_MARK} {error}\n"
+
+
 def sql_prompt(
-    db_id: str, schema_text: str, question: str, shots: list[Shot] = (), evidence: str = ""
+    db_id: str,
+    schema_text: str,
+    question: str,
+    shots: list[Shot] = (),
+    evidence: str = "",
+    repair: Repair | None = None,
 ) -> str:
-    """Prompt for question -> SQL; the model completes it with ' <sql>;'."""
+    """Prompt for question -> SQL; the model completes it with ' <sql>;'. With `repair`, the
+    target block shows the failing attempt and its error before the SQL mark (REPAIR_TEMPLATE)."""
     parts = [SQL_TASK, ""]
     for shot in shots:
         parts.append(
@@ -79,7 +110,12 @@ def sql_prompt(
             + _question_lines(shot.question, shot.evidence)
             + f"{SQL_MARK} {clean_sql(shot.sql)};\n"
         )
-    parts.append(_database_block(db_id, schema_text) + _question_lines(question, evidence) + SQL_MARK)
+    parts.append(
+        _database_block(db_id, schema_text)
+        + _question_lines(question, evidence)
+        + _repair_lines(repair)
+        + SQL_MARK
+    )
     return "\n".join(parts)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.fewshot import few_shot_pool, question_prompt
-from shared.prompts import SQL_TEMPLATE, sql_completion
+from shared.prompts import REPAIR_TEMPLATE, SQL_TEMPLATE, sql_completion
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,15 @@ def freeze(rows: Sequence[dict[str, str]], folder: Path) -> tuple[Path, str]:
 
 
 def prompt_settings(rows: Sequence[dict[str, object]]) -> dict[str, object]:
-    """The prompt a dataset's rows were rendered with ({} when rows disagree or do not say)."""
+    """The prompt a dataset's rows were rendered with ({} when rows disagree or do not say), and the
+    repair layout the version is asked with when its SQL fails (its rows hold plain prompts only)."""
     settings = {(row.get("template"), row.get("few_shot_k")) for row in rows}
     if len(settings) != 1:
         return {}
     ((template, k),) = settings
-    return {"template": template, "few_shot_k": k} if template is not None and k is not None else {}
+    if template is None or k is None:
+        return {}
+    return {"template": template, "few_shot_k": k, "repair_template": REPAIR_TEMPLATE}
 
 
 def version_shots(

@@ -1,6 +1,7 @@
 """Ask: a question about one database, answered by a model version. The version writes SQL with the
 prompt it was trained with (with samples, the answer its samples vote for, settled by the critic's
-`vote`) and the critic runs the answer in its sandbox, on its interactive lane.
+`vote`; SQL that fails to run is repaired with the database's error and the repairs vote too) and
+the critic runs the answer in its sandbox, on its interactive lane.
 
 It lives in the controller because only the controller knows versions - which one serves, which
 prompt each expects, whether a run is using the work slot - and it already talks to both services.
@@ -20,9 +21,10 @@ from services.controller.generation_client import SERVING, WORK
 from services.controller.settings import RunSettings
 from services.controller.steps.base import Context
 from services.controller.versions import prompt_k, served_model
+from shared import defaults
 from shared.answering import QuestionIn, answer_by_vote
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
-from shared.limits import MAX_VOTING_SAMPLES
+from shared.limits import MAX_REPAIR_ATTEMPTS, MAX_VOTING_SAMPLES
 from shared.pb import controller_pb2, critic_pb2
 from shared.store import ModelVersion, Run
 
@@ -39,6 +41,11 @@ class AskIn:
     version: str = ""
     samples: int = 0
     max_rows: int = 0
+    repair_attempts: int | None = None  # None = defaults.REPAIR_ATTEMPTS
+
+    @property
+    def repairs(self) -> int:
+        return defaults.REPAIR_ATTEMPTS if self.repair_attempts is None else self.repair_attempts
 
 
 class Asker:
@@ -61,6 +68,10 @@ class Asker:
             raise NotFound(f"unknown database {request.db_id!r}")
         if not 0 <= request.samples <= MAX_VOTING_SAMPLES:
             raise InvalidArgument(f"samples must be within [0, {MAX_VOTING_SAMPLES}], got {request.samples}")
+        if not 0 <= request.repairs <= MAX_REPAIR_ATTEMPTS:
+            raise InvalidArgument(
+                f"repair_attempts must be within [0, {MAX_REPAIR_ATTEMPTS}], got {request.repairs}"
+            )
         if not 0 <= request.max_rows <= MAX_ANSWER_ROWS:
             raise InvalidArgument(f"max_rows must be within [0, {MAX_ANSWER_ROWS}], got {request.max_rows}")
 
@@ -99,13 +110,16 @@ class Asker:
                 settings.greedy(),
                 request.samples,
                 settings.sampling(ASK_SEED),
+                repair_attempts=request.repairs,
             )
         except WrongWriter as exc:
             raise FailedPrecondition(f"{exc}; ask again") from None
-        ballots = int(bool(answered.greedy)) + len(answered.samples)
+        ballots = len(answered.ballots())
         # Nothing executed and no greedy SQL: the first sample is answered, with its own error.
         sql = answered.sql or next(iter(answered.samples), "")
         answer = controller_pb2.Answer(version=version, few_shot_k=shots, samples=ballots, sql=sql)
+        if answered.repair is not None:
+            answer.repaired_sql, answer.repaired_error = answered.repair.failed_sql, answered.repair.error
         if answered.vote is not None:
             answer.agreement_votes, answer.executable = answered.vote.agreement, answered.vote.executable
         if not sql:

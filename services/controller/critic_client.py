@@ -37,7 +37,7 @@ class CriticClient:
             reply = self._call(lambda r=request: self._stub.Vote(r, timeout=timeout), "critic service (vote)")
             by_id = {o.id: o for o in reply.outcomes}
             outcomes += [
-                VoteOutcome(o.winner_index, o.agreement_votes, o.executable, o.winner_empty)
+                VoteOutcome(o.winner_index, o.agreement_votes, o.executable, o.winner_empty, tuple(o.errors))
                 if o is not None
                 else VoteOutcome()
                 for o in (by_id.get(str(i)) for i in range(len(request.items)))

@@ -13,6 +13,7 @@ from services.controller.calls import Caller
 from services.controller.errors import WrongWriter
 from services.controller.versions import ServedModel
 from shared.answering import QuestionIn, SqlWriter
+from shared.limits import MAX_QUESTIONS
 from shared.pb import generation_pb2
 from shared.pbconvert import sampling_message
 from shared.sampling import Sampling
@@ -72,28 +73,39 @@ class GenerationClient:
         constrain: str = "",
         expect: str = "",
     ) -> SqlReply:
-        """n SQL per question; `constrain` "" leaves the service's own setting; `expect` names the
-        version that must have written them."""
-        request = generation_pb2.GenerateSqlRequest(
-            questions=[
-                generation_pb2.QuestionItem(
-                    id=str(i), db_id=q.db_id, question=q.question, evidence=q.evidence
-                )
-                for i, q in enumerate(questions)
-            ],
-            n=n,
-            few_shot_k=shots,
-            sampling=sampling_message(sampling),
-            slot=slot,
-        )
-        if constrain:
-            request.constrain = constrain
-        reply = self._call(lambda: self._stub.GenerateSql(request), "generation service (generate SQL)")
-        check_writer(reply.model_version, expect)
-        by_index = {int(r.question_id): list(r.sql) for r in reply.results}
-        return SqlReply(
-            [by_index.get(i, []) for i in range(len(questions))], reply.model_version, reply.constrain
-        )
+        """n SQL per question (a question with failed_sql asks for its repair); `constrain` ""
+        leaves the service's own setting; `expect` names the version that must have written them.
+        More questions than one call takes go in several calls."""
+        sql: list[list[str]] = []
+        version = applied = ""
+        for start in range(0, len(questions), MAX_QUESTIONS):
+            request = generation_pb2.GenerateSqlRequest(
+                questions=[
+                    generation_pb2.QuestionItem(
+                        id=str(i),
+                        db_id=q.db_id,
+                        question=q.question,
+                        evidence=q.evidence,
+                        failed_sql=q.failed_sql,
+                        error=q.error,
+                    )
+                    for i, q in enumerate(questions[start : start + MAX_QUESTIONS])
+                ],
+                n=n,
+                few_shot_k=shots,
+                sampling=sampling_message(sampling),
+                slot=slot,
+            )
+            if constrain:
+                request.constrain = constrain
+            reply = self._call(
+                lambda r=request: self._stub.GenerateSql(r), "generation service (generate SQL)"
+            )
+            check_writer(reply.model_version, expect)
+            by_index = {int(r.question_id): list(r.sql) for r in reply.results}
+            sql += [by_index.get(i, []) for i in range(len(request.questions))]
+            version, applied = reply.model_version, reply.constrain
+        return SqlReply(sql, version, applied)
 
     def writer(
         self, *, shots: int, slot: int, constrain: str = "", expect: str = "", applied: set[str] | None = None

@@ -169,6 +169,7 @@ class ReadReplies:
                     kept=v.kept,
                     reasons=list(v.reasons),
                     hardness=v.hardness or c.hardness or "",
+                    repaired_sql=c.repaired_sql or "",
                 )
                 for c, v in rows
             ]

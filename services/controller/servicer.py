@@ -72,5 +72,12 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
 
     def Ask(self, request: controller_pb2.AskRequest, context: grpc.ServicerContext) -> controller_pb2.Answer:
         return self.asker.ask(
-            AskIn(request.question, request.db_id, request.version, request.samples, request.max_rows)
+            AskIn(
+                request.question,
+                request.db_id,
+                request.version,
+                request.samples,
+                request.max_rows,
+                request.repair_attempts if request.HasField("repair_attempts") else None,
+            )
         )

@@ -62,6 +62,10 @@ class RunSettings:
     gate_gold: bool = True  # gate on the held-out gold; without it (or False): the gold-free gate
     gate_samples: int = 4  # gold-free gate: samples per version per held-out question, pooled
     max_attempts: int = 3  # unlabelled: rounds a question is asked without a majority (0 = no limit)
+    repair_attempts: int = (
+        defaults.REPAIR_ATTEMPTS
+    )  # a sampled SQL that fails is written again with its error
+    eval_repair: int = 0  # EVALUATE: repairs of both versions' failing answers (0 = off)
     train_epochs: int = defaults.TRAIN_EPOCHS
     train_on_seed: bool = True  # the few-shot seed examples join every training set
     train_batch_size: int = defaults.TRAIN_BATCH_SIZE  # per-device micro-batch of the training job

@@ -12,6 +12,7 @@ from shared.limits import (
     MAX_FEW_SHOT_K,
     MAX_LEARNING_RATE,
     MAX_NEW_TOKENS,
+    MAX_REPAIR_ATTEMPTS,
     MAX_SAMPLES,
     MAX_TEMPERATURE,
     MAX_VOTING_SAMPLES,
@@ -76,6 +77,11 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
         raise InvalidArgument(f"eval_samples must be within [0, {MAX_VOTING_SAMPLES}] (0 = greedy)")
     if settings.max_attempts < 0:
         raise InvalidArgument(f"max_attempts must be >= 0 (0 = no limit), got {settings.max_attempts}")
+    for name in ("repair_attempts", "eval_repair"):
+        if not 0 <= getattr(settings, name) <= MAX_REPAIR_ATTEMPTS:
+            raise InvalidArgument(
+                f"{name} must be within [0, {MAX_REPAIR_ATTEMPTS}], got {getattr(settings, name)}"
+            )
     if not 1 <= settings.gate_samples <= MAX_VOTING_SAMPLES:
         raise InvalidArgument(f"gate_samples must be within [1, {MAX_VOTING_SAMPLES}]")
     if settings.candidates_per_db <= 0 or settings.samples_per_question <= 0:

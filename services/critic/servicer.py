@@ -136,6 +136,7 @@ class CriticServicer(critic_pb2_grpc.CriticServiceServicer):
                     agreement=result.agreement,
                     group_sizes=[len(g) for g in result.groups],
                     winner_empty=result.winner_empty,
+                    errors=result.errors,
                 )
             )
         return critic_pb2.VoteResponse(outcomes=outcomes)

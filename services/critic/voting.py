@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.critic.matching import order_matters, results_match
-from services.critic.sandbox import Outcome
+from services.critic.sandbox import ERROR, Outcome
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,13 @@ class Ballot:
         return bool(self.outcomes) and all(o.ok and not o.truncated for o in self.outcomes)
 
     @property
+    def error(self) -> str:
+        """The database's error when the SQL failed to parse or run on the original database (what
+        a repair shows the model); "" when it ran, or failed otherwise (refused, timed out, capped)."""
+        first = self.outcomes[0] if self.outcomes else None
+        return (first.error or "error") if first is not None and first.status == ERROR else ""
+
+    @property
     def empty(self) -> bool:
         """No rows, or only NULLs, on the original database (the first outcome)."""
         return all(value is None for row in self.outcomes[0].rows for value in row)
@@ -42,6 +49,7 @@ class VoteResult:
     winner: int  # index of the winning group in `groups`; -1 when no sample executed
     executable: int  # samples that ran on every database
     winner_empty: bool = False  # the winning group's result has no rows (or only NULLs)
+    errors: tuple[str, ...] = ()  # per ballot: Ballot.error
 
     @property
     def winning(self) -> tuple[int, ...]:
@@ -112,4 +120,5 @@ def vote(ballots: Sequence[Ballot], preferred: int = -1, empty_last: bool = True
         winner=0 if groups else -1,
         executable=executable,
         winner_empty=bool(groups) and ballots[groups[0][0]].empty,
+        errors=tuple(b.error for b in ballots),
     )

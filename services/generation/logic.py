@@ -19,6 +19,7 @@ from services.generation.requests import (
     check_constrain,
     check_n,
     checked_sampling,
+    repair_of,
     resolve_k,
 )
 from services.generation.sql_grammar import Constraint
@@ -288,7 +289,9 @@ class Generator:
                 raise InvalidArgument(f"question {q.id or '?'} is empty")
             self._schema_text(q.db_id)  # validates the database
             prompts.append(
-                question_prompt(self.catalogue, self.seed_pool, q.db_id, q.question, k, q.evidence)
+                question_prompt(
+                    self.catalogue, self.seed_pool, q.db_id, q.question, k, q.evidence, repair_of(q)
+                )
             )
         for prompt in prompts:
             self._check_context(backend, prompt, sampling)

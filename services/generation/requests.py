@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shared.answering import QuestionIn  # noqa: F401 - what generation is asked, as every caller asks it
+from shared.answering import QuestionIn
 from shared.errors import InvalidArgument
-from shared.limits import CONSTRAIN_MODES, MAX_FEW_SHOT_K, MAX_NEW_TOKENS, MAX_TEMPERATURE
+from shared.limits import CONSTRAIN_MODES, MAX_FEW_SHOT_K, MAX_NEW_TOKENS, MAX_SQL_CHARS, MAX_TEMPERATURE
 from shared.limits import MAX_SAMPLES as MAX_N
+from shared.prompts import Repair
 from shared.sampling import Sampling
 
 
@@ -65,3 +66,16 @@ def check_constrain(mode: str) -> str:
     if mode not in CONSTRAIN_MODES:
         raise InvalidArgument(f"constrain must be one of {', '.join(CONSTRAIN_MODES)}, got {mode!r}")
     return mode
+
+
+def repair_of(question: QuestionIn) -> Repair | None:
+    """The repair a question asks for (None: a plain question), checked: failing SQL needs its error."""
+    if not question.failed_sql and not question.error:
+        return None
+    if not question.failed_sql.strip() or not question.error.strip():
+        raise InvalidArgument(f"question {question.id or '?'}: a repair needs both failed_sql and error")
+    if len(question.failed_sql) > MAX_SQL_CHARS:
+        raise InvalidArgument(
+            f"question {question.id or '?'}: failed_sql is longer than {MAX_SQL_CHARS} characters"
+        )
+    return Repair(question.failed_sql, question.error)

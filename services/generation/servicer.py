@@ -61,7 +61,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
         self, request: generation_pb2.GenerateSqlRequest, context: grpc.ServicerContext
     ) -> generation_pb2.GenerateSqlResponse:
         questions = [
-            QuestionIn(q.id or str(i), q.db_id, q.question, q.evidence)
+            QuestionIn(q.id or str(i), q.db_id, q.question, q.evidence, q.failed_sql, q.error)
             for i, q in enumerate(request.questions)
         ]
         constrain = request.constrain if request.HasField("constrain") else None

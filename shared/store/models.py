@@ -66,12 +66,14 @@ class Candidate(Base):
     question: Mapped[str] = mapped_column(Text)
     sql: Mapped[str] = mapped_column(Text)
     gold_sql: Mapped[str | None] = mapped_column(Text, nullable=True)
-    source: Mapped[str] = mapped_column(String(20))  # self_instruct | labelled
+    source: Mapped[str] = mapped_column(String(20))  # self_instruct | labelled | unlabelled
     hardness: Mapped[str | None] = mapped_column(String(10), nullable=True)
     model_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
     resampled_sql: Mapped[list[Any]] = mapped_column(default=list)
     # off | identifiers | full: the grammar its SQL was written under (None: before it was recorded)
     constrain: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    # Written by a repair: the failing SQL (a candidate of the same question) it repairs; None otherwise
+    repaired_sql: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -377,6 +377,39 @@ def test_pairs_with_focuses_ask_about_each_table_and_join_path_in_turn(tgi_gener
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "atlantis" in info.value.details()
 
 
+def test_a_repair_shows_the_model_its_failing_sql_and_the_database_error(tgi_generation_service):
+    service, fake = tgi_generation_service
+    stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
+    before = len(fake.requests)
+    stub.GenerateSql(
+        generation_pb2.GenerateSqlRequest(
+            questions=[
+                generation_pb2.QuestionItem(
+                    id="r",
+                    db_id="concert",
+                    question="How many singers are there?",
+                    failed_sql="SELECT count(*) FROM singers",
+                    error="no such table: singers",
+                ),
+                generation_pb2.QuestionItem(id="p", db_id="concert", question="How many singers are there?"),
+            ],
+            n=1,
+        ),
+        timeout=30,
+    )
+    prompts = [r["inputs"] for r in fake.requests[before:]]
+    (repair,) = [p for p in prompts if "-- Failed SQL:" in p]  # sent in any order
+    (plain,) = [p for p in prompts if p != repair]
+    assert repair.endswith(
+        "-- Question: How many singers are there?\n"
+        "-- Failed SQL: SELECT count(*) FROM singers;\n-- Error: no such table: singers\n-- SQL:"
+    )
+    assert plain.endswith("-- Question: How many singers are there?\n-- SQL:")
+    assert repair.removesuffix(
+        "-- Failed SQL: SELECT count(*) FROM singers;\n-- Error: no such table: singers\n-- SQL:"
+    ) == plain.removesuffix("-- SQL:")
+
+
 def test_service_stream_can_be_cancelled(tgi_generation_service):
     service, fake = tgi_generation_service
     stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
@@ -439,6 +472,21 @@ def test_service_rejects_bad_requests(tgi_generation_service):
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
             "constrain must be one of off, identifiers, full",
+        ),
+        (
+            lambda: stub.GenerateSql(
+                generation_pb2.GenerateSqlRequest(
+                    questions=[
+                        generation_pb2.QuestionItem(
+                            id="q", db_id="concert", question="How many?", failed_sql="SELECT nme FROM singer"
+                        )
+                    ],
+                    n=1,
+                ),
+                timeout=10,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "question q: a repair needs both failed_sql and error",
         ),
     ]
     for call, code, message in cases:

@@ -10,7 +10,18 @@ import pytest
 from services.generation.parsing import extract_sql, parse_pair_completion, parse_sql_completion
 from shared.catalogue import Catalogue, Example
 from shared.fewshot import select_examples, shots_for
-from shared.prompts import pair_completion, pair_prompt, schema_for_prompt, sql_completion, sql_prompt
+from shared.prompts import (
+    ERROR_MARK,
+    FAILED_MARK,
+    MAX_ERROR_CHARS,
+    SQL_MARK,
+    Repair,
+    pair_completion,
+    pair_prompt,
+    schema_for_prompt,
+    sql_completion,
+    sql_prompt,
+)
 from tests.support.backends import RecordingBackend
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -46,6 +57,26 @@ def test_sql_prompt_golden(spider_dir):
     _golden("sql_prompt.txt", prompt)
     assert "REFERENCES stadium(stadium_id)" in prompt and "PRIMARY KEY (concert_id, singer_id)" in prompt
     assert prompt.endswith("-- Question: Which stadiums have no concerts?\n-- SQL:")
+
+
+def test_a_repair_prompt_is_the_sql_prompt_with_the_failing_attempt_and_its_error(spider_dir):
+    catalogue, shots = _shots(spider_dir)
+    schema = schema_for_prompt(catalogue.schema("concert"))
+    question = "Which stadiums have no concerts?"
+    plain = sql_prompt("concert", schema, question, shots)
+    failing = "SELECT nme FROM stadium\n WHERE stadium_id NOT IN (SELECT stadium_id FROM concert);"
+    error = "no such column: nme\n(at line 1)" + "x" * 1000
+    repaired = sql_prompt("concert", schema, question, shots, repair=Repair(failing, error))
+    head = plain.removesuffix(SQL_MARK)
+    assert repaired.startswith(head)  # the shots and the question as a plain prompt has them
+    tail = repaired.removeprefix(head)
+    failed_line, error_line, mark = tail.split("\n")
+    assert failed_line == (
+        f"{FAILED_MARK} SELECT nme FROM stadium WHERE stadium_id NOT IN (SELECT stadium_id FROM concert);"
+    )
+    assert error_line.startswith(f"{ERROR_MARK} no such column: nme (at line 1)")
+    assert len(error_line) == len(ERROR_MARK) + 1 + MAX_ERROR_CHARS  # one line, cut
+    assert mark == SQL_MARK  # completed as any SQL prompt: ' <sql>;'
 
 
 def test_pair_prompt_golden(spider_dir):

@@ -1,7 +1,8 @@
 """GENERATE's building blocks: candidate rows for the store, the check that the expected model
 wrote them, and self-instruct pairs for one database - planned over its tables and join paths,
 near-duplicates dropped, every question re-answered, and each distinct SQL among a question's
-samples made a candidate for the critic's vote."""
+samples made a candidate for the critic's vote - and the repairs of a round's failing SQL, written
+again with the database's error (shared/repairing.py), each a candidate linked to what it repairs."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase
 from services.controller.versions import ServedModel, key_hash
 from shared.answering import QuestionIn
+from shared.repairing import Repaired, repair
 from shared.sql import HARDNESS_LEVELS
 from shared.store import Candidate
 
@@ -33,6 +35,7 @@ class CandidateWriter(StepBase):
         version: str = "",
         resampled: list[str] | None = None,
         constrain: str = "",
+        repaired: str = "",
     ) -> dict[str, Any]:
         key = key_hash(source, db_id, question, sql)
         return {
@@ -49,7 +52,37 @@ class CandidateWriter(StepBase):
             "model_version": version,
             "resampled_sql": resampled or [],
             "constrain": constrain or None,
+            "repaired_sql": repaired or None,
         }
+
+    def _repairs(
+        self,
+        questions: list[QuestionIn],
+        written: list[list[str]],
+        settings: RunSettings,
+        writer: ServedModel,
+        shots: int,
+        slot: int,
+    ) -> list[list[Repaired]]:
+        """Each question's repairs of its failing SQL (none when the run's repair_attempts is 0),
+        written greedily by the same writer, slot and grammar as the SQL they repair."""
+        if not settings.repair_attempts or not questions:
+            return [[] for _ in questions]
+        write = self.generation.writer(
+            shots=shots, slot=slot, constrain=settings.constrain, expect=writer.version
+        )
+        return repair(
+            questions, written, write, self.critic.voter(), settings.greedy(), settings.repair_attempts
+        )
+
+    @staticmethod
+    def _repair_links(repairs: list[Repaired], written: list[str]) -> dict[str, str]:
+        """Repaired SQL -> the SQL it repairs, for repairs that wrote SQL not already written."""
+        links: dict[str, str] = {}
+        for r in repairs:
+            if r.sql not in written:
+                links.setdefault(r.sql, r.failed_sql)
+        return links
 
     @staticmethod
     def _ballots(samples: list[str]) -> list[tuple[str, list[str]]]:
@@ -121,12 +154,25 @@ class CandidateWriter(StepBase):
             )
             resampled = {str(i): sql for i, sql in enumerate(reply.sql)}
         figures["reanswer_seconds"] = time.monotonic() - clock
+        clock = time.monotonic()
+        written = [[p.sql, *resampled.get(str(i), [])] for i, p in enumerate(fresh)]
+        repairs = self._repairs(
+            [QuestionIn(str(i), db_id, p.question) for i, p in enumerate(fresh)],
+            written,
+            settings,
+            writer,
+            shots,
+            slot,
+        )
+        figures["repairs"] = sum(len(r) for r in repairs)
+        figures["repair_seconds"] = time.monotonic() - clock
         rows = []
         for i, p in enumerate(fresh):
             # The question is an unlabelled one whose first vote is the pair's SQL: each distinct
-            # SQL among its samples is a candidate, voting with the others; the critic keeps the
-            # winning group's (labelled mode's rule: up to max_sql_per_question of them train).
-            for sql, others in self._ballots([p.sql, *resampled.get(str(i), [])]):
+            # SQL among its samples (and their repairs) is a candidate, voting with the others; the
+            # critic keeps the winning group's (labelled mode's rule: up to max_sql_per_question train).
+            links = self._repair_links(repairs[i], written[i])
+            for sql, others in self._ballots(written[i] + [r.sql for r in repairs[i]]):
                 rows.append(
                     self._candidate_row(
                         run_id,
@@ -139,6 +185,7 @@ class CandidateWriter(StepBase):
                         version=p.model_version,
                         resampled=others,
                         constrain=p.constrain,
+                        repaired=links.get(sql, ""),
                     )
                 )
         return rows, figures

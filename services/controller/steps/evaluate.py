@@ -24,7 +24,7 @@ from shared.catalogue import Example
 from shared.event_kinds import EventKind
 from shared.limits import FEW_GATE_QUESTIONS
 from shared.pb import critic_pb2
-from shared.prompts import SQL_TEMPLATE
+from shared.prompts import REPAIR_TEMPLATE, SQL_TEMPLATE
 from shared.stats import PairedComparison, compare_paired, smallest_detectable_difference
 from shared.store import Evaluation, ModelVersion, Run
 from shared.training_data import file_hash
@@ -67,6 +67,8 @@ class Evaluate(StepBase):
         }
         if settings.constrain != "off":  # keys of evaluations made before constrain existed hold
             content["constrain"] = settings.constrain
+        if settings.eval_repair:  # ... and those made before repair existed
+            content["repair"] = {"attempts": settings.eval_repair, "template": REPAIR_TEMPLATE}
         digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
         return split_head(settings, shots) + digest
 
@@ -109,6 +111,7 @@ class Evaluate(StepBase):
                 greedy=settings.greedy(),
                 samples=settings.eval_samples,
                 sampling=settings.sampling(settings.seed * 1_000 + index),
+                repair_attempts=settings.eval_repair,
             )
             predictions += [
                 critic_pb2.Prediction(

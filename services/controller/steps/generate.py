@@ -81,15 +81,17 @@ class Generate(CandidateWriter):
     ) -> None:
         """samples_per_question SQL for each question, a chunk of questions per task. Labelled
         candidates carry their gold SQL (for the critic only); unlabelled ones never do: each
-        carries the question's other samples instead, which it is judged against by vote."""
+        carries the question's other samples instead, which it is judged against by vote. Samples
+        that fail to run are repaired first; the repairs are samples of their own."""
         for index in range(0, len(examples), QUESTIONS_PER_CALL):
             task = f"{source}:{index // QUESTIONS_PER_CALL}"
             if self.task_done(run_id, number, task):
                 continue
             self.check_stop()
             chunk = examples[index : index + QUESTIONS_PER_CALL]
+            questions = [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(chunk)]
             reply = self.generation.generate_sql(
-                [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(chunk)],
+                questions,
                 settings.samples_per_question,
                 settings.sampling(seed_base + index),
                 shots=shots,
@@ -97,9 +99,11 @@ class Generate(CandidateWriter):
                 constrain=settings.constrain,
                 expect=writer.version,
             )
+            repairs = self._repairs(questions, reply.sql, settings, writer, shots, slot)
             rows = []
-            for e, samples in zip(chunk, reply.sql, strict=True):
-                for sql, others in self._ballots(samples):
+            for e, samples, repaired in zip(chunk, reply.sql, repairs, strict=True):
+                links = self._repair_links(repaired, samples)
+                for sql, others in self._ballots(samples + [r.sql for r in repaired]):
                     rows.append(
                         self._candidate_row(
                             run_id,
@@ -113,9 +117,10 @@ class Generate(CandidateWriter):
                             version=reply.version,
                             resampled=others if source == "unlabelled" else None,
                             constrain=reply.constrain,
+                            repaired=links.get(sql, ""),
                         )
                     )
-            self._store_candidates(run_id, number, task, rows)
+            self._store_candidates(run_id, number, task, rows, {"repairs": sum(len(r) for r in repairs)})
             crash_point("GENERATE:mid")
 
     def _unlabelled_questions(

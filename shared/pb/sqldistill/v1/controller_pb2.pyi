@@ -81,7 +81,7 @@ RUN_MODE_BOTH: RunMode
 RUN_MODE_UNLABELLED: RunMode
 
 class RunSpec(_message.Message):
-    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs", "train_on_seed", "continuous", "train_batch_size", "judge_timeout_seconds", "evaluate_timeout_seconds", "watch_timeout_seconds", "train_int8_base", "majority_share", "majority_min_votes", "eval_samples", "train_gradient_checkpointing", "train_precision", "constrain", "gate_gold", "gate_samples", "max_attempts")
+    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs", "train_on_seed", "continuous", "train_batch_size", "judge_timeout_seconds", "evaluate_timeout_seconds", "watch_timeout_seconds", "train_int8_base", "majority_share", "majority_min_votes", "eval_samples", "train_gradient_checkpointing", "train_precision", "constrain", "gate_gold", "gate_samples", "max_attempts", "repair_attempts", "eval_repair")
     class ComplexityMixEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +133,8 @@ class RunSpec(_message.Message):
     GATE_GOLD_FIELD_NUMBER: _ClassVar[int]
     GATE_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    EVAL_REPAIR_FIELD_NUMBER: _ClassVar[int]
     name: str
     db_ids: _containers.RepeatedScalarFieldContainer[str]
     mode: RunMode
@@ -177,7 +179,9 @@ class RunSpec(_message.Message):
     gate_gold: bool
     gate_samples: int
     max_attempts: int
-    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[RunMode, str]] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ..., continuous: _Optional[bool] = ..., train_batch_size: _Optional[int] = ..., judge_timeout_seconds: _Optional[float] = ..., evaluate_timeout_seconds: _Optional[float] = ..., watch_timeout_seconds: _Optional[float] = ..., train_int8_base: _Optional[bool] = ..., majority_share: _Optional[float] = ..., majority_min_votes: _Optional[int] = ..., eval_samples: _Optional[int] = ..., train_gradient_checkpointing: _Optional[bool] = ..., train_precision: _Optional[str] = ..., constrain: _Optional[str] = ..., gate_gold: _Optional[bool] = ..., gate_samples: _Optional[int] = ..., max_attempts: _Optional[int] = ...) -> None: ...
+    repair_attempts: int
+    eval_repair: int
+    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[RunMode, str]] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ..., continuous: _Optional[bool] = ..., train_batch_size: _Optional[int] = ..., judge_timeout_seconds: _Optional[float] = ..., evaluate_timeout_seconds: _Optional[float] = ..., watch_timeout_seconds: _Optional[float] = ..., train_int8_base: _Optional[bool] = ..., majority_share: _Optional[float] = ..., majority_min_votes: _Optional[int] = ..., eval_samples: _Optional[int] = ..., train_gradient_checkpointing: _Optional[bool] = ..., train_precision: _Optional[str] = ..., constrain: _Optional[str] = ..., gate_gold: _Optional[bool] = ..., gate_samples: _Optional[int] = ..., max_attempts: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., eval_repair: _Optional[int] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
     __slots__ = ("spec",)
@@ -363,7 +367,7 @@ class ListCandidatesRequest(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., round: _Optional[int] = ..., kept: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class CandidateSummary(_message.Message):
-    __slots__ = ("id", "round", "db_id", "question", "sql", "source", "kept", "reasons", "hardness")
+    __slots__ = ("id", "round", "db_id", "question", "sql", "source", "kept", "reasons", "hardness", "repaired_sql")
     ID_FIELD_NUMBER: _ClassVar[int]
     ROUND_FIELD_NUMBER: _ClassVar[int]
     DB_ID_FIELD_NUMBER: _ClassVar[int]
@@ -373,6 +377,7 @@ class CandidateSummary(_message.Message):
     KEPT_FIELD_NUMBER: _ClassVar[int]
     REASONS_FIELD_NUMBER: _ClassVar[int]
     HARDNESS_FIELD_NUMBER: _ClassVar[int]
+    REPAIRED_SQL_FIELD_NUMBER: _ClassVar[int]
     id: str
     round: int
     db_id: str
@@ -382,7 +387,8 @@ class CandidateSummary(_message.Message):
     kept: bool
     reasons: _containers.RepeatedScalarFieldContainer[str]
     hardness: str
-    def __init__(self, id: _Optional[str] = ..., round: _Optional[int] = ..., db_id: _Optional[str] = ..., question: _Optional[str] = ..., sql: _Optional[str] = ..., source: _Optional[str] = ..., kept: _Optional[bool] = ..., reasons: _Optional[_Iterable[str]] = ..., hardness: _Optional[str] = ...) -> None: ...
+    repaired_sql: str
+    def __init__(self, id: _Optional[str] = ..., round: _Optional[int] = ..., db_id: _Optional[str] = ..., question: _Optional[str] = ..., sql: _Optional[str] = ..., source: _Optional[str] = ..., kept: _Optional[bool] = ..., reasons: _Optional[_Iterable[str]] = ..., hardness: _Optional[str] = ..., repaired_sql: _Optional[str] = ...) -> None: ...
 
 class ListCandidatesResponse(_message.Message):
     __slots__ = ("candidates",)
@@ -391,21 +397,23 @@ class ListCandidatesResponse(_message.Message):
     def __init__(self, candidates: _Optional[_Iterable[_Union[CandidateSummary, _Mapping]]] = ...) -> None: ...
 
 class AskRequest(_message.Message):
-    __slots__ = ("question", "db_id", "version", "samples", "max_rows")
+    __slots__ = ("question", "db_id", "version", "samples", "max_rows", "repair_attempts")
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     DB_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     MAX_ROWS_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     question: str
     db_id: str
     version: str
     samples: int
     max_rows: int
-    def __init__(self, question: _Optional[str] = ..., db_id: _Optional[str] = ..., version: _Optional[str] = ..., samples: _Optional[int] = ..., max_rows: _Optional[int] = ...) -> None: ...
+    repair_attempts: int
+    def __init__(self, question: _Optional[str] = ..., db_id: _Optional[str] = ..., version: _Optional[str] = ..., samples: _Optional[int] = ..., max_rows: _Optional[int] = ..., repair_attempts: _Optional[int] = ...) -> None: ...
 
 class Answer(_message.Message):
-    __slots__ = ("sql", "version", "few_shot_k", "samples", "agreement_votes", "executable", "status", "error", "result", "row_count", "elapsed_ms")
+    __slots__ = ("sql", "version", "few_shot_k", "samples", "agreement_votes", "executable", "status", "error", "result", "row_count", "elapsed_ms", "repaired_sql", "repaired_error")
     SQL_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
@@ -417,6 +425,8 @@ class Answer(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ROW_COUNT_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    REPAIRED_SQL_FIELD_NUMBER: _ClassVar[int]
+    REPAIRED_ERROR_FIELD_NUMBER: _ClassVar[int]
     sql: str
     version: str
     few_shot_k: int
@@ -428,4 +438,6 @@ class Answer(_message.Message):
     result: _common_pb2.ResultSet
     row_count: int
     elapsed_ms: float
-    def __init__(self, sql: _Optional[str] = ..., version: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., samples: _Optional[int] = ..., agreement_votes: _Optional[int] = ..., executable: _Optional[int] = ..., status: _Optional[_Union[_critic_pb2.ExecutionStatus, str]] = ..., error: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.ResultSet, _Mapping]] = ..., row_count: _Optional[int] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...
+    repaired_sql: str
+    repaired_error: str
+    def __init__(self, sql: _Optional[str] = ..., version: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., samples: _Optional[int] = ..., agreement_votes: _Optional[int] = ..., executable: _Optional[int] = ..., status: _Optional[_Union[_critic_pb2.ExecutionStatus, str]] = ..., error: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.ResultSet, _Mapping]] = ..., row_count: _Optional[int] = ..., elapsed_ms: _Optional[float] = ..., repaired_sql: _Optional[str] = ..., repaired_error: _Optional[str] = ...) -> None: ...

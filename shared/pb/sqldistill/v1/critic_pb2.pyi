@@ -170,7 +170,7 @@ class VoteRequest(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[VoteItem, _Mapping]]] = ..., test_suite: _Optional[bool] = ..., interactive: _Optional[bool] = ...) -> None: ...
 
 class VoteOutcome(_message.Message):
-    __slots__ = ("id", "winner_index", "winner_sql", "agreement_votes", "executable", "agreement", "group_sizes", "winner_empty")
+    __slots__ = ("id", "winner_index", "winner_sql", "agreement_votes", "executable", "agreement", "group_sizes", "winner_empty", "errors")
     ID_FIELD_NUMBER: _ClassVar[int]
     WINNER_INDEX_FIELD_NUMBER: _ClassVar[int]
     WINNER_SQL_FIELD_NUMBER: _ClassVar[int]
@@ -179,6 +179,7 @@ class VoteOutcome(_message.Message):
     AGREEMENT_FIELD_NUMBER: _ClassVar[int]
     GROUP_SIZES_FIELD_NUMBER: _ClassVar[int]
     WINNER_EMPTY_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
     id: str
     winner_index: int
     winner_sql: str
@@ -187,7 +188,8 @@ class VoteOutcome(_message.Message):
     agreement: float
     group_sizes: _containers.RepeatedScalarFieldContainer[int]
     winner_empty: bool
-    def __init__(self, id: _Optional[str] = ..., winner_index: _Optional[int] = ..., winner_sql: _Optional[str] = ..., agreement_votes: _Optional[int] = ..., executable: _Optional[int] = ..., agreement: _Optional[float] = ..., group_sizes: _Optional[_Iterable[int]] = ..., winner_empty: _Optional[bool] = ...) -> None: ...
+    errors: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., winner_index: _Optional[int] = ..., winner_sql: _Optional[str] = ..., agreement_votes: _Optional[int] = ..., executable: _Optional[int] = ..., agreement: _Optional[float] = ..., group_sizes: _Optional[_Iterable[int]] = ..., winner_empty: _Optional[bool] = ..., errors: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VoteResponse(_message.Message):
     __slots__ = ("outcomes",)

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as sqldistill_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esqldistill/v1/generation.proto\x12\rsqldistill.v1\x1a\x1asqldistill/v1/common.proto\"\xa3\x02\n\x14GeneratePairsRequest\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x10\n\x08hardness\x18\x03 \x01(\t\x12\x17\n\nfew_shot_k\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12/\n\x08sampling\x18\x05 \x01(\x0b\x32\x1d.sqldistill.v1.SamplingParams\x12&\n\x04slot\x18\x06 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12(\n\x05\x66ocus\x18\x07 \x03(\x0b\x32\x19.sqldistill.v1.TableFocus\x12\x0e\n\x06levels\x18\x08 \x03(\t\x12\x16\n\tconstrain\x18\t \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_few_shot_kB\x0c\n\n_constrain\"\x1c\n\nTableFocus\x12\x0e\n\x06tables\x18\x01 \x03(\t\"y\n\rGeneratedPair\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\x10\n\x08question\x18\x02 \x01(\t\x12\x0b\n\x03sql\x18\x03 \x01(\t\x12\x10\n\x08hardness\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x11\n\tconstrain\x18\x06 \x01(\t\"M\n\x0cQuestionItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x64\x62_id\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x10\n\x08\x65vidence\x18\x04 \x01(\t\"\xf6\x01\n\x12GenerateSqlRequest\x12.\n\tquestions\x18\x01 \x03(\x0b\x32\x1b.sqldistill.v1.QuestionItem\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x17\n\nfew_shot_k\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12/\n\x08sampling\x18\x04 \x01(\x0b\x32\x1d.sqldistill.v1.SamplingParams\x12&\n\x04slot\x18\x05 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12\x16\n\tconstrain\x18\x06 \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_few_shot_kB\x0c\n\n_constrain\"B\n\rSqlCandidates\x12\x13\n\x0bquestion_id\x18\x01 \x01(\t\x12\x0b\n\x03sql\x18\x02 \x03(\t\x12\x0f\n\x07\x64ropped\x18\x03 \x03(\t\"n\n\x13GenerateSqlResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.sqldistill.v1.SqlCandidates\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x11\n\tconstrain\x18\x03 \x01(\t\"b\n\x10LoadModelRequest\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.sqldistill.v1.ModelRef\x12&\n\x04slot\x18\x02 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\">\n\x14\x44\x65scribeModelRequest\x12&\n\x04slot\x18\x01 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\"\xcc\x01\n\tModelInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x14\n\x0c\x61\x64\x61pter_path\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x05 \x01(\t\x12\x16\n\x0enum_parameters\x18\x06 \x01(\x03\x12\x16\n\x0e\x63ontext_window\x18\x07 \x01(\x05\x12&\n\x04slot\x18\x08 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12\x11\n\tprecision\x18\t \x01(\t*8\n\tModelSlot\x12\x16\n\x12MODEL_SLOT_SERVING\x10\x00\x12\x13\n\x0fMODEL_SLOT_WORK\x10\x01\x32\xd7\x02\n\x11GenerationService\x12T\n\rGeneratePairs\x12#.sqldistill.v1.GeneratePairsRequest\x1a\x1c.sqldistill.v1.GeneratedPair0\x01\x12T\n\x0bGenerateSql\x12!.sqldistill.v1.GenerateSqlRequest\x1a\".sqldistill.v1.GenerateSqlResponse\x12\x46\n\tLoadModel\x12\x1f.sqldistill.v1.LoadModelRequest\x1a\x18.sqldistill.v1.ModelInfo\x12N\n\rDescribeModel\x12#.sqldistill.v1.DescribeModelRequest\x1a\x18.sqldistill.v1.ModelInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esqldistill/v1/generation.proto\x12\rsqldistill.v1\x1a\x1asqldistill/v1/common.proto\"\xa3\x02\n\x14GeneratePairsRequest\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x10\n\x08hardness\x18\x03 \x01(\t\x12\x17\n\nfew_shot_k\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12/\n\x08sampling\x18\x05 \x01(\x0b\x32\x1d.sqldistill.v1.SamplingParams\x12&\n\x04slot\x18\x06 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12(\n\x05\x66ocus\x18\x07 \x03(\x0b\x32\x19.sqldistill.v1.TableFocus\x12\x0e\n\x06levels\x18\x08 \x03(\t\x12\x16\n\tconstrain\x18\t \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_few_shot_kB\x0c\n\n_constrain\"\x1c\n\nTableFocus\x12\x0e\n\x06tables\x18\x01 \x03(\t\"y\n\rGeneratedPair\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\x10\n\x08question\x18\x02 \x01(\t\x12\x0b\n\x03sql\x18\x03 \x01(\t\x12\x10\n\x08hardness\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x11\n\tconstrain\x18\x06 \x01(\t\"p\n\x0cQuestionItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x64\x62_id\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x10\n\x08\x65vidence\x18\x04 \x01(\t\x12\x12\n\nfailed_sql\x18\x05 \x01(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\xf6\x01\n\x12GenerateSqlRequest\x12.\n\tquestions\x18\x01 \x03(\x0b\x32\x1b.sqldistill.v1.QuestionItem\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x17\n\nfew_shot_k\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12/\n\x08sampling\x18\x04 \x01(\x0b\x32\x1d.sqldistill.v1.SamplingParams\x12&\n\x04slot\x18\x05 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12\x16\n\tconstrain\x18\x06 \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_few_shot_kB\x0c\n\n_constrain\"B\n\rSqlCandidates\x12\x13\n\x0bquestion_id\x18\x01 \x01(\t\x12\x0b\n\x03sql\x18\x02 \x03(\t\x12\x0f\n\x07\x64ropped\x18\x03 \x03(\t\"n\n\x13GenerateSqlResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.sqldistill.v1.SqlCandidates\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x11\n\tconstrain\x18\x03 \x01(\t\"b\n\x10LoadModelRequest\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.sqldistill.v1.ModelRef\x12&\n\x04slot\x18\x02 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\">\n\x14\x44\x65scribeModelRequest\x12&\n\x04slot\x18\x01 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\"\xcc\x01\n\tModelInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x14\n\x0c\x61\x64\x61pter_path\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x05 \x01(\t\x12\x16\n\x0enum_parameters\x18\x06 \x01(\x03\x12\x16\n\x0e\x63ontext_window\x18\x07 \x01(\x05\x12&\n\x04slot\x18\x08 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12\x11\n\tprecision\x18\t \x01(\t*8\n\tModelSlot\x12\x16\n\x12MODEL_SLOT_SERVING\x10\x00\x12\x13\n\x0fMODEL_SLOT_WORK\x10\x01\x32\xd7\x02\n\x11GenerationService\x12T\n\rGeneratePairs\x12#.sqldistill.v1.GeneratePairsRequest\x1a\x1c.sqldistill.v1.GeneratedPair0\x01\x12T\n\x0bGenerateSql\x12!.sqldistill.v1.GenerateSqlRequest\x1a\".sqldistill.v1.GenerateSqlResponse\x12\x46\n\tLoadModel\x12\x1f.sqldistill.v1.LoadModelRequest\x1a\x18.sqldistill.v1.ModelInfo\x12N\n\rDescribeModel\x12#.sqldistill.v1.DescribeModelRequest\x1a\x18.sqldistill.v1.ModelInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sqldistill.v1.generation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MODELSLOT']._serialized_start=1403
-  _globals['_MODELSLOT']._serialized_end=1459
+  _globals['_MODELSLOT']._serialized_start=1438
+  _globals['_MODELSLOT']._serialized_end=1494
   _globals['_GENERATEPAIRSREQUEST']._serialized_start=78
   _globals['_GENERATEPAIRSREQUEST']._serialized_end=369
   _globals['_TABLEFOCUS']._serialized_start=371
@@ -41,19 +41,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GENERATEDPAIR']._serialized_start=401
   _globals['_GENERATEDPAIR']._serialized_end=522
   _globals['_QUESTIONITEM']._serialized_start=524
-  _globals['_QUESTIONITEM']._serialized_end=601
-  _globals['_GENERATESQLREQUEST']._serialized_start=604
-  _globals['_GENERATESQLREQUEST']._serialized_end=850
-  _globals['_SQLCANDIDATES']._serialized_start=852
-  _globals['_SQLCANDIDATES']._serialized_end=918
-  _globals['_GENERATESQLRESPONSE']._serialized_start=920
-  _globals['_GENERATESQLRESPONSE']._serialized_end=1030
-  _globals['_LOADMODELREQUEST']._serialized_start=1032
-  _globals['_LOADMODELREQUEST']._serialized_end=1130
-  _globals['_DESCRIBEMODELREQUEST']._serialized_start=1132
-  _globals['_DESCRIBEMODELREQUEST']._serialized_end=1194
-  _globals['_MODELINFO']._serialized_start=1197
-  _globals['_MODELINFO']._serialized_end=1401
-  _globals['_GENERATIONSERVICE']._serialized_start=1462
-  _globals['_GENERATIONSERVICE']._serialized_end=1805
+  _globals['_QUESTIONITEM']._serialized_end=636
+  _globals['_GENERATESQLREQUEST']._serialized_start=639
+  _globals['_GENERATESQLREQUEST']._serialized_end=885
+  _globals['_SQLCANDIDATES']._serialized_start=887
+  _globals['_SQLCANDIDATES']._serialized_end=953
+  _globals['_GENERATESQLRESPONSE']._serialized_start=955
+  _globals['_GENERATESQLRESPONSE']._serialized_end=1065
+  _globals['_LOADMODELREQUEST']._serialized_start=1067
+  _globals['_LOADMODELREQUEST']._serialized_end=1165
+  _globals['_DESCRIBEMODELREQUEST']._serialized_start=1167
+  _globals['_DESCRIBEMODELREQUEST']._serialized_end=1229
+  _globals['_MODELINFO']._serialized_start=1232
+  _globals['_MODELINFO']._serialized_end=1436
+  _globals['_GENERATIONSERVICE']._serialized_start=1497
+  _globals['_GENERATIONSERVICE']._serialized_end=1840
 # @@protoc_insertion_point(module_scope)

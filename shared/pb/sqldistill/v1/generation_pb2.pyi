@@ -60,16 +60,20 @@ class GeneratedPair(_message.Message):
     def __init__(self, db_id: _Optional[str] = ..., question: _Optional[str] = ..., sql: _Optional[str] = ..., hardness: _Optional[str] = ..., model_version: _Optional[str] = ..., constrain: _Optional[str] = ...) -> None: ...
 
 class QuestionItem(_message.Message):
-    __slots__ = ("id", "db_id", "question", "evidence")
+    __slots__ = ("id", "db_id", "question", "evidence", "failed_sql", "error")
     ID_FIELD_NUMBER: _ClassVar[int]
     DB_ID_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    FAILED_SQL_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     id: str
     db_id: str
     question: str
     evidence: str
-    def __init__(self, id: _Optional[str] = ..., db_id: _Optional[str] = ..., question: _Optional[str] = ..., evidence: _Optional[str] = ...) -> None: ...
+    failed_sql: str
+    error: str
+    def __init__(self, id: _Optional[str] = ..., db_id: _Optional[str] = ..., question: _Optional[str] = ..., evidence: _Optional[str] = ..., failed_sql: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
 
 class GenerateSqlRequest(_message.Message):
     __slots__ = ("questions", "n", "few_shot_k", "sampling", "slot", "constrain")

@@ -1,0 +1,26 @@
+"""the SQL a candidate repairs (a repair from the database's error links to what it repaired)
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-05 11:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("candidates", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("repaired_sql", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("candidates", schema=None) as batch_op:
+        batch_op.drop_column("repaired_sql")
