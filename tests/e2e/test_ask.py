@@ -125,3 +125,50 @@ def test_ask_writes_sql_with_the_serving_version_and_runs_it_in_the_sandbox(stac
         cwd=REPO,
     )
     assert refused.returncode == 1 and "NOT_FOUND" in refused.stdout and "Traceback" not in refused.stderr
+
+
+def test_an_answer_that_fails_is_repaired_with_the_database_error_and_says_so(stack):
+    stub = controller_pb2_grpc.ControllerServiceStub(make_channel(stack.target("controller")))
+    catalogue = Catalogue.load(stack.dataset)
+    example = next(e for e in catalogue.examples("train") if "ORDER BY" not in e.query.upper())
+    script = stack.fake.responder
+
+    def fails_first(prompt: str, parameters: dict) -> str:
+        text = script(prompt, parameters)
+        if "-- Failed SQL:" in prompt.rsplit("-- Database:", 1)[1]:
+            return text  # shown its error, the model writes the question's SQL
+        return f" SELECT * FROM ({text.strip().rstrip(';')}) WHERE no_such_column IS NULL;"
+
+    stack.fake.responder = fails_first
+    try:
+        asked = controller_pb2.AskRequest(question=example.question, db_id=example.db_id)
+        answer = stub.Ask(asked, timeout=120)  # the default: one repair
+        assert answer.status == critic_pb2.EXECUTION_STATUS_OK, answer.error
+        assert answer.sql.rstrip("; ") == example.query.rstrip("; ")
+        assert "no_such_column" in answer.repaired_sql and "no such column" in answer.repaired_error
+        unrepaired = stub.Ask(
+            controller_pb2.AskRequest(question=example.question, db_id=example.db_id, repair_attempts=0),
+            timeout=120,
+        )
+        assert unrepaired.status == critic_pb2.EXECUTION_STATUS_ERROR and "no_such_column" in unrepaired.sql
+        assert not unrepaired.repaired_sql
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Ask(
+                controller_pb2.AskRequest(question=example.question, db_id=example.db_id, repair_attempts=99),
+                timeout=60,
+            )
+        assert info.value.code().name == "INVALID_ARGUMENT" and "repair_attempts" in info.value.details()
+        shown = subprocess.run(
+            [sys.executable, "-m", "cli.main", "ask", example.question, "--db", example.db_id],
+            env={**stack.env, "COLUMNS": "300"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
+        )
+        assert shown.returncode == 0, shown.stdout + shown.stderr
+        assert (
+            "repaired: SELECT * FROM" in shown.stdout and "which failed with: no such column" in shown.stdout
+        )
+    finally:
+        stack.fake.responder = script

@@ -696,3 +696,62 @@ def test_a_self_instruct_question_whose_own_sql_fails_is_labelled_by_its_reanswe
     assert rescued and all("count(*)" in r.sql for r in rescued)
     assert {r.question for r in rescued} <= {r.question for r in broken}
     assert all(r.consistency == 1.0 for r in rescued)  # both executable samples agree
+
+
+def test_samples_that_fail_are_repaired_with_the_database_error_and_the_repairs_label_the_question(
+    shared_stack, own_base
+):
+    """The model's first SQL for every train question names a column that does not exist; shown
+    that SQL and SQLite's error, it writes the question's SQL. The repairs - not the failing SQL -
+    are kept, each linked to what it repaired."""
+    script = shared_stack.fake.responder
+    train = {e.question for e in Catalogue.load(shared_stack.dataset).examples("train")}
+    repair_prompts = []
+
+    def fails_first(prompt: str, parameters: dict) -> str:
+        text = script(prompt, parameters)
+        target = prompt.rsplit("-- Database:", 1)[1]
+        question = target.split("-- Question:", 1)[-1].split("\n", 1)[0].strip()
+        if question not in train or target.rstrip().endswith("-- Question:"):
+            return text
+        if "-- Failed SQL:" in target:
+            repair_prompts.append(target)
+            return text
+        return f" SELECT * FROM ({text.strip().rstrip(';')}) WHERE no_such_column IS NULL;"
+
+    shared_stack.fake.responder = fails_first
+    try:
+        stub = controller(shared_stack)
+        spec = run_spec(
+            own_base,
+            mode="unlabelled",
+            rounds=1,
+            db_ids=["library"],
+            samples_per_question=2,
+            questions_per_round=3,
+        )
+        run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+        assert state(wait_for(stub, run.run_id)) == "completed"
+    finally:
+        shared_stack.fake.responder = script
+    store = Store.open(shared_stack.store_url)
+    with store.session() as s:
+        rows = s.execute(
+            select(Candidate.question, Candidate.sql, Candidate.repaired_sql, Verdict.kept)
+            .join(Verdict, Verdict.candidate_id == Candidate.id)
+            .where(Candidate.run_id == run.run_id)
+        ).all()
+    store.close()
+    failing = [r for r in rows if "no_such_column" in r.sql]
+    repaired = [r for r in rows if r.repaired_sql]
+    assert len({r.question for r in failing}) == 3 and not any(r.kept for r in failing)
+    assert {r.question for r in repaired} == {r.question for r in failing}
+    assert all(
+        r.kept and "no_such_column" in r.repaired_sql and "no_such_column" not in r.sql for r in repaired
+    )
+    assert len(repair_prompts) == 3  # each distinct failing SQL repaired once (its two samples share it)
+    assert all("-- Error: no such column: no_such_column" in p for p in repair_prompts)
+    listed = stub.ListCandidates(
+        controller_pb2.ListCandidatesRequest(run_id=run.run_id, kept=True), timeout=10
+    )
+    assert {c.repaired_sql for c in listed.candidates} == {r.repaired_sql for r in repaired}

@@ -403,7 +403,11 @@ def test_vote_picks_the_majority_answer_and_the_greedy_one_on_a_tie(stub):
         critic_pb2.VoteItem(
             id="tie", db_id="concert", sql=[forty, "SELECT count(*) FROM singer"], preferred=1
         ),
-        critic_pb2.VoteItem(id="nothing-runs", db_id="concert", sql=["DELETE FROM singer", "nonsense"]),
+        critic_pb2.VoteItem(
+            id="nothing-runs",
+            db_id="concert",
+            sql=["DELETE FROM singer", "nonsense", "SELECT nme FROM singer"],
+        ),
         critic_pb2.VoteItem(
             id="nothing-returned",
             db_id="concert",
@@ -420,6 +424,8 @@ def test_vote_picks_the_majority_answer_and_the_greedy_one_on_a_tie(stub):
         assert list(majority.group_sizes) == [2, 1]
         assert tie.winner_index == 1 and tie.agreement == pytest.approx(0.5)
         assert nothing.winner_index == -1 and nothing.winner_sql == "" and nothing.executable == 0
+        # Each sample's SQLite error, for a repair: refused statements are verdicts, not errors.
+        assert list(nothing.errors) == ["", "", "no such column: nme"] and set(majority.errors) == {""}
         assert not majority.winner_empty and empty.winner_empty and empty.agreement_votes == 2
 
 

@@ -32,19 +32,23 @@ PARROTED = "SELECT count(*) FROM singer"  # right for dev-0, wrong for dev-1
 def parrot(tiny, tmp_path_factory):
     """A tiny model that answers every SQL prompt with PARROTED, greedy or sampled. The random tiny
     model's samples are rarely SQL and are dropped, so it cannot show that samples were taken."""
+    return _parrot_model(tiny, tmp_path_factory.mktemp("parrot") / "model", PARROTED)
+
+
+def _parrot_model(tiny, folder, sql):
+    """A tiny model whose every completion of a SQL prompt (a repair prompt too) is `sql`."""
     import torch
     from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
 
-    folder = tmp_path_factory.mktemp("parrot") / "model"
     tokenizer = AutoTokenizer.from_pretrained(tiny)
     config = AutoConfig.from_pretrained(tiny)
     config.tie_word_embeddings = False
     model = LlamaForCausalLM(config)
     # A bigram chain: attention and MLP add nothing, so the next token depends on the last one alone;
-    # the last token of the prompt's "-- SQL:" leads through " PARROTED;" to end of text, by a logit
+    # the last token of the prompt's "-- SQL:" leads through " <sql>;" to end of text, by a logit
     # margin (about 57) no sampling temperature crosses.
     mark = tokenizer(SQL_MARK, add_special_tokens=False)["input_ids"]
-    chain = tokenizer(f"{SQL_MARK} {PARROTED};", add_special_tokens=False)["input_ids"][len(mark) - 1 :]
+    chain = tokenizer(f"{SQL_MARK} {sql};", add_special_tokens=False)["input_ids"][len(mark) - 1 :]
     chain.append(tokenizer.eos_token_id)
     assert len(set(chain)) == len(chain) <= config.hidden_size
     with torch.no_grad():
@@ -232,7 +236,7 @@ def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider
     # the samples that voted are kept, so another voting rule can be scored on them later
     sampled = scored["sampled_sql"]
     assert [q["id"] for q in sampled] == [q["id"] for q in scored["queries"]]
-    assert all(set(q) == {"id", "greedy", "samples"} for q in sampled)
+    assert all(set(q) == {"id", "greedy", "samples", "repairs"} and q["repairs"] == [] for q in sampled)
     # every question was sampled, as many times as asked (duplicates kept: they are votes)
     assert [(q["greedy"], q["samples"]) for q in sampled] == [(PARROTED, [PARROTED] * 3)] * 2
     # the voted report agrees with itself and with the votes: each answer is the unanimous one, so
@@ -248,6 +252,34 @@ def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider
     assert "0 wins, 0 losses" in result.stdout
     refused = _eval(*model, "--samples", "65", "--out", str(preds), timeout=120)
     assert refused.returncode == 2 and "--samples must be within" in refused.stdout
+
+
+def test_eval_with_repair_shows_the_model_its_error_and_reports_the_repairs(spider_dir, tiny, tmp_path):
+    """A model that always writes SQL naming a missing table: every answer fails, is repaired once
+    (the parrot writes the same SQL again), and the report keeps each repair with SQLite's error."""
+    broken = "SELECT count(*) FROM singers"
+    model = ["--model", str(_parrot_model(tiny, tmp_path / "broken", broken)), "--dataset", str(spider_dir)]
+    preds, report = tmp_path / "preds.txt", tmp_path / "report.json"
+    result = _eval(
+        *model,
+        "--limit",
+        "2",
+        "--repair",
+        "1",
+        "--out",
+        str(preds),
+        "--report",
+        str(report),
+        home=tmp_path / "h",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "EX voted (0 + repair)" in result.stdout
+    scored = json.loads(report.read_text())
+    repairs = [q["repairs"] for q in scored["sampled_sql"]]
+    assert repairs == [[{"sql": broken, "failed_sql": broken, "error": "no such table: singers"}]] * 2
+    assert scored["voted_accuracy"]["execution"] == scored["accuracy"]["execution"] == 0.0
+    refused = _eval(*model, "--repair", "9", "--out", str(preds), timeout=120)
+    assert refused.returncode == 2 and "--repair must be within [0, 4]" in refused.stdout
 
 
 def test_voted_predictions_take_the_majority_answer_and_the_greedy_one_on_a_tie(spider_dir):

@@ -51,6 +51,8 @@ def test_the_valid_spec_is_accepted(catalogue):
         (dict(majority_share=1.0), "majority_share"),
         (dict(gate_samples=0), "gate_samples must be within"),
         (dict(gate_samples=MAX_VOTING_SAMPLES + 1), "gate_samples must be within"),
+        (dict(repair_attempts=-1), "repair_attempts must be within [0, 4]"),
+        (dict(eval_repair=5), "eval_repair must be within [0, 4]"),
         (dict(eval_samples=65), "eval_samples"),
         # What a service would refuse rounds later is refused here, with that service's bound.
         (dict(samples_per_question=MAX_SAMPLES + 1), "generation service's limit"),
