@@ -86,3 +86,29 @@ def test_a_greedy_answer_that_fails_is_answered_by_its_repair(critic):
     # A greedy answer that runs is kept as it is, and nothing is repaired.
     (fine,) = answer_by_vote([QUESTION], ScriptedWriter(right, {}), voter, GREEDY, repair_attempts=1)
     assert fine.sql == right and fine.repairs == [] and fine.vote is None
+
+
+def test_the_repair_labels_benchmark_counts_labels_with_and_without_repairs(critic):
+    from benchmarks.repair_labels import label_arms
+    from shared.catalogue import Example
+
+    broken, right = "SELECT nme FROM singer", "SELECT name FROM singer"
+    examples = [
+        Example("concert", "What are the names of all singers?", right, "train", "a", "easy"),
+        Example(
+            "concert",
+            "List every singer's name.",
+            "SELECT name FROM singer WHERE age > 40",
+            "train",
+            "b",
+            "easy",
+        ),
+    ]
+    sampling = Sampling(temperature=0.7, max_new_tokens=64)
+    plain, repaired, figures = label_arms(
+        examples, ScriptedWriter(broken, {broken: right}), critic, 3, sampling, 1
+    )
+    assert (plain.labelled, plain.right) == (0, 0)  # nothing runs without repair
+    assert (repaired.labelled, repaired.right) == (2, 1)  # the repair labels both, right by the first gold
+    assert (figures.questions, figures.samples, figures.failing_samples) == (2, 6, 6)
+    assert (figures.repairs, figures.repairs_running) == (6, 6)  # each failing sample stood in for

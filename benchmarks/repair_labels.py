@@ -1,0 +1,180 @@
+"""What repair from the database's error does to question-only labels: the same questions' samples
+voted without and with their repairs, each label checked against the withheld gold (read here, for
+the report only). One sampling pass serves both arms, so the difference is the repairs alone.
+Prints a table and writes JSON; asserts nothing.
+
+    python -m benchmarks.repair_labels --dataset DIR [--split train] [--limit 48] [--samples 8]
+        [--repair 1] [--model default] [--precision auto] [--out .bench/repair_labels.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from offline.evaluation import open_critic
+from offline.prediction import critic_voter, generator_writer, load_generator
+from shared import defaults
+from shared.answering import Ballots, QuestionIn, SqlWriter
+from shared.catalogue import Catalogue, Example
+from shared.repairing import repair
+from shared.sampling import Sampling
+
+CHUNK = 16  # questions per generation call
+
+
+@dataclass
+class Arm:
+    """One way of labelling: questions labelled by a clear majority and how many were right."""
+
+    labelled: int = 0
+    right: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.right / self.labelled if self.labelled else 0.0
+
+
+@dataclass
+class Figures:
+    questions: int = 0
+    samples: int = 0
+    failing_samples: int = 0  # samples whose SQL failed with an error (what repair is shown)
+    repairs: int = 0  # repaired samples (each failing sample's stand-in)
+    repairs_running: int = 0  # of those, repaired SQL that runs
+    sample_seconds: float = 0.0
+    repair_seconds: float = 0.0
+
+
+def label_arms(
+    examples: Sequence[Example],
+    write: SqlWriter,
+    critic: object,
+    samples: int,
+    sampling: Sampling,
+    attempts: int,
+    majority_share: float = defaults.MAJORITY_SHARE,
+    min_votes: int = defaults.MAJORITY_MIN_VOTES,
+) -> tuple[Arm, Arm, Figures]:
+    """(without repair, with repair, figures) over the examples, by the run's gold-free keep rule:
+    the winning group holds more than majority_share of the executable samples, at least min_votes
+    of them, and returns rows."""
+    vote = critic_voter(critic)
+    greedy = Sampling(temperature=0.0, max_new_tokens=sampling.max_new_tokens)
+    plain, repaired, figures = Arm(), Arm(), Figures()
+    for start in range(0, len(examples), CHUNK):
+        chunk = list(examples[start : start + CHUNK])
+        questions = [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(chunk)]
+        clock = time.monotonic()
+        written = write(questions, samples, Sampling(**{**asdict(sampling), "seed": sampling.seed + start}))
+        figures.sample_seconds += time.monotonic() - clock
+        clock = time.monotonic()
+        found = repair(questions, written, write, vote, greedy, attempts)
+        figures.repair_seconds += time.monotonic() - clock
+        for arm, pools in (
+            (plain, written),
+            (repaired, [w + [r.sql for r in f] for w, f in zip(written, found, strict=True)]),
+        ):
+            items = [Ballots(q.id, q.db_id, list(p)) for q, p in zip(questions, pools, strict=True) if p]
+            owners = [e for e, p in zip(chunk, pools, strict=True) if p]
+            for example, item, outcome in zip(owners, items, vote(items), strict=True):
+                clear = (
+                    outcome.winner >= 0
+                    and not outcome.empty
+                    and outcome.agreement >= min_votes
+                    and outcome.agreement / outcome.executable > majority_share
+                )
+                if clear:
+                    arm.labelled += 1
+                    db = str(critic.db_path(example.db_id))
+                    arm.right += bool(critic.execution_match(db, example.query, item.sql[outcome.winner])[0])
+        check = vote([Ballots(q.id, q.db_id, list(w)) for q, w in zip(questions, written, strict=True) if w])
+        figures.failing_samples += sum(sum(1 for e in o.errors if e) for o in check)
+        figures.questions += len(chunk)
+        figures.samples += sum(len(w) for w in written)
+        figures.repairs += sum(len(f) for f in found)
+        runs = vote(
+            [Ballots(q.id, q.db_id, [r.sql for r in f]) for q, f in zip(questions, found, strict=True) if f]
+        )
+        figures.repairs_running += sum(o.executable for o in runs)
+    return plain, repaired, figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dataset", type=Path, required=True, help="a Spider-format folder with gold SQL")
+    parser.add_argument("--split", default="train")
+    parser.add_argument("--limit", type=int, default=48)
+    parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument("--repair", type=int, default=defaults.REPAIR_ATTEMPTS)
+    parser.add_argument("--model", default="default", help="what `sqldistill eval --model` takes")
+    parser.add_argument("--precision", default=defaults.GENERATION_PRECISION)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--home", type=Path, default=Path(".bench/home"), help="where packaged models assemble"
+    )
+    parser.add_argument("--out", type=Path, default=Path(".bench/repair_labels.json"))
+    args = parser.parse_args()
+
+    from offline.models import resolve_eval_model
+    from shared.fewshot import few_shot_pool
+
+    catalogue = Catalogue.load(args.dataset)
+    examples = catalogue.examples(args.split)[: args.limit or None]
+    model = resolve_eval_model(args.model)
+    generator = load_generator(
+        catalogue,
+        model,
+        args.home / "models",
+        few_shot_pool(catalogue, exclude=args.split),
+        precision=args.precision,
+    )
+    critic = open_critic(catalogue)
+    sampling = Sampling(
+        temperature=defaults.TEMPERATURE,
+        top_p=defaults.TOP_P,
+        max_new_tokens=defaults.MAX_NEW_TOKENS,
+        seed=args.seed,
+    )
+    try:
+        plain, repaired, figures = label_arms(
+            examples,
+            generator_writer(generator, model.few_shot_k),
+            critic,
+            args.samples,
+            sampling,
+            args.repair,
+        )
+    finally:
+        critic.close()
+    print(
+        f"{figures.questions} questions x {args.samples} samples ({model.label}): "
+        f"{figures.failing_samples} of {figures.samples} samples failed with an error; "
+        f"{figures.repairs} repaired, {figures.repairs_running} of those run"
+    )
+    for name, arm in (("without repair", plain), (f"with {args.repair} repair", repaired)):
+        print(f"{name:18s} labelled {arm.labelled:3d}  right {arm.right:3d}  precision {arm.precision:.3f}")
+    print(f"sampling {figures.sample_seconds / 60:.1f} min, repair {figures.repair_seconds / 60:.1f} min")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "without_repair": asdict(plain),
+                "with_repair": asdict(repaired),
+                "figures": asdict(figures),
+            },
+            indent=2,
+        )
+    )
+    print(f"written: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
