@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shared.answer_types import Ballots, QuestionIn, SqlWriter, Voter
+from shared.prompts import clean_sql
 from shared.sampling import Sampling
 
 
@@ -38,7 +39,7 @@ def repair(
     is written again once, with it; its repair stands in for each sample that wrote the failing SQL
     (a failing SQL written three times gives its repair three votes, as the samples would have had).
     A repair that fails too is repaired in the next attempt, up to `attempts` in all; each SQL runs
-    once."""
+    once. A "repair" that writes the failing SQL again (what a small model often does) is dropped."""
     repairs: list[list[Repaired]] = [[] for _ in questions]
     pending = [Counter(s for s in sqls if s) for sqls in written]
     tried: list[set[str]] = [set() for _ in questions]
@@ -63,8 +64,14 @@ def repair(
         if not asks:
             break
         for index, ask, out in zip(targets, asks, write(asks, 1, sampling), strict=True):
+            if out and out[0] and _same_text(out[0], ask.failed_sql):
+                continue  # the failing SQL written again: it would fail again
             if out and out[0]:
                 votes = before[index][ask.failed_sql]
                 repairs[index] += [Repaired(out[0], ask.failed_sql, ask.error)] * votes
                 pending[index][out[0]] += votes
     return repairs
+
+
+def _same_text(a: str, b: str) -> bool:
+    return clean_sql(a) == clean_sql(b)

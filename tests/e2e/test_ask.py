@@ -141,14 +141,13 @@ def test_an_answer_that_fails_is_repaired_with_the_database_error_and_says_so(st
 
     stack.fake.responder = fails_first
     try:
-        asked = controller_pb2.AskRequest(question=example.question, db_id=example.db_id)
-        answer = stub.Ask(asked, timeout=120)  # the default: one repair
+        asked = controller_pb2.AskRequest(question=example.question, db_id=example.db_id, repair_attempts=1)
+        answer = stub.Ask(asked, timeout=120)
         assert answer.status == critic_pb2.EXECUTION_STATUS_OK, answer.error
         assert answer.sql.rstrip("; ") == example.query.rstrip("; ")
         assert "no_such_column" in answer.repaired_sql and "no such column" in answer.repaired_error
-        unrepaired = stub.Ask(
-            controller_pb2.AskRequest(question=example.question, db_id=example.db_id, repair_attempts=0),
-            timeout=120,
+        unrepaired = stub.Ask(  # the default: no repair
+            controller_pb2.AskRequest(question=example.question, db_id=example.db_id), timeout=120
         )
         assert unrepaired.status == critic_pb2.EXECUTION_STATUS_ERROR and "no_such_column" in unrepaired.sql
         assert not unrepaired.repaired_sql
@@ -159,7 +158,17 @@ def test_an_answer_that_fails_is_repaired_with_the_database_error_and_says_so(st
             )
         assert info.value.code().name == "INVALID_ARGUMENT" and "repair_attempts" in info.value.details()
         shown = subprocess.run(
-            [sys.executable, "-m", "cli.main", "ask", example.question, "--db", example.db_id],
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "ask",
+                example.question,
+                "--db",
+                example.db_id,
+                "--repair",
+                "1",
+            ],
             env={**stack.env, "COLUMNS": "300"},
             capture_output=True,
             text=True,

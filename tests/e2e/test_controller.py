@@ -729,6 +729,7 @@ def test_samples_that_fail_are_repaired_with_the_database_error_and_the_repairs_
             db_ids=["library"],
             samples_per_question=2,
             questions_per_round=3,
+            repair_attempts=1,
         )
         run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
         assert state(wait_for(stub, run.run_id)) == "completed"

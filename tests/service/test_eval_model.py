@@ -254,9 +254,10 @@ def test_eval_with_samples_reports_greedy_and_voted_accuracy_side_by_side(spider
     assert refused.returncode == 2 and "--samples must be within" in refused.stdout
 
 
-def test_eval_with_repair_shows_the_model_its_error_and_reports_the_repairs(spider_dir, tiny, tmp_path):
-    """A model that always writes SQL naming a missing table: every answer fails, is repaired once
-    (the parrot writes the same SQL again), and the report keeps each repair with SQLite's error."""
+def test_eval_with_repair_scores_repaired_answers_beside_greedy_ones(spider_dir, tiny, tmp_path):
+    """A model that always writes SQL naming a missing table: every answer fails and its repair writes
+    the same SQL again, which is dropped - the report says no answer was repaired, and both columns
+    score the failing SQL."""
     broken = "SELECT count(*) FROM singers"
     model = ["--model", str(_parrot_model(tiny, tmp_path / "broken", broken)), "--dataset", str(spider_dir)]
     preds, report = tmp_path / "preds.txt", tmp_path / "report.json"
@@ -275,8 +276,7 @@ def test_eval_with_repair_shows_the_model_its_error_and_reports_the_repairs(spid
     assert result.returncode == 0, result.stdout + result.stderr
     assert "EX voted (0 + repair)" in result.stdout
     scored = json.loads(report.read_text())
-    repairs = [q["repairs"] for q in scored["sampled_sql"]]
-    assert repairs == [[{"sql": broken, "failed_sql": broken, "error": "no such table: singers"}]] * 2
+    assert [(q["greedy"], q["repairs"]) for q in scored["sampled_sql"]] == [(broken, [])] * 2
     assert scored["voted_accuracy"]["execution"] == scored["accuracy"]["execution"] == 0.0
     refused = _eval(*model, "--repair", "9", "--out", str(preds), timeout=120)
     assert refused.returncode == 2 and "--repair must be within [0, 4]" in refused.stdout

@@ -66,6 +66,9 @@ def test_a_repair_that_fails_is_repaired_again_up_to_the_attempts(critic):
     assert [(r.sql, r.failed_sql) for r in twice] == [(second, first), (right, second)]
     assert [q.failed_sql for q in writer.asked] == [first, second]
     assert "no such column: nam" in twice[1].error
+    copier = ScriptedWriter("", {first: f" {first} ;"})  # writes the failing SQL again
+    assert repair([QUESTION], [[first]], copier, critic_voter(critic), GREEDY, 2) == [[]]
+    assert len(copier.asked) == 1  # and is not asked again
     nothing = ScriptedWriter("", fixes)
     assert repair([QUESTION], [[right]], nothing, critic_voter(critic), GREEDY, 2) == [[]]
     assert nothing.asked == []  # SQL that runs is never sent back
