@@ -31,6 +31,18 @@ def stack(tmp_path_factory):
     stack.stop()
 
 
+def _ask_cli(stack, *args: str) -> subprocess.CompletedProcess:
+    """`sqldistill ask ...` as a user runs it, against the stack."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "ask", *args],
+        env={**stack.env, "COLUMNS": "300"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+
+
 def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -94,36 +106,10 @@ def test_ask_writes_sql_with_the_serving_version_and_runs_it_in_the_sandbox(stac
     assert _digest(db) == before
 
     # The CLI, as a user runs it.
-    shown = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cli.main",
-            "ask",
-            example.question,
-            "--db",
-            example.db_id,
-            "--samples",
-            "2",
-            "--rows",
-            "1",
-        ],
-        env={**stack.env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
+    shown = _ask_cli(stack, example.question, "--db", example.db_id, "--samples", "2", "--rows", "1")
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "3 of 3 samples agree" in shown.stdout and f"{len(expected)} row" in shown.stdout
-    refused = subprocess.run(
-        [sys.executable, "-m", "cli.main", "ask", "How many?", "--db", "no_such_db"],
-        env={**stack.env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
+    refused = _ask_cli(stack, "How many?", "--db", "no_such_db")
     assert refused.returncode == 1 and "NOT_FOUND" in refused.stdout and "Traceback" not in refused.stderr
 
 
@@ -157,24 +143,7 @@ def test_an_answer_that_fails_is_repaired_with_the_database_error_and_says_so(st
                 timeout=60,
             )
         assert info.value.code().name == "INVALID_ARGUMENT" and "repair_attempts" in info.value.details()
-        shown = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cli.main",
-                "ask",
-                example.question,
-                "--db",
-                example.db_id,
-                "--repair",
-                "1",
-            ],
-            env={**stack.env, "COLUMNS": "300"},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=REPO,
-        )
+        shown = _ask_cli(stack, example.question, "--db", example.db_id, "--repair", "1")
         assert shown.returncode == 0, shown.stdout + shown.stderr
         assert (
             "repaired: SELECT * FROM" in shown.stdout and "which failed with: no such column" in shown.stdout

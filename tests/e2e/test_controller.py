@@ -433,6 +433,20 @@ def test_unlabelled_questions_without_a_majority_come_back_in_the_next_round(sha
     assert (figures[1]["questions"], figures[1]["labelled_questions"]) == (len(asked_1), len(labelled_1))
 
 
+def judged(stack, run_id: str, *columns) -> list:
+    """The run's judged candidates: the given Candidate / Verdict columns of each."""
+    store = Store.open(stack.store_url)
+    try:
+        with store.session() as s:
+            return s.execute(
+                select(*columns)
+                .join(Verdict, Verdict.candidate_id == Candidate.id)
+                .where(Candidate.run_id == run_id)
+            ).all()
+    finally:
+        store.close()
+
+
 def serving_slot(stack) -> str:
     """The version the generation service itself serves (not what the store believes)."""
     generation = generation_pb2_grpc.GenerationServiceStub(make_channel(stack.target("generation")))
@@ -610,7 +624,7 @@ def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prom
         assert version.hyperparameters["prompt"]["few_shot_k"] == 0
         with open(f"{version.artifact_path}/manifest.json") as handle:
             manifest = json.load(handle)
-        assert manifest["prompt"] == {"template": "sql-v1", "few_shot_k": 0}
+        assert manifest["prompt"] == {"template": "sql-v1", "few_shot_k": 0, "repair_template": "repair-v1"}
         assert manifest["parent_version"] is None  # from the base each round, not from the parent
     with open(paths[1]) as handle:
         assert all(_shots(json.loads(line)["prompt"]) == 0 for line in handle)
@@ -682,14 +696,9 @@ def test_a_self_instruct_question_whose_own_sql_fails_is_labelled_by_its_reanswe
         assert state(wait_for(stub, run.run_id)) == "completed"
     finally:
         shared_stack.fake.responder = script  # the shared stack's model, as the next test expects it
-    store = Store.open(shared_stack.store_url)
-    with store.session() as s:
-        rows = s.execute(
-            select(Candidate.question, Candidate.sql, Verdict.kept, Verdict.consistency)
-            .join(Verdict, Verdict.candidate_id == Candidate.id)
-            .where(Candidate.run_id == run.run_id)
-        ).all()
-    store.close()
+    rows = judged(
+        shared_stack, run.run_id, Candidate.question, Candidate.sql, Verdict.kept, Verdict.consistency
+    )
     broken = [r for r in rows if "no_such_column" in r.sql]
     rescued = [r for r in rows if r.kept]
     assert broken and not any(r.kept for r in broken)  # the pair's own SQL never is
@@ -735,14 +744,9 @@ def test_samples_that_fail_are_repaired_with_the_database_error_and_the_repairs_
         assert state(wait_for(stub, run.run_id)) == "completed"
     finally:
         shared_stack.fake.responder = script
-    store = Store.open(shared_stack.store_url)
-    with store.session() as s:
-        rows = s.execute(
-            select(Candidate.question, Candidate.sql, Candidate.repaired_sql, Verdict.kept)
-            .join(Verdict, Verdict.candidate_id == Candidate.id)
-            .where(Candidate.run_id == run.run_id)
-        ).all()
-    store.close()
+    rows = judged(
+        shared_stack, run.run_id, Candidate.question, Candidate.sql, Candidate.repaired_sql, Verdict.kept
+    )
     failing = [r for r in rows if "no_such_column" in r.sql]
     repaired = [r for r in rows if r.repaired_sql]
     assert len({r.question for r in failing}) == 3 and not any(r.kept for r in failing)
