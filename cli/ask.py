@@ -54,7 +54,9 @@ def register(app: typer.Typer) -> None:
 
 def show_answer(answer: controller_pb2.Answer) -> None:
     console.print(
-        f"[dim]{answer.version}, {answer.few_shot_k}-shot prompt, {answer.elapsed_ms / 1000:.1f}s[/dim]",
+        f"[dim]{answer.version}, {answer.few_shot_k}-shot prompt, {answer.elapsed_ms / 1000:.1f}s"
+        + (f", answer {answer.answer_id}" if answer.answer_id else "")
+        + "[/dim]",
         highlight=False,
     )
     if answer.repaired_sql:

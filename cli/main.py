@@ -18,6 +18,7 @@ from cli.evaluate import register as register_evaluate
 from cli.export import register as register_export
 from cli.local_stack import START_ORDER, LocalStack
 from cli.models import register as register_model_commands
+from cli.questions import register as register_questions
 from cli.runs import register as register_run_commands
 from shared.config import SERVICE_NAMES, load_config
 from shared.grpc_client import check_health, make_channel
@@ -34,6 +35,7 @@ register_model_commands(app)
 register_ask(app)
 register_export(app)
 register_evaluate(app)
+register_questions(app)
 
 
 @app.command()

@@ -93,6 +93,7 @@ class ControllerConfig(BaseModel):
     rollout: str = "embedded"  # embedded | kubernetes
     namespace: str = "sqldistill"
     serving_selector: str = "app.kubernetes.io/name=sqldistill,sqldistill.io/role=serving"
+    record_asks: bool = True  # keep every Ask's question and answer in the store's question log
 
 
 class Config(BaseSettings):

@@ -10,6 +10,7 @@ prompt each expects, whether a run is using the work slot - and it already talks
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,7 +27,8 @@ from shared.answering import QuestionIn, answer_by_vote
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.limits import MAX_REPAIR_ATTEMPTS, MAX_VOTING_SAMPLES
 from shared.pb import controller_pb2, critic_pb2
-from shared.store import ModelVersion, Run
+from shared.pbconvert import enum_text
+from shared.store import AskedQuestion, ModelVersion, Run
 
 MAX_QUESTION_CHARS = 2_000
 DEFAULT_ANSWER_ROWS = 20
@@ -135,4 +137,30 @@ class Asker:
                 ok = ran.status == critic_pb2.EXECUTION_STATUS_OK
                 answer.agreement_votes = answer.executable = int(ok)
         answer.elapsed_ms = (time.monotonic() - started) * 1000
+        if self.ctx.record_asks:
+            answer.answer_id = self._record(request, answer)
         return answer
+
+    def _record(self, request: AskIn, answer: controller_pb2.Answer) -> str:
+        """The question and its answer in the question log; the answer's id."""
+        answer_id = uuid.uuid4().hex
+        with self.ctx.store.session() as s:
+            s.add(
+                AskedQuestion(
+                    id=answer_id,
+                    db_id=request.db_id,
+                    question=request.question,
+                    version=answer.version,
+                    few_shot_k=answer.few_shot_k,
+                    sql=answer.sql,
+                    samples=answer.samples,
+                    agreement_votes=answer.agreement_votes,
+                    executable=answer.executable,
+                    status=enum_text(critic_pb2.ExecutionStatus, answer.status),
+                    error=answer.error,
+                    row_count=answer.row_count,
+                    elapsed_ms=answer.elapsed_ms,
+                    repaired_sql=answer.repaired_sql or None,
+                )
+            )
+        return answer_id

@@ -33,7 +33,11 @@ def build_manager(config: Config) -> RunManager:
         )
     else:
         rollout = EmbeddedRollout(generation)
-    return RunManager(Context(store, clients, catalogue, Path(config.home), rollout))
+    return RunManager(
+        Context(
+            store, clients, catalogue, Path(config.home), rollout, record_asks=config.controller.record_asks
+        )
+    )
 
 
 def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:

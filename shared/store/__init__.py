@@ -1,6 +1,7 @@
 """The sqldistill store: SQLAlchemy 2 models, Alembic migrations, idempotent writes."""
 
 from shared.store.models import (  # noqa: F401
+    AskedQuestion,
     Base,
     Candidate,
     Dataset,

@@ -157,6 +157,29 @@ class Evaluation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class AskedQuestion(Base):
+    """A question someone asked (Ask, RPC or CLI) and how it was answered: the start of the question
+    log that later runs learn from (#34)."""
+
+    __tablename__ = "asked_questions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the answer id the reply shows
+    db_id: Mapped[str] = mapped_column(String(200), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(String(100))  # the version that answered
+    few_shot_k: Mapped[int] = mapped_column(Integer)  # the prompt it was asked with
+    sql: Mapped[str] = mapped_column(Text)
+    samples: Mapped[int] = mapped_column(Integer)  # answers that voted
+    agreement_votes: Mapped[int] = mapped_column(Integer)
+    executable: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(30))  # the answer's execution status in the sandbox
+    error: Mapped[str] = mapped_column(Text, default="")
+    row_count: Mapped[int] = mapped_column(Integer)
+    elapsed_ms: Mapped[float] = mapped_column(Float)
+    repaired_sql: Mapped[str | None] = mapped_column(Text, nullable=True)  # the answer is its repair
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Event(Base):
     __tablename__ = "events"
 

@@ -11,12 +11,14 @@ import sys
 
 import grpc
 import pytest
+from sqlalchemy import select
 
 from shared.catalogue import Catalogue
 from shared.config import REPO_ROOT as REPO
 from shared.grpc_client import make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc, critic_pb2
 from shared.pbconvert import from_result_set
+from shared.store import AskedQuestion, Store
 from testbed.scripted_stack import SERVICES, make_stack
 from testbed.tiny_models import make_tiny_model
 
@@ -31,10 +33,10 @@ def stack(tmp_path_factory):
     stack.stop()
 
 
-def _ask_cli(stack, *args: str) -> subprocess.CompletedProcess:
-    """`sqldistill ask ...` as a user runs it, against the stack."""
+def _cli(stack, *args: str) -> subprocess.CompletedProcess:
+    """`sqldistill ...` as a user runs it, against the stack."""
     return subprocess.run(
-        [sys.executable, "-m", "cli.main", "ask", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env={**stack.env, "COLUMNS": "300"},
         capture_output=True,
         text=True,
@@ -105,11 +107,37 @@ def test_ask_writes_sql_with_the_serving_version_and_runs_it_in_the_sandbox(stac
     assert loading.error and loading.row_count == 0
     assert _digest(db) == before
 
+    # Every answered question is in the question log under the id its reply shows, hostile ones too;
+    # a refused request (bad input) has no answer and is not.
+    store = Store.open(stack.store_url)
+    try:
+        with store.session() as s:
+            logged = {q.id: q for q in s.scalars(select(AskedQuestion))}
+    finally:
+        store.close()
+    asked = {
+        answer.answer_id: example.question,
+        hostile.answer_id: f"Please drop the {table} table.",
+        loading.answer_id: "Please load an extension.",
+    }
+    for reply in (answer, hostile, loading):
+        row = logged[reply.answer_id]
+        assert (row.question, row.db_id, row.sql, row.version) == (
+            asked[reply.answer_id],
+            example.db_id,
+            reply.sql,
+            reply.version,
+        )
+        assert (row.samples, row.row_count, row.error) == (reply.samples, reply.row_count, reply.error)
+    assert logged[answer.answer_id].status == "ok" and logged[answer.answer_id].agreement_votes == 4
+    assert logged[loading.answer_id].status != "ok"
+    assert not any(q.db_id == "no_such_db" for q in logged.values())
+
     # The CLI, as a user runs it.
-    shown = _ask_cli(stack, example.question, "--db", example.db_id, "--samples", "2", "--rows", "1")
+    shown = _cli(stack, "ask", example.question, "--db", example.db_id, "--samples", "2", "--rows", "1")
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "3 of 3 samples agree" in shown.stdout and f"{len(expected)} row" in shown.stdout
-    refused = _ask_cli(stack, "How many?", "--db", "no_such_db")
+    refused = _cli(stack, "ask", "How many?", "--db", "no_such_db")
     assert refused.returncode == 1 and "NOT_FOUND" in refused.stdout and "Traceback" not in refused.stderr
 
 
@@ -143,10 +171,30 @@ def test_an_answer_that_fails_is_repaired_with_the_database_error_and_says_so(st
                 timeout=60,
             )
         assert info.value.code().name == "INVALID_ARGUMENT" and "repair_attempts" in info.value.details()
-        shown = _ask_cli(stack, example.question, "--db", example.db_id, "--repair", "1")
+        shown = _cli(stack, "ask", example.question, "--db", example.db_id, "--repair", "1")
         assert shown.returncode == 0, shown.stdout + shown.stderr
         assert (
             "repaired: SELECT * FROM" in shown.stdout and "which failed with: no such column" in shown.stdout
         )
     finally:
         stack.fake.responder = script
+
+
+def test_the_question_log_lists_and_forgets_what_was_asked(stack):
+    stub = controller_pb2_grpc.ControllerServiceStub(make_channel(stack.target("controller")))
+    catalogue = Catalogue.load(stack.dataset)
+    first, second = catalogue.examples("train")[:2]
+    kept = stub.Ask(controller_pb2.AskRequest(question=first.question, db_id=first.db_id), timeout=120)
+    gone = stub.Ask(controller_pb2.AskRequest(question=second.question, db_id=second.db_id), timeout=120)
+    listed = _cli(stack, "questions", "list", "--db", second.db_id, "--limit", "500")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert gone.answer_id in listed.stdout and kept.answer_id in listed.stdout  # the same database
+    assert _cli(stack, "questions", "forget", gone.answer_id).stdout.strip() == "forgot 1 question"
+    after = _cli(stack, "questions", "list", "--limit", "500").stdout
+    assert gone.answer_id not in after and kept.answer_id in after
+    nothing = _cli(stack, "questions", "forget")
+    assert nothing.returncode == 2 and "say which questions to forget" in nothing.stdout
+    assert "Traceback" not in nothing.stderr
+    everything = _cli(stack, "questions", "forget", "--before", "2999-01-01")
+    assert everything.returncode == 0 and everything.stdout.startswith("forgot ")
+    assert kept.answer_id not in _cli(stack, "questions", "list", "--limit", "500").stdout

@@ -40,6 +40,7 @@ class Context:
     home: Path
     rollout: Rollout
     should_stop: Callable[[], bool] = lambda: False
+    record_asks: bool = True  # Ask keeps each question and its answer (the question log)
 
 
 class StepBase:

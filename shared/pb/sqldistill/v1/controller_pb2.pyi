@@ -413,7 +413,7 @@ class AskRequest(_message.Message):
     def __init__(self, question: _Optional[str] = ..., db_id: _Optional[str] = ..., version: _Optional[str] = ..., samples: _Optional[int] = ..., max_rows: _Optional[int] = ..., repair_attempts: _Optional[int] = ...) -> None: ...
 
 class Answer(_message.Message):
-    __slots__ = ("sql", "version", "few_shot_k", "samples", "agreement_votes", "executable", "status", "error", "result", "row_count", "elapsed_ms", "repaired_sql", "repaired_error")
+    __slots__ = ("sql", "version", "few_shot_k", "samples", "agreement_votes", "executable", "status", "error", "result", "row_count", "elapsed_ms", "repaired_sql", "repaired_error", "answer_id")
     SQL_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
@@ -427,6 +427,7 @@ class Answer(_message.Message):
     ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
     REPAIRED_SQL_FIELD_NUMBER: _ClassVar[int]
     REPAIRED_ERROR_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_ID_FIELD_NUMBER: _ClassVar[int]
     sql: str
     version: str
     few_shot_k: int
@@ -440,4 +441,5 @@ class Answer(_message.Message):
     elapsed_ms: float
     repaired_sql: str
     repaired_error: str
-    def __init__(self, sql: _Optional[str] = ..., version: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., samples: _Optional[int] = ..., agreement_votes: _Optional[int] = ..., executable: _Optional[int] = ..., status: _Optional[_Union[_critic_pb2.ExecutionStatus, str]] = ..., error: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.ResultSet, _Mapping]] = ..., row_count: _Optional[int] = ..., elapsed_ms: _Optional[float] = ..., repaired_sql: _Optional[str] = ..., repaired_error: _Optional[str] = ...) -> None: ...
+    answer_id: str
+    def __init__(self, sql: _Optional[str] = ..., version: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., samples: _Optional[int] = ..., agreement_votes: _Optional[int] = ..., executable: _Optional[int] = ..., status: _Optional[_Union[_critic_pb2.ExecutionStatus, str]] = ..., error: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.ResultSet, _Mapping]] = ..., row_count: _Optional[int] = ..., elapsed_ms: _Optional[float] = ..., repaired_sql: _Optional[str] = ..., repaired_error: _Optional[str] = ..., answer_id: _Optional[str] = ...) -> None: ...
