@@ -13,16 +13,20 @@ import argparse
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from offline.evaluation import open_critic
 from offline.prediction import critic_voter, generator_writer, load_generator
 from shared import defaults
-from shared.answering import Ballots, QuestionIn, SqlWriter
+from shared.answering import QuestionIn, SqlWriter
 from shared.catalogue import Catalogue, Example
 from shared.repairing import repair
 from shared.sampling import Sampling
+
+if TYPE_CHECKING:
+    from services.critic.logic import Critic
 
 CHUNK = 16  # questions per generation call
 
@@ -53,54 +57,47 @@ class Figures:
 def label_arms(
     examples: Sequence[Example],
     write: SqlWriter,
-    critic: object,
+    critic: Critic,
     samples: int,
     sampling: Sampling,
     attempts: int,
     majority_share: float = defaults.MAJORITY_SHARE,
     min_votes: int = defaults.MAJORITY_MIN_VOTES,
 ) -> tuple[Arm, Arm, Figures]:
-    """(without repair, with repair, figures) over the examples, by the run's gold-free keep rule:
-    the winning group holds more than majority_share of the executable samples, at least min_votes
-    of them, and returns rows."""
-    vote = critic_voter(critic)
+    """(without repair, with repair, figures) over the examples, by the run's gold-free keep rule
+    (VoteResult.decided, on a winning group that returns rows)."""
     greedy = Sampling(temperature=0.0, max_new_tokens=sampling.max_new_tokens)
     plain, repaired, figures = Arm(), Arm(), Figures()
     for start in range(0, len(examples), CHUNK):
         chunk = list(examples[start : start + CHUNK])
         questions = [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(chunk)]
         clock = time.monotonic()
-        written = write(questions, samples, Sampling(**{**asdict(sampling), "seed": sampling.seed + start}))
+        written = write(questions, samples, replace(sampling, seed=sampling.seed + start))
         figures.sample_seconds += time.monotonic() - clock
         clock = time.monotonic()
-        found = repair(questions, written, write, vote, greedy, attempts)
+        found = repair(questions, written, write, critic_voter(critic), greedy, attempts)
         figures.repair_seconds += time.monotonic() - clock
-        for arm, pools in (
-            (plain, written),
-            (repaired, [w + [r.sql for r in f] for w, f in zip(written, found, strict=True)]),
-        ):
-            items = [Ballots(q.id, q.db_id, list(p)) for q, p in zip(questions, pools, strict=True) if p]
-            owners = [e for e, p in zip(chunk, pools, strict=True) if p]
-            for example, item, outcome in zip(owners, items, vote(items), strict=True):
-                clear = (
-                    outcome.winner >= 0
-                    and not outcome.empty
-                    and outcome.agreement >= min_votes
-                    and outcome.agreement / outcome.executable > majority_share
-                )
-                if clear:
-                    arm.labelled += 1
-                    db = str(critic.db_path(example.db_id))
-                    arm.right += bool(critic.execution_match(db, example.query, item.sql[outcome.winner])[0])
-        check = vote([Ballots(q.id, q.db_id, list(w)) for q, w in zip(questions, written, strict=True) if w])
-        figures.failing_samples += sum(sum(1 for e in o.errors if e) for o in check)
-        figures.questions += len(chunk)
-        figures.samples += sum(len(w) for w in written)
-        figures.repairs += sum(len(f) for f in found)
-        runs = vote(
-            [Ballots(q.id, q.db_id, [r.sql for r in f]) for q, f in zip(questions, found, strict=True) if f]
-        )
-        figures.repairs_running += sum(o.executable for o in runs)
+        for example, sqls, repairs in zip(chunk, written, found, strict=True):
+            figures.questions += 1
+            figures.samples += len(sqls)
+            figures.repairs += len(repairs)
+            if not sqls:
+                continue
+            before = critic.vote(example.db_id, list(sqls))
+            after = critic.vote(example.db_id, [*sqls, *(r.sql for r in repairs)])
+            figures.failing_samples += sum(1 for error in before.errors if error)
+            figures.repairs_running += after.executable - before.executable  # the repairs that ran
+            for arm, result, ballots in (
+                (plain, before, sqls),
+                (repaired, after, [*sqls, *(r.sql for r in repairs)]),
+            ):
+                if result.winner_empty or not result.decided(majority_share, min_votes):
+                    continue
+                arm.labelled += 1
+                label = ballots[result.answer()]
+                arm.right += critic.execution_match(str(critic.db_path(example.db_id)), example.query, label)[
+                    0
+                ]
     return plain, repaired, figures
 
 
