@@ -76,23 +76,20 @@ class CandidateWriter(StepBase):
         )
 
     @staticmethod
-    def _repair_links(repairs: list[Repaired], written: list[str]) -> dict[str, str]:
-        """Repaired SQL -> the SQL it repairs, for repairs that wrote SQL not already written."""
+    def _ballots(samples: list[str], repairs: list[Repaired] = ()) -> list[tuple[str, list[str], str]]:
+        """Each distinct SQL among one question's samples and their repairs, with the others as its
+        votes (a repeated SQL votes for itself) and, for SQL only a repair wrote, the failing SQL it
+        repairs (else ""): how a question without gold becomes candidates."""
+        pool = samples + [r.sql for r in repairs]
         links: dict[str, str] = {}
         for r in repairs:
-            if r.sql not in written:
+            if r.sql not in samples:
                 links.setdefault(r.sql, r.failed_sql)
-        return links
-
-    @staticmethod
-    def _ballots(samples: list[str]) -> list[tuple[str, list[str]]]:
-        """Each distinct SQL among one question's samples, with the other samples as its votes (a
-        repeated SQL votes for itself): how a question without gold becomes candidates."""
         out = []
-        for sql in dict.fromkeys(samples):
-            others = list(samples)
+        for sql in dict.fromkeys(pool):
+            others = list(pool)
             others.remove(sql)
-            out.append((sql, others))
+            out.append((sql, others, links.get(sql, "")))
         return out
 
     def _hardness_buckets(self, settings: RunSettings, n: int) -> list[tuple[str, int]]:
@@ -171,8 +168,7 @@ class CandidateWriter(StepBase):
             # The question is an unlabelled one whose first vote is the pair's SQL: each distinct
             # SQL among its samples (and their repairs) is a candidate, voting with the others; the
             # critic keeps the winning group's (labelled mode's rule: up to max_sql_per_question train).
-            links = self._repair_links(repairs[i], written[i])
-            for sql, others in self._ballots(written[i] + [r.sql for r in repairs[i]]):
+            for sql, others, repaired in self._ballots(written[i], repairs[i]):
                 rows.append(
                     self._candidate_row(
                         run_id,
@@ -185,7 +181,7 @@ class CandidateWriter(StepBase):
                         version=p.model_version,
                         resampled=others,
                         constrain=p.constrain,
-                        repaired=links.get(sql, ""),
+                        repaired=repaired,
                     )
                 )
         return rows, figures

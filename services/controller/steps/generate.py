@@ -102,8 +102,7 @@ class Generate(CandidateWriter):
             repairs = self._repairs(questions, reply.sql, settings, writer, shots, slot)
             rows = []
             for e, samples, repaired in zip(chunk, reply.sql, repairs, strict=True):
-                links = self._repair_links(repaired, samples)
-                for sql, others in self._ballots(samples + [r.sql for r in repaired]):
+                for sql, others, repaired_from in self._ballots(samples, repaired):
                     rows.append(
                         self._candidate_row(
                             run_id,
@@ -117,7 +116,7 @@ class Generate(CandidateWriter):
                             version=reply.version,
                             resampled=others if source == "unlabelled" else None,
                             constrain=reply.constrain,
-                            repaired=links.get(sql, ""),
+                            repaired=repaired_from,
                         )
                     )
             self._store_candidates(run_id, number, task, rows, {"repairs": sum(len(r) for r in repairs)})
