@@ -36,12 +36,13 @@ def register(app: typer.Typer) -> None:
                 f"error (default {defaults.REPAIR_ATTEMPTS}; 0 = off)."
             ),
         ] = None,
+        by: Annotated[str, typer.Option(help="Who is asking (kept with the question in the log).")] = "",
         config_file: ConfigOption = None,
     ) -> None:
         """Ask a database a question: the model writes SQL, the critic runs it in its sandbox."""
         stub = controller_stub(config_file)
         request = controller_pb2.AskRequest(
-            question=question, db_id=db, version=version, samples=samples, max_rows=rows
+            question=question, db_id=db, version=version, samples=samples, max_rows=rows, asked_by=by
         )
         if repair is not None:
             request.repair_attempts = repair

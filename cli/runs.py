@@ -123,7 +123,7 @@ def runs(config_file: ConfigOption = None) -> None:
             state_text(r.state),
             str(r.current_round),
             step_text(r.current_step),
-            r.serving_version,
+            r.serving_version + (f" (waiting: {r.waiting_for})" if r.waiting_for else ""),
         )
     console.print(table)
 

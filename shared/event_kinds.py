@@ -26,3 +26,4 @@ class EventKind(StrEnum):
     RUN_COMPLETED = "run_completed"
     RUN_FAILED = "run_failed"
     ROLLBACK = "rollback"
+    WAITING = "waiting"  # a continuous run on the question log waits for new questions

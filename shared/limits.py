@@ -41,6 +41,10 @@ def check_majority(share: float, min_votes: int) -> None:
 
 # --- controller ------------------------------------------------------------------------------------
 FEW_GATE_QUESTIONS = 100  # a gate decision on fewer held-out questions is flagged: its power is low
+MAX_QUESTION_CHARS = 2_000  # a question asked, imported or logged
+MAX_NAME_CHARS = 128  # who asked, gave feedback or rolled back (a client-supplied name)
+MAX_NOTE_CHARS = 2_000  # a note with feedback
+MAX_IMPORT_QUESTIONS = 100_000  # questions in one imported file
 
 # --- trainer ---------------------------------------------------------------------------------------
 TRAIN_METHODS = ("lora", "full")

@@ -19,18 +19,18 @@ from services.controller.calls import passed_on
 from services.controller.enums import RunState
 from services.controller.errors import WrongWriter
 from services.controller.generation_client import SERVING, WORK
+from services.controller.log_metrics import ASKS
 from services.controller.settings import RunSettings
 from services.controller.steps.base import Context
 from services.controller.versions import prompt_k, served_model
 from shared import defaults
 from shared.answering import QuestionIn, answer_by_vote
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
-from shared.limits import MAX_REPAIR_ATTEMPTS, MAX_VOTING_SAMPLES
+from shared.limits import MAX_NAME_CHARS, MAX_QUESTION_CHARS, MAX_REPAIR_ATTEMPTS, MAX_VOTING_SAMPLES
 from shared.pb import controller_pb2, critic_pb2
 from shared.pbconvert import enum_text
 from shared.store import AskedQuestion, ModelVersion, Run
 
-MAX_QUESTION_CHARS = 2_000
 DEFAULT_ANSWER_ROWS = 20
 MAX_ANSWER_ROWS = 1_000
 ASK_SEED = 0  # the same question asked twice gets the same samples
@@ -44,6 +44,7 @@ class AskIn:
     samples: int = 0
     max_rows: int = 0
     repair_attempts: int | None = None  # None = defaults.REPAIR_ATTEMPTS
+    asked_by: str = ""  # a client-supplied name, kept in the question log
 
     @property
     def repairs(self) -> int:
@@ -66,6 +67,8 @@ class Asker:
             )
         if not request.db_id:
             raise InvalidArgument("db_id is required")
+        if len(request.asked_by) > MAX_NAME_CHARS:
+            raise InvalidArgument(f"asked_by is at most {MAX_NAME_CHARS} characters")
         if request.db_id not in self.ctx.catalogue.db_ids:
             raise NotFound(f"unknown database {request.db_id!r}")
         if not 0 <= request.samples <= MAX_VOTING_SAMPLES:
@@ -137,6 +140,7 @@ class Asker:
                 ok = ran.status == critic_pb2.EXECUTION_STATUS_OK
                 answer.agreement_votes = answer.executable = int(ok)
         answer.elapsed_ms = (time.monotonic() - started) * 1000
+        ASKS.labels(db_id=request.db_id, status=enum_text(critic_pb2.ExecutionStatus, answer.status)).inc()
         if self.ctx.record_asks:
             answer.answer_id = self._record(request, answer)
         return answer
@@ -161,6 +165,8 @@ class Asker:
                     row_count=answer.row_count,
                     elapsed_ms=answer.elapsed_ms,
                     repaired_sql=answer.repaired_sql or None,
+                    asked_by=request.asked_by,
                 )
             )
+        self.ctx.on_logged()
         return answer_id

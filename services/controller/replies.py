@@ -79,6 +79,7 @@ def run_message(run: Run, current_step: str) -> controller_pb2.Run:
         current_round=run.current_round,
         current_step=enum_number(controller_pb2.Step, current_step),
         serving_version=run.serving_version or "",
+        waiting_for=run.waiting_for or "",
         spec=RunSettings.from_dict(run.spec).to_message(),
     )
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.controller.enums import RunState, VersionStatus
 from services.controller.errors import RolloutError
 from services.controller.events import record
+from services.controller.question_log import new_since
 from services.controller.rounds import RoundRunner
 from services.controller.run_views import RunViews
 from services.controller.settings import RunSettings
@@ -20,14 +23,23 @@ from services.controller.validation import validate_settings
 from services.controller.versions import base_version_id, lineage_of, served_model, set_serving
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.event_kinds import EventKind
+from shared.limits import MAX_NAME_CHARS
 from shared.store import Event, ModelVersion, Round, Run
 
 log = logging.getLogger("sqldistill.controller")
 ACTIVE = (RunState.RUNNING, RunState.PAUSED)
+# A run waiting on the question log is woken by asks and feedback through this controller; questions
+# imported straight into the store (`sqldistill questions import`) are seen within this long.
+LOG_POLL_SECONDS = 60.0
 GATED_STATUSES = (
     VersionStatus.SERVING,
     VersionStatus.RETIRED,
 )  # rolled out once (or a base): what a roll-back may serve unforced
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes for timezone columns; every time in the store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class RunManager:
@@ -35,6 +47,7 @@ class RunManager:
 
     def __init__(self, ctx: Context, retry_pause_seconds: float = 5.0) -> None:
         self.ctx = ctx
+        ctx.on_logged = self.wake_waiting
         self.queries = RunViews(ctx.store)
         self.runner = RoundRunner(ctx)
         self.retry_pause_seconds = retry_pause_seconds
@@ -167,6 +180,7 @@ class RunManager:
                 rnd = s.scalar(
                     select(Round).where(Round.run_id == run_id, Round.step != "DONE").order_by(Round.number)
                 )
+                wait = 0.0
                 if rnd is None:
                     finished = s.query(Round).filter(Round.run_id == run_id).count()
                     if not settings.continuous and finished >= settings.rounds:
@@ -175,20 +189,29 @@ class RunManager:
                             s, EventKind.RUN_COMPLETED, f"run {run_id} completed {finished} rounds", run_id
                         )
                         return
-                    rnd = Round(run_id=run_id, number=finished + 1, step="GENERATE")
-                    s.add(rnd)
-                    run.current_round = rnd.number
-                    record(
-                        s,
-                        EventKind.STEP_STARTED,
-                        f"round {rnd.number}: GENERATE",
-                        run_id,
-                        rnd.number,
-                        "GENERATE",
-                    )
-                    s.flush()
+                    if settings.continuous and settings.questions_from == "log":
+                        wait = self._log_wait(s, run, settings)
+                if not wait:  # (else asleep below, outside the session, until the log grows or time passes)
+                    if rnd is None:
+                        run.waiting_for = None
+                        rnd = Round(run_id=run_id, number=finished + 1, step="GENERATE")
+                        s.add(rnd)
+                        run.current_round = rnd.number
+                        record(
+                            s,
+                            EventKind.STEP_STARTED,
+                            f"round {rnd.number}: GENERATE",
+                            run_id,
+                            rnd.number,
+                            "GENERATE",
+                        )
+                        s.flush()
+                    s.expunge(rnd)
                 s.expunge(run)
-                s.expunge(rnd)
+            if wait:
+                self._wake[run_id].wait(wait)  # set by an ask, feedback, import, pause, stop or close
+                self._wake[run_id].clear()
+                continue
             try:
                 runner.advance(run, settings, rnd)
             except StopRequested:
@@ -212,6 +235,31 @@ class RunManager:
                 self._wake[run_id].wait(self.retry_pause_seconds)
                 self._wake[run_id].clear()
 
+    def _log_wait(self, s: Any, run: Run, settings: RunSettings) -> float:
+        """0 when a round on the question log may start - min_new_questions new questions or a
+        correction arrived since the last round began, or round_interval_seconds passed since then;
+        else the seconds left to the interval, with what the run waits for set on it."""
+        last = s.scalar(select(func.max(Round.started_at)).where(Round.run_id == run.id))
+        since = _utc(last) if last is not None else datetime.min.replace(tzinfo=UTC)
+        clock_from = _utc(last or run.created_at)
+        left = settings.round_interval_seconds - (datetime.now(UTC) - clock_from).total_seconds()
+        new = new_since(self.ctx.store, since, settings.db_ids)
+        if left <= 0 or new.questions >= settings.min_new_questions or new.corrections:
+            return 0.0
+        waiting = (
+            f"{new.questions} of {settings.min_new_questions} new questions or a correction, "
+            f"or {(clock_from + timedelta(seconds=settings.round_interval_seconds)):%Y-%m-%d %H:%M:%S} UTC"
+        )
+        if run.waiting_for is None:
+            record(s, EventKind.WAITING, f"round {run.current_round + 1} waits for {waiting}", run.id)
+        run.waiting_for = waiting
+        return min(left, LOG_POLL_SECONDS)
+
+    def wake_waiting(self) -> None:
+        """The question log grew: every run asleep on it looks again."""
+        for event in list(self._wake.values()):
+            event.set()
+
     def _failures(self, run_id: str, number: int, step: str) -> int:
         with self.ctx.store.session() as s:
             return (
@@ -229,8 +277,8 @@ class RunManager:
         """Serve an earlier version again: one that passed the gate (or a base), or, forced, any."""
         if not version:
             raise InvalidArgument("version is required")
-        if len(requested_by) > 128:
-            raise InvalidArgument("requested_by is at most 128 characters")
+        if len(requested_by) > MAX_NAME_CHARS:
+            raise InvalidArgument(f"requested_by is at most {MAX_NAME_CHARS} characters")
         with self.ctx.store.session() as s:
             target = s.get(ModelVersion, version)
             if target is None:

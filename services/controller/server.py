@@ -9,6 +9,7 @@ from pathlib import Path
 from services.controller.calls import retrying
 from services.controller.clients import ServiceClients
 from services.controller.deployment import EmbeddedRollout, KubernetesRollout, Rollout
+from services.controller.log_metrics import watch_log_size
 from services.controller.runs import RunManager
 from services.controller.servicer import ControllerServicer
 from services.controller.steps.base import Context
@@ -23,6 +24,7 @@ from shared.store import Store
 
 def build_manager(config: Config) -> RunManager:
     store = Store.open(config.resolved_store_url)
+    watch_log_size(store)
     catalogue = Catalogue.load(Path(config.dataset) if config.dataset else default_dataset(config))
     clients = ServiceClients.connect(config)
     generation = clients.typed(retrying()).generation

@@ -8,10 +8,13 @@ from collections.abc import Iterator
 import grpc
 
 from services.controller.ask import Asker, AskIn
+from services.controller.feedback import FeedbackIn, FeedbackTaker
 from services.controller.replies import ReadReplies, event_message, model_message
 from services.controller.runs import RunManager
 from services.controller.settings import RunSettings
+from shared.errors import require
 from shared.pb import controller_pb2, controller_pb2_grpc
+from shared.pbconvert import enum_number, enum_text
 
 
 class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
@@ -19,6 +22,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
         self.manager = manager
         self.reads = ReadReplies(manager.queries)
         self.asker = Asker(manager.ctx)
+        self.feedback = FeedbackTaker(manager.ctx)
 
     def StartRun(
         self, request: controller_pb2.StartRunRequest, context: grpc.ServicerContext
@@ -79,5 +83,29 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
                 request.samples,
                 request.max_rows,
                 request.repair_attempts if request.HasField("repair_attempts") else None,
+                request.asked_by,
             )
+        )
+
+    def Feedback(
+        self, request: controller_pb2.FeedbackRequest, context: grpc.ServicerContext
+    ) -> controller_pb2.FeedbackReply:
+        require(
+            request.verdict in controller_pb2.FeedbackVerdict.values(),
+            f"verdict must be right or wrong, got enum value {request.verdict}",
+        )
+        given = self.feedback.give(
+            FeedbackIn(
+                request.answer_id,
+                enum_text(controller_pb2.FeedbackVerdict, request.verdict),
+                request.corrected_sql,
+                request.note,
+                request.given_by,
+            )
+        )
+        return controller_pb2.FeedbackReply(
+            answer_id=given.answer_id,
+            verdict=enum_number(controller_pb2.FeedbackVerdict, given.verdict),
+            gold_sql=given.gold_sql,
+            row_count=given.row_count,
         )

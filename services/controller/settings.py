@@ -15,6 +15,7 @@ from shared.sampling import Sampling
 
 MODES = tuple(Mode)
 GATE_MODES = ("margin", "significant")
+QUESTION_SOURCES = ("split", "log")
 
 
 # RunSpec fields that are not plain scalars of the same name.
@@ -66,6 +67,10 @@ class RunSettings:
         defaults.REPAIR_ATTEMPTS
     )  # a sampled SQL that fails is written again with its error
     eval_repair: int = 0  # EVALUATE: repairs of both versions' failing answers (0 = off)
+    questions_from: str = "split"  # split | log: where unlabelled questions come from
+    log_holdout: float = 0.2  # share of the log's questions held out: never trained, gated on with SQL
+    min_new_questions: int = 20  # continuous on the log: new questions that start a round ...
+    round_interval_seconds: float = 3600.0  # ... or the time since the last round began that does
     train_epochs: int = defaults.TRAIN_EPOCHS
     train_on_seed: bool = True  # the few-shot seed examples join every training set
     train_batch_size: int = defaults.TRAIN_BATCH_SIZE  # per-device micro-batch of the training job

@@ -4,7 +4,7 @@ ranges, and the held-out guard (a run never generates on, or trains on, what it 
 from __future__ import annotations
 
 from services.controller.enums import Mode
-from services.controller.settings import GATE_MODES, MODES, RunSettings
+from services.controller.settings import GATE_MODES, MODES, QUESTION_SOURCES, RunSettings
 from shared.catalogue import Catalogue
 from shared.errors import InvalidArgument
 from shared.limits import (
@@ -54,7 +54,11 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
     # Whatever way they were chosen, the databases the run generates on must be unseen at evaluation.
     eval_dbs = {e.db_id for e in catalogue.examples(settings.eval_split)}
     train_dbs = {e.db_id for e in catalogue.examples("train")} if "train" in catalogue.split_files else set()
-    generation_dbs = set(settings.db_ids) or train_dbs or set(catalogue.db_ids)
+    # (A run on the question log reads no split: its questions on held-out databases never train.)
+    from_log = settings.questions_from == "log"
+    generation_dbs = (
+        set(settings.db_ids) if from_log else set(settings.db_ids) or train_dbs or set(catalogue.db_ids)
+    )
     overlap = sorted(generation_dbs & eval_dbs)
     if overlap:
         raise InvalidArgument(
@@ -62,7 +66,8 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
         )
     if settings.mode in (Mode.LABELLED, Mode.BOTH) and "train" not in catalogue.split_files:
         raise InvalidArgument("labelled mode needs a 'train' split with gold SQL")
-    if settings.mode == Mode.UNLABELLED and "train" not in catalogue.split_files:
+    _validate_question_source(settings)
+    if settings.mode == Mode.UNLABELLED and not from_log and "train" not in catalogue.split_files:
         raise InvalidArgument(
             "unlabelled mode needs a 'train' split of questions (train.json or train.jsonl; SQL not needed)"
         )
@@ -105,6 +110,24 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
         raise InvalidArgument(f"few_shot_k and train_few_shot_k must be within [0, {MAX_FEW_SHOT_K}]")
     if settings.max_sql_per_question <= 0 or settings.train_epochs <= 0:
         raise InvalidArgument("max_sql_per_question and train_epochs must be positive")
+
+
+def _validate_question_source(settings: RunSettings) -> None:
+    if settings.questions_from not in QUESTION_SOURCES:
+        raise InvalidArgument(
+            f"questions_from must be one of {', '.join(QUESTION_SOURCES)}, got {settings.questions_from!r}"
+        )
+    if settings.questions_from == "log" and settings.mode != Mode.UNLABELLED:
+        raise InvalidArgument(
+            "questions_from log labels the question log's questions: set mode unlabelled (questions "
+            "with a person's SQL train as labelled rows in the same round)"
+        )
+    if not 0 <= settings.log_holdout < 1:
+        raise InvalidArgument(f"log_holdout must be within [0, 1), got {settings.log_holdout}")
+    if settings.min_new_questions < 1:
+        raise InvalidArgument(f"min_new_questions must be >= 1, got {settings.min_new_questions}")
+    if settings.round_interval_seconds <= 0:
+        raise InvalidArgument(f"round_interval_seconds must be > 0, got {settings.round_interval_seconds}")
 
 
 def _validate_service_limits(settings: RunSettings) -> None:

@@ -33,6 +33,8 @@ class Run(Base):
     )  # running|paused|stopped|completed|failed
     current_round: Mapped[int] = mapped_column(Integer, default=0)
     serving_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # A continuous run on the question log between rounds: what it waits for (None: not waiting)
+    waiting_for: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -177,7 +179,15 @@ class AskedQuestion(Base):
     row_count: Mapped[int] = mapped_column(Integer)
     elapsed_ms: Mapped[float] = mapped_column(Float)
     repaired_sql: Mapped[str | None] = mapped_column(Text, nullable=True)  # the answer is its repair
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    origin: Mapped[str] = mapped_column(String(10), default="ask", server_default="ask")  # ask | import
+    asked_by: Mapped[str] = mapped_column(String(128), default="", server_default="")  # client's name
+    # A person's SQL for the question: a correction, the answer marked right, or imported with it
+    gold_sql: Mapped[str | None] = mapped_column(Text, nullable=True)
+    feedback: Mapped[str] = mapped_column(String(8), default="", server_default="")  # "" | right | wrong
+    feedback_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    feedback_by: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class Event(Base):

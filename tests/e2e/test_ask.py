@@ -4,7 +4,9 @@ vote of its samples, bad input, hostile SQL, and the CLI as a user runs it."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
 import sqlite3
 import subprocess
 import sys
@@ -198,3 +200,157 @@ def test_the_question_log_lists_and_forgets_what_was_asked(stack):
     everything = _cli(stack, "questions", "forget", "--before", "2999-01-01")
     assert everything.returncode == 0 and everything.stdout.startswith("forgot ")
     assert kept.answer_id not in _cli(stack, "questions", "list", "--limit", "500").stdout
+
+
+def _answerable(catalogue: Catalogue, skip: int) -> list:
+    """Train questions whose gold SQL returns rows in any order: the scripted model answers them."""
+    chosen = []
+    for e in catalogue.examples("train"):
+        if "ORDER BY" in e.query.upper():
+            continue
+        with sqlite3.connect(catalogue.path(e.db_id)) as connection:
+            if connection.execute(e.query).fetchall():
+                chosen.append(e)
+    return chosen[skip:]
+
+
+def _logged(stack, answer_id: str) -> AskedQuestion | None:
+    store = Store.open(stack.store_url)
+    try:
+        with store.session() as s:
+            row = s.get(AskedQuestion, answer_id)
+            if row is not None:
+                s.expunge(row)
+            return row
+    finally:
+        store.close()
+
+
+def test_feedback_marks_answers_and_a_correction_runs_in_the_sandbox_before_it_labels(stack):
+    stub = controller_pb2_grpc.ControllerServiceStub(make_channel(stack.target("controller")))
+    catalogue = Catalogue.load(stack.dataset)
+    first, second = _answerable(catalogue, 10)[:2]
+    right = stub.Ask(
+        controller_pb2.AskRequest(question=first.question, db_id=first.db_id, asked_by="ana"), timeout=120
+    )
+    reply = stub.Feedback(
+        controller_pb2.FeedbackRequest(
+            answer_id=right.answer_id, verdict=controller_pb2.FEEDBACK_VERDICT_RIGHT, given_by="ana"
+        ),
+        timeout=60,
+    )
+    assert reply.verdict == controller_pb2.FEEDBACK_VERDICT_RIGHT and reply.gold_sql == right.sql
+    row = _logged(stack, right.answer_id)
+    assert (row.feedback, row.gold_sql, row.feedback_by, row.asked_by) == ("right", right.sql, "ana", "ana")
+
+    # Marked wrong later: the answer's SQL labels the question no more.
+    stub.Feedback(
+        controller_pb2.FeedbackRequest(
+            answer_id=right.answer_id, verdict=controller_pb2.FEEDBACK_VERDICT_WRONG
+        ),
+        timeout=60,
+    )
+    row = _logged(stack, right.answer_id)
+    assert (row.feedback, row.gold_sql) == ("wrong", None)
+
+    # A correction, through the CLI: run in the sandbox, then the question's SQL.
+    asked = stub.Ask(controller_pb2.AskRequest(question=second.question, db_id=second.db_id), timeout=120)
+    corrected = f"SELECT * FROM ({second.query.strip().rstrip(';')})"
+    given = _cli(stack, "feedback", asked.answer_id, "--sql", corrected, "--note", "a subquery", "--by", "bo")
+    assert given.returncode == 0, given.stdout + given.stderr
+    assert f"answer {asked.answer_id}: wrong" in given.stdout and "rows in the sandbox" in given.stdout
+    row = _logged(stack, asked.answer_id)
+    assert (row.feedback, row.gold_sql, row.feedback_note, row.feedback_by) == (
+        "wrong",
+        corrected,
+        "a subquery",
+        "bo",
+    )
+
+    listed = _cli(stack, "questions", "list", "--labelled", "--limit", "500").stdout
+    assert asked.answer_id in listed and right.answer_id not in listed
+    assert right.answer_id in _cli(stack, "questions", "list", "--feedback", "wrong", "--limit", "500").stdout
+
+    # What cannot be a label is refused with the reason, and changes neither the log nor the database.
+    database = catalogue.path(second.db_id)
+    before = _digest(database)
+    for sql, reason in (
+        (f"DROP TABLE {_a_table(database)}", "refused"),
+        ("SELECT no_such_column FROM sqlite_master", "does not run"),
+        (f"SELECT * FROM ({second.query.strip().rstrip(';')}) WHERE 1 = 0", "returns no rows"),
+    ):
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Feedback(
+                controller_pb2.FeedbackRequest(answer_id=asked.answer_id, corrected_sql=sql), timeout=60
+            )
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and reason in info.value.details(), sql
+    assert _digest(database) == before
+    assert _logged(stack, asked.answer_id).gold_sql == corrected
+
+    for request, code in (
+        (controller_pb2.FeedbackRequest(answer_id="no-such-answer", verdict=1), grpc.StatusCode.NOT_FOUND),
+        (
+            controller_pb2.FeedbackRequest(answer_id=asked.answer_id, verdict=7),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (controller_pb2.FeedbackRequest(answer_id=asked.answer_id), grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            controller_pb2.FeedbackRequest(answer_id=asked.answer_id, verdict=1, note="x" * 5000),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+    ):
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Feedback(request, timeout=60)
+        assert info.value.code() == code, request
+    unknown = _cli(stack, "feedback", "no-such-answer", "--right")
+    assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stdout and "Traceback" not in unknown.stderr
+
+
+def _a_table(database) -> str:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+
+
+def test_imported_questions_join_the_log_once_and_their_sql_is_checked_first(stack, tmp_path):
+    catalogue = Catalogue.load(stack.dataset)
+    one, two, three = _answerable(catalogue, 20)[:3]
+    jsonl = tmp_path / "log.jsonl"
+    jsonl.write_text(
+        "\n".join(
+            json.dumps(record)
+            for record in (
+                {"question": one.question, "sql": one.query, "asked_at": "2026-11-01T10:00:00Z"},
+                {"question": two.question},
+            )
+        )
+        + "\n"
+    )
+    done = _cli(stack, "questions", "import", str(jsonl), "--db", one.db_id, "--by", "helpdesk")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "imported 2 of 2 questions (1 with SQL; 0 already in the log)" in done.stdout
+    again = _cli(stack, "questions", "import", str(jsonl), "--db", one.db_id)
+    assert "imported 0 of 2 questions" in again.stdout, again.stdout
+    listed = _cli(stack, "questions", "list", "--db", one.db_id, "--labelled", "--limit", "500").stdout
+    assert one.question[:30] in listed and two.question[:30] not in listed
+
+    csv_file = tmp_path / "log.csv"
+    database = catalogue.path(three.db_id)
+    rows = [
+        ("question", "query", "db_id"),
+        (three.question, three.query, three.db_id),
+        ("a hostile one", f"DROP TABLE {_a_table(database)}", three.db_id),
+        ("no database here", "", "no_such_db"),
+    ]
+    with csv_file.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    before = _digest(database)
+    refused = _cli(stack, "questions", "import", str(csv_file))
+    assert refused.returncode == 2 and "log.csv:4: unknown database 'no_such_db'" in refused.stdout
+    with csv_file.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows[:3])
+    refused = _cli(stack, "questions", "import", str(csv_file))
+    assert refused.returncode == 2 and "log.csv:3: the critic refused the SQL" in refused.stdout, (
+        refused.stdout
+    )
+    assert "Traceback" not in refused.stderr and _digest(database) == before
+    assert three.question[:30] not in _cli(stack, "questions", "list", "--limit", "500").stdout  # none of it

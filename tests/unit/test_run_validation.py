@@ -6,6 +6,7 @@ over gRPC)."""
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
@@ -58,9 +59,31 @@ def test_the_valid_spec_is_accepted(catalogue):
         (dict(samples_per_question=MAX_SAMPLES + 1), "generation service's limit"),
         (dict(train_epochs=TRAIN_BOUNDS["epochs"][1] + 1), "trainer's limit"),
         (dict(train_batch_size=0), "train_batch_size must be within"),
+        (dict(questions_from="archive"), "questions_from must be one of split, log"),
+        (dict(questions_from="log"), "set mode unlabelled"),
+        (dict(mode="unlabelled", questions_from="log", log_holdout=1.0), "log_holdout must be within"),
+        (dict(mode="unlabelled", questions_from="log", min_new_questions=0), "min_new_questions"),
+        (dict(mode="unlabelled", questions_from="log", round_interval_seconds=0), "round_interval_seconds"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_bad_run_specs_are_refused_with_what_to_fix(catalogue, overrides, message):
     with pytest.raises(InvalidArgument, match=re.escape(message)):
         validate_settings(RunSettings.from_message(run_spec(**overrides)), catalogue)
+
+
+def test_a_run_on_the_question_log_needs_no_train_split_of_questions(catalogue, tmp_path):
+    """Its questions are what people asked: the dataset's train split may not exist at all."""
+    shutil.copytree(catalogue.root, tmp_path / "data")
+    for split in (tmp_path / "data").glob("train.json*"):
+        split.unlink()
+    without_train = Catalogue.load(tmp_path / "data")
+    assert "train" not in without_train.split_files
+    settings = RunSettings.from_message(
+        run_spec(mode="unlabelled", samples_per_question=4, questions_from="log", continuous=True)
+    )
+    assert (settings.questions_from, settings.log_holdout, settings.min_new_questions) == ("log", 0.2, 20)
+    validate_settings(settings, without_train)
+    split_run = RunSettings.from_message(run_spec(mode="unlabelled", samples_per_question=4))
+    with pytest.raises(InvalidArgument, match="needs a 'train' split"):
+        validate_settings(split_run, without_train)

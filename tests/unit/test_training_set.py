@@ -58,26 +58,34 @@ def test_an_evaluation_is_reused_only_when_nothing_that_changes_its_score_change
     from services.controller.steps.base import Context
     from services.controller.steps.evaluate import Evaluate
     from shared.bundled.build import build
-    from shared.catalogue import Catalogue
+    from shared.catalogue import Catalogue, Example
 
     dataset = build(tmp_path / "bundled")
     catalogue = Catalogue.load(dataset)
     runner = Evaluate(Context(None, None, catalogue, tmp_path, None))  # only the catalogue is read
     base = RunSettings()
-    key = runner.split_key(base, 2)
-    assert key == runner.split_key(RunSettings(), 2)  # same inputs, same key
+
+    def key_of(settings, shots, engine=""):
+        return runner.split_key(settings, shots, runner.eval_examples(settings), engine)
+
+    key = key_of(base, 2)
+    assert key == key_of(RunSettings(), 2)  # same inputs, same key
     changed = {
-        runner.split_key(base, 0),
-        runner.split_key(RunSettings(max_new_tokens=64), 2),
-        runner.split_key(RunSettings(eval_limit=5), 2),
-        runner.split_key(RunSettings(test_suite=False), 2),
-        runner.split_key(base, 2, engine="transformers/cpu/int8"),
+        key_of(base, 0),
+        key_of(RunSettings(max_new_tokens=64), 2),
+        key_of(RunSettings(eval_limit=5), 2),
+        key_of(RunSettings(test_suite=False), 2),
+        key_of(base, 2, engine="transformers/cpu/int8"),
     }
     assert key not in changed and len(changed) == 5
     head = split_head(base, 2)  # what `rounds` finds an evaluation by, whatever the engine
-    assert key.startswith(head) and runner.split_key(base, 2, engine="transformers/cpu/int8").startswith(head)
+    assert key.startswith(head) and key_of(base, 2, engine="transformers/cpu/int8").startswith(head)
     film = catalogue.path("film")
     with open(film, "ab") as handle:  # a database's content changes
         handle.write(b"\0")
-    assert runner.split_key(base, 2) != key
+    assert key_of(base, 2) != key
+    logged = Example("film", "Which films are long?", "SELECT title FROM film", "log", "log:ab")
+    assert runner.split_key(base, 2, [*runner.eval_examples(base), logged]) != key_of(
+        base, 2
+    )  # a log question
     assert len(key) <= 100  # fits the store's column

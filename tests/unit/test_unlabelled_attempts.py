@@ -57,7 +57,12 @@ def test_a_question_without_a_majority_is_asked_until_max_attempts(
             _asked(s, db_id, labelled, 1, kept=True)
         settings = RunSettings(mode="unlabelled", db_ids=[db_id], max_attempts=max_attempts)
         step = Generate(Context(store, None, catalogue, tmp_path, None))
-        chosen = {e.question for e in step._unlabelled_questions("r", 3, settings, seed_base=0)}
+        chosen = {
+            e.question
+            for e in step._unlabelled_questions(
+                "r", 3, settings, seed_base=0, pool=step._train_examples(settings)
+            )
+        }
     finally:
         store.close()
     names = {"twice": twice, "once": once}

@@ -41,6 +41,7 @@ class Context:
     rollout: Rollout
     should_stop: Callable[[], bool] = lambda: False
     record_asks: bool = True  # Ask keeps each question and its answer (the question log)
+    on_logged: Callable[[], None] = lambda: None  # the question log grew: wakes runs that wait on it
 
 
 class StepBase:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from services.controller.evaluation_keys import split_head
 from services.controller.faults import crash_point
 from services.controller.gate import decide
 from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
+from services.controller.question_log import LOG_SPLIT, logged_questions, split_log
 from services.controller.settings import RunSettings
 from services.controller.steps import gold_free
 from services.controller.steps.base import Context, StepBase, StepResult
@@ -35,16 +37,25 @@ class Evaluate(StepBase):
         super().__init__(ctx)
         self._digests: dict[tuple[str, int, int], str] = {}
 
-    def eval_examples(self, settings: RunSettings) -> list[Example]:
+    def eval_examples(self, settings: RunSettings, log_before: datetime | None = None) -> list[Example]:
+        """The held-out split's questions (eval_limit of them); a run on the question log adds the
+        log's held-out questions with a person's SQL (asked before log_before: one round's gate
+        questions stay the same however many arrive while it runs). When the split has no SQL,
+        the log's questions are the gate's alone: gold beats pseudo-labels."""
         examples = self.ctx.catalogue.examples(settings.eval_split)
-        return examples[: settings.eval_limit] if settings.eval_limit else examples
+        examples = examples[: settings.eval_limit] if settings.eval_limit else examples
+        if settings.questions_from != "log":
+            return examples
+        logged = split_log(logged_questions(self.ctx.store, before=log_before), settings.log_holdout).gate
+        if logged and not any(e.query for e in examples):
+            return logged
+        return examples + logged
 
-    def split_key(self, settings: RunSettings, shots: int, engine: str = "") -> str:
+    def split_key(self, settings: RunSettings, shots: int, examples: list[Example], engine: str = "") -> str:
         """What an evaluation is reused for: everything that changes its score - the held-out
         questions and databases (content), limit, test suites, the prompt (template, shots), the
         decoding (greedy, token budget) and the generation engine. A readable head and a digest of
         the rest."""
-        examples = self.eval_examples(settings)
         content = {
             "examples": [[e.id, e.db_id, e.question, e.query] for e in examples],
             "databases": {
@@ -80,18 +91,19 @@ class Evaluate(StepBase):
             self._digests[key] = file_hash(path)
         return self._digests[key]
 
-    def ensure_evaluated(self, version: ModelVersion, settings: RunSettings) -> Evaluation:
-        """The version's accuracy on the held-out set, asked with its own prompt, per question;
-        computed once and kept in the store."""
+    def ensure_evaluated(
+        self, version: ModelVersion, settings: RunSettings, examples: list[Example]
+    ) -> Evaluation:
+        """The version's accuracy on these held-out questions, asked with its own prompt, per
+        question; computed once and kept in the store."""
         shots = prompt_k(version, settings)
-        key = self.split_key(settings, shots, self.generation.engine())
+        key = self.split_key(settings, shots, examples, self.generation.engine())
         with self.ctx.store.session() as s:
             found = s.scalar(
                 select(Evaluation).where(Evaluation.model_version == version.version, Evaluation.split == key)
             )
             if found is not None:
                 return found
-        examples = self.eval_examples(settings)
         self.generation.in_work_slot(served_model(version))  # beside what serves, never in its place
         applied: set[str] = set()  # the grammar strengths generation applied to these answers
         predictions = []
@@ -155,11 +167,13 @@ class Evaluate(StepBase):
         with self.ctx.store.session() as s:
             new = s.get(ModelVersion, self.round_row(s, run.id, number).model_version)
             serving = s.get(ModelVersion, s.get(Run, run.id).serving_version)
-        examples = self.eval_examples(settings)
+            started = self.round_row(s, run.id, number).started_at
+        examples = self.eval_examples(settings, log_before=started)
         if not settings.gate_gold or not any(e.query for e in examples):
             return self._gold_free(run, settings, number, new, serving, examples)
-        old_eval = self.ensure_evaluated(serving, settings)
-        new_eval = self.ensure_evaluated(new, settings)
+        examples = [e for e in examples if e.query]  # (a split without SQL beside the log's gold)
+        old_eval = self.ensure_evaluated(serving, settings, examples)
+        new_eval = self.ensure_evaluated(new, settings, examples)
         column = 1 if settings.test_suite else 0  # the gate's metric: TS when computed, else EX
         metric = "test_suite" if settings.test_suite else "execution"
         comparison = compare_paired(
@@ -172,6 +186,7 @@ class Evaluate(StepBase):
             "new_test_suite": new_eval.test_suite or 0.0,
             "serving_test_suite": old_eval.test_suite or 0.0,
             "eval_samples": settings.eval_samples,  # 0: greedy answers; N: voted over N samples
+            **log_figures(new_eval, old_eval, column),
         }
         answers = (
             f"answers voted over {settings.eval_samples} samples"
@@ -240,6 +255,23 @@ class Evaluate(StepBase):
             figures,
         )
         return (Step.ROLLOUT if decision.roll_out else Step.REJECT), figures
+
+
+def log_figures(new: Evaluation, serving: Evaluation, column: int) -> dict[str, float]:
+    """Both versions on the question log's held-out questions alone (what users ask), when the gate
+    had any: the share each got right of those."""
+    ids = [q for q in (new.per_question or {}) if q.startswith(f"{LOG_SPLIT}:")]
+    if not ids:
+        return {}
+    right = {
+        name: sum(bool((e.per_question or {}).get(q, [False, False])[column]) for q in ids) / len(ids)
+        for name, e in (("new", new), ("serving", serving))
+    }
+    return {
+        "log_questions": len(ids),
+        "new_log_execution": right["new"],
+        "serving_log_execution": right["serving"],
+    }
 
 
 def power_figures(questions: int, alpha: float) -> dict[str, float]:

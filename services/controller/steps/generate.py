@@ -16,6 +16,7 @@ from services.controller.enums import Mode, Step
 from services.controller.events import record
 from services.controller.faults import crash_point
 from services.controller.generation_client import QUESTIONS_PER_CALL, SERVING, WORK
+from services.controller.question_log import logged_questions, split_log
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepResult
 from services.controller.steps.candidates import CandidateWriter
@@ -50,7 +51,15 @@ class Generate(CandidateWriter):
                 examples = rng.sample(examples, settings.questions_per_round)
             self._sample_sql(run.id, number, settings, examples, "labelled", writer, shots, slot, seed_base)
         if settings.mode == Mode.UNLABELLED:
-            examples = self._unlabelled_questions(run.id, number, settings, seed_base)
+            if settings.questions_from == "log":
+                pool, labelled = self._log_questions(run.id, number, settings)
+                if labelled:  # a person's SQL: sampled and judged against it, as labelled mode does
+                    self._sample_sql(
+                        run.id, number, settings, labelled, "labelled", writer, shots, slot, seed_base
+                    )
+            else:
+                pool = self._train_examples(settings)
+            examples = self._unlabelled_questions(run.id, number, settings, seed_base, pool)
             self._sample_sql(run.id, number, settings, examples, "unlabelled", writer, shots, slot, seed_base)
         if settings.mode in (Mode.SELF_INSTRUCT, Mode.BOTH):
             for db_index, db_id in enumerate(self._databases(settings)):
@@ -122,13 +131,31 @@ class Generate(CandidateWriter):
             self._store_candidates(run_id, number, task, rows, {"repairs": sum(len(r) for r in repairs)})
             crash_point("GENERATE:mid")
 
+    def _log_questions(
+        self, run_id: str, number: int, settings: RunSettings
+    ) -> tuple[list[Example], list[Example]]:
+        """The question log as it stood when the round began (a resumed round reads the same
+        questions): (questions without a person's SQL, those with it), held-out ones and those on
+        the run's held-out databases left out."""
+        with self.ctx.store.session() as s:
+            started = self.round_row(s, run_id, number).started_at
+        logged = logged_questions(self.ctx.store, settings.db_ids, before=started)
+        eval_dbs = {e.db_id for e in self.ctx.catalogue.examples(settings.eval_split)}
+        training = split_log(logged, settings.log_holdout, eval_dbs).training
+        with_sql = [q.example() for q in training if q.gold_sql]
+        if settings.questions_per_round and settings.questions_per_round < len(with_sql):
+            with_sql = random.Random(settings.seed * 100_000 + number).sample(
+                with_sql, settings.questions_per_round
+            )
+        return [q.example() for q in training if not q.gold_sql], with_sql
+
     def _unlabelled_questions(
-        self, run_id: str, number: int, settings: RunSettings, seed_base: int
+        self, run_id: str, number: int, settings: RunSettings, seed_base: int, pool: list[Example]
     ) -> list[Example]:
         """This round's questions: those no earlier round of the run labelled (a question without a
         majority comes back: the next version may agree with itself) and that have not been asked
         in max_attempts rounds already, questions_per_round of them when set. Only the question
-        travels on: the split's SQL, if it has any, is dropped here."""
+        travels on: the pool's SQL, if it has any, is dropped here."""
         with self.ctx.store.session() as s:
             asked = s.execute(
                 select(Candidate.db_id, Candidate.question, func.count(distinct(Candidate.round)))
@@ -150,7 +177,7 @@ class Generate(CandidateWriter):
             )
         examples = [
             Example(e.db_id, e.question, "", e.split, e.id)
-            for e in self._train_examples(settings)
+            for e in pool
             if (e.db_id, e.question) not in labelled
             and not (
                 settings.max_attempts and attempts.get((e.db_id, e.question), 0) >= settings.max_attempts

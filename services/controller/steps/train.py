@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from services.controller.enums import Step, VersionStatus
 from services.controller.faults import crash_point
+from services.controller.question_log import logged_questions, question_key, split_log
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
 from services.controller.trainer_client import JobRequest, manifest_of
@@ -23,7 +24,8 @@ class Train(StepBase):
     def kept_pairs(self, run_id: str, number: int, settings: RunSettings) -> list[TrainingPair]:
         """What round `number` trains on: its kept pairs, or those of rounds 1..number when
         accumulating, after the seed examples when train_on_seed; deduplicated and capped per
-        question (services/controller/training_set.py). Empty when the critic kept nothing."""
+        question (services/controller/training_set.py); on the question log, only questions still
+        in it and not held out. Empty when the critic kept nothing."""
         rounds = Candidate.round <= number if settings.accumulate else Candidate.round == number
         with self.ctx.store.session() as s:
             rows = s.execute(
@@ -41,6 +43,11 @@ class Train(StepBase):
         if not rows:
             return []
         kept = [KeptRow(*row) for row in rows]
+        if settings.questions_from == "log":  # what was forgotten since, or is held out, never trains
+            eval_dbs = {e.db_id for e in self.ctx.catalogue.examples(settings.eval_split)}
+            logged = logged_questions(self.ctx.store, settings.db_ids)
+            allowed = {q.key for q in split_log(logged, settings.log_holdout, eval_dbs).training}
+            kept = [k for k in kept if question_key(k.db_id, k.question) in allowed]
         if settings.train_on_seed and "seed" in self.ctx.catalogue.split_files:
             kept += seed_rows(self.ctx.catalogue.examples("seed"))
         return with_evidence(select_training_pairs(kept, settings.max_sql_per_question), self.ctx.catalogue)

@@ -51,6 +51,12 @@ class RunMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RUN_MODE_LABELLED: _ClassVar[RunMode]
     RUN_MODE_BOTH: _ClassVar[RunMode]
     RUN_MODE_UNLABELLED: _ClassVar[RunMode]
+
+class FeedbackVerdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FEEDBACK_VERDICT_UNSPECIFIED: _ClassVar[FeedbackVerdict]
+    FEEDBACK_VERDICT_RIGHT: _ClassVar[FeedbackVerdict]
+    FEEDBACK_VERDICT_WRONG: _ClassVar[FeedbackVerdict]
 RUN_STATE_UNSPECIFIED: RunState
 RUN_STATE_RUNNING: RunState
 RUN_STATE_PAUSED: RunState
@@ -79,9 +85,12 @@ RUN_MODE_SELF_INSTRUCT: RunMode
 RUN_MODE_LABELLED: RunMode
 RUN_MODE_BOTH: RunMode
 RUN_MODE_UNLABELLED: RunMode
+FEEDBACK_VERDICT_UNSPECIFIED: FeedbackVerdict
+FEEDBACK_VERDICT_RIGHT: FeedbackVerdict
+FEEDBACK_VERDICT_WRONG: FeedbackVerdict
 
 class RunSpec(_message.Message):
-    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs", "train_on_seed", "continuous", "train_batch_size", "judge_timeout_seconds", "evaluate_timeout_seconds", "watch_timeout_seconds", "train_int8_base", "majority_share", "majority_min_votes", "eval_samples", "train_gradient_checkpointing", "train_precision", "constrain", "gate_gold", "gate_samples", "max_attempts", "repair_attempts", "eval_repair")
+    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs", "train_on_seed", "continuous", "train_batch_size", "judge_timeout_seconds", "evaluate_timeout_seconds", "watch_timeout_seconds", "train_int8_base", "majority_share", "majority_min_votes", "eval_samples", "train_gradient_checkpointing", "train_precision", "constrain", "gate_gold", "gate_samples", "max_attempts", "repair_attempts", "eval_repair", "questions_from", "log_holdout", "min_new_questions", "round_interval_seconds")
     class ComplexityMixEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -135,6 +144,10 @@ class RunSpec(_message.Message):
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     REPAIR_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     EVAL_REPAIR_FIELD_NUMBER: _ClassVar[int]
+    QUESTIONS_FROM_FIELD_NUMBER: _ClassVar[int]
+    LOG_HOLDOUT_FIELD_NUMBER: _ClassVar[int]
+    MIN_NEW_QUESTIONS_FIELD_NUMBER: _ClassVar[int]
+    ROUND_INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     name: str
     db_ids: _containers.RepeatedScalarFieldContainer[str]
     mode: RunMode
@@ -181,7 +194,11 @@ class RunSpec(_message.Message):
     max_attempts: int
     repair_attempts: int
     eval_repair: int
-    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[RunMode, str]] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ..., continuous: _Optional[bool] = ..., train_batch_size: _Optional[int] = ..., judge_timeout_seconds: _Optional[float] = ..., evaluate_timeout_seconds: _Optional[float] = ..., watch_timeout_seconds: _Optional[float] = ..., train_int8_base: _Optional[bool] = ..., majority_share: _Optional[float] = ..., majority_min_votes: _Optional[int] = ..., eval_samples: _Optional[int] = ..., train_gradient_checkpointing: _Optional[bool] = ..., train_precision: _Optional[str] = ..., constrain: _Optional[str] = ..., gate_gold: _Optional[bool] = ..., gate_samples: _Optional[int] = ..., max_attempts: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., eval_repair: _Optional[int] = ...) -> None: ...
+    questions_from: str
+    log_holdout: float
+    min_new_questions: int
+    round_interval_seconds: float
+    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[RunMode, str]] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ..., continuous: _Optional[bool] = ..., train_batch_size: _Optional[int] = ..., judge_timeout_seconds: _Optional[float] = ..., evaluate_timeout_seconds: _Optional[float] = ..., watch_timeout_seconds: _Optional[float] = ..., train_int8_base: _Optional[bool] = ..., majority_share: _Optional[float] = ..., majority_min_votes: _Optional[int] = ..., eval_samples: _Optional[int] = ..., train_gradient_checkpointing: _Optional[bool] = ..., train_precision: _Optional[str] = ..., constrain: _Optional[str] = ..., gate_gold: _Optional[bool] = ..., gate_samples: _Optional[int] = ..., max_attempts: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., eval_repair: _Optional[int] = ..., questions_from: _Optional[str] = ..., log_holdout: _Optional[float] = ..., min_new_questions: _Optional[int] = ..., round_interval_seconds: _Optional[float] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
     __slots__ = ("spec",)
@@ -196,7 +213,7 @@ class RunRef(_message.Message):
     def __init__(self, run_id: _Optional[str] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ("run_id", "name", "state", "current_round", "current_step", "spec", "serving_version")
+    __slots__ = ("run_id", "name", "state", "current_round", "current_step", "spec", "serving_version", "waiting_for")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -204,6 +221,7 @@ class Run(_message.Message):
     CURRENT_STEP_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     SERVING_VERSION_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FOR_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     name: str
     state: RunState
@@ -211,7 +229,8 @@ class Run(_message.Message):
     current_step: Step
     spec: RunSpec
     serving_version: str
-    def __init__(self, run_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., current_round: _Optional[int] = ..., current_step: _Optional[_Union[Step, str]] = ..., spec: _Optional[_Union[RunSpec, _Mapping]] = ..., serving_version: _Optional[str] = ...) -> None: ...
+    waiting_for: str
+    def __init__(self, run_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., current_round: _Optional[int] = ..., current_step: _Optional[_Union[Step, str]] = ..., spec: _Optional[_Union[RunSpec, _Mapping]] = ..., serving_version: _Optional[str] = ..., waiting_for: _Optional[str] = ...) -> None: ...
 
 class ListRunsRequest(_message.Message):
     __slots__ = ()
@@ -397,20 +416,22 @@ class ListCandidatesResponse(_message.Message):
     def __init__(self, candidates: _Optional[_Iterable[_Union[CandidateSummary, _Mapping]]] = ...) -> None: ...
 
 class AskRequest(_message.Message):
-    __slots__ = ("question", "db_id", "version", "samples", "max_rows", "repair_attempts")
+    __slots__ = ("question", "db_id", "version", "samples", "max_rows", "repair_attempts", "asked_by")
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     DB_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     MAX_ROWS_FIELD_NUMBER: _ClassVar[int]
     REPAIR_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    ASKED_BY_FIELD_NUMBER: _ClassVar[int]
     question: str
     db_id: str
     version: str
     samples: int
     max_rows: int
     repair_attempts: int
-    def __init__(self, question: _Optional[str] = ..., db_id: _Optional[str] = ..., version: _Optional[str] = ..., samples: _Optional[int] = ..., max_rows: _Optional[int] = ..., repair_attempts: _Optional[int] = ...) -> None: ...
+    asked_by: str
+    def __init__(self, question: _Optional[str] = ..., db_id: _Optional[str] = ..., version: _Optional[str] = ..., samples: _Optional[int] = ..., max_rows: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., asked_by: _Optional[str] = ...) -> None: ...
 
 class Answer(_message.Message):
     __slots__ = ("sql", "version", "few_shot_k", "samples", "agreement_votes", "executable", "status", "error", "result", "row_count", "elapsed_ms", "repaired_sql", "repaired_error", "answer_id")
@@ -443,3 +464,29 @@ class Answer(_message.Message):
     repaired_error: str
     answer_id: str
     def __init__(self, sql: _Optional[str] = ..., version: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., samples: _Optional[int] = ..., agreement_votes: _Optional[int] = ..., executable: _Optional[int] = ..., status: _Optional[_Union[_critic_pb2.ExecutionStatus, str]] = ..., error: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.ResultSet, _Mapping]] = ..., row_count: _Optional[int] = ..., elapsed_ms: _Optional[float] = ..., repaired_sql: _Optional[str] = ..., repaired_error: _Optional[str] = ..., answer_id: _Optional[str] = ...) -> None: ...
+
+class FeedbackRequest(_message.Message):
+    __slots__ = ("answer_id", "verdict", "corrected_sql", "note", "given_by")
+    ANSWER_ID_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    CORRECTED_SQL_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    GIVEN_BY_FIELD_NUMBER: _ClassVar[int]
+    answer_id: str
+    verdict: FeedbackVerdict
+    corrected_sql: str
+    note: str
+    given_by: str
+    def __init__(self, answer_id: _Optional[str] = ..., verdict: _Optional[_Union[FeedbackVerdict, str]] = ..., corrected_sql: _Optional[str] = ..., note: _Optional[str] = ..., given_by: _Optional[str] = ...) -> None: ...
+
+class FeedbackReply(_message.Message):
+    __slots__ = ("answer_id", "verdict", "gold_sql", "row_count")
+    ANSWER_ID_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    GOLD_SQL_FIELD_NUMBER: _ClassVar[int]
+    ROW_COUNT_FIELD_NUMBER: _ClassVar[int]
+    answer_id: str
+    verdict: FeedbackVerdict
+    gold_sql: str
+    row_count: int
+    def __init__(self, answer_id: _Optional[str] = ..., verdict: _Optional[_Union[FeedbackVerdict, str]] = ..., gold_sql: _Optional[str] = ..., row_count: _Optional[int] = ...) -> None: ...

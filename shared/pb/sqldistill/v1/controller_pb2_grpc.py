@@ -95,6 +95,11 @@ class ControllerServiceStub:
                 request_serializer=sqldistill_dot_v1_dot_controller__pb2.AskRequest.SerializeToString,
                 response_deserializer=sqldistill_dot_v1_dot_controller__pb2.Answer.FromString,
                 _registered_method=True)
+        self.Feedback = channel.unary_unary(
+                '/sqldistill.v1.ControllerService/Feedback',
+                request_serializer=sqldistill_dot_v1_dot_controller__pb2.FeedbackRequest.SerializeToString,
+                response_deserializer=sqldistill_dot_v1_dot_controller__pb2.FeedbackReply.FromString,
+                _registered_method=True)
 
 
 class ControllerServiceServicer:
@@ -177,6 +182,14 @@ class ControllerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Feedback(self, request, context):
+        """Say whether an answer was right; a corrected SQL is run by the critic before it is stored, and
+        then is a person's SQL for that question: runs on the question log train and gate on it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControllerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -239,6 +252,11 @@ def add_ControllerServiceServicer_to_server(servicer, server):
                     servicer.Ask,
                     request_deserializer=sqldistill_dot_v1_dot_controller__pb2.AskRequest.FromString,
                     response_serializer=sqldistill_dot_v1_dot_controller__pb2.Answer.SerializeToString,
+            ),
+            'Feedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.Feedback,
+                    request_deserializer=sqldistill_dot_v1_dot_controller__pb2.FeedbackRequest.FromString,
+                    response_serializer=sqldistill_dot_v1_dot_controller__pb2.FeedbackReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -566,6 +584,33 @@ class ControllerService:
             '/sqldistill.v1.ControllerService/Ask',
             sqldistill_dot_v1_dot_controller__pb2.AskRequest.SerializeToString,
             sqldistill_dot_v1_dot_controller__pb2.Answer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Feedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqldistill.v1.ControllerService/Feedback',
+            sqldistill_dot_v1_dot_controller__pb2.FeedbackRequest.SerializeToString,
+            sqldistill_dot_v1_dot_controller__pb2.FeedbackReply.FromString,
             options,
             channel_credentials,
             insecure,

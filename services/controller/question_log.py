@@ -1,0 +1,125 @@
+"""The question log as a run reads it (`questions_from: log`): each distinct question people asked or
+imported, with a person's SQL where feedback or an import gave one; which of them are held out (a
+hash of the question decides, so the same ones always are: they never train, and those with a
+person's SQL are gate questions); and what arrived since a time, which a continuous run waits for."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from services.controller.training_set import normalise_question
+from shared.catalogue import Example
+from shared.store import AskedQuestion, Store
+
+LOG_SPLIT = "log"  # the split name the log's questions carry as Examples
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    db_id: str
+    question: str  # as first asked
+    gold_sql: str  # a person's SQL ("" without): the newest correction, right-mark or import
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return question_key(self.db_id, self.question)
+
+    def example(self) -> Example:
+        digest = hashlib.sha256("\n".join(self.key).encode()).hexdigest()[:16]
+        return Example(self.db_id, self.question, self.gold_sql, LOG_SPLIT, f"log:{digest}")
+
+
+def question_key(db_id: str, question: str) -> tuple[str, str]:
+    """Case, spacing and trailing punctuation do not make a question new (the training set's rule)."""
+    return db_id, normalise_question(question)
+
+
+def held_out(db_id: str, question: str, share: float) -> bool:
+    """Whether the question belongs to the held-out share: a hash, so it never changes side."""
+    digest = hashlib.sha256("\n".join(question_key(db_id, question)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def logged_questions(
+    store: Store, db_ids: Iterable[str] | None = None, before: datetime | None = None
+) -> list[LoggedQuestion]:
+    """Each distinct question of the log, oldest first, on these databases when given, as it stood
+    at `before` when given (questions asked later are left out; their SQL too)."""
+    query = select(AskedQuestion).order_by(AskedQuestion.created_at, AskedQuestion.id)
+    wanted = set(db_ids or ())
+    if wanted:
+        query = query.where(AskedQuestion.db_id.in_(wanted))
+    cutoff = _aware(before) if before is not None else None
+    first: dict[tuple[str, str], AskedQuestion] = {}
+    gold: dict[tuple[str, str], tuple[datetime, str]] = {}
+    with store.session() as s:
+        for row in s.scalars(query):
+            if cutoff is not None and _aware(row.created_at) >= cutoff:
+                continue
+            key = question_key(row.db_id, row.question)
+            first.setdefault(key, row)
+            when = row.feedback_at or row.created_at
+            if row.gold_sql and (cutoff is None or _aware(when) < cutoff):
+                if key not in gold or _aware(when) >= _aware(gold[key][0]):
+                    gold[key] = (when, row.gold_sql)
+        return [LoggedQuestion(r.db_id, r.question, gold.get(k, (None, ""))[1]) for k, r in first.items()]
+
+
+@dataclass(frozen=True)
+class LogSplit:
+    training: list[LoggedQuestion]  # may train: unlabelled, or labelled when gold_sql is set
+    gate: list[Example]  # held out with a person's SQL: the gate's questions from the log
+
+
+def split_log(
+    questions: Iterable[LoggedQuestion], holdout: float, held_out_dbs: Iterable[str] = ()
+) -> LogSplit:
+    """Training and gate questions; questions on the run's held-out databases never train either."""
+    away = set(held_out_dbs)
+    training, gate = [], []
+    for q in questions:
+        if held_out(q.db_id, q.question, holdout):
+            if q.gold_sql:
+                gate.append(q.example())
+        elif q.db_id not in away:
+            training.append(q)
+    return LogSplit(training, gate)
+
+
+@dataclass(frozen=True)
+class NewMaterial:
+    questions: int  # distinct questions first asked (or imported) since then
+    corrections: int  # person's SQL given since then
+
+
+def new_since(store: Store, since: datetime, db_ids: Iterable[str] | None = None) -> NewMaterial:
+    """What arrived in the log after `since` - what a waiting continuous run counts."""
+    wanted, since = set(db_ids or ()), _aware(since)
+    rows = select(
+        AskedQuestion.db_id,
+        AskedQuestion.question,
+        AskedQuestion.created_at,
+        AskedQuestion.feedback_at,
+        AskedQuestion.gold_sql,
+    )
+    if wanted:
+        rows = rows.where(AskedQuestion.db_id.in_(wanted))
+    first_asked: dict[tuple[str, str], datetime] = {}
+    corrections = 0
+    with store.session() as s:
+        for db_id, question, created, feedback_at, gold_sql in s.execute(rows):
+            key = question_key(db_id, question)
+            if key not in first_asked or _aware(created) < first_asked[key]:
+                first_asked[key] = _aware(created)
+            corrections += bool(gold_sql and feedback_at and _aware(feedback_at) > since)
+    return NewMaterial(sum(1 for when in first_asked.values() if when > since), corrections)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes for timezone columns; every time here is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
