@@ -97,9 +97,17 @@ class NewMaterial:
     corrections: int  # person's SQL given since then
 
 
-def new_since(store: Store, since: datetime, db_ids: Iterable[str] | None = None) -> NewMaterial:
-    """What arrived in the log after `since` - what a waiting continuous run counts."""
-    wanted, since = set(db_ids or ()), _aware(since)
+def new_since(
+    store: Store,
+    since: datetime,
+    db_ids: Iterable[str] | None = None,
+    holdout: float = 0.0,
+    held_out_dbs: Iterable[str] = (),
+) -> NewMaterial:
+    """What arrived in the log after `since` that a run could learn from - what a waiting continuous
+    run counts: questions of the held-out share or on held-out databases never train, so they do
+    not start a round."""
+    wanted, since, away = set(db_ids or ()), _aware(since), set(held_out_dbs)
     rows = select(
         AskedQuestion.db_id,
         AskedQuestion.question,
@@ -113,6 +121,8 @@ def new_since(store: Store, since: datetime, db_ids: Iterable[str] | None = None
     corrections = 0
     with store.session() as s:
         for db_id, question, created, feedback_at, gold_sql in s.execute(rows):
+            if db_id in away or held_out(db_id, question, holdout):
+                continue
             key = question_key(db_id, question)
             if key not in first_asked or _aware(created) < first_asked[key]:
                 first_asked[key] = _aware(created)

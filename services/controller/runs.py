@@ -243,7 +243,8 @@ class RunManager:
         since = _utc(last) if last is not None else datetime.min.replace(tzinfo=UTC)
         clock_from = _utc(last or run.created_at)
         left = settings.round_interval_seconds - (datetime.now(UTC) - clock_from).total_seconds()
-        new = new_since(self.ctx.store, since, settings.db_ids)
+        eval_dbs = {e.db_id for e in self.ctx.catalogue.examples(settings.eval_split)}
+        new = new_since(self.ctx.store, since, settings.db_ids, settings.log_holdout, eval_dbs)
         if left <= 0 or new.questions >= settings.min_new_questions or new.corrections:
             return 0.0
         waiting = (
@@ -253,6 +254,7 @@ class RunManager:
         if run.waiting_for is None:
             record(s, EventKind.WAITING, f"round {run.current_round + 1} waits for {waiting}", run.id)
         run.waiting_for = waiting
+        s.flush()  # before the caller expunges the run
         return min(left, LOG_POLL_SECONDS)
 
     def wake_waiting(self) -> None:

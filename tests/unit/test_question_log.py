@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.controller.question_log import held_out, logged_questions, new_since, split_log
+from services.controller.question_log import NewMaterial, held_out, logged_questions, new_since, split_log
 from shared.store import AskedQuestion, Store
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -100,3 +100,5 @@ def test_new_material_counts_first_asks_and_corrections_after_a_time(store):
     shop = new_since(store, since, ["shop"])
     assert (shop.questions, shop.corrections) == (1, 1)
     assert new_since(store, T0 + timedelta(hours=2)).questions == 0
+    assert new_since(store, since, held_out_dbs=["zoo"]).questions == 1  # never trains: not counted
+    assert new_since(store, since, holdout=1.0) == NewMaterial(0, 0)  # all held out: nothing to learn

@@ -46,7 +46,8 @@ class Evaluate(StepBase):
         examples = examples[: settings.eval_limit] if settings.eval_limit else examples
         if settings.questions_from != "log":
             return examples
-        logged = split_log(logged_questions(self.ctx.store, before=log_before), settings.log_holdout).gate
+        asked = logged_questions(self.ctx.store, self.ctx.catalogue.db_ids, before=log_before)
+        logged = split_log(asked, settings.log_holdout).gate
         if logged and not any(e.query for e in examples):
             return logged
         return examples + logged
