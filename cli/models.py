@@ -35,8 +35,10 @@ def models(config_file: ConfigOption = None) -> None:
             if v.accuracy.total
             else ""
         )
-        return f"[{colour}]{v.version}[/{colour}] {status_text(v.status)}{acc}" + (
-            f" (run {v.run_id} round {v.round})" if v.run_id else ""
+        return (
+            f"[{colour}]{v.version}[/{colour}] {status_text(v.status)}{acc}"
+            + (f" (run {v.run_id} round {v.round})" if v.run_id else "")
+            + asked_text(v.asked)
         )
 
     tree = Tree("model versions")
@@ -47,6 +49,20 @@ def models(config_file: ConfigOption = None) -> None:
 
     add(tree, "")
     console.print(tree)
+
+
+def asked_text(asked: Any) -> str:
+    """What the question log says of a version: its answers to people, their feedback, and EX on the
+    log's held-out questions with a person's SQL."""
+    parts = []
+    if asked.answered:
+        parts.append(
+            f"answered {asked.answered} asks, {asked.executable:.0%} ran, agreement {asked.agreement:.2f}, "
+            f"marked {asked.marked_right} right / {asked.marked_wrong} wrong"
+        )
+    if asked.log_questions:
+        parts.append(f"EX {asked.log_execution:.3f} on {asked.log_questions} held-out log questions")
+    return f"; {'; '.join(parts)}" if parts else ""
 
 
 def rollback(

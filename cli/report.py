@@ -122,6 +122,7 @@ def build_report(stub: Any, run_id: str, out_dir: Path, examples: int = 8) -> Pa
                 if level in by_level:
                     a = by_level[level]
                     lines.append(f"| {level} | {a.total} | {a.execution:.3f} | {a.test_suite:.3f} |")
+    lines += log_section(stub, run, out_dir)
     for title, items in (("Kept pairs (examples)", kept), ("Rejected pairs (examples) and why", rejected)):
         lines += [
             "",
@@ -163,3 +164,65 @@ def gate_notes(rounds: list[Any]) -> list[str]:
                 text += f" (**a decision on fewer than {FEW_GATE_QUESTIONS} questions**)"
         notes.append(text)
     return ["", "Gate decisions:", "", *notes] if notes else []
+
+
+def log_section(stub: Any, run: Any, out_dir: Path) -> list[str]:
+    """The run's versions as the question log saw them, oldest first, with a plot: what people asked
+    each, how often its answers ran and its samples agreed, their feedback, and EX on the log's
+    held-out questions with a person's SQL. Empty when no one asked the run's versions anything."""
+    models = stub.ListModels(controller_pb2.ListModelsRequest()).models
+    trained = [m for m in models if m.run_id == run.run_id]
+    parents = {m.parent for m in trained} - {m.version for m in trained}  # the version it began from
+    ours = [m for m in models if (m.run_id == run.run_id or m.version in parents)]
+    ours = [m for m in ours if m.asked.answered or m.asked.log_questions]
+    if not ours:
+        return []
+    lines = [
+        "",
+        "## The question log",
+        "",
+        "Per version: questions people asked it, the share of its answers that ran, the mean agreement of",
+        "its samples, feedback, and EX on the log's held-out questions with a person's SQL (its latest",
+        "evaluation).",
+        "",
+        "| version | answered | ran | agreement | right / wrong | log questions | EX on the log |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in ours:
+        a = m.asked
+        lines.append(
+            f"| {m.version} | {a.answered} | {a.executable:.3f} | {a.agreement:.3f} | {a.marked_right} / "
+            f"{a.marked_wrong} | {a.log_questions} | {a.log_execution:.3f} |"
+        )
+    plot = out_dir / "question_log.png"
+    _plot_log(ours, plot)
+    return [*lines, "", f"![the question log per version]({plot.name})"]
+
+
+def _plot_log(models: list[Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = list(range(len(models)))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    top.plot(x, [m.asked.executable for m in models], "o-", label="answers that ran")
+    top.plot(x, [m.asked.agreement for m in models], "s--", label="sample agreement")
+    with_log = [(i, m.asked.log_execution) for i, m in zip(x, models, strict=True) if m.asked.log_questions]
+    if with_log:
+        top.plot(*zip(*with_log, strict=True), "^-", label="EX on held-out log questions")
+    top.set_ylim(0, 1.05)
+    top.set_ylabel("share")
+    top.legend(fontsize=8)
+    top.grid(alpha=0.3)
+    bottom.bar(x, [m.asked.answered for m in models], 0.5, label="answered")
+    bottom.plot(x, [m.asked.marked_wrong for m in models], "rx", label="marked wrong")
+    bottom.set_ylabel("asks")
+    bottom.set_xticks(x, [m.version for m in models], rotation=20, fontsize=8)
+    bottom.legend(fontsize=8)
+    bottom.grid(alpha=0.3, axis="y")
+    fig.suptitle("sqldistill: the question log per version, oldest first")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

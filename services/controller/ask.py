@@ -9,9 +9,11 @@ prompt each expects, whether a run is using the work slot - and it already talks
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -34,6 +36,7 @@ from shared.store import AskedQuestion, ModelVersion, Run
 DEFAULT_ANSWER_ROWS = 20
 MAX_ANSWER_ROWS = 1_000
 ASK_SEED = 0  # the same question asked twice gets the same samples
+REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class AskIn:
     max_rows: int = 0
     repair_attempts: int | None = None  # None = defaults.REPAIR_ATTEMPTS
     asked_by: str = ""  # a client-supplied name, kept in the question log
+    request_id: str = ""  # a client's id: a retried ask is recorded once, under it
 
     @property
     def repairs(self) -> int:
@@ -69,6 +73,8 @@ class Asker:
             raise InvalidArgument("db_id is required")
         if len(request.asked_by) > MAX_NAME_CHARS:
             raise InvalidArgument(f"asked_by is at most {MAX_NAME_CHARS} characters")
+        if request.request_id and not REQUEST_ID.fullmatch(request.request_id):
+            raise InvalidArgument("request_id must be 1-32 characters of A-Z, a-z, 0-9, _ and -")
         if request.db_id not in self.ctx.catalogue.db_ids:
             raise NotFound(f"unknown database {request.db_id!r}")
         if not 0 <= request.samples <= MAX_VOTING_SAMPLES:
@@ -147,26 +153,33 @@ class Asker:
 
     def _record(self, request: AskIn, answer: controller_pb2.Answer) -> str:
         """The question and its answer in the question log; the answer's id."""
-        answer_id = uuid.uuid4().hex
+        answer_id = request.request_id or uuid.uuid4().hex
         with self.ctx.store.session() as s:
-            s.add(
-                AskedQuestion(
-                    id=answer_id,
-                    db_id=request.db_id,
-                    question=request.question,
-                    version=answer.version,
-                    few_shot_k=answer.few_shot_k,
-                    sql=answer.sql,
-                    samples=answer.samples,
-                    agreement_votes=answer.agreement_votes,
-                    executable=answer.executable,
-                    status=enum_text(critic_pb2.ExecutionStatus, answer.status),
-                    error=answer.error,
-                    row_count=answer.row_count,
-                    elapsed_ms=answer.elapsed_ms,
-                    repaired_sql=answer.repaired_sql or None,
-                    asked_by=request.asked_by,
-                )
+            added = self.ctx.store.insert_ignore(  # a retried request_id: recorded the first time
+                s,
+                AskedQuestion,
+                [
+                    dict(
+                        id=answer_id,
+                        db_id=request.db_id,
+                        question=request.question,
+                        version=answer.version,
+                        few_shot_k=answer.few_shot_k,
+                        sql=answer.sql,
+                        samples=answer.samples,
+                        agreement_votes=answer.agreement_votes,
+                        executable=answer.executable,
+                        status=enum_text(critic_pb2.ExecutionStatus, answer.status),
+                        error=answer.error,
+                        row_count=answer.row_count,
+                        elapsed_ms=answer.elapsed_ms,
+                        repaired_sql=answer.repaired_sql or None,
+                        origin="ask",
+                        asked_by=request.asked_by,
+                        created_at=datetime.now(UTC),
+                    )
+                ],
             )
-        self.ctx.on_logged()
+        if added:
+            self.ctx.on_logged()
         return answer_id

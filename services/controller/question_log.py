@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from services.controller.training_set import normalise_question
 from shared.catalogue import Example
@@ -133,3 +133,46 @@ def new_since(
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes for timezone columns; every time here is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class VersionAsks:
+    """What the log says of one version: its answers to people and their feedback."""
+
+    answered: int
+    executable: float  # share of its answers that ran
+    agreement: float  # mean share of samples in the answer's group, over answers with samples
+    marked_right: int
+    marked_wrong: int
+
+
+def asks_by_version(store: Store) -> dict[str, VersionAsks]:
+    ok = case((AskedQuestion.status == "ok", 1.0), else_=0.0)
+    share = case(
+        (AskedQuestion.samples > 0, 1.0 * AskedQuestion.agreement_votes / AskedQuestion.samples), else_=None
+    )
+    query = (
+        select(
+            AskedQuestion.version,
+            func.count(),
+            func.avg(ok),
+            func.avg(share),
+            func.sum(case((AskedQuestion.feedback == "right", 1), else_=0)),
+            func.sum(case((AskedQuestion.feedback == "wrong", 1), else_=0)),
+        )
+        .where(AskedQuestion.origin == "ask", AskedQuestion.version != "")
+        .group_by(AskedQuestion.version)
+    )
+    with store.session() as s:
+        return {
+            version: VersionAsks(count, float(ran or 0), float(agree or 0), int(right or 0), int(wrong or 0))
+            for version, count, ran, agree, right, wrong in s.execute(query)
+        }
+
+
+def log_execution(per_question: dict[str, list] | None) -> tuple[int, float]:
+    """An evaluation's held-out log questions and the share it answered right (EX)."""
+    ids = [q for q in (per_question or {}) if q.startswith(f"{LOG_SPLIT}:")]
+    if not ids:
+        return 0, 0.0
+    return len(ids), sum(bool(per_question[q][0]) for q in ids) / len(ids)

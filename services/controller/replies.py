@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.controller.question_log import VersionAsks, asks_by_version, log_execution
 from services.controller.run_views import RunViews
 from services.controller.settings import RunSettings
 from services.controller.versions import prompt_k
@@ -84,7 +85,14 @@ def run_message(run: Run, current_step: str) -> controller_pb2.Run:
     )
 
 
-def model_message(version: ModelVersion, evaluation: Any) -> controller_pb2.ModelVersion:
+def model_message(
+    version: ModelVersion, evaluation: Any, asks: VersionAsks | None = None
+) -> controller_pb2.ModelVersion:
+    log_questions, log_ex = log_execution(evaluation.per_question if evaluation is not None else None)
+    asked = controller_pb2.AskedFigures(log_questions=log_questions, log_execution=log_ex)
+    if asks is not None:
+        asked.answered, asked.executable, asked.agreement = asks.answered, asks.executable, asks.agreement
+        asked.marked_right, asked.marked_wrong = asks.marked_right, asks.marked_wrong
     return controller_pb2.ModelVersion(
         version=version.version,
         base=model_path(version.base),
@@ -97,6 +105,7 @@ def model_message(version: ModelVersion, evaluation: Any) -> controller_pb2.Mode
         accuracy=accuracy_message(evaluation),
         created_at=version.created_at.isoformat(),
         few_shot_k=prompt_k(version, RunSettings()),  # a base model: the default base prompt
+        asked=asked,
     )
 
 
@@ -150,8 +159,9 @@ class ReadReplies:
     def ListModels(
         self, request: controller_pb2.ListModelsRequest, **_: Any
     ) -> controller_pb2.ListModelsResponse:
+        asks = asks_by_version(self.queries.store)
         return controller_pb2.ListModelsResponse(
-            models=[model_message(v, e) for v, e in self.queries.models()]
+            models=[model_message(v, e, asks.get(v.version)) for v, e in self.queries.models()]
         )
 
     def ListCandidates(

@@ -77,6 +77,7 @@ class RunViews:
         return out
 
     def models(self) -> list[tuple[ModelVersion, Any]]:
+        """Each version with its latest evaluation."""
         with self.store.session() as s:
             out = []
             for version in s.scalars(select(ModelVersion).order_by(ModelVersion.created_at)):

@@ -332,7 +332,7 @@ class ListModelsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelVersion(_message.Message):
-    __slots__ = ("version", "base", "parent", "run_id", "round", "dataset_hash", "artifact_path", "status", "accuracy", "created_at", "few_shot_k")
+    __slots__ = ("version", "base", "parent", "run_id", "round", "dataset_hash", "artifact_path", "status", "accuracy", "created_at", "few_shot_k", "asked")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     BASE_FIELD_NUMBER: _ClassVar[int]
     PARENT_FIELD_NUMBER: _ClassVar[int]
@@ -344,6 +344,7 @@ class ModelVersion(_message.Message):
     ACCURACY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
+    ASKED_FIELD_NUMBER: _ClassVar[int]
     version: str
     base: str
     parent: str
@@ -355,7 +356,26 @@ class ModelVersion(_message.Message):
     accuracy: _common_pb2.Accuracy
     created_at: str
     few_shot_k: int
-    def __init__(self, version: _Optional[str] = ..., base: _Optional[str] = ..., parent: _Optional[str] = ..., run_id: _Optional[str] = ..., round: _Optional[int] = ..., dataset_hash: _Optional[str] = ..., artifact_path: _Optional[str] = ..., status: _Optional[_Union[VersionStatus, str]] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., created_at: _Optional[str] = ..., few_shot_k: _Optional[int] = ...) -> None: ...
+    asked: AskedFigures
+    def __init__(self, version: _Optional[str] = ..., base: _Optional[str] = ..., parent: _Optional[str] = ..., run_id: _Optional[str] = ..., round: _Optional[int] = ..., dataset_hash: _Optional[str] = ..., artifact_path: _Optional[str] = ..., status: _Optional[_Union[VersionStatus, str]] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., created_at: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., asked: _Optional[_Union[AskedFigures, _Mapping]] = ...) -> None: ...
+
+class AskedFigures(_message.Message):
+    __slots__ = ("answered", "executable", "agreement", "marked_right", "marked_wrong", "log_questions", "log_execution")
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    EXECUTABLE_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    MARKED_RIGHT_FIELD_NUMBER: _ClassVar[int]
+    MARKED_WRONG_FIELD_NUMBER: _ClassVar[int]
+    LOG_QUESTIONS_FIELD_NUMBER: _ClassVar[int]
+    LOG_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    answered: int
+    executable: float
+    agreement: float
+    marked_right: int
+    marked_wrong: int
+    log_questions: int
+    log_execution: float
+    def __init__(self, answered: _Optional[int] = ..., executable: _Optional[float] = ..., agreement: _Optional[float] = ..., marked_right: _Optional[int] = ..., marked_wrong: _Optional[int] = ..., log_questions: _Optional[int] = ..., log_execution: _Optional[float] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models",)
@@ -416,7 +436,7 @@ class ListCandidatesResponse(_message.Message):
     def __init__(self, candidates: _Optional[_Iterable[_Union[CandidateSummary, _Mapping]]] = ...) -> None: ...
 
 class AskRequest(_message.Message):
-    __slots__ = ("question", "db_id", "version", "samples", "max_rows", "repair_attempts", "asked_by")
+    __slots__ = ("question", "db_id", "version", "samples", "max_rows", "repair_attempts", "asked_by", "request_id")
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     DB_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -424,6 +444,7 @@ class AskRequest(_message.Message):
     MAX_ROWS_FIELD_NUMBER: _ClassVar[int]
     REPAIR_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     ASKED_BY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     question: str
     db_id: str
     version: str
@@ -431,7 +452,8 @@ class AskRequest(_message.Message):
     max_rows: int
     repair_attempts: int
     asked_by: str
-    def __init__(self, question: _Optional[str] = ..., db_id: _Optional[str] = ..., version: _Optional[str] = ..., samples: _Optional[int] = ..., max_rows: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., asked_by: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, question: _Optional[str] = ..., db_id: _Optional[str] = ..., version: _Optional[str] = ..., samples: _Optional[int] = ..., max_rows: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., asked_by: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class Answer(_message.Message):
     __slots__ = ("sql", "version", "few_shot_k", "samples", "agreement_votes", "executable", "status", "error", "result", "row_count", "elapsed_ms", "repaired_sql", "repaired_error", "answer_id")
