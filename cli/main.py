@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.ask import register as register_ask
+from cli.db import register as register_db
 from cli.connect import ConfigOption
 from cli.evaluate import register as register_evaluate
 from cli.export import register as register_export
@@ -36,6 +37,7 @@ register_ask(app)
 register_export(app)
 register_evaluate(app)
 register_questions(app)
+register_db(app)
 
 
 @app.command()

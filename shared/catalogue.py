@@ -40,6 +40,7 @@ class ColumnInfo:
     primary_key: bool = False
     not_null: bool = False
     sample_values: tuple[str, ...] = ()
+    comment: str = ""  # a source database's column comment (from a snapshot's manifest)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class TableInfo:
     columns: tuple[ColumnInfo, ...]
     foreign_keys: tuple[ForeignKeyInfo, ...] = ()
     row_count: int = 0
+    comment: str = ""  # a source database's table comment
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -101,19 +103,23 @@ def _create_table_text(table: TableInfo, sample_values: int) -> str:
         if column.name.lower() in fks:
             fk = fks[column.name.lower()]
             line += f" REFERENCES {fk.ref_table}({fk.ref_column})"
-        samples = column.sample_values[:sample_values]
-        lines.append((line, ", ".join(_literal(v) for v in samples)))
+        samples = ", ".join(_literal(v) for v in column.sample_values[:sample_values])
+        note = "; ".join(part for part in (column.comment, f"e.g. {samples}" if samples else "") if part)
+        lines.append((line, note))
     if not single_pk and table.primary_key:
         lines.append((f"  PRIMARY KEY ({', '.join(table.primary_key)})", ""))
     body = []
-    for i, (line, samples) in enumerate(lines):
+    for i, (line, note) in enumerate(lines):
         comma = "," if i < len(lines) - 1 else ""
-        body.append(f"{line}{comma}" + (f" -- e.g. {samples}" if samples else ""))
-    return f"CREATE TABLE {table.name} (\n" + "\n".join(body) + "\n);"
+        body.append(f"{line}{comma}" + (f" -- {note}" if note else ""))
+    head = f"-- {table.comment}\n" if table.comment else ""
+    return f"{head}CREATE TABLE {table.name} (\n" + "\n".join(body) + "\n);"
 
 
 def introspect(path: Path, db_id: str | None = None, samples_per_column: int = 3) -> DatabaseSchema:
-    """Read tables, columns, keys, row counts and sample values from the SQLite file itself."""
+    """Read tables, columns, keys, row counts and sample values from the SQLite file itself; a
+    snapshot of a source database adds the source's comments from its manifest."""
+    comments = _snapshot_tables(Path(path))
     connection = open_readonly(path)
     try:
         names = [
@@ -136,14 +142,38 @@ def introspect(path: Path, db_id: str | None = None, samples_per_column: int = 3
                     ref_column = next((r[1] for r in ref_info if r[5]), "rowid")
                 foreign_keys.append(ForeignKeyInfo(fk[3], fk[2], ref_column))
             columns = []
+            noted = comments.get(name, {})
             for _cid, column, ctype, notnull, _default, _pk in info:
                 samples = _sample_values(connection, name, column, samples_per_column)
-                columns.append(ColumnInfo(column, ctype or "", column in pk_columns, bool(notnull), samples))
+                columns.append(
+                    ColumnInfo(
+                        column,
+                        ctype or "",
+                        column in pk_columns,
+                        bool(notnull),
+                        samples,
+                        noted.get("columns", {}).get(column, {}).get("comment", ""),
+                    )
+                )
             (count,) = connection.execute(f"SELECT count(*) FROM {q}").fetchone()
-            tables.append(TableInfo(name, tuple(columns), tuple(foreign_keys), count))
+            tables.append(
+                TableInfo(name, tuple(columns), tuple(foreign_keys), count, noted.get("comment", ""))
+            )
     finally:
         connection.close()
     return DatabaseSchema(db_id or Path(path).stem, Path(path), tuple(tables))
+
+
+def _snapshot_tables(path: Path) -> dict:
+    """The tables of the snapshot manifest beside a database file (shared/sources/snapshot.py's
+    snapshot.json), for their comments; {} for any other database."""
+    manifest = path.with_name("snapshot.json")
+    if not manifest.is_file():
+        return {}
+    try:
+        return json.loads(manifest.read_text()).get("tables", {})
+    except (OSError, ValueError):
+        return {}
 
 
 def _sample_values(connection: sqlite3.Connection, table: str, column: str, limit: int) -> tuple[str, ...]:
@@ -210,20 +240,40 @@ class Catalogue:
 
     @property
     def db_ids(self) -> list[str]:
+        self._notice_new_databases()
         return sorted(self.databases)
 
     def path(self, db_id: str) -> Path:
+        if db_id not in self.databases:
+            self._notice_new_databases()
         try:
             return self.databases[db_id]
         except KeyError:
             raise KeyError(f"unknown database {db_id!r}") from None
 
     def schema(self, db_id: str) -> DatabaseSchema:
-        return self._schemas.setdefault(db_id, introspect(self.path(db_id), db_id))
+        """Introspected once per version of the file: a refreshed snapshot is read again."""
+        path = self.path(db_id)
+        key = (db_id, path.stat().st_mtime_ns)
+        if key not in self._schemas:
+            self._schemas[key] = introspect(path, db_id)
+        return self._schemas[key]
 
     @cached_property
-    def _schemas(self) -> dict[str, DatabaseSchema]:
+    def _schemas(self) -> dict[tuple[str, int], DatabaseSchema]:
         return {}
+
+    def _notice_new_databases(self) -> None:
+        """A Spider-format folder's database/ changed (`sqldistill db add` or `remove` while the
+        services run): scan it again, so a new snapshot is served without a restart."""
+        folder = self.root / "database"
+        try:
+            stamp = folder.stat().st_mtime_ns
+        except OSError:
+            return
+        if stamp != self.__dict__.get("_database_stamp"):
+            self.databases = _find_spider_databases(folder)
+            self.__dict__["_database_stamp"] = stamp
 
     @property
     def splits(self) -> list[str]:

@@ -10,6 +10,7 @@ from shared.store.models import (  # noqa: F401
     ModelVersion,
     Round,
     Run,
+    Source,
     TrainingJob,
     Verdict,
 )

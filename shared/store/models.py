@@ -203,3 +203,21 @@ class Event(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Source(Base):
+    """A team's database that sqldistill snapshots into the sandbox (#35). Never a password: the URL
+    is kept without one, and says where the password comes from at connect time."""
+
+    __tablename__ = "sources"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # its database id in the dataset
+    url: Mapped[str] = mapped_column(Text)  # without password
+    password_env: Mapped[str] = mapped_column(String(128), default="")
+    password_file: Mapped[str] = mapped_column(Text, default="")
+    source_schema: Mapped[str] = mapped_column(String(128), default="")  # "" = the source's default
+    snapshot_rows: Mapped[int] = mapped_column(Integer)  # rows copied per table (0 = all)
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the last snapshot's totals
+    last_error: Mapped[str] = mapped_column(Text, default="")  # the last refresh's failure ("" = none)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -33,7 +33,7 @@ def test_migration_upgrades_an_empty_database_to_the_models(store_url):
     assert diff == [], f"models and migrations disagree: {diff}"
     store.migrate()  # a second upgrade is a no-op
     with store.engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0007"
 
 
 def test_every_entity_round_trips(store_url):

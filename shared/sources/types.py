@@ -1,0 +1,99 @@
+"""Source column types to SQLite: which SQLite type a snapshot declares, how each value converts,
+and what is approximated - the table lives in type_map.yaml, beside this file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TYPE_MAP = Path(__file__).with_name("type_map.yaml")
+
+
+@dataclass(frozen=True)
+class Mapped:
+    sqlite: str  # the declared SQLite type
+    convert: Callable[[Any], Any]
+    note: str  # what is approximated ("" when nothing)
+
+
+def _timestamp(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ")
+    return _text(value)
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
+def _json(value: Any) -> Any:
+    return value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _real(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal | int | float) else _text(value)
+
+
+CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "boolean": lambda v: int(bool(v)),
+    "integer": lambda v: int(v),
+    "wide_integer": lambda v: int(v) if -(2**63) <= int(v) < 2**63 else str(v),
+    "real": _real,
+    "json": _json,
+    "timestamp": _timestamp,
+    "date": lambda v: v.isoformat() if isinstance(v, date) else _text(v),
+    "time": lambda v: v.isoformat() if isinstance(v, time) else _text(v),
+    "binary": lambda v: bytes(v) if isinstance(v, bytes | bytearray | memoryview) else _text(v).encode(),
+    "text": _text,
+}
+
+
+@cache
+def _rules() -> list[tuple[frozenset[str], str, str, str]]:
+    rules = []
+    for entry in yaml.safe_load(TYPE_MAP.read_text()):
+        if entry["value"] not in CONVERTERS:
+            raise ValueError(f"{TYPE_MAP}: unknown value conversion {entry['value']!r}")
+        rules.append((frozenset(entry["match"]), entry["sqlite"], entry["value"], entry["note"]))
+    return rules
+
+
+def type_names(source_type: Any) -> tuple[set[str], bool]:
+    """The names a type matches the table by, and whether it is a timestamp with a time zone: a
+    reflected SQLAlchemy type's class names, or a type as the engine writes it ('DECIMAL(10,2)',
+    'INTEGER[]', 'TIMESTAMP WITH TIME ZONE' - DuckDB's catalogue)."""
+    if isinstance(source_type, str):
+        text = source_type.strip().upper()
+        if text.endswith("]"):
+            return {"ARRAY"}, False
+        zoned = "WITH TIME ZONE" in text or text == "TIMESTAMPTZ"
+        base = text.split("(", 1)[0].replace(" WITH TIME ZONE", "").strip()
+        return ({"TIMESTAMP"} if zoned else {base, base.split(" ", 1)[0]}), zoned
+    return {cls.__name__ for cls in type(source_type).__mro__}, bool(getattr(source_type, "timezone", False))
+
+
+def map_type(source_type: Any) -> Mapped:
+    """The SQLite form of a source column's type (a reflected SQLAlchemy type, or its name)."""
+    names, zoned = type_names(source_type)
+    for match, sqlite, value, note in _rules():
+        if names & match:
+            if value == "timestamp" and zoned:
+                note = "timestamp with time zone, converted to UTC"
+            return Mapped(sqlite, _nullable(CONVERTERS[value]), note)
+    return Mapped("TEXT", _nullable(_text), f"unmapped type {source_type!s}: its text form")
+
+
+def _nullable(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)

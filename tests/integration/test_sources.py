@@ -1,0 +1,222 @@
+"""Your own databases as sources, against real engines: PostgreSQL (the session's pgserver) and
+DuckDB (a real file) - registered, snapshotted into the dataset folder (types, row caps with every
+referenced parent, comments in the prompt's schema), refreshed, removed; and what must not happen:
+a password stored, a write on the source, a failed refresh replacing the snapshot that serves."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+import pytest
+import sqlalchemy as sa
+
+from offline.sources import add_source, list_sources, refresh_source, remove_source
+from shared.catalogue import Catalogue
+from shared.sources.connection import SourceError
+from shared.sources import snapshot
+from shared.sources.snapshot import snapshot_path
+from tests.support.postgres import new_postgres_database
+
+SHOP = """
+CREATE TYPE tier AS ENUM ('basic', 'gold');
+CREATE TABLE customers (
+  id integer PRIMARY KEY, name text NOT NULL, level tier, meta jsonb, tags text[],
+  joined timestamptz, balance numeric(12, 2)
+);
+COMMENT ON TABLE customers IS 'People who bought something';
+COMMENT ON COLUMN customers.level IS 'loyalty tier';
+CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer REFERENCES customers(id), placed date);
+CREATE TABLE items (id integer PRIMARY KEY, order_id integer REFERENCES orders(id), sku text);
+INSERT INTO customers
+  SELECT i, 'customer ' || i, CASE WHEN mod(i, 2) = 0 THEN 'gold' ELSE 'basic' END::tier,
+         jsonb_build_object('n', i), ARRAY['a', 'b' || i], '2026-01-01 12:00:00+02'::timestamptz, i * 1.25
+  FROM generate_series(1, 50) AS i;
+-- the first orders and items by id point at rows past the first ones: a cap must add parents
+INSERT INTO orders SELECT i, 51 - (mod(i, 50) + 1), DATE '2026-02-01' + i FROM generate_series(1, 200) AS i;
+INSERT INTO items SELECT i, 201 - i, 'sku-' || i FROM generate_series(1, 400) AS i WHERE i <= 200;
+"""
+
+
+@pytest.fixture
+def shop(postgres) -> str:
+    url = new_postgres_database(postgres)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(SHOP)
+    engine.dispose()
+    return url
+
+
+def _contents(url: str) -> str:
+    """A digest of every row of the source: a snapshot must leave it as it was."""
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = [
+            connection.exec_driver_sql(f"SELECT * FROM {t} ORDER BY id").all()
+            for t in ("customers", "orders", "items")
+        ]
+    engine.dispose()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def _dangling(path) -> int:
+    """Foreign-key values in the snapshot whose parent row is not there."""
+    with sqlite3.connect(path) as connection:
+        return connection.execute(
+            "SELECT (SELECT count(*) FROM orders o LEFT JOIN customers c ON c.id = o.customer_id WHERE c.id IS NULL)"
+            " + (SELECT count(*) FROM items i LEFT JOIN orders o ON o.id = i.order_id WHERE o.id IS NULL)"
+        ).fetchone()[0]
+
+
+def test_a_postgres_source_is_snapshotted_with_its_types_capped_rows_parents_and_comments(
+    shop, tmp_path, monkeypatch
+):
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    dataset = tmp_path / "dataset"
+    (dataset / "database").mkdir(parents=True)
+    before = _contents(shop)
+    monkeypatch.setenv("SHOP_PASSWORD", "hunter2-not-stored")
+    manifest = add_source(store, dataset, "shop", shop, password_env="SHOP_PASSWORD", snapshot_rows=20)
+    path = snapshot_path(dataset, "shop")
+    tables = manifest["tables"]
+    assert {t: tables[t]["rows_present"] for t in tables} == {"customers": 50, "orders": 200, "items": 200}
+    assert tables["items"]["rows_copied"] == 20  # the cap
+    assert tables["orders"]["rows_copied"] > 20 and tables["orders"]["parents_added"] > 0  # items' orders
+    assert tables["customers"]["parents_added"] > 0 and _dangling(path) == 0  # ... and their customers
+    columns = tables["customers"]["columns"]
+    assert (
+        columns["level"]["approximated"].startswith("enum")
+        and columns["meta"]["approximated"] == "JSON as text"
+    )
+    assert columns["joined"]["approximated"] == "timestamp with time zone, converted to UTC"
+    with sqlite3.connect(path) as connection:
+        row = connection.execute(
+            "SELECT name, level, meta, tags, joined, balance FROM customers WHERE id = 2"
+        ).fetchone()
+    assert row == ("customer 2", "gold", '{"n": 2}', '["a", "b2"]', "2026-01-01 10:00:00", 2.5)
+
+    schema_text = Catalogue.load(dataset).schema("shop").schema_text()
+    assert "-- People who bought something\nCREATE TABLE customers" in schema_text
+    assert "level TEXT, -- loyalty tier; e.g." in schema_text
+    assert "customer_id INTEGER REFERENCES customers(id)" in schema_text
+
+    assert _contents(shop) == before  # read, never written
+    assert b"hunter2" not in (tmp_path / "store.db").read_bytes()  # no password stored
+    (listed,) = list_sources(store)
+    assert listed.name == "shop" and listed.figures["tables"] == 3 and "hunter2" not in listed.url
+
+    # The source changes; a refresh sees it. A failing refresh keeps the last snapshot serving.
+    engine = sa.create_engine(shop)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE customers SET name = 'renamed' WHERE id = 2")
+    engine.dispose()
+    refresh_source(store, dataset, "shop")
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT name FROM customers WHERE id = 2").fetchone() == ("renamed",)
+    serving = path.read_bytes()
+    monkeypatch.delenv("SHOP_PASSWORD")
+    with pytest.raises(SourceError, match="SHOP_PASSWORD is not set"):
+        refresh_source(store, dataset, "shop")
+    monkeypatch.setenv("SHOP_PASSWORD", "x")
+    # The source goes away mid-copy (its server ends the snapshot's session after a few batches).
+    monkeypatch.setattr(snapshot, "BATCH_ROWS", 10)
+    write, batches = snapshot._Copier._write, []
+
+    def write_then_lose_the_source(self, table, rows):
+        batches.append(table.name)
+        if len(batches) == 3:
+            admin = sa.create_engine(shop)
+            with admin.begin() as connection:
+                connection.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            admin.dispose()
+        return write(self, table, rows)
+
+    monkeypatch.setattr(snapshot._Copier, "_write", write_then_lose_the_source)
+    with pytest.raises(SourceError, match="the previous snapshot still serves"):
+        refresh_source(store, dataset, "shop")
+    assert len(batches) == 3  # it failed mid-way, not before or after
+    assert path.read_bytes() == serving and not list(path.parent.glob(".*partial"))
+    assert "still serves" in list_sources(store)[0].last_error
+
+    remove_source(store, dataset, "shop")
+    assert not path.parent.exists() and list_sources(store) == []
+
+
+def test_a_role_that_cannot_read_a_table_gets_the_rest_and_says_which(shop, postgres, tmp_path):
+    engine = sa.create_engine(shop)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP ROLE IF EXISTS reader")
+        connection.exec_driver_sql("CREATE ROLE reader LOGIN")
+        connection.exec_driver_sql("GRANT SELECT ON customers, orders TO reader")
+    engine.dispose()
+    reader = sa.engine.make_url(shop).set(username="reader").render_as_string(hide_password=False)
+    dataset = tmp_path / "dataset"
+    (dataset / "database").mkdir(parents=True)
+    manifest = add_source(f"sqlite:///{tmp_path / 'store.db'}", dataset, "shop", reader, snapshot_rows=0)
+    assert set(manifest["tables"]) == {"customers", "orders"}
+    assert "permission denied" in manifest["unreadable"]["items"]
+    assert manifest["tables"]["orders"]["rows_copied"] == 200  # no cap: every row
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql+psycopg://someone:secret@127.0.0.1:5/shop", "holds a password"),
+        ("postgresql+psycopg://someone@127.0.0.1:1/shop", "cannot connect to source shop"),
+        ("oracle://someone@host/db", "unsupported engine 'oracle'"),
+        ("not a url", "not a database URL"),
+    ],
+)
+def test_bad_sources_are_refused_with_the_reason_and_nothing_registered(tmp_path, url, message):
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    dataset = tmp_path / "dataset"
+    (dataset / "database").mkdir(parents=True)
+    with pytest.raises(SourceError, match=message):
+        add_source(store, dataset, "shop", url)
+    assert list_sources(store) == [] and not (dataset / "database" / "shop").exists()
+
+
+def test_a_duckdb_source_keeps_nested_and_wide_values_and_its_keys(tmp_path):
+    import duckdb
+
+    source = tmp_path / "warehouse.duckdb"
+    connection = duckdb.connect(str(source))
+    connection.execute(
+        "CREATE TABLE regions (id INTEGER PRIMARY KEY, name VARCHAR, info STRUCT(code VARCHAR, size INTEGER))"
+    )
+    connection.execute("COMMENT ON TABLE regions IS 'sales regions'")
+    connection.execute(
+        "CREATE TABLE sales (id INTEGER PRIMARY KEY, region_id INTEGER REFERENCES regions(id), amount DECIMAL(10, 2), days INTEGER[], total HUGEINT)"
+    )
+    connection.execute(
+        "INSERT INTO regions VALUES (1, 'north', {'code': 'N', 'size': 3}), (2, 'south', {'code': 'S', 'size': 5})"
+    )
+    connection.execute("INSERT INTO sales SELECT i, 2 - i % 2, i * 1.5, [i, i + 1], i FROM range(1, 11) t(i)")
+    connection.close()
+    dataset = tmp_path / "dataset"
+    (dataset / "database").mkdir(parents=True)
+    manifest = add_source(
+        f"sqlite:///{tmp_path / 'store.db'}", dataset, "warehouse", f"duckdb:///{source}", snapshot_rows=3
+    )
+    assert manifest["tables"]["regions"]["comment"] == "sales regions"
+    with sqlite3.connect(snapshot_path(dataset, "warehouse")) as snap:
+        assert snap.execute("SELECT info FROM regions WHERE id = 1").fetchone() == (
+            '{"code": "N", "size": 3}',
+        )
+        assert snap.execute("SELECT id, amount, days, total FROM sales ORDER BY id").fetchall() == [
+            (1, 1.5, "[1, 2]", 1),
+            (2, 3.0, "[2, 3]", 2),
+            (3, 4.5, "[3, 4]", 3),
+        ]
+        assert snap.execute("SELECT count(*) FROM regions").fetchone() == (2,)  # both referenced
+    catalogue = Catalogue.load(dataset)
+    assert "warehouse" in catalogue.db_ids
+    assert [fk.ref_table for fk in catalogue.schema("warehouse").table("sales").foreign_keys] == ["regions"]
+    assert json.loads((snapshot_path(dataset, "warehouse").with_name("snapshot.json")).read_text())[
+        "source"
+    ].startswith("duckdb:///")
