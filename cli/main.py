@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.ask import register as register_ask
-from cli.db import register as register_db
 from cli.connect import ConfigOption
+from cli.db import register as register_db
 from cli.evaluate import register as register_evaluate
 from cli.export import register as register_export
 from cli.local_stack import START_ORDER, LocalStack

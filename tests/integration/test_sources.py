@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from offline.sources import add_source, list_sources, refresh_source, remove_source
 from shared.catalogue import Catalogue
-from shared.sources.connection import SourceError
 from shared.sources import snapshot
+from shared.sources.connection import SourceError
 from shared.sources.snapshot import snapshot_path
 from tests.support.postgres import new_postgres_database
 
