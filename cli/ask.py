@@ -37,18 +37,32 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         by: Annotated[str, typer.Option(help="Who is asking (kept with the question in the log).")] = "",
+        on_source: Annotated[
+            bool,
+            typer.Option(
+                "--on-source", help="Also run the answer, read-only, on the registered source database."
+            ),
+        ] = False,
         config_file: ConfigOption = None,
     ) -> None:
         """Ask a database a question: the model writes SQL, the critic runs it in its sandbox."""
         stub = controller_stub(config_file)
         request = controller_pb2.AskRequest(
-            question=question, db_id=db, version=version, samples=samples, max_rows=rows, asked_by=by
+            question=question,
+            db_id=db,
+            version=version,
+            samples=samples,
+            max_rows=rows,
+            asked_by=by,
+            on_source=on_source,
         )
         if repair is not None:
             request.repair_attempts = repair
         with console.status(f"asking {version or 'the serving version'}..."):
             answer = stub.Ask(request, timeout=900)
         show_answer(answer)
+        if on_source:
+            show_source_answer(answer)
         if answer.status != critic_pb2.EXECUTION_STATUS_OK:
             raise typer.Exit(1)
 
@@ -88,3 +102,22 @@ def show_answer(answer: controller_pb2.Answer) -> None:
         f"{answer.row_count} row{'s' if answer.row_count != 1 else ''}{more}"
         + (f", first {shown} shown" if shown < answer.row_count else "")
     )
+
+
+def show_source_answer(answer: controller_pb2.Answer) -> None:
+    """The answer as the source database itself ran it, and whether the snapshot's rows differ."""
+    if answer.source_error:
+        console.print(f"[red]on the source: {escape(answer.source_error)}[/red]", highlight=False)
+        return
+    console.print("[dim]on the source, as:[/dim]")
+    console.print(Syntax(answer.source_sql, "sql", word_wrap=True))
+    table = Table(*answer.source_result.columns)
+    for row in from_result_set(answer.source_result):
+        table.add_row(*("NULL" if v is None else str(v) for v in row))
+    console.print(table)
+    if answer.source_differs:
+        console.print(
+            "[yellow]the source's rows differ from the snapshot's (refresh it: `sqldistill db refresh`)[/yellow]"
+        )
+    else:
+        console.print("the source's rows match the snapshot's")

@@ -243,6 +243,11 @@ class Catalogue:
         self._notice_new_databases()
         return sorted(self.databases)
 
+    def has(self, db_id: str) -> bool:
+        if db_id not in self.databases:
+            self._notice_new_databases()
+        return db_id in self.databases
+
     def path(self, db_id: str) -> Path:
         if db_id not in self.databases:
             self._notice_new_databases()

@@ -23,6 +23,7 @@ from services.controller.errors import WrongWriter
 from services.controller.generation_client import SERVING, WORK
 from services.controller.log_metrics import ASKS
 from services.controller.settings import RunSettings
+from services.controller.source_answers import answer_on_source, source_of
 from services.controller.steps.base import Context
 from services.controller.versions import prompt_k, served_model
 from shared import defaults
@@ -49,6 +50,7 @@ class AskIn:
     repair_attempts: int | None = None  # None = defaults.REPAIR_ATTEMPTS
     asked_by: str = ""  # a client-supplied name, kept in the question log
     request_id: str = ""  # a client's id: a retried ask is recorded once, under it
+    on_source: bool = False  # run the answer on the registered source database too
 
     @property
     def repairs(self) -> int:
@@ -109,6 +111,7 @@ class Asker:
 
     def ask(self, request: AskIn) -> controller_pb2.Answer:
         self.validate(request)
+        source = source_of(self.ctx.store, request.db_id) if request.on_source else None
         started = time.monotonic()
         version, shots, slot = self._version(request.version)
         settings = RunSettings()  # a run's default decoding
@@ -145,6 +148,8 @@ class Asker:
             if answered.vote is None:  # one ballot: it agrees with itself if it executed
                 ok = ran.status == critic_pb2.EXECUTION_STATUS_OK
                 answer.agreement_votes = answer.executable = int(ok)
+        if source is not None:
+            answer_on_source(source, answer, request.max_rows or DEFAULT_ANSWER_ROWS)
         answer.elapsed_ms = (time.monotonic() - started) * 1000
         ASKS.labels(db_id=request.db_id, status=enum_text(critic_pb2.ExecutionStatus, answer.status)).inc()
         if self.ctx.record_asks:

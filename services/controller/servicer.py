@@ -85,6 +85,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
                 request.repair_attempts if request.HasField("repair_attempts") else None,
                 request.asked_by,
                 request.request_id,
+                request.on_source,
             )
         )
 

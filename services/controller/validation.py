@@ -41,7 +41,7 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
         raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {settings.mode!r}")
     if settings.rounds < 1 and not settings.continuous:
         raise InvalidArgument("rounds must be >= 1; set continuous to run until stopped")
-    unknown = [d for d in settings.db_ids if d not in catalogue.databases]
+    unknown = [d for d in settings.db_ids if not catalogue.has(d)]
     if unknown:
         raise InvalidArgument(f"unknown databases: {', '.join(unknown)}")
     if settings.eval_split not in catalogue.split_files:

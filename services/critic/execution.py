@@ -4,6 +4,7 @@ vote that groups samples by result. Judging (judging.py) and scoring (scoring.py
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,7 +46,7 @@ class Executor:
         self.threads = ThreadPoolExecutor(max_workers=max(1, pool.size * 2), thread_name_prefix="critic")
         self._describe_lock = threading.Lock()
         # Gold results by (db path, SQL): databases are immutable, so a result never goes stale.
-        self._gold_results: dict[tuple[str, str], Outcome] = {}
+        self._gold_results: dict[tuple[str, str, tuple[int, int]], Outcome] = {}
         self._votes: dict[tuple[object, ...], VoteResult] = {}
 
     # --- execute ---------------------------------------------------------------------------
@@ -118,13 +119,14 @@ class Executor:
     def gold_outcomes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
         """Gold results by (db path, gold SQL as matched), executed once and cached."""
         wanted = list(dict.fromkeys(keys))
-        found = {k: o for k in wanted if (o := self._gold_results.get(k)) is not None}
+        stamps = {path: _file_stamp(path) for path, _ in wanted}  # a refreshed file: results anew
+        found = {k: o for k in wanted if (o := self._gold_results.get((*k, stamps[k[0]]))) is not None}
         missing = [k for k in wanted if k not in found]
         if missing:
             if len(self._gold_results) + len(missing) > GOLD_CACHE_SIZE:
                 self._gold_results.clear()
             for key, outcome in zip(missing, self.batch(missing), strict=True):
-                found[key] = self._gold_results[key] = outcome
+                found[key] = self._gold_results[(*key, stamps[key[0]])] = outcome
         return found
 
     # --- vote -------------------------------------------------------------------------------
@@ -142,7 +144,7 @@ class Executor:
         candidates of one question all vote over the same samples. Interactive votes (a person
         waits) run on the interactive workers."""
         paths = self.suite_paths(db_id) if test_suite else [str(self.db_path(db_id))]
-        key = (db_id, test_suite, preferred, empty_last, tuple(sqls))
+        key = (db_id, _file_stamp(paths[0]), test_suite, preferred, empty_last, tuple(sqls))
         cached = self._votes.get(key)
         if cached is not None:
             return cached
@@ -178,3 +180,12 @@ class Executor:
         self.pool.close()
         if self.interactive is not self.pool:
             self.interactive.close()
+
+
+def _file_stamp(path: str | Path) -> tuple[int, int]:
+    """Which file a path holds now (a snapshot refresh swaps a new one in): inode and mtime."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (stat.st_ino, stat.st_mtime_ns)

@@ -57,7 +57,9 @@ def _worker_main(conn: Any, memory_mb: int) -> None:
     probe.execute(f"PRAGMA hard_heap_limit={memory_mb * 1024 * 1024 // 2}")
     probe.close()
     conn.send(READY)
-    connections: dict[str, sqlite3.Connection] = {}
+    # Per database file, the connection and the file it opened: a snapshot swapped in under the same
+    # path (`sqldistill db refresh`) is a new file, and a new connection reads it.
+    connections: dict[str, tuple[tuple[int, int], sqlite3.Connection]] = {}
     while True:
         try:
             message = conn.recv()
@@ -68,10 +70,13 @@ def _worker_main(conn: Any, memory_mb: int) -> None:
         items, limits = message  # a batch: one Outcome is sent back per item, as each finishes
         for path, sql in items:
             try:
-                connection = connections.get(path)
-                if connection is None:
-                    connection = connections[path] = open_sandboxed(path)
-                outcome = run_query(connection, sql, limits)
+                stat = os.stat(path)
+                opened = connections.get(path)
+                if opened is None or opened[0] != (stat.st_ino, stat.st_mtime_ns):
+                    if opened is not None:
+                        opened[1].close()
+                    opened = connections[path] = ((stat.st_ino, stat.st_mtime_ns), open_sandboxed(path))
+                outcome = run_query(opened[1], sql, limits)
             except MemoryError:
                 outcome = Outcome(EXHAUSTED, "out of memory")
             except sqlite3.Error as exc:

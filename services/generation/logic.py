@@ -97,7 +97,7 @@ class Generator:
     def _schema_text(self, db_id: str) -> str:
         if not db_id:
             raise InvalidArgument("db_id is required")
-        if db_id not in self.catalogue.databases:
+        if not self.catalogue.has(db_id):
             raise NotFound(f"unknown database {db_id!r}")
         schema = self.catalogue.schema(db_id)
         if not schema.tables:

@@ -97,3 +97,19 @@ def map_type(source_type: Any) -> Mapped:
 
 def _nullable(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else convert(value)
+
+
+def comparable(value: Any) -> Any:
+    """A source's value as its snapshot would hold it (type-blind): for comparing the rows an answer
+    gets on the source with those it gets in the sandbox."""
+    if value is None or isinstance(value, int | float | str | bytes):
+        return int(value) if isinstance(value, bool) else value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return _timestamp(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return _json(value)
+    return _text(value)

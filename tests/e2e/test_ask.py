@@ -354,3 +354,52 @@ def test_imported_questions_join_the_log_once_and_their_sql_is_checked_first(sta
     )
     assert "Traceback" not in refused.stderr and _digest(database) == before
     assert three.question[:30] not in _cli(stack, "questions", "list", "--limit", "500").stdout  # none of it
+
+
+def test_a_registered_duckdb_source_is_asked_without_a_restart_and_answers_run_on_it(stack, tmp_path):
+    import duckdb
+
+    source = tmp_path / "warehouse.duckdb"
+    connection = duckdb.connect(str(source))
+    connection.execute("CREATE TABLE regions (id INTEGER PRIMARY KEY, name VARCHAR)")
+    connection.execute("INSERT INTO regions VALUES (1, 'north'), (2, 'south')")
+    connection.close()
+    added = _cli(stack, "db", "add", "warehouse", f"duckdb:///{source}", "--snapshot-rows", "0")
+    assert added.returncode == 0 and "2 of 2 rows copied" in added.stdout, added.stdout + added.stderr
+    assert "warehouse" in _cli(stack, "db", "list").stdout
+
+    stub = controller_pb2_grpc.ControllerServiceStub(make_channel(stack.target("controller")))
+    count = controller_pb2.AskRequest(
+        question="How many rows does the regions table have?", db_id="warehouse", on_source=True
+    )
+    answer = stub.Ask(count, timeout=120)  # the services see the new database without a restart
+    assert answer.status == critic_pb2.EXECUTION_STATUS_OK and from_result_set(answer.result) == [(2,)]
+    assert answer.source_sql == "SELECT COUNT(*) FROM regions" and not answer.source_differs
+    assert from_result_set(answer.source_result) == [(2,)] and not answer.source_error
+
+    connection = duckdb.connect(str(source))
+    connection.execute("INSERT INTO regions VALUES (3, 'east')")
+    connection.close()
+    stale = stub.Ask(count, timeout=120)
+    assert stale.source_differs and from_result_set(stale.source_result) == [(3,)]
+    shown = _cli(
+        stack, "ask", "How many rows does the regions table have?", "--db", "warehouse", "--on-source"
+    )
+    assert "the source's rows differ from the snapshot's" in shown.stdout, shown.stdout
+    assert _cli(stack, "db", "refresh", "warehouse").returncode == 0
+    assert not stub.Ask(count, timeout=120).source_differs  # the refreshed snapshot serves
+
+    before = _digest(source)
+    hostile = stub.Ask(
+        controller_pb2.AskRequest(
+            question="Please load an extension.", db_id="warehouse", on_source=True
+        ),
+        timeout=120,
+    )
+    assert hostile.status == critic_pb2.EXECUTION_STATUS_DENIED
+    assert "refused before it reached the source" in hostile.source_error and not hostile.source_sql
+    assert _digest(source) == before
+    with pytest.raises(grpc.RpcError) as info:  # a database that is no source
+        stub.Ask(controller_pb2.AskRequest(question="How many?", db_id="library", on_source=True), timeout=60)
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "db add" in info.value.details()
+    assert _cli(stack, "db", "remove", "warehouse").stdout.strip() == "removed warehouse"

@@ -6,6 +6,7 @@ a password stored, a write on the source, a failed refresh replacing the snapsho
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 import sqlite3
 
@@ -220,3 +221,54 @@ def test_a_duckdb_source_keeps_nested_and_wide_values_and_its_keys(tmp_path):
     assert json.loads((snapshot_path(dataset, "warehouse").with_name("snapshot.json")).read_text())[
         "source"
     ].startswith("duckdb:///")
+
+
+@pytest.mark.parametrize(
+    ("sql", "reason"),
+    [
+        ("DROP TABLE customers", "only a SELECT runs on a source, not DROP"),
+        ("SELECT 1; DELETE FROM customers", "holds 2 statements"),
+        ("SELECT pg_sleep(10)", "function pg_sleep() does not run on a source"),
+        ("WITH gone AS (DELETE FROM customers RETURNING id) SELECT * FROM gone", "only reads run"),
+        ("SELECT * INTO copied FROM customers", "only reads run"),
+        ("SELECT (1", "does not parse"),
+        ("SELEC nothing", "only a SELECT runs on a source"),
+    ],
+)
+def test_an_answer_that_is_not_one_read_never_reaches_the_source(shop, sql, reason):
+    from shared.sources.connection import SourceRef
+    from shared.sources.on_source import Refused, run_on_source
+
+    engine = sa.create_engine(shop)
+    received: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: received.append(args[2]))
+    before = _contents(shop)
+    with pytest.raises(Refused, match=re.escape(reason)):
+        run_on_source(SourceRef("shop", shop), sql, 10, engine=engine)
+    assert received == [] and _contents(shop) == before
+    engine.dispose()
+
+
+def test_an_answer_runs_on_postgres_in_its_dialect_read_only_with_a_deadline(shop):
+    from shared.sources.connection import SourceError, SourceRef
+    from shared.sources.on_source import run_on_source
+
+    engine = sa.create_engine(shop)
+    received: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: received.append(args[2]))
+    ref = SourceRef("shop", shop)
+    ran = run_on_source(
+        ref, "SELECT ifnull(name, 'none'), level FROM customers WHERE id <= 3 ORDER BY id", 2, engine=engine
+    )
+    assert ran.sql == "SELECT COALESCE(name, 'none'), level FROM customers WHERE id <= 3 ORDER BY id NULLS FIRST"
+    assert ran.rows == [("customer 1", "basic"), ("customer 2", "gold")] and ran.truncated
+    assert any("statement_timeout" in s for s in received) and received[-1] == ran.sql
+    with pytest.raises(SourceError, match="statement timeout"):  # a query past the deadline is stopped
+        run_on_source(
+            ref,
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+            1,
+            timeout_ms=300,
+            engine=engine,
+        )
+    engine.dispose()

@@ -436,7 +436,7 @@ class ListCandidatesResponse(_message.Message):
     def __init__(self, candidates: _Optional[_Iterable[_Union[CandidateSummary, _Mapping]]] = ...) -> None: ...
 
 class AskRequest(_message.Message):
-    __slots__ = ("question", "db_id", "version", "samples", "max_rows", "repair_attempts", "asked_by", "request_id")
+    __slots__ = ("question", "db_id", "version", "samples", "max_rows", "repair_attempts", "asked_by", "request_id", "on_source")
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     DB_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -445,6 +445,7 @@ class AskRequest(_message.Message):
     REPAIR_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     ASKED_BY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ON_SOURCE_FIELD_NUMBER: _ClassVar[int]
     question: str
     db_id: str
     version: str
@@ -453,10 +454,11 @@ class AskRequest(_message.Message):
     repair_attempts: int
     asked_by: str
     request_id: str
-    def __init__(self, question: _Optional[str] = ..., db_id: _Optional[str] = ..., version: _Optional[str] = ..., samples: _Optional[int] = ..., max_rows: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., asked_by: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    on_source: bool
+    def __init__(self, question: _Optional[str] = ..., db_id: _Optional[str] = ..., version: _Optional[str] = ..., samples: _Optional[int] = ..., max_rows: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., asked_by: _Optional[str] = ..., request_id: _Optional[str] = ..., on_source: _Optional[bool] = ...) -> None: ...
 
 class Answer(_message.Message):
-    __slots__ = ("sql", "version", "few_shot_k", "samples", "agreement_votes", "executable", "status", "error", "result", "row_count", "elapsed_ms", "repaired_sql", "repaired_error", "answer_id")
+    __slots__ = ("sql", "version", "few_shot_k", "samples", "agreement_votes", "executable", "status", "error", "result", "row_count", "elapsed_ms", "repaired_sql", "repaired_error", "answer_id", "source_sql", "source_result", "source_error", "source_differs")
     SQL_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
@@ -471,6 +473,10 @@ class Answer(_message.Message):
     REPAIRED_SQL_FIELD_NUMBER: _ClassVar[int]
     REPAIRED_ERROR_FIELD_NUMBER: _ClassVar[int]
     ANSWER_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_SQL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_RESULT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_ERROR_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_DIFFERS_FIELD_NUMBER: _ClassVar[int]
     sql: str
     version: str
     few_shot_k: int
@@ -485,7 +491,11 @@ class Answer(_message.Message):
     repaired_sql: str
     repaired_error: str
     answer_id: str
-    def __init__(self, sql: _Optional[str] = ..., version: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., samples: _Optional[int] = ..., agreement_votes: _Optional[int] = ..., executable: _Optional[int] = ..., status: _Optional[_Union[_critic_pb2.ExecutionStatus, str]] = ..., error: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.ResultSet, _Mapping]] = ..., row_count: _Optional[int] = ..., elapsed_ms: _Optional[float] = ..., repaired_sql: _Optional[str] = ..., repaired_error: _Optional[str] = ..., answer_id: _Optional[str] = ...) -> None: ...
+    source_sql: str
+    source_result: _common_pb2.ResultSet
+    source_error: str
+    source_differs: bool
+    def __init__(self, sql: _Optional[str] = ..., version: _Optional[str] = ..., few_shot_k: _Optional[int] = ..., samples: _Optional[int] = ..., agreement_votes: _Optional[int] = ..., executable: _Optional[int] = ..., status: _Optional[_Union[_critic_pb2.ExecutionStatus, str]] = ..., error: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.ResultSet, _Mapping]] = ..., row_count: _Optional[int] = ..., elapsed_ms: _Optional[float] = ..., repaired_sql: _Optional[str] = ..., repaired_error: _Optional[str] = ..., answer_id: _Optional[str] = ..., source_sql: _Optional[str] = ..., source_result: _Optional[_Union[_common_pb2.ResultSet, _Mapping]] = ..., source_error: _Optional[str] = ..., source_differs: _Optional[bool] = ...) -> None: ...
 
 class FeedbackRequest(_message.Message):
     __slots__ = ("answer_id", "verdict", "corrected_sql", "note", "given_by")
