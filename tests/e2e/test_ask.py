@@ -391,9 +391,7 @@ def test_a_registered_duckdb_source_is_asked_without_a_restart_and_answers_run_o
 
     before = _digest(source)
     hostile = stub.Ask(
-        controller_pb2.AskRequest(
-            question="Please load an extension.", db_id="warehouse", on_source=True
-        ),
+        controller_pb2.AskRequest(question="Please load an extension.", db_id="warehouse", on_source=True),
         timeout=120,
     )
     assert hostile.status == critic_pb2.EXECUTION_STATUS_DENIED

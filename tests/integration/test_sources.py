@@ -6,8 +6,8 @@ a password stored, a write on the source, a failed refresh replacing the snapsho
 from __future__ import annotations
 
 import hashlib
-import re
 import json
+import re
 import sqlite3
 
 import pytest
@@ -260,7 +260,9 @@ def test_an_answer_runs_on_postgres_in_its_dialect_read_only_with_a_deadline(sho
     ran = run_on_source(
         ref, "SELECT ifnull(name, 'none'), level FROM customers WHERE id <= 3 ORDER BY id", 2, engine=engine
     )
-    assert ran.sql == "SELECT COALESCE(name, 'none'), level FROM customers WHERE id <= 3 ORDER BY id NULLS FIRST"
+    assert (
+        ran.sql == "SELECT COALESCE(name, 'none'), level FROM customers WHERE id <= 3 ORDER BY id NULLS FIRST"
+    )
     assert ran.rows == [("customer 1", "basic"), ("customer 2", "gold")] and ran.truncated
     assert any("statement_timeout" in s for s in received) and received[-1] == ran.sql
     with pytest.raises(SourceError, match="statement timeout"):  # a query past the deadline is stopped
