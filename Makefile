@@ -13,7 +13,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 LLAMA_TOOLS := $(HOME)/.cache/sqldistill/llama.cpp-$(LLAMA_CPP)
 WHEELS := $(HOME)/.cache/sqldistill/wheels-portable
 
-.PHONY: setup setup-1.5b gpu-wheels gpu-carry gpu-check bench-gpu bench-ask bench-distill test test-fast protos lint bench demo data clean
+.PHONY: setup setup-1.5b gpu-wheels gpu-carry gpu-check bench-gpu bench-ask bench-distill bench-flywheel test test-fast protos lint bench demo data clean
 
 setup: $(STAMP)
 
@@ -98,6 +98,12 @@ bench-ask: setup
 bench-distill: setup
 	mkdir -p .bench
 	$(BIN)/python -m benchmarks.bench_distill --out .bench/distill.json
+
+# The flywheel: the bundled train questions replayed as asks, a continuous run on the question log,
+# with and without simulated feedback (hours on 2 cores; --batches / --batch size it).
+bench-flywheel: setup
+	mkdir -p .bench
+	$(BIN)/python -m benchmarks.bench_flywheel --out .bench/flywheel.json
 
 data: setup
 	$(BIN)/python -m shared.bundled.build var/bundled
