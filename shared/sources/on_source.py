@@ -79,8 +79,10 @@ def run_on_source(
                     connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
                 elif engine.dialect.name == "mysql":
                     connection.exec_driver_sql(f"SET SESSION MAX_EXECUTION_TIME = {int(timeout_ms)}")
+                # psycopg and PyMySQL read % as a parameter marker even with no parameters
+                sent = sql.replace("%", "%%") if engine.dialect.paramstyle in ("format", "pyformat") else sql
                 with _deadline(connection, engine.dialect.name, timeout_ms):
-                    result = connection.exec_driver_sql(sql)
+                    result = connection.exec_driver_sql(sent)
                     columns = list(result.keys())
                     rows = [tuple(r) for r in result.fetchmany(max_rows + 1)]
                     result.close()

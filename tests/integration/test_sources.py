@@ -265,6 +265,8 @@ def test_an_answer_runs_on_postgres_in_its_dialect_read_only_with_a_deadline(sho
     )
     assert ran.rows == [("customer 1", "basic"), ("customer 2", "gold")] and ran.truncated
     assert any("statement_timeout" in s for s in received) and received[-1] == ran.sql
+    like = run_on_source(ref, "SELECT count(*) FROM customers WHERE name LIKE '%r 1%'", 5, engine=engine)
+    assert like.rows == [(11,)]  # customer 1, 10-19: a % is SQL, not a parameter marker
     with pytest.raises(SourceError, match="statement timeout"):  # a query past the deadline is stopped
         run_on_source(
             ref,
