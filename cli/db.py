@@ -86,13 +86,27 @@ def add(
 
 
 @app.command()
-def refresh(name: str, config_file: ConfigOption = None) -> None:
+def refresh(
+    name: Annotated[str, typer.Argument(help="The source to snapshot again.")] = "",
+    every: Annotated[bool, typer.Option("--all", help="Every registered source (a nightly job).")] = False,
+    config_file: ConfigOption = None,
+) -> None:
     """Snapshot a source again; if it fails, the last snapshot keeps serving."""
-    from offline.sources import refresh_source
+    from offline.sources import refresh_all, refresh_source
     from shared.sources.connection import SourceError
 
+    if bool(name) == every:
+        _fail(ValueError("name one source, or give --all"))
     try:
         store_url, dataset = _where(config_file)
+        if every:
+            failed = {n: why for n, why in refresh_all(store_url, dataset).items() if why}
+            for source, why in sorted(failed.items()):
+                console.print(f"[red]{source}: {why}[/red]", highlight=False, soft_wrap=True)
+            if failed:
+                raise typer.Exit(1)
+            console.print("every source refreshed")
+            return
         with console.status(f"snapshotting {name}..."):
             manifest = refresh_source(store_url, dataset, name)
     except (SourceError, OSError) as exc:

@@ -158,3 +158,16 @@ def _get(s: Any, name: str) -> Source:
     if row is None:
         raise SourceError(f"no source {name!r} (`sqldistill db list` shows them)")
     return row
+
+
+def refresh_all(store_url: str, dataset: Path) -> dict[str, str]:
+    """Every registered source snapshotted again (the nightly Kubernetes CronJob); per source "" or
+    why its refresh failed - one failure does not stop the others."""
+    outcome = {}
+    for source in list_sources(store_url):
+        try:
+            refresh_source(store_url, dataset, source.name)
+            outcome[source.name] = ""
+        except SourceError as exc:
+            outcome[source.name] = str(exc)
+    return outcome

@@ -13,7 +13,7 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from offline.sources import add_source, list_sources, refresh_source, remove_source
+from offline.sources import add_source, list_sources, refresh_all, refresh_source, remove_source
 from shared.catalogue import Catalogue
 from shared.sources import snapshot
 from shared.sources.connection import SourceError
@@ -120,6 +120,7 @@ def test_a_postgres_source_is_snapshotted_with_its_types_capped_rows_parents_and
     monkeypatch.delenv("SHOP_PASSWORD")
     with pytest.raises(SourceError, match="SHOP_PASSWORD is not set"):
         refresh_source(store, dataset, "shop")
+    assert "SHOP_PASSWORD is not set" in refresh_all(store, dataset)["shop"]
     monkeypatch.setenv("SHOP_PASSWORD", "x")
     # The source goes away mid-copy (its server ends the snapshot's session after a few batches).
     monkeypatch.setattr(snapshot, "BATCH_ROWS", 10)

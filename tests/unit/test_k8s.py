@@ -38,6 +38,8 @@ def pod_specs(objects: list[dict]):
     for obj in objects:
         if obj["kind"] in WORKLOADS:
             yield obj, obj["spec"]["template"]["spec"]
+        elif obj["kind"] == "CronJob":
+            yield obj, obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
 
 
 def test_every_object_validates_against_the_kubernetes_schema(objects):
@@ -66,7 +68,7 @@ def test_every_container_has_limits_runs_as_non_root_and_has_probes(objects):
     _overlay, docs = objects
     checked = list(pod_specs(docs))
     # Every workload of the base is checked: the four services' Deployments and the Job template.
-    assert {"controller", "critic", "generation", "trainer"} <= {
+    assert {"controller", "critic", "generation", "trainer", "sources-refresh"} <= {
         obj["metadata"]["name"].removeprefix("sqldistill-") for obj, _ in checked
     }
     for obj, spec in checked:
@@ -77,7 +79,7 @@ def test_every_container_has_limits_runs_as_non_root_and_has_probes(objects):
             assert "cpu" in limits and "memory" in limits, where
             assert pod_non_root or container.get("securityContext", {}).get("runAsNonRoot"), where
             assert container.get("securityContext", {}).get("allowPrivilegeEscalation") is False, where
-            if obj["kind"] != "Job":
+            if obj["kind"] not in ("Job", "CronJob"):
                 assert "readinessProbe" in container and "livenessProbe" in container, where
 
 
