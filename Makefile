@@ -13,7 +13,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 LLAMA_TOOLS := $(HOME)/.cache/sqldistill/llama.cpp-$(LLAMA_CPP)
 WHEELS := $(HOME)/.cache/sqldistill/wheels-portable
 
-.PHONY: setup setup-1.5b gpu-wheels gpu-carry gpu-check bench-gpu bench-ask bench-distill bench-flywheel test test-fast protos lint bench demo data clean
+.PHONY: setup setup-1.5b gpu-wheels gpu-carry gpu-check bench-gpu bench-ask bench-distill bench-flywheel bench-snapshot test test-fast protos lint bench demo data clean
 
 setup: $(STAMP)
 
@@ -104,6 +104,11 @@ bench-distill: setup
 bench-flywheel: setup
 	mkdir -p .bench
 	$(BIN)/python -m benchmarks.bench_flywheel --out .bench/flywheel.json
+
+# Snapshot rows/s from a real PostgreSQL (pgserver), whole and capped, with peak memory (a few minutes).
+bench-snapshot: setup
+	mkdir -p .bench
+	$(BIN)/python -m benchmarks.bench_snapshot --out .bench/snapshot.json
 
 data: setup
 	$(BIN)/python -m shared.bundled.build var/bundled

@@ -89,6 +89,9 @@ def add(
 def refresh(
     name: Annotated[str, typer.Argument(help="The source to snapshot again.")] = "",
     every: Annotated[bool, typer.Option("--all", help="Every registered source (a nightly job).")] = False,
+    snapshot_rows: Annotated[
+        int | None, typer.Option(help="A new row cap per table for this source, kept (0 = all).")
+    ] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Snapshot a source again; if it fails, the last snapshot keeps serving."""
@@ -108,7 +111,7 @@ def refresh(
             console.print("every source refreshed")
             return
         with console.status(f"snapshotting {name}..."):
-            manifest = refresh_source(store_url, dataset, name)
+            manifest = refresh_source(store_url, dataset, name, snapshot_rows)
     except (SourceError, OSError) as exc:
         _fail(exc)
     _summary(manifest)

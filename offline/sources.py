@@ -89,13 +89,19 @@ def add_source(
         store.close()
 
 
-def refresh_source(store_url: str, dataset: Path, name: str) -> dict[str, Any]:
-    """A new snapshot in place of the last; on failure the last one keeps serving and the source
-    records why."""
+def refresh_source(
+    store_url: str, dataset: Path, name: str, snapshot_rows: int | None = None
+) -> dict[str, Any]:
+    """A new snapshot in place of the last (with a new row cap when given, kept for later
+    refreshes); on failure the last one keeps serving and the source records why."""
+    if snapshot_rows is not None and snapshot_rows < 0:
+        raise SourceError("snapshot_rows must be >= 0 (0 = every row)")
     store = _existing(store_url)
     try:
         with store.session() as s:
             row = _get(s, name)
+            if snapshot_rows is not None:
+                row.snapshot_rows = snapshot_rows
             ref, cap = _ref(row), row.snapshot_rows
         try:
             manifest = take_snapshot(ref, dataset, cap)
