@@ -27,7 +27,7 @@ CREATE TABLE events (
 );
 INSERT INTO users SELECT i, 'user ' || i, now() - make_interval(days => i) FROM generate_series(1, {users}) AS i;
 INSERT INTO events
-  SELECT i, 1 + mod(i * 7919, {users}), (ARRAY['view', 'click', 'buy'])[1 + mod(i, 3)], mod(i, 1000) / 7.0,
+  SELECT i, 1 + mod(i::bigint * 7919, {users})::integer, (ARRAY['view', 'click', 'buy'])[1 + mod(i, 3)], mod(i, 1000) / 7.0,
          now() - make_interval(secs => i), jsonb_build_object('i', i)
   FROM generate_series(1, {rows}) AS i;
 """
