@@ -13,7 +13,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 LLAMA_TOOLS := $(HOME)/.cache/sqldistill/llama.cpp-$(LLAMA_CPP)
 WHEELS := $(HOME)/.cache/sqldistill/wheels-portable
 
-.PHONY: setup setup-1.5b gpu-wheels gpu-carry gpu-check bench-gpu bench-ask bench-distill bench-flywheel bench-snapshot test test-fast protos lint bench demo data clean
+.PHONY: setup setup-1.5b gpu-wheels gpu-carry gpu-check bench-gpu bench-ask bench-distill bench-flywheel bench-snapshot bench-pruning test test-fast protos lint bench demo data clean
 
 setup: $(STAMP)
 
@@ -109,6 +109,12 @@ bench-flywheel: setup
 bench-snapshot: setup
 	mkdir -p .bench
 	$(BIN)/python -m benchmarks.bench_snapshot --out .bench/snapshot.json
+
+# Schema pruning on a merged database of hundreds of tables (bundled + ../shared/spider-train): table
+# recall of the bundled questions per token budget (under a minute).
+bench-pruning: setup
+	mkdir -p .bench
+	$(BIN)/python -m benchmarks.schema_pruning --out .bench/schema_pruning.json
 
 data: setup
 	$(BIN)/python -m shared.bundled.build var/bundled

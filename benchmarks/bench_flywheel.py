@@ -115,7 +115,7 @@ def measure_arm(arm: str, args: argparse.Namespace) -> dict[str, Any]:
         "name": f"bench-flywheel-{arm}",
         "questions_from": "log",
         "continuous": True,
-        "min_new_questions": args.batch,
+        "min_new_questions": 1,  # the run is paused while a batch is asked: resuming starts the round
         "round_interval_seconds": 10 * 24 * 3600.0,  # the batches decide, not the clock
         "questions_per_round": 0,  # every question of the log not yet labelled
         "seed": args.seed,

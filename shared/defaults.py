@@ -38,3 +38,9 @@ CONSTRAIN = "off"
 
 # --- models ----------------------------------------------------------------------------------------
 DEFAULT_MODEL_ALIAS = "default"  # what a run's empty base_model means: the packaged default model
+
+# --- prompts ---------------------------------------------------------------------------------------
+# A question's prompt shows the whole schema up to this many estimated tokens (characters / 3.5);
+# past it, the tables most relevant to the question and those joining them (shared/schema_pruning.py).
+# The same rule builds training rows and inference prompts; a version's manifest records it.
+SCHEMA_TOKEN_BUDGET = 6000

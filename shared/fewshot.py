@@ -8,8 +8,10 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
+from shared import defaults
 from shared.catalogue import Catalogue, DatabaseSchema, Example
 from shared.prompts import Repair, Shot, schema_for_prompt, sql_prompt
+from shared.schema_pruning import prune_schema
 from shared.sql import HARDNESS_LEVELS, SqlParseError, hardness_of, parse
 
 
@@ -99,10 +101,13 @@ def question_prompt(
     k: int,
     evidence: str = "",
     repair: Repair | None = None,
+    schema_budget: int = defaults.SCHEMA_TOKEN_BUDGET,
 ) -> str:
     """The text-to-SQL prompt for one question, byte for byte what training rows hold and what
     inference sends. Examples are chosen per database (keyed by db_id, not by the question or the
     sampling seed): prompts on one database share everything up to the question, which the backend
-    prefills once per batch. With `repair`, the same prompt shows a failing attempt and its error."""
+    prefills once per batch. With `repair`, the same prompt shows a failing attempt and its error.
+    A schema past `schema_budget` estimated tokens shows the question's tables (schema_pruning)."""
     shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
-    return sql_prompt(db_id, schema_for_prompt(catalogue.schema(db_id)), question, shots, evidence, repair)
+    schema = prune_schema(catalogue.schema(db_id), question, schema_budget)
+    return sql_prompt(db_id, schema_for_prompt(schema), question, shots, evidence, repair)

@@ -83,7 +83,12 @@ def prompt_settings(rows: Sequence[dict[str, object]]) -> dict[str, object]:
     ((template, k),) = settings
     if template is None or k is None:
         return {}
-    return {"template": template, "few_shot_k": k, "repair_template": REPAIR_TEMPLATE}
+    return {
+        "template": template,
+        "few_shot_k": k,
+        "repair_template": REPAIR_TEMPLATE,
+        "schema_token_budget": defaults.SCHEMA_TOKEN_BUDGET,
+    }
 
 
 def version_shots(

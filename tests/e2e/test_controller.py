@@ -20,6 +20,7 @@ import grpc
 import pytest
 from sqlalchemy import func, select
 
+from shared import defaults
 from shared.catalogue import Catalogue
 from shared.config import REPO_ROOT as REPO
 from shared.grpc_client import make_channel
@@ -624,7 +625,12 @@ def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prom
         assert version.hyperparameters["prompt"]["few_shot_k"] == 0
         with open(f"{version.artifact_path}/manifest.json") as handle:
             manifest = json.load(handle)
-        assert manifest["prompt"] == {"template": "sql-v1", "few_shot_k": 0, "repair_template": "repair-v1"}
+        assert manifest["prompt"] == {
+            "template": "sql-v1",
+            "few_shot_k": 0,
+            "repair_template": "repair-v1",
+            "schema_token_budget": defaults.SCHEMA_TOKEN_BUDGET,
+        }
         assert manifest["parent_version"] is None  # from the base each round, not from the parent
     with open(paths[1]) as handle:
         assert all(_shots(json.loads(line)["prompt"]) == 0 for line in handle)
