@@ -4,9 +4,12 @@ keys kept, up to 200 rows per table), so the schema holds hundreds of tables; ea
 bundled questions keeps its meaning (its gold SQL rewritten to the renamed tables). Per token budget:
 the prompt schema's estimated tokens, the share of questions whose prompt keeps every table their
 gold SQL reads, the mean share of those tables kept, and the tables shown. The bundled databases on
-their own fit any budget here: their prompts are unchanged. Prints figures; asserts nothing.
+their own fit any budget here: their prompts are unchanged. With --ex, the default model's EX on the
+90 held-out bundled questions with the whole schema and with the schema pruned to --ex-budget
+(databases small enough for both: a forced budget below their size), greedy, paired. Prints figures;
+asserts nothing.
 
-    python -m benchmarks.schema_pruning [--spider ../shared/spider-train] [--databases 60]
+    python -m benchmarks.schema_pruning [--spider ../shared/spider-train] [--databases 60] [--ex]
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import random
 import sqlite3
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 from sqlglot import exp
@@ -65,6 +69,40 @@ def renamed_tables(db_id: str, sql: str, tables: set[str]) -> set[str]:
     return {f"{db_id}__{name}" for name in found - ctes if name in tables}
 
 
+def ex_with_and_without(bundled: Catalogue, args: argparse.Namespace) -> dict:
+    """EX on the held-out split with the whole schema and with it pruned to args.ex_budget."""
+    from offline.evaluation import evaluate, open_critic, predictions_for
+    from offline.models import resolve_eval_model
+    from offline.prediction import answer_examples, generator_writer, load_generator
+    from shared.fewshot import few_shot_pool
+    from shared.stats import compare_paired
+
+    examples = bundled.examples("dev")
+    model = resolve_eval_model(args.model)
+    pool = few_shot_pool(bundled, exclude="dev")
+    critic = open_critic(bundled)
+    arms, per_question = {}, {}
+    try:
+        for name, budget in (("whole", 0), ("pruned", args.ex_budget)):
+            generator = load_generator(bundled, model, args.home / "models", pool, schema_budget=budget)
+            started = time.monotonic()
+            answers = answer_examples(examples, generator_writer(generator, model.few_shot_k))
+            evaluation = evaluate(critic, predictions_for(examples, [a.sql for a in answers]))
+            per_question[name] = {s.id: s.execution_match for s in evaluation.greedy.scores}
+            arms[name] = {
+                "budget": budget,
+                "ex": round(evaluation.greedy.report.execution, 4),
+                "minutes": round((time.monotonic() - started) / 60, 1),
+            }
+            print(f"EX, {name} schema: {json.dumps(arms[name])}", flush=True)
+    finally:
+        critic.close()
+    paired = compare_paired(per_question["pruned"], per_question["whole"])
+    arms["pruned_vs_whole"] = {"wins": paired.wins, "losses": paired.losses, "p": round(paired.p_value, 4)}
+    print(f"pruned vs whole: {json.dumps(arms['pruned_vs_whole'])}")
+    return arms
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -74,6 +112,12 @@ def main() -> None:
     parser.add_argument("--budgets", default="500,1000,2000,4000,6000")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(".bench/schema_pruning.json"))
+    parser.add_argument("--ex", action="store_true", help="also EX, whole vs pruned schema (model runs)")
+    parser.add_argument("--ex-budget", type=int, default=200, help="the forced budget of the EX arm")
+    parser.add_argument("--model", default="default", help="what `sqldistill eval --model` takes")
+    parser.add_argument(
+        "--home", type=Path, default=Path(".bench/home"), help="where packaged models assemble"
+    )
     args = parser.parse_args()
     bundled = Catalogue.load(ensure_built(bundled_dataset_path(load_config())))
     spider = Catalogue.load(args.spider)
@@ -113,18 +157,16 @@ def main() -> None:
         }
         results.append(row)
         print(json.dumps(row), flush=True)
+    document = {
+        "databases": len(databases),
+        "tables": len(merged.tables),
+        "full_tokens": full_tokens,
+        "budgets": results,
+    }
+    if args.ex:
+        document["ex"] = ex_with_and_without(bundled, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "databases": len(databases),
-                "tables": len(merged.tables),
-                "full_tokens": full_tokens,
-                "budgets": results,
-            },
-            indent=2,
-        )
-    )
+    args.out.write_text(json.dumps(document, indent=2))
     print(f"figures: {args.out}")
 
 

@@ -75,6 +75,7 @@ def load_generator(
     device: str = "auto",
     precision: str = defaults.GENERATION_PRECISION,
     constrain: str = defaults.CONSTRAIN,
+    schema_budget: int = defaults.SCHEMA_TOKEN_BUDGET,
 ) -> Generator:
     """The model loaded as the generation service would load it (same device and precision)."""
     from services.generation.backends import ModelSpec, TransformersBackend
@@ -83,7 +84,9 @@ def load_generator(
     backend = TransformersBackend(
         models_dir, ModelSpec(model.path, model.adapter_path, model.label), device=device, precision=precision
     )
-    return Generator(catalogue, backend, pool, default_k=model.few_shot_k, constrain=constrain)
+    return Generator(
+        catalogue, backend, pool, default_k=model.few_shot_k, constrain=constrain, schema_budget=schema_budget
+    )
 
 
 def answer_examples(

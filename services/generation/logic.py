@@ -77,8 +77,10 @@ class Generator:
         work_backend: Callable[[ModelSpec], Backend] | None = None,
         roots: Roots | None = None,
         constrain: str = defaults.CONSTRAIN,
+        schema_budget: int = defaults.SCHEMA_TOKEN_BUDGET,
     ) -> None:
         self.catalogue = catalogue
+        self.schema_budget = schema_budget  # a question's prompt shows its tables past this (schema_pruning)
         self.constrain = check_constrain(constrain)  # a request that leaves constrain unset gets this
         self._unsupported_warned: set[str] = set()
         self.backend = backend
@@ -290,7 +292,14 @@ class Generator:
             self._schema_text(q.db_id)  # validates the database
             prompts.append(
                 question_prompt(
-                    self.catalogue, self.seed_pool, q.db_id, q.question, k, q.evidence, repair_of(q)
+                    self.catalogue,
+                    self.seed_pool,
+                    q.db_id,
+                    q.question,
+                    k,
+                    q.evidence,
+                    repair_of(q),
+                    schema_budget=self.schema_budget,
                 )
             )
         for prompt in prompts:
