@@ -13,7 +13,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 LLAMA_TOOLS := $(HOME)/.cache/sqldistill/llama.cpp-$(LLAMA_CPP)
 WHEELS := $(HOME)/.cache/sqldistill/wheels-portable
 
-.PHONY: setup setup-1.5b gpu-wheels gpu-carry gpu-check bench-gpu bench-ask bench-distill bench-flywheel bench-snapshot bench-pruning test test-fast protos lint bench demo data clean
+.PHONY: setup setup-1.5b gpu-wheels gpu-carry gpu-check bench-gpu bench-ask bench-distill bench-flywheel bench-snapshot bench-pruning bench-on-source test test-fast protos lint bench demo data clean
 
 setup: $(STAMP)
 
@@ -115,6 +115,12 @@ bench-snapshot: setup
 bench-pruning: setup
 	mkdir -p .bench
 	$(BIN)/python -m benchmarks.schema_pruning --out .bench/schema_pruning.json
+
+# The default model's held-out answers run on PostgreSQL (`ask --on-source`'s path) against the
+# sandbox's EX (about 10 minutes); --gold scores the transpiler alone on the gold SQL.
+bench-on-source: setup
+	mkdir -p .bench
+	$(BIN)/python -m benchmarks.on_source_ex --out .bench/on_source_ex.json
 
 data: setup
 	$(BIN)/python -m shared.bundled.build var/bundled

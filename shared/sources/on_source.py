@@ -57,7 +57,58 @@ def transpile(sql: str, dialect: str) -> str:
             raise Refused(f"the answer holds {node.key.upper()}: only reads run on a source")
         if isinstance(node, exp.Anonymous):  # a function SQLite's sandbox does not know
             raise Refused(f"function {node.name}() does not run on a source")
+    if dialect in STRICT_GROUPING:
+        for select in list(statement.find_all(exp.Select)):
+            _aggregate_ungrouped(select)
     return statement.sql(dialect=dialect)
+
+
+STRICT_GROUPING = ("postgres", "duckdb", "mysql")  # a grouped query may show only grouped columns
+
+
+def _aggregate_ungrouped(select: exp.Select) -> None:
+    """SQLite lets a grouped query show a column it does not group by (Spider's `GROUP BY T1.id`
+    with `SELECT T2.name`): it shows that column's value from some row of the group - the one value
+    when the column depends on the group. PostgreSQL, DuckDB and MySQL refuse it; MIN() of the
+    column is that one value, and a value of the group otherwise, as SQLite's is."""
+    group = select.args.get("group")
+    if group is None:
+        return
+    grouped = {e.sql() for e in group.expressions}
+    projections = select.expressions
+    for e in group.expressions:  # GROUP BY 1, or by a projection's alias: that projection is grouped
+        if isinstance(e, exp.Literal) and e.is_int and 0 < int(e.this) <= len(projections):
+            grouped.add(projections[int(e.this) - 1].sql())
+        elif isinstance(e, exp.Column) and not e.table:
+            grouped |= {
+                p.sql() for p in projections if p.alias_or_name == e.name and isinstance(p, exp.Alias)
+            }
+    aliases = {p.alias: p.this for p in projections if isinstance(p, exp.Alias)}
+    if select.args.get("having"):  # PostgreSQL knows no projection alias in HAVING: its expression
+        for column in list(_bare_columns(select.args["having"])):
+            if not column.table and column.name in aliases:
+                column.replace(aliases[column.name].copy())
+    parts = [*projections, *(select.args["order"].expressions if select.args.get("order") else [])]
+    if select.args.get("having"):
+        parts.append(select.args["having"])
+    for part in parts:
+        target = part.this if isinstance(part, exp.Alias | exp.Ordered) else part
+        if target.sql() in grouped or part.sql() in grouped:
+            continue
+        for column in list(_bare_columns(target)):
+            if column.sql() not in grouped and not (not column.table and column.name in aliases):
+                column.replace(exp.Min(this=column.copy()))
+
+
+def _bare_columns(node: exp.Expression):
+    """Columns of this SELECT's expression that no aggregate, window or subquery encloses."""
+    if isinstance(node, exp.AggFunc | exp.Window | exp.Subquery | exp.Select):
+        return
+    if isinstance(node, exp.Column):
+        yield node
+        return
+    for child in node.iter_expressions():
+        yield from _bare_columns(child)
 
 
 def run_on_source(

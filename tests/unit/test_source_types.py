@@ -127,6 +127,23 @@ def test_a_recorded_mysql_table_maps_through_sqlalchemys_mysql_reflection():
             "SELECT * FROM t ORDER BY x DESC NULLS LAST LIMIT 3",
         ),
         ("SELECT strftime('%Y', d) FROM t", "duckdb", "SELECT STRFTIME(CAST(d AS TIMESTAMP), '%Y') FROM t"),
+        # SQLite shows a column a grouped query does not group by; the strict engines need an aggregate
+        (
+            "SELECT T2.name, count(*) FROM e AS T1 JOIN d AS T2 ON T1.d_id = T2.id GROUP BY T1.d_id",
+            "postgres",
+            "SELECT MIN(T2.name), COUNT(*) FROM e AS T1 JOIN d AS T2 ON T1.d_id = T2.id GROUP BY T1.d_id",
+        ),
+        (
+            "SELECT city, count(*) AS n FROM t GROUP BY city HAVING n > 2",
+            "postgres",
+            "SELECT city, COUNT(*) AS n FROM t GROUP BY city HAVING COUNT(*) > 2",
+        ),
+        ("SELECT name, count(*) FROM t GROUP BY 1", "mysql", "SELECT name, COUNT(*) FROM t GROUP BY 1"),
+        (
+            "SELECT name FROM t WHERE id IN (SELECT tid FROM u GROUP BY tid HAVING count(*) > 1)",
+            "duckdb",
+            "SELECT name FROM t WHERE id IN (SELECT tid FROM u GROUP BY tid HAVING COUNT(*) > 1)",
+        ),
     ],
 )
 def test_answers_are_transpiled_to_the_source_dialect(sqlite, dialect, expected):
