@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import warnings
 
 import pytest
 import sqlalchemy as sa
@@ -277,3 +278,54 @@ def test_an_answer_runs_on_postgres_in_its_dialect_read_only_with_a_deadline(sho
             engine=engine,
         )
     engine.dispose()
+
+
+def test_a_source_that_changes_during_the_snapshot_is_copied_as_of_one_moment(shop, tmp_path, monkeypatch):
+    """Rows written to the source while the snapshot runs are not in it: one repeatable-read
+    transaction, so no child row arrives without its parent either."""
+    monkeypatch.setattr(snapshot, "BATCH_ROWS", 10)
+    write, batches = snapshot._Copier._write, []
+
+    def write_while_the_source_changes(self, table, rows):
+        batches.append(table.name)
+        if len(batches) == 1:
+            engine = sa.create_engine(shop)
+            with engine.begin() as connection:
+                connection.exec_driver_sql("INSERT INTO customers (id, name) VALUES (999, 'late')")
+                connection.exec_driver_sql("INSERT INTO orders VALUES (999, 999, DATE '2026-03-01')")
+                connection.exec_driver_sql("INSERT INTO items VALUES (999, 999, 'late')")
+            engine.dispose()
+        return write(self, table, rows)
+
+    monkeypatch.setattr(snapshot._Copier, "_write", write_while_the_source_changes)
+    dataset = tmp_path / "dataset"
+    (dataset / "database").mkdir(parents=True)
+    manifest = add_source(f"sqlite:///{tmp_path / 'store.db'}", dataset, "shop", shop, snapshot_rows=0)
+    assert {t: manifest["tables"][t]["rows_present"] for t in manifest["tables"]} == {
+        "customers": 50,
+        "orders": 200,
+        "items": 200,
+    }
+    with sqlite3.connect(snapshot_path(dataset, "shop")) as connection:
+        assert connection.execute("SELECT count(*) FROM items WHERE id = 999").fetchone() == (0,)
+        assert connection.execute("SELECT count(*) FROM customers").fetchone() == (50,)
+
+
+def test_a_type_the_reflection_does_not_know_is_kept_as_its_text(shop, tmp_path):
+    engine = sa.create_engine(shop)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TYPE pair AS (a integer, b text)")
+        connection.exec_driver_sql("CREATE TABLE shelves (id integer PRIMARY KEY, spot pair)")
+        connection.exec_driver_sql("INSERT INTO shelves VALUES (1, ROW(3, 'left'))")
+    engine.dispose()
+    dataset = tmp_path / "dataset"
+    (dataset / "database").mkdir(parents=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy: "Did not recognize type 'pair'" - the case here
+        manifest = add_source(f"sqlite:///{tmp_path / 'store.db'}", dataset, "shop", shop)
+    spot = manifest["tables"]["shelves"]["columns"]["spot"]
+    assert spot["sqlite_type"] == "TEXT" and spot["approximated"].startswith(
+        "type the reflection does not know"
+    )
+    with sqlite3.connect(snapshot_path(dataset, "shop")) as connection:
+        assert connection.execute("SELECT spot FROM shelves").fetchone() == ("(3,left)",)
