@@ -107,13 +107,19 @@ def version_shots(
 
 
 def read_rows(path: Path | str) -> list[dict[str, str]]:
+    """A frozen set's rows: supervised (prompt, completion) and, in a dpo round's set, preferences
+    (prompt, chosen, rejected)."""
     rows = []
     with open(path) as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             row = json.loads(line)
-            if not isinstance(row, dict) or not row.get("prompt") or not row.get("completion"):
-                raise ValueError(f"{path}:{number}: each row needs 'prompt' and 'completion'")
+            supervised = isinstance(row, dict) and row.get("prompt") and row.get("completion")
+            preference = isinstance(row, dict) and row.get("prompt") and row.get("chosen") and row.get("rejected")
+            if not (supervised or preference):
+                raise ValueError(
+                    f"{path}:{number}: each row needs 'prompt' and 'completion' (or 'chosen' and 'rejected')"
+                )
             rows.append(row)
     return rows

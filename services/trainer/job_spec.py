@@ -20,7 +20,7 @@ EXIT_BAD_INPUT = 2
 
 @dataclass
 class TrainingParams:
-    method: str = defaults.TRAIN_METHOD  # lora | full
+    method: str = defaults.TRAIN_METHOD  # lora | full | dpo (LoRA, then preferences: dpo.py)
     lora_rank: int = 16
     lora_alpha: int = 32
     # 0: peft then adds no dropped copy of each adapted layer's input. On the CPU that copy cost 30% of
@@ -53,6 +53,8 @@ class TrainingParams:
     # activations drops from every layer's to one layer's (most of a LoRA run's RSS on a CPU at
     # 1,000-token rows), at about a third more compute.
     gradient_checkpointing: bool = False
+    # method dpo: how far the preference loss may move the adapter from the supervised model (TRL's beta)
+    dpo_beta: float = 0.1
 
 
 @dataclass

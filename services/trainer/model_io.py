@@ -16,6 +16,8 @@ from typing import Any
 
 from services.trainer.job_spec import BadInput, TrainSpec
 
+ADAPTER_METHODS = ("lora", "dpo")  # a LoRA adapter over the base is what these write
+
 
 def _code_version() -> str:
     try:
@@ -48,8 +50,8 @@ def load_model(spec: TrainSpec, device: str, dtype: Any) -> tuple[Any, Any]:
         model, tokenizer = load_causal_lm(source, dtype=dtype, device=device)
         model.train()
         return model, tokenizer
-    if params.method != "lora":
-        raise BadInput(f"unknown training method {params.method!r}; expected lora or full")
+    if params.method not in ADAPTER_METHODS:
+        raise BadInput(f"unknown training method {params.method!r}; expected lora, dpo or full")
     from peft import LoraConfig, PeftModel, get_peft_model
 
     model, tokenizer = load_causal_lm(base, dtype=dtype, device=device)
@@ -82,7 +84,7 @@ def write_version(spec: TrainSpec, model: Any, tokenizer: Any, metrics: dict[str
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        if spec.params.merge and spec.params.method == "lora":
+        if spec.params.merge and spec.params.method in ADAPTER_METHODS:
             merged = model.merge_and_unload()
             merged.save_pretrained(tmp / "merged", safe_serialization=True)
             tokenizer.save_pretrained(tmp / "merged")
@@ -96,7 +98,7 @@ def write_version(spec: TrainSpec, model: Any, tokenizer: Any, metrics: dict[str
             "dataset_size": len(rows),
             "prompt": prompt_settings(rows),  # the prompt this version must always be asked with
             "method": spec.params.method,
-            "adapter": spec.params.method == "lora",
+            "adapter": spec.params.method in ADAPTER_METHODS,
             "hyperparameters": asdict(spec.params),
             "metrics": metrics,
             "code_version": _code_version(),

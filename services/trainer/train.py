@@ -22,6 +22,7 @@ import random
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,10 @@ from services.trainer.batches import (
 )
 from services.trainer.checkpoints import CheckpointWriter, load_checkpoint
 from services.trainer.distributed import barrier, join, leave, shard, total, wrap
+from services.trainer.dpo import PHASE_DIR, preference_rows, train_dpo
 from services.trainer.int8_base import quantize_frozen_base, restore_frozen_base
 from services.trainer.job_spec import EXIT_BAD_INPUT, BadInput, TrainSpec
-from services.trainer.model_io import load_model, write_version
+from services.trainer.model_io import ADAPTER_METHODS, load_model, write_version
 from shared.limits import TRAIN_PRECISIONS
 
 
@@ -71,6 +73,19 @@ def compute_dtype(precision: str, device: str) -> Any:
     return torch.bfloat16 if precision == "bf16" else torch.float32
 
 
+SFT_DONE = "sft"  # work_dir/sft: a dpo job's supervised adapter, saved before its preference phase
+
+
+def _save_sft(model: Any, folder: Path, figures: dict[str, Any]) -> None:
+    """The supervised adapter and its figures, whole or not at all."""
+    partial = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial, safe_serialization=True)
+    (partial / "sft.json").write_text(json.dumps(figures))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.rename(partial, folder)
+
+
 def train(spec: TrainSpec) -> Path:
     import torch
     from transformers import get_linear_schedule_with_warmup
@@ -90,7 +105,9 @@ def train(spec: TrainSpec) -> Path:
     if actual != spec.dataset_hash:
         raise BadInput(f"dataset hash mismatch: expected {spec.dataset_hash}, file has {actual}")
     rows = read_rows(spec.dataset_path)
-    if not rows:
+    preferences = preference_rows(rows) if params.method == "dpo" else []
+    rows = [r for r in rows if "completion" in r]  # supervised rows (a dpo set also holds preferences)
+    if not rows and not preferences:
         raise BadInput("dataset is empty")
 
     _seed_everything(params.seed)
@@ -104,10 +121,16 @@ def train(spec: TrainSpec) -> Path:
     # Trained weights in fp32 always; a LoRA run's frozen base in the compute format (never updated;
     # PEFT keeps the adapters themselves in fp32).
     weights_dtype = torch.float32 if params.method == "full" else dtype
-    model, tokenizer = load_model(spec, device, weights_dtype)
+    if params.method == "dpo" and world.size > 1:
+        raise BadInput("method dpo trains in one process")
+    sft_done = work_dir / SFT_DONE  # a dpo job killed in its preference phase: the supervised part is done
+    finished_sft = params.method == "dpo" and (sft_done / "sft.json").is_file()
+    model, tokenizer = load_model(
+        replace(spec, parent_path=str(sft_done)) if finished_sft else spec, device, weights_dtype
+    )
     if params.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    int8_base = params.int8_base and params.method == "lora" and not cuda
+    int8_base = params.int8_base and params.method in ADAPTER_METHODS and not cuda
     try:
         swapped = quantize_frozen_base(model) if int8_base else []
     except RuntimeError as exc:  # no int8 kernels in this torch build: the job's input is wrong here
@@ -115,8 +138,11 @@ def train(spec: TrainSpec) -> Path:
     examples = tokenize_rows(rows, tokenizer, params.max_length)
     lengths = [len(e[0]) for e in examples]
     batches_per_epoch = math.ceil(len(examples) / params.batch_size)
-    total_steps = params.max_steps or max(
-        1, math.ceil(batches_per_epoch * params.epochs / params.gradient_accumulation)
+    total_steps = (
+        0
+        if not examples
+        else params.max_steps
+        or max(1, math.ceil(batches_per_epoch * params.epochs / params.gradient_accumulation))
     )
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=params.learning_rate, weight_decay=0.0)
@@ -124,16 +150,19 @@ def train(spec: TrainSpec) -> Path:
         optimizer, int(params.warmup_ratio * total_steps), total_steps
     )
 
-    resumed = load_checkpoint(work_dir, model, optimizer, scheduler)
+    resumed = None if finished_sft else load_checkpoint(work_dir, model, optimizer, scheduler)
     step, epoch, cursor = (resumed["step"], resumed["epoch"], resumed["cursor"]) if resumed else (0, 0, 0)
     losses: list[float] = list(resumed["losses"]) if resumed else []
     tokens_seen = resumed["tokens_seen"] if resumed else 0
+    if finished_sft:
+        done = json.loads((sft_done / "sft.json").read_text())
+        step, losses, tokens_seen = done["steps"], done["losses"], done["tokens_seen"]
     _progress(
         work_dir,
         state="RUNNING",
         step=step,
         total_steps=total_steps,
-        resumed=bool(resumed),
+        resumed=bool(resumed) or finished_sft,
         device=device,
         examples=len(examples),
         padding_waste=round(
@@ -225,6 +254,13 @@ def train(spec: TrainSpec) -> Path:
     checkpoints.wait()
     train_seconds = time.perf_counter() - started
     restore_frozen_base(swapped)  # what is saved or merged is the model's own weights
+    preference_metrics: dict[str, Any] = {}
+    if params.method == "dpo" and preferences:
+        if not finished_sft:
+            _save_sft(model, sft_done, {"steps": step, "losses": losses, "tokens_seen": tokens_seen})
+        preference_metrics = train_dpo(
+            model, tokenizer, preferences, params, work_dir, device, lambda **e: _progress(work_dir, **e)
+        )
     if not world.leader:  # rank 0 writes the version once; the others wait for it and leave
         barrier(world)
         leave(world)
@@ -248,6 +284,7 @@ def train(spec: TrainSpec) -> Path:
             "activation_checkpointing": bool(getattr(model, "is_activation_checkpointing", False)),
             "int8_base": int8_base,
             "examples": len(examples),
+            **preference_metrics,
             "padding_waste": round(
                 padding_waste(
                     lengths, batch_order(lengths, params.batch_size, params.seed, 0, params.length_grouped)
@@ -257,6 +294,8 @@ def train(spec: TrainSpec) -> Path:
         },
     )
     shutil.rmtree(work_dir / "checkpoint", ignore_errors=True)
+    shutil.rmtree(sft_done, ignore_errors=True)
+    shutil.rmtree(work_dir / PHASE_DIR, ignore_errors=True)
     _progress(
         work_dir, state="SUCCEEDED", step=step, total_steps=total_steps, loss=losses[-1] if losses else None
     )
