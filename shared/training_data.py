@@ -25,6 +25,17 @@ class TrainingPair:
     evidence: str = ""
 
 
+@dataclass(frozen=True)
+class PreferencePair:
+    """SQL the critic kept for a question, preferred to SQL it judged and did not keep."""
+
+    db_id: str
+    question: str
+    chosen: str
+    rejected: str
+    evidence: str = ""
+
+
 def file_hash(path: Path | str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -57,6 +68,28 @@ def render_rows(
             }
         )
     return rows
+
+
+def render_preferences(
+    pairs: Iterable[PreferencePair],
+    catalogue: Catalogue,
+    few_shot_k: int,
+    pool: Sequence[Example] | None = None,
+) -> list[dict[str, str]]:
+    """One row per pair, on the same prompt a supervised row of the question has."""
+    pool = few_shot_pool(catalogue) if pool is None else pool
+    return [
+        {
+            "db_id": pair.db_id,
+            "question": pair.question,
+            "prompt": question_prompt(catalogue, pool, pair.db_id, pair.question, few_shot_k, pair.evidence),
+            "chosen": sql_completion(pair.chosen),
+            "rejected": sql_completion(pair.rejected),
+            "template": SQL_TEMPLATE,
+            "few_shot_k": few_shot_k,
+        }
+        for pair in pairs
+    ]
 
 
 def freeze(rows: Sequence[dict[str, str]], folder: Path) -> tuple[Path, str]:
@@ -116,7 +149,9 @@ def read_rows(path: Path | str) -> list[dict[str, str]]:
                 continue
             row = json.loads(line)
             supervised = isinstance(row, dict) and row.get("prompt") and row.get("completion")
-            preference = isinstance(row, dict) and row.get("prompt") and row.get("chosen") and row.get("rejected")
+            preference = (
+                isinstance(row, dict) and row.get("prompt") and row.get("chosen") and row.get("rejected")
+            )
             if not (supervised or preference):
                 raise ValueError(
                     f"{path}:{number}: each row needs 'prompt' and 'completion' (or 'chosen' and 'rejected')"

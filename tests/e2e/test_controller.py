@@ -766,3 +766,44 @@ def test_samples_that_fail_are_repaired_with_the_database_error_and_the_repairs_
         controller_pb2.ListCandidatesRequest(run_id=run.run_id, kept=True), timeout=10
     )
     assert {c.repaired_sql for c in listed.candidates} == {r.repaired_sql for r in repaired}
+
+
+def test_a_dpo_round_trains_on_preferences_from_execution(shared_stack, own_base):
+    """train_method dpo: the scripted base samples the gold SQL and, for every other sample, SQL that
+    runs and returns the wrong rows; the critic keeps the gold and not the rest, so the frozen set
+    holds preference rows (kept preferred to not kept) beside the supervised rows, and the round's
+    version is one adapter trained by both phases."""
+    script = shared_stack.fake.responder
+    calls = {"n": 0}
+
+    def sometimes_wrong(prompt: str, parameters: dict) -> str:
+        calls["n"] += 1
+        if parameters.get("do_sample") and calls["n"] % 2:
+            return " SELECT 1 WHERE 0 = 1;"
+        return script(prompt, parameters)
+
+    shared_stack.fake.responder = sometimes_wrong
+    try:
+        stub = controller(shared_stack)
+        spec = run_spec(own_base, mode="labelled", rounds=1, samples_per_question=2, train_method="dpo")
+        run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+        assert state(wait_for(stub, run.run_id)) == "completed"
+    finally:
+        shared_stack.fake.responder = script
+    store = Store.open(shared_stack.store_url)
+    try:
+        with store.session() as s:
+            rnd = s.scalar(select(Round).where(Round.run_id == run.run_id))
+            path = s.get(Dataset, rnd.dataset_hash).path
+            version = s.scalar(select(ModelVersion).where(ModelVersion.run_id == run.run_id))
+    finally:
+        store.close()
+    rows = [json.loads(line) for line in open(path)]
+    preferences = [r for r in rows if "chosen" in r]
+    assert preferences and len(preferences) < len(rows)
+    assert all(
+        r["rejected"].strip() == "SELECT 1 WHERE 0 = 1;" and r["chosen"] != r["rejected"] for r in preferences
+    )
+    assert rnd.figures["preference_pairs"] == len(preferences)
+    manifest = json.loads(open(f"{version.artifact_path}/manifest.json").read())
+    assert manifest["method"] == "dpo" and manifest["metrics"]["dpo_pairs"] == len(preferences)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from services.controller.enums import Step, VersionStatus
 from services.controller.faults import crash_point
+from services.controller.preferences import preference_pairs
 from services.controller.question_log import logged_questions, question_key, split_log
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
@@ -17,7 +18,7 @@ from shared.event_kinds import EventKind
 from shared.model_refs import model_path
 from shared.pb import trainer_pb2
 from shared.store import Candidate, Dataset, ModelVersion, Run, Verdict
-from shared.training_data import TrainingPair, freeze, render_rows
+from shared.training_data import TrainingPair, freeze, render_preferences, render_rows
 
 
 class Train(StepBase):
@@ -43,14 +44,30 @@ class Train(StepBase):
         if not rows:
             return []
         kept = [KeptRow(*row) for row in rows]
-        if settings.questions_from == "log":  # what was forgotten since, or is held out, never trains
-            eval_dbs = {e.db_id for e in self.ctx.catalogue.examples(settings.eval_split)}
-            logged = logged_questions(self.ctx.store, settings.db_ids)
-            allowed = {q.key for q in split_log(logged, settings.log_holdout, eval_dbs).training}
+        allowed = self._log_training_keys(settings)
+        if allowed is not None:  # what was forgotten since, or is held out, never trains
             kept = [k for k in kept if question_key(k.db_id, k.question) in allowed]
         if settings.train_on_seed and "seed" in self.ctx.catalogue.split_files:
             kept += seed_rows(self.ctx.catalogue.examples("seed"))
         return with_evidence(select_training_pairs(kept, settings.max_sql_per_question), self.ctx.catalogue)
+
+    def _log_training_keys(self, settings: RunSettings) -> set[tuple[str, str]] | None:
+        """A run on the question log: the keys of the questions that may train now; None otherwise."""
+        if settings.questions_from != "log":
+            return None
+        eval_dbs = {e.db_id for e in self.ctx.catalogue.examples(settings.eval_split)}
+        logged = logged_questions(self.ctx.store, settings.db_ids)
+        return {q.key for q in split_log(logged, settings.log_holdout, eval_dbs).training}
+
+    def preference_rows(self, run_id: str, number: int, settings: RunSettings) -> list[dict[str, str]]:
+        """train_method dpo: the round's preferences from execution, rendered beside the kept pairs."""
+        if settings.train_method != "dpo":
+            return []
+        allowed = self._log_training_keys(settings)
+        pairs = preference_pairs(self.ctx.store, run_id, number, settings)
+        if allowed is not None:
+            pairs = [p for p in pairs if question_key(p.db_id, p.question) in allowed]
+        return render_preferences(pairs, self.ctx.catalogue, settings.train_few_shot_k)
 
     def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
         pairs = self.kept_pairs(run.id, number, settings)
@@ -59,7 +76,8 @@ class Train(StepBase):
                 run.id, number, "TRAIN", EventKind.SKIPPED, "nothing was kept: no new version this round"
             )
             return Step.REJECT, {"dataset_size": 0}
-        rows = render_rows(pairs, self.ctx.catalogue, settings.train_few_shot_k)
+        preferences = self.preference_rows(run.id, number, settings)
+        rows = render_rows(pairs, self.ctx.catalogue, settings.train_few_shot_k) + preferences
         path, digest = freeze(rows, self.ctx.home / "datasets")
         with self.ctx.store.session() as s:
             self.ctx.store.insert_ignore(
@@ -153,4 +171,8 @@ class Train(StepBase):
                 ],
             )
             self.round_row(s, run.id, number).model_version = done.version
-        return Step.EVALUATE, {"dataset_size": len(rows), "final_loss": float(done.final_loss)}
+        return Step.EVALUATE, {
+            "dataset_size": len(rows),
+            "preference_pairs": len(preferences),
+            "final_loss": float(done.final_loss),
+        }
