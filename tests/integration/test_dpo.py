@@ -47,7 +47,7 @@ def test_a_dpo_job_killed_in_its_preference_phase_resumes_there(tmp_path, tiny_b
         tiny_base,
         _dataset(tmp_path),
         method="dpo",
-        max_steps=30,
+        max_steps=12,
         checkpoint_every=4,
         precision="fp32",
     )
@@ -71,10 +71,10 @@ def test_a_dpo_job_killed_in_its_preference_phase_resumes_there(tmp_path, tiny_b
     tuning = [
         e for e in after if e["state"] == "RUNNING" and e.get("loss") is not None and e.get("phase") != "dpo"
     ]
-    assert not tuning and after[0]["step"] == 30 and after[0]["resumed"]  # no fine-tuning again
+    assert not tuning and after[0]["step"] == 12 and after[0]["resumed"]  # no fine-tuning again
     metrics = json.loads((Path(spec.output_dir) / "manifest.json").read_text())["metrics"]
-    assert metrics["dpo_resumed_from_step"] >= written[-1] > 0 and metrics["dpo_steps"] == 30
-    assert metrics["steps"] == 30
+    assert metrics["dpo_resumed_from_step"] >= written[-1] > 0 and metrics["dpo_steps"] == 12
+    assert metrics["steps"] == 12
 
 
 def test_resume_skips_a_checkpoint_a_kill_cut_short(tmp_path):
