@@ -91,6 +91,11 @@ def engine_for(ref: SourceRef) -> sa.Engine:
     return sa.create_engine(url, connect_args=args, poolclass=sa.pool.NullPool)
 
 
+def reason_of(exc: sa.exc.DBAPIError) -> str:
+    """The engine's own message, first line (no statement, no parameters, no password)."""
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+
+
 def check(ref: SourceRef) -> None:
     """Connect once; SourceError with the engine's own reason (no password in it) when it fails."""
     engine = engine_for(ref)
@@ -98,7 +103,8 @@ def check(ref: SourceRef) -> None:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        raise SourceError(f"cannot connect to source {ref.name} ({ref.display_url()}): {reason}") from None
+        raise SourceError(
+            f"cannot connect to source {ref.name} ({ref.display_url()}): {reason_of(exc)}"
+        ) from None
     finally:
         engine.dispose()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlglot
 from sqlglot import exp
 
-from shared.sources.connection import SourceError, SourceRef, engine_for
+from shared.sources.connection import SourceError, SourceRef, engine_for, reason_of
 
 SOURCE_TIMEOUT_MS = 10_000  # one answer's deadline on the source
 WRITES = (
@@ -138,7 +138,7 @@ def run_on_source(
                     rows = [tuple(r) for r in result.fetchmany(max_rows + 1)]
                     result.close()
     except sa.exc.DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        reason = reason_of(exc)
         raise SourceError(f"the source refused or failed the answer: {reason}") from None
     finally:
         if own:

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shared.sources.connection import SourceError, SourceRef
+from shared.sources.connection import SourceError, SourceRef, reason_of
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def reflect(engine: sa.Engine, ref: SourceRef) -> SourceSchema:
             )
             tables.append(SourceTable(name, columns, primary, foreign, comment))
     except sa.exc.DBAPIError as exc:
-        raise SourceError(f"cannot read the schema of source {ref.name}: {_reason(exc)}") from None
+        raise SourceError(f"cannot read the schema of source {ref.name}: {reason_of(exc)}") from None
     return _complete(SourceSchema(tuple(tables), unreadable), ref)
 
 
@@ -95,10 +95,6 @@ def _complete(found: SourceSchema, ref: SourceRef) -> SourceSchema:
     if not tables:
         raise SourceError(f"source {ref.name} has no table this role can read" + _listed(unreadable))
     return SourceSchema(tuple(tables), unreadable)
-
-
-def _reason(exc: sa.exc.DBAPIError) -> str:
-    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
 
 
 def _reflect_duckdb(engine: sa.Engine, ref: SourceRef) -> SourceSchema:
@@ -130,7 +126,7 @@ def _reflect_duckdb(engine: sa.Engine, ref: SourceRef) -> SourceSchema:
                 params,
             ).all()
     except sa.exc.DBAPIError as exc:
-        raise SourceError(f"cannot read the schema of source {ref.name}: {_reason(exc)}") from None
+        raise SourceError(f"cannot read the schema of source {ref.name}: {reason_of(exc)}") from None
     tables, unreadable = [], {}
     for name, comment in names:
         reason = _unreadable(engine, name, ref.schema or None)
@@ -169,5 +165,5 @@ def _unreadable(engine: sa.Engine, name: str, schema: str | None) -> str:
         with engine.connect() as connection:
             connection.execute(sa.select(sa.literal(1)).select_from(table).limit(0)).all()
     except sa.exc.DBAPIError as exc:
-        return _reason(exc)
+        return reason_of(exc)
     return ""

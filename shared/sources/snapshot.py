@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shared.catalogue import quote_identifier as q
-from shared.sources.connection import SourceError, SourceRef, engine_for
+from shared.sources.connection import SourceError, SourceRef, engine_for, reason_of
 from shared.sources.reflection import SourceSchema, SourceTable, reflect
 from shared.sources.types import Mapped, map_type
 
@@ -64,7 +64,7 @@ def take_snapshot(ref: SourceRef, dataset: Path, snapshot_rows: int) -> dict[str
         os.replace(partial_manifest, manifest_path)
         return manifest
     except sa.exc.DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        reason = reason_of(exc)
         raise SourceError(f"snapshot of source {ref.name} failed: {reason}") from None
     finally:
         partial.unlink(missing_ok=True)
