@@ -10,6 +10,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 
 import grpc
 import pytest
@@ -23,12 +24,14 @@ from shared.pbconvert import from_result_set
 from shared.store import AskedQuestion, Store
 from testbed.scripted_stack import SERVICES, make_stack
 from testbed.tiny_models import make_tiny_model
+from tests.support.run_specs import run_spec
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     root = tmp_path_factory.mktemp("ask")
     stack = make_stack(root, make_tiny_model(root / "tiny"))
+    stack.base = root / "tiny"
     for name in SERVICES:
         stack.start(name)
     yield stack
@@ -401,4 +404,19 @@ def test_a_registered_duckdb_source_is_asked_without_a_restart_and_answers_run_o
     with pytest.raises(grpc.RpcError) as info:  # a database that is no source
         stub.Ask(controller_pb2.AskRequest(question="How many?", db_id="library", on_source=True), timeout=60)
     assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "db add" in info.value.details()
+
+    # A round learns on the snapshot like on any database: self-instruct pairs written, judged, trained.
+    spec = run_spec(stack.base, mode="self_instruct", db_ids=["warehouse"], rounds=1, samples_per_question=1)
+    run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        current = stub.GetRun(controller_pb2.RunRef(run_id=run.run_id), timeout=10)
+        if current.state in (controller_pb2.RUN_STATE_COMPLETED, controller_pb2.RUN_STATE_FAILED):
+            break
+        time.sleep(0.5)
+    assert current.state == controller_pb2.RUN_STATE_COMPLETED
+    (done,) = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
+    assert done.generated > 0 and done.kept > 0 and done.model_version  # trained on the snapshot's pairs
+    kept = stub.ListCandidates(controller_pb2.ListCandidatesRequest(run_id=run.run_id, kept=True), timeout=10)
+    assert {c.db_id for c in kept.candidates} == {"warehouse"}
     assert _cli(stack, "db", "remove", "warehouse").stdout.strip() == "removed warehouse"
