@@ -72,11 +72,15 @@ def _aggregate_ungrouped(select: exp.Select) -> None:
     when the column depends on the group. PostgreSQL, DuckDB and MySQL refuse it; MIN() of the
     column is that one value, and a value of the group otherwise, as SQLite's is."""
     group = select.args.get("group")
-    if group is None:
-        return
-    grouped = {e.sql() for e in group.expressions}
     projections = select.expressions
-    for e in group.expressions:  # GROUP BY 1, or by a projection's alias: that projection is grouped
+    if group is None:  # an aggregate without GROUP BY is one group: the same rule for its columns
+        if not any(_bare_aggregate(p) for p in projections):
+            return
+        group_expressions: list[exp.Expression] = []
+    else:
+        group_expressions = list(group.expressions)
+    grouped = {e.sql() for e in group_expressions}
+    for e in group_expressions:  # GROUP BY 1, or by a projection's alias: that projection is grouped
         if isinstance(e, exp.Literal) and e.is_int and 0 < int(e.this) <= len(projections):
             grouped.add(projections[int(e.this) - 1].sql())
         elif isinstance(e, exp.Column) and not e.table:
@@ -98,6 +102,15 @@ def _aggregate_ungrouped(select: exp.Select) -> None:
         for column in list(_bare_columns(target)):
             if column.sql() not in grouped and not (not column.table and column.name in aliases):
                 column.replace(exp.Min(this=column.copy()))
+
+
+def _bare_aggregate(node: exp.Expression) -> bool:
+    """An aggregate of this SELECT (not of a subquery, not a window function)."""
+    if isinstance(node, exp.Window | exp.Subquery | exp.Select):
+        return False
+    if isinstance(node, exp.AggFunc):
+        return True
+    return any(_bare_aggregate(child) for child in node.iter_expressions())
 
 
 def _bare_columns(node: exp.Expression):

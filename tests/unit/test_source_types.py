@@ -139,6 +139,12 @@ def test_a_recorded_mysql_table_maps_through_sqlalchemys_mysql_reflection():
             "SELECT city, COUNT(*) AS n FROM t GROUP BY city HAVING COUNT(*) > 2",
         ),
         ("SELECT name, count(*) FROM t GROUP BY 1", "mysql", "SELECT name, COUNT(*) FROM t GROUP BY 1"),
+        (  # an aggregate without GROUP BY is one group
+            "SELECT min(y), max(y) FROM m ORDER BY y LIMIT 1",
+            "postgres",
+            "SELECT MIN(y), MAX(y) FROM m ORDER BY MIN(y) NULLS FIRST LIMIT 1",
+        ),
+        ("SELECT name FROM t ORDER BY age", "postgres", "SELECT name FROM t ORDER BY age NULLS FIRST"),
         (
             "SELECT name FROM t WHERE id IN (SELECT tid FROM u GROUP BY tid HAVING count(*) > 1)",
             "duckdb",
