@@ -2,7 +2,8 @@
 loaded into a real PostgreSQL (the pinned pgserver), the default model's greedy answers to the 90
 held-out questions written once, then scored twice - run in the SQLite sandbox (EX as everywhere
 else) and run on PostgreSQL through `ask --on-source`'s path (sqlglot to PostgreSQL, read-only, a
-statement timeout) against the gold's rows. The two should agree within a question or two; each
+statement timeout) against the gold's rows, by the same official rule (DISTINCT removed from both,
+as the sandbox's EX does). The two should agree within a question or two; each
 question where they differ is printed with both SQL texts. Asserts nothing.
 
     python -m benchmarks.on_source_ex [--model default] [--limit 0] [--gold]
@@ -27,6 +28,7 @@ from shared.config import load_config
 from shared.sources.connection import SourceError, SourceRef
 from shared.sources.on_source import run_on_source
 from shared.sources.types import comparable
+from shared.sql import SqlParseError, remove_distinct
 
 MAX_ROWS = 10_000
 
@@ -64,6 +66,15 @@ def load_into_postgres(catalogue: Catalogue, db_id: str, admin_url: str, server:
     source.close()
     engine.dispose()
     return url
+
+
+def _official(sql: str) -> str:
+    """The official Spider EX rule the sandbox's score applies: DISTINCT removed from gold and answer
+    alike (services/critic/execution.py for_match), so both columns score the same way."""
+    try:
+        return remove_distinct(sql)
+    except SqlParseError:
+        return sql
 
 
 def _rounded(rows: list[tuple]) -> list[tuple]:
@@ -123,12 +134,12 @@ def main() -> None:
             }
             for index, (e, sql) in enumerate(zip(examples, answers, strict=True)):
                 gold_connection = open_readonly(catalogue.path(e.db_id))
-                gold = gold_connection.execute(e.query).fetchall()
+                gold = gold_connection.execute(_official(e.query)).fetchall()
                 gold_connection.close()
                 right, ran, why = False, "", ""
                 if sql:
                     try:
-                        result = run_on_source(SourceRef(e.db_id, urls[e.db_id]), sql, MAX_ROWS)
+                        result = run_on_source(SourceRef(e.db_id, urls[e.db_id]), _official(sql), MAX_ROWS)
                         ran = result.sql
                         right = results_match(_rounded(gold), _rounded(result.rows), order_matters(e.query))
                     except SourceError as exc:
