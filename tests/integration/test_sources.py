@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import time
 import warnings
 
 import pytest
@@ -329,3 +330,19 @@ def test_a_type_the_reflection_does_not_know_is_kept_as_its_text(shop, tmp_path)
     )
     with sqlite3.connect(snapshot_path(dataset, "shop")) as connection:
         assert connection.execute("SELECT spot FROM shelves").fetchone() == ("(3,left)",)
+
+
+def test_an_answer_past_its_deadline_on_duckdb_is_interrupted(tmp_path):
+    """DuckDB has no statement timeout: a timer interrupts the query."""
+    import duckdb
+
+    from shared.sources.connection import SourceError, SourceRef
+    from shared.sources.on_source import run_on_source
+
+    source = tmp_path / "slow.duckdb"
+    duckdb.connect(str(source)).close()
+    endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="Interrupted"):
+        run_on_source(SourceRef("slow", f"duckdb:///{source}"), endless, 5, timeout_ms=300)
+    assert time.monotonic() - started < 30
