@@ -1,6 +1,8 @@
 """Ask, through the real stack (generation's model server is the scripted TGI fake, which answers
 train questions with their gold SQL): the answer's SQL, its result from the critic's sandbox, the
-vote of its samples, bad input, hostile SQL, and the CLI as a user runs it."""
+vote of its samples, bad input, hostile SQL, and the CLI as a user runs it; the question log it
+writes (feedback, imports, forgetting); and a source database registered while the stack runs,
+asked on its snapshot and on the source itself. Past 300 lines: its tests share one running stack."""
 
 from __future__ import annotations
 
