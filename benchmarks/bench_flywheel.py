@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import random
 import shutil
 import time
@@ -105,9 +104,7 @@ def measure_arm(arm: str, args: argparse.Namespace) -> dict[str, Any]:
         model = str(home / "models" / "own" / Path(args.model).name)
         if not Path(model).exists():
             shutil.copytree(args.model, model)
-    if model:  # the stack's services read it from the environment (LocalStack passes only ports and paths)
-        os.environ["SQLDISTILL_GENERATION__MODEL"] = model
-    config = load_config(home=home)
+    config = load_config(home=home, **({"generation": {"model": model}} if model else {}))
     catalogue = Catalogue.load(ensure_built(bundled_dataset_path(config)))
     questions = catalogue.examples("train")
     random.Random(args.seed).shuffle(questions)

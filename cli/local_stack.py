@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shared.config import SERVICE_NAMES, Config
 from shared.grpc_client import make_channel, serving_process
@@ -159,16 +161,23 @@ class LocalStack:
 
 
 def _config_env(config: Config) -> dict[str, str]:
-    env = {
-        "SQLDISTILL_HOST": config.host,
-        "SQLDISTILL_HOME": str(config.home),
-        "SQLDISTILL_STORE_URL": config.resolved_store_url,
-        "SQLDISTILL_GRACE_SECONDS": str(config.grace_seconds),
-    }
-    if config.dataset:
-        env["SQLDISTILL_DATASET"] = str(config.dataset)
-    for name in SERVICE_NAMES:
-        endpoint = config.endpoint(name)
-        env[f"SQLDISTILL_SERVICES__{name.upper()}__PORT"] = str(endpoint.port)
-        env[f"SQLDISTILL_SERVICES__{name.upper()}__METRICS_PORT"] = str(endpoint.metrics_port)
+    """Every setting the CLI resolved (defaults, file, overrides, environment) as the environment
+    variables the children read: a service started from `sqldistill up --config FILE` runs with the
+    file's values, not its own defaults. Lists travel as JSON; an unset value does not travel."""
+    env: dict[str, str] = {}
+
+    def add(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                add(f"{prefix}__{key.upper()}", inner)
+        elif isinstance(value, list):
+            env[prefix] = json.dumps(value)
+        elif isinstance(value, bool):
+            env[prefix] = "true" if value else "false"
+        elif value is not None:
+            env[prefix] = str(value)
+
+    for key, value in config.model_dump(mode="json").items():
+        add(f"SQLDISTILL_{key.upper()}", value)
+    env["SQLDISTILL_STORE_URL"] = config.resolved_store_url
     return env

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import os
 
 import pytest
 from pydantic import ValidationError
@@ -57,3 +58,26 @@ def test_committed_stubs_match_the_protos(tmp_path):
     )
     _, mismatch, errors = filecmp.cmpfiles(fresh, committed, names, shallow=False)
     assert not mismatch and not errors, f"run `make protos`: stale stubs {mismatch + errors}"
+
+
+def test_every_resolved_setting_reaches_the_services_a_local_stack_starts(monkeypatch):
+    """`sqldistill up --config FILE`: the children read the environment LocalStack gives them, so every
+    setting the CLI resolved - not only ports and paths - must travel (a file's generation.model once
+    did not, and the services ran on their defaults)."""
+    from cli.local_stack import _config_env
+    from shared.config import Config, load_config
+
+    for key in [k for k in os.environ if k.startswith("SQLDISTILL_")]:
+        monkeypatch.delenv(key)
+    resolved = load_config(
+        generation={"model": "/models/mine", "precision": "int8"},
+        critic={"workers": 3},
+        paths={"model_roots": ["/a", "/b"]},
+        controller={"record_asks": False},
+        dataset="/data/mine",
+    )
+    for key, value in _config_env(resolved).items():
+        monkeypatch.setenv(key, value)
+    child = Config()
+    expected = resolved.model_dump(mode="json") | {"store_url": resolved.resolved_store_url}
+    assert child.model_dump(mode="json") == expected
