@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -173,10 +174,13 @@ def read_import(path: Path, db_id: str, databases: set[str]) -> list[ImportedRow
 def _records(path: Path) -> list[tuple[int, dict[str, Any]]]:
     text = path.read_text(encoding="utf-8-sig")
     if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines())
+        reader = csv.DictReader(io.StringIO(text, newline=""))  # a quoted field may hold newlines
         if not reader.fieldnames or "question" not in reader.fieldnames:
             raise ImportRefused(f"{path}: a CSV needs a header with a question column")
-        return [(index + 2, dict(row)) for index, row in enumerate(reader)]
+        rows = []
+        for row in reader:
+            rows.append((reader.line_num, dict(row)))  # the line the row ends on
+        return rows
     records = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():

@@ -66,10 +66,22 @@ def add_source(
         with store.session() as s:
             if s.get(Source, name) is not None:
                 raise SourceError(f"source {name} exists: `sqldistill db refresh {name}` or remove it first")
-        if name in Catalogue.load(dataset).databases:
+        existing = Catalogue.load(dataset).databases
+        if existing and not (dataset / "database").is_dir():
+            raise SourceError(
+                f"{dataset} is a folder of SQLite files: sources need a Spider-format dataset folder "
+                "(database/<name>/<name>.sqlite), such as the bundled one"
+            )
+        if name in existing:
             raise SourceError(f"the dataset already has a database {name!r}: choose another name")
         check(ref)
-        manifest = take_snapshot(ref, dataset, snapshot_rows)
+        try:
+            manifest = take_snapshot(ref, dataset, snapshot_rows)
+        except SourceError:
+            folder = snapshot_path(dataset, name).parent
+            if folder.is_dir() and not snapshot_path(dataset, name).exists():
+                shutil.rmtree(folder)  # a first snapshot that failed registers nothing, leaves nothing
+            raise
         with store.session() as s:
             s.add(
                 Source(

@@ -245,12 +245,12 @@ class Catalogue:
 
     def has(self, db_id: str) -> bool:
         if db_id not in self.databases:
-            self._notice_new_databases()
+            self._notice_new_databases(db_id)
         return db_id in self.databases
 
     def path(self, db_id: str) -> Path:
         if db_id not in self.databases:
-            self._notice_new_databases()
+            self._notice_new_databases(db_id)
         try:
             return self.databases[db_id]
         except KeyError:
@@ -268,7 +268,7 @@ class Catalogue:
     def _schemas(self) -> dict[tuple[str, int], DatabaseSchema]:
         return {}
 
-    def _notice_new_databases(self) -> None:
+    def _notice_new_databases(self, db_id: str = "") -> None:
         """A Spider-format folder's database/ changed (`sqldistill db add` or `remove` while the
         services run): scan it again, so a new snapshot is served without a restart."""
         folder = self.root / "database"
@@ -279,6 +279,14 @@ class Catalogue:
         if stamp != self.__dict__.get("_database_stamp"):
             self.databases = _find_spider_databases(folder)
             self.__dict__["_database_stamp"] = stamp
+        if db_id and db_id not in self.databases and "/" not in db_id and not db_id.startswith("."):
+            # A snapshot's file lands in its folder after the folder was made (a change database/'s
+            # own time does not show): look for it directly.
+            for suffix in SQLITE_SUFFIXES:
+                candidate = folder / db_id / f"{db_id}{suffix}"
+                if candidate.is_file():
+                    self.databases = {**self.databases, db_id: candidate}
+                    break
 
     @property
     def splits(self) -> list[str]:

@@ -48,9 +48,9 @@ def held_out(db_id: str, question: str, share: float) -> bool:
 def logged_questions(
     store: Store, db_ids: Iterable[str] | None = None, before: datetime | None = None
 ) -> list[LoggedQuestion]:
-    """Each distinct question of the log, oldest first, on these databases when given, as it stood
-    at `before` when given (questions asked later are left out; their SQL too)."""
-    query = select(AskedQuestion).order_by(AskedQuestion.created_at, AskedQuestion.id)
+    """Each distinct question of the log, in the order it reached the log, on these databases when
+    given, as it stood at `before` when given (what reached it later is left out; SQL too)."""
+    query = select(AskedQuestion).order_by(AskedQuestion.logged_at, AskedQuestion.id)
     wanted = set(db_ids or ())
     if wanted:
         query = query.where(AskedQuestion.db_id.in_(wanted))
@@ -59,11 +59,11 @@ def logged_questions(
     gold: dict[tuple[str, str], tuple[datetime, str]] = {}
     with store.session() as s:
         for row in s.scalars(query):
-            if cutoff is not None and _aware(row.created_at) >= cutoff:
+            if cutoff is not None and _aware(row.logged_at) >= cutoff:
                 continue
             key = question_key(row.db_id, row.question)
             first.setdefault(key, row)
-            when = row.feedback_at or row.created_at
+            when = row.feedback_at or row.logged_at
             if row.gold_sql and (cutoff is None or _aware(when) < cutoff):
                 if key not in gold or _aware(when) >= _aware(gold[key][0]):
                     gold[key] = (when, row.gold_sql)
@@ -111,7 +111,7 @@ def new_since(
     rows = select(
         AskedQuestion.db_id,
         AskedQuestion.question,
-        AskedQuestion.created_at,
+        AskedQuestion.logged_at,  # when it reached the log: an import of old questions is new now
         AskedQuestion.feedback_at,
         AskedQuestion.gold_sql,
     )

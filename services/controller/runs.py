@@ -52,7 +52,8 @@ class RunManager:
         self.runner = RoundRunner(ctx)
         self.retry_pause_seconds = retry_pause_seconds
         self._threads: dict[str, threading.Thread] = {}
-        self._wake: dict[str, threading.Event] = {}
+        self._wake: dict[str, threading.Event] = {}  # a run's state changed, or the controller closes
+        self._log_wake: dict[str, threading.Event] = {}  # the question log grew (only log waits listen)
         self._lock = threading.Lock()
         self._closing = threading.Event()
 
@@ -120,6 +121,7 @@ class RunManager:
             run.state = state
         self.runner.event(run_id, None, None, EventKind(f"run_{state}"), f"run {run_id} {state}")
         self._wake.setdefault(run_id, threading.Event()).set()
+        self._log_wake.setdefault(run_id, threading.Event()).set()
         return self.queries.get(run_id)
 
     def pause(self, run_id: str) -> Run:
@@ -144,7 +146,7 @@ class RunManager:
 
     def close(self) -> None:
         self._closing.set()
-        for event in self._wake.values():
+        for event in [*self._wake.values(), *self._log_wake.values()]:
             event.set()
 
     # --- worker -----------------------------------------------------------------------------------
@@ -154,6 +156,7 @@ class RunManager:
             if thread is not None and thread.is_alive():
                 return
             self._wake.setdefault(run_id, threading.Event())
+            self._log_wake.setdefault(run_id, threading.Event())
             thread = threading.Thread(target=self._drive, args=(run_id,), name=f"run-{run_id}", daemon=True)
             self._threads[run_id] = thread
             thread.start()
@@ -209,8 +212,8 @@ class RunManager:
                     s.expunge(rnd)
                 s.expunge(run)
             if wait:
-                self._wake[run_id].wait(wait)  # set by an ask, feedback, import, pause, stop or close
-                self._wake[run_id].clear()
+                self._log_wake[run_id].wait(wait)  # set by an ask, feedback, pause, stop or close
+                self._log_wake[run_id].clear()
                 continue
             try:
                 runner.advance(run, settings, rnd)
@@ -259,7 +262,7 @@ class RunManager:
 
     def wake_waiting(self) -> None:
         """The question log grew: every run asleep on it looks again."""
-        for event in list(self._wake.values()):
+        for event in list(self._log_wake.values()):  # not _wake: a step's retry pause is not cut short
             event.set()
 
     def _failures(self, run_id: str, number: int, step: str) -> int:

@@ -86,8 +86,9 @@ def engine_for(ref: SourceRef) -> sa.Engine:
     backend = url.get_backend_name()
     if backend in ("postgresql", "mysql"):
         args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
-    if backend == "duckdb":
+    if backend == "duckdb":  # the database file read-only, and no other file or URL at all
         args["read_only"] = True
+        args["config"] = {"enable_external_access": False}
     return sa.create_engine(url, connect_args=args, poolclass=sa.pool.NullPool)
 
 

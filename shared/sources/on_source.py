@@ -5,6 +5,7 @@ sandbox would not have (pg_sleep, dblink, ...) - is refused before it reaches th
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,9 @@ WRITES = (
     exp.Command,
     exp.Into,
 )
+LOCKS = (exp.Lock,)  # SELECT ... FOR UPDATE / FOR SHARE: takes row locks on the source
+FILE_READERS = (exp.ReadCSV, exp.ReadParquet)  # DuckDB reads files and URLs from SELECT
+PATH_LIKE = re.compile(r"[/\\:]|\.(csv|tsv|parquet|json|jsonl|txt|gz|zst|xlsx?)$", re.IGNORECASE)
 
 
 class Refused(SourceError):
@@ -55,8 +59,14 @@ def transpile(sql: str, dialect: str) -> str:
     for node in statement.walk():
         if isinstance(node, WRITES):
             raise Refused(f"the answer holds {node.key.upper()}: only reads run on a source")
+        if isinstance(node, LOCKS):
+            raise Refused("the answer locks rows (FOR UPDATE / FOR SHARE): only plain reads run on a source")
         if isinstance(node, exp.Anonymous):  # a function SQLite's sandbox does not know
             raise Refused(f"function {node.name}() does not run on a source")
+        if isinstance(node, FILE_READERS):
+            raise Refused(f"function {node.sql_name()}() reads files: it does not run on a source")
+        if isinstance(node, exp.Table) and PATH_LIKE.search(node.name):
+            raise Refused(f"{node.name!r} names a file, not a table: it does not run on a source")
     if dialect in STRICT_GROUPING:
         for select in list(statement.find_all(exp.Select)):
             _aggregate_ungrouped(select)
@@ -141,12 +151,15 @@ def run_on_source(
             with connection.begin():
                 if engine.dialect.name == "postgresql":
                     connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
-                elif engine.dialect.name == "mysql":
+                    connection.exec_driver_sql("SET LOCAL standard_conforming_strings = on")  # '\\' as text
+                elif engine.dialect.name == "mysql":  # SQLAlchemy has no read-only option for MySQL
+                    connection.exec_driver_sql("SET TRANSACTION READ ONLY")  # before anything reads
                     connection.exec_driver_sql(f"SET SESSION MAX_EXECUTION_TIME = {int(timeout_ms)}")
                 # psycopg and PyMySQL read % as a parameter marker even with no parameters
                 sent = sql.replace("%", "%%") if engine.dialect.paramstyle in ("format", "pyformat") else sql
                 with _deadline(connection, engine.dialect.name, timeout_ms):
-                    result = connection.exec_driver_sql(sent)
+                    # streamed (a server-side cursor): no more than the cap's rows reach this process
+                    result = connection.execution_options(stream_results=True).exec_driver_sql(sent)
                     columns = list(result.keys())
                     rows = [tuple(r) for r in result.fetchmany(max_rows + 1)]
                     result.close()
@@ -162,9 +175,7 @@ def run_on_source(
 def _read_only(connection: sa.Connection, dialect: str, timeout_ms: int) -> sa.Connection:
     if dialect == "postgresql":
         return connection.execution_options(postgresql_readonly=True)
-    if dialect == "mysql":
-        return connection.execution_options(mysql_readonly=True)
-    return connection  # DuckDB is opened read-only; SQLite sources are files we only SELECT from
+    return connection  # MySQL: read-only by its transaction's first statement (run_on_source)  # DuckDB is opened read-only; SQLite sources are files we only SELECT from
 
 
 class _deadline:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -36,10 +37,11 @@ def snapshot_path(dataset: Path, name: str) -> Path:
 def take_snapshot(ref: SourceRef, dataset: Path, snapshot_rows: int) -> dict[str, Any]:
     """Snapshot the source into the dataset folder; its manifest. SourceError when it cannot."""
     final = snapshot_path(dataset, ref.name)
+    engine = engine_for(ref)  # before any file: a source that cannot be reached leaves nothing behind
     final.parent.mkdir(parents=True, exist_ok=True)
-    partial = final.with_name(f".{final.name}.partial")
-    partial.unlink(missing_ok=True)
-    engine = engine_for(ref)
+    handle, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".partial")
+    os.close(handle)  # its own name: two refreshes at once never write the same file
+    partial = Path(name)
     try:
         schema = reflect(engine, ref)
         out = sqlite3.connect(partial)
@@ -49,6 +51,8 @@ def take_snapshot(ref: SourceRef, dataset: Path, snapshot_rows: int) -> dict[str
             with engine.connect() as connection:
                 connection = _read_only(connection, engine.dialect.name)
                 with connection.begin():  # one transaction: the source as of one moment
+                    if engine.dialect.name == "mysql":  # SQLAlchemy has no read-only option for it
+                        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
                     copier.copy(connection)
             out.commit()
             copied = {
@@ -58,16 +62,21 @@ def take_snapshot(ref: SourceRef, dataset: Path, snapshot_rows: int) -> dict[str
             out.close()
         manifest = _manifest(ref, schema, copier, copied, snapshot_rows)
         manifest_path = final.with_name(MANIFEST)
-        partial_manifest = manifest_path.with_name(f".{MANIFEST}.partial")
+        partial_manifest = partial.with_suffix(".json")
         partial_manifest.write_text(json.dumps(manifest, indent=2, default=str))
         os.replace(partial, final)
         os.replace(partial_manifest, manifest_path)
         return manifest
+    except SourceError:
+        raise
+    except (sqlite3.Error, OSError, ValueError, OverflowError) as exc:  # the copy, not the source
+        raise SourceError(f"snapshot of source {ref.name} failed: {type(exc).__name__}: {exc}") from None
     except sa.exc.DBAPIError as exc:
         reason = reason_of(exc)
         raise SourceError(f"snapshot of source {ref.name} failed: {reason}") from None
     finally:
         partial.unlink(missing_ok=True)
+        partial.with_suffix(".json").unlink(missing_ok=True)
         engine.dispose()
 
 
@@ -76,8 +85,8 @@ def _read_only(connection: sa.Connection, dialect: str) -> sa.Connection:
     and SQLite read one snapshot per transaction anyway (and DuckDB is opened read-only)."""
     if dialect == "postgresql":
         return connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-    if dialect == "mysql":
-        return connection.execution_options(isolation_level="REPEATABLE READ", mysql_readonly=True)
+    if dialect == "mysql":  # read-only: set as the transaction's first statement (see copy below)
+        return connection.execution_options(isolation_level="REPEATABLE READ")
     return connection
 
 

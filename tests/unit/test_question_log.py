@@ -40,6 +40,7 @@ def _log(
                 row_count=1,
                 elapsed_ms=1.0,
                 created_at=T0 + timedelta(minutes=minutes),
+                logged_at=T0 + timedelta(minutes=minutes),
                 gold_sql=gold,
                 feedback="wrong" if gold else "",
                 feedback_at=None if fed is None else T0 + timedelta(minutes=fed),
@@ -102,3 +103,32 @@ def test_new_material_counts_first_asks_and_corrections_after_a_time(store):
     assert new_since(store, T0 + timedelta(hours=2)).questions == 0
     assert new_since(store, since, held_out_dbs=["zoo"]).questions == 1  # never trains: not counted
     assert new_since(store, since, holdout=1.0) == NewMaterial(0, 0)  # all held out: nothing to learn
+
+
+def test_an_import_of_old_questions_is_new_when_it_reaches_the_log(store):
+    """A run counts questions by when they reached the log, not when someone once asked them."""
+    with store.session() as s:
+        s.add(
+            AskedQuestion(
+                id="old",
+                db_id="shop",
+                question="Which stores closed?",
+                version="",
+                few_shot_k=0,
+                sql="",
+                samples=0,
+                agreement_votes=0,
+                executable=0,
+                status="",
+                row_count=0,
+                elapsed_ms=0.0,
+                origin="import",
+                created_at=T0 - timedelta(days=365),
+                logged_at=T0 + timedelta(minutes=5),
+            )
+        )
+    assert new_since(store, T0).questions == 1
+    assert (
+        logged_questions(store, before=T0) == []
+        and len(logged_questions(store, before=T0 + timedelta(hours=1))) == 1
+    )

@@ -164,8 +164,11 @@ def test_answers_are_transpiled_to_the_source_dialect(sqlite, dialect, expected)
         "SELECT sleep(5)",
         "INSERT INTO t SELECT * FROM u",
         "ATTACH 'x' AS y",
+        "SELECT * FROM t FOR UPDATE",  # row locks
+        "SELECT * FROM read_csv('/etc/passwd')",  # DuckDB reads files from SELECT
+        'SELECT * FROM "/var/data/x.parquet"',
     ],
 )
-def test_anything_but_one_read_is_refused_for_mysql_too(sql):
+def test_anything_but_one_plain_read_is_refused(sql):
     with pytest.raises(Refused):
         transpile(sql, "mysql")

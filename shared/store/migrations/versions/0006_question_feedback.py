@@ -1,5 +1,5 @@
 """the question log learns: feedback on answers (right, wrong, a person's SQL), imported questions,
-who gave each record, and what a continuous run on the log waits for
+who gave each record, when it reached the log, and what a continuous run on the log waits for
 
 Revision ID: 0006
 Revises: 0005
@@ -26,7 +26,16 @@ def upgrade() -> None:
         batch.add_column(sa.Column("feedback_note", sa.Text(), nullable=False, server_default=""))
         batch.add_column(sa.Column("feedback_by", sa.String(length=128), nullable=False, server_default=""))
         batch.add_column(sa.Column("feedback_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(
+            sa.Column(
+                "logged_at",
+                sa.DateTime(timezone=True),
+                nullable=False,
+                server_default=sa.func.current_timestamp(),
+            )
+        )
     op.create_index(op.f("ix_asked_questions_created_at"), "asked_questions", ["created_at"], unique=False)
+    op.create_index(op.f("ix_asked_questions_logged_at"), "asked_questions", ["logged_at"], unique=False)
     with op.batch_alter_table("runs") as batch:
         batch.add_column(sa.Column("waiting_for", sa.Text(), nullable=True))
 
@@ -34,9 +43,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("runs") as batch:
         batch.drop_column("waiting_for")
+    op.drop_index(op.f("ix_asked_questions_logged_at"), table_name="asked_questions")
     op.drop_index(op.f("ix_asked_questions_created_at"), table_name="asked_questions")
     with op.batch_alter_table("asked_questions") as batch:
         for column in (
+            "logged_at",
             "feedback_at",
             "feedback_by",
             "feedback_note",
