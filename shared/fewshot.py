@@ -107,7 +107,8 @@ def question_prompt(
     inference sends. Examples are chosen per database (keyed by db_id, not by the question or the
     sampling seed): prompts on one database share everything up to the question, which the backend
     prefills once per batch. With `repair`, the same prompt shows a failing attempt and its error.
-    A schema past `schema_budget` estimated tokens shows the question's tables (schema_pruning)."""
+    A schema past `schema_budget` estimated tokens shows the question's tables (schema_pruning):
+    its prompts then share only the examples, since the schema shown depends on the question."""
     shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
     schema = prune_schema(catalogue.schema(db_id), question, schema_budget)
     return sql_prompt(db_id, schema_for_prompt(schema), question, shots, evidence, repair)
