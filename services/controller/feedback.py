@@ -15,6 +15,7 @@ from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.limits import MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_SQL_CHARS
 from shared.pb import critic_pb2
 from shared.pbconvert import enum_text
+from shared.prompts import clean_sql
 from shared.store import AskedQuestion
 
 VERDICTS = ("right", "wrong")
@@ -38,7 +39,7 @@ class FeedbackOut:
 
 
 def _same_sql(a: str, b: str) -> bool:
-    return " ".join(a.rstrip("; \n").split()).lower() == " ".join(b.rstrip("; \n").split()).lower()
+    return clean_sql(a).lower() == clean_sql(b).lower()
 
 
 class FeedbackTaker:

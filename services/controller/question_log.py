@@ -30,7 +30,7 @@ class LoggedQuestion:
         return question_key(self.db_id, self.question)
 
     def example(self) -> Example:
-        digest = hashlib.sha256("\n".join(self.key).encode()).hexdigest()[:16]
+        digest = _key_digest(self.key).hex()[:16]
         return Example(self.db_id, self.question, self.gold_sql, LOG_SPLIT, f"log:{digest}")
 
 
@@ -41,8 +41,12 @@ def question_key(db_id: str, question: str) -> tuple[str, str]:
 
 def held_out(db_id: str, question: str, share: float) -> bool:
     """Whether the question belongs to the held-out share: a hash, so it never changes side."""
-    digest = hashlib.sha256("\n".join(question_key(db_id, question)).encode()).digest()
+    digest = _key_digest(question_key(db_id, question))
     return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def _key_digest(key: tuple[str, str]) -> bytes:
+    return hashlib.sha256("\n".join(key).encode()).digest()
 
 
 def logged_questions(
@@ -54,18 +58,18 @@ def logged_questions(
     wanted = set(db_ids or ())
     if wanted:
         query = query.where(AskedQuestion.db_id.in_(wanted))
-    cutoff = _aware(before) if before is not None else None
+    cutoff = as_utc(before) if before is not None else None
     first: dict[tuple[str, str], AskedQuestion] = {}
     gold: dict[tuple[str, str], tuple[datetime, str]] = {}
     with store.session() as s:
         for row in s.scalars(query):
-            if cutoff is not None and _aware(row.logged_at) >= cutoff:
+            if cutoff is not None and as_utc(row.logged_at) >= cutoff:
                 continue
             key = question_key(row.db_id, row.question)
             first.setdefault(key, row)
             when = row.feedback_at or row.logged_at
-            if row.gold_sql and (cutoff is None or _aware(when) < cutoff):
-                if key not in gold or _aware(when) >= _aware(gold[key][0]):
+            if row.gold_sql and (cutoff is None or as_utc(when) < cutoff):
+                if key not in gold or as_utc(when) >= as_utc(gold[key][0]):
                     gold[key] = (when, row.gold_sql)
         return [LoggedQuestion(r.db_id, r.question, gold.get(k, (None, ""))[1]) for k, r in first.items()]
 
@@ -107,7 +111,7 @@ def new_since(
     """What arrived in the log after `since` that a run could learn from - what a waiting continuous
     run counts: questions of the held-out share or on held-out databases never train, so they do
     not start a round."""
-    wanted, since, away = set(db_ids or ()), _aware(since), set(held_out_dbs)
+    wanted, since, away = set(db_ids or ()), as_utc(since), set(held_out_dbs)
     rows = select(
         AskedQuestion.db_id,
         AskedQuestion.question,
@@ -124,13 +128,13 @@ def new_since(
             if db_id in away or held_out(db_id, question, holdout):
                 continue
             key = question_key(db_id, question)
-            if key not in first_asked or _aware(created) < first_asked[key]:
-                first_asked[key] = _aware(created)
-            corrections += bool(gold_sql and feedback_at and _aware(feedback_at) > since)
+            if key not in first_asked or as_utc(created) < first_asked[key]:
+                first_asked[key] = as_utc(created)
+            corrections += bool(gold_sql and feedback_at and as_utc(feedback_at) > since)
     return NewMaterial(sum(1 for when in first_asked.values() if when > since), corrections)
 
 
-def _aware(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes for timezone columns; every time here is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from services.controller.enums import RunState, VersionStatus
 from services.controller.errors import RolloutError
 from services.controller.events import record
-from services.controller.question_log import new_since
+from services.controller.question_log import as_utc, new_since
 from services.controller.rounds import RoundRunner
 from services.controller.run_views import RunViews
 from services.controller.settings import RunSettings
@@ -35,11 +35,6 @@ GATED_STATUSES = (
     VersionStatus.SERVING,
     VersionStatus.RETIRED,
 )  # rolled out once (or a base): what a roll-back may serve unforced
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes for timezone columns; every time in the store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class RunManager:
@@ -243,8 +238,8 @@ class RunManager:
         correction arrived since the last round began, or round_interval_seconds passed since then;
         else the seconds left to the interval, with what the run waits for set on it."""
         last = s.scalar(select(func.max(Round.started_at)).where(Round.run_id == run.id))
-        since = _utc(last) if last is not None else datetime.min.replace(tzinfo=UTC)
-        clock_from = _utc(last or run.created_at)
+        since = as_utc(last) if last is not None else datetime.min.replace(tzinfo=UTC)
+        clock_from = as_utc(last or run.created_at)
         left = settings.round_interval_seconds - (datetime.now(UTC) - clock_from).total_seconds()
         eval_dbs = {e.db_id for e in self.ctx.catalogue.examples(settings.eval_split)}
         new = new_since(self.ctx.store, since, settings.db_ids, settings.log_holdout, eval_dbs)
