@@ -27,7 +27,7 @@ from shared.catalogue import quote_identifier as q
 from shared.config import load_config
 from shared.sources.connection import SourceError, SourceRef
 from shared.sources.on_source import run_on_source
-from shared.sources.types import comparable
+from shared.sources.types import comparable_row
 from shared.sql import SqlParseError, remove_distinct
 
 MAX_ROWS = 10_000
@@ -75,14 +75,6 @@ def _official(sql: str) -> str:
         return remove_distinct(sql)
     except SqlParseError:
         return sql
-
-
-def _rounded(rows: list[tuple]) -> list[tuple]:
-    """Values as the sandbox compares them, floats to 9 significant digits (a numeric average on
-    PostgreSQL and a double on SQLite agree to that)."""
-    return [
-        tuple(float(f"{v:.9g}") if isinstance(v, float) else v for v in map(comparable, row)) for row in rows
-    ]
 
 
 def main() -> None:
@@ -141,7 +133,11 @@ def main() -> None:
                     try:
                         result = run_on_source(SourceRef(e.db_id, urls[e.db_id]), _official(sql), MAX_ROWS)
                         ran = result.sql
-                        right = results_match(_rounded(gold), _rounded(result.rows), order_matters(e.query))
+                        right = results_match(
+                            [comparable_row(r) for r in gold],
+                            [comparable_row(r) for r in result.rows],
+                            order_matters(e.query),
+                        )
                     except SourceError as exc:
                         why = str(exc)
                 key = e.id or str(index)

@@ -10,7 +10,7 @@ from shared.pb import controller_pb2
 from shared.pbconvert import from_result_set, to_result_set
 from shared.sources.connection import SourceError, SourceRef
 from shared.sources.on_source import Refused, run_on_source
-from shared.sources.types import comparable
+from shared.sources.types import comparable_row
 from shared.store import Source, Store
 
 
@@ -43,11 +43,5 @@ def answer_on_source(ref: SourceRef, answer: controller_pb2.Answer, max_rows: in
     if answer.result.truncated or ran.truncated:  # a cap cut one side: which rows made it may differ
         answer.source_differs = False
         return
-    sandbox = [tuple(row) for row in from_result_set(answer.result)]
-    source = [tuple(comparable(v) for v in row) for row in ran.rows]
-    answer.source_differs = Counter(map(_key, sandbox)) != Counter(map(_key, source))
-
-
-def _key(row: tuple) -> tuple:
-    """Rows compared as values, floats to 9 significant digits (a decimal and its double agree)."""
-    return tuple(float(f"{v:.9g}") if isinstance(v, float) else v for v in row)
+    sandbox = Counter(comparable_row(tuple(row)) for row in from_result_set(answer.result))
+    answer.source_differs = sandbox != Counter(comparable_row(tuple(row)) for row in ran.rows)

@@ -113,3 +113,9 @@ def comparable(value: Any) -> Any:
     if isinstance(value, dict | list):
         return _json(value)
     return _text(value)
+
+
+def comparable_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row compared across engines: values as a snapshot holds them, floats to 9 significant
+    digits (a numeric average on PostgreSQL and a double on SQLite agree to that)."""
+    return tuple(float(f"{v:.9g}") if isinstance(v, float) else v for v in map(comparable, row))
