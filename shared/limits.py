@@ -48,6 +48,7 @@ MAX_IMPORT_QUESTIONS = 100_000  # questions in one imported file
 
 # --- trainer ---------------------------------------------------------------------------------------
 TRAIN_METHODS = ("lora", "full", "dpo")  # dpo: LoRA fine-tuning, then preferences (DPO) on the adapter
+GENERATION_PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")  # a model's number format when generating
 TRAIN_PRECISIONS = ("auto", "fp32", "bf16")  # the training matmuls' format (trained weights stay fp32)
 TRAIN_BOUNDS = {  # TrainingParams field: (lowest, highest), inclusive
     "lora_rank": (1, 1024),

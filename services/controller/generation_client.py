@@ -36,7 +36,7 @@ class GenerationClient:
         self._call = call
 
     # --- the slots -------------------------------------------------------------------------------
-    def describe(self, slot: int = SERVING) -> generation_pb2.DescribeModelResponse:
+    def describe(self, slot: int = SERVING) -> generation_pb2.ModelInfo:
         request = generation_pb2.DescribeModelRequest(slot=slot)
         return self._call(lambda: self._stub.DescribeModel(request), "generation service (describe model)")
 
@@ -46,20 +46,24 @@ class GenerationClient:
         info = self.describe()
         return f"{info.backend}/{info.device}/{info.precision}"
 
-    def load(self, model: ServedModel, slot: int = SERVING) -> None:
+    def load(self, model: ServedModel, slot: int = SERVING, precision: str = "") -> None:
         """SERVING only to restore what the store says serves; WORK for a candidate under
-        evaluation, a teacher or a version someone asks (what serves is untouched)."""
-        request = generation_pb2.LoadModelRequest(model=model.ref(), slot=slot)
+        evaluation, a teacher, a version someone asks (what serves is untouched) or GENERATE's
+        writer at its own precision ("" = the service's)."""
+        request = generation_pb2.LoadModelRequest(model=model.ref(), slot=slot, precision=precision)
         self._call(lambda: self._stub.LoadModel(request), f"generation service (load {model.version})")
 
-    def in_work_slot(self, model: ServedModel) -> None:
-        """Make the work slot hold model, loading it only if it holds something else (or nothing)."""
+    def in_work_slot(self, model: ServedModel, precision: str = "") -> None:
+        """Make the work slot hold model at precision ("" = as the serving slot computes), loading
+        it only if it holds something else (or nothing): an int8 copy for sampling never answers
+        the gate."""
         try:
-            held = self._stub.DescribeModel(generation_pb2.DescribeModelRequest(slot=WORK)).version
+            held = self._stub.DescribeModel(generation_pb2.DescribeModelRequest(slot=WORK))
         except grpc.RpcError:
-            held = ""
-        if held != model.version:
-            self.load(model, WORK)
+            held = None
+        want = precision or self.describe().precision
+        if held is None or held.version != model.version or held.precision != want:
+            self.load(model, WORK, precision)
 
     # --- SQL and pairs ---------------------------------------------------------------------------
     def generate_sql(

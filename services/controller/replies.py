@@ -152,6 +152,7 @@ class ReadReplies:
                     accuracy=accuracy_message(item["evaluation"]),
                     serving_accuracy=serving_accuracy_message(figures),
                     comparison=comparison_message(figures),
+                    generate_precision=str(figures.get("generate_precision", "")),
                 )
             )
         return controller_pb2.ListRoundsResponse(rounds=rounds)

@@ -58,6 +58,7 @@ class RunSettings:
     accumulate: bool = True  # round r trains on the kept pairs of rounds 1..r
     max_sql_per_question: int = 2  # distinct kept SQL per question in a training set
     teacher_model: str = ""  # "" = the serving version writes the candidates
+    generate_precision: str = defaults.GENERATE_PRECISION  # GENERATE's sampling only ("" = the service's)
     gate_mode: str = "margin"  # margin | significant
     gate_alpha: float = 0.05
     gate_gold: bool = True  # gate on the held-out gold; without it (or False): the gold-free gate

@@ -9,6 +9,7 @@ from shared.catalogue import Catalogue
 from shared.errors import InvalidArgument
 from shared.limits import (
     CONSTRAIN_MODES,
+    GENERATION_PRECISIONS,
     MAX_FEW_SHOT_K,
     MAX_LEARNING_RATE,
     MAX_NEW_TOKENS,
@@ -96,6 +97,11 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
         raise InvalidArgument("gate_margin must be >= 0")
     if settings.train_method not in TRAIN_METHODS:
         raise InvalidArgument(f"train_method must be one of {', '.join(TRAIN_METHODS)}")
+    if settings.generate_precision and settings.generate_precision not in GENERATION_PRECISIONS:
+        raise InvalidArgument(
+            f"generate_precision must be one of {', '.join(GENERATION_PRECISIONS)} (or empty: the "
+            f"generation service's own), got {settings.generate_precision!r}"
+        )
     if settings.train_precision not in TRAIN_PRECISIONS:
         raise InvalidArgument(f"train_precision must be one of {', '.join(TRAIN_PRECISIONS)}")
     if settings.constrain not in CONSTRAIN_MODES:

@@ -35,6 +35,7 @@ class ModelSpec:
     path: str = ""
     adapter_path: str = ""
     version: str = ""
+    precision: str = ""  # "" = the backend's own (a work-slot load may ask another, e.g. int8 sampling)
 
 
 @dataclass
@@ -109,6 +110,7 @@ class TransformersBackend:
             raise ValueError(
                 f"generation decode_loop must be one of {', '.join(DECODE_LOOPS)}, got {decode_loop!r}"
             )
+        self.device = device
         self.placement = resolve_placement(device, precision)
         self.int8_keep_fp32 = int8_keep_fp32
         self.models_dir = Path(models_dir)
@@ -129,7 +131,7 @@ class TransformersBackend:
 
         started = time.perf_counter()
         path = resolve_model(spec.path, self.models_dir)
-        placement = self.placement
+        placement = resolve_placement(self.device, spec.precision) if spec.precision else self.placement
         try:
             model, tokenizer = load_causal_lm(
                 path, spec.adapter_path, dtype=placement.load_dtype, device=placement.device

@@ -30,6 +30,7 @@ from shared.confine import Roots, check_name
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.fewshot import question_prompt, select_examples, shots_for
 from shared.limits import (
+    GENERATION_PRECISIONS,
     MAX_FOCUS_TABLES,
     MAX_FOCUSES,
     MAX_QUESTIONS,
@@ -339,10 +340,15 @@ class Generator:
         if not spec.path and not spec.version:
             raise InvalidArgument("model.path (or model.version) is required")
         check_name(spec.version, "model.version", required=False)
+        if spec.precision and spec.precision not in GENERATION_PRECISIONS:
+            raise InvalidArgument(
+                f"precision must be one of {', '.join(GENERATION_PRECISIONS)} (or unset), got {spec.precision!r}"
+            )
         spec = ModelSpec(
             self.roots.model(spec.path, "model.path"),
             self.roots.adapter(spec.adapter_path, "model.adapter_path"),
             spec.version,
+            spec.precision,
         )
         if slot not in SLOTS:
             raise InvalidArgument(f"slot must be one of {', '.join(SLOTS)}, got {slot!r}")

@@ -48,7 +48,7 @@ class OpenAIBackend(RemoteModel):
         )
         self.model_id = model_id  # the base model's id on the server ("" = the first it lists)
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="openai")
-        self._spec = spec
+        self._use(spec)
 
     def _model(self) -> str:
         if self._spec.adapter_path:  # served under its own name

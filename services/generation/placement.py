@@ -22,11 +22,12 @@ from typing import Any
 
 from shared import defaults
 from shared.int8_kernels import int8_engine
+from shared.limits import GENERATION_PRECISIONS
 
 log = logging.getLogger("sqldistill.generation")
 
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+PRECISIONS = GENERATION_PRECISIONS
 GPU_MEMORY_FRACTION = 0.8  # of the free memory, for the KV cache and activations of one batch
 GPU_MAX_BATCH_SIZE = 256
 

@@ -87,7 +87,8 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
     ) -> generation_pb2.ModelInfo:
         model = request.model
         info = self.generator.load_model(
-            ModelSpec(model.path, model.adapter_path, model.version), slot_name(request.slot)
+            ModelSpec(model.path, model.adapter_path, model.version, request.precision),
+            slot_name(request.slot),
         )
         return info_message(info, request.slot)
 

@@ -23,8 +23,16 @@ class RemoteModel:
     _spec = ModelSpec()
 
     def load(self, spec: ModelSpec) -> ModelInfo:
-        self._spec = spec
+        self._use(spec)
         return self.info()
+
+    def _use(self, spec: ModelSpec) -> None:
+        if spec.precision:  # refused rather than ignored: a run asking int8 sampling must know
+            raise FailedPrecondition(
+                f"the {self.backend} backend computes at its server's precision; "
+                f"precision {spec.precision!r} needs generation.backend transformers"
+            )
+        self._spec = spec
 
     def info(self) -> ModelInfo:
         return ModelInfo(
@@ -66,7 +74,7 @@ class TgiBackend(RemoteModel):
         self.client = InferenceClient(base_url=url, timeout=timeout)
         self.retries = retries
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="tgi")
-        self._spec = spec
+        self._use(spec)
 
     def _one(self, prompt: str, sampling: Sampling, seed: int) -> str:
         from huggingface_hub.errors import (

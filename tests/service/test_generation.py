@@ -10,6 +10,9 @@ import time
 import grpc
 import pytest
 
+from services.controller.calls import passed_on
+from services.controller.generation_client import GenerationClient
+from services.controller.versions import ServedModel
 from services.generation.backends import ModelSpec, Sampling, TransformersBackend
 from services.generation.logic import Generator
 from services.generation.requests import QuestionIn
@@ -461,6 +464,29 @@ def test_service_rejects_bad_requests(tgi_generation_service):
             grpc.StatusCode.INVALID_ARGUMENT,
             "model.path",
         ),
+        (  # a remote server computes at its own precision: asking another is refused, not ignored
+            lambda: stub.LoadModel(
+                generation_pb2.LoadModelRequest(
+                    model=common_pb2.ModelRef(path="smollm2-135m-instruct", version="v"),
+                    slot=generation_pb2.MODEL_SLOT_WORK,
+                    precision="int8",
+                ),
+                timeout=10,
+            ),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "needs generation.backend transformers",
+        ),
+        (
+            lambda: stub.LoadModel(
+                generation_pb2.LoadModelRequest(
+                    model=common_pb2.ModelRef(path="smollm2-135m-instruct", version="v"),
+                    precision="int4; rm -rf /",
+                ),
+                timeout=10,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "precision must be one of",
+        ),
         (
             lambda: stub.GenerateSql(
                 generation_pb2.GenerateSqlRequest(
@@ -636,6 +662,24 @@ def test_the_work_slot_evaluates_beside_what_serves(tmp_path, spider_dir, tiny_m
         )
         assert all(p.model_version == "b" for p in pairs)
         assert stub.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).version == "a"
+        # GENERATE's int8 copy: the work slot computes in int8, what serves stays fp32
+        loaded = stub.LoadModel(
+            generation_pb2.LoadModelRequest(
+                model=common_pb2.ModelRef(path=str(tiny_models[0]), version="a"), slot=work, precision="int8"
+            ),
+            timeout=120,
+        )
+        assert (loaded.version, loaded.precision) == ("a", "int8")
+        assert ask(work) == "a"
+        serving = stub.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10)
+        assert (serving.version, serving.precision) == ("a", "fp32")
+        # The controller's client reloads a version held at another format (the gate asks at the
+        # service's own) and keeps one held at the format asked for.
+        client = GenerationClient(stub, passed_on)
+        client.in_work_slot(ServedModel("a", str(tiny_models[0])))
+        assert client.describe(work).precision == "fp32"
+        client.in_work_slot(ServedModel("a", str(tiny_models[0])), "int8")
+        assert (client.describe(work).version, client.describe(work).precision) == ("a", "int8")
         raw = (
             generation_pb2.DescribeModelRequest(slot=work)
             .SerializeToString()

@@ -64,6 +64,7 @@ def test_the_valid_spec_is_accepted(catalogue):
         (dict(mode="unlabelled", questions_from="log", log_holdout=1.0), "log_holdout must be within"),
         (dict(mode="unlabelled", questions_from="log", min_new_questions=0), "min_new_questions"),
         (dict(mode="unlabelled", questions_from="log", round_interval_seconds=0), "round_interval_seconds"),
+        (dict(generate_precision="int4"), "generate_precision must be one of auto, fp32"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )

@@ -27,6 +27,15 @@ from shared.event_kinds import EventKind
 from shared.store import Candidate, ModelVersion, Run, Verdict
 
 
+def sampling_precision(wanted: str, serving: Any) -> str:
+    """GENERATE's number format when it differs from how the serving slot computes (`serving`: its
+    ModelInfo), else "" (the serving slot writes): `auto` is int8 where generation runs transformers
+    on a CPU, whose int8 kernels sample several times faster than fp32 (docs/benchmarks.md)."""
+    if wanted == "auto":
+        wanted = "int8" if (serving.backend, serving.device) == ("transformers", "cpu") else ""
+    return "" if wanted == serving.precision else wanted
+
+
 class Generate(CandidateWriter):
     def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
         with self.ctx.store.session() as s:
@@ -36,9 +45,11 @@ class Generate(CandidateWriter):
         teacher = teacher_model(settings)
         writer = teacher or served_model(serving)
         shots = settings.few_shot_k if teacher else prompt_k(serving, settings)
-        if teacher:  # the teacher writes from the work slot; what serves is untouched
+        precision = self._precision(settings)
+        if teacher or precision:  # the teacher, or a copy at GENERATE's precision: what serves is untouched
             slot = WORK
-            self.generation.in_work_slot(teacher)
+            self.generation.in_work_slot(writer, precision)
+            self._record_precision(run.id, number, precision or self.generation.describe(WORK).precision)
         else:
             slot = SERVING
             if self.ctx.rollout.serving_version() != writer.version:
@@ -75,6 +86,17 @@ class Generate(CandidateWriter):
         with self.ctx.store.session() as s:
             total = s.query(Candidate).filter(Candidate.run_id == run.id, Candidate.round == number).count()
         return Step.JUDGE, {"generated": total}
+
+    def _precision(self, settings: RunSettings) -> str:
+        if not settings.generate_precision:
+            return ""
+        return sampling_precision(settings.generate_precision, self.generation.describe())
+
+    def _record_precision(self, run_id: str, number: int, precision: str) -> None:
+        """The round's figures say how its candidates were sampled (the report and benchmarks read it)."""
+        with self.ctx.store.session() as s:
+            rnd = self.round_row(s, run_id, number)
+            rnd.figures = {**(rnd.figures or {}), "generate_precision": precision}
 
     def _sample_sql(
         self,

@@ -90,7 +90,7 @@ FEEDBACK_VERDICT_RIGHT: FeedbackVerdict
 FEEDBACK_VERDICT_WRONG: FeedbackVerdict
 
 class RunSpec(_message.Message):
-    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs", "train_on_seed", "continuous", "train_batch_size", "judge_timeout_seconds", "evaluate_timeout_seconds", "watch_timeout_seconds", "train_int8_base", "majority_share", "majority_min_votes", "eval_samples", "train_gradient_checkpointing", "train_precision", "constrain", "gate_gold", "gate_samples", "max_attempts", "repair_attempts", "eval_repair", "questions_from", "log_holdout", "min_new_questions", "round_interval_seconds")
+    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs", "train_on_seed", "continuous", "train_batch_size", "judge_timeout_seconds", "evaluate_timeout_seconds", "watch_timeout_seconds", "train_int8_base", "majority_share", "majority_min_votes", "eval_samples", "train_gradient_checkpointing", "train_precision", "constrain", "gate_gold", "gate_samples", "max_attempts", "repair_attempts", "eval_repair", "questions_from", "log_holdout", "min_new_questions", "round_interval_seconds", "generate_precision")
     class ComplexityMixEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +148,7 @@ class RunSpec(_message.Message):
     LOG_HOLDOUT_FIELD_NUMBER: _ClassVar[int]
     MIN_NEW_QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     ROUND_INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    GENERATE_PRECISION_FIELD_NUMBER: _ClassVar[int]
     name: str
     db_ids: _containers.RepeatedScalarFieldContainer[str]
     mode: RunMode
@@ -198,7 +199,8 @@ class RunSpec(_message.Message):
     log_holdout: float
     min_new_questions: int
     round_interval_seconds: float
-    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[RunMode, str]] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ..., continuous: _Optional[bool] = ..., train_batch_size: _Optional[int] = ..., judge_timeout_seconds: _Optional[float] = ..., evaluate_timeout_seconds: _Optional[float] = ..., watch_timeout_seconds: _Optional[float] = ..., train_int8_base: _Optional[bool] = ..., majority_share: _Optional[float] = ..., majority_min_votes: _Optional[int] = ..., eval_samples: _Optional[int] = ..., train_gradient_checkpointing: _Optional[bool] = ..., train_precision: _Optional[str] = ..., constrain: _Optional[str] = ..., gate_gold: _Optional[bool] = ..., gate_samples: _Optional[int] = ..., max_attempts: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., eval_repair: _Optional[int] = ..., questions_from: _Optional[str] = ..., log_holdout: _Optional[float] = ..., min_new_questions: _Optional[int] = ..., round_interval_seconds: _Optional[float] = ...) -> None: ...
+    generate_precision: str
+    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[RunMode, str]] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ..., continuous: _Optional[bool] = ..., train_batch_size: _Optional[int] = ..., judge_timeout_seconds: _Optional[float] = ..., evaluate_timeout_seconds: _Optional[float] = ..., watch_timeout_seconds: _Optional[float] = ..., train_int8_base: _Optional[bool] = ..., majority_share: _Optional[float] = ..., majority_min_votes: _Optional[int] = ..., eval_samples: _Optional[int] = ..., train_gradient_checkpointing: _Optional[bool] = ..., train_precision: _Optional[str] = ..., constrain: _Optional[str] = ..., gate_gold: _Optional[bool] = ..., gate_samples: _Optional[int] = ..., max_attempts: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., eval_repair: _Optional[int] = ..., questions_from: _Optional[str] = ..., log_holdout: _Optional[float] = ..., min_new_questions: _Optional[int] = ..., round_interval_seconds: _Optional[float] = ..., generate_precision: _Optional[str] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
     __slots__ = ("spec",)
@@ -268,7 +270,7 @@ class RunEvent(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., round: _Optional[int] = ..., step: _Optional[_Union[Step, str]] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ..., figures: _Optional[_Mapping[str, float]] = ..., created_at: _Optional[str] = ...) -> None: ...
 
 class Round(_message.Message):
-    __slots__ = ("run_id", "number", "step", "outcome", "generated", "kept", "model_version", "accuracy", "serving_accuracy", "comparison")
+    __slots__ = ("run_id", "number", "step", "outcome", "generated", "kept", "model_version", "accuracy", "serving_accuracy", "comparison", "generate_precision")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
@@ -279,6 +281,7 @@ class Round(_message.Message):
     ACCURACY_FIELD_NUMBER: _ClassVar[int]
     SERVING_ACCURACY_FIELD_NUMBER: _ClassVar[int]
     COMPARISON_FIELD_NUMBER: _ClassVar[int]
+    GENERATE_PRECISION_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     number: int
     step: Step
@@ -289,7 +292,8 @@ class Round(_message.Message):
     accuracy: _common_pb2.Accuracy
     serving_accuracy: _common_pb2.Accuracy
     comparison: Comparison
-    def __init__(self, run_id: _Optional[str] = ..., number: _Optional[int] = ..., step: _Optional[_Union[Step, str]] = ..., outcome: _Optional[_Union[RoundOutcome, str]] = ..., generated: _Optional[int] = ..., kept: _Optional[int] = ..., model_version: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., serving_accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., comparison: _Optional[_Union[Comparison, _Mapping]] = ...) -> None: ...
+    generate_precision: str
+    def __init__(self, run_id: _Optional[str] = ..., number: _Optional[int] = ..., step: _Optional[_Union[Step, str]] = ..., outcome: _Optional[_Union[RoundOutcome, str]] = ..., generated: _Optional[int] = ..., kept: _Optional[int] = ..., model_version: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., serving_accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., comparison: _Optional[_Union[Comparison, _Mapping]] = ..., generate_precision: _Optional[str] = ...) -> None: ...
 
 class Comparison(_message.Message):
     __slots__ = ("questions", "wins", "losses", "difference", "difference_low", "difference_high", "p_value", "detectable_difference", "gold_free", "gate_questions", "pseudo_labelled", "new_executes", "serving_executes")

@@ -112,12 +112,14 @@ class GenerateSqlResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[SqlCandidates, _Mapping]]] = ..., model_version: _Optional[str] = ..., constrain: _Optional[str] = ...) -> None: ...
 
 class LoadModelRequest(_message.Message):
-    __slots__ = ("model", "slot")
+    __slots__ = ("model", "slot", "precision")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelRef
     slot: ModelSlot
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...
+    precision: str
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., precision: _Optional[str] = ...) -> None: ...
 
 class DescribeModelRequest(_message.Message):
     __slots__ = ("slot",)
