@@ -89,15 +89,17 @@ bench-gpu: setup
 	mkdir -p .bench
 	$(BIN)/python -m benchmarks.gpu_bench --out .bench/gpu.json
 
-# Recursive distillation with the default model on CPU, labelled and self-instruct (docs/benchmarks.md).
 # ask latency while the critic judges, with the interactive lane off and on (about 5 minutes).
 bench-ask: setup
 	mkdir -p .bench
 	$(BIN)/python -m benchmarks.bench_ask --out .bench/ask.json
 
+# The question-only ablation (benchmarks/ablation.yaml: recipe, +repair, +DPO, +int8 sampling, all; two
+# seeds), each arm's pairs also decided by the gold-free gate (hours on 2 cores; --arms / --seeds size it).
+# The labelled / self-instruct modes: python -m benchmarks.bench_distill --modes ...
 bench-distill: setup
 	mkdir -p .bench
-	$(BIN)/python -m benchmarks.bench_distill --out .bench/distill.json
+	$(BIN)/python -m benchmarks.bench_ablation --gold-free-gate --out .bench/ablation.json
 
 # The flywheel: the bundled train questions replayed as asks, a continuous run on the question log,
 # with and without simulated feedback (hours on 2 cores; --batches / --batch size it).

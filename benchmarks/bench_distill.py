@@ -203,8 +203,13 @@ def spider_train_dataset(home: Path, source: Path, count: int, seed: int) -> tup
     return folder, chosen
 
 
-def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
-    home = (args.home / f"{mode}-seed{args.seed}" if args.seed is not None else args.home / mode).resolve()
+def measure_mode(
+    mode: str, args: argparse.Namespace, extra: dict[str, Any] | None = None, label: str = ""
+) -> dict[str, Any]:
+    """One run of this mode in its own home (named by `label`, default the mode), with `extra`
+    spec fields over the bench spec's (an ablation's arm)."""
+    name = label or mode
+    home = (args.home / f"{name}-seed{args.seed}" if args.seed is not None else args.home / name).resolve()
     if args.spider_train:
         home = home.with_name(home.name + f"-spider{args.spider_dbs}")
     home.mkdir(parents=True, exist_ok=True)
@@ -224,7 +229,7 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         stub = DeadlineStub(
             controller_pb2_grpc.ControllerServiceStub(make_channel(config.target("controller"))), 60
         )
-        overrides: dict[str, Any] = {"name": f"bench-{mode}"}
+        overrides: dict[str, Any] = {"name": f"bench-{name}", **(extra or {})}
         if args.rounds:
             overrides["rounds"] = args.rounds
         if args.seed is not None:
@@ -233,7 +238,7 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             overrides["db_ids"] = training_dbs
         spec = mode_spec(args.spec, mode, overrides)
         run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec))
-        print(f"[{mode}] run {run.run_id} started", flush=True)
+        print(f"[{name}] run {run.run_id} started", flush=True)
         final = _wait(stub, run.run_id)
     finally:
         stack.stop()
@@ -270,6 +275,8 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
                 "minutes": {k: round(v, 1) for k, v in minutes.get(rnd.number, {}).items() if k in STEPS},
                 "outcome": rnd.outcome,
                 "version": rnd.model_version,
+                "parent": versions[rnd.model_version].parent if rnd.model_version in versions else None,
+                "generate_precision": rnd.figures.get("generate_precision", ""),
                 **labels.get(rnd.number, {}),
                 **generation_parts.get(rnd.number, {}),
             }
@@ -290,6 +297,8 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
                     "gain_vs_base": round(vs_base.difference, 4),
                     "p_vs_base": round(vs_base.p_value, 4),
                     "gain_vs_parent": round(vs_parent.difference, 4) if vs_parent else None,
+                    "wins_vs_parent": vs_parent.wins if vs_parent else None,
+                    "losses_vs_parent": vs_parent.losses if vs_parent else None,
                 }
             table.append(row)
     base_figures = {}
@@ -305,6 +314,9 @@ def measure_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     rolled = [r for r in table if r["outcome"] == "rolled_out" and "ex" in r]
     return {
         "mode": mode,
+        "arm": name,
+        "home": str(home),
+        "store_url": config.resolved_store_url,
         "run_id": final.run_id,
         "state": enum_text(controller_pb2.RunState, final.state),
         "spec": json.loads(json.dumps(run_row.spec)),

@@ -31,38 +31,36 @@ from shared.fewshot import few_shot_pool
 from shared.stats import compare_paired
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--candidate", required=True, help="version id, version folder or model")
-    parser.add_argument("--serving", required=True, help="version id, version folder or model")
-    parser.add_argument("--dataset", type=Path, required=True, help="a Spider-format folder with gold SQL")
-    parser.add_argument("--split", default="dev")
-    parser.add_argument("--limit", type=int, default=0, help="first N held-out questions (0 = all)")
-    parser.add_argument("--samples", type=int, default=RunSettings().gate_samples, help="per version")
-    parser.add_argument("--store-url", default="", help="the store the version ids are in")
-    parser.add_argument("--precision", default="fp32")
-    parser.add_argument("--out", type=Path, default=Path(".bench/gate_agreement.json"))
-    args = parser.parse_args()
-
-    settings = RunSettings(gate_samples=args.samples)
-    config = load_config(None)
-    catalogue = Catalogue.load(args.dataset)
-    examples = catalogue.examples(args.split)
-    examples = examples[: args.limit] if args.limit else examples
-    pool = few_shot_pool(catalogue, exclude=args.split)
+def agreement(
+    candidate: str,
+    serving: str,
+    dataset: Path,
+    *,
+    split: str = "dev",
+    limit: int = 0,
+    samples: int = RunSettings().gate_samples,
+    store_url: str = "",
+    precision: str = "fp32",
+    home: Path | None = None,
+) -> dict:
+    """Both gates' decisions on candidate against serving, with their figures (the JSON written)."""
+    settings = RunSettings(gate_samples=samples)
+    config = load_config(home=home) if home else load_config()
+    catalogue = Catalogue.load(dataset)
+    examples = catalogue.examples(split)
+    examples = examples[:limit] if limit else examples
+    pool = few_shot_pool(catalogue, exclude=split)
     answers, seconds = {}, {}
-    for role, name in (("candidate", args.candidate), ("serving", args.serving)):
-        model = resolve_eval_model(name, args.store_url or config.resolved_store_url)
+    for role, name in (("candidate", candidate), ("serving", serving)):
+        model = resolve_eval_model(name, store_url or config.resolved_store_url)
         generator = load_generator(
-            catalogue, model, config.home / "models", pool, device="cpu", precision=args.precision
+            catalogue, model, config.home / "models", pool, device="cpu", precision=precision
         )
         started = time.monotonic()
         answers[role] = answer_examples(
             examples,
             generator_writer(generator, model.few_shot_k),
-            samples=args.samples,
+            samples=samples,
             temperature=settings.temperature,
             seed=settings.seed,
         )
@@ -105,11 +103,12 @@ def main() -> None:
         f"pseudo-labelled {free.labelled} of {free.questions}; executes {free.candidate_executes:.3f} "
         f"vs {free.serving_executes:.3f}; agree: {decisions['gold'].roll_out == decisions['gold_free'].roll_out}"
     )
-    document = {
-        "candidate": args.candidate,
-        "serving": args.serving,
+    return {
+        "candidate": candidate,
+        "serving": serving,
         "questions": len(examples),
-        "samples": args.samples,
+        "samples": samples,
+        "precision": precision,
         "seconds": seconds,
         "gold": asdict(with_gold) | {"roll_out": decisions["gold"].roll_out},
         "gold_free": asdict(without)
@@ -122,6 +121,34 @@ def main() -> None:
         "agree": decisions["gold"].roll_out == decisions["gold_free"].roll_out,
         "wrong_rollout": decisions["gold_free"].roll_out and with_gold.difference < 0,
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--candidate", required=True, help="version id, version folder or model")
+    parser.add_argument("--serving", required=True, help="version id, version folder or model")
+    parser.add_argument("--dataset", type=Path, required=True, help="a Spider-format folder with gold SQL")
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--limit", type=int, default=0, help="first N held-out questions (0 = all)")
+    parser.add_argument("--samples", type=int, default=RunSettings().gate_samples, help="per version")
+    parser.add_argument("--store-url", default="", help="the store the version ids are in")
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--home", type=Path, default=None, help="the home whose models/ holds the bases")
+    parser.add_argument("--out", type=Path, default=Path(".bench/gate_agreement.json"))
+    args = parser.parse_args()
+    document = agreement(
+        args.candidate,
+        args.serving,
+        args.dataset,
+        split=args.split,
+        limit=args.limit,
+        samples=args.samples,
+        store_url=args.store_url,
+        precision=args.precision,
+        home=args.home,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2))
     print(f"figures: {args.out}")

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from services.controller.settings import RunSettings
+from services.controller.validation import validate_settings
+from shared.bundled.build import build
+from shared.catalogue import Catalogue
 from shared.run_spec import build_run_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +37,24 @@ def test_shipped_specs_are_valid_and_use_the_recipe(path, mode):
     assert settings.samples_per_question == (8 if "unlabelled" in (mode, settings.mode) else 4)
     if mode:  # the labelled demo re-answers nothing; the bench's self-instruct mode re-answers 4 times
         assert settings.consistency_samples == (4 if mode == "self_instruct" else 2)
+
+
+def test_every_ablation_arm_is_a_valid_question_only_spec_differing_only_in_its_fields(tmp_path):
+    import yaml
+
+    from benchmarks.bench_distill import mode_spec
+
+    catalogue = Catalogue.load(build(tmp_path / "bundled"))
+    plan = yaml.safe_load((REPO / "benchmarks/ablation.yaml").read_text())
+    recipe = RunSettings.from_message(mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], {}))
+    assert set(plan["arms"]) == {"recipe", "repair", "dpo", "int8", "all"} and plan["seeds"] == [0, 1]
+    for fields in plan["arms"].values():
+        settings = RunSettings.from_message(
+            mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], fields or {})
+        )
+        validate_settings(settings, catalogue)
+        differs = {k for k, v in settings.to_dict().items() if recipe.to_dict()[k] != v}
+        assert differs == set(fields or {})
 
 
 def test_defaults_then_yaml_then_flags(tmp_path):
