@@ -115,7 +115,8 @@ def main() -> None:
             run_args = argparse.Namespace(
                 spec=args.spec, seed=seed, rounds=args.rounds, home=args.home, spider_train=None, spider_dbs=0
             )
-            result = measure_mode(plan["mode"], run_args, arms[arm] or {}, label=arm) | {"seed": seed}
+            fields = {**(plan.get("common") or {}), **(arms[arm] or {})}
+            result = measure_mode(plan["mode"], run_args, fields, label=arm) | {"seed": seed}
             if args.gold_free_gate:
                 result["gold_free_gate"] = gold_free_decisions(result, args.gate_samples, args.gate_precision)
             results.append(result)

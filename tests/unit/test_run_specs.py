@@ -48,13 +48,16 @@ def test_every_ablation_arm_is_a_valid_question_only_spec_differing_only_in_its_
     plan = yaml.safe_load((REPO / "benchmarks/ablation.yaml").read_text())
     recipe = RunSettings.from_message(mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], {}))
     assert set(plan["arms"]) == {"recipe", "repair", "dpo", "int8", "all"} and plan["seeds"] == [0, 1]
-    for fields in plan["arms"].values():
-        settings = RunSettings.from_message(
-            mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], fields or {})
-        )
+    for arm in plan["arms"].values():
+        fields = {**plan["common"], **(arm or {})}
+        settings = RunSettings.from_message(mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], fields))
         validate_settings(settings, catalogue)
         differs = {k for k, v in settings.to_dict().items() if recipe.to_dict()[k] != v}
-        assert differs == set(fields or {})
+        assert differs == {k for k, v in fields.items() if recipe.to_dict()[k] != v}
+        assert settings.generate_precision in (
+            "",
+            "int8",
+        )  # the recipe samples fp32 on a CPU, the int8 arms int8
 
 
 def test_defaults_then_yaml_then_flags(tmp_path):
