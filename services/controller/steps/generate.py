@@ -30,7 +30,7 @@ from shared.store import Candidate, ModelVersion, Run, Verdict
 def sampling_precision(wanted: str, serving: Any) -> str:
     """GENERATE's number format when it differs from how the serving slot computes (`serving`: its
     ModelInfo), else "" (the serving slot writes): `auto` is int8 where generation runs transformers
-    on a CPU, whose int8 kernels sample several times faster than fp32 (docs/benchmarks.md)."""
+    on a CPU, where int8 sampling gave as good labels 1.45x as fast as fp32 (docs/benchmarks.md)."""
     if wanted == "auto":
         wanted = "int8" if (serving.backend, serving.device) == ("transformers", "cpu") else ""
     return "" if wanted == serving.precision else wanted
