@@ -44,6 +44,36 @@ def dpo_steps(pairs: int, params: TrainingParams) -> int:
     )
 
 
+def dpo_config(params: TrainingParams, out: Path, steps: int, device: str) -> Any:
+    """TRL's DPOConfig from the job's params. Every field TRL defaults differently from the
+    supervised phase is set here: TRL turns gradient checkpointing on by default, which made the
+    preference phase recompute every activation although the run asked for none."""
+    import torch
+    from trl import DPOConfig
+
+    return DPOConfig(
+        output_dir=str(out),
+        max_steps=steps,
+        per_device_train_batch_size=params.batch_size,
+        gradient_accumulation_steps=params.gradient_accumulation,
+        learning_rate=params.learning_rate,
+        lr_scheduler_type="linear",
+        warmup_steps=int(params.warmup_ratio * steps),
+        beta=params.dpo_beta,
+        max_length=params.max_length,
+        seed=params.seed,
+        save_steps=params.checkpoint_every or steps,
+        save_total_limit=1,
+        logging_steps=1,
+        report_to=[],
+        disable_tqdm=True,
+        use_cpu=device == "cpu",
+        bf16=device != "cpu" and torch.cuda.is_bf16_supported(),
+        gradient_checkpointing=params.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if params.gradient_checkpointing else None,
+    )
+
+
 def train_dpo(
     model: Any,
     tokenizer: Any,
@@ -54,10 +84,9 @@ def train_dpo(
     report: Callable[..., None],
 ) -> dict[str, Any]:
     """Train the model's adapter on the preference rows in place; the phase's figures."""
-    import torch
     from datasets import Dataset
     from transformers import TrainerCallback
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOTrainer
 
     reference = copy.deepcopy(model).merge_and_unload()  # the supervised model, frozen
     reference.eval()
@@ -80,25 +109,7 @@ def train_dpo(
                     loss=round(float(logs["loss"]), 5),
                 )
 
-    config = DPOConfig(
-        output_dir=str(out),
-        max_steps=steps,
-        per_device_train_batch_size=params.batch_size,
-        gradient_accumulation_steps=params.gradient_accumulation,
-        learning_rate=params.learning_rate,
-        lr_scheduler_type="linear",
-        warmup_steps=int(params.warmup_ratio * steps),
-        beta=params.dpo_beta,
-        max_length=params.max_length,
-        seed=params.seed,
-        save_steps=params.checkpoint_every or steps,
-        save_total_limit=1,
-        logging_steps=1,
-        report_to=[],
-        disable_tqdm=True,
-        use_cpu=device == "cpu",
-        bf16=device != "cpu" and torch.cuda.is_bf16_supported(),
-    )
+    config = dpo_config(params, out, steps, device)
     data = Dataset.from_list(
         [{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in rows]
     )

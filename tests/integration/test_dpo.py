@@ -88,3 +88,13 @@ def test_resume_skips_a_checkpoint_a_kill_cut_short(tmp_path):
             (folder / "trainer_state.json").write_text('{"global_step": 4}')
     assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")
     assert not (tmp_path / "checkpoint-8").exists() and last_complete_checkpoint(tmp_path / "none") is None
+
+
+def test_the_preference_phase_recomputes_activations_only_when_the_run_asks(tmp_path):
+    """TRL's DPOConfig turns gradient checkpointing on by default; the job's own setting decides."""
+    from services.trainer.dpo import dpo_config
+    from services.trainer.job_spec import TrainingParams
+
+    for asked in (False, True):
+        config = dpo_config(TrainingParams(gradient_checkpointing=asked), tmp_path, 4, "cpu")
+        assert config.gradient_checkpointing is asked and config.max_steps == 4 and config.use_cpu
