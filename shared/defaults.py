@@ -33,7 +33,9 @@ MAX_RESULT_ROWS = 10_000  # rows a query may return before its result counts as 
 
 # --- generation ------------------------------------------------------------------------------------
 GENERATION_PRECISION = "auto"  # bf16 on a GPU, fp32 on a CPU (int8 when asked)
-GENERATE_PRECISION = "auto"  # a run's GENERATE sampling: int8 on a CPU (as good labels, 1.45x as many a minute)
+GENERATE_PRECISION = (
+    "auto"  # a run's GENERATE sampling: int8 on a CPU (as good labels, 1.45x as many a minute)
+)
 # off | identifiers | full: the database's grammar where SQL is written (services/generation/sql_grammar.py)
 CONSTRAIN = "off"
 
