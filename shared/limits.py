@@ -4,8 +4,6 @@ a job, and a service's own check says the same numbers."""
 
 from __future__ import annotations
 
-from shared.errors import InvalidArgument
-
 # --- generation ------------------------------------------------------------------------------------
 MAX_SAMPLES = 256  # SQL samples (or pairs) per question / call
 MAX_QUESTIONS = 512  # questions per GenerateSql call
@@ -32,6 +30,8 @@ MAJORITY_SHARE_BOUNDS = (0.0, 1.0)  # [lowest, highest): no group holds more tha
 
 def check_majority(share: float, min_votes: int) -> None:
     """A gold-free keep rule as both StartRun and the critic's judge accept it."""
+    from shared.errors import InvalidArgument  # here: the GPU machine reads limits without grpc
+
     low, high = MAJORITY_SHARE_BOUNDS
     if not low <= share < high:
         raise InvalidArgument(f"majority_share must be within [{low:g}, {high:g}), got {share}")
