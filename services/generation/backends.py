@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from services.generation.int8_model import INT8_KEEP_FP32, quantize_int8
+from services.generation.int8_model import INT8_KEEP_FP32, CalibrationCache, quantize_int8
 from services.generation.parsing import truncate_at_stop
 from services.generation.placement import gpu_batch_size, resolve_placement
 from services.generation.prefix_cache import PrefixCache
@@ -122,6 +122,7 @@ class TransformersBackend:
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
         self._swap_lock = threading.Lock()
         self._engines: dict[tuple[str, int, tuple[int, ...]], GrammarEngine] = {}  # by base model
+        self.calibration = CalibrationCache()  # int8 scales by model files: a reload skips calibrating
         # One forward pass at a time, all cores to it; backends of one service's slots share it.
         self.generate_lock = generate_lock or threading.Lock()
         self._current = self._load(spec)
@@ -144,7 +145,8 @@ class TransformersBackend:
 
             use_cpu_gqa_attention(model)
         if placement.precision == "int8":
-            model = quantize_int8(model, tokenizer, self.int8_keep_fp32)
+            absmax = self.calibration.absmax(str(path), spec.adapter_path, model, tokenizer)
+            model = quantize_int8(model, tokenizer, self.int8_keep_fp32, absmax=absmax)
         tokenizer.padding_side = "left"
         static = None
         if self.decode_loop == "static":

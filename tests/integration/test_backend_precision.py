@@ -45,3 +45,26 @@ def test_auto_precision_loads_fp32_on_a_cpu_and_int8_only_when_asked(tmp_path, t
     assert backend.info().precision == "fp32"
     asked = TransformersBackend(models, ModelSpec(str(tiny_model)), precision="int8", device="cpu")
     assert asked.info().precision == "int8"  # asked for, it is used
+
+
+def test_an_int8_reload_of_the_same_files_reuses_their_calibration(tiny_model, tmp_path):
+    """GENERATE loads the serving version at int8 each round: the fp32 calibration pass (most of the
+    load) runs once per model files, and the cached scales give the same model."""
+    import os
+
+    backend = TransformersBackend(tmp_path, ModelSpec(str(tiny_model)), precision="int8", device="cpu")
+    sampling = Sampling(temperature=0.0, max_new_tokens=8, stop=())
+    first = backend.generate(PROMPTS, 1, sampling)
+    assert backend.calibration.calibrated == 1
+    backend.load(ModelSpec(str(tiny_model), version="again", precision="int8"))
+    assert backend.calibration.calibrated == 1  # same files: no second pass
+    assert backend.generate(PROMPTS, 1, sampling) == first
+    other = make_tiny_model(tmp_path / "b", seed=1)
+    backend.load(ModelSpec(str(other), precision="int8"))
+    assert backend.calibration.calibrated == 2  # other files: their own scales
+    weights = next(p for p in tiny_model.iterdir() if p.suffix == ".safetensors")
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1_000_000_000))
+    backend.load(ModelSpec(str(tiny_model), precision="int8"))
+    assert backend.calibration.calibrated == 3  # rewritten in place: calibrated again
+    backend.load(ModelSpec(str(tiny_model), precision="fp32"))
+    assert backend.calibration.calibrated == 3  # fp32 needs no scales
