@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from shared import defaults
 from shared.catalogue import Catalogue, DatabaseSchema, Example
-from shared.prompts import Repair, Shot, schema_for_prompt, sql_prompt
+from shared.prompts import Repair, Shot, review_prompt, schema_for_prompt, sql_prompt
 from shared.schema_pruning import prune_schema
 from shared.sql import HARDNESS_LEVELS, SqlParseError, hardness_of, parse
 
@@ -112,3 +112,18 @@ def question_prompt(
     shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
     schema = prune_schema(catalogue.schema(db_id), question, schema_budget)
     return sql_prompt(db_id, schema_for_prompt(schema), question, shots, evidence, repair)
+
+
+def question_review_prompt(
+    catalogue: Catalogue,
+    pool: Sequence[Example],
+    db_id: str,
+    question: str,
+    k: int,
+    schema_budget: int = defaults.SCHEMA_TOKEN_BUDGET,
+) -> str:
+    """The head of a review of SQL written for `question` (prompts.review_prompt): the same examples
+    and schema its SQL prompt shows, so a review sees what the writer saw."""
+    shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
+    schema = prune_schema(catalogue.schema(db_id), question, schema_budget)
+    return review_prompt(db_id, schema_for_prompt(schema), shots)

@@ -45,6 +45,12 @@ SQL_TEMPLATE = "sql-v1"
 # Names the layout of a repair prompt (sql_prompt with `repair`); recorded in a version's manifest
 # beside SQL_TEMPLATE. Change it when that layout changes.
 REPAIR_TEMPLATE = "repair-v1"
+# A review asks the model the other way round: how likely is the question, given the SQL? SQL that
+# answers another question (a LIMIT 1 on a list question, ids asked for names) explains the question
+# worse. Layout: few-shot blocks (schema, SQL, question), then the target schema and SQL, ending at
+# "-- Question:". Change the name when the layout changes.
+REVIEW_TASK = "-- For each SQLite query over the schema above it, write the question it answers."
+REVIEW_TEMPLATE = "review-v1"
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,28 @@ def sql_prompt(
         + SQL_MARK
     )
     return "\n".join(parts)
+
+
+def review_prompt(db_id: str, schema_text: str, shots: list[Shot] = ()) -> str:
+    """The shared head of a review: few-shot blocks, then the target schema, ending at the SQL mark;
+    review_context(sql) and review_completion(question) follow it."""
+    parts = [REVIEW_TASK, ""]
+    for shot in shots:
+        parts.append(
+            _database_block(shot.db_id, shot.schema_text)
+            + f"{SQL_MARK} {clean_sql(shot.sql)};\n"
+            + _question_lines(shot.question, shot.evidence)
+        )
+    parts.append(_database_block(db_id, schema_text) + SQL_MARK)
+    return "\n".join(parts)
+
+
+def review_context(sql: str) -> str:
+    return f" {clean_sql(sql)};\n{QUESTION_MARK}"
+
+
+def review_completion(question: str) -> str:
+    return f" {question.strip()}\n"
 
 
 def sql_completion(sql: str) -> str:

@@ -190,6 +190,24 @@ class TransformersBackend:
     def count_tokens(self, text: str) -> int:
         return len(self._current.tokenizer(text).input_ids)
 
+    def score(self, prompt: str, completions: list[str], contexts: list[str] = ()) -> list[float]:
+        """log p(completion | prompt + context) of each completion, under the loaded model (scoring.py)."""
+        import torch
+
+        from services.generation.scoring import completion_logprobs
+
+        loaded = self._current
+        with self.generate_lock, torch.inference_mode():
+            return completion_logprobs(
+                loaded.model,
+                loaded.tokenizer,
+                loaded.prefixes,
+                self._empty_cache(),
+                prompt,
+                completions,
+                contexts,
+            )
+
     def generate(
         self,
         prompts: list[str],

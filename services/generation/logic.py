@@ -28,14 +28,20 @@ from shared.catalogue import Catalogue, Example
 from shared.config import GenerationConfig
 from shared.confine import Roots, check_name
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
-from shared.fewshot import question_prompt, select_examples, shots_for
+from shared.fewshot import question_prompt, question_review_prompt, select_examples, shots_for
 from shared.limits import (
     GENERATION_PRECISIONS,
     MAX_FOCUS_TABLES,
     MAX_FOCUSES,
     MAX_QUESTIONS,
 )
-from shared.prompts import HARDNESS_DESCRIPTIONS, pair_prompt, schema_for_prompt
+from shared.prompts import (
+    HARDNESS_DESCRIPTIONS,
+    pair_prompt,
+    review_completion,
+    review_context,
+    schema_for_prompt,
+)
 
 log = logging.getLogger("sqldistill.generation")
 
@@ -330,6 +336,31 @@ class Generator:
                     self._drop(parsed.reason)
             results.append(result)
         return results, version
+
+    def review(
+        self,
+        db_id: str,
+        question: str,
+        sqls: Sequence[str],
+        few_shot_k: int | None = None,
+        slot: str = SERVING,
+    ) -> list[float]:
+        """log p(question | SQL) for each SQL (prompts.REVIEW_TEMPLATE): how well each explains the
+        question it was written for, on the prompt's examples and schema."""
+        self._schema_text(db_id)  # the database must exist and have a schema
+        if not question.strip():
+            raise InvalidArgument("question is required")
+        backend = self._backend(slot)
+        score = getattr(backend, "score", None)
+        if score is None:
+            raise FailedPrecondition(
+                f"reviewing SQL needs generation.backend transformers (this one is {backend.info().backend})"
+            )
+        k = self.default_k if few_shot_k is None else few_shot_k
+        prompt = question_review_prompt(
+            self.catalogue, self.seed_pool, db_id, question, k, schema_budget=self.schema_budget
+        )
+        return score(prompt, [review_completion(question)] * len(sqls), [review_context(s) for s in sqls])
 
     def _drop(self, reason: str) -> None:
         self.dropped[_reason_label(reason)] += 1

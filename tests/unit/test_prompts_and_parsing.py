@@ -18,6 +18,9 @@ from shared.prompts import (
     Repair,
     pair_completion,
     pair_prompt,
+    review_completion,
+    review_context,
+    review_prompt,
     schema_for_prompt,
     sql_completion,
     sql_prompt,
@@ -77,6 +80,26 @@ def test_a_repair_prompt_is_the_sql_prompt_with_the_failing_attempt_and_its_erro
     assert error_line.startswith(f"{ERROR_MARK} no such column: nme (at line 1)")
     assert len(error_line) == len(ERROR_MARK) + 1 + MAX_ERROR_CHARS  # one line, cut
     assert mark == SQL_MARK  # completed as any SQL prompt: ' <sql>;'
+
+
+def test_review_prompt_golden(spider_dir):
+    """A review reads a block backwards (SQL, then the question it answers): its text is what the
+    model is asked to score, so it is fixed like the prompts it is written from."""
+    catalogue, shots = _shots(spider_dir)
+    head = review_prompt("concert", schema_for_prompt(catalogue.schema("concert")), shots)
+    text = (
+        head
+        + review_context("SELECT name FROM stadium\n LIMIT 1;")
+        + review_completion(" Name the stadiums. ")
+    )
+    _golden("review_prompt.txt", text)
+    assert (
+        "-- SQL: SELECT count(*) FROM pet WHERE kind = 'dog';\n-- Question: How many dogs are there?\n"
+        in head
+    )
+    assert head.endswith("-- SQL:") and text.endswith(
+        "-- SQL: SELECT name FROM stadium LIMIT 1;\n-- Question: Name the stadiums.\n"
+    )
 
 
 def test_pair_prompt_golden(spider_dir):

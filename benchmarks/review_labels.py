@@ -1,0 +1,164 @@
+"""Does a review - how likely the model finds the question given the SQL, log p(question | SQL) -
+tell right question-only labels from wrong ones? The same questions' samples are voted as a
+question-only run votes them; each labelled question's winning group and every other executable
+group are reviewed (one SQL each), and the labels are counted as the majority gives them and as a
+review veto would leave them (a label is withheld when another group's SQL explains the question
+better by more than a margin, in nats). Labels are checked against the withheld gold, read here
+for the report only. Prints a table and writes JSON (per question, for re-analysis); asserts
+nothing.
+
+    python -m benchmarks.review_labels --dataset DIR [--split train] [--limit 96] [--samples 8]
+        [--model default] [--precision auto] [--out .bench/review_labels.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from offline.evaluation import open_critic
+from offline.prediction import generator_writer, load_generator
+from shared import defaults
+from shared.answering import QuestionIn
+from shared.catalogue import Catalogue
+from shared.sampling import Sampling
+
+CHUNK = 16  # questions per generation call
+MARGINS = (0.0, 0.5, 1.0, 2.0, 3.0)
+
+
+def arms(questions: list[dict], margins: tuple[float, ...] = MARGINS) -> list[dict]:
+    """Labels and right ones: by the majority alone, then with a review veto at each margin."""
+    labelled = [q for q in questions if q["labelled"]]
+    rows = [
+        {
+            "arm": "majority",
+            "labelled": len(labelled),
+            "right": sum(q["groups"][0]["right"] for q in labelled),
+        }
+    ]
+    for margin in margins:
+        kept = [q for q in labelled if not vetoed(q, margin)]
+        rows.append(
+            {
+                "arm": f"veto > {margin:g} nats",
+                "labelled": len(kept),
+                "right": sum(q["groups"][0]["right"] for q in kept),
+            }
+        )
+    return rows
+
+
+def vetoed(question: dict, margin: float) -> bool:
+    """Another group's SQL explains the question better than the winner's by more than `margin`."""
+    winner, *others = question["groups"]
+    return any(g["review"] - winner["review"] > margin for g in others)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dataset", type=Path, required=True, help="a Spider-format folder with gold SQL")
+    parser.add_argument("--split", default="train")
+    parser.add_argument("--limit", type=int, default=96)
+    parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument("--model", default="default", help="what `sqldistill eval --model` takes")
+    parser.add_argument("--precision", default=defaults.GENERATION_PRECISION)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--home", type=Path, default=Path(".bench/home"), help="where packaged models assemble"
+    )
+    parser.add_argument("--out", type=Path, default=Path(".bench/review_labels.json"))
+    args = parser.parse_args()
+
+    from offline.models import resolve_eval_model
+    from shared.fewshot import few_shot_pool
+
+    catalogue = Catalogue.load(args.dataset)
+    examples = catalogue.examples(args.split)[: args.limit or None]
+    model = resolve_eval_model(args.model)
+    generator = load_generator(
+        catalogue,
+        model,
+        args.home / "models",
+        few_shot_pool(catalogue, exclude=args.split),
+        precision=args.precision,
+    )
+    write = generator_writer(generator, model.few_shot_k)
+    critic = open_critic(catalogue)
+    sampling = Sampling(
+        temperature=defaults.TEMPERATURE,
+        top_p=defaults.TOP_P,
+        max_new_tokens=defaults.MAX_NEW_TOKENS,
+        seed=args.seed,
+    )
+    seconds = {"sample": 0.0, "review": 0.0}
+    questions: list[dict] = []
+    try:
+        for start in range(0, len(examples), CHUNK):
+            chunk = examples[start : start + CHUNK]
+            asked = [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(chunk)]
+            clock = time.monotonic()
+            written = write(asked, args.samples, replace(sampling, seed=sampling.seed + start))
+            seconds["sample"] += time.monotonic() - clock
+            for example, sqls in zip(chunk, written, strict=True):
+                result = critic.vote(example.db_id, list(sqls)) if sqls else None
+                if result is None or not result.groups:
+                    questions.append({"question": example.question, "labelled": False, "groups": []})
+                    continue
+                picks = [sqls[members[0]] for members in result.groups]
+                clock = time.monotonic()
+                reviews = generator.review(example.db_id, example.question, picks, model.few_shot_k)
+                seconds["review"] += time.monotonic() - clock
+                path = str(critic.db_path(example.db_id))
+                groups = [
+                    {
+                        "size": len(members),
+                        "sql": sql,
+                        "review": review,
+                        "right": bool(critic.execution_match(path, example.query, sql)[0]),
+                    }
+                    for members, sql, review in zip(result.groups, picks, reviews, strict=True)
+                ]
+                labelled = not result.winner_empty and result.decided(
+                    defaults.MAJORITY_SHARE, defaults.MAJORITY_MIN_VOTES
+                )
+                questions.append(
+                    {
+                        "question": example.question,
+                        "db_id": example.db_id,
+                        "labelled": labelled,
+                        "groups": groups,
+                    }
+                )
+    finally:
+        critic.close()
+    table = arms(questions)
+    print(f"{len(questions)} questions x {args.samples} samples ({model.label}, {args.precision})")
+    for row in table:
+        share = row["right"] / row["labelled"] if row["labelled"] else 0.0
+        print(
+            f"{row['arm']:18s} labelled {row['labelled']:3d}  right {row['right']:3d}  precision {share:.3f}"
+        )
+    print(f"sampling {seconds['sample'] / 60:.1f} min, reviewing {seconds['review'] / 60:.1f} min")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "arms": table,
+                "seconds": seconds,
+                "questions": questions,
+            },
+            indent=2,
+        )
+    )
+    print(f"written: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
