@@ -1,7 +1,7 @@
 """Does a review - how likely the model finds the question given the SQL, log p(question | SQL) -
 tell right question-only labels from wrong ones? The same questions' samples are voted as a
 question-only run votes them; each labelled question's winning group and every other executable
-group are reviewed (one SQL each), and the labels are counted as the majority gives them and as a
+group are reviewed (each distinct SQL; a group scores as its best), and the labels are counted as the majority gives them and as a
 review veto would leave them (a label is withheld when another group's SQL explains the question
 better by more than a margin, in nats). Labels are checked against the withheld gold, read here
 for the report only. Prints a table and writes JSON (per question, for re-analysis); asserts
@@ -110,20 +110,24 @@ def main() -> None:
                 if result is None or not result.groups:
                     questions.append({"question": example.question, "labelled": False, "groups": []})
                     continue
-                picks = [sqls[members[0]] for members in result.groups]
+                members = [list(dict.fromkeys(sqls[i] for i in group)) for group in result.groups]
+                flat = [sql for group in members for sql in group]
                 clock = time.monotonic()
-                reviews = generator.review(example.db_id, example.question, picks, model.few_shot_k)
+                reviews, _ = generator.review(example.db_id, example.question, flat, model.few_shot_k)
                 seconds["review"] += time.monotonic() - clock
                 path = str(critic.db_path(example.db_id))
-                groups = [
-                    {
-                        "size": len(members),
-                        "sql": sql,
-                        "review": review,
-                        "right": bool(critic.execution_match(path, example.query, sql)[0]),
-                    }
-                    for members, sql, review in zip(result.groups, picks, reviews, strict=True)
-                ]
+                groups, at = [], 0
+                for group, distinct in zip(result.groups, members, strict=True):
+                    scores = reviews[at : at + len(distinct)]
+                    at += len(distinct)
+                    groups.append(
+                        {
+                            "size": len(group),
+                            "sql": distinct[0],
+                            "review": max(scores),  # a group explains the question as well as its best SQL
+                            "right": bool(critic.execution_match(path, example.query, distinct[0])[0]),
+                        }
+                    )
                 labelled = not result.winner_empty and result.decided(
                     defaults.MAJORITY_SHARE, defaults.MAJORITY_MIN_VOTES
                 )

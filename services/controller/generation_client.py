@@ -13,7 +13,7 @@ from services.controller.calls import Caller
 from services.controller.errors import WrongWriter
 from services.controller.versions import ServedModel
 from shared.answering import QuestionIn, SqlWriter
-from shared.limits import MAX_QUESTIONS
+from shared.limits import MAX_QUESTIONS, MAX_REVIEW_SQL
 from shared.pb import generation_pb2
 from shared.pbconvert import sampling_message
 from shared.sampling import Sampling
@@ -110,6 +110,24 @@ class GenerationClient:
             sql += [by_index.get(i, []) for i in range(len(request.questions))]
             version, applied = reply.model_version, reply.constrain
         return SqlReply(sql, version, applied)
+
+    def review(
+        self, db_id: str, question: str, sqls: Sequence[str], *, shots: int, slot: int = SERVING
+    ) -> list[float]:
+        """log p(question | SQL) for each SQL, by the slot's model (ReviewSql); more SQL than one call
+        takes go in several calls."""
+        scores: list[float] = []
+        for start in range(0, len(sqls), MAX_REVIEW_SQL):
+            request = generation_pb2.ReviewSqlRequest(
+                db_id=db_id,
+                question=question,
+                sql=sqls[start : start + MAX_REVIEW_SQL],
+                few_shot_k=shots,
+                slot=slot,
+            )
+            reply = self._call(lambda r=request: self._stub.ReviewSql(r), "generation service (review SQL)")
+            scores += list(reply.logprob)
+        return scores
 
     def writer(
         self, *, shots: int, slot: int, constrain: str = "", expect: str = "", applied: set[str] | None = None

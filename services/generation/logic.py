@@ -18,6 +18,7 @@ from services.generation.requests import (
     SqlResult,
     check_constrain,
     check_n,
+    check_review,
     checked_sampling,
     repair_of,
     resolve_k,
@@ -344,23 +345,33 @@ class Generator:
         sqls: Sequence[str],
         few_shot_k: int | None = None,
         slot: str = SERVING,
-    ) -> list[float]:
-        """log p(question | SQL) for each SQL (prompts.REVIEW_TEMPLATE): how well each explains the
-        question it was written for, on the prompt's examples and schema."""
+    ) -> tuple[list[float], str]:
+        """(log p(question | SQL) for each SQL, the reviewing version): how well each SQL explains
+        the question it was written for, on the examples and schema its SQL prompt shows
+        (prompts.REVIEW_TEMPLATE)."""
         self._schema_text(db_id)  # the database must exist and have a schema
-        if not question.strip():
-            raise InvalidArgument("question is required")
+        check_review(question, list(sqls))
+        k = resolve_k(self.default_k, few_shot_k)
         backend = self._backend(slot)
         score = getattr(backend, "score", None)
         if score is None:
             raise FailedPrecondition(
                 f"reviewing SQL needs generation.backend transformers (this one is {backend.info().backend})"
             )
-        k = self.default_k if few_shot_k is None else few_shot_k
         prompt = question_review_prompt(
             self.catalogue, self.seed_pool, db_id, question, k, schema_budget=self.schema_budget
         )
-        return score(prompt, [review_completion(question)] * len(sqls), [review_context(s) for s in sqls])
+        longest = max(sqls, key=len)
+        window = backend.info().context_window
+        if (
+            window
+            and backend.count_tokens(prompt + review_context(longest) + review_completion(question)) > window
+        ):
+            raise InvalidArgument(
+                f"the review of the longest SQL is over the model's context window of {window}"
+            )
+        contexts = [review_context(sql) for sql in sqls]
+        return score(prompt, [review_completion(question)] * len(sqls), contexts), backend.info().version
 
     def _drop(self, reason: str) -> None:
         self.dropped[_reason_label(reason)] += 1

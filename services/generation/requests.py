@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 
 from shared.answering import QuestionIn
 from shared.errors import InvalidArgument
-from shared.limits import CONSTRAIN_MODES, MAX_FEW_SHOT_K, MAX_NEW_TOKENS, MAX_SQL_CHARS, MAX_TEMPERATURE
+from shared.limits import (
+    CONSTRAIN_MODES,
+    MAX_FEW_SHOT_K,
+    MAX_NEW_TOKENS,
+    MAX_QUESTION_CHARS,
+    MAX_REVIEW_SQL,
+    MAX_SQL_CHARS,
+    MAX_TEMPERATURE,
+)
 from shared.limits import MAX_SAMPLES as MAX_N
 from shared.prompts import Repair
 from shared.sampling import Sampling
@@ -79,3 +87,18 @@ def repair_of(question: QuestionIn) -> Repair | None:
             f"question {question.id or '?'}: failed_sql is longer than {MAX_SQL_CHARS} characters"
         )
     return Repair(question.failed_sql, question.error)
+
+
+def check_review(question: str, sqls: list[str]) -> None:
+    """A review's question and SQL within the service's limits."""
+    if not question.strip():
+        raise InvalidArgument("question is required")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidArgument(f"question is longer than {MAX_QUESTION_CHARS} characters")
+    if not 1 <= len(sqls) <= MAX_REVIEW_SQL:
+        raise InvalidArgument(f"a review takes 1 to {MAX_REVIEW_SQL} SQL, got {len(sqls)}")
+    for index, sql in enumerate(sqls):
+        if not sql.strip():
+            raise InvalidArgument(f"sql {index} is empty")
+        if len(sql) > MAX_SQL_CHARS:
+            raise InvalidArgument(f"sql {index} is longer than {MAX_SQL_CHARS} characters")

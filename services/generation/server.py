@@ -122,3 +122,6 @@ class _Deferred(generation_pb2_grpc.GenerationServiceServicer):
 
     def DescribeModel(self, request, context):
         return self._target().DescribeModel(request, context)
+
+    def ReviewSql(self, request, context):
+        return self._target().ReviewSql(request, context)

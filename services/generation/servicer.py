@@ -92,6 +92,18 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
         )
         return info_message(info, request.slot)
 
+    def ReviewSql(
+        self, request: generation_pb2.ReviewSqlRequest, context: grpc.ServicerContext
+    ) -> generation_pb2.ReviewSqlResponse:
+        logprobs, version = self.generator.review(
+            request.db_id,
+            request.question,
+            list(request.sql),
+            request.few_shot_k if request.HasField("few_shot_k") else None,
+            slot_name(request.slot),
+        )
+        return generation_pb2.ReviewSqlResponse(logprob=logprobs, model_version=version)
+
     def DescribeModel(
         self, request: generation_pb2.DescribeModelRequest, context: grpc.ServicerContext
     ) -> generation_pb2.ModelInfo:

@@ -72,7 +72,8 @@ def test_review_scores_each_sql_on_the_review_prompt(tiny_model, tmp_path, spide
     generator = Generator(catalogue, backend, pool, default_k=1)
     question = "What are the names of the stadiums?"
     sqls = ["SELECT name FROM stadium", "SELECT stadium_id FROM stadium LIMIT 1"]
-    got = generator.review("concert", question, sqls)
+    got, version = generator.review("concert", question, sqls)
+    assert version == backend.info().version
     head = question_review_prompt(catalogue, pool, "concert", question, 1)
     assert "-- Question: How many dogs are there?" in head  # the writer's examples, read backwards
     want = [_whole(backend, head, review_context(sql), review_completion(question)) for sql in sqls]
@@ -81,6 +82,11 @@ def test_review_scores_each_sql_on_the_review_prompt(tiny_model, tmp_path, spide
         generator.review("no_such_db", question, sqls)
     with pytest.raises(InvalidArgument, match="question"):
         generator.review("concert", "  ", sqls)
+    for bad, match in (([], "1 to 64"), (["SELECT 1", " "], "sql 1 is empty"), (["x" * 100_001], "longer")):
+        with pytest.raises(InvalidArgument, match=match):
+            generator.review("concert", question, bad)
+    with pytest.raises(InvalidArgument, match="few_shot_k"):
+        generator.review("concert", question, sqls, few_shot_k=-1)
     recorder = Generator(catalogue, RecordingBackend(), pool)  # a backend that cannot score (as tgi)
     with pytest.raises(FailedPrecondition, match="generation.backend transformers"):
         recorder.review("concert", question, sqls)

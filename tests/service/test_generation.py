@@ -464,6 +464,16 @@ def test_service_rejects_bad_requests(tgi_generation_service):
             grpc.StatusCode.INVALID_ARGUMENT,
             "model.path",
         ),
+        (  # a remote server returns no scores for a question: reviewing needs the in-process model
+            lambda: stub.ReviewSql(
+                generation_pb2.ReviewSqlRequest(
+                    db_id="concert", question="How many singers?", sql=["SELECT 1"]
+                ),
+                timeout=10,
+            ),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "needs generation.backend transformers",
+        ),
         (  # a remote server computes at its own precision: asking another is refused, not ignored
             lambda: stub.LoadModel(
                 generation_pb2.LoadModelRequest(
@@ -591,6 +601,34 @@ def test_service_with_tiny_transformers_model_loads_and_hot_swaps(tmp_path, spid
         )
         assert held.constrain == "full"  # a random model's SQL, every token the grammar allowed
         assert all(sql.upper().startswith("SELECT") for sql in held.results[0].sql)
+        review = generation_pb2.ReviewSqlRequest(
+            db_id="concert",
+            question="How many singers?",
+            sql=["SELECT count(*) FROM singer", "SELECT name FROM singer"],
+        )
+        reviewed = stub.ReviewSql(review, timeout=60)
+        assert len(reviewed.logprob) == 2 and all(lp < 0 for lp in reviewed.logprob)
+        assert reviewed.model_version == "tiny-a" and reviewed.logprob[0] != reviewed.logprob[1]
+        assert GenerationClient(stub, passed_on).review(
+            "concert", "How many singers?", list(review.sql), shots=2
+        ) == pytest.approx(list(reviewed.logprob))
+        for bad, code, match in (
+            (dict(sql=["SELECT 1"] * 65), grpc.StatusCode.INVALID_ARGUMENT, "1 to 64"),
+            (dict(question=" "), grpc.StatusCode.INVALID_ARGUMENT, "question is required"),
+            (dict(db_id="../etc"), grpc.StatusCode.NOT_FOUND, "unknown database"),
+            (dict(few_shot_k=10_000), grpc.StatusCode.INVALID_ARGUMENT, "few_shot_k"),
+        ):
+            hostile = generation_pb2.ReviewSqlRequest()
+            hostile.CopyFrom(review)
+            for field, value in bad.items():
+                if field == "sql":
+                    del hostile.sql[:]
+                    hostile.sql.extend(value)
+                else:
+                    setattr(hostile, field, value)
+            with pytest.raises(grpc.RpcError) as info:
+                stub.ReviewSql(hostile, timeout=10)
+            assert info.value.code() == code and match in info.value.details(), info.value.details()
         swapped = stub.LoadModel(
             generation_pb2.LoadModelRequest(
                 model=common_pb2.ModelRef(path=str(tiny_models[1]), version="tiny-b")

@@ -148,3 +148,25 @@ class ModelInfo(_message.Message):
     slot: ModelSlot
     precision: str
     def __init__(self, version: _Optional[str] = ..., path: _Optional[str] = ..., adapter_path: _Optional[str] = ..., backend: _Optional[str] = ..., device: _Optional[str] = ..., num_parameters: _Optional[int] = ..., context_window: _Optional[int] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., precision: _Optional[str] = ...) -> None: ...
+
+class ReviewSqlRequest(_message.Message):
+    __slots__ = ("db_id", "question", "sql", "few_shot_k", "slot")
+    DB_ID_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    SQL_FIELD_NUMBER: _ClassVar[int]
+    FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    db_id: str
+    question: str
+    sql: _containers.RepeatedScalarFieldContainer[str]
+    few_shot_k: int
+    slot: ModelSlot
+    def __init__(self, db_id: _Optional[str] = ..., question: _Optional[str] = ..., sql: _Optional[_Iterable[str]] = ..., few_shot_k: _Optional[int] = ..., slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...
+
+class ReviewSqlResponse(_message.Message):
+    __slots__ = ("logprob", "model_version")
+    LOGPROB_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    logprob: _containers.RepeatedScalarFieldContainer[float]
+    model_version: str
+    def __init__(self, logprob: _Optional[_Iterable[float]] = ..., model_version: _Optional[str] = ...) -> None: ...

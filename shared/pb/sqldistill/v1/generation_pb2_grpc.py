@@ -57,6 +57,11 @@ class GenerationServiceStub:
                 request_serializer=sqldistill_dot_v1_dot_generation__pb2.DescribeModelRequest.SerializeToString,
                 response_deserializer=sqldistill_dot_v1_dot_generation__pb2.ModelInfo.FromString,
                 _registered_method=True)
+        self.ReviewSql = channel.unary_unary(
+                '/sqldistill.v1.GenerationService/ReviewSql',
+                request_serializer=sqldistill_dot_v1_dot_generation__pb2.ReviewSqlRequest.SerializeToString,
+                response_deserializer=sqldistill_dot_v1_dot_generation__pb2.ReviewSqlResponse.FromString,
+                _registered_method=True)
 
 
 class GenerationServiceServicer:
@@ -92,6 +97,15 @@ class GenerationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReviewSql(self, request, context):
+        """How well each SQL explains the question it was written for: log p(question | SQL) on the
+        review prompt (prompts.REVIEW_TEMPLATE), with the examples the question's SQL prompt shows.
+        Needs generation.backend transformers (FAILED_PRECONDITION elsewhere).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GenerationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -114,6 +128,11 @@ def add_GenerationServiceServicer_to_server(servicer, server):
                     servicer.DescribeModel,
                     request_deserializer=sqldistill_dot_v1_dot_generation__pb2.DescribeModelRequest.FromString,
                     response_serializer=sqldistill_dot_v1_dot_generation__pb2.ModelInfo.SerializeToString,
+            ),
+            'ReviewSql': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviewSql,
+                    request_deserializer=sqldistill_dot_v1_dot_generation__pb2.ReviewSqlRequest.FromString,
+                    response_serializer=sqldistill_dot_v1_dot_generation__pb2.ReviewSqlResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -227,6 +246,33 @@ class GenerationService:
             '/sqldistill.v1.GenerationService/DescribeModel',
             sqldistill_dot_v1_dot_generation__pb2.DescribeModelRequest.SerializeToString,
             sqldistill_dot_v1_dot_generation__pb2.ModelInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReviewSql(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqldistill.v1.GenerationService/ReviewSql',
+            sqldistill_dot_v1_dot_generation__pb2.ReviewSqlRequest.SerializeToString,
+            sqldistill_dot_v1_dot_generation__pb2.ReviewSqlResponse.FromString,
             options,
             channel_credentials,
             insecure,
