@@ -19,6 +19,11 @@ FEW_SHOT_K = 2  # examples in the base model's prompt (a trained version is aske
 # sampling, Ask; shared/repairing.py). Off: the default 0.5B model repaired none of the 17 failing
 # greedy answers of the bundled held-out set (docs/benchmarks.md, "Repair from the database's error").
 REPAIR_ATTEMPTS = 0
+# Question-only labels: a majority label is withheld when SQL outside the majority explains the
+# question better - log p(question | SQL), by the writer - by more than the margin (nats). Off until
+# a benchmark shows it helps on the default model (benchmarks/review_labels.py).
+LABEL_REVIEW = False
+LABEL_REVIEW_MARGIN = 1.0
 
 # --- training --------------------------------------------------------------------------------------
 TRAIN_METHOD = "lora"

@@ -8,6 +8,7 @@ from __future__ import annotations
 MAX_SAMPLES = 256  # SQL samples (or pairs) per question / call
 MAX_QUESTIONS = 512  # questions per GenerateSql call
 MAX_REVIEW_SQL = 64  # SQL per ReviewSql call (one batch over one prompt)
+MAX_LABEL_REVIEW_MARGIN = 100.0  # nats: past this a review never withholds a label
 MAX_NEW_TOKENS = 1024
 MAX_FEW_SHOT_K = 16  # examples in a prompt
 MAX_TEMPERATURE = 5.0

@@ -59,6 +59,8 @@ class RunSettings:
     max_sql_per_question: int = 2  # distinct kept SQL per question in a training set
     teacher_model: str = ""  # "" = the serving version writes the candidates
     generate_precision: str = defaults.GENERATE_PRECISION  # GENERATE's sampling only ("" = the service's)
+    label_review: bool = defaults.LABEL_REVIEW  # question-only: withhold labels a losing SQL explains better
+    label_review_margin: float = defaults.LABEL_REVIEW_MARGIN  # nats
     gate_mode: str = "margin"  # margin | significant
     gate_alpha: float = 0.05
     gate_gold: bool = True  # gate on the held-out gold; without it (or False): the gold-free gate

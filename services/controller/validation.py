@@ -11,6 +11,7 @@ from shared.limits import (
     CONSTRAIN_MODES,
     GENERATION_PRECISIONS,
     MAX_FEW_SHOT_K,
+    MAX_LABEL_REVIEW_MARGIN,
     MAX_LEARNING_RATE,
     MAX_NEW_TOKENS,
     MAX_REPAIR_ATTEMPTS,
@@ -93,6 +94,10 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
     if settings.candidates_per_db <= 0 or settings.samples_per_question <= 0:
         raise InvalidArgument("candidates_per_db and samples_per_question must be positive")
     _validate_service_limits(settings)
+    if not 0 <= settings.label_review_margin <= MAX_LABEL_REVIEW_MARGIN:
+        raise InvalidArgument(
+            f"label_review_margin must be within [0, {MAX_LABEL_REVIEW_MARGIN:g}] nats, got {settings.label_review_margin}"
+        )
     if settings.gate_margin < 0:
         raise InvalidArgument("gate_margin must be >= 0")
     if settings.train_method not in TRAIN_METHODS:

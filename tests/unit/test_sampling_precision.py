@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.controller.steps.generate import sampling_precision
+from services.controller.steps.writer import sampling_precision
 from shared.pb import generation_pb2
 
 

@@ -15,45 +15,26 @@ from sqlalchemy import distinct, func, select
 from services.controller.enums import Mode, Step
 from services.controller.events import record
 from services.controller.faults import crash_point
-from services.controller.generation_client import QUESTIONS_PER_CALL, SERVING, WORK
+from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
 from services.controller.question_log import logged_questions, split_log
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepResult
 from services.controller.steps.candidates import CandidateWriter
-from services.controller.versions import ServedModel, prompt_k, served_model, teacher_model
+from services.controller.steps.writer import round_writer
+from services.controller.versions import ServedModel
 from shared.answering import QuestionIn
 from shared.catalogue import Example
 from shared.event_kinds import EventKind
-from shared.store import Candidate, ModelVersion, Run, Verdict
-
-
-def sampling_precision(wanted: str, serving: Any) -> str:
-    """GENERATE's number format when it differs from how the serving slot computes (`serving`: its
-    ModelInfo), else "" (the serving slot writes): `auto` is int8 where generation runs transformers
-    on a CPU, where int8 sampling gave as good labels 1.45x as fast as fp32 (docs/benchmarks.md)."""
-    if wanted == "auto":
-        wanted = "int8" if (serving.backend, serving.device) == ("transformers", "cpu") else ""
-    return "" if wanted == serving.precision else wanted
+from shared.store import Candidate, Run, Verdict
 
 
 class Generate(CandidateWriter):
     def run(self, run: Run, settings: RunSettings, number: int) -> StepResult:
-        with self.ctx.store.session() as s:
-            serving = s.get(ModelVersion, s.get(Run, run.id).serving_version)
-            s.expunge(serving)
         # Candidates come from the serving version, or from the run's teacher, asked with its own prompt.
-        teacher = teacher_model(settings)
-        writer = teacher or served_model(serving)
-        shots = settings.few_shot_k if teacher else prompt_k(serving, settings)
-        precision = self._precision(settings)
-        if teacher or precision:  # the teacher, or a copy at GENERATE's precision: what serves is untouched
-            slot = WORK
-            self.generation.in_work_slot(writer, precision)
-            self._record_precision(run.id, number, precision or self.generation.describe(WORK).precision)
-        else:
-            slot = SERVING
-            if self.ctx.rollout.serving_version() != writer.version:
-                self.generation.load(writer)  # the store's serving version, restored (e.g. after a restart)
+        chosen = round_writer(self, run.id, settings)
+        writer, shots, slot = chosen.model, chosen.shots, chosen.slot
+        if slot == WORK:
+            self._record_precision(run.id, number, chosen.precision)
         seed_base = settings.seed * 100_000 + number * 1_000
         if settings.mode in (Mode.LABELLED, Mode.BOTH):
             examples = self._train_examples(settings)
@@ -86,11 +67,6 @@ class Generate(CandidateWriter):
         with self.ctx.store.session() as s:
             total = s.query(Candidate).filter(Candidate.run_id == run.id, Candidate.round == number).count()
         return Step.JUDGE, {"generated": total}
-
-    def _precision(self, settings: RunSettings) -> str:
-        if not settings.generate_precision:
-            return ""
-        return sampling_precision(settings.generate_precision, self.generation.describe())
 
     def _record_precision(self, run_id: str, number: int, precision: str) -> None:
         """The round's figures say how its candidates were sampled (the report and benchmarks read it)."""

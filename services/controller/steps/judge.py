@@ -3,12 +3,16 @@ keyed by candidate, so a resumed step judges only what is left."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
 from services.controller.enums import Mode, Step
 from services.controller.faults import crash_point
+from services.controller.label_review import review_labels
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
+from services.controller.steps.writer import round_writer
 from shared.pb import common_pb2, critic_pb2
 from shared.store import Candidate, Run, Verdict
 
@@ -81,15 +85,29 @@ class Judge(StepBase):
                     ],
                 )
             crash_point("JUDGE:mid")
+        figures: dict[str, float] = {}
+        if settings.label_review and settings.mode == Mode.UNLABELLED:
+            figures |= self._review_labels(run, settings, number)
         with self.ctx.store.session() as s:
             rows = s.execute(
                 select(Verdict.kept, Candidate.source, Candidate.db_id, Candidate.question)
                 .join(Candidate, Candidate.id == Verdict.candidate_id)
                 .where(Candidate.run_id == run.id, Candidate.round == number)
             ).all()
-        figures = {"judged": len(rows), "kept": sum(1 for r in rows if r.kept)}
+        figures |= {"judged": len(rows), "kept": sum(1 for r in rows if r.kept)}
         asked = {(r.db_id, r.question) for r in rows if r.source == "unlabelled"}
         if asked:  # questions without a majority come back next round
             labelled = {(r.db_id, r.question) for r in rows if r.source == "unlabelled" and r.kept}
             figures |= {"questions": len(asked), "labelled_questions": len(labelled)}
         return Step.TRAIN, figures
+
+    def _review_labels(self, run: Run, settings: RunSettings, number: int) -> dict[str, int]:
+        """The writer (as GENERATE loaded it) reviews the round's majority labels (label_review.py)."""
+        writer = round_writer(self, run.id, settings)
+
+        def reviewer(db_id: str, question: str, sqls: Sequence[str]) -> list[float]:
+            return self.generation.review(db_id, question, sqls, shots=writer.shots, slot=writer.slot)
+
+        return review_labels(
+            self.ctx.store, run.id, number, reviewer, settings.label_review_margin, self.check_stop
+        )
