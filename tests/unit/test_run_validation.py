@@ -65,8 +65,8 @@ def test_the_valid_spec_is_accepted(catalogue):
         (dict(mode="unlabelled", questions_from="log", min_new_questions=0), "min_new_questions"),
         (dict(mode="unlabelled", questions_from="log", round_interval_seconds=0), "round_interval_seconds"),
         (dict(generate_precision="int4"), "generate_precision must be one of auto, fp32"),
-        (dict(label_review_margin=-0.5), "label_review_margin must be within .0, 100. nats"),
-        (dict(label_review_margin=1e9), "label_review_margin must be within .0, 100. nats"),
+        (dict(label_review_margin=-0.5), "label_review_margin must be within [0, 100] nats"),
+        (dict(label_review_margin=1e9), "label_review_margin must be within [0, 100] nats"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
