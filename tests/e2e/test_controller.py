@@ -405,12 +405,28 @@ def test_a_run_at_each_sample_limit_generates_judges_and_evaluates(shared_stack,
 
 def test_unlabelled_questions_without_a_majority_come_back_in_the_next_round(shared_stack, own_base):
     stub = controller(shared_stack)
-    spec = run_spec(own_base, mode="unlabelled", rounds=2, samples_per_question=2, questions_per_round=0)
+    spec = run_spec(
+        own_base,
+        mode="unlabelled",
+        rounds=2,
+        samples_per_question=2,
+        questions_per_round=0,
+        label_review=True,
+    )
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
     assert state(wait_for(stub, run.run_id)) == "completed"
     store = Store.open(shared_stack.store_url)
     try:
         with store.session() as s:
+            # A model server gives no scores: the review is skipped, said once a round, and nothing fails.
+            skipped = s.scalars(
+                select(Event.round).where(
+                    Event.run_id == run.run_id,
+                    Event.kind == "skipped",
+                    Event.message.contains("label_review"),
+                )
+            ).all()
+            assert sorted(skipped) == [1, 2]
             rows = s.execute(
                 select(Candidate.round, Candidate.db_id, Candidate.question, Verdict.kept)
                 .join(Verdict, Verdict.candidate_id == Candidate.id)

@@ -13,6 +13,7 @@ from services.controller.label_review import review_labels
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
 from services.controller.steps.writer import round_writer
+from shared.event_kinds import EventKind
 from shared.pb import common_pb2, critic_pb2
 from shared.store import Candidate, Run, Verdict
 
@@ -103,6 +104,15 @@ class Judge(StepBase):
 
     def _review_labels(self, run: Run, settings: RunSettings, number: int) -> dict[str, int]:
         """The writer (as GENERATE loaded it) reviews the round's majority labels (label_review.py)."""
+        if self.generation.describe().backend != "transformers":  # a remote server gives no scores
+            self.event(
+                run.id,
+                number,
+                Step.JUDGE,
+                EventKind.SKIPPED,
+                "label_review needs generation.backend transformers: this round's labels are not reviewed",
+            )
+            return {}
         writer = round_writer(self, run.id, settings)
 
         def reviewer(db_id: str, question: str, sqls: Sequence[str]) -> list[float]:
