@@ -26,7 +26,9 @@ from shared.repairing import repair
 from shared.sampling import Sampling
 
 if TYPE_CHECKING:
+    from offline.models import EvalModel
     from services.critic.logic import Critic
+    from services.generation.logic import Generator
 
 CHUNK = 16  # questions per generation call
 
@@ -101,29 +103,42 @@ def label_arms(
     return plain, repaired, figures
 
 
-def main() -> None:
+def labelling_parser(description: str, limit: int, out: str) -> argparse.ArgumentParser:
+    """The options every question-only labelling benchmark takes (this one, review_labels)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dataset", type=Path, required=True, help="a Spider-format folder with gold SQL")
     parser.add_argument("--split", default="train")
-    parser.add_argument("--limit", type=int, default=48)
+    parser.add_argument("--limit", type=int, default=limit)
     parser.add_argument("--samples", type=int, default=8)
-    parser.add_argument("--repair", type=int, default=defaults.REPAIR_ATTEMPTS)
     parser.add_argument("--model", default="default", help="what `sqldistill eval --model` takes")
     parser.add_argument("--precision", default=defaults.GENERATION_PRECISION)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--home", type=Path, default=Path(".bench/home"), help="where packaged models assemble"
     )
-    parser.add_argument("--out", type=Path, default=Path(".bench/repair_labels.json"))
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=Path(out))
+    return parser
 
+
+@dataclass
+class Labeller:
+    """What a labelling benchmark samples with: the questions, the model as the service loads it,
+    the critic, and the run's sampling."""
+
+    examples: list[Example]
+    model: EvalModel
+    generator: Generator
+    critic: Critic
+    sampling: Sampling
+
+
+def open_labeller(args: argparse.Namespace) -> Labeller:
     from offline.models import resolve_eval_model
     from shared.fewshot import few_shot_pool
 
     catalogue = Catalogue.load(args.dataset)
-    examples = catalogue.examples(args.split)[: args.limit or None]
     model = resolve_eval_model(args.model)
     generator = load_generator(
         catalogue,
@@ -132,20 +147,29 @@ def main() -> None:
         few_shot_pool(catalogue, exclude=args.split),
         precision=args.precision,
     )
-    critic = open_critic(catalogue)
     sampling = Sampling(
         temperature=defaults.TEMPERATURE,
         top_p=defaults.TOP_P,
         max_new_tokens=defaults.MAX_NEW_TOKENS,
         seed=args.seed,
     )
+    examples = catalogue.examples(args.split)[: args.limit or None]
+    return Labeller(examples, model, generator, open_critic(catalogue), sampling)
+
+
+def main() -> None:
+    parser = labelling_parser(__doc__, 48, ".bench/repair_labels.json")
+    parser.add_argument("--repair", type=int, default=defaults.REPAIR_ATTEMPTS)
+    args = parser.parse_args()
+    labeller = open_labeller(args)
+    model, critic = labeller.model, labeller.critic
     try:
         plain, repaired, figures = label_arms(
-            examples,
-            generator_writer(generator, model.few_shot_k),
+            labeller.examples,
+            generator_writer(labeller.generator, model.few_shot_k),
             critic,
             args.samples,
-            sampling,
+            labeller.sampling,
             args.repair,
         )
     finally:

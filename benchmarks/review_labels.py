@@ -13,18 +13,14 @@ nothing.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import replace
-from pathlib import Path
 
-from offline.evaluation import open_critic
-from offline.prediction import generator_writer, load_generator
+from benchmarks.repair_labels import labelling_parser, open_labeller
+from offline.prediction import generator_writer
 from shared import defaults
 from shared.answering import QuestionIn
-from shared.catalogue import Catalogue
-from shared.sampling import Sampling
 
 CHUNK = 16  # questions per generation call
 MARGINS = (0.0, 0.5, 1.0, 2.0, 3.0)
@@ -59,43 +55,16 @@ def vetoed(question: dict, margin: float) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--dataset", type=Path, required=True, help="a Spider-format folder with gold SQL")
-    parser.add_argument("--split", default="train")
-    parser.add_argument("--limit", type=int, default=96)
-    parser.add_argument("--samples", type=int, default=8)
-    parser.add_argument("--model", default="default", help="what `sqldistill eval --model` takes")
-    parser.add_argument("--precision", default=defaults.GENERATION_PRECISION)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--home", type=Path, default=Path(".bench/home"), help="where packaged models assemble"
-    )
-    parser.add_argument("--out", type=Path, default=Path(".bench/review_labels.json"))
-    args = parser.parse_args()
-
-    from offline.models import resolve_eval_model
-    from shared.fewshot import few_shot_pool
-
-    catalogue = Catalogue.load(args.dataset)
-    examples = catalogue.examples(args.split)[: args.limit or None]
-    model = resolve_eval_model(args.model)
-    generator = load_generator(
-        catalogue,
-        model,
-        args.home / "models",
-        few_shot_pool(catalogue, exclude=args.split),
-        precision=args.precision,
+    args = labelling_parser(__doc__, 96, ".bench/review_labels.json").parse_args()
+    labeller = open_labeller(args)
+    examples, model, generator, critic, sampling = (
+        labeller.examples,
+        labeller.model,
+        labeller.generator,
+        labeller.critic,
+        labeller.sampling,
     )
     write = generator_writer(generator, model.few_shot_k)
-    critic = open_critic(catalogue)
-    sampling = Sampling(
-        temperature=defaults.TEMPERATURE,
-        top_p=defaults.TOP_P,
-        max_new_tokens=defaults.MAX_NEW_TOKENS,
-        seed=args.seed,
-    )
     seconds = {"sample": 0.0, "review": 0.0}
     questions: list[dict] = []
     try:
