@@ -47,10 +47,8 @@ def test_every_ablation_arm_is_a_valid_question_only_spec_differing_only_in_its_
     catalogue = Catalogue.load(build(tmp_path / "bundled"))
     plan = yaml.safe_load((REPO / "benchmarks/ablation.yaml").read_text())
     recipe = RunSettings.from_message(mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], {}))
-    assert set(plan["arms"]) == {"recipe", "repair", "dpo", "int8", "review", "all"} and plan["seeds"] == [
-        0,
-        1,
-    ]
+    arms = {"recipe", "repair", "dpo", "int8", "review", "teacher", "all"}
+    assert set(plan["arms"]) == arms and plan["seeds"] == [0, 1]
     for arm in plan["arms"].values():
         fields = {**plan["common"], **(arm or {})}
         settings = RunSettings.from_message(mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], fields))
