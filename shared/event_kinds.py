@@ -13,7 +13,7 @@ class EventKind(StrEnum):
     TASK_DONE = "task_done"  # one chunk of GENERATE stored (its figures: candidates, timings)
     JOB_SUBMITTED = "job_submitted"
     PROGRESS = "progress"  # training steps done / total
-    SKIPPED = "skipped"  # nothing kept: no training this round
+    SKIPPED = "skipped"  # nothing kept: no training this round; or a label review the backend cannot do
     FAILED = "failed"  # a training job failed
     GATE = "gate"  # EVALUATE's decision with its figures
     ROLLOUT = "rollout"
