@@ -5,10 +5,15 @@ cache) and every completion runs as one row of a single batch on top of it."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
 from services.generation.prefix_cache import PrefixCache
+
+# Rows scored in one forward pass: each holds its positions' logits over the whole vocabulary in fp32
+# (60 positions x 151k tokens = 36 MB a row on the Qwen models), so a long list goes in passes.
+ROWS_PER_PASS = 8
 
 
 def completion_logprobs(
@@ -25,10 +30,24 @@ def completion_logprobs(
     on its own (as training rows are: prompts end at a mark, completions start with a space)."""
     import torch
 
-    if not completions:
-        return []
     if contexts and len(contexts) != len(completions):
         raise ValueError("one context per completion, or none")
+    if len(completions) > ROWS_PER_PASS:  # the logits of every row's every position are held at once
+        return [
+            score
+            for start in range(0, len(completions), ROWS_PER_PASS)
+            for score in completion_logprobs(
+                model,
+                tokenizer,
+                prefixes,
+                copy.deepcopy(empty_cache),
+                prompt,
+                completions[start : start + ROWS_PER_PASS],
+                contexts[start : start + ROWS_PER_PASS] if contexts else (),
+            )
+        ]
+    if not completions:
+        return []
     prompt_ids = tokenizer(prompt).input_ids
     if not prompt_ids:
         raise ValueError("an empty prompt has nothing to condition on")

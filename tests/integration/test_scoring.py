@@ -56,6 +56,8 @@ def test_a_batched_score_equals_each_sequence_scored_whole(tiny_model, tmp_path,
     # Without contexts, the completion follows the prompt directly; the same SQL scores the same.
     alone = backend.score(PROMPT + CONTEXTS[0], COMPLETIONS[:1])
     assert alone == pytest.approx([_whole(backend, PROMPT + CONTEXTS[0], "", COMPLETIONS[0])], abs=1e-3)
+    many = backend.score(PROMPT, COMPLETIONS * 9, CONTEXTS * 9)  # past one pass's rows
+    assert many == pytest.approx(want * 9, abs=1e-3)
     with pytest.raises(ValueError, match="one context per completion"):
         backend.score(PROMPT, COMPLETIONS, CONTEXTS[:1])
     assert backend.score(PROMPT, []) == []
