@@ -20,8 +20,9 @@ from shared.store import Candidate, Store, Verdict
 
 REASON_PREFIX = "review:"  # how a withheld label's verdicts say why (counted from the store)
 
-# (db_id, question, SQL) -> log p(question | SQL) for each SQL, by the round's writer.
-Reviewer = Callable[[str, str, Sequence[str]], list[float]]
+# (db_id, question, SQL) -> log p(question | SQL) for each SQL, by the round's writer; None when the
+# writer cannot score them (e.g. SQL past its context window): the label then stands unreviewed.
+Reviewer = Callable[[str, str, Sequence[str]], list[float] | None]
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def review_labels(
             continue
         check_stop()
         scores = reviewer(db_id, question, [r.sql for r in kept] + [r.sql for r in losing])
+        if scores is None:
+            continue
         reviewed += 1
         decided = review(scores[: len(kept)], scores[len(kept) :], margin)
         if decided.withheld:

@@ -109,6 +109,7 @@ def test_a_review_withholds_the_label_a_losing_sql_explains_better(tmp_path, spi
         assert (
             len(reasons) == 1 and reasons[0].startswith(REASON_PREFIX) and f"margin {margin:g}" in reasons[0]
         )
+        assert review_labels(store, "r", 1, lambda *_: None, 0.0)["reviewed"] == 0  # unscored: labels stand
         asked.clear()
         again = review_labels(store, "r", 1, reviewer, margin)  # a resumed step
         assert again == {"reviewed": 1, "review_withheld": 1} and len(asked) == 1
