@@ -258,9 +258,10 @@ KILL_POINTS = [
 ]
 
 
-@pytest.mark.parametrize(
-    "backend,mode", [("sqlite", "both"), ("postgresql", "both"), ("sqlite", "unlabelled")]
-)
+# Every kill point fires in each case: the SQLite store is crashed in the question-only case, the
+# labelled + self-instruct mode on PostgreSQL. A third case (SQLite with both modes) was dropped to
+# keep the suite under 15 minutes: its store and its mode each crash in one of these.
+@pytest.mark.parametrize("backend,mode", [("postgresql", "both"), ("sqlite", "unlabelled")])
 def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(
     tmp_path, tiny_base, backend, mode, request
 ):
