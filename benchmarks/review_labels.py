@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from benchmarks.repair_labels import labelling_parser, open_labeller
 from offline.prediction import generator_writer
+from services.controller.label_review import review
 from shared import defaults
 from shared.answering import QuestionIn
 
@@ -49,9 +50,10 @@ def arms(questions: list[dict], margins: tuple[float, ...] = MARGINS) -> list[di
 
 
 def vetoed(question: dict, margin: float) -> bool:
-    """Another group's SQL explains the question better than the winner's by more than `margin`."""
+    """The run's rule (label_review.review): another group's SQL explains the question better than
+    the winner's by more than `margin`."""
     winner, *others = question["groups"]
-    return any(g["review"] - winner["review"] > margin for g in others)
+    return review([winner["review"]], [g["review"] for g in others], margin).withheld
 
 
 def main() -> None:

@@ -93,6 +93,15 @@ def few_shot_pool(catalogue: Catalogue, exclude: str = "") -> list[Example]:
     return []
 
 
+def _shown(
+    catalogue: Catalogue, pool: Sequence[Example], db_id: str, question: str, k: int, schema_budget: int
+) -> tuple[list[Shot], str]:
+    """What a question's prompt shows: its examples (chosen per database) and its schema text (pruned
+    to the question's tables past `schema_budget`). The SQL prompt and the review prompt share it."""
+    shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
+    return shots, schema_for_prompt(prune_schema(catalogue.schema(db_id), question, schema_budget))
+
+
 def question_prompt(
     catalogue: Catalogue,
     pool: Sequence[Example],
@@ -109,9 +118,8 @@ def question_prompt(
     prefills once per batch. With `repair`, the same prompt shows a failing attempt and its error.
     A schema past `schema_budget` estimated tokens shows the question's tables (schema_pruning):
     its prompts then share only the examples, since the schema shown depends on the question."""
-    shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
-    schema = prune_schema(catalogue.schema(db_id), question, schema_budget)
-    return sql_prompt(db_id, schema_for_prompt(schema), question, shots, evidence, repair)
+    shots, schema_text = _shown(catalogue, pool, db_id, question, k, schema_budget)
+    return sql_prompt(db_id, schema_text, question, shots, evidence, repair)
 
 
 def question_review_prompt(
@@ -124,6 +132,5 @@ def question_review_prompt(
 ) -> str:
     """The head of a review of SQL written for `question` (prompts.review_prompt): the same examples
     and schema its SQL prompt shows, so a review sees what the writer saw."""
-    shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
-    schema = prune_schema(catalogue.schema(db_id), question, schema_budget)
-    return review_prompt(db_id, schema_for_prompt(schema), shots)
+    shots, schema_text = _shown(catalogue, pool, db_id, question, k, schema_budget)
+    return review_prompt(db_id, schema_text, shots)

@@ -1,5 +1,5 @@
 """How likely a model finds each of several completions of one prompt: the sum of the log-probabilities
-of the completion's tokens. Reviewing SQL (reviewing.py) asks it how well each candidate SQL
+of the completion's tokens. Reviewing SQL (logic.Generator.review, the ReviewSql RPC) asks it how well each candidate SQL
 explains the question it was written for. The prompt is prefilled once (through the model's prefix
 cache) and every completion runs as one row of a single batch on top of it."""
 
