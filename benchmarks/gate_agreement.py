@@ -12,6 +12,7 @@ two decisions and writes JSON; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from dataclasses import asdict
@@ -24,53 +25,79 @@ from services.controller.gate import decide
 from services.controller.gold_free_gate import compare_without_gold
 from services.controller.settings import RunSettings
 from services.critic.scoring import PredictionIn
-from shared.answering import QuestionIn
+from shared.answering import Answer, QuestionIn
 from shared.catalogue import Catalogue
 from shared.config import load_config
 from shared.fewshot import few_shot_pool
 from shared.stats import compare_paired
 
 
-def agreement(
-    candidate: str,
-    serving: str,
-    dataset: Path,
+def version_answers(
+    name: str,
+    catalogue: Catalogue,
+    examples: list,
     *,
-    split: str = "dev",
-    limit: int = 0,
-    samples: int = RunSettings().gate_samples,
-    store_url: str = "",
-    precision: str = "fp32",
-    home: Path | None = None,
-) -> dict:
-    """Both gates' decisions on candidate against serving, with their figures (the JSON written)."""
+    split: str,
+    samples: int,
+    store_url: str,
+    precision: str,
+    config,
+    cache: Path | None = None,
+) -> tuple[list[Answer], float]:
+    """One version's greedy answer and `samples` samples for each example, with the seconds it
+    took; with `cache`, read from (or written to) a JSON file keyed by everything that shapes the
+    answers, so a version answers once however many pairs it is in."""
     settings = RunSettings(gate_samples=samples)
-    config = load_config(home=home) if home else load_config()
-    catalogue = Catalogue.load(dataset)
-    examples = catalogue.examples(split)
-    examples = examples[:limit] if limit else examples
+    model = resolve_eval_model(name, store_url or config.resolved_store_url)
+    key = {
+        "model": asdict(model),
+        "questions": [[e.db_id, e.question] for e in examples],
+        "samples": samples,
+        "precision": precision,
+        "temperature": settings.temperature,
+        "seed": settings.seed,
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    path = cache / f"{Path(model.label).name}-{digest}.json" if cache else None
+    if path is not None and path.is_file():
+        stored = json.loads(path.read_text())
+        answers = [Answer(a["sql"], a["greedy"], a["samples"]) for a in stored["answers"]]
+        return answers, stored["seconds"]
     pool = few_shot_pool(catalogue, exclude=split)
-    answers, seconds = {}, {}
-    for role, name in (("candidate", candidate), ("serving", serving)):
-        model = resolve_eval_model(name, store_url or config.resolved_store_url)
-        generator = load_generator(
-            catalogue, model, config.home / "models", pool, device="cpu", precision=precision
-        )
-        started = time.monotonic()
-        answers[role] = answer_examples(
-            examples,
-            generator_writer(generator, model.few_shot_k),
-            samples=samples,
-            temperature=settings.temperature,
-            seed=settings.seed,
-        )
-        seconds[role] = time.monotonic() - started
+    generator = load_generator(
+        catalogue, model, config.home / "models", pool, device="cpu", precision=precision
+    )
+    started = time.monotonic()
+    answers = answer_examples(
+        examples,
+        generator_writer(generator, model.few_shot_k),
+        samples=samples,
+        temperature=settings.temperature,
+        seed=settings.seed,
+    )
+    seconds = time.monotonic() - started
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [{"sql": a.sql, "greedy": a.greedy, "samples": a.samples} for a in answers]
+        path.write_text(json.dumps({"key": key, "seconds": seconds, "answers": rows}))
+    return answers, seconds
+
+
+def decide_pair(
+    catalogue: Catalogue,
+    examples: list,
+    candidate: list[Answer],
+    serving: list[Answer],
+    samples: int,
+) -> dict:
+    """Both gates on one pair's answers: the gold gate's decision and the gold-free gate's."""
+    settings = RunSettings(gate_samples=samples)
     questions = [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(examples)]
     critic = open_critic(catalogue)
     try:
         gold = {}
-        for role in answers:
-            _report, scores = critic.evaluate(predictions_for(examples, [a.greedy for a in answers[role]]))
+        for role, answers in (("candidate", candidate), ("serving", serving)):
+            _report, scores = critic.evaluate(predictions_for(examples, [a.greedy for a in answers]))
             gold[role] = {str(i): s.execution_match for i, s in enumerate(scores)}
 
         def score(asked):
@@ -82,8 +109,8 @@ def agreement(
 
         free = compare_without_gold(
             questions,
-            answers["candidate"],
-            answers["serving"],
+            candidate,
+            serving,
             critic_voter(critic),
             score,
             settings.majority_share,
@@ -99,17 +126,14 @@ def agreement(
     }
     for name, decision in decisions.items():
         print(f"{name:9s} {'roll out' if decision.roll_out else 'reject  '}  {decision.reason}")
+    agree = decisions["gold"].roll_out == decisions["gold_free"].roll_out
     print(
         f"pseudo-labelled {free.labelled} of {free.questions}; executes {free.candidate_executes:.3f} "
-        f"vs {free.serving_executes:.3f}; agree: {decisions['gold'].roll_out == decisions['gold_free'].roll_out}"
+        f"vs {free.serving_executes:.3f}; agree: {agree}"
     )
     return {
-        "candidate": candidate,
-        "serving": serving,
         "questions": len(examples),
         "samples": samples,
-        "precision": precision,
-        "seconds": seconds,
         "gold": asdict(with_gold) | {"roll_out": decisions["gold"].roll_out},
         "gold_free": asdict(without)
         | {
@@ -118,9 +142,44 @@ def agreement(
             "candidate_executes": free.candidate_executes,
             "serving_executes": free.serving_executes,
         },
-        "agree": decisions["gold"].roll_out == decisions["gold_free"].roll_out,
+        "agree": agree,
         "wrong_rollout": decisions["gold_free"].roll_out and with_gold.difference < 0,
     }
+
+
+def agreement(
+    candidate: str,
+    serving: str,
+    dataset: Path,
+    *,
+    split: str = "dev",
+    limit: int = 0,
+    samples: int = RunSettings().gate_samples,
+    store_url: str = "",
+    precision: str = "fp32",
+    home: Path | None = None,
+    cache: Path | None = None,
+) -> dict:
+    """Both gates' decisions on candidate against serving, with their figures (the JSON written)."""
+    config = load_config(home=home) if home else load_config()
+    catalogue = Catalogue.load(dataset)
+    examples = catalogue.examples(split)
+    examples = examples[:limit] if limit else examples
+    answers, seconds = {}, {}
+    for role, name in (("candidate", candidate), ("serving", serving)):
+        answers[role], seconds[role] = version_answers(
+            name,
+            catalogue,
+            examples,
+            split=split,
+            samples=samples,
+            store_url=store_url,
+            precision=precision,
+            config=config,
+            cache=cache,
+        )
+    decided = decide_pair(catalogue, examples, answers["candidate"], answers["serving"], samples)
+    return {"candidate": candidate, "serving": serving, "precision": precision, "seconds": seconds} | decided
 
 
 def main() -> None:
@@ -136,6 +195,7 @@ def main() -> None:
     parser.add_argument("--store-url", default="", help="the store the version ids are in")
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--home", type=Path, default=None, help="the home whose models/ holds the bases")
+    parser.add_argument("--cache", type=Path, default=None, help="a folder to keep each version's answers in")
     parser.add_argument("--out", type=Path, default=Path(".bench/gate_agreement.json"))
     args = parser.parse_args()
     document = agreement(
@@ -148,6 +208,7 @@ def main() -> None:
         store_url=args.store_url,
         precision=args.precision,
         home=args.home,
+        cache=args.cache,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2))
