@@ -24,8 +24,12 @@ SERVICES = ("critic", "generation", "trainer", "controller")
 def scripted_responder(catalogue: Catalogue):
     """Completions by prompt and adapter: the base model answers train questions right and held-out
     questions wrong; any round-1 adapter answers the first half of held-out questions right; later
-    adapters are no better than round 1. Self-instruct prompts get a count query on a real table."""
+    adapters are no better than round 1. Self-instruct prompts get a count query on a real table. A
+    hot sampler (temperature 1 or more) strays on clinic's train questions, one sample in three
+    (seed % 3 == 2): `SELECT 1` (scripted_scorer says it explains them best, so a review of the
+    2-to-1 vote withholds their labels)."""
     gold = {e.question: e.query for split in ("train", "seed", "dev") for e in catalogue.examples(split)}
+    straying = {e.question for e in catalogue.examples("train") if e.db_id == "clinic"}
     dev = sorted(e.question for e in catalogue.examples("dev"))
     good_dev = set(dev[: len(dev) // 2])
 
@@ -44,6 +48,9 @@ def scripted_responder(catalogue: Catalogue):
             return f" DROP TABLE {match.group(1)};"
         if question == "Please load an extension.":
             return " SELECT load_extension('/tmp/evil.so');"
+        hot = parameters.get("do_sample") and (parameters.get("temperature") or 0) >= 1.0
+        if hot and question in straying and (parameters.get("seed") or 0) % 3 == 2:
+            return " SELECT 1;"
         if question in good_dev:
             return f" {gold[question]};" if adapter else " SELECT 1;"
         if question in gold and question not in set(dev):
@@ -51,6 +58,12 @@ def scripted_responder(catalogue: Catalogue):
         return " SELECT 1;"
 
     return respond
+
+
+def scripted_scorer(before: str, piece: str) -> float:
+    """The review's log-probabilities: a question reads as likelier after `SELECT 1` than after any
+    other SQL (one nat a piece against three), so a contested label always loses its review."""
+    return -1.0 if before.rsplit("-- SQL:", 1)[-1].strip().startswith("SELECT 1;") else -3.0
 
 
 @dataclass
@@ -94,7 +107,7 @@ def make_stack(root: Path, tiny_base: Path, store_url: str = "") -> Stack:
     under home unless store_url names another (a PostgreSQL database)."""
     home = root / "home"
     dataset = build(root / "bundled")
-    fake = FakeTgiServer(responder=scripted_responder(Catalogue.load(dataset)))
+    fake = FakeTgiServer(responder=scripted_responder(Catalogue.load(dataset)), scorer=scripted_scorer)
     env = dict(os.environ)
     env.update(
         {

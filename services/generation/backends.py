@@ -48,6 +48,7 @@ class ModelInfo:
     precision: str = ""
     num_parameters: int = 0
     context_window: int = 0
+    reviews: bool = False  # scores SQL for the label review (Generator.review)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -162,6 +163,7 @@ class TransformersBackend:
             adapter_path=spec.adapter_path,
             backend="transformers",
             device=placement.device,
+            reviews=True,
             precision=placement.precision,
             num_parameters=num_parameters,
             context_window=int(

@@ -356,7 +356,8 @@ class Generator:
         score = getattr(backend, "score", None)
         if score is None:
             raise FailedPrecondition(
-                f"reviewing SQL needs generation.backend transformers (this one is {backend.info().backend})"
+                "reviewing SQL needs a backend that scores text: generation.backend transformers or "
+                f"tgi (this one is {backend.info().backend})"
             )
         prompt = question_review_prompt(
             self.catalogue, self.seed_pool, db_id, question, k, schema_budget=self.schema_budget

@@ -41,6 +41,7 @@ class RemoteModel:
             adapter_path=self._spec.adapter_path,
             backend=self.backend,
             device="remote",
+            reviews=callable(getattr(self, "score", None)),
         )
 
     def count_tokens(self, text: str) -> int:
@@ -76,7 +77,8 @@ class TgiBackend(RemoteModel):
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="tgi")
         self._use(spec)
 
-    def _one(self, prompt: str, sampling: Sampling, seed: int) -> str:
+    def _request(self, call):  # type: ignore[no-untyped-def]
+        """One request with retries and backoff; a refusal (4xx but 429) is not retried."""
         from huggingface_hub.errors import (
             HfHubHTTPError,
             InferenceTimeoutError,
@@ -87,17 +89,7 @@ class TgiBackend(RemoteModel):
         delay = 0.5
         for attempt in range(self.retries + 1):
             try:
-                text = self.client.text_generation(
-                    prompt,
-                    max_new_tokens=sampling.max_new_tokens,
-                    do_sample=sampling.temperature > 0,
-                    temperature=sampling.temperature or None,
-                    top_p=sampling.top_p if sampling.temperature > 0 and sampling.top_p < 1 else None,
-                    seed=seed,
-                    stop=list(sampling.stop),
-                    adapter_id=self._spec.adapter_path or None,
-                )
-                return truncate_at_stop(text, sampling.stop)
+                return call()
             except ValidationError as exc:  # the server says the request itself is wrong: no retry
                 raise FailedPrecondition(f"generation server refused the request: {exc}") from exc
             except (InferenceTimeoutError, TextGenerationError, HfHubHTTPError, OSError) as exc:
@@ -113,6 +105,60 @@ class TgiBackend(RemoteModel):
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
+
+    def _one(self, prompt: str, sampling: Sampling, seed: int) -> str:
+        text = self._request(
+            lambda: self.client.text_generation(
+                prompt,
+                max_new_tokens=sampling.max_new_tokens,
+                do_sample=sampling.temperature > 0,
+                temperature=sampling.temperature or None,
+                top_p=sampling.top_p if sampling.temperature > 0 and sampling.top_p < 1 else None,
+                seed=seed,
+                stop=list(sampling.stop),
+                adapter_id=self._spec.adapter_path or None,
+            )
+        )
+        return truncate_at_stop(text, sampling.stop)
+
+    def _tail_logprob(self, text: str, tail: int) -> float:
+        """log p(the last `tail` characters of text | what comes before), from the log-probabilities
+        TGI returns for the input's own tokens (decoder_input_details). The tokens are counted from
+        the end, so a BOS token the server puts first changes nothing."""
+        reply = self._request(
+            lambda: self.client.text_generation(
+                text,
+                max_new_tokens=1,
+                details=True,
+                decoder_input_details=True,
+                adapter_id=self._spec.adapter_path or None,
+            )
+        )
+        prefill = getattr(getattr(reply, "details", None), "prefill", None)
+        if not prefill:
+            raise FailedPrecondition(
+                f"generation server {self.url} returned no input token log-probabilities "
+                "(decoder_input_details): it does not speak TGI's /generate in full"
+            )
+        total, covered = 0.0, 0
+        for token in reversed(prefill):
+            if covered + len(token.text) > tail:
+                break
+            covered += len(token.text)
+            if token.logprob is None:  # the first input token has none
+                raise FailedPrecondition(f"the text to score is all of the input to {self.url}")
+            total += float(token.logprob)
+        return total
+
+    def score(self, prompt: str, completions: list[str], contexts: list[str] = ()) -> list[float]:
+        """log p(completion | prompt + context) of each completion, one request each (the server
+        caches the shared prompt)."""
+        contexts = list(contexts) or [""] * len(completions)
+        jobs = [
+            self._pool.submit(self._tail_logprob, prompt + context + completion, len(completion))
+            for completion, context in zip(completions, contexts, strict=True)
+        ]
+        return [job.result() for job in jobs]
 
     def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
         jobs = [

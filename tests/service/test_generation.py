@@ -22,7 +22,7 @@ from shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavail
 from shared.grpc_client import make_channel
 from shared.limits import MAX_SAMPLES
 from shared.pb import common_pb2, generation_pb2, generation_pb2_grpc
-from testbed.fake_tgi import FakeTgiServer
+from testbed.fake_tgi import FakeTgiServer, default_scorer
 from testbed.processes import start_service, stop_service
 from testbed.tiny_models import make_tiny_model
 
@@ -413,6 +413,36 @@ def test_a_repair_shows_the_model_its_failing_sql_and_the_database_error(tgi_gen
     ) == plain.removesuffix("-- SQL:")
 
 
+def test_review_through_tgi_sums_the_log_probabilities_of_the_questions_own_tokens(tgi_generation_service):
+    """TGI returns every input token's log-probability (decoder_input_details); the review adds up
+    those of the question after each SQL, and nothing of the prompt or the SQL before it."""
+    service, fake = tgi_generation_service
+    stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
+    assert stub.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10).reviews
+    before = len(fake.requests)
+    sqls = ["SELECT count(*) FROM singer", "SELECT name FROM singer WHERE age > 30 ORDER BY name"]
+    reply = stub.ReviewSql(
+        generation_pb2.ReviewSqlRequest(db_id="concert", question="How many singers are there?", sql=sqls),
+        timeout=30,
+    )
+    pieces = [" How", " many", " singers", " are", " there?", "\n"]
+    expected = sum(default_scorer("", piece) for piece in pieces)
+    assert list(reply.logprob) == pytest.approx([expected, expected])  # the scorer reads pieces only
+    asked = sorted(fake.requests[before:], key=lambda r: len(r["inputs"]))
+    assert len(asked) == 2
+    for request, sql in zip(asked, sqls, strict=True):
+        assert request["parameters"]["decoder_input_details"] and request["parameters"]["details"]
+        assert request["inputs"].endswith(f"-- SQL: {sql};\n-- Question: How many singers are there?\n")
+    # A scorer that reads what came before: the SQL that explains the question better scores higher.
+    fake.scorer = lambda before, piece: -1.0 if "count(*)" in before.rsplit("-- SQL:", 1)[-1] else -3.0
+    rescored = stub.ReviewSql(
+        generation_pb2.ReviewSqlRequest(db_id="concert", question="How many singers are there?", sql=sqls),
+        timeout=30,
+    )
+    fake.scorer = default_scorer
+    assert list(rescored.logprob) == pytest.approx([-6.0, -18.0])
+
+
 def test_service_stream_can_be_cancelled(tgi_generation_service):
     service, fake = tgi_generation_service
     stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
@@ -464,15 +494,12 @@ def test_service_rejects_bad_requests(tgi_generation_service):
             grpc.StatusCode.INVALID_ARGUMENT,
             "model.path",
         ),
-        (  # a remote server returns no scores for a question: reviewing needs the in-process model
+        (
             lambda: stub.ReviewSql(
-                generation_pb2.ReviewSqlRequest(
-                    db_id="concert", question="How many singers?", sql=["SELECT 1"]
-                ),
-                timeout=10,
+                generation_pb2.ReviewSqlRequest(db_id="concert", question="How many singers?"), timeout=10
             ),
-            grpc.StatusCode.FAILED_PRECONDITION,
-            "needs generation.backend transformers",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "takes 1 to",
         ),
         (  # a remote server computes at its own precision: asking another is refused, not ignored
             lambda: stub.LoadModel(

@@ -71,7 +71,16 @@ def test_the_generation_service_serves_through_the_openai_backend(llama_server, 
     try:
         stub = generation_pb2_grpc.GenerationServiceStub(make_channel(service.target))
         info = stub.DescribeModel(generation_pb2.DescribeModelRequest(), timeout=10)
-        assert (info.backend, info.version) == ("openai", "base")
+        assert (info.backend, info.version, info.reviews) == ("openai", "base", False)
+        with pytest.raises(grpc.RpcError) as refused:  # completions give no scores of their input
+            stub.ReviewSql(
+                generation_pb2.ReviewSqlRequest(
+                    db_id="concert", question="How many singers?", sql=["SELECT 1"]
+                ),
+                timeout=10,
+            )
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "scores text" in refused.value.details()
         reply = stub.GenerateSql(
             generation_pb2.GenerateSqlRequest(
                 questions=[

@@ -108,13 +108,15 @@ class Judge(StepBase):
 
     def _review_labels(self, run: Run, settings: RunSettings, number: int) -> dict[str, int]:
         """The writer (as GENERATE loaded it) reviews the round's majority labels (label_review.py)."""
-        if self.generation.describe().backend != "transformers":  # a remote server gives no scores
+        info = self.generation.describe()
+        if not info.reviews:  # e.g. an OpenAI-compatible server: its completions give no input scores
             self.event(
                 run.id,
                 number,
                 Step.JUDGE,
                 EventKind.SKIPPED,
-                "label_review needs generation.backend transformers: this round's labels are not reviewed",
+                f"label_review needs a generation backend that scores text (transformers or tgi; this "
+                f"one is {info.backend}): this round's labels are not reviewed",
             )
             return {}
         writer = round_writer(self, run.id, settings)

@@ -128,7 +128,7 @@ class DescribeModelRequest(_message.Message):
     def __init__(self, slot: _Optional[_Union[ModelSlot, str]] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("version", "path", "adapter_path", "backend", "device", "num_parameters", "context_window", "slot", "precision")
+    __slots__ = ("version", "path", "adapter_path", "backend", "device", "num_parameters", "context_window", "slot", "precision", "reviews")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_PATH_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +138,7 @@ class ModelInfo(_message.Message):
     CONTEXT_WINDOW_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
     PRECISION_FIELD_NUMBER: _ClassVar[int]
+    REVIEWS_FIELD_NUMBER: _ClassVar[int]
     version: str
     path: str
     adapter_path: str
@@ -147,7 +148,8 @@ class ModelInfo(_message.Message):
     context_window: int
     slot: ModelSlot
     precision: str
-    def __init__(self, version: _Optional[str] = ..., path: _Optional[str] = ..., adapter_path: _Optional[str] = ..., backend: _Optional[str] = ..., device: _Optional[str] = ..., num_parameters: _Optional[int] = ..., context_window: _Optional[int] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., precision: _Optional[str] = ...) -> None: ...
+    reviews: bool
+    def __init__(self, version: _Optional[str] = ..., path: _Optional[str] = ..., adapter_path: _Optional[str] = ..., backend: _Optional[str] = ..., device: _Optional[str] = ..., num_parameters: _Optional[int] = ..., context_window: _Optional[int] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., precision: _Optional[str] = ..., reviews: _Optional[bool] = ...) -> None: ...
 
 class ReviewSqlRequest(_message.Message):
     __slots__ = ("db_id", "question", "sql", "few_shot_k", "slot")
