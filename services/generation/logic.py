@@ -4,7 +4,6 @@ through a backend, parsing the output into candidates (dropped outputs are count
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 
@@ -23,15 +22,15 @@ from services.generation.requests import (
     repair_of,
     resolve_k,
 )
+from services.generation.slots import SERVING, ModelSlots
 from services.generation.sql_grammar import Constraint
 from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.config import GenerationConfig
-from shared.confine import Roots, check_name
+from shared.confine import Roots
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.fewshot import question_prompt, question_review_prompt, select_examples, shots_for
 from shared.limits import (
-    GENERATION_PRECISIONS,
     MAX_FOCUS_TABLES,
     MAX_FOCUSES,
     MAX_QUESTIONS,
@@ -50,10 +49,6 @@ DROPPED = PromCounter(
     "sqldistill_generation_dropped_total", "Model outputs with no usable candidate, by reason.", ["reason"]
 )
 GENERATED = PromCounter("sqldistill_generation_candidates_total", "Candidates produced, by task.", ["task"])
-
-
-SERVING, WORK = "serving", "work"
-SLOTS = (SERVING, WORK)
 
 
 def _reason_label(reason: str) -> str:
@@ -91,13 +86,7 @@ class Generator:
         self.schema_budget = schema_budget  # a question's prompt shows its tables past this (schema_pruning)
         self.constrain = check_constrain(constrain)  # a request that leaves constrain unset gets this
         self._unsupported_warned: set[str] = set()
-        self.backend = backend
-        self._slots: dict[str, Backend] = {SERVING: backend}
-        self._work_backend = work_backend
-        self._slots_lock = threading.Lock()
-        self.roots = (
-            roots or Roots()
-        )  # LoadModel may name packaged models, paths inside these, allowed hub ids
+        self.models = ModelSlots(backend, work_backend, roots)
         self.seed_pool = list(seed_pool)
         self.default_k = default_k
         self.pair_batch_size = pair_batch_size
@@ -113,14 +102,6 @@ class Generator:
         if not schema.tables:
             raise InvalidArgument(f"database {db_id!r} has an empty schema")
         return schema_for_prompt(schema)
-
-    def _backend(self, slot: str) -> Backend:
-        if slot not in SLOTS:
-            raise InvalidArgument(f"slot must be one of {', '.join(SLOTS)}, got {slot!r}")
-        backend = self._slots.get(slot)
-        if backend is None:
-            raise FailedPrecondition(f"no model is loaded in the {slot} slot; LoadModel one first")
-        return backend
 
     def _check_context(self, backend: Backend, prompt: str, sampling: Sampling) -> None:
         window = backend.info().context_window
@@ -169,7 +150,7 @@ class Generator:
         batch has its own prompt - its tables, its level - after the same shots, so the backend
         prefills the shared part once and decodes all rows together. Otherwise one level per batch
         and one prompt sampled for every row."""
-        backend = self._backend(slot)
+        backend = self.models.get(slot)
         schema_text = self._schema_text(db_id)
         check_n(n)
         for level in [hardness, *row_levels]:
@@ -283,7 +264,7 @@ class Generator:
     ) -> tuple[list[SqlResult], str]:
         """n SQL candidates per question (duplicates kept: they are samples), and the version that
         wrote them. Each result says the grammar strength applied."""
-        backend = self._backend(slot)
+        backend = self.models.get(slot)
         mode = self.applied_constrain(backend, constrain)
         version = backend.info().version
         if not questions:
@@ -352,7 +333,7 @@ class Generator:
         self._schema_text(db_id)  # the database must exist and have a schema
         check_review(question, list(sqls))
         k = resolve_k(self.default_k, few_shot_k)
-        backend = self._backend(slot)
+        backend = self.models.get(slot)
         score = getattr(backend, "score", None)
         if score is None:
             raise FailedPrecondition(
@@ -380,29 +361,7 @@ class Generator:
 
     # --- model --------------------------------------------------------------------------------
     def load_model(self, spec: ModelSpec, slot: str = SERVING) -> ModelInfo:
-        if not spec.path and not spec.version:
-            raise InvalidArgument("model.path (or model.version) is required")
-        check_name(spec.version, "model.version", required=False)
-        if spec.precision and spec.precision not in GENERATION_PRECISIONS:
-            raise InvalidArgument(
-                f"precision must be one of {', '.join(GENERATION_PRECISIONS)} (or unset), got {spec.precision!r}"
-            )
-        spec = ModelSpec(
-            self.roots.model(spec.path, "model.path"),
-            self.roots.adapter(spec.adapter_path, "model.adapter_path"),
-            spec.version,
-            spec.precision,
-        )
-        if slot not in SLOTS:
-            raise InvalidArgument(f"slot must be one of {', '.join(SLOTS)}, got {slot!r}")
-        with self._slots_lock:  # one load at a time, so two callers never build two work backends
-            backend = self._slots.get(slot)
-            if backend is not None:
-                return backend.load(spec)
-            if self._work_backend is None:
-                raise FailedPrecondition(f"this generation service has no {slot} slot")
-            self._slots[slot] = self._work_backend(spec)
-            return self._slots[slot].info()
+        return self.models.load(spec, slot)
 
     def describe(self, slot: str = SERVING) -> ModelInfo:
-        return self._backend(slot).info()
+        return self.models.describe(slot)

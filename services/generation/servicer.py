@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import grpc
 
 from services.generation.backends import ModelInfo, ModelSpec
-from services.generation.logic import SERVING, WORK, Generator
+from services.generation.logic import Generator
 from services.generation.requests import QuestionIn
+from services.generation.slots import SERVING, WORK
 from shared import defaults
 from shared.errors import InvalidArgument
 from shared.pb import generation_pb2, generation_pb2_grpc
