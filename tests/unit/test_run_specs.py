@@ -47,18 +47,17 @@ def test_every_ablation_arm_is_a_valid_question_only_spec_differing_only_in_its_
     catalogue = Catalogue.load(build(tmp_path / "bundled"))
     plan = yaml.safe_load((REPO / "benchmarks/ablation.yaml").read_text())
     recipe = RunSettings.from_message(mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], {}))
-    arms = {"recipe", "repair", "dpo", "int8", "review", "teacher", "all"}
+    arms = {"recipe", "repair", "dpo", "int8", "review", "teacher", "defaults", "all"}
     assert set(plan["arms"]) == arms and plan["seeds"] == [0, 1]
+    product = RunSettings()  # the defaults arm is the product's defaults, whatever the common fields pin
+    assert {k: getattr(product, k) for k in plan["common"]} == plan["arms"]["defaults"]
     for arm in plan["arms"].values():
         fields = {**plan["common"], **(arm or {})}
         settings = RunSettings.from_message(mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], fields))
         validate_settings(settings, catalogue)
         differs = {k for k, v in settings.to_dict().items() if recipe.to_dict()[k] != v}
         assert differs == {k for k, v in fields.items() if recipe.to_dict()[k] != v}
-        assert settings.generate_precision in (
-            "",
-            "int8",
-        )  # the recipe samples fp32 on a CPU, the int8 arms int8
+        assert settings.generate_precision in ("", "int8", "auto")  # auto: int8 on a CPU
 
 
 def test_defaults_then_yaml_then_flags(tmp_path):
