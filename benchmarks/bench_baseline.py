@@ -10,9 +10,10 @@ from pathlib import Path
 
 from services.critic.logic import Critic, PredictionIn
 from services.critic.sandbox_pool import SandboxPool
-from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.generation.backends import ModelSpec, Sampling
 from services.generation.logic import Generator
 from services.generation.requests import QuestionIn
+from services.generation.transformers_backend import TransformersBackend
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 

@@ -24,10 +24,11 @@ from pathlib import Path
 from benchmarks.bench_cpu_generation import TimedBackend
 from services.critic.logic import Critic, PredictionIn
 from services.critic.sandbox_pool import SandboxPool
-from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.generation.backends import ModelSpec, Sampling
 from services.generation.logic import Generator
 from services.generation.requests import QuestionIn
 from services.generation.sql_grammar import CONSTRAIN_MODES, sql_grammar_lark
+from services.generation.transformers_backend import TransformersBackend
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 from shared.packaged_models import DEFAULT_MODEL

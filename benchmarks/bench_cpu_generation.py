@@ -25,10 +25,11 @@ from pathlib import Path
 
 from services.critic.logic import Critic, PredictionIn
 from services.critic.sandbox_pool import SandboxPool
-from services.generation.backends import ModelInfo, ModelSpec, Sampling, TransformersBackend
+from services.generation.backends import ModelInfo, ModelSpec, Sampling
 from services.generation.logic import Generator
 from services.generation.prefix_cache import PrefixCache
 from services.generation.requests import QuestionIn
+from services.generation.transformers_backend import TransformersBackend
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue, Example
 from shared.config import GenerationConfig

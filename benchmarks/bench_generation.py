@@ -12,8 +12,9 @@ import resource
 import time
 from pathlib import Path
 
-from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.generation.backends import ModelSpec, Sampling
 from services.generation.logic import Generator
+from services.generation.transformers_backend import TransformersBackend
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 from shared.fewshot import select_examples, shots_for

@@ -12,10 +12,11 @@ import platform
 import time
 from pathlib import Path
 
-from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.generation.backends import ModelSpec, Sampling
 from services.generation.logic import Generator
 from services.generation.prefix_cache import PREFIX_CACHE_ENTRIES, PrefixCache
 from services.generation.requests import QuestionIn
+from services.generation.transformers_backend import TransformersBackend
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 from shared.packaged_models import DEFAULT_MODEL

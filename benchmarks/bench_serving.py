@@ -14,8 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.generation.backends import ModelSpec, Sampling
 from services.generation.openai_backend import OpenAIBackend
+from services.generation.transformers_backend import TransformersBackend
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 from shared.config import REPO_ROOT

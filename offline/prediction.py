@@ -78,8 +78,9 @@ def load_generator(
     schema_budget: int = defaults.SCHEMA_TOKEN_BUDGET,
 ) -> Generator:
     """The model loaded as the generation service would load it (same device and precision)."""
-    from services.generation.backends import ModelSpec, TransformersBackend
+    from services.generation.backends import ModelSpec
     from services.generation.logic import Generator
+    from services.generation.transformers_backend import TransformersBackend
 
     backend = TransformersBackend(
         models_dir, ModelSpec(model.path, model.adapter_path, model.label), device=device, precision=precision

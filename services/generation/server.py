@@ -9,11 +9,12 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from services.generation.backends import Backend, ModelSpec, TransformersBackend
+from services.generation.backends import Backend, ModelSpec
 from services.generation.logic import Generator
 from services.generation.openai_backend import OpenAIBackend
 from services.generation.servicer import GenerationServicer
 from services.generation.tgi_backend import TgiBackend
+from services.generation.transformers_backend import TransformersBackend
 from shared.bundled.locate import default_dataset
 from shared.catalogue import Catalogue
 from shared.config import Config

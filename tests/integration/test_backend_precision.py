@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.generation.backends import ModelSpec, Sampling
+from services.generation.transformers_backend import TransformersBackend
 from testbed.tiny_models import make_tiny_model
 
 PROMPTS = [

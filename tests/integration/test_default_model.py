@@ -10,8 +10,9 @@ import pytest
 
 from services.critic.sandbox import OK
 from services.critic.sandbox_pool import SandboxPool
-from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.generation.backends import ModelSpec, Sampling
 from services.generation.parsing import parse_sql_completion
+from services.generation.transformers_backend import TransformersBackend
 from shared.catalogue import Catalogue, Example
 from shared.fewshot import select_examples, shots_for
 from shared.packaged_models import DEFAULT_MODEL, FAST_MODEL, PACKAGED_MODELS

@@ -67,8 +67,9 @@ def _store(path) -> Store:
 
 
 def test_a_review_withholds_the_label_a_losing_sql_explains_better(tmp_path, spider_dir):
-    from services.generation.backends import ModelSpec, TransformersBackend
+    from services.generation.backends import ModelSpec
     from services.generation.logic import Generator
+    from services.generation.transformers_backend import TransformersBackend
     from testbed.tiny_models import make_tiny_model
 
     catalogue = Catalogue.load(spider_dir)

@@ -9,8 +9,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from services.generation.backends import ModelSpec, TransformersBackend  # noqa: E402
+from services.generation.backends import ModelSpec  # noqa: E402
 from services.generation.logic import Generator  # noqa: E402
+from services.generation.transformers_backend import TransformersBackend  # noqa: E402
 from shared.catalogue import Catalogue, Example  # noqa: E402
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound  # noqa: E402
 from shared.fewshot import question_review_prompt  # noqa: E402

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.generation.backends import ModelSpec, Sampling
+from services.generation.transformers_backend import TransformersBackend
 from services.trainer.batches import (
     batch_order,
     collate,

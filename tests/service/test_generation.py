@@ -13,10 +13,11 @@ import pytest
 from services.controller.calls import passed_on
 from services.controller.generation_client import GenerationClient
 from services.controller.versions import ServedModel
-from services.generation.backends import ModelSpec, Sampling, TransformersBackend
+from services.generation.backends import ModelSpec, Sampling
 from services.generation.logic import Generator
 from services.generation.requests import QuestionIn
 from services.generation.tgi_backend import TgiBackend
+from services.generation.transformers_backend import TransformersBackend
 from shared.catalogue import Catalogue, Example
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from shared.grpc_client import make_channel
