@@ -63,3 +63,31 @@ def test_each_greedy_answer_is_scored_against_the_label_and_executability_is_cou
     assert result.candidate == {"0": True, "1": True, "2": False}
     assert result.serving == {"0": False, "1": True, "2": True}
     assert (result.candidate_executes, result.serving_executes) == (0.5, 0.75)
+
+
+def test_the_calibration_counts_agreement_wrong_rollouts_and_how_the_differences_track():
+    from benchmarks.gate_calibration import summarise
+
+    def pair(order, gold_diff, gold_out, free_diff, free_out):
+        return {
+            "order": order,
+            "gold": {"difference": gold_diff, "roll_out": gold_out},
+            "gold_free": {"difference": free_diff, "roll_out": free_out},
+            "agree": gold_out == free_out,
+            "wrong_rollout": free_out and gold_diff < 0,
+        }
+
+    pairs = [
+        pair(0, 0.08, True, 0.07, True),  # both roll out
+        pair(1, -0.08, False, -0.07, False),  # the same pair the other way: both reject
+        pair(0, 0.02, True, -0.01, False),  # gold rolls out, gold-free does not
+        pair(1, -0.02, False, 0.01, True),  # ... and the other way round: a rollout gold calls worse
+        pair(0, -0.05, False, -0.06, False),
+        pair(1, 0.05, True, 0.06, True),
+    ]
+    summary = summarise(pairs)
+    assert (summary["decisions"], summary["agree"], summary["agreement"]) == (6, 4, 0.667)
+    assert (summary["gold_rollouts"], summary["gold_free_rollouts"], summary["wrong_rollouts"]) == (3, 3, 1)
+    assert (summary["pairs"], summary["same_sign"]) == (3, 2)  # each unordered pair once
+    assert summary["difference_correlation"] > 0.9
+    assert summarise(pairs[:2])["difference_correlation"] is None  # one pair says nothing
