@@ -27,13 +27,14 @@ from cli.local_stack import LocalStack
 from services.critic.matching import order_matters, results_match
 from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path
-from shared.catalogue import Catalogue, open_readonly
+from shared.catalogue import Catalogue
 from shared.config import REPO_ROOT, load_config
 from shared.event_kinds import EventKind
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc
 from shared.pbconvert import enum_text
 from shared.run_spec import build_run_spec
+from shared.schema import open_readonly
 from shared.stats import compare_paired, wilson_interval
 from shared.store import Candidate, Evaluation, Event, ModelVersion, Round, Run, Store, Verdict
 

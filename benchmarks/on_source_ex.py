@@ -22,9 +22,10 @@ import sqlalchemy as sa
 from services.critic.matching import order_matters, results_match
 from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path
-from shared.catalogue import Catalogue, open_readonly
-from shared.catalogue import quote_identifier as q
+from shared.catalogue import Catalogue
 from shared.config import load_config
+from shared.schema import open_readonly
+from shared.schema import quote_identifier as q
 from shared.sources.connection import SourceError, SourceRef
 from shared.sources.on_source import run_on_source
 from shared.sources.types import comparable_row

@@ -27,9 +27,10 @@ from sqlglot import exp
 
 from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path
-from shared.catalogue import Catalogue, introspect, open_readonly
-from shared.catalogue import quote_identifier as q
+from shared.catalogue import Catalogue
 from shared.config import REPO_ROOT, load_config
+from shared.schema import introspect, open_readonly
+from shared.schema import quote_identifier as q
 from shared.schema_pruning import estimated_tokens, prune_schema
 from shared.sql import parse
 

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from shared import defaults
-from shared.catalogue import Catalogue, DatabaseSchema, Example
+from shared.catalogue import Catalogue, Example
 from shared.prompts import Repair, Shot, review_prompt, schema_for_prompt, sql_prompt
+from shared.schema import DatabaseSchema
 from shared.schema_pruning import prune_schema
 from shared.sql import HARDNESS_LEVELS, SqlParseError, hardness_of, parse
 

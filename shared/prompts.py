@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from shared.catalogue import DatabaseSchema
+from shared.schema import DatabaseSchema
 from shared.sql import parse
 
 HARDNESS_DESCRIPTIONS = {

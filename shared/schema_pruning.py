@@ -10,7 +10,7 @@ import math
 import re
 from collections import deque
 
-from shared.catalogue import DatabaseSchema, TableInfo
+from shared.schema import DatabaseSchema, TableInfo
 
 CHARS_PER_TOKEN = 3.5  # a tokenizer-free estimate, close for code-model BPEs on SQL and English
 NAME_WEIGHT, COLUMN_WEIGHT, COMMENT_WEIGHT, VALUE_WEIGHT = 3.0, 1.0, 1.0, 2.0

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from services.controller.training_set import normalise_question
-from shared.catalogue import DatabaseSchema
+from shared.schema import DatabaseSchema
 from shared.sql import canonical_or_text
 
 PLANNED_FOCUSES = (

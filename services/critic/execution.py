@@ -14,9 +14,10 @@ from services.critic.matching import order_matters, results_match
 from services.critic.sandbox import EXHAUSTED, Limits, Outcome
 from services.critic.sandbox_pool import SandboxPool
 from services.critic.voting import Ballot, VoteResult, vote
-from shared.catalogue import Catalogue, DatabaseSchema
+from shared.catalogue import Catalogue
 from shared.errors import InvalidArgument, NotFound
 from shared.limits import MAX_ROWS, MAX_SQL_CHARS, MAX_TIMEOUT_MS
+from shared.schema import DatabaseSchema
 from shared.sql import SqlParseError, canonical_or_text, remove_distinct
 
 GOLD_CACHE_SIZE = 20_000

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.catalogue import DatabaseSchema, TableInfo, introspect, open_readonly, quote_identifier
+from shared.schema import DatabaseSchema, TableInfo, introspect, open_readonly, quote_identifier
 
 
 def content_hash(path: Path) -> str:

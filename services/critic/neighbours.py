@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 from sqlglot import exp
 
-from shared.catalogue import DatabaseSchema
+from shared.schema import DatabaseSchema
 from shared.sql import DIALECT, SqlParseError, parse
 
 _FLIPS: dict[type, type] = {

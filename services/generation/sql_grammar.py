@@ -23,9 +23,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from shared.catalogue import DatabaseSchema
 from shared.limits import CONSTRAIN_MODES
 from shared.prompts import SQL_MARK
+from shared.schema import DatabaseSchema
 
 TASKS = ("sql", "pair")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from shared.bundled.databases import SEED_BASE, database_ids, load_tables
 from shared.bundled.tables import Table, generate
-from shared.catalogue import introspect
+from shared.schema import introspect
 
 DATA = Path(__file__).with_name("data")
 SPLITS = ("train", "dev", "seed")

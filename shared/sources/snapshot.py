@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shared.catalogue import quote_identifier as q
+from shared.schema import quote_identifier as q
 from shared.sources.connection import SourceError, SourceRef, engine_for, reason_of
 from shared.sources.reflection import SourceSchema, SourceTable, reflect
 from shared.sources.types import Mapped, map_type

@@ -111,7 +111,7 @@ def test_the_server_receives_and_honours_the_schema_grammar(llama_server):
 
     from services.generation.parsing import parse_sql_completion
     from services.generation.sql_grammar import Constraint
-    from shared.catalogue import ColumnInfo, DatabaseSchema, TableInfo
+    from shared.schema import ColumnInfo, DatabaseSchema, TableInfo
 
     columns = ("singer_id", "name", "age")
     schema = DatabaseSchema(

@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from shared.catalogue import Catalogue, introspect
+from shared.catalogue import Catalogue
+from shared.schema import introspect
 from testbed.databases import make_concert_db
 
 

@@ -17,7 +17,7 @@ from services.generation.decoding import Decoding, decode, end_token_ids
 from services.generation.kv_cache import GrowingCache
 from services.generation.sql_grammar import sql_grammar_lark
 from services.generation.static_decoding import StaticDecoder
-from shared.catalogue import ColumnInfo, DatabaseSchema, TableInfo
+from shared.schema import ColumnInfo, DatabaseSchema, TableInfo
 from testbed.tiny_models import load_tiny, make_tiny_model
 
 CONCERT = DatabaseSchema(

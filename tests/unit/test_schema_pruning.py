@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.catalogue import ColumnInfo, DatabaseSchema, ForeignKeyInfo, TableInfo
+from shared.schema import ColumnInfo, DatabaseSchema, ForeignKeyInfo, TableInfo
 from shared.schema_pruning import estimated_tokens, literals, prune_schema, words
 
 

@@ -12,7 +12,8 @@ import yaml
 
 from services.generation.sql_grammar import sql_grammar, sql_grammar_lark
 from shared.bundled.build import ensure_built
-from shared.catalogue import Catalogue, ColumnInfo
+from shared.catalogue import Catalogue
+from shared.schema import ColumnInfo
 from testbed.tiny_models import make_tiny_model
 
 SHAPES = yaml.safe_load((Path(__file__).parents[1] / "data" / "sql_shapes.yaml").read_text())
