@@ -55,6 +55,7 @@ def gold_free_decisions(result: dict[str, Any], samples: int, precision: str) ->
             store_url=result["store_url"],
             precision=precision,
             home=home,
+            cache=home.parent / "gate-answers",  # a version answers once, the base once for every arm
         )
         out.append({"round": number} | document)
     return out

@@ -32,6 +32,10 @@ from shared.fewshot import few_shot_pool
 from shared.stats import compare_paired
 
 
+def _identity(path: str) -> str:
+    return str(Path(path).resolve()) if path and Path(path).exists() else path
+
+
 def version_answers(
     name: str,
     catalogue: Catalogue,
@@ -49,8 +53,8 @@ def version_answers(
     answers, so a version answers once however many pairs it is in."""
     settings = RunSettings(gate_samples=samples)
     model = resolve_eval_model(name, store_url or config.resolved_store_url)
-    key = {
-        "model": asdict(model),
+    key = {  # what the model is, not what a store calls it: homes that link one base share answers
+        "model": [_identity(model.path), _identity(model.adapter_path), model.few_shot_k],
         "questions": [[e.db_id, e.question] for e in examples],
         "samples": samples,
         "precision": precision,
