@@ -25,6 +25,9 @@ REPAIR_ATTEMPTS = 0
 # 0.829), a 1-nat one also a right label (benchmarks/review_labels.py; docs/benchmarks.md).
 LABEL_REVIEW = True
 LABEL_REVIEW_MARGIN = 2.0
+# The gold-free gate's judge (review | vote): a pooled vote favours the version whose samples agree
+# with themselves (a DPO version's), a review does not (docs/benchmarks.md, "Gold-free gate calibration")
+GATE_FREE_METHOD = "review"
 
 # --- training --------------------------------------------------------------------------------------
 TRAIN_METHOD = "lora"

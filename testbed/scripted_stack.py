@@ -15,6 +15,7 @@ from pathlib import Path
 from cli.local_stack import spawn_service, wait_serving
 from shared.bundled.build import build
 from shared.catalogue import Catalogue
+from shared.prompts import clean_sql
 from testbed.fake_tgi import FakeTgiServer
 from testbed.processes import RunningService, free_port, stop_service
 
@@ -25,11 +26,12 @@ def scripted_responder(catalogue: Catalogue):
     """Completions by prompt and adapter: the base model answers train questions right and held-out
     questions wrong; any round-1 adapter answers the first half of held-out questions right; later
     adapters are no better than round 1. Self-instruct prompts get a count query on a real table. A
-    hot sampler (temperature 1 or more) strays on clinic's train questions, one sample in three
-    (seed % 3 == 2): `SELECT 1` (scripted_scorer says it explains them best, so a review of the
-    2-to-1 vote withholds their labels)."""
+    hot sampler (temperature 1 or more) strays on clinic's train questions two samples in three
+    (seed % 3 != 2) to a count of a clinic table: the vote labels them wrong, 2 to 1, and a review
+    (scripted_scorer: the script's wrong answers explain no question) withholds those labels."""
     gold = {e.question: e.query for split in ("train", "seed", "dev") for e in catalogue.examples(split)}
     straying = {e.question for e in catalogue.examples("train") if e.db_id == "clinic"}
+    stray = f" {stray_sql(catalogue)};"
     dev = sorted(e.question for e in catalogue.examples("dev"))
     good_dev = set(dev[: len(dev) // 2])
 
@@ -49,8 +51,8 @@ def scripted_responder(catalogue: Catalogue):
         if question == "Please load an extension.":
             return " SELECT load_extension('/tmp/evil.so');"
         hot = parameters.get("do_sample") and (parameters.get("temperature") or 0) >= 1.0
-        if hot and question in straying and (parameters.get("seed") or 0) % 3 == 2:
-            return " SELECT 1;"
+        if hot and question in straying and (parameters.get("seed") or 0) % 3 != 2:
+            return stray
         if question in good_dev:
             return f" {gold[question]};" if adapter else " SELECT 1;"
         if question in gold and question not in set(dev):
@@ -60,10 +62,21 @@ def scripted_responder(catalogue: Catalogue):
     return respond
 
 
-def scripted_scorer(before: str, piece: str) -> float:
-    """The review's log-probabilities: a question reads as likelier after `SELECT 1` than after any
-    other SQL (one nat a piece against three), so a contested label always loses its review."""
-    return -1.0 if before.rsplit("-- SQL:", 1)[-1].strip().startswith("SELECT 1;") else -3.0
+def stray_sql(catalogue: Catalogue) -> str:
+    """What the hot sampler writes instead of a clinic question's SQL: a count of a clinic table."""
+    return f"SELECT count(*) FROM {catalogue.schema('clinic').tables[0].name}"
+
+
+def scripted_scorer(catalogue: Catalogue):
+    """The review's log-probabilities: a question reads as unlikely after the script's wrong answers
+    (`SELECT 1`, the stray count: three nats a piece) and as likely after any other SQL (one nat)."""
+    wrong = {"SELECT 1", stray_sql(catalogue)}
+
+    def score(before: str, piece: str) -> float:
+        sql = before.rsplit("-- SQL:", 1)[-1].split("\n-- Question:", 1)[0]
+        return -3.0 if clean_sql(sql) in wrong else -1.0
+
+    return score
 
 
 @dataclass
@@ -107,7 +120,8 @@ def make_stack(root: Path, tiny_base: Path, store_url: str = "") -> Stack:
     under home unless store_url names another (a PostgreSQL database)."""
     home = root / "home"
     dataset = build(root / "bundled")
-    fake = FakeTgiServer(responder=scripted_responder(Catalogue.load(dataset)), scorer=scripted_scorer)
+    catalogue = Catalogue.load(dataset)
+    fake = FakeTgiServer(responder=scripted_responder(catalogue), scorer=scripted_scorer(catalogue))
     env = dict(os.environ)
     env.update(
         {

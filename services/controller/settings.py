@@ -15,6 +15,7 @@ from shared.sampling import Sampling
 
 MODES = tuple(Mode)
 GATE_MODES = ("margin", "significant")
+GATE_FREE_METHODS = ("review", "vote")
 QUESTION_SOURCES = ("split", "log")
 
 
@@ -64,7 +65,8 @@ class RunSettings:
     gate_mode: str = "margin"  # margin | significant
     gate_alpha: float = 0.05
     gate_gold: bool = True  # gate on the held-out gold; without it (or False): the gold-free gate
-    gate_samples: int = 4  # gold-free gate: samples per version per held-out question, pooled
+    gate_samples: int = 4  # gold-free gate by vote: samples per version per held-out question, pooled
+    gate_free_method: str = defaults.GATE_FREE_METHOD  # review | vote
     max_attempts: int = 3  # unlabelled: rounds a question is asked without a majority (0 = no limit)
     repair_attempts: int = (
         defaults.REPAIR_ATTEMPTS

@@ -406,9 +406,9 @@ def test_a_run_at_each_sample_limit_generates_judges_and_evaluates(shared_stack,
 
 def test_unlabelled_questions_without_a_label_come_back_in_the_next_round(shared_stack, own_base):
     """Round 1 asks every train question of the run's databases, 3 samples each. The scripted hot
-    sampler strays on clinic's questions once in three; the vote still labels them 2 to 1, but the
-    writer's review (through TGI's input log-probabilities) prefers the stray and withholds those
-    labels. So round 2 asks again exactly the questions round 1 did not label."""
+    sampler strays on clinic's questions two times in three, so the vote labels them wrong, 2 to 1;
+    the writer's review (through TGI's input log-probabilities) finds the outvoted gold SQL explains
+    them better and withholds those labels. So round 2 asks again exactly what round 1 did not label."""
     stub = controller(shared_stack)
     spec = run_spec(
         own_base,
@@ -580,6 +580,46 @@ def _shots(prompt: str) -> int:
     return prompt.count("-- Database:") - 1  # every block but the target's is a few-shot example
 
 
+def test_the_gold_free_gate_by_review_rolls_out_the_version_whose_answers_explain_the_questions(
+    shared_stack, own_base
+):
+    """gate_gold false, by review (the default): no held-out SQL is read and nothing is sampled. The
+    round-1 adapter answers the first half of the held-out questions with their SQL where the base
+    answers `SELECT 1`; both run, with different results, so the serving version reviews them, and
+    the scripted scores (`SELECT 1` explains no question) give the candidate those questions: it
+    rolls out."""
+    held_out = sorted(e.question for e in Catalogue.load(shared_stack.dataset).examples("dev"))
+    good = set(held_out[: len(held_out) // 2])  # what the scripted adapter solves
+    dev = Catalogue.load(shared_stack.dataset).examples("dev")[:6]
+    stub = controller(shared_stack)
+    before = len(shared_stack.fake.requests)
+    spec = run_spec(own_base, mode="labelled", rounds=1, gate_gold=False)
+    run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+    assert state(wait_for(stub, run.run_id)) == "completed"
+    store = Store.open(shared_stack.store_url)
+    try:
+        with store.session() as s:
+            gate = s.scalars(
+                select(Event).where(Event.run_id == run.run_id, Event.kind == "gate").order_by(Event.id)
+            ).all()[-1]
+    finally:
+        store.close()
+    figures = gate.figures
+    wins = sum(1 for e in dev if e.question in good)
+    assert "gold-free" in gate.message and "by review" in gate.message and "roll out" in gate.message
+    assert figures["gate_questions"] == 6 and figures["gate_reviewed"] == wins and wins >= 2
+    assert (figures["paired_wins"], figures["paired_losses"]) == (wins, 0)
+    asked = shared_stack.fake.requests[before:]
+    reviews = [r for r in asked if (r.get("parameters") or {}).get("decoder_input_details")]
+    assert len(reviews) == 2 * wins  # each differing question's two answers, scored once each
+    gate_prompts = [
+        r for r in asked if any(e.question in r["inputs"].rsplit("-- Database:", 1)[-1] for e in dev)
+    ]
+    assert not any((r.get("parameters") or {}).get("do_sample") for r in gate_prompts)  # nothing sampled
+    rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
+    assert outcome(rounds[0]) == "rolled_out"
+
+
 def test_the_gold_free_gate_rolls_out_what_the_pooled_samples_agree_with(shared_stack, own_base, tmp_path):
     """gate_gold false: no held-out SQL is read. The scripted base answers the held-out questions
     wrong greedily but samples the right SQL for the first half (the round-1 adapter answers them
@@ -599,7 +639,9 @@ def test_the_gold_free_gate_rolls_out_what_the_pooled_samples_agree_with(shared_
     shared_stack.fake.responder = base_samples_well
     try:
         stub = controller(shared_stack)
-        spec = run_spec(own_base, mode="labelled", rounds=1, gate_gold=False, gate_samples=2)
+        spec = run_spec(
+            own_base, mode="labelled", rounds=1, gate_gold=False, gate_samples=2, gate_free_method="vote"
+        )
         run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
         assert state(wait_for(stub, run.run_id)) == "completed"
     finally:

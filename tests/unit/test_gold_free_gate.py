@@ -1,13 +1,20 @@
-"""The gold-free gate's rule on its own (services/controller/gold_free_gate.py): pseudo-labels from
-the pooled samples of both versions, as many from each, where the majority is clear; each version's
-greedy answer scored against them; the share that executes. The voter and scorer here group SQL by
+"""The gold-free gate's rules on their own (services/controller/gold_free_gate.py). By vote:
+pseudo-labels from the pooled samples of both versions, as many from each, where the majority is
+clear; each version's greedy answer scored against them; the share that executes. By review: the
+reviewer decides only between two answers that run with different results. The voter and scorer here group SQL by
 its text - the critic's own vote and scoring run in tests/e2e/test_controller.py."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from services.controller.gold_free_gate import clear_majority, compare_without_gold, pooled, pseudo_labels
+from services.controller.gold_free_gate import (
+    clear_majority,
+    compare_by_review,
+    compare_without_gold,
+    pooled,
+    pseudo_labels,
+)
 from shared.answering import Answer, Ballots, QuestionIn, VoteOutcome
 
 BROKEN = "SELECT broken"  # the text voter's failing SQL: it never executes
@@ -63,6 +70,30 @@ def test_each_greedy_answer_is_scored_against_the_label_and_executability_is_cou
     assert result.candidate == {"0": True, "1": True, "2": False}
     assert result.serving == {"0": False, "1": True, "2": True}
     assert (result.candidate_executes, result.serving_executes) == (0.5, 0.75)
+
+
+def test_by_review_only_different_results_are_reviewed_and_an_answer_that_runs_beats_one_that_fails():
+    questions = [QuestionIn(str(i), "db", f"question {i}") for i in range(6)]
+    candidate = [answer(x) for x in ("same", "good", "worse", BROKEN, "runs", "tie")]
+    serving = [answer(x) for x in ("same", "bad", "better", "runs", BROKEN, "tie2")]
+    asked = []
+    preference = {"good": -1.0, "bad": -5.0, "worse": -9.0, "better": -2.0, "tie": -3.0, "tie2": -3.0}
+
+    def review(question, sqls):
+        asked.append((question.id, list(sqls)))
+        return [preference[sql] for sql in sqls]
+
+    result = compare_by_review(questions, candidate, serving, text_vote, text_score, review)
+    assert sorted(q for q, _ in asked) == ["1", "2", "5"]  # both ran, with different results
+    assert asked[0][1] == ["good", "bad"]  # the candidate's SQL first
+    assert result.candidate == {"0": True, "1": True, "2": False, "3": False, "4": True, "5": True}
+    assert result.serving == {"0": True, "1": False, "2": True, "3": True, "4": False, "5": True}
+    assert (result.reviewed, result.questions, result.labelled) == (3, 6, 6)
+    assert (result.candidate_executes, result.serving_executes) == (5 / 6, 5 / 6)
+    unscored = compare_by_review(questions, candidate, serving, text_vote, text_score, lambda q, s: None)
+    assert unscored.candidate["1"] and unscored.serving["1"]  # no scores: neither wins on it
+    neither = compare_by_review(Q[:1], [answer(BROKEN)], [answer("")], text_vote, text_score, review)
+    assert (neither.candidate, neither.serving) == ({"0": False}, {"0": False})
 
 
 def test_the_calibration_counts_agreement_wrong_rollouts_and_how_the_differences_track():

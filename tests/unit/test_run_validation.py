@@ -67,6 +67,7 @@ def test_the_valid_spec_is_accepted(catalogue):
         (dict(generate_precision="int4"), "generate_precision must be one of auto, fp32"),
         (dict(label_review_margin=-0.5), "label_review_margin must be within [0, 100] nats"),
         (dict(label_review_margin=1e9), "label_review_margin must be within [0, 100] nats"),
+        (dict(gate_free_method="oracle"), "gate_free_method must be one of review, vote"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )

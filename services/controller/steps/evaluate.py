@@ -206,9 +206,20 @@ class Evaluate(StepBase):
         serving: ModelVersion,
         examples: list[Example],
     ) -> StepResult:
-        """The gate without gold (steps/gold_free.py): pseudo-EX on the questions whose pooled
-        samples agree, beside the share of each version's answers that execute."""
-        result = gold_free.compare(self, new, serving, settings, examples)
+        """The gate without gold (steps/gold_free.py): by review, the questions where the versions'
+        answers differ, judged by the serving version; by vote, pseudo-EX on the questions whose
+        pooled samples agree. Beside either, the share of each version's answers that execute."""
+        method = gold_free.method_of(self, settings)
+        if method != settings.gate_free_method:
+            self.event(
+                run.id,
+                number,
+                "EVALUATE",
+                EventKind.SKIPPED,
+                f"gold-free gate by vote, not {settings.gate_free_method}: the generation backend "
+                f"({self.generation.describe().backend}) does not score text",
+            )
+        result = gold_free.compare(self, new, serving, settings, examples, method)
         comparison = compare_paired(result.candidate, result.serving)
         figures = {
             "gate_gold_free": 1.0,
@@ -218,13 +229,21 @@ class Evaluate(StepBase):
             "serving_pseudo_execution": comparison.parent_accuracy,
             "new_executes": result.candidate_executes,
             "serving_executes": result.serving_executes,
-            "gate_samples": settings.gate_samples,
         }
-        how = (
-            f"gold-free {settings.gate_mode} gate: pseudo-labels from {settings.gate_samples} samples of each "
-            f"version on {result.labelled} of {result.questions} held-out questions; answers that execute "
-            f"{result.candidate_executes:.3f} vs {result.serving_executes:.3f}"
-        )
+        if method == "vote":
+            figures["gate_samples"] = settings.gate_samples
+            how = (
+                f"gold-free {settings.gate_mode} gate by vote: pseudo-labels from {settings.gate_samples} "
+                f"samples of each version on {result.labelled} of {result.questions} held-out questions"
+            )
+        else:
+            figures["gate_reviewed"] = result.reviewed
+            how = (
+                f"gold-free {settings.gate_mode} gate by review: the serving version judged the "
+                f"{result.reviewed} of {result.questions} held-out questions the two answer with different "
+                "results; an answer that runs beats one that fails"
+            )
+        how += f"; answers that execute {result.candidate_executes:.3f} vs {result.serving_executes:.3f}"
         return self._gate(run, number, settings, new, serving, comparison, how, figures)
 
     def _gate(

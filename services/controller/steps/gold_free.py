@@ -1,15 +1,18 @@
 """EVALUATE without gold SQL: both versions answer the held-out questions from the work slot (each
-with its own prompt, greedy and `gate_samples` samples), and services/controller/gold_free_gate.py
-compares them on pseudo-labels from their pooled samples, with the critic's vote and scoring. No
-gold SQL is read: a held-out split with it is asked exactly as one without."""
+with its own prompt), and services/controller/gold_free_gate.py compares them - by review (greedy
+answers; the serving version reviews where their results differ) or by vote (also `gate_samples`
+samples each, pooled into pseudo-labels) - with the critic's vote and scoring. No gold SQL is read:
+a held-out split with it is asked exactly as one without."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import grpc
+
 from services.controller.faults import crash_point
 from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
-from services.controller.gold_free_gate import GoldFreeComparison, compare_without_gold
+from services.controller.gold_free_gate import GoldFreeComparison, compare_by_review, compare_without_gold
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase
 from services.controller.versions import prompt_k, served_model
@@ -26,9 +29,13 @@ def questions_of(examples: Sequence[Example]) -> list[QuestionIn]:
 
 
 def answers_of(
-    step: StepBase, version: ModelVersion, settings: RunSettings, questions: Sequence[QuestionIn]
+    step: StepBase,
+    version: ModelVersion,
+    settings: RunSettings,
+    questions: Sequence[QuestionIn],
+    samples: int,
 ) -> list[Answer]:
-    """The version's greedy answer and gate_samples samples per question, from the work slot."""
+    """The version's greedy answer and `samples` samples per question, from the work slot."""
     shots = prompt_k(version, settings)
     step.generation.in_work_slot(served_model(version))  # beside what serves, never in its place
     write = step.generation.writer(
@@ -39,11 +46,16 @@ def answers_of(
         step.check_stop()
         chunk = questions[index : index + QUESTIONS_PER_CALL]
         seed = settings.seed * 1_000 + index
-        answers += write_answers(
-            chunk, write, settings.greedy(), settings.gate_samples, settings.sampling(seed)
-        )
+        answers += write_answers(chunk, write, settings.greedy(), samples, settings.sampling(seed))
         crash_point("EVALUATE:mid")
     return answers
+
+
+def method_of(step: StepBase, settings: RunSettings) -> str:
+    """The run's gold-free method, or vote where the generation backend cannot score text."""
+    if settings.gate_free_method == "review" and not step.generation.describe().reviews:
+        return "vote"
+    return settings.gate_free_method
 
 
 def compare(
@@ -52,10 +64,12 @@ def compare(
     serving: ModelVersion,
     settings: RunSettings,
     examples: Sequence[Example],
+    method: str,
 ) -> GoldFreeComparison:
     questions = questions_of(examples)
-    candidate = answers_of(step, new, settings, questions)
-    current = answers_of(step, serving, settings, questions)
+    samples = settings.gate_samples if method == "vote" else 0
+    candidate = answers_of(step, new, settings, questions, samples)
+    current = answers_of(step, serving, settings, questions, samples)  # the work slot now holds it
     timeout = settings.evaluate_timeout_seconds
 
     def score(asked: Sequence[tuple[QuestionIn, str, str]]) -> list[bool]:
@@ -69,12 +83,20 @@ def compare(
         matched = {r.id: r.execution_match for r in reply.queries}
         return [matched.get(str(k), False) for k in range(len(asked))]
 
+    voter = step.critic.voter(timeout=timeout)
+    if method == "review":
+        shots = prompt_k(serving, settings)
+
+        def review(question: QuestionIn, sqls: Sequence[str]) -> list[float] | None:
+            step.check_stop()
+            try:
+                return step.generation.review(question.db_id, question.question, sqls, shots=shots, slot=WORK)
+            except grpc.RpcError as exc:  # e.g. SQL past the context window: no winner on it
+                if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                    raise
+                return None
+
+        return compare_by_review(questions, candidate, current, voter, score, review)
     return compare_without_gold(
-        questions,
-        candidate,
-        current,
-        step.critic.voter(timeout=timeout),
-        score,
-        settings.majority_share,
-        settings.majority_min_votes,
+        questions, candidate, current, voter, score, settings.majority_share, settings.majority_min_votes
     )
