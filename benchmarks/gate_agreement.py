@@ -22,7 +22,7 @@ from offline.evaluation import open_critic, predictions_for
 from offline.models import resolve_eval_model
 from offline.prediction import answer_examples, critic_voter, generator_writer, load_generator
 from services.controller.gate import decide
-from services.controller.gold_free_gate import compare_without_gold
+from services.controller.gold_free_gate import Reviewer, compare_by_review, compare_without_gold
 from services.controller.settings import RunSettings
 from services.critic.scoring import PredictionIn
 from shared.answering import Answer, QuestionIn
@@ -93,8 +93,10 @@ def decide_pair(
     candidate: list[Answer],
     serving: list[Answer],
     samples: int,
+    review: Reviewer | None = None,
 ) -> dict:
-    """Both gates on one pair's answers: the gold gate's decision and the gold-free gate's."""
+    """Both gates on one pair's answers: the gold gate's decision and the gold-free gate's by vote,
+    and with `review` (the serving version's reviewer) also by review."""
     settings = RunSettings(gate_samples=samples)
     questions = [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(examples)]
     critic = open_critic(catalogue)
@@ -119,6 +121,11 @@ def decide_pair(
             score,
             settings.majority_share,
             settings.majority_min_votes,
+        )
+        reviewed = (
+            compare_by_review(questions, candidate, serving, critic_voter(critic), score, review)
+            if review is not None
+            else None
         )
     finally:
         critic.close()
@@ -148,6 +155,22 @@ def decide_pair(
         },
         "agree": agree,
         "wrong_rollout": decisions["gold_free"].roll_out and with_gold.difference < 0,
+    } | (by_review(reviewed, with_gold, decisions["gold"].roll_out, settings) if reviewed else {})
+
+
+def by_review(reviewed, with_gold, gold_roll_out: bool, settings: RunSettings) -> dict:
+    """The gold-free gate by review on the pair, beside the gold gate's decision."""
+    comparison = compare_paired(reviewed.candidate, reviewed.serving)
+    decision = decide(comparison, settings.gate_mode, settings.gate_margin, settings.gate_alpha)
+    print(f"{'by review':9s} {'roll out' if decision.roll_out else 'reject  '}  {decision.reason}")
+    print(
+        f"reviewed {reviewed.reviewed} of {reviewed.questions}; agree: {decision.roll_out == gold_roll_out}"
+    )
+    return {
+        "gold_free_review": asdict(comparison)
+        | {"roll_out": decision.roll_out, "reviewed": reviewed.reviewed},
+        "agree_review": decision.roll_out == gold_roll_out,
+        "wrong_rollout_review": decision.roll_out and with_gold.difference < 0,
     }
 
 

@@ -1,8 +1,9 @@
 """The gold-free gate's calibration over many versions at once: each version answers the held-out
-questions once (cached, benchmarks/gate_agreement.version_answers), then both gates decide every
-ordered pair (each version as candidate against each other as serving). Prints each pair's two
-decisions, how often they agree, how many rollouts the gold-free gate makes that gold calls worse,
-and how the pseudo-EX difference tracks the EX difference; writes JSON; asserts nothing.
+questions once (cached, benchmarks/gate_agreement.version_answers), then the gold gate and the
+gold-free gate - by vote and by review (the serving version, loaded at --precision, reviews) -
+decide every ordered pair (each version as candidate against each other as serving). Prints each
+pair's decisions, how often each gold-free method agrees with gold, how many rollouts it makes that
+gold calls worse, and how its differences track the EX differences; writes JSON; asserts nothing.
 
     python -m benchmarks.gate_calibration --versions V1 V2 [V3 ...] --dataset DIR [--split dev]
         [--limit N] [--samples 4] [--precision int8] [--store-url URL] [--home DIR]
@@ -18,9 +19,12 @@ import statistics
 from pathlib import Path
 
 from benchmarks.gate_agreement import decide_pair, version_answers
+from offline.models import resolve_eval_model
+from offline.prediction import load_generator
 from services.controller.settings import RunSettings
 from shared.catalogue import Catalogue
 from shared.config import load_config
+from shared.fewshot import few_shot_pool
 
 
 def pearson(xs: list[float], ys: list[float]) -> float | None:
@@ -33,23 +37,26 @@ def pearson(xs: list[float], ys: list[float]) -> float | None:
         return None
 
 
-def summarise(pairs: list[dict]) -> dict:
-    """Agreement, wrong rollouts and how pseudo-EX differences track EX differences."""
+def summarise(pairs: list[dict], method: str = "gold_free") -> dict:
+    """One gold-free method (`gold_free`: by vote; `gold_free_review`) against the gold gate:
+    agreement, wrong rollouts and how its differences track the EX differences."""
+    pairs = [p for p in pairs if method in p]
+    agree = [p[method]["roll_out"] == p["gold"]["roll_out"] for p in pairs]
     unordered = [p for p in pairs if p["order"] == 0]
     return {
         "decisions": len(pairs),
-        "agree": sum(p["agree"] for p in pairs),
-        "agreement": round(sum(p["agree"] for p in pairs) / len(pairs), 3) if pairs else None,
+        "agree": sum(agree),
+        "agreement": round(sum(agree) / len(pairs), 3) if pairs else None,
         "gold_rollouts": sum(p["gold"]["roll_out"] for p in pairs),
-        "gold_free_rollouts": sum(p["gold_free"]["roll_out"] for p in pairs),
-        "wrong_rollouts": sum(p["wrong_rollout"] for p in pairs),
+        "gold_free_rollouts": sum(p[method]["roll_out"] for p in pairs),
+        "wrong_rollouts": sum(p[method]["roll_out"] and p["gold"]["difference"] < 0 for p in pairs),
         "difference_correlation": pearson(
-            [p["gold"]["difference"] for p in unordered], [p["gold_free"]["difference"] for p in unordered]
+            [p["gold"]["difference"] for p in unordered], [p[method]["difference"] for p in unordered]
         ),
         "same_sign": sum(
-            (p["gold"]["difference"] > 0) == (p["gold_free"]["difference"] > 0)
+            (p["gold"]["difference"] > 0) == (p[method]["difference"] > 0)
             for p in unordered
-            if p["gold"]["difference"] and p["gold_free"]["difference"]
+            if p["gold"]["difference"] and p[method]["difference"]
         ),
         "pairs": len(unordered),
     }
@@ -85,39 +92,60 @@ def calibrate(
             config=config,
             cache=cache,
         )
+    ordered = [
+        (order, candidate, serving)
+        for a, b in itertools.combinations(versions, 2)
+        for order, (candidate, serving) in enumerate(((b, a), (a, b)))
+    ]
     pairs = []
-    for a, b in itertools.combinations(versions, 2):
-        for order, (candidate, serving) in enumerate(((b, a), (a, b))):
+    pool = few_shot_pool(catalogue, exclude=split)
+    for reviewer_name in versions:  # one reviewer loaded at a time: the serving version of its pairs
+        model = resolve_eval_model(reviewer_name, store_url or config.resolved_store_url)
+        generator = load_generator(
+            catalogue, model, config.home / "models", pool, device="cpu", precision=precision
+        )
+
+        def review(question, sqls, generator=generator, shots=model.few_shot_k):
+            return generator.review(question.db_id, question.question, sqls, few_shot_k=shots)[0]
+
+        for order, candidate, serving in ordered:
+            if serving != reviewer_name:
+                continue
             print(f"\n{candidate} vs {serving}", flush=True)
-            decided = decide_pair(catalogue, examples, answers[candidate], answers[serving], samples)
+            decided = decide_pair(catalogue, examples, answers[candidate], answers[serving], samples, review)
             pairs.append({"candidate": candidate, "serving": serving, "order": order} | decided)
+        del generator
     return {
         "versions": versions,
         "split": split,
         "samples": samples,
         "precision": precision,
         "seconds": seconds,
-        "summary": summarise(pairs),
+        "summary": {"vote": summarise(pairs), "review": summarise(pairs, "gold_free_review")},
         "pairs": pairs,
     }
 
 
 def print_table(document: dict) -> None:
-    print("\ncandidate              serving                EX diff   gold      pseudo diff  gold-free  agree")
+    print("\ncandidate     serving       EX diff  gold      vote diff  by vote   review diff  by review")
     for p in document["pairs"]:
-        gold, free = p["gold"], p["gold_free"]
+        gold, vote, review = p["gold"], p["gold_free"], p["gold_free_review"]
+
+        def said(decision):
+            return "roll out" if decision["roll_out"] else "reject"
+
         print(
-            f"{Path(p['candidate']).name[-22:]:<22} {Path(p['serving']).name[-22:]:<22} {gold['difference']:+.3f}   "
-            f"{'roll out' if gold['roll_out'] else 'reject':<9} {free['difference']:+.3f}       "
-            f"{'roll out' if free['roll_out'] else 'reject':<10} {p['agree']}"
+            f"{Path(p['candidate']).name[-13:]:<13} {Path(p['serving']).name[-13:]:<13} {gold['difference']:+.3f}   "
+            f"{said(gold):<9} {vote['difference']:+.3f}     {said(vote):<9} {review['difference']:+.3f}       "
+            f"{said(review)}"
         )
-    s = document["summary"]
-    print(
-        f"\nagree on {s['agree']} of {s['decisions']} decisions ({s['agreement']}); gold-free rollouts "
-        f"{s['gold_free_rollouts']} (gold {s['gold_rollouts']}), {s['wrong_rollouts']} that gold calls "
-        f"worse; same sign on {s['same_sign']} of {s['pairs']} pairs; correlation of the differences "
-        f"{s['difference_correlation']}"
-    )
+    for method, s in document["summary"].items():
+        print(
+            f"\nby {method}: agree with gold on {s['agree']} of {s['decisions']} decisions ({s['agreement']}); "
+            f"rollouts {s['gold_free_rollouts']} (gold {s['gold_rollouts']}), {s['wrong_rollouts']} that gold "
+            f"calls worse; same sign on {s['same_sign']} of {s['pairs']} pairs; correlation of the differences "
+            f"{s['difference_correlation']}"
+        )
 
 
 def main() -> None:

@@ -104,8 +104,6 @@ def test_the_calibration_counts_agreement_wrong_rollouts_and_how_the_differences
             "order": order,
             "gold": {"difference": gold_diff, "roll_out": gold_out},
             "gold_free": {"difference": free_diff, "roll_out": free_out},
-            "agree": gold_out == free_out,
-            "wrong_rollout": free_out and gold_diff < 0,
         }
 
     pairs = [
@@ -122,3 +120,4 @@ def test_the_calibration_counts_agreement_wrong_rollouts_and_how_the_differences
     assert (summary["pairs"], summary["same_sign"]) == (3, 2)  # each unordered pair once
     assert summary["difference_correlation"] > 0.9
     assert summarise(pairs[:2])["difference_correlation"] is None  # one pair says nothing
+    assert summarise(pairs, "gold_free_review")["decisions"] == 0  # pairs decided by vote only
