@@ -64,7 +64,7 @@ def gold_free_decisions(result: dict[str, Any], samples: int, precision: str) ->
 def print_table(results: list[dict[str, Any]]) -> None:
     print(
         "\narm      seed round labelled right  gen  judge train  eval   EX     95% CI          "
-        "W/L base  W/L parent  gate (gold)  gold-free"
+        "W/L base  W/L parent  gate (gold)  by vote  by review"
     )
     for result in results:
         free = {d["round"]: d for d in result.get("gold_free_gate", [])}
@@ -72,7 +72,12 @@ def print_table(results: list[dict[str, Any]]) -> None:
             m = r["minutes"]
             ci = r.get("ex_interval") or ["-", "-"]
             decision = free.get(r["round"])
-            free_text = ("roll out" if decision["gold_free"]["roll_out"] else "reject") if decision else "-"
+            free_text = " ".join(
+                f"{'roll out' if decision[key]['roll_out'] else 'reject':<8}"
+                if decision and key in decision
+                else "-"
+                for key in ("gold_free", "gold_free_review")
+            )
             print(
                 f"{result['arm']:<8} {result['seed']:>4} {r['round']:>5} {r.get('labelled', '-')!s:>8} "
                 f"{r.get('labels_right', '-')!s:>5} {m.get('GENERATE', 0):>5} {m.get('JUDGE', 0):>5} "

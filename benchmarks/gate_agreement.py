@@ -1,9 +1,10 @@
 """Both gates on one pair of versions: the gold gate (EX against the split's gold SQL) and the
-gold-free gate (pseudo-labels from the two versions' pooled samples, services/controller/
-gold_free_gate.py), on the same held-out questions, in process. Run it over the (candidate, serving)
-pairs of a bench run's rounds to calibrate the gold-free gate: how often it decides as the gold gate
-does, how pseudo-EX tracks EX, and whether it would roll out a version gold calls worse. Prints the
-two decisions and writes JSON; asserts nothing.
+gold-free gate (services/controller/gold_free_gate.py) by vote - pseudo-labels from the two
+versions' pooled samples - and by review - the serving version judges where their answers differ -
+on the same held-out questions, in process. Run it over the (candidate, serving) pairs of a bench
+run's rounds (or benchmarks/gate_calibration.py over many versions) to calibrate the gold-free gate:
+how often it decides as the gold gate does, how its differences track EX's, and whether it would
+roll out a version gold calls worse. Prints the decisions and writes JSON; asserts nothing.
 
     python -m benchmarks.gate_agreement --candidate V --serving W --dataset DIR [--split dev]
         [--limit N] [--samples 4] [--store-url URL] [--out .bench/gate_agreement.json]
@@ -84,6 +85,35 @@ def version_answers(
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = [{"sql": a.sql, "greedy": a.greedy, "samples": a.samples} for a in answers]
         path.write_text(json.dumps({"key": key, "seconds": seconds, "answers": rows}))
+    return answers, seconds
+
+
+def all_answers(
+    names: list[str],
+    catalogue: Catalogue,
+    examples: list,
+    split: str,
+    samples: int,
+    store_url: str,
+    precision: str,
+    config,
+    cache: Path | None,
+) -> tuple[dict[str, list[Answer]], dict[str, float]]:
+    """Each named version's answers (version_answers) and the seconds they took, by name."""
+    answers, seconds = {}, {}
+    for name in names:
+        print(f"answers of {name}", flush=True)
+        answers[name], seconds[name] = version_answers(
+            name,
+            catalogue,
+            examples,
+            split=split,
+            samples=samples,
+            store_url=store_url,
+            precision=precision,
+            config=config,
+            cache=cache,
+        )
     return answers, seconds
 
 
@@ -192,21 +222,28 @@ def agreement(
     catalogue = Catalogue.load(dataset)
     examples = catalogue.examples(split)
     examples = examples[:limit] if limit else examples
-    answers, seconds = {}, {}
-    for role, name in (("candidate", candidate), ("serving", serving)):
-        answers[role], seconds[role] = version_answers(
-            name,
-            catalogue,
-            examples,
-            split=split,
-            samples=samples,
-            store_url=store_url,
-            precision=precision,
-            config=config,
-            cache=cache,
-        )
-    decided = decide_pair(catalogue, examples, answers["candidate"], answers["serving"], samples)
+    answers, seconds = all_answers(
+        [candidate, serving], catalogue, examples, split, samples, store_url, precision, config, cache
+    )
+    review = serving_reviewer(serving, catalogue, split, store_url, precision, config)
+    decided = decide_pair(catalogue, examples, answers[candidate], answers[serving], samples, review)
     return {"candidate": candidate, "serving": serving, "precision": precision, "seconds": seconds} | decided
+
+
+def serving_reviewer(
+    name: str, catalogue: Catalogue, split: str, store_url: str, precision: str, config
+) -> Reviewer:
+    """The serving version, loaded at `precision`, as the gold-free gate's reviewer (by review)."""
+    model = resolve_eval_model(name, store_url or config.resolved_store_url)
+    pool = few_shot_pool(catalogue, exclude=split)
+    generator = load_generator(
+        catalogue, model, config.home / "models", pool, device="cpu", precision=precision
+    )
+
+    def review(question: QuestionIn, sqls) -> list[float]:
+        return generator.review(question.db_id, question.question, sqls, few_shot_k=model.few_shot_k)[0]
+
+    return review
 
 
 def main() -> None:

@@ -18,13 +18,10 @@ import json
 import statistics
 from pathlib import Path
 
-from benchmarks.gate_agreement import decide_pair, version_answers
-from offline.models import resolve_eval_model
-from offline.prediction import load_generator
+from benchmarks.gate_agreement import all_answers, decide_pair, serving_reviewer
 from services.controller.settings import RunSettings
 from shared.catalogue import Catalogue
 from shared.config import load_config
-from shared.fewshot import few_shot_pool
 
 
 def pearson(xs: list[float], ys: list[float]) -> float | None:
@@ -78,43 +75,24 @@ def calibrate(
     catalogue = Catalogue.load(dataset)
     examples = catalogue.examples(split)
     examples = examples[:limit] if limit else examples
-    answers, seconds = {}, {}
-    for name in versions:
-        print(f"answers of {name}", flush=True)
-        answers[name], seconds[name] = version_answers(
-            name,
-            catalogue,
-            examples,
-            split=split,
-            samples=samples,
-            store_url=store_url,
-            precision=precision,
-            config=config,
-            cache=cache,
-        )
+    answers, seconds = all_answers(
+        versions, catalogue, examples, split, samples, store_url, precision, config, cache
+    )
     ordered = [
         (order, candidate, serving)
         for a, b in itertools.combinations(versions, 2)
         for order, (candidate, serving) in enumerate(((b, a), (a, b)))
     ]
     pairs = []
-    pool = few_shot_pool(catalogue, exclude=split)
     for reviewer_name in versions:  # one reviewer loaded at a time: the serving version of its pairs
-        model = resolve_eval_model(reviewer_name, store_url or config.resolved_store_url)
-        generator = load_generator(
-            catalogue, model, config.home / "models", pool, device="cpu", precision=precision
-        )
-
-        def review(question, sqls, generator=generator, shots=model.few_shot_k):
-            return generator.review(question.db_id, question.question, sqls, few_shot_k=shots)[0]
-
+        review = serving_reviewer(reviewer_name, catalogue, split, store_url, precision, config)
         for order, candidate, serving in ordered:
             if serving != reviewer_name:
                 continue
             print(f"\n{candidate} vs {serving}", flush=True)
             decided = decide_pair(catalogue, examples, answers[candidate], answers[serving], samples, review)
             pairs.append({"candidate": candidate, "serving": serving, "order": order} | decided)
-        del generator
+        del review
     return {
         "versions": versions,
         "split": split,
