@@ -150,9 +150,16 @@ def gate_notes(rounds: list[Any]) -> list[str]:
         if not c.questions and not c.gold_free:
             continue
         text = f"- round {r.number}: "
-        if c.gold_free:
+        if c.gold_free and c.gate_free_method == "review":
             text += (
-                f"gold-free gate - wins/losses against pseudo-labels on {c.pseudo_labelled} of "
+                f"gold-free gate by review - on {c.gate_questions} held-out questions, an answer that runs "
+                f"beat one that fails, and the serving version judged the {c.reviewed} the two answered "
+                f"with different results; answers that execute {c.new_executes:.3f} new vs "
+                f"{c.serving_executes:.3f} serving; "
+            )
+        elif c.gold_free:
+            text += (
+                f"gold-free gate by vote - wins/losses against pseudo-labels on {c.pseudo_labelled} of "
                 f"{c.gate_questions} held-out questions (those whose pooled samples agreed); answers "
                 f"that execute {c.new_executes:.3f} new vs {c.serving_executes:.3f} serving; "
             )

@@ -33,7 +33,16 @@ def comparison_message(figures: dict[str, Any]) -> controller_pb2.Comparison:
         pseudo_labelled=int(figures.get("gate_pseudo_labelled", 0)),
         new_executes=figures.get("new_executes", 0.0),
         serving_executes=figures.get("serving_executes", 0.0),
+        gate_free_method=gold_free_method(figures),
+        reviewed=int(figures.get("gate_reviewed", 0)),
     )
+
+
+def gold_free_method(figures: dict[str, Any]) -> str:
+    """How a gold-free gate judged (review | vote), from its figures; "" for a gate with gold."""
+    if not figures.get("gate_gold_free"):
+        return ""
+    return "review" if "gate_reviewed" in figures else "vote"
 
 
 def accuracy_message(evaluation: Any) -> common_pb2.Accuracy:

@@ -618,6 +618,11 @@ def test_the_gold_free_gate_by_review_rolls_out_the_version_whose_answers_explai
     assert not any((r.get("parameters") or {}).get("do_sample") for r in gate_prompts)  # nothing sampled
     rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
     assert outcome(rounds[0]) == "rolled_out"
+    c = rounds[0].comparison
+    assert c.gold_free and (c.gate_free_method, c.reviewed, c.wins) == ("review", wins, wins)
+    from cli.report import gate_notes
+
+    assert "gold-free gate by review" in "\n".join(gate_notes(rounds))
 
 
 def test_the_gold_free_gate_rolls_out_what_the_pooled_samples_agree_with(shared_stack, own_base, tmp_path):
@@ -665,11 +670,12 @@ def test_the_gold_free_gate_rolls_out_what_the_pooled_samples_agree_with(shared_
     assert outcome(rounds[0]) == "rolled_out"
     c = rounds[0].comparison
     assert c.gold_free and (c.gate_questions, c.pseudo_labelled, c.wins) == (6, 6, wins)
+    assert (c.gate_free_method, c.reviewed) == ("vote", 0)
     assert c.detectable_difference == 1.0  # six questions cannot show a significant difference
     from cli.report import build_report  # what `sqldistill report` writes
 
     text = build_report(stub, run.run_id, tmp_path / "report").read_text()
-    assert "gold-free gate" in text and "a decision on fewer than 100 questions" in text
+    assert "gold-free gate by vote" in text and "a decision on fewer than 100 questions" in text
 
 
 def test_recipe_accumulates_trains_from_base_and_asks_each_version_with_its_prompt(shared_stack, own_base):

@@ -302,7 +302,7 @@ class Round(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., number: _Optional[int] = ..., step: _Optional[_Union[Step, str]] = ..., outcome: _Optional[_Union[RoundOutcome, str]] = ..., generated: _Optional[int] = ..., kept: _Optional[int] = ..., model_version: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., serving_accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., comparison: _Optional[_Union[Comparison, _Mapping]] = ..., generate_precision: _Optional[str] = ...) -> None: ...
 
 class Comparison(_message.Message):
-    __slots__ = ("questions", "wins", "losses", "difference", "difference_low", "difference_high", "p_value", "detectable_difference", "gold_free", "gate_questions", "pseudo_labelled", "new_executes", "serving_executes")
+    __slots__ = ("questions", "wins", "losses", "difference", "difference_low", "difference_high", "p_value", "detectable_difference", "gold_free", "gate_questions", "pseudo_labelled", "new_executes", "serving_executes", "gate_free_method", "reviewed")
     QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     WINS_FIELD_NUMBER: _ClassVar[int]
     LOSSES_FIELD_NUMBER: _ClassVar[int]
@@ -316,6 +316,8 @@ class Comparison(_message.Message):
     PSEUDO_LABELLED_FIELD_NUMBER: _ClassVar[int]
     NEW_EXECUTES_FIELD_NUMBER: _ClassVar[int]
     SERVING_EXECUTES_FIELD_NUMBER: _ClassVar[int]
+    GATE_FREE_METHOD_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_FIELD_NUMBER: _ClassVar[int]
     questions: int
     wins: int
     losses: int
@@ -329,7 +331,9 @@ class Comparison(_message.Message):
     pseudo_labelled: int
     new_executes: float
     serving_executes: float
-    def __init__(self, questions: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., difference: _Optional[float] = ..., difference_low: _Optional[float] = ..., difference_high: _Optional[float] = ..., p_value: _Optional[float] = ..., detectable_difference: _Optional[float] = ..., gold_free: _Optional[bool] = ..., gate_questions: _Optional[int] = ..., pseudo_labelled: _Optional[int] = ..., new_executes: _Optional[float] = ..., serving_executes: _Optional[float] = ...) -> None: ...
+    gate_free_method: str
+    reviewed: int
+    def __init__(self, questions: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., difference: _Optional[float] = ..., difference_low: _Optional[float] = ..., difference_high: _Optional[float] = ..., p_value: _Optional[float] = ..., detectable_difference: _Optional[float] = ..., gold_free: _Optional[bool] = ..., gate_questions: _Optional[int] = ..., pseudo_labelled: _Optional[int] = ..., new_executes: _Optional[float] = ..., serving_executes: _Optional[float] = ..., gate_free_method: _Optional[str] = ..., reviewed: _Optional[int] = ...) -> None: ...
 
 class ListRoundsResponse(_message.Message):
     __slots__ = ("rounds",)
