@@ -88,6 +88,14 @@ def version_answers(
     return answers, seconds
 
 
+def held_out(dataset: Path, split: str, limit: int, home: Path | None) -> tuple:
+    """The config (of `home`, else the default), the catalogue and its first `limit` held-out examples."""
+    config = load_config(home=home) if home else load_config()
+    catalogue = Catalogue.load(dataset)
+    examples = catalogue.examples(split)
+    return config, catalogue, examples[:limit] if limit else examples
+
+
 def all_answers(
     names: list[str],
     catalogue: Catalogue,
@@ -218,10 +226,7 @@ def agreement(
     cache: Path | None = None,
 ) -> dict:
     """Both gates' decisions on candidate against serving, with their figures (the JSON written)."""
-    config = load_config(home=home) if home else load_config()
-    catalogue = Catalogue.load(dataset)
-    examples = catalogue.examples(split)
-    examples = examples[:limit] if limit else examples
+    config, catalogue, examples = held_out(dataset, split, limit, home)
     answers, seconds = all_answers(
         [candidate, serving], catalogue, examples, split, samples, store_url, precision, config, cache
     )

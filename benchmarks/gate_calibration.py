@@ -18,10 +18,8 @@ import json
 import statistics
 from pathlib import Path
 
-from benchmarks.gate_agreement import all_answers, decide_pair, serving_reviewer
+from benchmarks.gate_agreement import all_answers, decide_pair, held_out, serving_reviewer
 from services.controller.settings import RunSettings
-from shared.catalogue import Catalogue
-from shared.config import load_config
 
 
 def pearson(xs: list[float], ys: list[float]) -> float | None:
@@ -71,10 +69,7 @@ def calibrate(
     cache: Path,
     limit: int = 0,
 ) -> dict:
-    config = load_config(home=home) if home else load_config()
-    catalogue = Catalogue.load(dataset)
-    examples = catalogue.examples(split)
-    examples = examples[:limit] if limit else examples
+    config, catalogue, examples = held_out(dataset, split, limit, home)
     answers, seconds = all_answers(
         versions, catalogue, examples, split, samples, store_url, precision, config, cache
     )

@@ -580,6 +580,18 @@ def _shots(prompt: str) -> int:
     return prompt.count("-- Database:") - 1  # every block but the target's is a few-shot example
 
 
+def last_gate_event(stack, run_id: str) -> Event:
+    """The run's last GATE event (the gate's message and figures)."""
+    store = Store.open(stack.store_url)
+    try:
+        with store.session() as s:
+            return s.scalars(
+                select(Event).where(Event.run_id == run_id, Event.kind == "gate").order_by(Event.id)
+            ).all()[-1]
+    finally:
+        store.close()
+
+
 def test_the_gold_free_gate_by_review_rolls_out_the_version_whose_answers_explain_the_questions(
     shared_stack, own_base
 ):
@@ -596,14 +608,7 @@ def test_the_gold_free_gate_by_review_rolls_out_the_version_whose_answers_explai
     spec = run_spec(own_base, mode="labelled", rounds=1, gate_gold=False)
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
     assert state(wait_for(stub, run.run_id)) == "completed"
-    store = Store.open(shared_stack.store_url)
-    try:
-        with store.session() as s:
-            gate = s.scalars(
-                select(Event).where(Event.run_id == run.run_id, Event.kind == "gate").order_by(Event.id)
-            ).all()[-1]
-    finally:
-        store.close()
+    gate = last_gate_event(shared_stack, run.run_id)
     figures = gate.figures
     wins = sum(1 for e in dev if e.question in good)
     assert "gold-free" in gate.message and "by review" in gate.message and "roll out" in gate.message
@@ -651,14 +656,7 @@ def test_the_gold_free_gate_rolls_out_what_the_pooled_samples_agree_with(shared_
         assert state(wait_for(stub, run.run_id)) == "completed"
     finally:
         shared_stack.fake.responder = script  # the shared stack's model, as the next test expects it
-    store = Store.open(shared_stack.store_url)
-    try:
-        with store.session() as s:
-            gate = s.scalars(
-                select(Event).where(Event.run_id == run.run_id, Event.kind == "gate").order_by(Event.id)
-            ).all()[-1]
-    finally:
-        store.close()
+    gate = last_gate_event(shared_stack, run.run_id)
     figures = gate.figures
     wins = sum(1 for e in dev[:6] if e.question in good)
     assert "gold-free" in gate.message and "roll out" in gate.message, gate.message
