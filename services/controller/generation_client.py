@@ -4,6 +4,7 @@ slot answered with the version the caller expects (runs on other lineages share 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from shared.limits import MAX_QUESTIONS, MAX_REVIEW_SQL
 from shared.pb import generation_pb2
 from shared.pbconvert import sampling_message
 from shared.sampling import Sampling
+
+log = logging.getLogger("sqldistill.controller")
 
 SERVING = generation_pb2.MODEL_SLOT_SERVING
 WORK = generation_pb2.MODEL_SLOT_WORK
@@ -128,6 +131,19 @@ class GenerationClient:
             reply = self._call(lambda r=request: self._stub.ReviewSql(r), "generation service (review SQL)")
             scores += list(reply.logprob)
         return scores
+
+    def review_or_none(
+        self, db_id: str, question: str, sqls: Sequence[str], *, shots: int, slot: int = SERVING
+    ) -> list[float] | None:
+        """review(), or None where the service refuses these SQL (INVALID_ARGUMENT, e.g. past the
+        model's context window): what cannot be scored decides nothing, and the step goes on."""
+        try:
+            return self.review(db_id, question, sqls, shots=shots, slot=slot)
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            log.warning("review of %r on %s refused: %s", question, db_id, exc.details())
+            return None
 
     def writer(
         self, *, shots: int, slot: int, constrain: str = "", expect: str = "", applied: set[str] | None = None

@@ -209,7 +209,8 @@ class Evaluate(StepBase):
         """The gate without gold (steps/gold_free.py): by review, the questions where the versions'
         answers differ, judged by the serving version; by vote, pseudo-EX on the questions whose
         pooled samples agree. Beside either, the share of each version's answers that execute."""
-        method = gold_free.method_of(self, settings)
+        backend = self.generation.describe()
+        method = gold_free.method_of(settings, backend)
         if method != settings.gate_free_method:
             self.event(
                 run.id,
@@ -217,7 +218,7 @@ class Evaluate(StepBase):
                 "EVALUATE",
                 EventKind.SKIPPED,
                 f"gold-free gate by vote, not {settings.gate_free_method}: the generation backend "
-                f"({self.generation.describe().backend}) does not score text",
+                f"({backend.backend}) does not score text",
             )
         result = gold_free.compare(self, new, serving, settings, examples, method)
         comparison = compare_paired(result.candidate, result.serving)

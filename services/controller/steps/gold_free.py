@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import grpc
-
 from services.controller.faults import crash_point
 from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
 from services.controller.gold_free_gate import GoldFreeComparison, compare_by_review, compare_without_gold
@@ -18,7 +16,7 @@ from services.controller.steps.base import StepBase
 from services.controller.versions import prompt_k, served_model
 from shared.answering import Answer, QuestionIn, write_answers
 from shared.catalogue import Example
-from shared.pb import critic_pb2
+from shared.pb import critic_pb2, generation_pb2
 from shared.store import ModelVersion
 
 
@@ -51,9 +49,9 @@ def answers_of(
     return answers
 
 
-def method_of(step: StepBase, settings: RunSettings) -> str:
+def method_of(settings: RunSettings, backend: generation_pb2.ModelInfo) -> str:
     """The run's gold-free method, or vote where the generation backend cannot score text."""
-    if settings.gate_free_method == "review" and not step.generation.describe().reviews:
+    if settings.gate_free_method == "review" and not backend.reviews:
         return "vote"
     return settings.gate_free_method
 
@@ -88,13 +86,10 @@ def compare(
         shots = prompt_k(serving, settings)
 
         def review(question: QuestionIn, sqls: Sequence[str]) -> list[float] | None:
-            step.check_stop()
-            try:
-                return step.generation.review(question.db_id, question.question, sqls, shots=shots, slot=WORK)
-            except grpc.RpcError as exc:  # e.g. SQL past the context window: no winner on it
-                if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
-                    raise
-                return None
+            step.check_stop()  # None (e.g. SQL past the context window): no winner on it
+            return step.generation.review_or_none(
+                question.db_id, question.question, sqls, shots=shots, slot=WORK
+            )
 
         return compare_by_review(questions, candidate, current, voter, score, review)
     return compare_without_gold(

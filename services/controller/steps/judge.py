@@ -3,10 +3,8 @@ keyed by candidate, so a resumed step judges only what is left."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
-import grpc
 from sqlalchemy import select
 
 from services.controller.enums import Mode, Step
@@ -18,8 +16,6 @@ from services.controller.steps.writer import round_writer
 from shared.event_kinds import EventKind
 from shared.pb import common_pb2, critic_pb2
 from shared.store import Candidate, Run, Verdict
-
-log = logging.getLogger("sqldistill.controller")
 
 JUDGE_CHUNK = 128  # candidates per JudgeCandidates call
 
@@ -122,13 +118,8 @@ class Judge(StepBase):
         writer = round_writer(self, run.id, settings)
 
         def reviewer(db_id: str, question: str, sqls: Sequence[str]) -> list[float] | None:
-            try:
-                return self.generation.review(db_id, question, sqls, shots=writer.shots, slot=writer.slot)
-            except grpc.RpcError as exc:  # e.g. SQL past the context window: the label stands
-                if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
-                    raise
-                log.warning("label review of %r on %s refused: %s", question, db_id, exc.details())
-                return None
+            # None (e.g. SQL past the context window): the label stands
+            return self.generation.review_or_none(db_id, question, sqls, shots=writer.shots, slot=writer.slot)
 
         return review_labels(
             self.ctx.store, run.id, number, reviewer, settings.label_review_margin, self.check_stop
