@@ -18,6 +18,7 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from offline.evaluation import open_critic, predictions_for
 from offline.models import resolve_eval_model
@@ -97,31 +98,14 @@ def held_out(dataset: Path, split: str, limit: int, home: Path | None) -> tuple:
 
 
 def all_answers(
-    names: list[str],
-    catalogue: Catalogue,
-    examples: list,
-    split: str,
-    samples: int,
-    store_url: str,
-    precision: str,
-    config,
-    cache: Path | None,
+    names: list[str], catalogue: Catalogue, examples: list, **options: Any
 ) -> tuple[dict[str, list[Answer]], dict[str, float]]:
-    """Each named version's answers (version_answers) and the seconds they took, by name."""
+    """Each named version's answers and the seconds they took, by name (version_answers, with its
+    keyword options)."""
     answers, seconds = {}, {}
     for name in names:
         print(f"answers of {name}", flush=True)
-        answers[name], seconds[name] = version_answers(
-            name,
-            catalogue,
-            examples,
-            split=split,
-            samples=samples,
-            store_url=store_url,
-            precision=precision,
-            config=config,
-            cache=cache,
-        )
+        answers[name], seconds[name] = version_answers(name, catalogue, examples, **options)
     return answers, seconds
 
 
@@ -228,7 +212,15 @@ def agreement(
     """Both gates' decisions on candidate against serving, with their figures (the JSON written)."""
     config, catalogue, examples = held_out(dataset, split, limit, home)
     answers, seconds = all_answers(
-        [candidate, serving], catalogue, examples, split, samples, store_url, precision, config, cache
+        [candidate, serving],
+        catalogue,
+        examples,
+        split=split,
+        samples=samples,
+        store_url=store_url,
+        precision=precision,
+        config=config,
+        cache=cache,
     )
     review = serving_reviewer(serving, catalogue, split, store_url, precision, config)
     decided = decide_pair(catalogue, examples, answers[candidate], answers[serving], samples, review)

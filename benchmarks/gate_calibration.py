@@ -71,7 +71,15 @@ def calibrate(
 ) -> dict:
     config, catalogue, examples = held_out(dataset, split, limit, home)
     answers, seconds = all_answers(
-        versions, catalogue, examples, split, samples, store_url, precision, config, cache
+        versions,
+        catalogue,
+        examples,
+        split=split,
+        samples=samples,
+        store_url=store_url,
+        precision=precision,
+        config=config,
+        cache=cache,
     )
     ordered = [
         (order, candidate, serving)
