@@ -116,9 +116,11 @@ def decide_pair(
     serving: list[Answer],
     samples: int,
     review: Reviewer | None = None,
+    fixed: Reviewer | None = None,
 ) -> dict:
     """Both gates on one pair's answers: the gold gate's decision and the gold-free gate's by vote,
-    and with `review` (the serving version's reviewer) also by review."""
+    with `review` (the serving version's reviewer) also by review, and with `fixed` (one reviewer
+    for every pair, e.g. the base model) by its review as well."""
     settings = RunSettings(gate_samples=samples)
     questions = [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(examples)]
     critic = open_critic(catalogue)
@@ -144,11 +146,11 @@ def decide_pair(
             settings.majority_share,
             settings.majority_min_votes,
         )
-        reviewed = (
-            compare_by_review(questions, candidate, serving, critic_voter(critic), score, review)
-            if review is not None
-            else None
-        )
+        reviewed = {
+            key: compare_by_review(questions, candidate, serving, critic_voter(critic), score, reviewer)
+            for key, reviewer in (("review", review), ("review_fixed", fixed))
+            if reviewer is not None
+        }
     finally:
         critic.close()
     with_gold = compare_paired(gold["candidate"], gold["serving"])
@@ -177,22 +179,28 @@ def decide_pair(
         },
         "agree": agree,
         "wrong_rollout": decisions["gold_free"].roll_out and with_gold.difference < 0,
-    } | (by_review(reviewed, with_gold, decisions["gold"].roll_out, settings) if reviewed else {})
+    } | {
+        k: v
+        for key, comparison in reviewed.items()
+        for k, v in by_review(comparison, with_gold, decisions["gold"].roll_out, settings, key).items()
+    }
 
 
-def by_review(reviewed, with_gold, gold_roll_out: bool, settings: RunSettings) -> dict:
-    """The gold-free gate by review on the pair, beside the gold gate's decision."""
+def by_review(reviewed, with_gold, gold_roll_out: bool, settings: RunSettings, key: str = "review") -> dict:
+    """The gold-free gate by review on the pair, beside the gold gate's decision (its figures under
+    `gold_free_<key>`, `agree_<key>` and `wrong_rollout_<key>`)."""
     comparison = compare_paired(reviewed.candidate, reviewed.serving)
     decision = decide(comparison, settings.gate_mode, settings.gate_margin, settings.gate_alpha)
-    print(f"{'by review':9s} {'roll out' if decision.roll_out else 'reject  '}  {decision.reason}")
+    label = f"by {key.replace('_', ' ')}"
+    print(f"{label:9s} {'roll out' if decision.roll_out else 'reject  '}  {decision.reason}")
     print(
         f"reviewed {reviewed.reviewed} of {reviewed.questions}; agree: {decision.roll_out == gold_roll_out}"
     )
     return {
-        "gold_free_review": asdict(comparison)
+        f"gold_free_{key}": asdict(comparison)
         | {"roll_out": decision.roll_out, "reviewed": reviewed.reviewed},
-        "agree_review": decision.roll_out == gold_roll_out,
-        "wrong_rollout_review": decision.roll_out and with_gold.difference < 0,
+        f"agree_{key}": decision.roll_out == gold_roll_out,
+        f"wrong_rollout_{key}": decision.roll_out and with_gold.difference < 0,
     }
 
 
@@ -230,15 +238,23 @@ def agreement(
 def serving_reviewer(
     name: str, catalogue: Catalogue, split: str, store_url: str, precision: str, config
 ) -> Reviewer:
-    """The serving version, loaded at `precision`, as the gold-free gate's reviewer (by review)."""
+    """A version, loaded at `precision`, as the gold-free gate's reviewer (by review); it scores
+    each (question, SQL) once, however many pairs ask."""
     model = resolve_eval_model(name, store_url or config.resolved_store_url)
     pool = few_shot_pool(catalogue, exclude=split)
     generator = load_generator(
         catalogue, model, config.home / "models", pool, device="cpu", precision=precision
     )
+    scored: dict[tuple[str, str, str], float] = {}
 
     def review(question: QuestionIn, sqls) -> list[float]:
-        return generator.review(question.db_id, question.question, sqls, few_shot_k=model.few_shot_k)[0]
+        new = list(dict.fromkeys(s for s in sqls if (question.db_id, question.question, s) not in scored))
+        if new:
+            scores = generator.review(question.db_id, question.question, new, few_shot_k=model.few_shot_k)[0]
+            scored.update(
+                {(question.db_id, question.question, s): x for s, x in zip(new, scores, strict=True)}
+            )
+        return [scored[(question.db_id, question.question, s)] for s in sqls]
 
     return review
 

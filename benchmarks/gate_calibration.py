@@ -1,13 +1,13 @@
 """The gold-free gate's calibration over many versions at once: each version answers the held-out
 questions once (cached, benchmarks/gate_agreement.version_answers), then the gold gate and the
-gold-free gate - by vote and by review (the serving version, loaded at --precision, reviews) -
-decide every ordered pair (each version as candidate against each other as serving). Prints each
+gold-free gate - by vote, by review (the serving version, loaded at --precision, reviews) and,
+with --fixed-reviewer, by one reviewer's review for every pair - decide every ordered pair (each version as candidate against each other as serving). Prints each
 pair's decisions, how often each gold-free method agrees with gold, how many rollouts it makes that
 gold calls worse, and how its differences track the EX differences; writes JSON; asserts nothing.
 
     python -m benchmarks.gate_calibration --versions V1 V2 [V3 ...] --dataset DIR [--split dev]
         [--limit N] [--samples 4] [--precision int8] [--store-url URL] [--home DIR]
-        [--cache .bench/gate-answers] [--out .bench/gate_calibration.json]
+        [--cache .bench/gate-answers] [--fixed-reviewer V] [--out .bench/gate_calibration.json]
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def calibrate(
     home: Path | None,
     cache: Path,
     limit: int = 0,
+    fixed_reviewer: str = "",
 ) -> dict:
     config, catalogue, examples = held_out(dataset, split, limit, home)
     answers, seconds = all_answers(
@@ -86,6 +87,11 @@ def calibrate(
         for a, b in itertools.combinations(versions, 2)
         for order, (candidate, serving) in enumerate(((b, a), (a, b)))
     ]
+    fixed = (
+        serving_reviewer(fixed_reviewer, catalogue, split, store_url, precision, config)
+        if fixed_reviewer
+        else None
+    )
     pairs = []
     for reviewer_name in versions:  # one reviewer loaded at a time: the serving version of its pairs
         review = serving_reviewer(reviewer_name, catalogue, split, store_url, precision, config)
@@ -93,7 +99,9 @@ def calibrate(
             if serving != reviewer_name:
                 continue
             print(f"\n{candidate} vs {serving}", flush=True)
-            decided = decide_pair(catalogue, examples, answers[candidate], answers[serving], samples, review)
+            decided = decide_pair(
+                catalogue, examples, answers[candidate], answers[serving], samples, review, fixed
+            )
             pairs.append({"candidate": candidate, "serving": serving, "order": order} | decided)
         del review
     return {
@@ -102,24 +110,28 @@ def calibrate(
         "samples": samples,
         "precision": precision,
         "seconds": seconds,
-        "summary": {"vote": summarise(pairs), "review": summarise(pairs, "gold_free_review")},
+        "fixed_reviewer": fixed_reviewer,
+        "summary": {"vote": summarise(pairs), "review": summarise(pairs, "gold_free_review")}
+        | ({"review by the fixed reviewer": summarise(pairs, "gold_free_review_fixed")} if fixed else {}),
         "pairs": pairs,
     }
 
 
 def print_table(document: dict) -> None:
-    print("\ncandidate     serving       EX diff  gold      vote diff  by vote   review diff  by review")
+    methods = ["gold_free", "gold_free_review", "gold_free_review_fixed"]
+    print(
+        "\ncandidate     serving       EX diff  gold      vote diff  by vote   review diff  by review"
+        "  fixed diff  by fixed"
+    )
     for p in document["pairs"]:
-        gold, vote, review = p["gold"], p["gold_free"], p["gold_free_review"]
 
         def said(decision):
             return "roll out" if decision["roll_out"] else "reject"
 
-        print(
-            f"{Path(p['candidate']).name[-13:]:<13} {Path(p['serving']).name[-13:]:<13} {gold['difference']:+.3f}   "
-            f"{said(gold):<9} {vote['difference']:+.3f}     {said(vote):<9} {review['difference']:+.3f}       "
-            f"{said(review)}"
-        )
+        row = f"{Path(p['candidate']).name[-13:]:<13} {Path(p['serving']).name[-13:]:<13} "
+        row += f"{p['gold']['difference']:+.3f}   {said(p['gold']):<9} "
+        row += "".join(f"{p[m]['difference']:+.3f}     {said(p[m]):<10}" for m in methods if m in p)
+        print(row)
     for method, s in document["summary"].items():
         print(
             f"\nby {method}: agree with gold on {s['agree']} of {s['decisions']} decisions ({s['agreement']}); "
@@ -142,6 +154,9 @@ def main() -> None:
     parser.add_argument("--store-url", default="", help="the store the version ids are in")
     parser.add_argument("--home", type=Path, default=None, help="the home whose models/ holds the bases")
     parser.add_argument("--cache", type=Path, default=Path(".bench/gate-answers"))
+    parser.add_argument(
+        "--fixed-reviewer", default="", help="a version or model that also reviews every pair (e.g. the base)"
+    )
     parser.add_argument("--out", type=Path, default=Path(".bench/gate_calibration.json"))
     args = parser.parse_args()
     if len(set(args.versions)) < 2:
@@ -156,6 +171,7 @@ def main() -> None:
         home=args.home,
         cache=args.cache,
         limit=args.limit,
+        fixed_reviewer=args.fixed_reviewer,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2))

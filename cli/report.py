@@ -151,9 +151,10 @@ def gate_notes(rounds: list[Any]) -> list[str]:
             continue
         text = f"- round {r.number}: "
         if c.gold_free and c.gate_free_method == "review":
+            reviewer = "base model" if c.gate_reviewer == "base" else "serving version"
             text += (
                 f"gold-free gate by review - on {c.gate_questions} held-out questions, an answer that runs "
-                f"beat one that fails, and the serving version judged the {c.reviewed} the two answered "
+                f"beat one that fails, and the {reviewer} judged the {c.reviewed} the two answered "
                 f"with different results; answers that execute {c.new_executes:.3f} new vs "
                 f"{c.serving_executes:.3f} serving; "
             )

@@ -28,6 +28,9 @@ LABEL_REVIEW_MARGIN = 2.0
 # The gold-free gate's judge (review | vote): a pooled vote favours the version whose samples agree
 # with themselves (a DPO version's), a review does not (docs/benchmarks.md, "Gold-free gate calibration")
 GATE_FREE_METHOD = "review"
+# Who reviews in the gold-free gate (serving | base): the serving version judges its own answers
+# against the candidate's; the base model, trained on no run's labels, judges every pair alike.
+GATE_REVIEWER = "serving"
 
 # --- training --------------------------------------------------------------------------------------
 TRAIN_METHOD = "lora"

@@ -35,6 +35,7 @@ def comparison_message(figures: dict[str, Any]) -> controller_pb2.Comparison:
         serving_executes=figures.get("serving_executes", 0.0),
         gate_free_method=gold_free_method(figures),
         reviewed=int(figures.get("gate_reviewed", 0)),
+        gate_reviewer=gate_reviewer(figures),
     )
 
 
@@ -43,6 +44,13 @@ def gold_free_method(figures: dict[str, Any]) -> str:
     if not figures.get("gate_gold_free"):
         return ""
     return "review" if "gate_reviewed" in figures else "vote"
+
+
+def gate_reviewer(figures: dict[str, Any]) -> str:
+    """Who reviewed a gold-free gate by review (serving | base), from its figures; "" otherwise."""
+    if gold_free_method(figures) != "review":
+        return ""
+    return "base" if figures.get("gate_base_reviewer") else "serving"
 
 
 def accuracy_message(evaluation: Any) -> common_pb2.Accuracy:

@@ -16,6 +16,7 @@ from shared.sampling import Sampling
 MODES = tuple(Mode)
 GATE_MODES = ("margin", "significant")
 GATE_FREE_METHODS = ("review", "vote")
+GATE_REVIEWERS = ("serving", "base")
 QUESTION_SOURCES = ("split", "log")
 
 
@@ -67,6 +68,7 @@ class RunSettings:
     gate_gold: bool = True  # gate on the held-out gold; without it (or False): the gold-free gate
     gate_samples: int = 4  # gold-free gate by vote: samples per version per held-out question, pooled
     gate_free_method: str = defaults.GATE_FREE_METHOD  # review | vote
+    gate_reviewer: str = defaults.GATE_REVIEWER  # by review: serving | base
     max_attempts: int = 3  # unlabelled: rounds a question is asked without a majority (0 = no limit)
     repair_attempts: int = (
         defaults.REPAIR_ATTEMPTS

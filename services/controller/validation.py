@@ -4,7 +4,14 @@ ranges, and the held-out guard (a run never generates on, or trains on, what it 
 from __future__ import annotations
 
 from services.controller.enums import Mode
-from services.controller.settings import GATE_FREE_METHODS, GATE_MODES, MODES, QUESTION_SOURCES, RunSettings
+from services.controller.settings import (
+    GATE_FREE_METHODS,
+    GATE_MODES,
+    GATE_REVIEWERS,
+    MODES,
+    QUESTION_SOURCES,
+    RunSettings,
+)
 from shared.catalogue import Catalogue
 from shared.errors import InvalidArgument
 from shared.limits import (
@@ -118,6 +125,10 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
     if settings.gate_free_method not in GATE_FREE_METHODS:
         raise InvalidArgument(
             f"gate_free_method must be one of {', '.join(GATE_FREE_METHODS)}, got {settings.gate_free_method!r}"
+        )
+    if settings.gate_reviewer not in GATE_REVIEWERS:
+        raise InvalidArgument(
+            f"gate_reviewer must be one of {', '.join(GATE_REVIEWERS)}, got {settings.gate_reviewer!r}"
         )
     if not 0 < settings.gate_alpha < 1:
         raise InvalidArgument("gate_alpha must be within (0, 1)")

@@ -592,31 +592,35 @@ def last_gate_event(stack, run_id: str) -> Event:
         store.close()
 
 
+@pytest.mark.parametrize("reviewer", ["serving", "base"])
 def test_the_gold_free_gate_by_review_rolls_out_the_version_whose_answers_explain_the_questions(
-    shared_stack, own_base
+    shared_stack, own_base, reviewer
 ):
     """gate_gold false, by review (the default): no held-out SQL is read and nothing is sampled. The
     round-1 adapter answers the first half of the held-out questions with their SQL where the base
-    answers `SELECT 1`; both run, with different results, so the serving version reviews them, and
-    the scripted scores (`SELECT 1` explains no question) give the candidate those questions: it
-    rolls out."""
+    answers `SELECT 1`; both run, with different results, so the reviewer (the serving version, or
+    the base model: here the same model, asked without an adapter) reviews them, and the scripted
+    scores (`SELECT 1` explains no question) give the candidate those questions: it rolls out."""
     held_out = sorted(e.question for e in Catalogue.load(shared_stack.dataset).examples("dev"))
     good = set(held_out[: len(held_out) // 2])  # what the scripted adapter solves
     dev = Catalogue.load(shared_stack.dataset).examples("dev")[:6]
     stub = controller(shared_stack)
     before = len(shared_stack.fake.requests)
-    spec = run_spec(own_base, mode="labelled", rounds=1, gate_gold=False)
+    spec = run_spec(own_base, mode="labelled", rounds=1, gate_gold=False, gate_reviewer=reviewer)
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
     assert state(wait_for(stub, run.run_id)) == "completed"
     gate = last_gate_event(shared_stack, run.run_id)
     figures = gate.figures
     wins = sum(1 for e in dev if e.question in good)
     assert "gold-free" in gate.message and "by review" in gate.message and "roll out" in gate.message
+    judge = "the base model judged" if reviewer == "base" else "the serving version judged"
+    assert judge in gate.message, gate.message
     assert figures["gate_questions"] == 6 and figures["gate_reviewed"] == wins and wins >= 2
     assert (figures["paired_wins"], figures["paired_losses"]) == (wins, 0)
     asked = shared_stack.fake.requests[before:]
     reviews = [r for r in asked if (r.get("parameters") or {}).get("decoder_input_details")]
     assert len(reviews) == 2 * wins  # each differing question's two answers, scored once each
+    assert not any((r.get("parameters") or {}).get("adapter_id") for r in reviews)  # by the base
     gate_prompts = [
         r for r in asked if any(e.question in r["inputs"].rsplit("-- Database:", 1)[-1] for e in dev)
     ]
@@ -625,9 +629,11 @@ def test_the_gold_free_gate_by_review_rolls_out_the_version_whose_answers_explai
     assert outcome(rounds[0]) == "rolled_out"
     c = rounds[0].comparison
     assert c.gold_free and (c.gate_free_method, c.reviewed, c.wins) == ("review", wins, wins)
+    assert c.gate_reviewer == reviewer
     from cli.report import gate_notes
 
-    assert "gold-free gate by review" in "\n".join(gate_notes(rounds))
+    notes = "\n".join(gate_notes(rounds))
+    assert "gold-free gate by review" in notes and judge in notes
 
 
 def test_the_gold_free_gate_rolls_out_what_the_pooled_samples_agree_with(shared_stack, own_base, tmp_path):

@@ -121,3 +121,23 @@ def test_the_calibration_counts_agreement_wrong_rollouts_and_how_the_differences
     assert summary["difference_correlation"] > 0.9
     assert summarise(pairs[:2])["difference_correlation"] is None  # one pair says nothing
     assert summarise(pairs, "gold_free_review")["decisions"] == 0  # pairs decided by vote only
+
+
+def test_the_reviewer_is_the_serving_version_or_the_base_it_was_trained_from():
+    """gate_reviewer: a trained serving version reviews with its adapter and its own prompt; the base
+    reviewer is the same base model without the adapter, asked as a base (few_shot_k shots)."""
+    from services.controller.settings import RunSettings
+    from services.controller.steps.gold_free import reviewer_of
+    from services.controller.versions import ServedModel, base_version_id
+    from shared.store import ModelVersion
+
+    trained = ModelVersion(
+        version="abc-r2",
+        base="/models/coder",
+        artifact_path="/versions/abc-r2",
+        hyperparameters={"method": "lora", "prompt": {"few_shot_k": 0}},
+    )
+    own, own_shots = reviewer_of(trained, RunSettings(few_shot_k=3))
+    assert own == ServedModel("abc-r2", "/models/coder", "/versions/abc-r2") and own_shots == 0
+    base, base_shots = reviewer_of(trained, RunSettings(few_shot_k=3, gate_reviewer="base"))
+    assert base == ServedModel(base_version_id("/models/coder"), "/models/coder", "") and base_shots == 3

@@ -68,6 +68,7 @@ def test_the_valid_spec_is_accepted(catalogue):
         (dict(label_review_margin=-0.5), "label_review_margin must be within [0, 100] nats"),
         (dict(label_review_margin=1e9), "label_review_margin must be within [0, 100] nats"),
         (dict(gate_free_method="oracle"), "gate_free_method must be one of review, vote"),
+        (dict(gate_reviewer="teacher"), "gate_reviewer must be one of serving, base"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )

@@ -239,8 +239,10 @@ class Evaluate(StepBase):
             )
         else:
             figures["gate_reviewed"] = result.reviewed
+            figures["gate_base_reviewer"] = float(settings.gate_reviewer == "base")
+            reviewer = "serving version" if settings.gate_reviewer == "serving" else "base model"
             how = (
-                f"gold-free {settings.gate_mode} gate by review: the serving version judged the "
+                f"gold-free {settings.gate_mode} gate by review: the {reviewer} judged the "
                 f"{result.reviewed} of {result.questions} held-out questions the two answer with different "
                 "results; an answer that runs beats one that fails"
             )

@@ -1,6 +1,6 @@
 """EVALUATE without gold SQL: both versions answer the held-out questions from the work slot (each
 with its own prompt), and services/controller/gold_free_gate.py compares them - by review (greedy
-answers; the serving version reviews where their results differ) or by vote (also `gate_samples`
+answers; the serving version, or the base model, reviews where their results differ) or by vote (also `gate_samples`
 samples each, pooled into pseudo-labels) - with the critic's vote and scoring. No gold SQL is read:
 a held-out split with it is asked exactly as one without."""
 
@@ -13,7 +13,7 @@ from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
 from services.controller.gold_free_gate import GoldFreeComparison, compare_by_review, compare_without_gold
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase
-from services.controller.versions import prompt_k, served_model
+from services.controller.versions import ServedModel, base_version_id, prompt_k, served_model
 from shared.answering import Answer, QuestionIn, write_answers
 from shared.catalogue import Example
 from shared.pb import critic_pb2, generation_pb2
@@ -56,6 +56,14 @@ def method_of(settings: RunSettings, backend: generation_pb2.ModelInfo) -> str:
     return settings.gate_free_method
 
 
+def reviewer_of(serving: ModelVersion, settings: RunSettings) -> tuple[ServedModel, int]:
+    """The model that judges answers with different results, and the shots it is asked with: the
+    serving version, or (gate_reviewer base) the base model it was trained from, asked as a base."""
+    if settings.gate_reviewer == "base":
+        return ServedModel(base_version_id(serving.base), serving.base), settings.few_shot_k
+    return served_model(serving), prompt_k(serving, settings)
+
+
 def compare(
     step: StepBase,
     new: ModelVersion,
@@ -83,7 +91,8 @@ def compare(
 
     voter = step.critic.voter(timeout=timeout)
     if method == "review":
-        shots = prompt_k(serving, settings)
+        reviewer, shots = reviewer_of(serving, settings)
+        step.generation.in_work_slot(reviewer)  # a no-op for the serving version, which answered last
 
         def review(question: QuestionIn, sqls: Sequence[str]) -> list[float] | None:
             step.check_stop()  # None (e.g. SQL past the context window): no winner on it

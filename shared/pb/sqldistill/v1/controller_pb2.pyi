@@ -90,7 +90,7 @@ FEEDBACK_VERDICT_RIGHT: FeedbackVerdict
 FEEDBACK_VERDICT_WRONG: FeedbackVerdict
 
 class RunSpec(_message.Message):
-    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs", "train_on_seed", "continuous", "train_batch_size", "judge_timeout_seconds", "evaluate_timeout_seconds", "watch_timeout_seconds", "train_int8_base", "majority_share", "majority_min_votes", "eval_samples", "train_gradient_checkpointing", "train_precision", "constrain", "gate_gold", "gate_samples", "max_attempts", "repair_attempts", "eval_repair", "questions_from", "log_holdout", "min_new_questions", "round_interval_seconds", "generate_precision", "label_review", "label_review_margin", "gate_free_method")
+    __slots__ = ("name", "db_ids", "mode", "base_model", "rounds", "candidates_per_db", "samples_per_question", "complexity_mix", "test_suite", "consistency_samples", "train_method", "train_from_parent", "eval_split", "gate_margin", "seed", "sampling", "questions_per_round", "eval_limit", "train_max_steps", "learning_rate", "few_shot_k", "train_few_shot_k", "accumulate", "max_sql_per_question", "teacher_model", "gate_mode", "gate_alpha", "train_epochs", "train_on_seed", "continuous", "train_batch_size", "judge_timeout_seconds", "evaluate_timeout_seconds", "watch_timeout_seconds", "train_int8_base", "majority_share", "majority_min_votes", "eval_samples", "train_gradient_checkpointing", "train_precision", "constrain", "gate_gold", "gate_samples", "max_attempts", "repair_attempts", "eval_repair", "questions_from", "log_holdout", "min_new_questions", "round_interval_seconds", "generate_precision", "label_review", "label_review_margin", "gate_free_method", "gate_reviewer")
     class ComplexityMixEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -152,6 +152,7 @@ class RunSpec(_message.Message):
     LABEL_REVIEW_FIELD_NUMBER: _ClassVar[int]
     LABEL_REVIEW_MARGIN_FIELD_NUMBER: _ClassVar[int]
     GATE_FREE_METHOD_FIELD_NUMBER: _ClassVar[int]
+    GATE_REVIEWER_FIELD_NUMBER: _ClassVar[int]
     name: str
     db_ids: _containers.RepeatedScalarFieldContainer[str]
     mode: RunMode
@@ -206,7 +207,8 @@ class RunSpec(_message.Message):
     label_review: bool
     label_review_margin: float
     gate_free_method: str
-    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[RunMode, str]] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ..., continuous: _Optional[bool] = ..., train_batch_size: _Optional[int] = ..., judge_timeout_seconds: _Optional[float] = ..., evaluate_timeout_seconds: _Optional[float] = ..., watch_timeout_seconds: _Optional[float] = ..., train_int8_base: _Optional[bool] = ..., majority_share: _Optional[float] = ..., majority_min_votes: _Optional[int] = ..., eval_samples: _Optional[int] = ..., train_gradient_checkpointing: _Optional[bool] = ..., train_precision: _Optional[str] = ..., constrain: _Optional[str] = ..., gate_gold: _Optional[bool] = ..., gate_samples: _Optional[int] = ..., max_attempts: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., eval_repair: _Optional[int] = ..., questions_from: _Optional[str] = ..., log_holdout: _Optional[float] = ..., min_new_questions: _Optional[int] = ..., round_interval_seconds: _Optional[float] = ..., generate_precision: _Optional[str] = ..., label_review: _Optional[bool] = ..., label_review_margin: _Optional[float] = ..., gate_free_method: _Optional[str] = ...) -> None: ...
+    gate_reviewer: str
+    def __init__(self, name: _Optional[str] = ..., db_ids: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[RunMode, str]] = ..., base_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., rounds: _Optional[int] = ..., candidates_per_db: _Optional[int] = ..., samples_per_question: _Optional[int] = ..., complexity_mix: _Optional[_Mapping[str, float]] = ..., test_suite: _Optional[bool] = ..., consistency_samples: _Optional[int] = ..., train_method: _Optional[str] = ..., train_from_parent: _Optional[bool] = ..., eval_split: _Optional[str] = ..., gate_margin: _Optional[float] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., questions_per_round: _Optional[int] = ..., eval_limit: _Optional[int] = ..., train_max_steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., few_shot_k: _Optional[int] = ..., train_few_shot_k: _Optional[int] = ..., accumulate: _Optional[bool] = ..., max_sql_per_question: _Optional[int] = ..., teacher_model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., gate_mode: _Optional[str] = ..., gate_alpha: _Optional[float] = ..., train_epochs: _Optional[int] = ..., train_on_seed: _Optional[bool] = ..., continuous: _Optional[bool] = ..., train_batch_size: _Optional[int] = ..., judge_timeout_seconds: _Optional[float] = ..., evaluate_timeout_seconds: _Optional[float] = ..., watch_timeout_seconds: _Optional[float] = ..., train_int8_base: _Optional[bool] = ..., majority_share: _Optional[float] = ..., majority_min_votes: _Optional[int] = ..., eval_samples: _Optional[int] = ..., train_gradient_checkpointing: _Optional[bool] = ..., train_precision: _Optional[str] = ..., constrain: _Optional[str] = ..., gate_gold: _Optional[bool] = ..., gate_samples: _Optional[int] = ..., max_attempts: _Optional[int] = ..., repair_attempts: _Optional[int] = ..., eval_repair: _Optional[int] = ..., questions_from: _Optional[str] = ..., log_holdout: _Optional[float] = ..., min_new_questions: _Optional[int] = ..., round_interval_seconds: _Optional[float] = ..., generate_precision: _Optional[str] = ..., label_review: _Optional[bool] = ..., label_review_margin: _Optional[float] = ..., gate_free_method: _Optional[str] = ..., gate_reviewer: _Optional[str] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
     __slots__ = ("spec",)
@@ -302,7 +304,7 @@ class Round(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., number: _Optional[int] = ..., step: _Optional[_Union[Step, str]] = ..., outcome: _Optional[_Union[RoundOutcome, str]] = ..., generated: _Optional[int] = ..., kept: _Optional[int] = ..., model_version: _Optional[str] = ..., accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., serving_accuracy: _Optional[_Union[_common_pb2.Accuracy, _Mapping]] = ..., comparison: _Optional[_Union[Comparison, _Mapping]] = ..., generate_precision: _Optional[str] = ...) -> None: ...
 
 class Comparison(_message.Message):
-    __slots__ = ("questions", "wins", "losses", "difference", "difference_low", "difference_high", "p_value", "detectable_difference", "gold_free", "gate_questions", "pseudo_labelled", "new_executes", "serving_executes", "gate_free_method", "reviewed")
+    __slots__ = ("questions", "wins", "losses", "difference", "difference_low", "difference_high", "p_value", "detectable_difference", "gold_free", "gate_questions", "pseudo_labelled", "new_executes", "serving_executes", "gate_free_method", "reviewed", "gate_reviewer")
     QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     WINS_FIELD_NUMBER: _ClassVar[int]
     LOSSES_FIELD_NUMBER: _ClassVar[int]
@@ -318,6 +320,7 @@ class Comparison(_message.Message):
     SERVING_EXECUTES_FIELD_NUMBER: _ClassVar[int]
     GATE_FREE_METHOD_FIELD_NUMBER: _ClassVar[int]
     REVIEWED_FIELD_NUMBER: _ClassVar[int]
+    GATE_REVIEWER_FIELD_NUMBER: _ClassVar[int]
     questions: int
     wins: int
     losses: int
@@ -333,7 +336,8 @@ class Comparison(_message.Message):
     serving_executes: float
     gate_free_method: str
     reviewed: int
-    def __init__(self, questions: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., difference: _Optional[float] = ..., difference_low: _Optional[float] = ..., difference_high: _Optional[float] = ..., p_value: _Optional[float] = ..., detectable_difference: _Optional[float] = ..., gold_free: _Optional[bool] = ..., gate_questions: _Optional[int] = ..., pseudo_labelled: _Optional[int] = ..., new_executes: _Optional[float] = ..., serving_executes: _Optional[float] = ..., gate_free_method: _Optional[str] = ..., reviewed: _Optional[int] = ...) -> None: ...
+    gate_reviewer: str
+    def __init__(self, questions: _Optional[int] = ..., wins: _Optional[int] = ..., losses: _Optional[int] = ..., difference: _Optional[float] = ..., difference_low: _Optional[float] = ..., difference_high: _Optional[float] = ..., p_value: _Optional[float] = ..., detectable_difference: _Optional[float] = ..., gold_free: _Optional[bool] = ..., gate_questions: _Optional[int] = ..., pseudo_labelled: _Optional[int] = ..., new_executes: _Optional[float] = ..., serving_executes: _Optional[float] = ..., gate_free_method: _Optional[str] = ..., reviewed: _Optional[int] = ..., gate_reviewer: _Optional[str] = ...) -> None: ...
 
 class ListRoundsResponse(_message.Message):
     __slots__ = ("rounds",)
