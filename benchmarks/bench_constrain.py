@@ -27,7 +27,8 @@ from services.critic.sandbox_pool import SandboxPool
 from services.generation.backends import ModelSpec, Sampling
 from services.generation.logic import Generator
 from services.generation.requests import QuestionIn
-from services.generation.sql_grammar import CONSTRAIN_MODES, sql_grammar_lark
+from services.generation.sql_grammar import CONSTRAIN_MODES
+from services.generation.sql_grammar_lark import sql_grammar_lark
 from services.generation.transformers_backend import TransformersBackend
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue

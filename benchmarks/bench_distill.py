@@ -4,7 +4,7 @@ SQL used only by the critic) and self-instruct (no gold anywhere in the loop) - 
 bundled held-out questions. Per round it prints generated, kept, training-set size, minutes per step,
 EX with its 95% interval, wins/losses against the base (paired, same questions), and the gate's
 decision. Each mode runs in its own home (its own store), so the modes do not share a lineage.
-Past 300 lines: one script, whose parts (spec, stack, report) make sense only together.
+Figures read back from a run's store: benchmarks/run_figures.py.
 
     python -m benchmarks.bench_distill [--modes labelled,self_instruct] [--rounds 3] [--spec FILE]
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
@@ -23,20 +22,18 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from benchmarks.run_figures import generation_parts, kept_questions, majorities, step_minutes
 from cli.local_stack import LocalStack
-from services.critic.matching import order_matters, results_match
 from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path
 from shared.catalogue import Catalogue
 from shared.config import REPO_ROOT, load_config
-from shared.event_kinds import EventKind
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc
 from shared.pbconvert import enum_text
 from shared.run_spec import build_run_spec
-from shared.schema import open_readonly
 from shared.stats import compare_paired, wilson_interval
-from shared.store import Candidate, Evaluation, Event, ModelVersion, Round, Run, Store, Verdict
+from shared.store import Evaluation, Event, ModelVersion, Round, Run, Store
 
 SPEC = Path(__file__).with_name("distill.yaml")
 STEPS = ("GENERATE", "JUDGE", "TRAIN", "EVALUATE")
@@ -57,104 +54,6 @@ def _wait(stub: Any, run_id: str) -> controller_pb2.Run:
         if enum_text(controller_pb2.RunState, run.state) in ("completed", "failed", "stopped"):
             return run
         time.sleep(10)
-
-
-def _minutes(events: list[Event]) -> dict[int, dict[str, float]]:
-    """Minutes per step per round, from the step_started events' times."""
-    out: dict[int, dict[str, float]] = {}
-    starts = sorted((e.created_at, e.round, e.step) for e in events if e.kind == EventKind.STEP_STARTED)
-    for (at, number, step), following in zip(starts, starts[1:] + [(None, None, None)], strict=True):
-        end = following[0] or at
-        out.setdefault(number, {})[step] = (end - at).total_seconds() / 60
-    return out
-
-
-def _generation_parts(events: list[Event]) -> dict[int, dict[str, float]]:
-    """Where self-instruct generation minutes went (pair writing, re-answers), and the pairs dropped
-    as near-duplicates before re-answering, from the task_done events' figures."""
-    out: dict[int, dict[str, float]] = {}
-    for e in events:
-        if e.kind == EventKind.TASK_DONE and (e.figures or {}).get("pair_seconds") is not None:
-            row = out.setdefault(e.round, {})
-            for key in (
-                "pair_seconds",
-                "reanswer_seconds",
-                "pairs",
-                "near_duplicates",
-            ):
-                row[key] = round(row.get(key, 0) + (e.figures.get(key) or 0), 1)
-    return out
-
-
-def label_outcomes(
-    session: Any, catalogue: Catalogue, run_id: str | None = None
-) -> dict[tuple[int, str, str], tuple[float, bool | None]]:
-    """Unlabelled mode, for reports only (the run never saw this): each (round, database, question)
-    a majority labelled - of one run, or of every run in the store - with its winning group's
-    agreement share and whether any kept SQL returns the withheld gold's result (None: no gold)."""
-    gold = {(e.db_id, e.question): e.query for e in catalogue.examples("train")}
-    query = (
-        select(Candidate.round, Candidate.db_id, Candidate.question, Candidate.sql, Verdict.consistency)
-        .join(Verdict, Verdict.candidate_id == Candidate.id)
-        .where(Candidate.source == "unlabelled", Verdict.kept.is_(True))
-    )
-    if run_id is not None:
-        query = query.where(Candidate.run_id == run_id)
-    kept: dict[tuple[int, str, str], tuple[float, list[str]]] = {}
-    for number, db_id, question, sql, share in session.execute(query).all():
-        kept.setdefault((number, db_id, question), (share or 0.0, []))[1].append(sql)
-    out: dict[tuple[int, str, str], tuple[float, bool | None]] = {}
-    for (number, db_id, question), (share, sqls) in kept.items():
-        truth = gold.get((db_id, question), "")
-        right = any(_same_result(catalogue.path(db_id), truth, sql) for sql in sqls) if truth else None
-        out[(number, db_id, question)] = (share, right)
-    return out
-
-
-def _majorities(session: Any, run_id: str, catalogue: Catalogue) -> dict[int, dict[str, int]]:
-    """Unlabelled mode, for the report only: per round, the questions asked, those a majority
-    labelled, and how many of those labels match the withheld gold SQL (label_outcomes)."""
-    asked = session.execute(
-        select(Candidate.round, Candidate.db_id, Candidate.question)
-        .where(Candidate.run_id == run_id, Candidate.source == "unlabelled")
-        .distinct()
-    ).all()
-    out: dict[int, dict[str, int]] = {}
-    for number, _db_id, _question in asked:
-        out.setdefault(number, {"asked": 0, "labelled": 0, "labels_right": 0})["asked"] += 1
-    for (number, _db_id, _question), (_share, right) in label_outcomes(session, catalogue, run_id).items():
-        out[number]["labelled"] += 1
-        out[number]["labels_right"] += bool(right)
-    return out
-
-
-def _kept_questions(session: Any, run_id: str) -> dict[int, int]:
-    """Per round: distinct (database, question) with at least one kept candidate - what training
-    gains, whatever the number of SQL kept per question."""
-    rows = session.execute(
-        select(Candidate.round, Candidate.db_id, Candidate.question)
-        .join(Verdict, Verdict.candidate_id == Candidate.id)
-        .where(Candidate.run_id == run_id, Verdict.kept.is_(True))
-        .distinct()
-    ).all()
-    out: dict[int, int] = {}
-    for number, _db_id, _question in rows:
-        out[number] = out.get(number, 0) + 1
-    return out
-
-
-def _same_result(path: Path, gold: str, sql: str) -> bool:
-    connection = open_readonly(path)
-    started = time.monotonic()
-    connection.set_progress_handler(lambda: int(time.monotonic() - started > 10), 10_000)
-    try:
-        return results_match(
-            connection.execute(gold).fetchall(), connection.execute(sql).fetchall(), order_matters(gold)
-        )
-    except sqlite3.Error:
-        return False
-    finally:
-        connection.close()
 
 
 def _metric(evaluation: Evaluation) -> dict[str, bool]:
@@ -253,13 +152,13 @@ def measure_mode(
         versions = {v.version: v for v in s.scalars(select(ModelVersion))}
         base = next(v for v in versions.values() if not v.artifact_path)
         base_eval = evaluations.get(base.version)
-        minutes = _minutes(events)
-        generation_parts = _generation_parts(events)
-        kept_questions = _kept_questions(s, run_row.id)
+        minutes = step_minutes(events)
+        parts = generation_parts(events)
+        kept = kept_questions(s, run_row.id)
         labels = {}
         if mode == "unlabelled":  # the only mode whose labels come from majorities
             try:
-                labels = _majorities(
+                labels = majorities(
                     s, run_row.id, Catalogue.load(config.dataset or bundled_dataset_path(config))
                 )
             except Exception as exc:  # noqa: BLE001 - a report-only figure never loses the run's table
@@ -271,7 +170,7 @@ def measure_mode(
                 "round": rnd.number,
                 "generated": rnd.figures.get("generated", 0),
                 "kept": rnd.figures.get("kept", 0),
-                "questions_kept": kept_questions.get(rnd.number, 0),
+                "questions_kept": kept.get(rnd.number, 0),
                 "dataset_size": rnd.figures.get("dataset_size", 0),
                 "minutes": {k: round(v, 1) for k, v in minutes.get(rnd.number, {}).items() if k in STEPS},
                 "outcome": rnd.outcome,
@@ -279,7 +178,7 @@ def measure_mode(
                 "parent": versions[rnd.model_version].parent if rnd.model_version in versions else None,
                 "generate_precision": rnd.figures.get("generate_precision", ""),
                 **labels.get(rnd.number, {}),
-                **generation_parts.get(rnd.number, {}),
+                **parts.get(rnd.number, {}),
             }
             if evaluation is not None and base_eval is not None:
                 low, high = wilson_interval(round(evaluation.execution * evaluation.total), evaluation.total)

@@ -25,7 +25,8 @@ from typing import Any
 import grpc
 from sqlalchemy import func, select
 
-from benchmarks.bench_distill import SPEC, _same_result, _share_converted_models, label_outcomes, mode_spec
+from benchmarks.bench_distill import SPEC, _share_converted_models, mode_spec
+from benchmarks.run_figures import label_outcomes, same_result
 from cli.local_stack import LocalStack
 from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path
@@ -49,7 +50,7 @@ def _share(*parts: Any) -> float:
 def _feedback(stub: Any, catalogue: Catalogue, example: Any, answer: Any, args: argparse.Namespace) -> str:
     """The simulated person: a correction (the withheld gold) for a share of the wrong answers, a
     right/wrong mark for a share of all; what was given ("" for nothing)."""
-    right = bool(answer.sql) and _same_result(catalogue.path(example.db_id), example.query, answer.sql)
+    right = bool(answer.sql) and same_result(catalogue.path(example.db_id), example.query, answer.sql)
     try:
         if not right and _share("correct", example.question) < args.correct_share:
             stub.Feedback(

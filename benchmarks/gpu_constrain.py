@@ -47,7 +47,7 @@ def run(
     from services.generation.constrain import GrammarEngine, RowGrammar
     from services.generation.decoding import Decoding, decode, end_token_ids
     from services.generation.kv_cache import GrowingCache
-    from services.generation.sql_grammar import sql_grammar_lark
+    from services.generation.sql_grammar_lark import sql_grammar_lark
     from services.generation.static_decoding import COMPILE_AFTER, StaticDecoder
 
     model = build_model(shape, device, dtype).eval()

@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.bench_distill import label_outcomes
+from benchmarks.run_figures import label_outcomes
 from shared.catalogue import Catalogue
 from shared.store import Store
 

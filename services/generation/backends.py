@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from services.generation.sql_grammar import Constraint
+from services.generation.constraint import Constraint
 from shared.sampling import Sampling
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from prometheus_client import Counter as PromCounter
 
 from services.generation.backends import Backend, ModelInfo, ModelSpec, Sampling
+from services.generation.constraint import Constraint
 from services.generation.parsing import parse_pair_completion, parse_sql_completion
 from services.generation.requests import (
     Pair,
@@ -23,7 +24,6 @@ from services.generation.requests import (
     resolve_k,
 )
 from services.generation.slots import SERVING, ModelSlots
-from services.generation.sql_grammar import Constraint
 from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.config import GenerationConfig

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from services.generation.backends import ModelSpec, Sampling
+from services.generation.constraint import Constraint
 from services.generation.parsing import truncate_at_stop
-from services.generation.sql_grammar import Constraint
 from services.generation.tgi_backend import RemoteModel
 from shared.errors import FailedPrecondition, Unavailable
 

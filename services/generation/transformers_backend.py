@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from services.generation.backends import ModelInfo, ModelSpec
+from services.generation.constraint import Constraint
 from services.generation.int8_model import INT8_KEEP_FP32, CalibrationCache, quantize_int8
 from services.generation.parsing import truncate_at_stop
 from services.generation.placement import gpu_batch_size, resolve_placement
 from services.generation.prefix_cache import PrefixCache
-from services.generation.sql_grammar import Constraint
 from shared import defaults
 from shared.config import GenerationConfig
 from shared.errors import FailedPrecondition

@@ -109,8 +109,8 @@ def test_the_server_receives_and_honours_the_schema_grammar(llama_server):
     import sqlglot
     from sqlglot import exp
 
+    from services.generation.constraint import Constraint
     from services.generation.parsing import parse_sql_completion
-    from services.generation.sql_grammar import Constraint
     from shared.schema import ColumnInfo, DatabaseSchema, TableInfo
 
     columns = ("singer_id", "name", "age")

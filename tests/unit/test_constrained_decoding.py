@@ -15,7 +15,7 @@ import torch
 from services.generation.constrain import GrammarEngine, RowGrammar
 from services.generation.decoding import Decoding, decode, end_token_ids
 from services.generation.kv_cache import GrowingCache
-from services.generation.sql_grammar import sql_grammar_lark
+from services.generation.sql_grammar_lark import sql_grammar_lark
 from services.generation.static_decoding import StaticDecoder
 from shared.schema import ColumnInfo, DatabaseSchema, TableInfo
 from testbed.tiny_models import load_tiny, make_tiny_model

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.generation.sql_grammar import sql_grammar, sql_grammar_lark
+from services.generation.sql_grammar import sql_grammar
+from services.generation.sql_grammar_lark import sql_grammar_lark
 from shared.bundled.build import ensure_built
 from shared.catalogue import Catalogue
 from shared.schema import ColumnInfo

@@ -1,0 +1,26 @@
+"""What a prompt's completions are held to, as backends receive it (services/generation/sql_grammar.py
+writes the GBNF text, sql_grammar_lark.py the Lark text)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.generation.sql_grammar import sql_grammar
+from services.generation.sql_grammar_lark import sql_grammar_lark
+from shared.schema import DatabaseSchema
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What a prompt's completions are held to: a database's grammar at one strength, for one
+    completion layout. Each backend renders it in the form its engine takes."""
+
+    schema: DatabaseSchema
+    mode: str
+    task: str = "sql"
+
+    def gbnf(self) -> str:
+        return sql_grammar(self.schema, self.mode, self.task)
+
+    def lark(self) -> str:
+        return sql_grammar_lark(self.schema, self.mode, self.task)
