@@ -28,9 +28,11 @@ LABEL_REVIEW_MARGIN = 2.0
 # The gold-free gate's judge (review | vote): a pooled vote favours the version whose samples agree
 # with themselves (a DPO version's), a review does not (docs/benchmarks.md, "Gold-free gate calibration")
 GATE_FREE_METHOD = "review"
-# Who reviews in the gold-free gate (serving | base): the serving version judges its own answers
-# against the candidate's; the base model, trained on no run's labels, judges every pair alike.
-GATE_REVIEWER = "serving"
+# Who reviews in the gold-free gate (serving | base): the base model, trained on no run's labels,
+# judges every pair alike, so A over B is B under A. Over 6 versions (30 ordered decisions) it agreed
+# with the gold gate on 27 with no rollout gold calls worse; the serving version as reviewer on 24,
+# with 2 (docs/benchmarks.md, "Gold-free gate calibration").
+GATE_REVIEWER = "base"
 
 # --- training --------------------------------------------------------------------------------------
 TRAIN_METHOD = "lora"

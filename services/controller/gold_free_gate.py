@@ -2,8 +2,8 @@
 questions, and each question is judged without gold in one of two ways (`gate_free_method`).
 
 - review (compare_by_review): the greedy answers settle a question where one runs and the other
-  fails; where both run with different results, a reviewer (the serving version, or the base
-  model: `gate_reviewer`) says which SQL explains the question better, log p(question | SQL). Sampling plays no part, so a version whose
+  fails; where both run with different results, a reviewer (the base model, or the serving
+  version: `gate_reviewer`) says which SQL explains the question better, log p(question | SQL). Sampling plays no part, so a version whose
   samples agree with themselves gains nothing by it.
 - vote (compare_without_gold): both also sample; the critic's vote over the pooled samples of both
   (as many from each) gives a pseudo-label where the pooled majority is clear (the run's own

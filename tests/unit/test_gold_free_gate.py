@@ -94,6 +94,11 @@ def test_by_review_only_different_results_are_reviewed_and_an_answer_that_runs_b
     assert unscored.candidate["1"] and unscored.serving["1"]  # no scores: neither wins on it
     neither = compare_by_review(Q[:1], [answer(BROKEN)], [answer("")], text_vote, text_score, review)
     assert (neither.candidate, neither.serving) == ({"0": False}, {"0": False})
+    swapped = compare_by_review(questions, serving, candidate, text_vote, text_score, review)
+    assert (swapped.candidate, swapped.serving) == (
+        result.serving,
+        result.candidate,
+    )  # one reviewer: mirrored
 
 
 def test_the_calibration_counts_agreement_wrong_rollouts_and_how_the_differences_track():

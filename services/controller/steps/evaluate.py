@@ -207,7 +207,7 @@ class Evaluate(StepBase):
         examples: list[Example],
     ) -> StepResult:
         """The gate without gold (steps/gold_free.py): by review, the questions where the versions'
-        answers differ, judged by the serving version; by vote, pseudo-EX on the questions whose
+        answers differ, judged by the reviewer (gate_reviewer); by vote, pseudo-EX on the questions whose
         pooled samples agree. Beside either, the share of each version's answers that execute."""
         backend = self.generation.describe()
         method = gold_free.method_of(settings, backend)

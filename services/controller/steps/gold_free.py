@@ -1,6 +1,6 @@
 """EVALUATE without gold SQL: both versions answer the held-out questions from the work slot (each
 with its own prompt), and services/controller/gold_free_gate.py compares them - by review (greedy
-answers; the serving version, or the base model, reviews where their results differ) or by vote (also `gate_samples`
+answers; the base model, or the serving version, reviews where their results differ) or by vote (also `gate_samples`
 samples each, pooled into pseudo-labels) - with the critic's vote and scoring. No gold SQL is read:
 a held-out split with it is asked exactly as one without."""
 
