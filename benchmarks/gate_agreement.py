@@ -1,6 +1,6 @@
 """Both gates on one pair of versions: the gold gate (EX against the split's gold SQL) and the
 gold-free gate (services/controller/gold_free_gate.py) by vote - pseudo-labels from the two
-versions' pooled samples - and by review - the serving version judges where their answers differ -
+versions' pooled samples - and by review - the serving version (or a fixed reviewer) judges where their answers differ -
 on the same held-out questions, in process. Run it over the (candidate, serving) pairs of a bench
 run's rounds (or benchmarks/gate_calibration.py over many versions) to calibrate the gold-free gate:
 how often it decides as the gold gate does, how its differences track EX's, and whether it would
