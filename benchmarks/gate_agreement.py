@@ -1,7 +1,8 @@
 """Both gates on one pair of versions: the gold gate (EX against the split's gold SQL) and the
 gold-free gate (services/controller/gold_free_gate.py) by vote - pseudo-labels from the two
-versions' pooled samples - and by review - the serving version (or a fixed reviewer) judges where their answers differ -
-on the same held-out questions, in process. Run it over the (candidate, serving) pairs of a bench
+versions' pooled samples - and by review - the reviewer the product's `gate_reviewer` names (by
+default the serving version's base) judges where their answers differ - on the same held-out
+questions, in process. Run it over the (candidate, serving) pairs of a bench
 run's rounds (or benchmarks/gate_calibration.py over many versions) to calibrate the gold-free gate:
 how often it decides as the gold gate does, how its differences track EX's, and whether it would
 roll out a version gold calls worse. Prints the decisions and writes JSON; asserts nothing.
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from offline.evaluation import open_critic, predictions_for
-from offline.models import resolve_eval_model
+from offline.models import EvalModel, resolve_eval_model, stored_base
 from offline.prediction import answer_examples, critic_voter, generator_writer, load_generator
 from services.controller.gate import decide
 from services.controller.gold_free_gate import Reviewer, compare_by_review, compare_without_gold
@@ -230,17 +231,22 @@ def agreement(
         config=config,
         cache=cache,
     )
-    review = serving_reviewer(serving, catalogue, split, store_url, precision, config)
+    # the reviewer the product's default (gate_reviewer) would use
+    as_base = RunSettings().gate_reviewer == "base"
+    review = serving_reviewer(serving, catalogue, split, store_url, precision, config, base=as_base)
     decided = decide_pair(catalogue, examples, answers[candidate], answers[serving], samples, review)
     return {"candidate": candidate, "serving": serving, "precision": precision, "seconds": seconds} | decided
 
 
 def serving_reviewer(
-    name: str, catalogue: Catalogue, split: str, store_url: str, precision: str, config
+    name: str, catalogue: Catalogue, split: str, store_url: str, precision: str, config, *, base: bool = False
 ) -> Reviewer:
-    """A version, loaded at `precision`, as the gold-free gate's reviewer (by review); it scores
+    """A version, loaded at `precision`, as the gold-free gate's reviewer (by review); with `base`,
+    the base model it was trained from, asked as a base (as `gate_reviewer: base` does). It scores
     each (question, SQL) once, however many pairs ask."""
     model = resolve_eval_model(name, store_url or config.resolved_store_url)
+    if base:
+        model = base_of(model)
     pool = few_shot_pool(catalogue, exclude=split)
     generator = load_generator(
         catalogue, model, config.home / "models", pool, device="cpu", precision=precision
@@ -257,6 +263,21 @@ def serving_reviewer(
         return [scored[(question.db_id, question.question, s)] for s in sqls]
 
     return review
+
+
+def base_of(model: EvalModel) -> EvalModel:
+    """The base model a version was trained from (its adapter dropped; a fully fine-tuned version's
+    recorded base), with the shots a run asks a base with."""
+    k = RunSettings().few_shot_k
+    manifest = Path(model.path) / "manifest.json"
+    if not model.adapter_path and manifest.is_file():
+        return EvalModel(
+            f"base of {model.label}",
+            stored_base(json.loads(manifest.read_text()).get("base_model") or ""),
+            "",
+            k,
+        )
+    return EvalModel(f"base of {model.label}", model.path, "", k)
 
 
 def main() -> None:
