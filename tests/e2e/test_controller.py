@@ -636,6 +636,42 @@ def test_the_gold_free_gate_by_review_rolls_out_the_version_whose_answers_explai
     assert "gold-free gate by review" in notes and judge in notes
 
 
+def test_with_a_trained_version_serving_the_base_reviews_and_keeps_a_worse_candidate_out(
+    shared_stack, own_base
+):
+    """Round 2 of a gold-free run: the round-2 adapter (scripted here) answers the held-out questions
+    round 1's adapter solved with `SELECT 1`, as the base does. Both answers run with different
+    results, so they are reviewed - by the base model (no adapter in the review requests), not by
+    the serving round-1 adapter - and the candidate is rejected: round 1's version keeps serving."""
+    script = shared_stack.fake.responder
+
+    def second_round_forgets(prompt: str, parameters: dict) -> str:
+        adapter = parameters.get("adapter_id") or ""
+        if adapter.rstrip("/").endswith("-r2"):
+            parameters = {k: v for k, v in parameters.items() if k != "adapter_id"}  # answers as the base
+        return script(prompt, parameters)
+
+    shared_stack.fake.responder = second_round_forgets
+    try:
+        stub = controller(shared_stack)
+        spec = run_spec(own_base, mode="labelled", rounds=2, gate_gold=False, gate_reviewer="base")
+        before = len(shared_stack.fake.requests)
+        run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+        assert state(wait_for(stub, run.run_id)) == "completed"
+    finally:
+        shared_stack.fake.responder = script
+    rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
+    assert [outcome(r) for r in rounds] == ["rolled_out", "rejected"]
+    second = rounds[1].comparison
+    assert (second.gate_reviewer, second.wins) == ("base", 0) and second.losses == second.reviewed >= 2
+    reviews = [
+        r
+        for r in shared_stack.fake.requests[before:]
+        if (r.get("parameters") or {}).get("decoder_input_details")
+    ]
+    assert reviews and not any((r.get("parameters") or {}).get("adapter_id") for r in reviews)
+
+
 def test_the_gold_free_gate_rolls_out_what_the_pooled_samples_agree_with(shared_stack, own_base, tmp_path):
     """gate_gold false: no held-out SQL is read. The scripted base answers the held-out questions
     wrong greedily but samples the right SQL for the first half (the round-1 adapter answers them
