@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         samples: Annotated[
             int, typer.Option(help="Also sample N answers; the answer is the one most of them agree with.")
         ] = 0,
-        rows: Annotated[int, typer.Option(help="Rows of the result to show.")] = 20,
+        rows: Annotated[int, typer.Option(help="Rows of the result to show.")] = defaults.ANSWER_ROWS,
         repair: Annotated[
             int | None,
             typer.Option(

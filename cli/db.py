@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.connect import ConfigOption
+from shared import defaults
 
 console = Console()
 app = typer.Typer(help="Your own databases: register, snapshot into the sandbox, refresh, remove.")
@@ -67,17 +68,19 @@ def add(
     schema: Annotated[str, typer.Option(help="The source's schema to read (default: its default).")] = "",
     snapshot_rows: Annotated[
         int | None,
-        typer.Option(help="Rows copied per table, plus referenced parents (0 = all). [default: 10000]"),
+        typer.Option(
+            help=f"Rows copied per table, plus referenced parents (0 = all). [default: {defaults.SNAPSHOT_ROWS}]"
+        ),
     ] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Register a source and snapshot it into the sandbox (no password is ever stored)."""
-    from offline.sources import SNAPSHOT_ROWS, add_source
+    from offline.sources import add_source
     from shared.sources.connection import SourceError
 
     try:
         store_url, dataset = _where(config_file)
-        rows = SNAPSHOT_ROWS if snapshot_rows is None else snapshot_rows
+        rows = defaults.SNAPSHOT_ROWS if snapshot_rows is None else snapshot_rows
         with console.status(f"snapshotting {name}..."):
             manifest = add_source(store_url, dataset, name, url, password_env, password_file, schema, rows)
     except (SourceError, OSError) as exc:

@@ -51,7 +51,9 @@ def evaluate(
     limit: Annotated[int, typer.Option(help="With --model: only the first N questions (0 = all).")] = 0,
     shots: Annotated[
         int | None,
-        typer.Option(help="With --model: few-shot examples (default: a version's own prompt, 2 for a base)."),
+        typer.Option(
+            help=f"With --model: few-shot examples (default: a version's own prompt, {defaults.FEW_SHOT_K} for a base)."
+        ),
     ] = None,
     test_suite: Annotated[
         bool, typer.Option(help="Also score test-suite accuracy (builds suites on first use).")
@@ -89,7 +91,7 @@ def evaluate(
             help="With --model: repair attempts - SQL that fails to run is written again with the "
             "database's error, and the repairs vote with the answer (scored as 'EX voted')."
         ),
-    ] = 0,
+    ] = defaults.REPAIR_ATTEMPTS,
     constrain: Annotated[
         str | None,
         typer.Option(
@@ -234,7 +236,7 @@ def _predict_split(
     samples: int = 0,
     temperature: float = defaults.TEMPERATURE,
     seed: int = 0,
-    repair: int = 0,
+    repair: int = defaults.REPAIR_ATTEMPTS,
     workers: int = 2,
 ) -> list[Answer]:
     """A model's greedy answers for examples, with a progress bar; with samples, that many sampled

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shared import defaults
 from shared.catalogue import Catalogue
 from shared.sources.connection import SourceError, SourceRef, check, parse_url
 from shared.sources.snapshot import snapshot_path, take_snapshot
 from shared.store import Source, Store
 
-SNAPSHOT_ROWS = 10_000  # rows copied per table by default (0 = every row)
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 
@@ -53,7 +53,7 @@ def add_source(
     password_env: str = "",
     password_file: str = "",
     schema: str = "",
-    snapshot_rows: int = SNAPSHOT_ROWS,
+    snapshot_rows: int = defaults.SNAPSHOT_ROWS,
 ) -> dict[str, Any]:
     """Register a source and take its first snapshot; the manifest. SourceError says what is wrong."""
     if not NAME.fullmatch(name):

@@ -19,20 +19,9 @@ FEW_SHOT_K = 2  # examples in the base model's prompt (a trained version is aske
 # sampling, Ask; shared/repairing.py). Off: the default 0.5B model repaired none of the 17 failing
 # greedy answers of the bundled held-out set (docs/benchmarks.md, "Repair from the database's error").
 REPAIR_ATTEMPTS = 0
-# Question-only labels: a majority label is withheld when SQL outside the majority explains the
-# question better - log p(question | SQL), by the writer - by more than the margin (nats). On 96
-# questions x 8 samples (0.5B, int8) a 2-nat margin withheld 2 labels, both wrong (precision 0.806 ->
-# 0.829), a 1-nat one also a right label (benchmarks/review_labels.py; docs/benchmarks.md).
-LABEL_REVIEW = True
-LABEL_REVIEW_MARGIN = 2.0
-# The gold-free gate's judge (review | vote): a pooled vote favours the version whose samples agree
-# with themselves (a DPO version's), a review does not (docs/benchmarks.md, "Gold-free gate calibration")
-GATE_FREE_METHOD = "review"
-# Who reviews in the gold-free gate (serving | base): the base model, trained on no run's labels,
-# judges every pair alike, so A over B is B under A. Over 6 versions (30 ordered decisions) it agreed
-# with the gold gate on 27 with no rollout gold calls worse; the serving version as reviewer on 24,
-# with 2 (docs/benchmarks.md, "Gold-free gate calibration").
-GATE_REVIEWER = "base"
+
+SNAPSHOT_ROWS = 10_000  # a source database's rows copied per table into its snapshot (0 = every row)
+ANSWER_ROWS = 20  # rows of an answer's result that Ask returns and `sqldistill ask` shows
 
 # --- training --------------------------------------------------------------------------------------
 TRAIN_METHOD = "lora"
@@ -47,9 +36,6 @@ MAX_RESULT_ROWS = 10_000  # rows a query may return before its result counts as 
 
 # --- generation ------------------------------------------------------------------------------------
 GENERATION_PRECISION = "auto"  # bf16 on a GPU, fp32 on a CPU (int8 when asked)
-GENERATE_PRECISION = (
-    "auto"  # a run's GENERATE sampling: int8 on a CPU (as good labels, 1.45x as many a minute)
-)
 # off | identifiers | full: the database's grammar where SQL is written (services/generation/sql_grammar.py)
 CONSTRAIN = "off"
 

@@ -88,11 +88,14 @@ def set_fields(message: Any, names: Sequence[str]) -> dict[str, Any]:
 def sampling_fields(message: common_pb2.SamplingParams) -> dict[str, Any]:
     """The run-level sampling fields a message carries, decided once for every reader (a run's
     settings, generation's requests): the temperature when it was sent (0 = greedy), top_p and
-    max_new_tokens when nonzero (their zero means "the default")."""
+    max_new_tokens when nonzero (their zero means "the default"). The floats are read back as the
+    decimals that were sent: the message holds 32 bits, so 0.7 arrives as 0.699999988."""
     values: dict[str, Any] = {"temperature": message.temperature} if message.HasField("temperature") else {}
-    values.update(
-        {name: getattr(message, name) for name in ("top_p", "max_new_tokens") if getattr(message, name)}
-    )
+    if message.top_p:
+        values["top_p"] = message.top_p
+    values = {name: float(f"{value:.7g}") for name, value in values.items()}  # float32's digits
+    if message.max_new_tokens:
+        values["max_new_tokens"] = message.max_new_tokens
     return values
 
 

@@ -34,7 +34,6 @@ from shared.pb import controller_pb2, critic_pb2
 from shared.pbconvert import enum_text
 from shared.store import AskedQuestion, ModelVersion, Run
 
-DEFAULT_ANSWER_ROWS = 20
 MAX_ANSWER_ROWS = 1_000
 ASK_SEED = 0  # the same question asked twice gets the same samples
 REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -142,14 +141,14 @@ class Asker:
             ran = self.critic.execute(request.db_id, sql)
             answer.status, answer.error = ran.status, ran.error
             answer.result.columns.extend(ran.result.columns)
-            answer.result.rows.extend(ran.result.rows[: request.max_rows or DEFAULT_ANSWER_ROWS])
+            answer.result.rows.extend(ran.result.rows[: request.max_rows or defaults.ANSWER_ROWS])
             answer.result.truncated = ran.result.truncated or len(ran.result.rows) > len(answer.result.rows)
             answer.row_count = len(ran.result.rows)
             if answered.vote is None:  # one ballot: it agrees with itself if it executed
                 ok = ran.status == critic_pb2.EXECUTION_STATUS_OK
                 answer.agreement_votes = answer.executable = int(ok)
         if source is not None:
-            answer_on_source(source, answer, request.max_rows or DEFAULT_ANSWER_ROWS)
+            answer_on_source(source, answer, request.max_rows or defaults.ANSWER_ROWS)
         answer.elapsed_ms = (time.monotonic() - started) * 1000
         ASKS.labels(db_id=request.db_id, status=enum_text(critic_pb2.ExecutionStatus, answer.status)).inc()
         if self.ctx.record_asks:

@@ -19,6 +19,25 @@ GATE_FREE_METHODS = ("review", "vote")
 GATE_REVIEWERS = ("serving", "base")
 QUESTION_SOURCES = ("split", "log")
 
+# Defaults only a run applies, with the measurements behind them (docs/benchmarks.md).
+GENERATE_PRECISION = (
+    "auto"  # a run's GENERATE sampling: int8 on a CPU (as good labels, 1.45x as many a minute)
+)
+# Question-only labels: a majority label is withheld when SQL outside the majority explains the
+# question better - log p(question | SQL), by the writer - by more than the margin (nats). On 96
+# questions x 8 samples (0.5B, int8) a 2-nat margin withheld 2 labels, both wrong (precision 0.806 ->
+# 0.829), a 1-nat one also a right label (benchmarks/review_labels.py; docs/benchmarks.md).
+LABEL_REVIEW = True
+LABEL_REVIEW_MARGIN = 2.0
+# The gold-free gate's judge (review | vote): a pooled vote favours the version whose samples agree
+# with themselves (a DPO version's), a review does not (docs/benchmarks.md, "Gold-free gate calibration")
+GATE_FREE_METHOD = "review"
+# Who reviews in the gold-free gate (serving | base): the base model, trained on no run's labels,
+# judges every pair alike, so A over B is B under A. Over 6 versions (30 ordered decisions) it agreed
+# with the gold gate on 27 with no rollout gold calls worse; the serving version as reviewer on 24,
+# with 2 (docs/benchmarks.md, "Gold-free gate calibration").
+GATE_REVIEWER = "base"
+
 
 # RunSpec fields that are not plain scalars of the same name.
 _COLLECTIONS = ("db_ids", "complexity_mix")  # repeated / map: empty = the default
@@ -60,15 +79,15 @@ class RunSettings:
     accumulate: bool = True  # round r trains on the kept pairs of rounds 1..r
     max_sql_per_question: int = 2  # distinct kept SQL per question in a training set
     teacher_model: str = ""  # "" = the serving version writes the candidates
-    generate_precision: str = defaults.GENERATE_PRECISION  # GENERATE's sampling only ("" = the service's)
-    label_review: bool = defaults.LABEL_REVIEW  # question-only: withhold labels a losing SQL explains better
-    label_review_margin: float = defaults.LABEL_REVIEW_MARGIN  # nats
+    generate_precision: str = GENERATE_PRECISION  # GENERATE's sampling only ("" = the service's)
+    label_review: bool = LABEL_REVIEW  # question-only: withhold labels a losing SQL explains better
+    label_review_margin: float = LABEL_REVIEW_MARGIN  # nats
     gate_mode: str = "margin"  # margin | significant
     gate_alpha: float = 0.05
     gate_gold: bool = True  # gate on the held-out gold; without it (or False): the gold-free gate
     gate_samples: int = 4  # gold-free gate by vote: samples per version per held-out question, pooled
-    gate_free_method: str = defaults.GATE_FREE_METHOD  # review | vote
-    gate_reviewer: str = defaults.GATE_REVIEWER  # by review: serving | base
+    gate_free_method: str = GATE_FREE_METHOD  # review | vote
+    gate_reviewer: str = GATE_REVIEWER  # by review: serving | base
     max_attempts: int = 3  # unlabelled: rounds a question is asked without a majority (0 = no limit)
     repair_attempts: int = (
         defaults.REPAIR_ATTEMPTS

@@ -138,7 +138,7 @@ class Generator:
         n: int,
         hardness: str = "",
         few_shot_k: int | None = None,
-        sampling: Sampling = Sampling(temperature=defaults.PAIR_TEMPERATURE, top_p=defaults.TOP_P),
+        sampling: Sampling = Sampling(temperature=defaults.PAIR_TEMPERATURE),  # as a request without sampling
         slot: str = SERVING,
         focuses: Sequence[tuple[str, ...]] = (),
         row_levels: Sequence[str] = (),

@@ -142,7 +142,7 @@ def test_the_reviewer_is_the_serving_version_or_the_base_it_was_trained_from():
         artifact_path="/versions/abc-r2",
         hyperparameters={"method": "lora", "prompt": {"few_shot_k": 0}},
     )
-    own, own_shots = reviewer_of(trained, RunSettings(few_shot_k=3))
+    own, own_shots = reviewer_of(trained, RunSettings(few_shot_k=3, gate_reviewer="serving"))
     assert own == ServedModel("abc-r2", "/models/coder", "/versions/abc-r2") and own_shots == 0
     base, base_shots = reviewer_of(trained, RunSettings(few_shot_k=3, gate_reviewer="base"))
     assert base == ServedModel(base_version_id("/models/coder"), "/models/coder", "") and base_shots == 3

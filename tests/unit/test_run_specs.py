@@ -33,7 +33,7 @@ def test_shipped_specs_are_valid_and_use_the_recipe(path, mode):
     settings = RunSettings.from_message(spec)
     assert settings.few_shot_k == 2 and settings.train_few_shot_k == 0
     assert settings.accumulate and not settings.train_from_parent and settings.test_suite
-    assert settings.temperature == pytest.approx(0.7)
+    assert (settings.temperature, settings.top_p) == (0.7, 0.95)  # the decimals written, not float32's
     assert settings.samples_per_question == (8 if "unlabelled" in (mode, settings.mode) else 4)
     if mode:  # the labelled demo re-answers nothing; the bench's self-instruct mode re-answers 4 times
         assert settings.consistency_samples == (4 if mode == "self_instruct" else 2)
@@ -200,3 +200,9 @@ def test_every_run_flag_has_help_from_its_fields_own_description():
     }
     assert all(flags.values()), [n for n, h in flags.items() if not h]
     assert flags["majority_share"].startswith(helps["majority_share"])
+
+
+def test_the_default_settings_survive_the_message_unchanged():
+    """RunSpec carries temperature and top_p as 32-bit floats; read back they are the decimals that
+    were sent, so a spec that states the defaults outright runs on exactly the defaults."""
+    assert RunSettings.from_message(RunSettings().to_message()) == RunSettings()
