@@ -28,6 +28,9 @@ TRAIN_METHOD = "lora"
 TRAIN_EPOCHS = 1
 TRAIN_BATCH_SIZE = 4  # per-device micro-batch
 LEARNING_RATE = 2e-4  # what a run's learning_rate 0 means
+# Tokens in one training row, prompt and SQL: the trainer cuts longer prompts from the left, so
+# training rows are rendered to fit (shared/training_data.training_prompt).
+TRAIN_MAX_TOKENS = 1024
 TRAIN_PRECISION = "auto"  # bf16 matmuls on a GPU that has them, else fp32
 
 # --- critic ----------------------------------------------------------------------------------------
@@ -43,7 +46,8 @@ CONSTRAIN = "off"
 DEFAULT_MODEL_ALIAS = "default"  # what a run's empty base_model means: the packaged default model
 
 # --- prompts ---------------------------------------------------------------------------------------
-# A question's prompt shows the whole schema up to this many estimated tokens (characters / 3.5);
-# past it, the tables most relevant to the question and those joining them (shared/schema_pruning.py).
-# The same rule builds training rows and inference prompts; a version's manifest records it.
+# A question's prompt shows the whole schema up to this many estimated tokens (shared/schema_pruning.
+# estimated_tokens); past it, the tables most relevant to the question and those joining them. The
+# same rule builds inference prompts and training rows (which also fit TRAIN_MAX_TOKENS); a version's
+# manifest records it.
 SCHEMA_TOKEN_BUDGET = 6000

@@ -95,12 +95,20 @@ def few_shot_pool(catalogue: Catalogue, exclude: str = "") -> list[Example]:
 
 
 def _shown(
-    catalogue: Catalogue, pool: Sequence[Example], db_id: str, question: str, k: int, schema_budget: int
+    catalogue: Catalogue,
+    pool: Sequence[Example],
+    db_id: str,
+    question: str,
+    k: int,
+    schema_budget: int,
+    keep_tables: Sequence[str] = (),
 ) -> tuple[list[Shot], str]:
     """What a question's prompt shows: its examples (chosen per database) and its schema text (pruned
-    to the question's tables past `schema_budget`). The SQL prompt and the review prompt share it."""
+    to the question's tables past `schema_budget`, `keep_tables` first). The SQL prompt and the
+    review prompt share it."""
     shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
-    return shots, schema_for_prompt(prune_schema(catalogue.schema(db_id), question, schema_budget))
+    schema = prune_schema(catalogue.schema(db_id), question, schema_budget, keep=keep_tables)
+    return shots, schema_for_prompt(schema)
 
 
 def question_prompt(
@@ -112,14 +120,16 @@ def question_prompt(
     evidence: str = "",
     repair: Repair | None = None,
     schema_budget: int = defaults.SCHEMA_TOKEN_BUDGET,
+    keep_tables: Sequence[str] = (),
 ) -> str:
     """The text-to-SQL prompt for one question, byte for byte what training rows hold and what
     inference sends. Examples are chosen per database (keyed by db_id, not by the question or the
     sampling seed): prompts on one database share everything up to the question, which the backend
     prefills once per batch. With `repair`, the same prompt shows a failing attempt and its error.
     A schema past `schema_budget` estimated tokens shows the question's tables (schema_pruning):
-    its prompts then share only the examples, since the schema shown depends on the question."""
-    shots, schema_text = _shown(catalogue, pool, db_id, question, k, schema_budget)
+    its prompts then share only the examples, since the schema shown depends on the question
+    (`keep_tables` first: a training row's prompt shows the tables its SQL reads)."""
+    shots, schema_text = _shown(catalogue, pool, db_id, question, k, schema_budget, keep_tables)
     return sql_prompt(db_id, schema_text, question, shots, evidence, repair)
 
 

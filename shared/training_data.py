@@ -14,7 +14,8 @@ from pathlib import Path
 from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.fewshot import few_shot_pool, question_prompt
-from shared.prompts import REPAIR_TEMPLATE, SQL_TEMPLATE, sql_completion
+from shared.prompts import REPAIR_TEMPLATE, SQL_TEMPLATE, schema_for_prompt, sql_completion, tables_of
+from shared.schema_pruning import REAL_TOKENS_PER_ESTIMATE, estimated_tokens, prune_schema
 
 
 @dataclass(frozen=True)
@@ -44,18 +45,47 @@ def file_hash(path: Path | str) -> str:
     return digest.hexdigest()
 
 
+def training_prompt(
+    catalogue: Catalogue,
+    pool: Sequence[Example],
+    db_id: str,
+    question: str,
+    few_shot_k: int,
+    evidence: str,
+    sqls: Sequence[str],
+) -> str:
+    """The prompt inference writes for the question, when it fits a training row beside its SQL
+    (defaults.TRAIN_MAX_TOKENS; the estimate of both taken at its worst). Past that the trainer would
+    cut it from the left, mid-schema; so the schema is pruned instead, to the tables the SQL reads,
+    the joins between them and what else fits - the form a pruned inference prompt has."""
+    prompt = question_prompt(catalogue, pool, db_id, question, few_shot_k, evidence)
+    completion = max((estimated_tokens(sql_completion(sql)) for sql in sqls), default=0)
+    room = int(defaults.TRAIN_MAX_TOKENS / REAL_TOKENS_PER_ESTIMATE) - completion
+    size = estimated_tokens(prompt)
+    if size <= room:
+        return prompt
+    shown = prune_schema(catalogue.schema(db_id), question, defaults.SCHEMA_TOKEN_BUDGET)
+    budget = max(1, room - (size - estimated_tokens(schema_for_prompt(shown))))
+    tables = [t for sql in sqls for t in tables_of(sql)]
+    return question_prompt(
+        catalogue, pool, db_id, question, few_shot_k, evidence, schema_budget=budget, keep_tables=tables
+    )
+
+
 def render_rows(
     pairs: Iterable[TrainingPair],
     catalogue: Catalogue,
     few_shot_k: int,
     pool: Sequence[Example] | None = None,
 ) -> list[dict[str, str]]:
-    """One row per pair: the exact prompt inference will see (same pool, same selection), and the
-    completion to learn."""
+    """One row per pair: the exact prompt inference will see (same pool, same selection; its schema
+    pruned where it would not fit the row: training_prompt), and the completion to learn."""
     pool = few_shot_pool(catalogue) if pool is None else pool
     rows = []
     for pair in pairs:
-        prompt = question_prompt(catalogue, pool, pair.db_id, pair.question, few_shot_k, pair.evidence)
+        prompt = training_prompt(
+            catalogue, pool, pair.db_id, pair.question, few_shot_k, pair.evidence, [pair.sql]
+        )
         rows.append(
             {
                 "db_id": pair.db_id,
@@ -82,7 +112,15 @@ def render_preferences(
         {
             "db_id": pair.db_id,
             "question": pair.question,
-            "prompt": question_prompt(catalogue, pool, pair.db_id, pair.question, few_shot_k, pair.evidence),
+            "prompt": training_prompt(
+                catalogue,
+                pool,
+                pair.db_id,
+                pair.question,
+                few_shot_k,
+                pair.evidence,
+                [pair.chosen],  # as the supervised row of the question shows it
+            ),
             "chosen": sql_completion(pair.chosen),
             "rejected": sql_completion(pair.rejected),
             "template": SQL_TEMPLATE,

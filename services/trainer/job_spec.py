@@ -32,7 +32,7 @@ class TrainingParams:
     max_steps: int = 0  # 0 = from epochs
     batch_size: int = defaults.TRAIN_BATCH_SIZE
     gradient_accumulation: int = 1
-    max_length: int = 1024
+    max_length: int = defaults.TRAIN_MAX_TOKENS
     seed: int = 0
     length_grouped: bool = True
     # A micro-batch's rows end to end, no padding (collate_packed). Off by default: without varlen

@@ -75,3 +75,50 @@ def test_words_and_literals():
         "paris",
         "5000",  # numbers
     }
+
+
+def test_tables_to_keep_come_first_with_the_joins_between_them():
+    """A training row's SQL reads `warehouse` and `stadium`, which the question's words do not name:
+    kept whatever the budget, with nothing between them to join (no foreign key links them)."""
+    kept = prune_schema(_schema(), "How many singers are there?", 1, keep=("Warehouse", "stadium", "nope"))
+    assert [t.name for t in kept.tables] == ["stadium", "warehouse"]  # schema order; unknown names ignored
+    joined = prune_schema(_schema(), "List every ledger.", 1, keep=("singer", "concert"))
+    assert {"singer", "concert", "singer_in_concert"} <= {t.name for t in joined.tables}
+
+
+def test_a_training_row_fits_the_trainer_without_being_cut_mid_schema(tmp_path):
+    """A database whose prompt would pass the trainer's row (defaults.TRAIN_MAX_TOKENS, estimated at
+    its worst) trains on a prompt pruned to its SQL's tables; a small one on exactly the prompt
+    inference writes. The trainer never has to cut a prompt from the left."""
+    import sqlite3
+
+    from shared import defaults
+    from shared.catalogue import Catalogue
+    from shared.fewshot import question_prompt
+    from shared.schema_pruning import REAL_TOKENS_PER_ESTIMATE
+    from shared.training_data import PreferencePair, TrainingPair, render_preferences, render_rows
+
+    with sqlite3.connect(tmp_path / "big.sqlite") as db:
+        for i in range(80):
+            db.execute(
+                f"CREATE TABLE ledger_{i} (entry_id INTEGER PRIMARY KEY, amount REAL, posted_on TEXT, memo TEXT)"
+            )
+        db.execute("CREATE TABLE warehouse (warehouse_id INTEGER PRIMARY KEY, city TEXT)")
+    with sqlite3.connect(tmp_path / "small.sqlite") as db:
+        db.execute("CREATE TABLE book (book_id INTEGER PRIMARY KEY, title TEXT)")
+    catalogue = Catalogue.load(tmp_path)
+    question = "Where is inventory stored?"  # names no table: only its SQL says which
+    sql = "SELECT city FROM warehouse"
+    assert estimated_tokens(question_prompt(catalogue, [], "big", question, 0)) > 1000  # would be cut
+    (big,) = render_rows([TrainingPair("big", question, sql)], catalogue, 0, pool=[])
+    assert "CREATE TABLE warehouse" in big["prompt"] and big["prompt"].count("CREATE TABLE") < 81
+    written = estimated_tokens(big["prompt"]) + estimated_tokens(big["completion"])
+    assert written * REAL_TOKENS_PER_ESTIMATE <= defaults.TRAIN_MAX_TOKENS
+    (preference,) = render_preferences(
+        [PreferencePair("big", question, sql, "SELECT memo FROM ledger_3")], catalogue, 0, pool=[]
+    )
+    assert preference["prompt"] == big["prompt"]  # the supervised row's prompt
+    (small,) = render_rows(
+        [TrainingPair("small", "List titles.", "SELECT title FROM book")], catalogue, 0, pool=[]
+    )
+    assert small["prompt"] == question_prompt(catalogue, [], "small", "List titles.", 0)
