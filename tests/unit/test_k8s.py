@@ -166,6 +166,21 @@ def test_gpu_only_where_the_overlay_says():
     assert env["SQLDISTILL_GENERATION__BACKEND"] == "transformers"
 
 
+def test_tgi_takes_the_longest_prompt_the_schema_budget_allows():
+    """The prompt's schema may hold SCHEMA_TOKEN_BUDGET estimated tokens (real ones up to
+    REAL_TOKENS_PER_ESTIMATE times as many): TGI must take that as input, and the SQL after it."""
+    from shared import defaults
+    from shared.schema_pruning import REAL_TOKENS_PER_ESTIMATE
+
+    (tgi,) = [
+        o for o in render("gpu") if o["kind"] == "Deployment" and o["metadata"]["name"] == "sqldistill-tgi"
+    ]
+    args = tgi["spec"]["template"]["spec"]["containers"][0]["args"]
+    value = {flag: int(args[args.index(flag) + 1]) for flag in ("--max-input-tokens", "--max-total-tokens")}
+    assert value["--max-input-tokens"] >= defaults.SCHEMA_TOKEN_BUDGET * REAL_TOKENS_PER_ESTIMATE + 512
+    assert value["--max-total-tokens"] >= value["--max-input-tokens"] + defaults.MAX_NEW_TOKENS
+
+
 def test_job_templates_in_the_configmaps_validate(objects):
     _overlay, docs = objects
     template = next(o for o in docs if o["kind"] == "ConfigMap" and "job-template.yaml" in o.get("data", {}))
