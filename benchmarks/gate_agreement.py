@@ -120,8 +120,9 @@ def decide_pair(
     fixed: Reviewer | None = None,
 ) -> dict:
     """Both gates on one pair's answers: the gold gate's decision and the gold-free gate's by vote,
-    with `review` (the serving version's reviewer) also by review, and with `fixed` (one reviewer
-    for every pair, e.g. the base model) by its review as well."""
+    with `review` (a reviewer: the serving version, or its base as the product's default has it)
+    also by review, and with `fixed` (one reviewer for every pair, e.g. the base model) by its
+    review as well."""
     settings = RunSettings(gate_samples=samples)
     questions = [QuestionIn(str(i), e.db_id, e.question, e.evidence) for i, e in enumerate(examples)]
     critic = open_critic(catalogue)
@@ -235,7 +236,14 @@ def agreement(
     as_base = RunSettings().gate_reviewer == "base"
     review = serving_reviewer(serving, catalogue, split, store_url, precision, config, base=as_base)
     decided = decide_pair(catalogue, examples, answers[candidate], answers[serving], samples, review)
-    return {"candidate": candidate, "serving": serving, "precision": precision, "seconds": seconds} | decided
+    reviewer = "base" if as_base else "serving"
+    return {
+        "candidate": candidate,
+        "serving": serving,
+        "reviewer": reviewer,
+        "precision": precision,
+        "seconds": seconds,
+    } | decided
 
 
 def serving_reviewer(

@@ -23,17 +23,19 @@ from shared.training_data import TrainingPair, render_rows
 
 def count(tokenizer, catalogue: Catalogue, pairs: list[TrainingPair], k: int, pool: list) -> dict[str, int]:
     """Rows the trainer would cut as inference writes them, rows pruned to fit, rows still over."""
+    from services.trainer.batches import tokenize_rows
+
+    def over(row: dict[str, str]) -> bool:  # tokenized as the trainer does: apart, with EOS
+        ((ids, _labels),) = tokenize_rows([row], tokenizer, max_length=1 << 30)
+        return len(ids) > defaults.TRAIN_MAX_TOKENS
+
     out = {"rows": len(pairs), "cut_before": 0, "pruned": 0, "over_now": 0}
     rows = render_rows(pairs, catalogue, k, pool=pool)
     for pair, row in zip(pairs, rows, strict=True):
         full = question_prompt(catalogue, pool, pair.db_id, pair.question, k, pair.evidence)
-
-        def over(prompt: str, completion: str = row["completion"]) -> bool:
-            return len(tokenizer(prompt + completion).input_ids) > defaults.TRAIN_MAX_TOKENS
-
-        out["cut_before"] += over(full)
+        out["cut_before"] += over(row | {"prompt": full})
         out["pruned"] += row["prompt"] != full
-        out["over_now"] += over(row["prompt"])
+        out["over_now"] += over(row)
     return out
 
 

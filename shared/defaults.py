@@ -28,8 +28,8 @@ TRAIN_METHOD = "lora"
 TRAIN_EPOCHS = 1
 TRAIN_BATCH_SIZE = 4  # per-device micro-batch
 LEARNING_RATE = 2e-4  # what a run's learning_rate 0 means
-# Tokens in one training row, prompt and SQL: the trainer cuts longer prompts from the left, so
-# training rows are rendered to fit (shared/training_data.training_prompt).
+# Tokens in one training row, prompt and SQL: the trainer cuts longer rows (SFT the prompt from the
+# left, DPO the end), so training rows are rendered to fit (shared/training_data.training_prompt).
 TRAIN_MAX_TOKENS = 1024
 TRAIN_PRECISION = "auto"  # bf16 matmuls on a GPU that has them, else fp32
 

@@ -122,8 +122,8 @@ def question_prompt(
     schema_budget: int = defaults.SCHEMA_TOKEN_BUDGET,
     keep_tables: Sequence[str] = (),
 ) -> str:
-    """The text-to-SQL prompt for one question, byte for byte what training rows hold and what
-    inference sends. Examples are chosen per database (keyed by db_id, not by the question or the
+    """The text-to-SQL prompt for one question, byte for byte what inference sends and what training
+    rows hold (unless a row's schema had to be pruned to fit the trainer: training_data.training_prompt). Examples are chosen per database (keyed by db_id, not by the question or the
     sampling seed): prompts on one database share everything up to the question, which the backend
     prefills once per batch. With `repair`, the same prompt shows a failing attempt and its error.
     A schema past `schema_budget` estimated tokens shows the question's tables (schema_pruning):

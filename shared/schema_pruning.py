@@ -2,7 +2,8 @@
 prompt keeps the tables most relevant to it - their names, columns and comments against the
 question's words, sample values that match the question's literal words - and the tables on the
 foreign-key paths that join them, in schema order, up to the budget. One rule for training rows and
-inference (shared/fewshot.question_prompt)."""
+inference (shared/fewshot.question_prompt); a training row too long for the trainer is pruned by it
+too, keeping the tables its SQL reads (shared/training_data.training_prompt)."""
 
 from __future__ import annotations
 

@@ -52,21 +52,24 @@ def training_prompt(
     question: str,
     few_shot_k: int,
     evidence: str,
-    sqls: Sequence[str],
+    sql: str,
+    also_after: Sequence[str] = (),
 ) -> str:
-    """The prompt inference writes for the question, when it fits a training row beside its SQL
-    (defaults.TRAIN_MAX_TOKENS; the estimate of both taken at its worst). Past that the trainer would
-    cut it from the left, mid-schema; so the schema is pruned instead, to the tables the SQL reads,
-    the joins between them and what else fits - the form a pruned inference prompt has."""
+    """The prompt inference writes for the question, when it fits a training row beside its SQL (or
+    the longest of `also_after`, a preference row's rejected SQL): defaults.TRAIN_MAX_TOKENS, the
+    estimate of both taken at its worst. Past that the trainer would cut it (SFT from the left,
+    mid-schema); so the schema is pruned instead, to the tables the SQL reads, the joins between
+    them and what else fits - the form a pruned inference prompt has. SQL that does not parse names
+    no tables: its prompt stays whole."""
     prompt = question_prompt(catalogue, pool, db_id, question, few_shot_k, evidence)
-    completion = max((estimated_tokens(sql_completion(sql)) for sql in sqls), default=0)
+    completion = max(estimated_tokens(sql_completion(s)) for s in (sql, *also_after))
     room = int(defaults.TRAIN_MAX_TOKENS / REAL_TOKENS_PER_ESTIMATE) - completion
     size = estimated_tokens(prompt)
-    if size <= room:
+    tables = tables_of(sql)
+    if size <= room or not tables:
         return prompt
     shown = prune_schema(catalogue.schema(db_id), question, defaults.SCHEMA_TOKEN_BUDGET)
     budget = max(1, room - (size - estimated_tokens(schema_for_prompt(shown))))
-    tables = [t for sql in sqls for t in tables_of(sql)]
     return question_prompt(
         catalogue, pool, db_id, question, few_shot_k, evidence, schema_budget=budget, keep_tables=tables
     )
@@ -84,7 +87,7 @@ def render_rows(
     rows = []
     for pair in pairs:
         prompt = training_prompt(
-            catalogue, pool, pair.db_id, pair.question, few_shot_k, pair.evidence, [pair.sql]
+            catalogue, pool, pair.db_id, pair.question, few_shot_k, pair.evidence, pair.sql
         )
         rows.append(
             {
@@ -119,7 +122,8 @@ def render_preferences(
                 pair.question,
                 few_shot_k,
                 pair.evidence,
-                [pair.chosen],  # as the supervised row of the question shows it
+                pair.chosen,  # the tables the supervised row of the question shows
+                [pair.rejected],  # ... in room for either SQL
             ),
             "chosen": sql_completion(pair.chosen),
             "rejected": sql_completion(pair.rejected),

@@ -37,7 +37,8 @@ GATE_FREE_METHOD = "review"
 # with the gold gate on 27 with no rollout gold calls worse; the serving version as reviewer on 24,
 # with 2 (docs/benchmarks.md, "Gold-free gate calibration").
 GATE_REVIEWER = "base"
-
+# What a run stored before these settings existed ran with (the defaults then).
+BEGAN_WITH = {"gate_free_method": "vote", "gate_reviewer": "serving"}
 
 # RunSpec fields that are not plain scalars of the same name.
 _COLLECTIONS = ("db_ids", "complexity_mix")  # repeated / map: empty = the default
@@ -141,6 +142,8 @@ class RunSettings:
     def from_dict(cls, data: dict[str, Any]) -> RunSettings:
         if "continuous" not in data and data.get("rounds") == 0:  # stored before `continuous` existed
             data = {**data, "continuous": True, "rounds": cls.rounds}
+        # a run stored before a setting existed resumes as it began, not on today's default
+        data = {**BEGAN_WITH, **data}
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 

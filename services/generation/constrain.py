@@ -5,7 +5,7 @@ The engine is llguidance, chosen over xgrammar on this workload (the bundled dat
 vocabulary): its grammars compiled in about 10 ms and a row's mask cost about 0.5-1.5 ms a step,
 where xgrammar took about 0.1 s per grammar and 14 ms a mask on the same grammar in GBNF; and it is
 one small wheel with no dependencies, where xgrammar pulls in triton. The grammar is
-sql_grammar.py's Lark rendering, whose lexer gives SQL's whitespace and word boundaries for free.
+sql_grammar_lark.py's rendering, whose lexer gives SQL's whitespace and word boundaries for free.
 
 Compiling is per tokenizer (once per loaded model) and per grammar text (cached). A grammar that
 fails to compile for a database falls back to unconstrained decoding with one warning naming the

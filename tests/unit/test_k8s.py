@@ -168,8 +168,8 @@ def test_gpu_only_where_the_overlay_says():
 
 def test_tgi_takes_the_longest_prompt_the_schema_budget_allows():
     """The prompt's schema may hold SCHEMA_TOKEN_BUDGET estimated tokens (real ones up to
-    REAL_TOKENS_PER_ESTIMATE times as many): TGI must take that as input, and the SQL after it."""
-    from shared import defaults
+    REAL_TOKENS_PER_ESTIMATE times as many): TGI must take that as input, and the longest SQL a run may ask for after it."""
+    from shared import defaults, limits
     from shared.schema_pruning import REAL_TOKENS_PER_ESTIMATE
 
     (tgi,) = [
@@ -178,7 +178,7 @@ def test_tgi_takes_the_longest_prompt_the_schema_budget_allows():
     args = tgi["spec"]["template"]["spec"]["containers"][0]["args"]
     value = {flag: int(args[args.index(flag) + 1]) for flag in ("--max-input-tokens", "--max-total-tokens")}
     assert value["--max-input-tokens"] >= defaults.SCHEMA_TOKEN_BUDGET * REAL_TOKENS_PER_ESTIMATE + 512
-    assert value["--max-total-tokens"] >= value["--max-input-tokens"] + defaults.MAX_NEW_TOKENS
+    assert value["--max-total-tokens"] >= value["--max-input-tokens"] + limits.MAX_NEW_TOKENS  # a run's most
 
 
 def test_job_templates_in_the_configmaps_validate(objects):

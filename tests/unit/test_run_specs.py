@@ -206,3 +206,13 @@ def test_the_default_settings_survive_the_message_unchanged():
     """RunSpec carries temperature and top_p as 32-bit floats; read back they are the decimals that
     were sent, so a spec that states the defaults outright runs on exactly the defaults."""
     assert RunSettings.from_message(RunSettings().to_message()) == RunSettings()
+
+
+def test_a_run_stored_before_a_setting_existed_resumes_as_it_began():
+    """A stored run without gate_free_method / gate_reviewer gated by vote and by the serving
+    version's review: resumed, it keeps them rather than today's defaults."""
+    stored = RunSettings().to_dict()
+    assert RunSettings.from_dict(stored) == RunSettings()  # a run stored today: exactly as stored
+    del stored["gate_free_method"], stored["gate_reviewer"]
+    resumed = RunSettings.from_dict(stored)
+    assert (resumed.gate_free_method, resumed.gate_reviewer) == ("vote", "serving")

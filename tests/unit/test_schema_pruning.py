@@ -118,6 +118,8 @@ def test_a_training_row_fits_the_trainer_without_being_cut_mid_schema(tmp_path):
         [PreferencePair("big", question, sql, "SELECT memo FROM ledger_3")], catalogue, 0, pool=[]
     )
     assert preference["prompt"] == big["prompt"]  # the supervised row's prompt
+    (unparsed,) = render_rows([TrainingPair("big", question, "SELEC city FRM")], catalogue, 0, pool=[])
+    assert unparsed["prompt"] == question_prompt(catalogue, [], "big", question, 0)  # names no tables: whole
     (small,) = render_rows(
         [TrainingPair("small", "List titles.", "SELECT title FROM book")], catalogue, 0, pool=[]
     )
