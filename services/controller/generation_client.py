@@ -115,10 +115,17 @@ class GenerationClient:
         return SqlReply(sql, version, applied)
 
     def review(
-        self, db_id: str, question: str, sqls: Sequence[str], *, shots: int, slot: int = SERVING
+        self,
+        db_id: str,
+        question: str,
+        sqls: Sequence[str],
+        *,
+        shots: int,
+        slot: int = SERVING,
+        expect: str = "",
     ) -> list[float]:
         """log p(question | SQL) for each SQL, by the slot's model (ReviewSql); more SQL than one call
-        takes go in several calls."""
+        takes go in several calls. `expect` names the model that must have scored them."""
         scores: list[float] = []
         for start in range(0, len(sqls), MAX_REVIEW_SQL):
             request = generation_pb2.ReviewSqlRequest(
@@ -129,16 +136,24 @@ class GenerationClient:
                 slot=slot,
             )
             reply = self._call(lambda r=request: self._stub.ReviewSql(r), "generation service (review SQL)")
+            check_writer(reply.model_version, expect)
             scores += list(reply.logprob)
         return scores
 
     def review_or_none(
-        self, db_id: str, question: str, sqls: Sequence[str], *, shots: int, slot: int = SERVING
+        self,
+        db_id: str,
+        question: str,
+        sqls: Sequence[str],
+        *,
+        shots: int,
+        slot: int = SERVING,
+        expect: str = "",
     ) -> list[float] | None:
         """review(), or None where the service refuses these SQL (INVALID_ARGUMENT, e.g. past the
         model's context window): what cannot be scored decides nothing, and the step goes on."""
         try:
-            return self.review(db_id, question, sqls, shots=shots, slot=slot)
+            return self.review(db_id, question, sqls, shots=shots, slot=slot, expect=expect)
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
                 raise

@@ -97,7 +97,7 @@ def compare(
         def review(question: QuestionIn, sqls: Sequence[str]) -> list[float] | None:
             step.check_stop()  # None (e.g. SQL past the context window): no winner on it
             return step.generation.review_or_none(
-                question.db_id, question.question, sqls, shots=shots, slot=WORK
+                question.db_id, question.question, sqls, shots=shots, slot=WORK, expect=reviewer.version
             )
 
         return compare_by_review(questions, candidate, current, voter, score, review)
