@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from benchmarks.bench_distill import SPEC, measure_mode
+from services.controller.settings import RunSettings
 from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path
 from shared.config import load_config
@@ -103,7 +104,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=0, help="override the spec's rounds")
     parser.add_argument("--home", type=Path, default=Path(".bench/ablation-home"))
     parser.add_argument("--gold-free-gate", action="store_true", help="also decide each pair without gold")
-    parser.add_argument("--gate-samples", type=int, default=4)
+    parser.add_argument("--gate-samples", type=int, default=RunSettings().gate_samples)
     parser.add_argument("--gate-precision", default="fp32")
     parser.add_argument("--out", type=Path, default=Path(".bench/ablation.json"))
     args = parser.parse_args()
