@@ -9,6 +9,7 @@ import pytest
 
 from services.controller.settings import RunSettings
 from services.controller.validation import validate_settings
+from shared import defaults
 from shared.bundled.build import build
 from shared.catalogue import Catalogue
 from shared.run_spec import build_run_spec
@@ -47,10 +48,20 @@ def test_every_ablation_arm_is_a_valid_question_only_spec_differing_only_in_its_
     catalogue = Catalogue.load(build(tmp_path / "bundled"))
     plan = yaml.safe_load((REPO / "benchmarks/ablation.yaml").read_text())
     recipe = RunSettings.from_message(mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], {}))
-    arms = {"recipe", "repair", "dpo", "int8", "review", "teacher", "defaults", "all"}
+    arms = {"recipe", "repair", "dpo", "int8", "review", "teacher", "defaults", "product", "all"}
     assert set(plan["arms"]) == arms and plan["seeds"] == [0, 1]
     product = RunSettings()  # the defaults arm is the product's defaults, whatever the common fields pin
     assert {k: getattr(product, k) for k in plan["common"]} == plan["arms"]["defaults"]
+    # The product arm is a question-only run with nothing else changed from the defaults (learning
+    # rate 0 means the trainer's default; consistency_samples is self-instruct's alone).
+    whole = RunSettings.from_message(
+        mode_spec(
+            REPO / "benchmarks/distill.yaml", plan["mode"], {**plan["common"], **plan["arms"]["product"]}
+        )
+    )
+    changed = {k for k, v in whole.to_dict().items() if product.to_dict()[k] != v}
+    assert changed == {"mode", "consistency_samples", "learning_rate"}
+    assert whole.learning_rate == defaults.LEARNING_RATE
     for arm in plan["arms"].values():
         fields = {**plan["common"], **(arm or {})}
         settings = RunSettings.from_message(mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], fields))
