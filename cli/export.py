@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from cli.connect import ConfigOption
+from offline.export import DTYPES, GGUF_TYPES
 
 
 def register(app: typer.Typer) -> None:
@@ -19,8 +20,8 @@ def register(app: typer.Typer) -> None:
         version: Annotated[str, typer.Argument(help="A version id, a version folder, or a model.")],
         fmt: Annotated[str, typer.Option("--format", help="merged | adapter | gguf")] = "merged",
         out: Annotated[Path, typer.Option(help="Folder to write (new or empty).")] = Path("export"),
-        dtype: Annotated[str, typer.Option(help="merged: bf16 or fp32 weights.")] = "bf16",
-        gguf_type: Annotated[str, typer.Option(help="gguf: f16 or q8_0.")] = "f16",
+        dtype: Annotated[str, typer.Option(help="merged: bf16 or fp32 weights.")] = DTYPES[0],
+        gguf_type: Annotated[str, typer.Option(help="gguf: f16 or q8_0.")] = GGUF_TYPES[0],
         config_file: ConfigOption = None,
     ) -> None:
         """Export a version for serving engines: merged weights, its adapter, or a GGUF file."""

@@ -21,8 +21,8 @@ from shared import defaults
 from shared.config import Config
 
 FORMATS = ("merged", "adapter", "gguf")
-DTYPES = ("bf16", "fp32")  # merged weights
-GGUF_TYPES = ("f16", "q8_0")
+DTYPES = ("bf16", "fp32")  # merged weights; the first is the default
+GGUF_TYPES = ("f16", "q8_0")  # the first is the default
 CONVERTER = "convert_hf_to_gguf.py"
 
 
@@ -210,7 +210,12 @@ def _gguf(model: EvalModel, models_dir: Path, out: Path, gguf_type: str) -> Path
 
 
 def export(
-    model: EvalModel, fmt: str, out: Path, config: Config, dtype: str = "bf16", gguf_type: str = "f16"
+    model: EvalModel,
+    fmt: str,
+    out: Path,
+    config: Config,
+    dtype: str = DTYPES[0],
+    gguf_type: str = GGUF_TYPES[0],
 ) -> Path:
     """Write the export into out; returns the folder."""
     if fmt not in FORMATS:

@@ -43,8 +43,8 @@ class CriticConfig(BaseModel):
     )  # sandboxes kept for Execute and ask (0 = share judging's)
     timeout_ms: int = defaults.QUERY_TIMEOUT_MS
     max_rows: int = defaults.MAX_RESULT_ROWS
-    max_result_bytes: int = 8 * 1024 * 1024
-    memory_mb: int = 512
+    max_result_bytes: int = defaults.MAX_RESULT_BYTES
+    memory_mb: int = defaults.QUERY_MEMORY_MB
     test_suite_variants: int = 10
 
 

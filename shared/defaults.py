@@ -36,6 +36,8 @@ TRAIN_PRECISION = "auto"  # bf16 matmuls on a GPU that has them, else fp32
 # --- critic ----------------------------------------------------------------------------------------
 QUERY_TIMEOUT_MS = 2000  # one query's deadline in the sandbox
 MAX_RESULT_ROWS = 10_000  # rows a query may return before its result counts as truncated
+MAX_RESULT_BYTES = 8 * 1024 * 1024  # a result's size before it counts as truncated
+QUERY_MEMORY_MB = 512  # address space a sandbox worker may add while it runs a query
 
 # --- generation ------------------------------------------------------------------------------------
 GENERATION_PRECISION = "auto"  # bf16 on a GPU, fp32 on a CPU (int8 when asked)

@@ -55,7 +55,7 @@ _LIMITS = {
 class Limits:
     timeout_ms: int = defaults.QUERY_TIMEOUT_MS
     max_rows: int = defaults.MAX_RESULT_ROWS
-    max_result_bytes: int = 8 * 1024 * 1024
+    max_result_bytes: int = defaults.MAX_RESULT_BYTES
 
 
 @dataclass

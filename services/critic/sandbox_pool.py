@@ -29,6 +29,7 @@ from services.critic.sandbox import (
     run_query,
     stamp_elapsed,
 )
+from shared import defaults
 
 READY = "ready"  # a worker's first message: started, limits set
 STARTUP_SECONDS = 120.0  # how long a worker may take to start before it counts as dead
@@ -118,7 +119,9 @@ class _Worker:
 class SandboxPool:
     """A fixed pool of sandbox worker processes; execute() is thread-safe and never raises."""
 
-    def __init__(self, workers: int = 2, memory_mb: int = 512, slack_seconds: float = 0.5) -> None:
+    def __init__(
+        self, workers: int = 2, memory_mb: int = defaults.QUERY_MEMORY_MB, slack_seconds: float = 0.5
+    ) -> None:
         self._context = multiprocessing.get_context("spawn")
         self._memory_mb = memory_mb
         self._slack = slack_seconds
