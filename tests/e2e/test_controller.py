@@ -274,13 +274,13 @@ def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(
     clean = make_stack(tmp_path / "clean", tiny_base, url())
     crashy = make_stack(tmp_path / "crashy", tiny_base, url())
     try:
+        # The clean run goes on beside the crashing one (its own stack, home and store): the two
+        # stacks share nothing, and the crashing one spends much of its time restarting.
         for name in SERVICES:
             clean.start(name)
-        stub = controller(clean)
+        clean_stub = controller(clean)
         spec = run_spec(tiny_base, mode=mode, **({"samples_per_question": 3} if mode == "unlabelled" else {}))
-        clean_run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
-        assert state(wait_for(stub, clean_run.run_id)) == "completed"
-        expected = summary(clean)
+        clean_run = clean_stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
 
         for name in SERVICES[:3]:
             crashy.start(name)
@@ -315,6 +315,8 @@ def test_kill_minus_9_at_many_points_then_resume_gives_the_same_result(
         assert run_state == "completed"
         fired = sorted(p.name for p in (tmp_path / "crashes").iterdir())
         assert fired == sorted(KILL_POINTS) and restarts == len(fired)
+        assert state(wait_for(clean_stub, clean_run.run_id)) == "completed"
+        expected = summary(clean)
         got = summary(crashy)
         assert got == expected  # nothing lost, nothing doubled: same candidates, verdicts, datasets, versions
     finally:
