@@ -4,10 +4,14 @@ writes the GBNF text, sql_grammar_lark.py the Lark text)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from services.generation.sql_grammar import sql_grammar
 from services.generation.sql_grammar_lark import sql_grammar_lark
 from shared.schema import DatabaseSchema
+
+if TYPE_CHECKING:
+    from services.generation.backends import Backend, Sampling
 
 
 @dataclass(frozen=True)
@@ -24,3 +28,13 @@ class Constraint:
 
     def lark(self) -> str:
         return sql_grammar_lark(self.schema, self.mode, self.task)
+
+
+def generate(
+    backend: Backend, prompts: list[str], n: int, sampling: Sampling, constraints: list | None
+) -> list[list[str]]:
+    """backend.generate, with constraints only when there are some (a backend without grammars
+    takes three arguments)."""
+    if constraints is None:
+        return backend.generate(prompts, n, sampling)
+    return backend.generate(prompts, n, sampling, constraints)

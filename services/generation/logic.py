@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator, Sequence
 from prometheus_client import Counter as PromCounter
 
 from services.generation.backends import Backend, ModelInfo, ModelSpec, Sampling
-from services.generation.constraint import Constraint
+from services.generation.constraint import Constraint, generate
+from services.generation.pairs import PairPlan, check_levels, checked_focuses, pair_batches
 from services.generation.parsing import parse_pair_completion, parse_sql_completion
 from services.generation.requests import (
     Pair,
@@ -29,19 +30,9 @@ from shared.catalogue import Catalogue, Example
 from shared.config import GenerationConfig
 from shared.confine import Roots
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
-from shared.fewshot import question_prompt, question_review_prompt, select_examples, shots_for
-from shared.limits import (
-    MAX_FOCUS_TABLES,
-    MAX_FOCUSES,
-    MAX_QUESTIONS,
-)
-from shared.prompts import (
-    HARDNESS_DESCRIPTIONS,
-    pair_prompt,
-    review_completion,
-    review_context,
-    schema_for_prompt,
-)
+from shared.fewshot import question_prompt, question_review_prompt
+from shared.limits import MAX_QUESTIONS
+from shared.prompts import review_completion, review_context, schema_for_prompt
 
 log = logging.getLogger("sqldistill.generation")
 
@@ -53,16 +44,6 @@ GENERATED = PromCounter("sqldistill_generation_candidates_total", "Candidates pr
 
 def _reason_label(reason: str) -> str:
     return reason.split(":")[0][:60]
-
-
-def _generate(
-    backend: Backend, prompts: list[str], n: int, sampling: Sampling, constraints: list | None
-) -> list[list[str]]:
-    """backend.generate, with constraints only when there are some (a backend without grammars
-    takes three arguments)."""
-    if constraints is None:
-        return backend.generate(prompts, n, sampling)
-    return backend.generate(prompts, n, sampling, constraints)
 
 
 class Generator:
@@ -144,87 +125,30 @@ class Generator:
         row_levels: Sequence[str] = (),
         constrain: str | None = None,
     ) -> Iterator[Pair]:
-        """Stream up to n new (question, SQL) pairs, batch by batch; gives up after 3n attempts.
-
-        Planned rows (focuses and/or row_levels, each taken in turn row by row): every row of a
-        batch has its own prompt - its tables, its level - after the same shots, so the backend
-        prefills the shared part once and decodes all rows together. Otherwise one level per batch
-        and one prompt sampled for every row."""
+        """Stream up to n new (question, SQL) pairs, batch by batch (pairs.py decides what each row
+        asks); gives up after 3n attempts."""
         backend = self.models.get(slot)
         schema_text = self._schema_text(db_id)
         check_n(n)
-        for level in [hardness, *row_levels]:
-            if level and level not in HARDNESS_DESCRIPTIONS:
-                raise InvalidArgument(
-                    f"hardness must be one of {', '.join(HARDNESS_DESCRIPTIONS)} or empty, got {level!r}"
-                )
-        if len(row_levels) > MAX_FOCUSES:
-            raise InvalidArgument(f"at most {MAX_FOCUSES} row levels per call, got {len(row_levels)}")
-        focuses = self._focuses(db_id, focuses)
-        sampling = checked_sampling(sampling)
-        k = resolve_k(self.default_k, few_shot_k)
-        levels = [hardness] if hardness else list(HARDNESS_DESCRIPTIONS)
-        planned = bool(focuses or row_levels)
-        mode = self.applied_constrain(backend, constrain)
-
-        def row(index: int) -> tuple[str, tuple[str, ...]]:
-            level = row_levels[index % len(row_levels)] if row_levels else levels[index % len(levels)]
-            return level or "medium", focuses[index % len(focuses)] if focuses else ()
-
-        def shots(batch_index: int, level: str) -> list:
-            # Planned batches share their shots across levels (a shared prefix); plain batches take
-            # shots near their level. Either way they change from batch to batch (diversity).
-            wanted = "" if planned else level
-            return shots_for(
-                self.catalogue,
-                select_examples(
-                    self.seed_pool, db_id, k, wanted, seed=sampling.seed, key=f"{db_id}:{batch_index}"
-                ),
-            )
-
-        first_level, first_focus = row(0) if planned else (levels[0], ())
-        self._check_context(
-            backend,
-            pair_prompt(db_id, schema_text, first_level, shots(0, first_level), first_focus),
-            sampling,
+        check_levels(hardness, row_levels)
+        plan = PairPlan(
+            self.catalogue,
+            self.seed_pool,
+            db_id,
+            schema_text,
+            resolve_k(self.default_k, few_shot_k),
+            hardness,
+            checked_focuses(self.catalogue.schema(db_id), focuses),
+            tuple(row_levels),
         )
-        produced, attempt, batch_index = 0, 0, 0
+        sampling = checked_sampling(sampling)
+        mode = self.applied_constrain(backend, constrain)
+        self._check_context(backend, plan.first_prompt(sampling.seed), sampling)
+        constraint = None if mode == "off" else Constraint(self.catalogue.schema(db_id), mode, "pair")
+        produced = 0
         version = backend.info().version
-        while produced < n and attempt < 3 * n:
-            # The first batch is no larger than needed, so the first pair streams out early.
-            size = min(self.pair_batch_size, 3 * n - attempt, n if batch_index == 0 else self.pair_batch_size)
-            batch_sampling = Sampling(
-                sampling.temperature,
-                sampling.top_p,
-                sampling.max_new_tokens,
-                sampling.seed + attempt,
-                sampling.stop,
-            )
-            if planned:
-                rows = [row(attempt + i) for i in range(size)]
-                batch_shots = shots(batch_index, "")
-                prompts = [pair_prompt(db_id, schema_text, lv, batch_shots, focus) for lv, focus in rows]
-                completions = [
-                    c
-                    for (c,) in _generate(
-                        backend,
-                        prompts,
-                        1,
-                        batch_sampling,
-                        self._constraints([db_id] * len(prompts), mode, "pair"),
-                    )
-                ]
-                row_level = [lv for lv, _ in rows]
-            else:
-                level = levels[batch_index % len(levels)]
-                prompt = pair_prompt(db_id, schema_text, level, shots(batch_index, level))
-                (completions,) = _generate(
-                    backend, [prompt], size, batch_sampling, self._constraints([db_id], mode, "pair")
-                )
-                row_level = [level] * size
-            attempt += size
-            batch_index += 1
-            for completion, level in zip(completions, row_level, strict=True):
+        for batch in pair_batches(backend, plan, n, sampling, self.pair_batch_size, constraint):
+            for completion, level in batch:
                 parsed = parse_pair_completion(completion)
                 if not parsed.ok:
                     self._drop(parsed.reason)
@@ -234,23 +158,6 @@ class Generator:
                 yield Pair(db_id, parsed.question, parsed.sql, level, version, mode)
                 if produced >= n:
                     return
-
-    def _focuses(self, db_id: str, focuses: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
-        """Focus tables as the schema spells them; a name the database lacks is the caller's error."""
-        if len(focuses) > MAX_FOCUSES:
-            raise InvalidArgument(f"at most {MAX_FOCUSES} focuses per call, got {len(focuses)}")
-        schema = self.catalogue.schema(db_id)
-        out = []
-        for focus in focuses:
-            if not focus or len(focus) > MAX_FOCUS_TABLES:
-                raise InvalidArgument(f"a focus names 1 to {MAX_FOCUS_TABLES} tables, got {len(focus)}")
-            try:
-                out.append(tuple(schema.table(name).name for name in focus))
-            except KeyError as exc:
-                raise InvalidArgument(
-                    f"focus names table {exc.args[0]!r}, not in database {db_id!r}"
-                ) from None
-        return out
 
     # --- labelled -------------------------------------------------------------------------------
     def generate_sql(
@@ -301,7 +208,7 @@ class Generator:
             constraints = self._constraints([db_id] * len(indices), mode, "sql")
             for index, outputs in zip(
                 indices,
-                _generate(backend, [prompts[i] for i in indices], n, sampling, constraints),
+                generate(backend, [prompts[i] for i in indices], n, sampling, constraints),
                 strict=True,
             ):
                 completions[index] = outputs
