@@ -20,14 +20,32 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import select
 
-from benchmarks.bench_distill import SPEC, measure_mode
+from benchmarks.bench_distill import SPEC, measure_mode, run_result
 from services.controller.settings import RunSettings
 from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path
-from shared.config import load_config
+from shared.config import Config, load_config
+from shared.store import Run, Store
 
 ARMS = Path(__file__).with_name("ablation.yaml")
+
+
+def finished_run(home: Path) -> tuple[Path, Config, str] | None:
+    """(home, config, run id) of the last completed run in an arm's home, if there is one."""
+    if not (home / "store.db").is_file():
+        return None
+    config = load_config(home=home.resolve())
+    store = Store.open(config.resolved_store_url)
+    try:
+        with store.session() as s:
+            run = s.scalars(
+                select(Run).where(Run.state == "completed").order_by(Run.created_at.desc())
+            ).first()
+            return (home.resolve(), config, run.id) if run else None
+    finally:
+        store.close()
 
 
 def gate_pairs(result: dict[str, Any]) -> list[tuple[int, str, str]]:
@@ -107,6 +125,11 @@ def main() -> None:
     parser.add_argument("--gate-samples", type=int, default=RunSettings().gate_samples)
     parser.add_argument("--gate-precision", default="fp32")
     parser.add_argument("--out", type=Path, default=Path(".bench/ablation.json"))
+    parser.add_argument(
+        "--reread",
+        action="store_true",
+        help="an arm whose home holds a finished run is read back, not run again",
+    )
     args = parser.parse_args()
     plan = yaml.safe_load(args.arms_file.read_text())
     arms: dict[str, dict[str, Any]] = plan["arms"]
@@ -123,7 +146,12 @@ def main() -> None:
                 spec=args.spec, seed=seed, rounds=args.rounds, home=args.home, spider_train=None, spider_dbs=0
             )
             fields = {**(plan.get("common") or {}), **(arms[arm] or {})}
-            result = measure_mode(plan["mode"], run_args, fields, label=arm) | {"seed": seed}
+            finished = finished_run(args.home / f"{arm}-seed{seed}") if args.reread else None
+            if finished:
+                print(f"[{arm}] re-reading run {finished[2]} (finished)", flush=True)
+                result = run_result(plan["mode"], arm, *finished) | {"seed": seed}
+            else:
+                result = measure_mode(plan["mode"], run_args, fields, label=arm) | {"seed": seed}
             if args.gold_free_gate:
                 result["gold_free_gate"] = gold_free_decisions(result, args.gate_samples, args.gate_precision)
             results.append(result)

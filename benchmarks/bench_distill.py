@@ -27,7 +27,7 @@ from cli.local_stack import LocalStack
 from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path
 from shared.catalogue import Catalogue
-from shared.config import REPO_ROOT, load_config
+from shared.config import REPO_ROOT, Config, load_config
 from shared.grpc_client import DeadlineStub, make_channel
 from shared.pb import controller_pb2, controller_pb2_grpc
 from shared.pbconvert import enum_text
@@ -142,10 +142,20 @@ def measure_mode(
         final = _wait(stub, run.run_id)
     finally:
         stack.stop()
-    total_minutes = (time.monotonic() - started) / 60
+    return run_result(mode, name, home, config, final.run_id, (time.monotonic() - started) / 60)
+
+
+def run_result(
+    mode: str, name: str, home: Path, config: Config, run_id: str, total_minutes: float | None = None
+) -> dict[str, Any]:
+    """A finished run's figures, read back from its store (all but the minutes end to end, which
+    are the run's own when not given: a bench that stopped after its run re-reads it this way)."""
     store = Store.open(config.resolved_store_url)
     with store.session() as s:
-        run_row = s.get(Run, final.run_id)
+        run_row = s.get(Run, run_id)
+        if total_minutes is None:
+            total_minutes = (run_row.updated_at - run_row.created_at).total_seconds() / 60
+        state, spec = run_row.state, json.loads(json.dumps(run_row.spec))
         rounds = list(s.scalars(select(Round).where(Round.run_id == run_row.id).order_by(Round.number)))
         events = list(s.scalars(select(Event).where(Event.run_id == run_row.id)))
         evaluations = {e.model_version: e for e in s.scalars(select(Evaluation))}
@@ -217,9 +227,9 @@ def measure_mode(
         "arm": name,
         "home": str(home),
         "store_url": config.resolved_store_url,
-        "run_id": final.run_id,
-        "state": enum_text(controller_pb2.RunState, final.state),
-        "spec": json.loads(json.dumps(run_row.spec)),
+        "run_id": run_id,
+        "state": state,
+        "spec": spec,
         "base": base_figures,
         "rounds": table,
         "best_rolled_out_gain_vs_base": max((r["gain_vs_base"] for r in rolled), default=None),
