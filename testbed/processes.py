@@ -4,6 +4,7 @@ for until SERVING, and stopped again."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 from pathlib import Path
 
@@ -12,8 +13,37 @@ from cli.local_stack import ServiceProcess, spawn_service, stop_process, wait_se
 RunningService = ServiceProcess  # a service process a test or benchmark started
 
 
+LOWEST_PORT = 20_000
+_handed_out: set[int] = set()
+_random = random.SystemRandom()  # not the global generator, which tests seed
+
+
+def _ephemeral_low() -> int:
+    """The lowest port the kernel gives outgoing connections as their source port."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A loopback port nothing listens on, for a service started later. Picked below the ephemeral
+    range: a port the kernel chose there (bind to 0) can be taken as the source port of any outgoing
+    connection - a client's, PostgreSQL's - before the service binds it, and the service then fails
+    with "address already in use" (seen once in the kill -9 test). Never the same port twice in a process."""
+    low, high = LOWEST_PORT, _ephemeral_low()
+    for _ in range(1_000 if high > low else 0):
+        port = _random.randrange(low, high)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as sock:  # an unusual range: let the kernel choose
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
