@@ -32,8 +32,9 @@ from shared.store import Run, Store
 ARMS = Path(__file__).with_name("ablation.yaml")
 
 
-def finished_run(home: Path) -> tuple[Path, Config, str] | None:
-    """(home, config, run id) of the last completed run in an arm's home, if there is one."""
+def finished_run(home: Path, name: str) -> tuple[Path, Config, str] | None:
+    """(home, config, run id) of the last completed run of this name (the bench names a run after
+    its arm) in an arm's home, if there is one."""
     if not (home / "store.db").is_file():
         return None
     config = load_config(home=home.resolve())
@@ -41,7 +42,7 @@ def finished_run(home: Path) -> tuple[Path, Config, str] | None:
     try:
         with store.session() as s:
             run = s.scalars(
-                select(Run).where(Run.state == "completed").order_by(Run.created_at.desc())
+                select(Run).where(Run.state == "completed", Run.name == name).order_by(Run.created_at.desc())
             ).first()
             return (home.resolve(), config, run.id) if run else None
     finally:
@@ -146,7 +147,7 @@ def main() -> None:
                 spec=args.spec, seed=seed, rounds=args.rounds, home=args.home, spider_train=None, spider_dbs=0
             )
             fields = {**(plan.get("common") or {}), **(arms[arm] or {})}
-            finished = finished_run(args.home / f"{arm}-seed{seed}") if args.reread else None
+            finished = finished_run(args.home / f"{arm}-seed{seed}", f"bench-{arm}") if args.reread else None
             if finished:
                 print(f"[{arm}] re-reading run {finished[2]} (finished)", flush=True)
                 result = run_result(plan["mode"], arm, *finished) | {"seed": seed}
