@@ -22,7 +22,8 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from benchmarks.bench_distill import SPEC, measure_mode, run_result
+from benchmarks.bench_distill import SPEC, measure_mode
+from benchmarks.run_figures import run_result
 from services.controller.settings import RunSettings
 from shared.bundled.build import ensure_built
 from shared.bundled.locate import bundled_dataset_path
