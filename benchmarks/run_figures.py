@@ -132,66 +132,71 @@ def run_result(
     """A finished run's figures, read back from its store (all but the minutes end to end, which
     are the run's own when not given: a bench that stopped after its run re-reads it this way)."""
     store = Store.open(config.resolved_store_url)
-    with store.session() as s:
-        run_row = s.get(Run, run_id)
-        if total_minutes is None:
-            total_minutes = (run_row.updated_at - run_row.created_at).total_seconds() / 60
-        state, spec = run_row.state, json.loads(json.dumps(run_row.spec))
-        rounds = list(s.scalars(select(Round).where(Round.run_id == run_row.id).order_by(Round.number)))
-        events = list(s.scalars(select(Event).where(Event.run_id == run_row.id)))
-        evaluations = {e.model_version: e for e in s.scalars(select(Evaluation))}
-        versions = {v.version: v for v in s.scalars(select(ModelVersion))}
-        base = next(v for v in versions.values() if not v.artifact_path)
-        base_eval = evaluations.get(base.version)
-        minutes = step_minutes(events)
-        parts = generation_parts(events)
-        kept = kept_questions(s, run_row.id)
-        labels = {}
-        if mode == "unlabelled":  # the only mode whose labels come from majorities
-            try:
-                labels = majorities(
-                    s, run_row.id, Catalogue.load(config.dataset or bundled_dataset_path(config))
-                )
-            except Exception as exc:  # noqa: BLE001 - a report-only figure never loses the run's table
-                print(f"majority check failed: {exc!r}", flush=True)
-        table = []
-        for rnd in rounds:
-            evaluation = evaluations.get(rnd.model_version or "")
-            row: dict[str, Any] = {
-                "round": rnd.number,
-                "generated": rnd.figures.get("generated", 0),
-                "kept": rnd.figures.get("kept", 0),
-                "questions_kept": kept.get(rnd.number, 0),
-                "dataset_size": rnd.figures.get("dataset_size", 0),
-                "minutes": {k: round(v, 1) for k, v in minutes.get(rnd.number, {}).items() if k in STEPS},
-                "outcome": rnd.outcome,
-                "version": rnd.model_version,
-                "parent": versions[rnd.model_version].parent if rnd.model_version in versions else None,
-                "generate_precision": rnd.figures.get("generate_precision", ""),
-                **labels.get(rnd.number, {}),
-                **parts.get(rnd.number, {}),
-            }
-            if evaluation is not None and base_eval is not None:
-                low, high = wilson_interval(round(evaluation.execution * evaluation.total), evaluation.total)
-                vs_base = compare_paired(_metric(evaluation), _metric(base_eval))
-                parent = versions[rnd.model_version].parent
-                vs_parent = (
-                    compare_paired(_metric(evaluation), _metric(evaluations[parent]))
-                    if parent in evaluations
-                    else None
-                )
-                row |= {
-                    "ex": round(evaluation.execution, 4),
-                    "ex_interval": [round(low, 4), round(high, 4)],
-                    "wins_vs_base": vs_base.wins,
-                    "losses_vs_base": vs_base.losses,
-                    "gain_vs_base": round(vs_base.difference, 4),
-                    "p_vs_base": round(vs_base.p_value, 4),
-                    "gain_vs_parent": round(vs_parent.difference, 4) if vs_parent else None,
-                    "wins_vs_parent": vs_parent.wins if vs_parent else None,
-                    "losses_vs_parent": vs_parent.losses if vs_parent else None,
+    try:
+        with store.session() as s:
+            run_row = s.get(Run, run_id)
+            if total_minutes is None:
+                total_minutes = (run_row.updated_at - run_row.created_at).total_seconds() / 60
+            state, spec = run_row.state, json.loads(json.dumps(run_row.spec))
+            rounds = list(s.scalars(select(Round).where(Round.run_id == run_row.id).order_by(Round.number)))
+            events = list(s.scalars(select(Event).where(Event.run_id == run_row.id)))
+            evaluations = {e.model_version: e for e in s.scalars(select(Evaluation))}
+            versions = {v.version: v for v in s.scalars(select(ModelVersion))}
+            base = next(v for v in versions.values() if not v.artifact_path)
+            base_eval = evaluations.get(base.version)
+            minutes = step_minutes(events)
+            parts = generation_parts(events)
+            kept = kept_questions(s, run_row.id)
+            labels = {}
+            if mode == "unlabelled":  # the only mode whose labels come from majorities
+                try:
+                    labels = majorities(
+                        s, run_row.id, Catalogue.load(config.dataset or bundled_dataset_path(config))
+                    )
+                except Exception as exc:  # noqa: BLE001 - a report-only figure never loses the run's table
+                    print(f"majority check failed: {exc!r}", flush=True)
+            table = []
+            for rnd in rounds:
+                evaluation = evaluations.get(rnd.model_version or "")
+                row: dict[str, Any] = {
+                    "round": rnd.number,
+                    "generated": rnd.figures.get("generated", 0),
+                    "kept": rnd.figures.get("kept", 0),
+                    "questions_kept": kept.get(rnd.number, 0),
+                    "dataset_size": rnd.figures.get("dataset_size", 0),
+                    "minutes": {k: round(v, 1) for k, v in minutes.get(rnd.number, {}).items() if k in STEPS},
+                    "outcome": rnd.outcome,
+                    "version": rnd.model_version,
+                    "parent": versions[rnd.model_version].parent if rnd.model_version in versions else None,
+                    "generate_precision": rnd.figures.get("generate_precision", ""),
+                    **labels.get(rnd.number, {}),
+                    **parts.get(rnd.number, {}),
                 }
-            table.append(row)
+                if evaluation is not None and base_eval is not None:
+                    low, high = wilson_interval(
+                        round(evaluation.execution * evaluation.total), evaluation.total
+                    )
+                    vs_base = compare_paired(_metric(evaluation), _metric(base_eval))
+                    parent = versions[rnd.model_version].parent
+                    vs_parent = (
+                        compare_paired(_metric(evaluation), _metric(evaluations[parent]))
+                        if parent in evaluations
+                        else None
+                    )
+                    row |= {
+                        "ex": round(evaluation.execution, 4),
+                        "ex_interval": [round(low, 4), round(high, 4)],
+                        "wins_vs_base": vs_base.wins,
+                        "losses_vs_base": vs_base.losses,
+                        "gain_vs_base": round(vs_base.difference, 4),
+                        "p_vs_base": round(vs_base.p_value, 4),
+                        "gain_vs_parent": round(vs_parent.difference, 4) if vs_parent else None,
+                        "wins_vs_parent": vs_parent.wins if vs_parent else None,
+                        "losses_vs_parent": vs_parent.losses if vs_parent else None,
+                    }
+                table.append(row)
+    finally:
+        store.close()
     base_figures = {}
     if base_eval is not None:
         low, high = wilson_interval(round(base_eval.execution * base_eval.total), base_eval.total)

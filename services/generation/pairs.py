@@ -5,7 +5,7 @@ the Generator (logic.py); this module only decides what is asked."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from services.generation.backends import Backend, Sampling
 from services.generation.constraint import Constraint, generate
@@ -107,13 +107,7 @@ def pair_batches(
     attempt, batch_index = 0, 0
     while attempt < budget:
         size = min(batch_size, budget - attempt, n if batch_index == 0 else batch_size)
-        batch_sampling = Sampling(
-            sampling.temperature,
-            sampling.top_p,
-            sampling.max_new_tokens,
-            sampling.seed + attempt,
-            sampling.stop,
-        )
+        batch_sampling = replace(sampling, seed=sampling.seed + attempt)
         if plan.planned:
             rows = [plan.row(attempt + i) for i in range(size)]
             shots = plan.shots(batch_index, "", sampling.seed)
