@@ -8,7 +8,7 @@ gate decides on the same pair (benchmarks/gate_agreement.py), for its calibratio
 writes JSON, asserts nothing.
 
     python -m benchmarks.bench_ablation [--arms recipe,dpo] [--seeds 0,1] [--rounds N]
-        [--gold-free-gate] [--out .bench/ablation.json]
+        [--gold-free-gate] [--out .bench/ablation.json] [--reread | --extend-to ROUNDS]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from benchmarks.bench_distill import SPEC, measure_mode
+from benchmarks.bench_distill import SPEC, extend_run, measure_mode
 from benchmarks.run_figures import run_result
 from services.controller.settings import RunSettings
 from shared.bundled.build import ensure_built
@@ -33,9 +33,11 @@ from shared.store import Run, Store
 ARMS = Path(__file__).with_name("ablation.yaml")
 
 
-def finished_run(home: Path, name: str) -> tuple[Path, Config, str] | None:
-    """(home, config, run id) of the last completed run of this name (the bench names a run after
-    its arm) in an arm's home, if there is one."""
+def finished_run(
+    home: Path, name: str, states: tuple[str, ...] = ("completed",)
+) -> tuple[Path, Config, str] | None:
+    """(home, config, run id) of the last run of this name (the bench names a run after its arm) in
+    one of these states in an arm's home, if there is one."""
     if not (home / "store.db").is_file():
         return None
     config = load_config(home=home.resolve())
@@ -43,7 +45,7 @@ def finished_run(home: Path, name: str) -> tuple[Path, Config, str] | None:
     try:
         with store.session() as s:
             run = s.scalars(
-                select(Run).where(Run.state == "completed", Run.name == name).order_by(Run.created_at.desc())
+                select(Run).where(Run.state.in_(states), Run.name == name).order_by(Run.created_at.desc())
             ).first()
             return (home.resolve(), config, run.id) if run else None
     finally:
@@ -132,6 +134,12 @@ def main() -> None:
         action="store_true",
         help="an arm whose home holds a finished run is read back, not run again",
     )
+    parser.add_argument(
+        "--extend-to",
+        type=int,
+        default=0,
+        help="bring an arm's run (finished or cut short) to this many rounds, then read it back",
+    )
     args = parser.parse_args()
     plan = yaml.safe_load(args.arms_file.read_text())
     arms: dict[str, dict[str, Any]] = plan["arms"]
@@ -148,7 +156,13 @@ def main() -> None:
                 spec=args.spec, seed=seed, rounds=args.rounds, home=args.home, spider_train=None, spider_dbs=0
             )
             fields = {**(plan.get("common") or {}), **(arms[arm] or {})}
-            finished = finished_run(args.home / f"{arm}-seed{seed}", f"bench-{arm}") if args.reread else None
+            home = args.home / f"{arm}-seed{seed}"
+            if args.extend_to:  # a run cut short while extended is running still: recovery finishes it
+                found = finished_run(home, f"bench-{arm}", ("completed", "running", "paused"))
+                if not found:
+                    raise SystemExit(f"--extend-to: {home} holds no run of the {arm} arm to extend")
+                extend_run(found[0], found[2], args.extend_to)
+            finished = finished_run(home, f"bench-{arm}") if args.reread or args.extend_to else None
             if finished:
                 print(f"[{arm}] re-reading run {finished[2]} (finished)", flush=True)
                 result = run_result(plan["mode"], arm, *finished) | {"seed": seed}

@@ -137,6 +137,30 @@ def measure_mode(
     return run_result(mode, name, home, config, final.run_id, (time.monotonic() - started) / 60)
 
 
+def extend_run(home: Path, run_id: str, rounds: int) -> None:
+    """Bring a bench home's run to `rounds` rounds (`sqldistill resume --more-rounds`) and wait for
+    them, on a stack started over that home as the bench started it. Idempotent: a run already
+    given them (or cut short while running them, which the controller's recovery resumes) only
+    gets waited for."""
+    config = load_config(home=home)
+    stack = LocalStack(config)
+    try:
+        stack.start(timeout=1200)
+        stub = DeadlineStub(
+            controller_pb2_grpc.ControllerServiceStub(make_channel(config.target("controller"))), 60
+        )
+        run = stub.GetRun(controller_pb2.RunRef(run_id=run_id))
+        if run.spec.rounds < rounds:
+            more = rounds - run.spec.rounds
+            stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id, more_rounds=more))
+            print(f"[{home.name}] run {run_id}: {more} more round(s), {rounds} in all", flush=True)
+        elif enum_text(controller_pb2.RunState, run.state) == "paused":
+            stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id))
+        _wait(stub, run_id)
+    finally:
+        stack.stop()
+
+
 def print_mode(result: dict[str, Any]) -> None:
     base = result["base"]
     print(

@@ -144,7 +144,7 @@ def measure_arm(arm: str, args: argparse.Namespace) -> dict[str, Any]:
                     if what:
                         given[what] = given.get(what, 0) + 1
             ask_minutes = (time.monotonic() - asked_at) / 60
-            stub.ResumeRun(controller_pb2.RunRef(run_id=run_id))
+            stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id))
             rnd = _wait_round(stub, run_id, number)
             serving = stub.GetRun(controller_pb2.RunRef(run_id=run_id)).serving_version
             with store.session() as s:

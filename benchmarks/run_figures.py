@@ -34,6 +34,19 @@ def step_minutes(events: list[Event]) -> dict[int, dict[str, float]]:
     return out
 
 
+def active_minutes(events: list[Event]) -> float:
+    """Minutes the run was running: from its start (or a later extension by more rounds) to the
+    completion that followed, summed - not the days a finished run sat before it was extended."""
+    total, since = 0.0, None
+    for event in sorted(events, key=lambda e: e.id):
+        if event.kind in (EventKind.RUN_STARTED, EventKind.RUN_EXTENDED) and since is None:
+            since = event.created_at
+        elif event.kind == EventKind.RUN_COMPLETED and since is not None:
+            total += (event.created_at - since).total_seconds() / 60
+            since = None
+    return round(total, 1)
+
+
 def generation_parts(events: list[Event]) -> dict[int, dict[str, float]]:
     """Where self-instruct generation minutes went (pair writing, re-answers), and the pairs dropped
     as near-duplicates before re-answering, from the task_done events' figures."""
@@ -135,11 +148,11 @@ def run_result(
     try:
         with store.session() as s:
             run_row = s.get(Run, run_id)
-            if total_minutes is None:
-                total_minutes = (run_row.updated_at - run_row.created_at).total_seconds() / 60
             state, spec = run_row.state, json.loads(json.dumps(run_row.spec))
             rounds = list(s.scalars(select(Round).where(Round.run_id == run_row.id).order_by(Round.number)))
             events = list(s.scalars(select(Event).where(Event.run_id == run_row.id)))
+            if total_minutes is None:
+                total_minutes = active_minutes(events)
             evaluations = {e.model_version: e for e in s.scalars(select(Evaluation))}
             versions = {v.version: v for v in s.scalars(select(ModelVersion))}
             base = next(v for v in versions.values() if not v.artifact_path)

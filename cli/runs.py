@@ -146,6 +146,23 @@ def _control(verb: str) -> Any:
     return command
 
 
+def resume(
+    run_id: str,
+    more_rounds: Annotated[
+        int,
+        typer.Option(help="Give the run this many more rounds; a completed run goes on from where it ended."),
+    ] = 0,
+    config_file: ConfigOption = None,
+) -> None:
+    """Resume a paused run, or give a run (a completed one too) more rounds."""
+    stub = controller_stub(config_file)
+    try:
+        result = stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id, more_rounds=more_rounds))
+    except grpc.RpcError as exc:
+        fail(exc)
+    console.print(f"run {result.run_id} is {state_text(result.state)}")
+
+
 def report(
     run_id: str,
     out: Annotated[Path, typer.Option(help="Folder for report.md and accuracy.png.")] = Path("report"),
@@ -165,6 +182,7 @@ def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(runs)
     app.command(name="rounds")(rounds)
-    for verb in ("stop", "pause", "resume"):
+    for verb in ("stop", "pause"):
         app.command(name=verb)(_control(verb))
+    app.command()(resume)
     app.command()(report)

@@ -24,6 +24,7 @@ class EventKind(StrEnum):
     RUN_RUNNING = "run_running"  # resumed after a pause
     RUN_STOPPED = "run_stopped"
     RUN_COMPLETED = "run_completed"
+    RUN_EXTENDED = "run_extended"  # given more rounds (`sqldistill resume RUN --more-rounds N`)
     RUN_FAILED = "run_failed"
     ROLLBACK = "rollback"
     WAITING = "waiting"  # a continuous run on the question log waits for new questions

@@ -49,7 +49,8 @@ class RunManager:
         self._threads: dict[str, threading.Thread] = {}
         self._wake: dict[str, threading.Event] = {}  # a run's state changed, or the controller closes
         self._log_wake: dict[str, threading.Event] = {}  # the question log grew (only log waits listen)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the worker threads: one per run, never two
+        self._rounds_lock = threading.Lock()  # a run's completion against its round count being raised
         self._closing = threading.Event()
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -122,10 +123,46 @@ class RunManager:
     def pause(self, run_id: str) -> Run:
         return self._set_state(run_id, RunState.PAUSED, (RunState.RUNNING,))
 
-    def resume(self, run_id: str) -> Run:
-        run = self._set_state(run_id, RunState.RUNNING, (RunState.PAUSED, RunState.RUNNING))
+    def resume(self, run_id: str, more_rounds: int = 0) -> Run:
+        """Resume a paused run; with more_rounds, the run (a completed one too) also gets that many
+        rounds more than it was started with, and goes on from where it ended."""
+        if more_rounds < 0:
+            raise InvalidArgument(f"more_rounds must be >= 0, got {more_rounds}")
+        with self._rounds_lock:  # a worker completing the run now waits, then sees the new count
+            if more_rounds:
+                self._add_rounds(run_id, more_rounds)
+            run = self._set_state(run_id, RunState.RUNNING, (RunState.PAUSED, RunState.RUNNING))
         self._spawn(run_id)
         return run
+
+    def _add_rounds(self, run_id: str, more_rounds: int) -> None:
+        """Raise the run's round count; a completed run becomes paused (so resume picks it up) unless
+        another run of its lineage is active by now."""
+        with self.ctx.store.session() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                raise NotFound(f"no run {run_id!r}")
+            settings = RunSettings.from_dict(run.spec)
+            if settings.continuous:
+                raise InvalidArgument(f"run {run_id} is continuous: it has no round count to raise")
+            if run.state not in (*ACTIVE, RunState.COMPLETED):
+                raise FailedPrecondition(
+                    f"run {run_id} is {run.state}; only a completed or active run gets more rounds"
+                )
+            if run.state == RunState.COMPLETED:
+                validate_settings(settings, self.ctx.catalogue)  # databases or splits may be gone since
+                busy = s.scalar(
+                    select(Run).where(Run.lineage == run.lineage, Run.state.in_(ACTIVE), Run.id != run_id)
+                )
+                if busy is not None:
+                    raise FailedPrecondition(
+                        f"run {busy.id} is {busy.state} for model lineage {run.lineage!r}; "
+                        "stop it first (one run at a time per lineage)"
+                    )
+                run.state = RunState.PAUSED
+            rounds = settings.rounds + more_rounds
+            run.spec = {**run.spec, "rounds": rounds}
+            record(s, EventKind.RUN_EXTENDED, f"run {run_id} extended to {rounds} rounds", run_id)
 
     def stop(self, run_id: str) -> Run:
         return self._set_state(run_id, RunState.STOPPED, ACTIVE)
@@ -161,6 +198,16 @@ class RunManager:
             return s.get(Run, run_id).state
 
     def _drive(self, run_id: str) -> None:
+        """The run's worker: drives rounds until the run is not running, then leaves - unless it was
+        made running again meanwhile (a resume that found this thread still alive spawned none)."""
+        while True:
+            self._drive_rounds(run_id)
+            with self._lock:
+                if self._closing.is_set() or self._state(run_id) != RunState.RUNNING:
+                    self._threads.pop(run_id, None)
+                    return
+
+    def _drive_rounds(self, run_id: str) -> None:
         def should_stop() -> bool:
             return self._closing.is_set() or self._state(run_id) != RunState.RUNNING
 
@@ -172,7 +219,7 @@ class RunManager:
             state = self._state(run_id)
             if state != RunState.RUNNING:
                 return  # paused or stopped: resume() spawns a new worker
-            with self.ctx.store.session() as s:
+            with self._rounds_lock, self.ctx.store.session() as s:
                 run = s.get(Run, run_id)
                 settings = RunSettings.from_dict(run.spec)
                 rnd = s.scalar(

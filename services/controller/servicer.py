@@ -35,8 +35,10 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
     def PauseRun(self, request: controller_pb2.RunRef, context: grpc.ServicerContext) -> controller_pb2.Run:
         return self.reads.run(self.manager.pause(request.run_id))
 
-    def ResumeRun(self, request: controller_pb2.RunRef, context: grpc.ServicerContext) -> controller_pb2.Run:
-        return self.reads.run(self.manager.resume(request.run_id))
+    def ResumeRun(
+        self, request: controller_pb2.ResumeRunRequest, context: grpc.ServicerContext
+    ) -> controller_pb2.Run:
+        return self.reads.run(self.manager.resume(request.run_id, request.more_rounds))
 
     def GetRun(self, request: controller_pb2.RunRef, context: grpc.ServicerContext) -> controller_pb2.Run:
         return self.reads.GetRun(request)

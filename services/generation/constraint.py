@@ -30,11 +30,16 @@ class Constraint:
         return sql_grammar_lark(self.schema, self.mode, self.task)
 
 
+def constraint_for(schema: DatabaseSchema, mode: str, task: str) -> Constraint | None:
+    """A database's constraint at this strength; none when constraining is off."""
+    return None if mode == "off" else Constraint(schema, mode, task)
+
+
 def generate(
-    backend: Backend, prompts: list[str], n: int, sampling: Sampling, constraints: list | None
+    backend: Backend, prompts: list[str], n: int, sampling: Sampling, constraint: Constraint | None
 ) -> list[list[str]]:
-    """backend.generate, with constraints only when there are some (a backend without grammars
-    takes three arguments)."""
-    if constraints is None:
+    """backend.generate over prompts of one database, each held to `constraint` when there is one (a
+    backend without grammars takes three arguments)."""
+    if constraint is None:
         return backend.generate(prompts, n, sampling)
-    return backend.generate(prompts, n, sampling, constraints)
+    return backend.generate(prompts, n, sampling, [constraint] * len(prompts))

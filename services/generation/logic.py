@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from prometheus_client import Counter as PromCounter
 
 from services.generation.backends import Backend, ModelInfo, ModelSpec, Sampling
-from services.generation.constraint import Constraint, generate
+from services.generation.constraint import constraint_for, generate
 from services.generation.pairs import PairPlan, check_levels, checked_focuses, pair_batches
 from services.generation.parsing import parse_pair_completion, parse_sql_completion
 from services.generation.requests import (
@@ -107,11 +107,6 @@ class Generator:
             log.warning("the %s backend cannot constrain SQL to a grammar; generating unconstrained", name)
         return "off"
 
-    def _constraints(self, db_ids: Sequence[str], mode: str, task: str) -> list[Constraint | None] | None:
-        if mode == "off":
-            return None
-        return [Constraint(self.catalogue.schema(db_id), mode, task) for db_id in db_ids]
-
     # --- self-instruct --------------------------------------------------------------------------
     def generate_pairs(
         self,
@@ -144,7 +139,7 @@ class Generator:
         sampling = checked_sampling(sampling)
         mode = self.applied_constrain(backend, constrain)
         self._check_context(backend, plan.first_prompt(sampling.seed), sampling)
-        constraint = None if mode == "off" else Constraint(self.catalogue.schema(db_id), mode, "pair")
+        constraint = constraint_for(self.catalogue.schema(db_id), mode, "pair")
         produced = 0
         version = backend.info().version
         for batch in pair_batches(backend, plan, n, sampling, self.pair_batch_size, constraint):
@@ -205,10 +200,10 @@ class Generator:
         for index, q in enumerate(questions):
             by_db.setdefault(q.db_id, []).append(index)
         for db_id, indices in by_db.items():
-            constraints = self._constraints([db_id] * len(indices), mode, "sql")
+            constraint = constraint_for(self.catalogue.schema(db_id), mode, "sql")
             for index, outputs in zip(
                 indices,
-                generate(backend, [prompts[i] for i in indices], n, sampling, constraints),
+                generate(backend, [prompts[i] for i in indices], n, sampling, constraint),
                 strict=True,
             ):
                 completions[index] = outputs

@@ -112,16 +112,14 @@ def pair_batches(
             rows = [plan.row(attempt + i) for i in range(size)]
             shots = plan.shots(batch_index, "", sampling.seed)
             prompts = [pair_prompt(plan.db_id, plan.schema_text, lv, shots, focus) for lv, focus in rows]
-            constraints = None if constraint is None else [constraint] * len(prompts)
-            completions = [c for (c,) in generate(backend, prompts, 1, batch_sampling, constraints)]
+            completions = [c for (c,) in generate(backend, prompts, 1, batch_sampling, constraint)]
             levels = [lv for lv, _ in rows]
         else:
             level = plan.levels[batch_index % len(plan.levels)]
             prompt = pair_prompt(
                 plan.db_id, plan.schema_text, level, plan.shots(batch_index, level, sampling.seed)
             )
-            constraints = None if constraint is None else [constraint]
-            (completions,) = generate(backend, [prompt], size, batch_sampling, constraints)
+            (completions,) = generate(backend, [prompt], size, batch_sampling, constraint)
             levels = [level] * size
         attempt += size
         batch_index += 1

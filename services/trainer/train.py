@@ -14,32 +14,25 @@ renamed into place, so it either exists whole or not at all. Progress goes to wo
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import math
 import os
 import random
 import shutil
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from services.trainer.batches import (
-    batch_order,
-    collate,
-    collate_packed,
-    completion_loss,
-    padding_waste,
-    tokenize_rows,
-)
+from services.trainer.batches import batch_order, padding_waste, tokenize_rows
 from services.trainer.checkpoints import CheckpointWriter, load_checkpoint
-from services.trainer.distributed import barrier, join, leave, shard, total, wrap
+from services.trainer.distributed import barrier, join, leave
 from services.trainer.dpo import PHASE_DIR, preference_rows, train_dpo
 from services.trainer.int8_base import quantize_frozen_base, restore_frozen_base
 from services.trainer.job_spec import EXIT_BAD_INPUT, BadInput, TrainSpec
 from services.trainer.model_io import ADAPTER_METHODS, load_model, write_version
+from services.trainer.sft import Position, total_steps, train_sft
 from shared.limits import TRAIN_PRECISIONS
 
 
@@ -78,44 +71,51 @@ SFT_DONE = "sft"  # work_dir/sft: a dpo job's supervised adapter, saved before i
 
 def _save_sft(model: Any, folder: Path, figures: dict[str, Any]) -> None:
     """The supervised adapter and its figures, whole or not at all."""
-    partial = folder.with_name(f".{folder.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial, safe_serialization=True)
-    (partial / "sft.json").write_text(json.dumps(figures))
+    staging = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging, safe_serialization=True)
+    (staging / "sft.json").write_text(json.dumps(figures))
     shutil.rmtree(folder, ignore_errors=True)
-    os.rename(partial, folder)
+    os.rename(staging, folder)
 
 
-def train(spec: TrainSpec) -> Path:
-    import torch
-    from transformers import get_linear_schedule_with_warmup
-
+def _read_dataset(spec: TrainSpec) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The frozen dataset's supervised rows and (for dpo) preference rows, after its hash is checked."""
     from shared.training_data import file_hash, read_rows
 
-    params = spec.params
-    work_dir = Path(spec.work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    output_dir = Path(spec.output_dir)
-    if (output_dir / "manifest.json").is_file():
-        _progress(work_dir, state="SUCCEEDED", message="version already written", step=0)
-        return output_dir
     if not Path(spec.dataset_path).is_file():
         raise BadInput(f"dataset {spec.dataset_path} does not exist")
     actual = file_hash(spec.dataset_path)
     if actual != spec.dataset_hash:
         raise BadInput(f"dataset hash mismatch: expected {spec.dataset_hash}, file has {actual}")
     rows = read_rows(spec.dataset_path)
-    preferences = preference_rows(rows) if params.method == "dpo" else []
+    preferences = preference_rows(rows) if spec.params.method == "dpo" else []
     rows = [r for r in rows if "completion" in r]  # supervised rows (a dpo set also holds preferences)
     if not rows and not preferences:
         raise BadInput("dataset is empty")
+    return rows, preferences
+
+
+def train(spec: TrainSpec) -> Path:
+    """Train the spec's version and write its folder (rank 0); resumes a killed job where it stopped."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    params = spec.params
+    work_dir = Path(spec.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = Path(spec.output_dir)
+    report = partial(_progress, work_dir)
+    if (output_dir / "manifest.json").is_file():
+        report(state="SUCCEEDED", message="version already written", step=0)
+        return output_dir
+    rows, preferences = _read_dataset(spec)
 
     _seed_everything(params.seed)
     cuda = torch.cuda.is_available()
     world = join(cuda)  # one process, or this one's place among torchrun's
     device = world.device(cuda)
-    device_type = "cuda" if cuda else "cpu"
-    dtype = compute_dtype(params.precision, device_type)
+    dtype = compute_dtype(params.precision, "cuda" if cuda else "cpu")
     if not cuda:
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // world.size))
     # Trained weights in fp32 always; a LoRA run's frozen base in the compute format (never updated;
@@ -137,130 +137,57 @@ def train(spec: TrainSpec) -> Path:
         raise BadInput(str(exc)) from exc
     examples = tokenize_rows(rows, tokenizer, params.max_length)
     lengths = [len(e[0]) for e in examples]
-    batches_per_epoch = math.ceil(len(examples) / params.batch_size)
-    total_steps = (
-        0
-        if not examples
-        else params.max_steps
-        or max(1, math.ceil(batches_per_epoch * params.epochs / params.gradient_accumulation))
+    waste = round(
+        padding_waste(
+            lengths, batch_order(lengths, params.batch_size, params.seed, 0, params.length_grouped)
+        ),
+        4,
     )
+    steps = total_steps(len(examples), params)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=params.learning_rate, weight_decay=0.0)
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, int(params.warmup_ratio * total_steps), total_steps
-    )
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(params.warmup_ratio * steps), steps)
 
-    resumed = None if finished_sft else load_checkpoint(work_dir, model, optimizer, scheduler)
-    step, epoch, cursor = (resumed["step"], resumed["epoch"], resumed["cursor"]) if resumed else (0, 0, 0)
-    losses: list[float] = list(resumed["losses"]) if resumed else []
-    tokens_seen = resumed["tokens_seen"] if resumed else 0
+    saved = None if finished_sft else load_checkpoint(work_dir, model, optimizer, scheduler)
+    position = Position.from_checkpoint(saved) if saved else Position()
     if finished_sft:
         done = json.loads((sft_done / "sft.json").read_text())
-        step, losses, tokens_seen = done["steps"], done["losses"], done["tokens_seen"]
-    _progress(
-        work_dir,
+        position = Position(step=done["steps"], losses=done["losses"], tokens_seen=done["tokens_seen"])
+    report(
         state="RUNNING",
-        step=step,
-        total_steps=total_steps,
-        resumed=bool(resumed) or finished_sft,
+        step=position.step,
+        total_steps=steps,
+        resumed=bool(saved) or finished_sft,
         device=device,
         examples=len(examples),
-        padding_waste=round(
-            padding_waste(
-                lengths, batch_order(lengths, params.batch_size, params.seed, 0, params.length_grouped)
-            ),
-            4,
-        ),
+        padding_waste=waste,
     )
-    checkpoints = CheckpointWriter(work_dir)
-    started = time.perf_counter()
-    tokens_this_run = 0
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    loss_of = wrap(model, completion_loss, world, cuda)  # through DDP when there are several ranks
-    while step < total_steps:
-        batches = batch_order(lengths, params.batch_size, params.seed, epoch, params.length_grouped)
-        optimizer.zero_grad(set_to_none=True)
-        accumulated, micro = 0.0, 0
-        while cursor < len(batches) and step < total_steps:
-            mine, real = shard(batches[cursor], world)
-            rows = collate_packed(examples, mine) if params.packing else collate(examples, mine, pad_id)
-            batch = {k: v.to(device) for k, v in rows.items()}
-            cursor += 1
-            last = micro + 1 == params.gradient_accumulation or cursor == len(batches)
-            # Gradients are averaged across ranks only on the micro-batch that ends a step.
-            syncing = contextlib.nullcontext() if world.size == 1 or last else loss_of.no_sync()
-            with syncing:
-                with torch.autocast(device_type=device_type, dtype=dtype, enabled=dtype != torch.float32):
-                    loss, count = loss_of(batch)
-                count = int(count) if real else 0
-                (everyone,) = total(world, count)  # the micro-batch's completion tokens on all ranks
-                share = count * world.size / everyone if everyone else 0.0  # 1.0 in one process
-                (loss * share / params.gradient_accumulation).backward()
-            micro += 1
-            tokens = (
-                int(batch["attention_mask"].sum())
-                if "attention_mask" in batch
-                else batch["input_ids"].numel()
-            )
-            if world.size == 1:
-                accumulated += float(loss.detach())
-            else:  # the micro-batch's token-mean over all ranks, as one process would log it
-                loss_sum, all_tokens = total(world, float(loss.detach()) * count, tokens if real else 0)
-                accumulated += loss_sum / everyone if everyone else 0.0
-                tokens = int(all_tokens)
-            tokens_seen += tokens
-            tokens_this_run += tokens
-            if last:
-                torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                step += 1
-                losses.append(accumulated / micro)
-                elapsed = time.perf_counter() - started
-                rate = tokens_this_run / elapsed if elapsed else 0.0
-                per_step = elapsed / max(1, step - (resumed["step"] if resumed else 0))
-                _progress(
-                    work_dir,
-                    state="RUNNING",
-                    step=step,
-                    total_steps=total_steps,
-                    loss=round(losses[-1], 5),
-                    tokens_per_second=round(rate, 1),
-                    eta_seconds=round(per_step * (total_steps - step), 1),
-                )
-                accumulated, micro = 0.0, 0
-                if (
-                    world.leader
-                    and params.checkpoint_every
-                    and step % params.checkpoint_every == 0
-                    and step < total_steps
-                ):
-                    checkpoints.save(
-                        model,
-                        optimizer,
-                        scheduler,
-                        {
-                            "step": step,
-                            "epoch": epoch,
-                            "cursor": cursor,
-                            "losses": losses,
-                            "tokens_seen": tokens_seen,
-                        },
-                    )
-        if cursor >= len(batches):
-            epoch, cursor = epoch + 1, 0
-
-    checkpoints.wait()
-    train_seconds = time.perf_counter() - started
+    throughput = train_sft(
+        model,
+        examples,
+        params,
+        world,
+        device,
+        dtype,
+        optimizer,
+        scheduler,
+        position,
+        CheckpointWriter(work_dir),
+        report,
+        pad_id,
+    )
     restore_frozen_base(swapped)  # what is saved or merged is the model's own weights
+    losses = position.losses
     preference_metrics: dict[str, Any] = {}
     if params.method == "dpo" and preferences:
         if not finished_sft:
-            _save_sft(model, sft_done, {"steps": step, "losses": losses, "tokens_seen": tokens_seen})
-        preference_metrics = train_dpo(
-            model, tokenizer, preferences, params, work_dir, device, lambda **e: _progress(work_dir, **e)
-        )
+            _save_sft(
+                model,
+                sft_done,
+                {"steps": position.step, "losses": losses, "tokens_seen": position.tokens_seen},
+            )
+        preference_metrics = train_dpo(model, tokenizer, preferences, params, work_dir, device, report)
     if not world.leader:  # rank 0 writes the version once; the others wait for it and leave
         barrier(world)
         leave(world)
@@ -273,10 +200,10 @@ def train(spec: TrainSpec) -> Path:
             "final_loss": losses[-1] if losses else None,
             "first_loss": losses[0] if losses else None,
             "losses": [round(x, 5) for x in losses],
-            "steps": step,
-            "tokens_seen": tokens_seen,
-            "train_seconds_this_run": round(train_seconds, 2),
-            "tokens_per_second": round(tokens_this_run / train_seconds, 1) if train_seconds else None,
+            "steps": position.step,
+            "tokens_seen": position.tokens_seen,
+            "train_seconds_this_run": round(throughput.seconds, 2),
+            "tokens_per_second": throughput.tokens_per_second,
             "device": device,
             "processes": world.size,
             "dtype": str(dtype).replace("torch.", ""),  # the matmuls'
@@ -285,20 +212,13 @@ def train(spec: TrainSpec) -> Path:
             "int8_base": int8_base,
             "examples": len(examples),
             **preference_metrics,
-            "padding_waste": round(
-                padding_waste(
-                    lengths, batch_order(lengths, params.batch_size, params.seed, 0, params.length_grouped)
-                ),
-                4,
-            ),
+            "padding_waste": waste,
         },
     )
     shutil.rmtree(work_dir / "checkpoint", ignore_errors=True)
     shutil.rmtree(sft_done, ignore_errors=True)
     shutil.rmtree(work_dir / PHASE_DIR, ignore_errors=True)
-    _progress(
-        work_dir, state="SUCCEEDED", step=step, total_steps=total_steps, loss=losses[-1] if losses else None
-    )
+    report(state="SUCCEEDED", step=position.step, total_steps=steps, loss=losses[-1] if losses else None)
     barrier(world)
     leave(world)
     return output_dir

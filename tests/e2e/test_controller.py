@@ -558,7 +558,7 @@ def test_pause_resume_and_stop(stack, tiny_base):
     with pytest.raises(grpc.RpcError) as info:
         stub.PauseRun(controller_pb2.RunRef(run_id=run_id), timeout=10)
     assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert state(stub.ResumeRun(controller_pb2.RunRef(run_id=run_id), timeout=10)) == "running"
+    assert state(stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id), timeout=10)) == "running"
     deadline = time.monotonic() + 300
     while (
         stub.GetRun(controller_pb2.RunRef(run_id=run_id), timeout=10).current_round < 2
@@ -569,6 +569,44 @@ def test_pause_resume_and_stop(stack, tiny_base):
     time.sleep(1.0)  # the round thread notices the stop wherever it was (EVALUATE included)
     assert serving_slot(stack) == store_serving(stack, run_id)
     assert [r.run_id for r in stub.ListRuns(controller_pb2.ListRunsRequest(), timeout=10).runs] == [run_id]
+
+
+def test_a_completed_run_given_more_rounds_goes_on_from_where_it_ended(shared_stack, own_base):
+    stub = controller(shared_stack)
+    run_id = stub.StartRun(
+        controller_pb2.StartRunRequest(spec=run_spec(own_base, rounds=1, mode="labelled")), timeout=30
+    ).run_id
+    assert state(wait_for(stub, run_id)) == "completed"
+    before = stub.ListRounds(controller_pb2.RunRef(run_id=run_id), timeout=10).rounds
+    for bad, code in ((-1, grpc.StatusCode.INVALID_ARGUMENT), (0, grpc.StatusCode.FAILED_PRECONDITION)):
+        with pytest.raises(grpc.RpcError) as info:  # a negative count; a plain resume of a completed run
+            stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id, more_rounds=bad), timeout=10)
+        assert info.value.code() == code, info.value.details()
+    extended = stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id, more_rounds=1), timeout=10)
+    assert state(extended) == "running" and extended.spec.rounds == 2
+    assert state(wait_for(stub, run_id)) == "completed"
+    after = stub.ListRounds(controller_pb2.RunRef(run_id=run_id), timeout=10).rounds
+    assert [r.number for r in after] == [1, 2] and all(r.step == controller_pb2.STEP_DONE for r in after)
+    assert after[0] == before[0]  # round 1 stands as it was; round 2 is new
+    store = Store.open(shared_stack.store_url)
+    try:
+        with store.session() as s:
+            kinds = s.scalars(select(Event.kind).where(Event.run_id == run_id, Event.round.is_(None))).all()
+            trained = s.scalar(
+                select(func.count()).select_from(ModelVersion).where(ModelVersion.run_id == run_id)
+            )
+    finally:
+        store.close()
+    assert kinds.count("run_completed") == 2 and "run_extended" in kinds
+    assert trained == 2
+    stopped = stub.StartRun(
+        controller_pb2.StartRunRequest(spec=run_spec(own_base, rounds=1, mode="labelled", name="x")),
+        timeout=30,
+    ).run_id
+    stub.StopRun(controller_pb2.RunRef(run_id=stopped), timeout=10)
+    with pytest.raises(grpc.RpcError) as info:  # stopping is final
+        stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=stopped, more_rounds=1), timeout=10)
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 def _rows(path: str) -> set[tuple[str, str, str]]:

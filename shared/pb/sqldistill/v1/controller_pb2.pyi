@@ -222,6 +222,14 @@ class RunRef(_message.Message):
     run_id: str
     def __init__(self, run_id: _Optional[str] = ...) -> None: ...
 
+class ResumeRunRequest(_message.Message):
+    __slots__ = ("run_id", "more_rounds")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    MORE_ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    more_rounds: int
+    def __init__(self, run_id: _Optional[str] = ..., more_rounds: _Optional[int] = ...) -> None: ...
+
 class Run(_message.Message):
     __slots__ = ("run_id", "name", "state", "current_round", "current_step", "spec", "serving_version", "waiting_for")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]

@@ -52,7 +52,7 @@ class ControllerServiceStub:
                 _registered_method=True)
         self.ResumeRun = channel.unary_unary(
                 '/sqldistill.v1.ControllerService/ResumeRun',
-                request_serializer=sqldistill_dot_v1_dot_controller__pb2.RunRef.SerializeToString,
+                request_serializer=sqldistill_dot_v1_dot_controller__pb2.ResumeRunRequest.SerializeToString,
                 response_deserializer=sqldistill_dot_v1_dot_controller__pb2.Run.FromString,
                 _registered_method=True)
         self.GetRun = channel.unary_unary(
@@ -125,7 +125,8 @@ class ControllerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResumeRun(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Resume a paused run; with more_rounds, a run (a completed one too) gets that many more rounds.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -210,7 +211,7 @@ def add_ControllerServiceServicer_to_server(servicer, server):
             ),
             'ResumeRun': grpc.unary_unary_rpc_method_handler(
                     servicer.ResumeRun,
-                    request_deserializer=sqldistill_dot_v1_dot_controller__pb2.RunRef.FromString,
+                    request_deserializer=sqldistill_dot_v1_dot_controller__pb2.ResumeRunRequest.FromString,
                     response_serializer=sqldistill_dot_v1_dot_controller__pb2.Run.SerializeToString,
             ),
             'GetRun': grpc.unary_unary_rpc_method_handler(
@@ -366,7 +367,7 @@ class ControllerService:
             request,
             target,
             '/sqldistill.v1.ControllerService/ResumeRun',
-            sqldistill_dot_v1_dot_controller__pb2.RunRef.SerializeToString,
+            sqldistill_dot_v1_dot_controller__pb2.ResumeRunRequest.SerializeToString,
             sqldistill_dot_v1_dot_controller__pb2.Run.FromString,
             options,
             channel_credentials,
