@@ -1,5 +1,5 @@
-"""Runs: start, pause, resume, stop, one worker thread per active run driving its rounds, resume
-after a restart, manual rollback, and the event stream."""
+"""Runs: start, pause, resume (with more rounds), stop, one worker thread per active run driving its
+rounds, and resume after a restart (manual roll-back is rollback.py's)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from services.controller.enums import RunState, VersionStatus
-from services.controller.errors import RolloutError
 from services.controller.events import record
 from services.controller.question_log import as_utc, new_since
 from services.controller.rounds import RoundRunner
@@ -20,10 +19,9 @@ from services.controller.run_views import RunViews
 from services.controller.settings import RunSettings
 from services.controller.steps.base import Context, StopRequested
 from services.controller.validation import validate_settings
-from services.controller.versions import base_version_id, lineage_of, served_model, set_serving
+from services.controller.versions import base_version_id, lineage_of, set_serving
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.event_kinds import EventKind
-from shared.limits import MAX_NAME_CHARS
 from shared.store import Event, ModelVersion, Round, Run
 
 log = logging.getLogger("sqldistill.controller")
@@ -31,10 +29,6 @@ ACTIVE = (RunState.RUNNING, RunState.PAUSED)
 # A run waiting on the question log is woken by asks and feedback through this controller; questions
 # imported straight into the store (`sqldistill questions import`) are seen within this long.
 LOG_POLL_SECONDS = 60.0
-GATED_STATUSES = (
-    VersionStatus.SERVING,
-    VersionStatus.RETIRED,
-)  # rolled out once (or a base): what a roll-back may serve unforced
 
 
 class RunManager:
@@ -319,45 +313,3 @@ class RunManager:
                 )
                 .count()
             )
-
-    def rollback(self, version: str, force: bool = False, requested_by: str = "") -> ModelVersion:
-        """Serve an earlier version again: one that passed the gate (or a base), or, forced, any."""
-        if not version:
-            raise InvalidArgument("version is required")
-        if len(requested_by) > MAX_NAME_CHARS:
-            raise InvalidArgument(f"requested_by is at most {MAX_NAME_CHARS} characters")
-        with self.ctx.store.session() as s:
-            target = s.get(ModelVersion, version)
-            if target is None:
-                raise NotFound(f"no model version {version!r}")
-            if target.status not in GATED_STATUSES and not force:
-                why = (
-                    "the gate rejected it"
-                    if target.status == VersionStatus.REJECTED
-                    else "it was never evaluated"
-                )
-                raise FailedPrecondition(f"{version} is {target.status}: {why}; set force to serve it anyway")
-            current = s.scalar(
-                select(ModelVersion).where(
-                    ModelVersion.status == VersionStatus.SERVING, ModelVersion.base == target.base
-                )
-            )
-            s.expunge(target)
-            if current is not None:
-                s.expunge(current)
-        try:
-            self.ctx.rollout.apply(served_model(target), served_model(current) if current else None)
-        except RolloutError as exc:
-            raise FailedPrecondition(str(exc)) from exc
-        with self.ctx.store.session() as s:
-            set_serving(s, version)
-            record(
-                s,
-                EventKind.ROLLBACK,
-                f"rolled back to {version}"
-                + (f" from {current.version}" if current else "")
-                + (f"; forced by {requested_by or 'an unnamed caller'}" if force else ""),
-            )
-            result = s.get(ModelVersion, version)
-            s.expunge(result)
-            return result

@@ -10,6 +10,7 @@ import grpc
 from services.controller.ask import Asker, AskIn
 from services.controller.feedback import FeedbackIn, FeedbackTaker
 from services.controller.replies import ReadReplies, event_message, model_message
+from services.controller.rollback import roll_back
 from services.controller.runs import RunManager
 from services.controller.settings import RunSettings
 from shared.errors import require
@@ -73,7 +74,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServiceServicer):
         self, request: controller_pb2.RollBackRequest, context: grpc.ServicerContext
     ) -> controller_pb2.ModelVersion:
         return model_message(
-            self.manager.rollback(request.version, request.force, request.requested_by), None
+            roll_back(self.manager.ctx, request.version, request.force, request.requested_by), None
         )
 
     def Ask(self, request: controller_pb2.AskRequest, context: grpc.ServicerContext) -> controller_pb2.Answer:
