@@ -158,13 +158,14 @@ def main() -> None:
             fields = {**(plan.get("common") or {}), **(arms[arm] or {})}
             home = args.home / f"{arm}-seed{seed}"
             if args.extend_to:  # a run cut short while extended is running still: recovery finishes it
-                found = finished_run(home, f"bench-{arm}", ("completed", "running", "paused"))
-                if not found:
+                finished = finished_run(home, f"bench-{arm}", ("completed", "running", "paused"))
+                if not finished:
                     raise SystemExit(f"--extend-to: {home} holds no run of the {arm} arm to extend")
-                extend_run(found[0], found[2], args.extend_to)
-            finished = finished_run(home, f"bench-{arm}") if args.reread or args.extend_to else None
+                extend_run(finished[0], finished[2], args.extend_to)  # read back whatever it ended as
+            else:
+                finished = finished_run(home, f"bench-{arm}") if args.reread else None
             if finished:
-                print(f"[{arm}] re-reading run {finished[2]} (finished)", flush=True)
+                print(f"[{arm}] re-reading run {finished[2]}", flush=True)
                 result = run_result(plan["mode"], arm, *finished) | {"seed": seed}
             else:
                 result = measure_mode(plan["mode"], run_args, fields, label=arm) | {"seed": seed}

@@ -31,6 +31,16 @@ ACTIVE = (RunState.RUNNING, RunState.PAUSED)
 LOG_POLL_SECONDS = 60.0
 
 
+def _check_lineage_free(s: Any, lineage: str) -> None:
+    """One active run per model lineage: versions of a lineage come out of one run at a time."""
+    busy = s.scalar(select(Run).where(Run.lineage == lineage, Run.state.in_(ACTIVE)))
+    if busy is not None:
+        raise FailedPrecondition(
+            f"run {busy.id} is already {busy.state} for model lineage {lineage!r}; "
+            "stop it first (one run at a time per lineage)"
+        )
+
+
 class RunManager:
     """Starts and drives runs (one worker thread each); `queries` is the read side."""
 
@@ -52,12 +62,7 @@ class RunManager:
         validate_settings(settings, self.ctx.catalogue)
         lineage = lineage_of(settings.base_model)
         with self.ctx.store.session() as s:
-            busy = s.scalar(select(Run).where(Run.lineage == lineage, Run.state.in_(ACTIVE)))
-            if busy is not None:
-                raise FailedPrecondition(
-                    f"run {busy.id} is already {busy.state} for model lineage {lineage!r}; "
-                    "stop it first (one run at a time per lineage)"
-                )
+            _check_lineage_free(s, lineage)
             base_version = base_version_id(settings.base_model)
             if s.get(ModelVersion, base_version) is None:
                 s.add(
@@ -145,14 +150,7 @@ class RunManager:
                 )
             if run.state == RunState.COMPLETED:
                 validate_settings(settings, self.ctx.catalogue)  # databases or splits may be gone since
-                busy = s.scalar(
-                    select(Run).where(Run.lineage == run.lineage, Run.state.in_(ACTIVE), Run.id != run_id)
-                )
-                if busy is not None:
-                    raise FailedPrecondition(
-                        f"run {busy.id} is {busy.state} for model lineage {run.lineage!r}; "
-                        "stop it first (one run at a time per lineage)"
-                    )
+                _check_lineage_free(s, run.lineage)  # (a completed run is not active: never itself)
                 run.state = RunState.PAUSED
             rounds = settings.rounds + more_rounds
             run.spec = {**run.spec, "rounds": rounds}

@@ -603,6 +603,9 @@ def test_a_completed_run_given_more_rounds_goes_on_from_where_it_ended(shared_st
         controller_pb2.StartRunRequest(spec=run_spec(own_base, rounds=1, mode="labelled", name="x")),
         timeout=30,
     ).run_id
+    with pytest.raises(grpc.RpcError) as info:  # one active run per lineage: the finished one waits
+        stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id, more_rounds=1), timeout=10)
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION and stopped in info.value.details()
     stub.StopRun(controller_pb2.RunRef(run_id=stopped), timeout=10)
     with pytest.raises(grpc.RpcError) as info:  # stopping is final
         stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=stopped, more_rounds=1), timeout=10)
