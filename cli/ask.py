@@ -6,17 +6,17 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
 from cli.connect import ConfigOption, controller_stub
+from cli.consoles import make_console
 from shared import defaults
 from shared.pb import controller_pb2, critic_pb2
 from shared.pbconvert import enum_text, from_result_set
 
-console = Console()
+console = make_console()
 
 
 def register(app: typer.Typer) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from cli.consoles import make_console
 from shared.config import Config, load_config
 from shared.grpc_client import DeadlineStub, check_health, make_channel
 from shared.pb import controller_pb2_grpc
@@ -20,7 +20,7 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="sqldi
 HEALTH_TIMEOUT_SECONDS = 3.0  # how long a read command waits to learn whether the controller runs
 CALL_TIMEOUT_SECONDS = 30.0
 START_HINT = "start the stack with `sqldistill up` (or `sqldistill serve controller`)"
-notices = Console(stderr=True)
+notices = make_console(stderr=True)
 
 
 class Unreachable(Exception):

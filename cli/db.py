@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from cli.connect import ConfigOption
+from cli.consoles import make_console
 from shared import defaults
 
-console = Console()
+console = make_console()
 app = typer.Typer(help="Your own databases: register, snapshot into the sandbox, refresh, remove.")
 
 

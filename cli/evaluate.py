@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from cli.connect import ConfigOption
+from cli.consoles import make_console
 from shared import defaults
 from shared.catalogue import Catalogue, Example
 from shared.config import Config, load_config
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from offline.models import EvalModel
     from shared.answering import Answer
 
-console = Console()
+console = make_console()
 
 
 def evaluate(

@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from cli.connect import ConfigOption
+from cli.consoles import make_console
 from offline.export import DTYPES, GGUF_TYPES
 
 
 def register(app: typer.Typer) -> None:
-    console = Console()
+    console = make_console()
 
     @app.command(name="export")
     def export_command(

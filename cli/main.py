@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from cli.ask import register as register_ask
 from cli.connect import ConfigOption
+from cli.consoles import make_console
 from cli.db import register as register_db
 from cli.evaluate import register as register_evaluate
 from cli.export import register as register_export
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Teach small language models to write SQL by recursive self-distillation.", no_args_is_help=True
 )
-console = Console()
+console = make_console()
 register_run_commands(app)
 register_model_commands(app)
 register_ask(app)

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from cli.connect import ConfigOption
+from cli.consoles import make_console
 
-console = Console()
+console = make_console()
 app = typer.Typer(help="The question log: questions asked through `ask` and their answers.")
 
 

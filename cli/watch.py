@@ -8,17 +8,17 @@ from typing import Any
 
 import grpc
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.consoles import make_console
 from cli.format import accuracy_text, comparison_cells, outcome_text, step_text
 from shared.event_kinds import EventKind
 from shared.pb import controller_pb2
 
 # Wide enough for the rounds table when output is not a terminal (logs, CI, `make demo | tee`).
-console = Console(width=None if sys.stdout.isatty() else 200)
+console = make_console(width=None if sys.stdout.isatty() else 200)
 
 
 def fail(exc: grpc.RpcError) -> None:

@@ -26,15 +26,26 @@ def _ephemeral_low() -> int:
         return 32_768  # Linux's default
 
 
+def _share() -> tuple[int, int]:
+    """(this process's index, how many share the range): pytest-xdist workers each pick from their
+    own residue class, so two workers never hand out the same port before either binds it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    return index % max(count, 1), max(count, 1)
+
+
 def free_port() -> int:
     """A loopback port nothing listens on, for a service started later. Picked below the ephemeral
     range: a port the kernel chose there (bind to 0) can be taken as the source port of any outgoing
     connection - a client's, PostgreSQL's - before the service binds it, and the service then fails
-    with "address already in use" (seen once in the kill -9 test). Never the same port twice in a process."""
+    with "address already in use" (seen once in the kill -9 test). Never the same port twice in a
+    process, nor in two test workers."""
     low, high = LOWEST_PORT, _ephemeral_low()
+    index, count = _share()
     for _ in range(1_000 if high > low else 0):
         port = _random.randrange(low, high)
-        if port in _handed_out:
+        if port in _handed_out or port % count != index:
             continue
         with socket.socket() as sock:
             try:

@@ -24,11 +24,14 @@ TIERS = ("unit", "integration", "service", "e2e")  # tests/<tier>/: selected wit
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with the tier of its folder."""
+    """Mark each test with the tier of its folder, and run the tests of an xdist_group first: a group
+    stays on one worker (`make test` runs two), so started first it runs beside the rest instead of
+    after it."""
     for item in items:
         parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
         if parts and parts[0] in TIERS:
             item.add_marker(getattr(pytest.mark, parts[0]))
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)  # stable: else as collected
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,6 +18,9 @@ from shared.fewshot import select_examples, shots_for
 from shared.packaged_models import DEFAULT_MODEL, FAST_MODEL, PACKAGED_MODELS
 from shared.prompts import schema_for_prompt, sql_prompt
 
+# One worker assembles and converts the packaged models for the run (tests/support/packaged_models.py).
+pytestmark = pytest.mark.xdist_group("packaged_models")
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [FAST_MODEL, DEFAULT_MODEL])

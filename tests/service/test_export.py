@@ -26,6 +26,9 @@ from shared.packaged_models import FAST_MODEL
 from shared.prompts import STOP_SEQUENCES
 from testbed.llama_server import llama_server
 
+# One worker assembles and converts the packaged models for the run (tests/support/packaged_models.py).
+pytestmark = pytest.mark.xdist_group("packaged_models")
+
 QUESTIONS = 4
 
 

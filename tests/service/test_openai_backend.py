@@ -22,6 +22,9 @@ from shared.prompts import STOP_SEQUENCES
 from testbed.llama_server import llama_server as serve
 from testbed.processes import free_port, start_service, stop_service
 
+# One worker assembles and converts the packaged models for the run (tests/support/packaged_models.py).
+pytestmark = pytest.mark.xdist_group("packaged_models")
+
 PROMPT = "-- SQLite\nCREATE TABLE singer (singer_id INTEGER, name TEXT, age INTEGER);\n-- Question: How many singers are there?\n-- SQL:"
 
 
