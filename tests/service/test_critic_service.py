@@ -282,10 +282,11 @@ def _folder_state(folder):
 # travel as raw bytes in test_scaffold (answered INVALID_ARGUMENT); NUL characters do travel.
 SENDABLE = sendable()
 DEADLINE_S = 2.0  # the critic's configured per-query deadline (CriticConfig.timeout_ms)
+SLACK_S = 3.0  # beyond it, per query: bounded by the deadline, not the query, on a loaded machine
 
 
 def test_hostile_corpus_through_execute_judge_and_evaluate(stub, spider_dir, critic_service):
-    """Every hostile query gets one verdict from each RPC, within deadline + 1 s per query, the
+    """Every hostile query gets one verdict from each RPC, within deadline + 3 s per query, the
     service stays SERVING and the database folder stays byte-identical with no new file."""
     folder = spider_dir / "database" / "concert"
     before = _folder_state(folder)
@@ -296,7 +297,7 @@ def test_hostile_corpus_through_execute_judge_and_evaluate(stub, spider_dir, cri
         reply = stub.Execute(critic_pb2.ExecuteRequest(db_id="concert", sql=sql), timeout=30)
         worst = max(worst, time.monotonic() - started)
         assert reply.status != critic_pb2.EXECUTION_STATUS_UNSPECIFIED, name
-    assert worst < DEADLINE_S + 1.0, worst
+    assert worst < DEADLINE_S + SLACK_S, worst
 
     gold = "SELECT name FROM singer WHERE age > 40"
     candidates = [_candidate(f"l-{name}", sql, gold) for name, sql in SENDABLE] + [
@@ -326,7 +327,7 @@ def test_hostile_corpus_through_execute_judge_and_evaluate(stub, spider_dir, cri
     deep = {v.candidate_id: v for v in verdicts}["l-many-distinct-unions"]
     assert not deep.kept and deep.reasons
     # Each query (and each suite re-run) is bounded; the whole stream stays within that budget.
-    assert judge_seconds < len(candidates) * (DEADLINE_S + 1.0)
+    assert judge_seconds < len(candidates) * (DEADLINE_S + SLACK_S)
 
     predictions = (
         [

@@ -29,6 +29,9 @@ def hostile_setup(tmp_path_factory):
     pool.close()
 
 
+SLACK_S = 3.0  # beyond the deadline: the two test workers share two cores
+
+
 def test_corpus_is_large_enough():
     assert len(HOSTILE) >= 60
     assert len({name for name, _, _ in HOSTILE}) == len(HOSTILE)
@@ -42,7 +45,9 @@ def test_hostile_input_gets_a_verdict_in_time_and_changes_nothing(hostile_setup,
     outcome = pool.execute(str(db), sql, Limits(timeout_ms=TIMEOUT_MS, max_rows=10_000))
     elapsed = time.monotonic() - started
     assert outcome.status in allowed, (outcome.status, outcome.error)
-    assert elapsed < TIMEOUT_MS / 1000 + 1.0  # deadline + 1 s, a kill included (respawn is off-path)
+    # Bounded by the deadline, not by the query (an unbounded one would run until the test's
+    # timeout): deadline + 3 s, a kill included (respawn is off-path), with room for a loaded machine.
+    assert elapsed < TIMEOUT_MS / 1000 + SLACK_S
     assert _digest(db) == before
     assert sorted(p.name for p in db.parent.iterdir()) == ["concert.sqlite"]  # no journal, no new files
     healthy = pool.execute(str(db), "SELECT count(*) FROM singer", Limits())
