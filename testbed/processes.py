@@ -43,9 +43,10 @@ def free_port() -> int:
     process, nor in two test workers."""
     low, high = LOWEST_PORT, _ephemeral_low()
     index, count = _share()
-    for _ in range(1_000 if high > low else 0):
-        port = _random.randrange(low, high)
-        if port in _handed_out or port % count != index:
+    first = low + (index - low) % count  # the lowest port of this worker's residue class
+    for _ in range(1_000 if high > first else 0):
+        port = _random.randrange(first, high, count)
+        if port in _handed_out:
             continue
         with socket.socket() as sock:
             try:
