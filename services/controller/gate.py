@@ -1,12 +1,14 @@
 """The rollout gate: roll a candidate out only when it beats its parent on the same held-out
 questions by more than a margin, and, in `significant` mode, when the paired test says the gain is
-unlikely to be noise."""
+unlikely to be noise; and how small a difference it could have seen on its question count (its
+power, in the report and the event)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.stats import PairedComparison
+from shared.limits import FEW_GATE_QUESTIONS
+from shared.stats import PairedComparison, smallest_detectable_difference
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,20 @@ def decide(comparison: PairedComparison, mode: str, margin: float, alpha: float)
     if mode not in ("margin", "significant"):
         raise ValueError(f"unknown gate mode {mode!r}")
     return GateDecision(True, summary)
+
+
+def power_figures(questions: int, alpha: float) -> dict[str, float]:
+    """How small a difference the gate could have seen on its question count."""
+    return {
+        "gate_detectable_difference": smallest_detectable_difference(questions, alpha) if questions else 1.0
+    }
+
+
+def power_note(questions: int, alpha: float) -> str:
+    """The same for the gate's message, with a warning when the decision rests on few questions."""
+    if not questions:
+        return ""
+    note = f"; smallest difference detectable at alpha {alpha:g}: {smallest_detectable_difference(questions, alpha):.3f}"
+    if questions < FEW_GATE_QUESTIONS:
+        note += f" (warning: a decision on fewer than {FEW_GATE_QUESTIONS} questions)"
+    return note

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.controller.gate import decide
+from services.controller.gate import decide, power_figures, power_note
 from shared.stats import compare_paired, mcnemar_exact, smallest_detectable_difference, wilson_interval
 
 
@@ -80,3 +80,12 @@ def test_the_gate_states_the_smallest_difference_its_question_count_could_detect
     assert smallest_detectable_difference(40, 0.05) == pytest.approx(6 / 40)
     assert smallest_detectable_difference(400, 0.05) == pytest.approx(6 / 400)
     assert smallest_detectable_difference(5, 0.05) == 1.0  # not even a clean sweep could be significant
+
+
+def test_the_gate_names_its_power_and_warns_below_a_hundred_questions():
+    assert power_note(0, 0.05) == "" and power_figures(0, 0.05) == {"gate_detectable_difference": 1.0}
+    few = power_note(40, 0.05)
+    assert "0.150" in few and "warning: a decision on fewer than 100 questions" in few
+    many = power_note(400, 0.05)
+    assert "0.015" in many and "warning" not in many
+    assert power_figures(400, 0.05)["gate_detectable_difference"] == pytest.approx(6 / 400)

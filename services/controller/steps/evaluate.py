@@ -14,7 +14,7 @@ from sqlalchemy import select
 from services.controller.enums import Step
 from services.controller.evaluation_keys import split_head
 from services.controller.faults import crash_point
-from services.controller.gate import decide
+from services.controller.gate import decide, power_figures, power_note
 from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
 from services.controller.question_log import LOG_SPLIT, logged_questions, split_log
 from services.controller.settings import RunSettings
@@ -24,10 +24,9 @@ from services.controller.versions import prompt_k, served_model
 from shared.answering import QuestionIn, answer_by_vote
 from shared.catalogue import Example
 from shared.event_kinds import EventKind
-from shared.limits import FEW_GATE_QUESTIONS
 from shared.pb import critic_pb2
 from shared.prompts import REPAIR_TEMPLATE, SQL_TEMPLATE
-from shared.stats import PairedComparison, compare_paired, smallest_detectable_difference
+from shared.stats import PairedComparison, compare_paired
 from shared.store import Evaluation, ModelVersion, Run
 from shared.training_data import file_hash
 
@@ -295,19 +294,3 @@ def log_figures(new: Evaluation, serving: Evaluation, column: int) -> dict[str, 
         "new_log_execution": right["new"],
         "serving_log_execution": right["serving"],
     }
-
-
-def power_figures(questions: int, alpha: float) -> dict[str, float]:
-    """How small a difference the gate could have seen on its question count."""
-    return {
-        "gate_detectable_difference": smallest_detectable_difference(questions, alpha) if questions else 1.0
-    }
-
-
-def power_note(questions: int, alpha: float) -> str:
-    if not questions:
-        return ""
-    note = f"; smallest difference detectable at alpha {alpha:g}: {smallest_detectable_difference(questions, alpha):.3f}"
-    if questions < FEW_GATE_QUESTIONS:
-        note += f" (warning: a decision on fewer than {FEW_GATE_QUESTIONS} questions)"
-    return note
