@@ -1,6 +1,6 @@
 """Label rules tried again on a question-only run's stored samples, with no model: each asked
-question's samples (a candidate's SQL and the samples it was voted with) are executed again on its
-database, grouped by result and labelled by the strict majority; labels are scored by the withheld
+question's ballot (a candidate's SQL and what it was voted with: the samples, and repairs where the
+run repaired) is executed again on its database, grouped by result and labelled by the strict majority; labels are scored by the withheld
 gold of the run's bundled dataset (read here for the report only). Arms: the samples as written,
 and the same after each failing sample's misattributed qualified columns are moved to the one table
 of their scope that has them (`T2.score` where `T2` lacks `score` and only `T1` has it: sqlglot's
@@ -8,7 +8,7 @@ scopes and the database's own columns, no model). Also reports why samples fail 
 majority forms, whether a sample answered right and where its group ranks. Prints a table and
 writes JSON; asserts nothing.
 
-    python -m benchmarks.stored_labels --home HOME [--round 1] [--out .bench/stored_labels.json]
+    python -m benchmarks.stored_labels --home HOME [--run RUN_ID] [--round 1] [--out .bench/stored_labels.json]
 """
 
 from __future__ import annotations
@@ -63,14 +63,17 @@ def requalify(sql: str, columns: dict[str, set[str]]) -> str | None:
 
 
 def _execute(path: Path, sql: str) -> tuple[list[tuple], str]:
-    """(rows, error): the error's kind ("no such column", "syntax", ...) when it fails."""
+    """(rows, error): the error's kind ("no such column", "syntax error", ...) when it fails."""
     connection = open_readonly(path)
     started = time.monotonic()
     connection.set_progress_handler(lambda: int(time.monotonic() - started > QUERY_SECONDS), 10_000)
     try:
         return connection.execute(sql).fetchall(), ""
     except sqlite3.Error as error:
-        return [], re.sub(r":.*", "", str(error)) or type(error).__name__
+        message = str(error)
+        return [], "syntax error" if "syntax error" in message else re.sub(r":.*", "", message) or type(
+            error
+        ).__name__
     finally:
         connection.close()
 
@@ -86,15 +89,18 @@ def _columns(path: Path) -> dict[str, set[str]]:
         connection.close()
 
 
-def stored_samples(store_path: Path, round_number: int) -> dict[tuple[str, str], list[str]]:
-    """(db_id, question) -> the question's samples as voted: a stored candidate's SQL and the
-    others it was voted with (resampled_sql)."""
+def stored_samples(store_path: Path, round_number: int, run_id: str = "") -> dict[tuple[str, str], list[str]]:
+    """(db_id, question) -> the question's ballot as voted: a stored candidate's SQL and the others
+    it was voted with (resampled_sql), in one run (the store's only one when run_id is empty)."""
     connection = open_readonly(store_path)
     try:
+        runs = [row[0] for row in connection.execute("SELECT id FROM runs ORDER BY created_at")]
+        if not run_id and len(runs) != 1:
+            raise SystemExit(f"{store_path} holds {len(runs)} runs ({', '.join(runs)}): name one with --run")
         rows = connection.execute(
-            "SELECT db_id, question, sql, resampled_sql FROM candidates WHERE round = ? AND source = 'unlabelled' "
-            "ORDER BY id",
-            (round_number,),
+            "SELECT db_id, question, sql, resampled_sql FROM candidates "
+            "WHERE run_id = ? AND round = ? AND source = 'unlabelled' ORDER BY id",
+            (run_id or runs[0], round_number),
         ).fetchall()
     finally:
         connection.close()
@@ -105,7 +111,8 @@ def stored_samples(store_path: Path, round_number: int) -> dict[tuple[str, str],
 
 
 def _label(results: list[tuple[list[tuple], str]], right: list[bool]) -> dict[str, Any]:
-    """The strict majority of all samples over non-empty results, and where a right sample ranks."""
+    """The strict majority of all samples over non-empty results; whether a right group is among the
+    largest (ties included) when none has a majority."""
     keys = [tuple(sorted(map(repr, rows))) if not error and rows else None for rows, error in results]
     groups = Counter(key for key in keys if key is not None).most_common()
     right_keys = {key for key, ok in zip(keys, right, strict=True) if ok and key is not None}
@@ -114,11 +121,11 @@ def _label(results: list[tuple[list[tuple], str]], right: list[bool]) -> dict[st
         "labelled": labelled,
         "right": labelled and groups[0][0] in right_keys,
         "any_right": any(right),
-        "right_rank": next((i for i, (key, _) in enumerate(groups) if key in right_keys), None),
+        "right_largest": any(key in right_keys for key, size in groups if size == groups[0][1]),
     }
 
 
-def measure(home: Path, round_number: int) -> dict[str, Any]:
+def measure(home: Path, round_number: int, run_id: str = "") -> dict[str, Any]:
     catalogue = Catalogue.load(home / "bundled")
     gold = {
         (e["db_id"], e["question"]): e["query"]
@@ -127,7 +134,7 @@ def measure(home: Path, round_number: int) -> dict[str, Any]:
     errors: Counter[str] = Counter()
     moves = Counter()
     questions = []
-    for (db_id, question), samples in stored_samples(home / "store.db", round_number).items():
+    for (db_id, question), samples in stored_samples(home / "store.db", round_number, run_id).items():
         path = catalogue.path(db_id)
         columns = _columns(path)
         gold_sql = gold[(db_id, question)]
@@ -170,7 +177,7 @@ def summary(figures: dict[str, Any]) -> list[dict[str, Any]]:
                 "right": right,
                 "precision": round(right / labelled, 3) if labelled else 0.0,
                 "no majority, a right sample": sum(q["any_right"] for q in unlabelled),
-                "no majority, right group first": sum(q["right_rank"] == 0 for q in unlabelled),
+                "no majority, a right group largest": sum(q["right_largest"] for q in unlabelled),
             }
         )
     return rows
@@ -179,10 +186,11 @@ def summary(figures: dict[str, Any]) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, required=True, help="a question-only bench run's home")
+    parser.add_argument("--run", default="", help="the run, when the store holds several")
     parser.add_argument("--round", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(".bench/stored_labels.json"))
     args = parser.parse_args()
-    figures = measure(args.home, args.round)
+    figures = measure(args.home, args.round, args.run)
     rows = summary(figures)
     samples = sum(q["samples"] for q in figures["questions"])
     print(

@@ -3,7 +3,6 @@ while training) and its rounds as a table."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import grpc
@@ -17,8 +16,7 @@ from cli.format import accuracy_text, comparison_cells, outcome_text, step_text
 from shared.event_kinds import EventKind
 from shared.pb import controller_pb2
 
-# Wide enough for the rounds table when output is not a terminal (logs, CI, `make demo | tee`).
-console = make_console(width=None if sys.stdout.isatty() else 200)
+console = make_console()  # not wrapped on a pipe: the rounds table whole in logs, CI, `make demo | tee`
 
 
 def fail(exc: grpc.RpcError) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -24,14 +25,11 @@ TIERS = ("unit", "integration", "service", "e2e")  # tests/<tier>/: selected wit
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with the tier of its folder, and run the tests of an xdist_group first: a group
-    stays on one worker (`make test` runs two), so started first it runs beside the rest instead of
-    after it."""
+    """Mark each test with the tier of its folder."""
     for item in items:
         parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
         if parts and parts[0] in TIERS:
             item.add_marker(getattr(pytest.mark, parts[0]))
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)  # stable: else as collected
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -62,7 +60,11 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     `make setup` installs; it also runs under root), on a unix socket in a temporary folder."""
     import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("postgres"), cleanup_mode="stop")
+    # pgserver creates its system user (under root) outside its own lock: two test workers starting
+    # at once on a fresh machine would both try. The workers' temporary folders share this parent.
+    with open(tmp_path_factory.getbasetemp().parent / "pgserver.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server = pgserver.get_server(tmp_path_factory.mktemp("postgres"), cleanup_mode="stop")
     yield server
     server.cleanup()
 

@@ -283,6 +283,7 @@ def _folder_state(folder):
 SENDABLE = sendable()
 DEADLINE_S = 2.0  # the critic's configured per-query deadline (CriticConfig.timeout_ms)
 SLACK_S = 3.0  # beyond it, per query: bounded by the deadline, not the query, on a loaded machine
+JUDGE_BUDGET_S = 120.0  # the whole judged stream (this whole test takes about 35 s)
 
 
 def test_hostile_corpus_through_execute_judge_and_evaluate(stub, spider_dir, critic_service):
@@ -326,8 +327,9 @@ def test_hostile_corpus_through_execute_judge_and_evaluate(stub, spider_dir, cri
             ), v
     deep = {v.candidate_id: v for v in verdicts}["l-many-distinct-unions"]
     assert not deep.kept and deep.reasons
-    # Each query (and each suite re-run) is bounded; the whole stream stays within that budget.
-    assert judge_seconds < len(candidates) * (DEADLINE_S + SLACK_S)
+    # Each query (and each suite re-run) is bounded: the whole stream ends within a fixed budget,
+    # where its never-ending queries alone would run until the test's timeout (300 s).
+    assert judge_seconds < JUDGE_BUDGET_S, judge_seconds
 
     predictions = (
         [
