@@ -92,7 +92,8 @@ def _columns(path: Path) -> dict[str, set[str]]:
 def stored_samples(store_path: Path, round_number: int, run_id: str = "") -> dict[tuple[str, str], list[str]]:
     """(db_id, question) -> the question's ballot as voted: a stored candidate's SQL and the others
     it was voted with (resampled_sql), in one run (the store's only one when run_id is empty)."""
-    connection = open_readonly(store_path)
+    # Read-only but not immutable: a running run's store has pages in its write-ahead log.
+    connection = sqlite3.connect(f"{Path(store_path).resolve().as_uri()}?mode=ro", uri=True)
     try:
         runs = [row[0] for row in connection.execute("SELECT id FROM runs ORDER BY created_at")]
         if not run_id and len(runs) != 1:
