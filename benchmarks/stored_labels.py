@@ -23,15 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import sqlglot
+from sqlalchemy import select
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import traverse_scope
 
+from benchmarks.run_figures import QUERY_SECONDS
+from services.controller.enums import Mode
 from services.critic.matching import order_matters, results_match
 from shared.catalogue import Catalogue
 from shared.schema import open_readonly
-
-QUERY_SECONDS = 10.0  # per query, as run_figures.same_result allows
+from shared.store import Candidate, Run, Store
 
 
 def requalify(sql: str, columns: dict[str, set[str]]) -> str | None:
@@ -78,36 +80,31 @@ def _execute(path: Path, sql: str) -> tuple[list[tuple], str]:
         connection.close()
 
 
-def _columns(path: Path) -> dict[str, set[str]]:
-    connection = open_readonly(path)
-    try:
-        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {
-            t.lower(): {r[1].lower() for r in connection.execute(f'PRAGMA table_info("{t}")')} for t in tables
-        }
-    finally:
-        connection.close()
-
-
 def stored_samples(store_path: Path, round_number: int, run_id: str = "") -> dict[tuple[str, str], list[str]]:
     """(db_id, question) -> the question's ballot as voted: a stored candidate's SQL and the others
     it was voted with (resampled_sql), in one run (the store's only one when run_id is empty)."""
-    # Read-only but not immutable: a running run's store has pages in its write-ahead log.
-    connection = sqlite3.connect(f"{Path(store_path).resolve().as_uri()}?mode=ro", uri=True)
+    store = Store.open(f"sqlite:///{Path(store_path).resolve()}", migrate=False)  # read, never migrated
     try:
-        runs = [row[0] for row in connection.execute("SELECT id FROM runs ORDER BY created_at")]
-        if not run_id and len(runs) != 1:
-            raise SystemExit(f"{store_path} holds {len(runs)} runs ({', '.join(runs)}): name one with --run")
-        rows = connection.execute(
-            "SELECT db_id, question, sql, resampled_sql FROM candidates "
-            "WHERE run_id = ? AND round = ? AND source = 'unlabelled' ORDER BY id",
-            (run_id or runs[0], round_number),
-        ).fetchall()
+        with store.session() as s:
+            runs = list(s.scalars(select(Run.id).order_by(Run.created_at)))
+            if not run_id and len(runs) != 1:
+                raise SystemExit(
+                    f"{store_path} holds {len(runs)} runs ({', '.join(runs)}): name one with --run"
+                )
+            rows = s.execute(
+                select(Candidate.db_id, Candidate.question, Candidate.sql, Candidate.resampled_sql)
+                .where(
+                    Candidate.run_id == (run_id or runs[0]),
+                    Candidate.round == round_number,
+                    Candidate.source == Mode.UNLABELLED,
+                )
+                .order_by(Candidate.id)
+            ).all()
     finally:
-        connection.close()
+        store.close()
     samples: dict[tuple[str, str], list[str]] = {}
     for db_id, question, sql, resampled in rows:
-        samples.setdefault((db_id, question), [sql, *json.loads(resampled)])
+        samples.setdefault((db_id, question), [sql, *resampled])
     return samples
 
 
@@ -137,7 +134,9 @@ def measure(home: Path, round_number: int, run_id: str = "") -> dict[str, Any]:
     questions = []
     for (db_id, question), samples in stored_samples(home / "store.db", round_number, run_id).items():
         path = catalogue.path(db_id)
-        columns = _columns(path)
+        columns = {
+            t.name.lower(): {c.name.lower() for c in t.columns} for t in catalogue.schema(db_id).tables
+        }
         gold_sql = gold[(db_id, question)]
         gold_rows, _ = _execute(path, gold_sql)
         arms: dict[str, list[tuple[list[tuple], str]]] = {"as written": [], "requalified": []}

@@ -30,9 +30,9 @@ def _share() -> tuple[int, int]:
     """(this process's index, how many share the range): pytest-xdist workers each pick from their
     own residue class, so two workers never hand out the same port before either binds it."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    count = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1), 1)
     index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
-    return index % max(count, 1), max(count, 1)
+    return index % count, count
 
 
 def free_port() -> int:
