@@ -143,6 +143,8 @@ def feedback(
     if reply.gold_sql:
         rows = f" ({reply.row_count} rows in the sandbox)" if sql else ""
         console.print(f"the question's SQL is now: {reply.gold_sql}{rows}", highlight=False, soft_wrap=True)
+    elif right:
+        console.print("it returned no rows, so it is not a label (a label must return something)")
 
 
 def register(root: typer.Typer) -> None:

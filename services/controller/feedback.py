@@ -1,15 +1,21 @@
 """Feedback on an answer in the question log: right, wrong, or the right SQL. A person's SQL (a
 correction, or the answer marked right) is what runs on the log train on as a labelled row and gate
 on; a correction is run by the critic in its sandbox first - it must be allowed, run and return
-rows - so nothing hostile or broken becomes a label."""
+rows - so nothing hostile or broken becomes a label. An answer marked right becomes one only if it
+returned rows (any query that returns nothing would match an empty label); one marked wrong is no
+one's label any more, on any answer to the same question."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
 
 from services.controller.calls import passed_on
 from services.controller.log_metrics import FEEDBACK
+from services.controller.question_log import question_key
 from services.controller.steps.base import Context
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.limits import MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_SQL_CHARS
@@ -70,7 +76,8 @@ class FeedbackTaker:
             row = s.get(AskedQuestion, request.answer_id)
             if row is None:
                 raise NotFound(f"no answer {request.answer_id!r} in the question log")
-            db_id, answered, status, gold = row.db_id, row.sql, row.status, row.gold_sql
+            db_id, asked, answered, status, gold = row.db_id, row.question, row.sql, row.status, row.gold_sql
+            returned = row.row_count
         corrected = request.corrected_sql.strip()
         rows = 0
         if corrected:
@@ -85,7 +92,7 @@ class FeedbackTaker:
                     f"answer {request.answer_id} has no SQL that ran ({status or 'not answered'}): "
                     "give the right SQL instead"
                 )
-            verdict, gold = "right", answered
+            verdict, gold = "right", answered if returned else gold
         else:  # wrong, without a correction: an earlier right-mark's SQL is no one's label any more
             verdict = "wrong"
             if gold and answered and _same_sql(gold, answered):
@@ -95,11 +102,24 @@ class FeedbackTaker:
             if row is None:  # forgotten while the critic ran the correction
                 raise NotFound(f"no answer {request.answer_id!r} in the question log")
             row.feedback, row.gold_sql = verdict, gold
+            if verdict == "wrong" and answered:
+                self._unlabel(s, db_id, asked, answered)
             row.feedback_note, row.feedback_by = request.note, request.given_by
             row.feedback_at = datetime.now(UTC)
         FEEDBACK.labels(verdict=verdict, corrected=str(bool(corrected)).lower()).inc()
         self.ctx.on_logged()
         return FeedbackOut(request.answer_id, verdict, gold or "", rows)
+
+    @staticmethod
+    def _unlabel(s: Any, db_id: str, question: str, wrong_sql: str) -> None:
+        """The SQL marked wrong stops being the label of every answer to the same question (another
+        answer's right-mark, an import), or the newest of them would still train and gate."""
+        key = question_key(db_id, question)
+        for other in s.scalars(
+            select(AskedQuestion).where(AskedQuestion.db_id == db_id, AskedQuestion.gold_sql.is_not(None))
+        ):
+            if question_key(other.db_id, other.question) == key and _same_sql(other.gold_sql, wrong_sql):
+                other.gold_sql = None
 
     def _check(self, db_id: str, sql: str) -> int:
         """The correction's rows in the sandbox, or INVALID_ARGUMENT saying why it cannot be a label."""

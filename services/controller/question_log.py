@@ -49,15 +49,22 @@ def _key_digest(key: tuple[str, str]) -> bytes:
     return hashlib.sha256("\n".join(key).encode()).digest()
 
 
+def log_databases(db_ids: Iterable[str], present: Iterable[str]) -> list[str]:
+    """The databases a run on the question log reads: its db_ids (none: every database), only those
+    still in the dataset - questions about one removed since are left out, not sent and failed on."""
+    here = list(present)
+    return [d for d in (list(db_ids) or here) if d in here]
+
+
 def logged_questions(
     store: Store, db_ids: Iterable[str] | None = None, before: datetime | None = None
 ) -> list[LoggedQuestion]:
     """Each distinct question of the log, in the order it reached the log, on these databases when
-    given, as it stood at `before` when given (what reached it later is left out; SQL too)."""
+    given (None: all), as it stood at `before` when given (what reached it later is left out; SQL
+    too)."""
     query = select(AskedQuestion).order_by(AskedQuestion.logged_at, AskedQuestion.id)
-    wanted = set(db_ids or ())
-    if wanted:
-        query = query.where(AskedQuestion.db_id.in_(wanted))
+    if db_ids is not None:
+        query = query.where(AskedQuestion.db_id.in_(set(db_ids)))
     cutoff = as_utc(before) if before is not None else None
     first: dict[tuple[str, str], AskedQuestion] = {}
     gold: dict[tuple[str, str], tuple[datetime, str]] = {}
@@ -111,7 +118,7 @@ def new_since(
     """What arrived in the log after `since` that a run could learn from - what a waiting continuous
     run counts: questions of the held-out share or on held-out databases never train, so they do
     not start a round."""
-    wanted, since, away = set(db_ids or ()), as_utc(since), set(held_out_dbs)
+    since, away = as_utc(since), set(held_out_dbs)
     rows = select(
         AskedQuestion.db_id,
         AskedQuestion.question,
@@ -119,8 +126,8 @@ def new_since(
         AskedQuestion.feedback_at,
         AskedQuestion.gold_sql,
     )
-    if wanted:
-        rows = rows.where(AskedQuestion.db_id.in_(wanted))
+    if db_ids is not None:
+        rows = rows.where(AskedQuestion.db_id.in_(set(db_ids)))
     first_asked: dict[tuple[str, str], datetime] = {}
     corrections = 0
     with store.session() as s:

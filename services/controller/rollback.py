@@ -3,13 +3,11 @@ gate's (a rejected or never-evaluated version only when forced, and the caller i
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from services.controller.enums import VersionStatus
 from services.controller.errors import RolloutError
 from services.controller.events import record
 from services.controller.steps.base import Context
-from services.controller.versions import served_model, set_serving
+from services.controller.versions import served_model, serving_of, set_serving
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.event_kinds import EventKind
 from shared.limits import MAX_NAME_CHARS
@@ -38,11 +36,7 @@ def roll_back(ctx: Context, version: str, force: bool = False, requested_by: str
                 else "it was never evaluated"
             )
             raise FailedPrecondition(f"{version} is {target.status}: {why}; set force to serve it anyway")
-        current = s.scalar(
-            select(ModelVersion).where(
-                ModelVersion.status == VersionStatus.SERVING, ModelVersion.base == target.base
-            )
-        )
+        current = serving_of(s, target.base)
         s.expunge(target)
         if current is not None:
             s.expunge(current)

@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 
 from services.controller.enums import RunState, VersionStatus
 from services.controller.events import record
-from services.controller.question_log import as_utc, new_since
+from services.controller.question_log import as_utc, log_databases, new_since
 from services.controller.rounds import RoundRunner
 from services.controller.run_views import RunViews
 from services.controller.settings import RunSettings
 from services.controller.steps.base import Context, StopRequested
 from services.controller.validation import validate_settings
-from services.controller.versions import base_version_id, lineage_of, set_serving
+from services.controller.versions import base_version_id, lineage_of, serving_of, set_serving
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.event_kinds import EventKind
 from shared.store import Event, ModelVersion, Round, Run
@@ -74,11 +74,7 @@ class RunManager:
                     )
                 )
                 s.flush()
-            serving = s.scalar(
-                select(ModelVersion).where(
-                    ModelVersion.status == VersionStatus.SERVING, ModelVersion.base == settings.base_model
-                )
-            )
+            serving = serving_of(s, settings.base_model)
             if serving is None:
                 set_serving(s, base_version)
                 serving_version = base_version
@@ -193,7 +189,13 @@ class RunManager:
         """The run's worker: drives rounds until the run is not running, then leaves - unless it was
         made running again meanwhile (a resume that found this thread still alive spawned none)."""
         while True:
-            self._drive_rounds(run_id)
+            try:
+                self._drive_rounds(run_id)
+            except Exception:  # noqa: BLE001 - between steps (the store, the question log, a split): a
+                # worker that died here would leave its run RUNNING with nothing driving it
+                log.exception("run %s: failed between steps; trying again", run_id)
+                self._wake[run_id].wait(self.retry_pause_seconds)
+                self._wake[run_id].clear()
             with self._lock:
                 if self._closing.is_set() or self._state(run_id) != RunState.RUNNING:
                     self._threads.pop(run_id, None)
@@ -254,13 +256,18 @@ class RunManager:
             except StopRequested:
                 continue
             except Exception as exc:  # noqa: BLE001 - a step that keeps failing fails the run, visibly
+                if should_stop():  # paused, stopped or closing while a call failed (a service down,
+                    continue  # its retries cut short): not the step's failure; resume retries it
                 log.exception("run %s round %d step %s failed", run_id, rnd.number, rnd.step)
                 runner.event(
                     run_id, rnd.number, rnd.step, EventKind.STEP_FAILED, f"{type(exc).__name__}: {exc}"
                 )
                 if self._failures(run_id, rnd.number, rnd.step) >= 3:
-                    with self.ctx.store.session() as s:
-                        s.get(Run, run_id).state = RunState.FAILED
+                    with self._rounds_lock, self.ctx.store.session() as s:
+                        run = s.get(Run, run_id)
+                        if run.state != RunState.RUNNING:  # paused or stopped meanwhile: left so
+                            continue
+                        run.state = RunState.FAILED
                     runner.event(
                         run_id,
                         rnd.number,
@@ -281,7 +288,8 @@ class RunManager:
         clock_from = as_utc(last or run.created_at)
         left = settings.round_interval_seconds - (datetime.now(UTC) - clock_from).total_seconds()
         eval_dbs = {e.db_id for e in self.ctx.catalogue.examples(settings.eval_split)}
-        new = new_since(self.ctx.store, since, settings.db_ids, settings.log_holdout, eval_dbs)
+        dbs = log_databases(settings.db_ids, self.ctx.catalogue.db_ids)
+        new = new_since(self.ctx.store, since, dbs, settings.log_holdout, eval_dbs)
         if left <= 0 or new.questions >= settings.min_new_questions or new.corrections:
             return 0.0
         waiting = (

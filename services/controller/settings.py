@@ -8,6 +8,7 @@ from typing import Any
 from services.controller.enums import Mode
 from shared import defaults
 from shared.errors import InvalidArgument
+from shared.model_refs import stored_base
 from shared.pb import controller_pb2
 from shared.pbconvert import enum_text, sampling_fields
 from shared.run_spec import MODEL_REFS, SAMPLING_FIELDS, run_spec_message
@@ -38,7 +39,12 @@ GATE_FREE_METHOD = "review"
 # with 2 (docs/benchmarks.md, "Gold-free gate calibration").
 GATE_REVIEWER = "base"
 # What a run stored before these settings existed ran with (the defaults then).
-BEGAN_WITH = {"gate_free_method": "vote", "gate_reviewer": "serving"}
+BEGAN_WITH = {
+    "gate_free_method": "vote",
+    "gate_reviewer": "serving",
+    "label_review": False,  # added off; on by default since
+    "generate_precision": "",  # the serving slot's own format
+}
 
 # RunSpec fields that are not plain scalars of the same name.
 _COLLECTIONS = ("db_ids", "complexity_mix")  # repeated / map: empty = the default
@@ -152,7 +158,9 @@ def _present_fields(spec: controller_pb2.RunSpec) -> dict[str, Any]:
     for name in RunSettings.__dataclass_fields__:
         if name in MODEL_REFS:
             if spec.HasField(name) and getattr(spec, name).path:
-                values[name] = getattr(spec, name).path
+                path = getattr(spec, name).path
+                # the default model's alias stored as "", as every version of its lineage stores it
+                values[name] = stored_base(path) if name == "base_model" else path
         elif name in SAMPLING_FIELDS:
             carried = sampling_fields(spec.sampling)  # what a sent SamplingParams sets, decided once
             if name in carried:

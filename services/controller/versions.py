@@ -77,7 +77,7 @@ def set_serving(session: Any, version: str, run_id: str | None = None) -> None:
             ModelVersion.status == VersionStatus.SERVING, ModelVersion.version != version
         )
     ):
-        if other.base == target.base:
+        if lineage_of(other.base) == lineage_of(target.base):
             other.status = VersionStatus.RETIRED
     target.status = VersionStatus.SERVING
     for run in session.scalars(select(Run).where(Run.lineage == lineage_of(target.base))):
@@ -86,3 +86,16 @@ def set_serving(session: Any, version: str, run_id: str | None = None) -> None:
 
 def lineage_of(base_model: str) -> str:
     return model_path(base_model)
+
+
+def serving_of(session: Any, base_model: str) -> ModelVersion | None:
+    """The version serving for this base model's lineage (a base stored as "" and one named
+    "default" are one lineage)."""
+    return next(
+        (
+            v
+            for v in session.scalars(select(ModelVersion).where(ModelVersion.status == VersionStatus.SERVING))
+            if lineage_of(v.base) == lineage_of(base_model)
+        ),
+        None,
+    )

@@ -248,15 +248,48 @@ def test_feedback_marks_answers_and_a_correction_runs_in_the_sandbox_before_it_l
     row = _logged(stack, right.answer_id)
     assert (row.feedback, row.gold_sql, row.feedback_by, row.asked_by) == ("right", right.sql, "ana", "ana")
 
-    # Marked wrong later: the answer's SQL labels the question no more.
+    # Asked again, and this answer (the same SQL) marked wrong: that SQL labels the question on no
+    # answer any more, the one marked right before included.
+    again = stub.Ask(controller_pb2.AskRequest(question=first.question, db_id=first.db_id), timeout=120)
+    assert again.answer_id != right.answer_id and again.sql == right.sql
     stub.Feedback(
         controller_pb2.FeedbackRequest(
-            answer_id=right.answer_id, verdict=controller_pb2.FEEDBACK_VERDICT_WRONG
+            answer_id=again.answer_id, verdict=controller_pb2.FEEDBACK_VERDICT_WRONG
         ),
         timeout=60,
     )
+    assert (_logged(stack, again.answer_id).feedback, _logged(stack, again.answer_id).gold_sql) == (
+        "wrong",
+        None,
+    )
     row = _logged(stack, right.answer_id)
-    assert (row.feedback, row.gold_sql) == ("wrong", None)
+    assert (row.feedback, row.gold_sql) == ("right", None)
+
+    # An answer that returned no rows, marked right: the mark is kept, but it labels nothing (any
+    # query that returns nothing would match it).
+    store = Store.open(stack.store_url)
+    with store.session() as s:
+        s.add(
+            AskedQuestion(
+                id="answer-without-rows",
+                db_id=first.db_id,
+                question="Which rows match nothing?",
+                version="base",
+                few_shot_k=2,
+                sql=f"SELECT * FROM ({first.query.strip().rstrip(';')}) WHERE 1 = 0",
+                samples=1,
+                agreement_votes=1,
+                executable=1,
+                status="ok",
+                row_count=0,
+                elapsed_ms=1.0,
+            )
+        )
+    store.close()
+    marked = _cli(stack, "feedback", "answer-without-rows", "--right")
+    assert marked.returncode == 0 and "not a label" in marked.stdout, marked.stdout + marked.stderr
+    row = _logged(stack, "answer-without-rows")
+    assert (row.feedback, row.gold_sql) == ("right", None)
 
     # A correction, through the CLI: run in the sandbox, then the question's SQL.
     asked = stub.Ask(controller_pb2.AskRequest(question=second.question, db_id=second.db_id), timeout=120)
@@ -274,7 +307,7 @@ def test_feedback_marks_answers_and_a_correction_runs_in_the_sandbox_before_it_l
 
     listed = _cli(stack, "questions", "list", "--labelled", "--limit", "500").stdout
     assert asked.answer_id in listed and right.answer_id not in listed
-    assert right.answer_id in _cli(stack, "questions", "list", "--feedback", "wrong", "--limit", "500").stdout
+    assert again.answer_id in _cli(stack, "questions", "list", "--feedback", "wrong", "--limit", "500").stdout
 
     # What cannot be a label is refused with the reason, and changes neither the log nor the database.
     database = catalogue.path(second.db_id)

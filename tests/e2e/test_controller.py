@@ -549,6 +549,28 @@ def test_critic_and_generation_restarts_mid_round_are_retried(stack, tiny_base):
     assert rounds[0].step == controller_pb2.STEP_DONE and outcome(rounds[0]) == "rolled_out"
 
 
+def test_a_pause_while_a_service_is_down_is_a_pause_not_a_failure(stack, tiny_base):
+    stub = controller(stack)
+    stack.kill("generation")
+    run_id = stub.StartRun(
+        controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=1)), timeout=30
+    ).run_id
+    time.sleep(2.0)  # GENERATE's calls fail with UNAVAILABLE and are retried
+    assert state(stub.PauseRun(controller_pb2.RunRef(run_id=run_id), timeout=10)) == "paused"
+    time.sleep(8.0)  # past the retry's back-off: the pause cuts the retries short
+    assert state(stub.GetRun(controller_pb2.RunRef(run_id=run_id), timeout=10)) == "paused"
+    store = Store.open(stack.store_url)
+    with store.session() as s:
+        failed = s.scalars(
+            select(Event.message).where(Event.run_id == run_id, Event.kind.in_(("step_failed", "run_failed")))
+        ).all()
+    store.close()
+    assert failed == []  # a call cut short by the pause is not the step failing
+    stack.start("generation")
+    assert state(stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id), timeout=10)) == "running"
+    assert state(wait_for(stub, run_id)) == "completed"
+
+
 def test_pause_resume_and_stop(stack, tiny_base):
     stub = controller(stack)
     run_id = stub.StartRun(

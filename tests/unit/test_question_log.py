@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.controller.question_log import NewMaterial, held_out, logged_questions, new_since, split_log
+from services.controller.question_log import (
+    NewMaterial,
+    held_out,
+    log_databases,
+    logged_questions,
+    new_since,
+    split_log,
+)
 from shared.store import AskedQuestion, Store
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -132,3 +139,14 @@ def test_an_import_of_old_questions_is_new_when_it_reaches_the_log(store):
         logged_questions(store, before=T0) == []
         and len(logged_questions(store, before=T0 + timedelta(hours=1))) == 1
     )
+
+
+def test_a_database_removed_from_the_dataset_is_no_longer_read_from_the_log(store):
+    _log(store, "a", "shop", "How many orders?", 0)
+    _log(store, "b", "gone", "How many ghosts?", 1)
+    present = ["shop", "zoo"]  # "gone" was removed after people asked about it
+    assert log_databases([], present) == ["shop", "zoo"]  # no db_ids: every database still there
+    assert log_databases(["gone", "shop"], present) == ["shop"]
+    assert [q.db_id for q in logged_questions(store, log_databases([], present))] == ["shop"]
+    assert logged_questions(store, log_databases(["gone"], present)) == []  # not every database
+    assert new_since(store, T0 - timedelta(hours=1), log_databases([], present)).questions == 1

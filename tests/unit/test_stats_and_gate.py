@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.controller.evaluation_keys import unique_ids
 from services.controller.gate import decide, power_figures, power_note
 from shared.stats import compare_paired, mcnemar_exact, smallest_detectable_difference, wilson_interval
 
@@ -89,3 +90,11 @@ def test_the_gate_names_its_power_and_warns_below_a_hundred_questions():
     many = power_note(400, 0.05)
     assert "0.015" in many and "warning" not in many
     assert power_figures(400, 0.05)["gate_detectable_difference"] == pytest.approx(6 / 400)
+
+
+def test_a_split_whose_files_repeat_an_id_is_compared_question_by_question():
+    ids = unique_ids(["q1", "q2", "q1", "q1"])
+    assert ids == ["q1", "q2", "q1#2", "q1#3"]  # unique ids as they were, repeats apart
+    old = {i: [False, False] for i in ids}
+    new = {i: [True, True] for i in ids}
+    assert compare_paired(old, new).questions == 4  # not the two a dict keyed by the raw ids keeps

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from services.controller.enums import Step
-from services.controller.evaluation_keys import split_head
+from services.controller.evaluation_keys import split_head, unique_ids
 from services.controller.faults import crash_point
 from services.controller.gate import decide, power_figures, power_note
 from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
@@ -107,6 +107,7 @@ class Evaluate(StepBase):
         self.generation.in_work_slot(served_model(version))  # beside what serves, never in its place
         applied: set[str] = set()  # the grammar strengths generation applied to these answers
         predictions = []
+        ids = unique_ids([e.id for e in examples])
         for index in range(0, len(examples), QUESTIONS_PER_CALL):
             self.check_stop()
             chunk = examples[index : index + QUESTIONS_PER_CALL]
@@ -127,9 +128,13 @@ class Evaluate(StepBase):
             )
             predictions += [
                 critic_pb2.Prediction(
-                    id=e.id, db_id=e.db_id, question=e.question, gold_sql=e.query, predicted_sql=answer.sql
+                    id=ids[index + i],
+                    db_id=e.db_id,
+                    question=e.question,
+                    gold_sql=e.query,
+                    predicted_sql=answer.sql,
                 )
-                for e, answer in zip(chunk, answers, strict=True)
+                for i, (e, answer) in enumerate(zip(chunk, answers, strict=True))
             ]
             crash_point("EVALUATE:mid")
         reply = self.critic.evaluate(

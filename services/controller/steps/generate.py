@@ -16,7 +16,7 @@ from services.controller.enums import Mode, Step
 from services.controller.events import record
 from services.controller.faults import crash_point
 from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
-from services.controller.question_log import logged_questions, split_log
+from services.controller.question_log import log_databases, logged_questions, split_log
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepResult
 from services.controller.steps.candidates import CandidateWriter
@@ -137,7 +137,8 @@ class Generate(CandidateWriter):
         the run's held-out databases left out."""
         with self.ctx.store.session() as s:
             started = self.round_row(s, run_id, number).started_at
-        logged = logged_questions(self.ctx.store, settings.db_ids, before=started)
+        dbs = log_databases(settings.db_ids, self.ctx.catalogue.db_ids)
+        logged = logged_questions(self.ctx.store, dbs, before=started)
         eval_dbs = {e.db_id for e in self.ctx.catalogue.examples(settings.eval_split)}
         training = split_log(logged, settings.log_holdout, eval_dbs).training
         with_sql = [q.example() for q in training if q.gold_sql]

@@ -119,7 +119,10 @@ class Judge(StepBase):
 
         def reviewer(db_id: str, question: str, sqls: Sequence[str]) -> list[float] | None:
             # None (e.g. SQL past the context window): the label stands
-            return self.generation.review_or_none(db_id, question, sqls, shots=writer.shots, slot=writer.slot)
+            # expect: scores from another model (the slot reloaded meanwhile) would decide nothing
+            return self.generation.review_or_none(
+                db_id, question, sqls, shots=writer.shots, slot=writer.slot, expect=writer.model.version
+            )
 
         return review_labels(
             self.ctx.store, run.id, number, reviewer, settings.label_review_margin, self.check_stop

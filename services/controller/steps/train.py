@@ -9,7 +9,7 @@ from sqlalchemy import select
 from services.controller.enums import Step, VersionStatus
 from services.controller.faults import crash_point
 from services.controller.preferences import preference_pairs
-from services.controller.question_log import logged_questions, question_key, split_log
+from services.controller.question_log import log_databases, logged_questions, question_key, split_log
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
 from services.controller.trainer_client import JobRequest, manifest_of
@@ -56,7 +56,7 @@ class Train(StepBase):
         if settings.questions_from != "log":
             return None
         eval_dbs = {e.db_id for e in self.ctx.catalogue.examples(settings.eval_split)}
-        logged = logged_questions(self.ctx.store, settings.db_ids)
+        logged = logged_questions(self.ctx.store, log_databases(settings.db_ids, self.ctx.catalogue.db_ids))
         return {q.key for q in split_log(logged, settings.log_holdout, eval_dbs).training}
 
     def preference_rows(self, run_id: str, number: int, settings: RunSettings) -> list[dict[str, str]]:
