@@ -160,7 +160,7 @@ def fuzz_database(
         ddl = [
             r[0]
             for r in src.execute(
-                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
                 "ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, rowid"
             )
         ]

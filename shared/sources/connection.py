@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
@@ -17,6 +18,9 @@ DIALECTS = {  # URL scheme (before any +driver) -> the sqlglot dialect its SQL i
     "sqlite": "sqlite",
 }
 CONNECT_TIMEOUT_SECONDS = 10
+FILE_ENGINES = ("sqlite", "duckdb")  # a source that is one file on this machine
+# URL schemes whose drivers `make setup` installs (the sources extra): what a refused URL is told to use
+INSTALLED_DRIVERS = ("postgresql+psycopg://", "mysql+pymysql://", "duckdb:///", "sqlite:///")
 
 
 class SourceError(ValueError):
@@ -50,6 +54,12 @@ def parse_url(url: str, password_env: str = "", password_file: str = "") -> str:
     backend = parsed.get_backend_name()
     if backend not in DIALECTS:
         raise SourceError(f"unsupported engine {backend!r}; expected one of {', '.join(DIALECTS)}")
+    try:  # the driver the URL names (or its engine's default) must be installed here
+        parsed.get_dialect().import_dbapi()
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:
+        raise SourceError(
+            f"no driver for {parsed.drivername!r} here ({exc}); installed: {', '.join(INSTALLED_DRIVERS)}"
+        ) from None
     if parsed.password:
         raise SourceError(
             "the URL holds a password: pass it in an environment variable (--password-env VAR) or a "
@@ -57,6 +67,13 @@ def parse_url(url: str, password_env: str = "", password_file: str = "") -> str:
         )
     if password_env and password_file:
         raise SourceError("give --password-env or --password-file, not both")
+    if backend in FILE_ENGINES:  # a file: kept absolute, so every process (a refresh Job too) finds it
+        if not parsed.database or parsed.database == ":memory:":
+            raise SourceError(f"a {backend} source is a database file: {backend}:///path/to/file")
+        path = Path(parsed.database).expanduser().resolve()
+        if not path.is_file():
+            raise SourceError(f"no database file {path}")
+        parsed = parsed.set(database=str(path))
     return parsed.render_as_string(hide_password=False)
 
 
@@ -89,6 +106,10 @@ def engine_for(ref: SourceRef) -> sa.Engine:
     if backend == "duckdb":  # the database file read-only, and no other file or URL at all
         args["read_only"] = True
         args["config"] = {"enable_external_access": False}
+    if backend == "sqlite":  # read-only too: a source is read, never written (or created if missing)
+        url = url.set(
+            database=f"file:{quote(url.database or '')}", query={**url.query, "mode": "ro", "uri": "true"}
+        )
     return sa.create_engine(url, connect_args=args, poolclass=sa.pool.NullPool)
 
 

@@ -173,6 +173,8 @@ def test_a_role_that_cannot_read_a_table_gets_the_rest_and_says_which(shop, post
         ("postgresql+psycopg://someone@127.0.0.1:1/shop", "cannot connect to source shop"),
         ("oracle://someone@host/db", "unsupported engine 'oracle'"),
         ("not a url", "not a database URL"),
+        ("mysql://someone@host/shop", "no driver for 'mysql'.*mysql\\+pymysql://"),  # MySQLdb: not here
+        ("postgresql+nosuch://someone@host/shop", "no driver for 'postgresql\\+nosuch'"),
     ],
 )
 def test_bad_sources_are_refused_with_the_reason_and_nothing_registered(tmp_path, url, message):
@@ -343,3 +345,32 @@ def test_an_answer_past_its_deadline_on_duckdb_is_interrupted(tmp_path):
     endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
     with pytest.raises(SourceError, match="Interrupted"):  # an endless query: only the timer ends it
         run_on_source(SourceRef("slow", f"duckdb:///{source}"), endless, 5, timeout_ms=300)
+
+
+def test_a_sqlite_source_is_kept_by_its_absolute_path_read_only_and_a_missing_one_is_refused(
+    tmp_path, monkeypatch
+):
+    from shared.sources.connection import SourceRef, engine_for
+
+    source = tmp_path / "shop.db"
+    with sqlite3.connect(source) as connection:
+        connection.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.execute("INSERT INTO items VALUES (1, 'pen')")
+    store, dataset = f"sqlite:///{tmp_path / 'store.db'}", tmp_path / "dataset"
+    (dataset / "database").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)  # a relative path, as a user types it
+    with pytest.raises(SourceError, match="no database file"):
+        add_source(store, dataset, "typo", "sqlite:///shpo.db")
+    assert not (tmp_path / "shpo.db").exists()  # a typo creates no empty database
+    manifest = add_source(store, dataset, "shop", "sqlite:///shop.db")
+    assert manifest["tables"]["items"]["rows_copied"] == 1
+    (registered,) = list_sources(store)
+    assert registered.url == f"sqlite:///{source}"  # any process, from any directory, finds it
+    before = hashlib.sha256(source.read_bytes()).hexdigest()
+    engine = engine_for(SourceRef(registered.name, registered.url))
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="readonly"), engine.begin() as connection:
+            connection.execute(sa.text("INSERT INTO items VALUES (2, 'ink')"))
+    finally:
+        engine.dispose()
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before

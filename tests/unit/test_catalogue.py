@@ -125,3 +125,24 @@ def test_a_run_with_an_unknown_constrain_is_refused_at_start(spider_dir, tmp_pat
         InvalidArgument, match="constrain must be one of off, identifiers, full, got 'strict'"
     ):
         validate_settings(RunSettings(mode="unlabelled", constrain="strict", db_ids=["pets"]), catalogue)
+
+
+def test_tables_whose_names_only_look_internal_are_read_and_fuzzed(tmp_path):
+    import sqlite3
+
+    from services.critic.fuzzing import fuzz_database
+
+    path = tmp_path / "logs.sqlite"
+    with sqlite3.connect(path) as connection:  # "_" is LIKE's wildcard and LIKE ignores case
+        connection.execute('CREATE TABLE "sqlite3_imports" (id INTEGER PRIMARY KEY AUTOINCREMENT, file TEXT)')
+        connection.execute('CREATE TABLE "SQLiteLogs" (id INTEGER PRIMARY KEY, line TEXT)')
+        connection.execute("INSERT INTO sqlite3_imports (file) VALUES ('a.csv')")
+    assert [t.name for t in introspect(path).tables] == [
+        "sqlite3_imports",
+        "SQLiteLogs",
+    ]  # not sqlite_sequence
+    fuzz_database(path, tmp_path / "variant.sqlite", seed=1)
+    assert [t.name for t in introspect(tmp_path / "variant.sqlite").tables] == [
+        "sqlite3_imports",
+        "SQLiteLogs",
+    ]
