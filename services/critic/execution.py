@@ -4,12 +4,12 @@ vote that groups samples by result. Judging (judging.py) and scoring (scoring.py
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from services.critic.fuzzing import file_stamp
 from services.critic.matching import order_matters, results_match
 from services.critic.sandbox import EXHAUSTED, Limits, Outcome
 from services.critic.sandbox_pool import SandboxPool
@@ -120,7 +120,7 @@ class Executor:
     def gold_outcomes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
         """Gold results by (db path, gold SQL as matched), executed once and cached."""
         wanted = list(dict.fromkeys(keys))
-        stamps = {path: _file_stamp(path) for path, _ in wanted}  # a refreshed file: results anew
+        stamps = {path: file_stamp(path) for path, _ in wanted}  # a refreshed file: results anew
         found = {k: o for k in wanted if (o := self._gold_results.get((*k, stamps[k[0]]))) is not None}
         missing = [k for k in wanted if k not in found]
         if missing:
@@ -145,7 +145,7 @@ class Executor:
         candidates of one question all vote over the same samples. Interactive votes (a person
         waits) run on the interactive workers."""
         paths = self.suite_paths(db_id) if test_suite else [str(self.db_path(db_id))]
-        key = (db_id, _file_stamp(paths[0]), test_suite, preferred, empty_last, tuple(sqls))
+        key = (db_id, file_stamp(paths[0]), test_suite, preferred, empty_last, tuple(sqls))
         cached = self._votes.get(key)
         if cached is not None:
             return cached
@@ -181,12 +181,3 @@ class Executor:
         self.pool.close()
         if self.interactive is not self.pool:
             self.interactive.close()
-
-
-def _file_stamp(path: str | Path) -> tuple[int, int]:
-    """Which file a path holds now (a snapshot refresh swaps a new one in): inode and mtime."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return (0, 0)
-    return (stat.st_ino, stat.st_mtime_ns)

@@ -6,6 +6,7 @@ indexes and foreign keys. Values come from the column's own values and perturbat
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import sqlite3
 from collections.abc import Sequence
@@ -22,6 +23,15 @@ def content_hash(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_stamp(path: str | Path) -> tuple[int, int]:
+    """Which file a path holds now (a snapshot refresh swaps a new one in): inode and mtime."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (stat.st_ino, stat.st_mtime_ns)
 
 
 @dataclass

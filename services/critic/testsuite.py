@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from services.critic.fuzzing import content_hash, fuzz_database, hash_seed, literal_hints
+from services.critic.fuzzing import content_hash, file_stamp, fuzz_database, hash_seed, literal_hints
 from shared.catalogue import Catalogue
 
 log = logging.getLogger("sqldistill.critic.testsuite")
@@ -85,21 +85,23 @@ class SuiteStore:
         self.extra_gold = gold_queries or {}  # e.g. the gold side of a prediction set being scored
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._paths: dict[str, list[Path]] = {}
+        self._paths: dict[tuple[str, tuple[int, int]], list[Path]] = {}  # (db_id, its file's stamp)
 
     def _folder(self, db_id: str) -> Path:
         digest = content_hash(self.catalogue.path(db_id))[:16]
         return self.cache_dir / f"{db_id}-{digest}-seed{self.seed}-k{self.k}"
 
     def variants(self, db_id: str) -> list[Path]:
-        if db_id in self._paths:
-            return self._paths[db_id]
+        """The database's suite, built for the file it holds now: a refreshed snapshot gets its own."""
+        key = (db_id, file_stamp(self.catalogue.path(db_id)))
+        if key in self._paths:
+            return self._paths[key]
         with self._guard:
             lock = self._locks.setdefault(db_id, threading.Lock())
         with lock:
-            if db_id not in self._paths:
-                self._paths[db_id] = self._load_or_build(db_id)
-        return self._paths[db_id]
+            if key not in self._paths:
+                self._paths[key] = self._load_or_build(db_id)
+        return self._paths[key]
 
     def manifest(self, db_id: str) -> dict[str, Any]:
         self.variants(db_id)

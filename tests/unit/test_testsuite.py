@@ -132,3 +132,23 @@ def test_suites_are_cached_on_disk_by_content_hash(concert_catalogue, tmp_path):
     assert [p.stat().st_mtime_ns for p in paths] == stamp  # reused, not rebuilt
     assert content_hash(concert_catalogue.path("concert"))[:16] in paths[0].parent.name
     assert not list(tmp_path.glob(".concert-*"))  # no half-built temp folders left behind
+
+
+def test_a_refreshed_database_gets_a_suite_of_its_own(tmp_path):
+    import os
+    import shutil
+
+    from shared.schema import introspect
+
+    path = tmp_path / "dbs" / "concert" / "concert.sqlite"
+    make_concert_db(path)
+    suites = SuiteStore(Catalogue.load(tmp_path / "dbs"), tmp_path / "suites", k=2, seed=1)
+    before = suites.variants("concert")
+    fresh = path.with_name("fresh.tmp")  # a refresh writes a new file and swaps it in
+    shutil.copy(path, fresh)
+    with sqlite3.connect(fresh) as connection:
+        connection.execute("ALTER TABLE singer ADD COLUMN nickname TEXT")
+    os.replace(fresh, path)
+    after = suites.variants("concert")  # the same SuiteStore: a long-running critic
+    assert after[0].parent != before[0].parent
+    assert "nickname" in {c.name for c in introspect(after[0]).table("singer").columns}
