@@ -15,6 +15,7 @@ from cli.consoles import make_console
 from shared import defaults
 from shared.pb import controller_pb2, critic_pb2
 from shared.pbconvert import enum_text, from_result_set
+from shared.sources.on_source import not_compared
 
 console = make_console()
 
@@ -119,5 +120,11 @@ def show_source_answer(answer: controller_pb2.Answer) -> None:
         console.print(
             "[yellow]the source's rows differ from the snapshot's (refresh it: `sqldistill db refresh`)[/yellow]"
         )
+    elif why := not_compared(
+        answer.status == critic_pb2.EXECUTION_STATUS_OK,
+        answer.result.truncated,
+        answer.source_result.truncated,
+    ):
+        console.print(f"the source's rows are not compared with the snapshot's: {why}")
     else:
         console.print("the source's rows match the snapshot's")

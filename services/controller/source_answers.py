@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 
 from shared.errors import FailedPrecondition
-from shared.pb import controller_pb2
+from shared.pb import controller_pb2, critic_pb2
 from shared.pbconvert import from_result_set, to_result_set
 from shared.sources.connection import SourceError, SourceRef
-from shared.sources.on_source import Refused, run_on_source
+from shared.sources.on_source import Refused, not_compared, run_on_source
 from shared.sources.types import comparable_row
 from shared.store import Source, Store
 
@@ -40,7 +40,8 @@ def answer_on_source(ref: SourceRef, answer: controller_pb2.Answer, max_rows: in
         return
     answer.source_sql = ran.sql
     answer.source_result.CopyFrom(to_result_set(ran.columns, ran.rows, ran.truncated))
-    if answer.result.truncated or ran.truncated:  # a cap cut one side: which rows made it may differ
+    ran_ok = answer.status == critic_pb2.EXECUTION_STATUS_OK
+    if not_compared(ran_ok, answer.result.truncated, ran.truncated):  # (the CLI says why)
         answer.source_differs = False
         return
     sandbox = Counter(comparable_row(tuple(row)) for row in from_result_set(answer.result))

@@ -194,3 +194,13 @@ class _deadline:
     def __exit__(self, *exc: object) -> None:
         if self.timer:
             self.timer.cancel()
+
+
+def not_compared(ran_on_snapshot: bool, snapshot_truncated: bool, source_truncated: bool) -> str:
+    """Why an answer's rows on the snapshot and on the source cannot be compared ("" when they can):
+    "they match" must mean both sides were read whole."""
+    if not ran_on_snapshot:
+        return "the answer did not run on the snapshot"
+    if snapshot_truncated or source_truncated:
+        return "a row cap cut one side, so which rows made it may differ"
+    return ""

@@ -374,3 +374,35 @@ def test_a_sqlite_source_is_kept_by_its_absolute_path_read_only_and_a_missing_on
     finally:
         engine.dispose()
     assert hashlib.sha256(source.read_bytes()).hexdigest() == before
+
+
+def test_rows_are_said_to_match_the_source_only_when_both_sides_were_read_whole(tmp_path):
+    import duckdb
+
+    from services.controller.source_answers import answer_on_source
+    from shared.pb import controller_pb2, critic_pb2
+    from shared.pbconvert import to_result_set
+    from shared.sources.connection import SourceRef
+    from shared.sources.on_source import not_compared
+
+    source = tmp_path / "warehouse.duckdb"
+    connection = duckdb.connect(str(source))
+    connection.execute("CREATE TABLE regions (id INTEGER PRIMARY KEY, name VARCHAR)")
+    connection.execute("INSERT INTO regions VALUES (1, 'north'), (2, 'south'), (3, 'east')")
+    connection.close()
+    ref = SourceRef("warehouse", f"duckdb:///{source}")
+
+    def asked(status, rows, truncated=False) -> controller_pb2.Answer:
+        answer = controller_pb2.Answer(sql="SELECT id FROM regions", status=status)
+        answer.result.CopyFrom(to_result_set(["id"], rows, truncated))
+        answer_on_source(ref, answer, max_rows=2)
+        return answer
+
+    ok = critic_pb2.EXECUTION_STATUS_OK
+    cut = asked(ok, [(1,), (9,)], truncated=True)  # both sides cut at 2 rows, different rows kept
+    assert not cut.source_differs and cut.source_result.truncated
+    assert "row cap" in not_compared(True, cut.result.truncated, cut.source_result.truncated)
+    failed = asked(critic_pb2.EXECUTION_STATUS_TIMEOUT, [])  # the snapshot gave nothing to compare
+    assert not failed.source_differs
+    assert not_compared(False, False, False) == "the answer did not run on the snapshot"
+    assert not_compared(True, False, False) == ""  # both read whole: compared
