@@ -69,11 +69,49 @@ def transpile(sql: str, dialect: str) -> str:
             raise Refused(f"{node.name!r} names a file, not a table: it does not run on a source")
     if dialect in STRICT_GROUPING:
         for select in list(statement.find_all(exp.Select)):
+            _row_of_extreme(select)
             _aggregate_ungrouped(select)
     return statement.sql(dialect=dialect)
 
 
 STRICT_GROUPING = ("postgres", "duckdb", "mysql")  # a grouped query may show only grouped columns
+
+
+def _row_of_extreme(select: exp.Select) -> None:
+    """SQLite's one MAX() or MIN() beside bare columns shows the columns of the row that holds it
+    (`SELECT name, max(age) FROM singer`: the oldest singer's name), where MIN() of each column -
+    what other engines are given below - would mix rows. Without GROUP BY that row is the first by
+    the value (NULLs left out, as the aggregate leaves them): ORDER BY it LIMIT 1. Grouped, there is
+    no portable equivalent here: refused rather than answered wrong."""
+    aggregates = [node for p in select.expressions for node in _aggregates(p)]
+    if len(aggregates) != 1 or not isinstance(aggregates[0], exp.Max | exp.Min):
+        return
+    if not any(list(_bare_columns(p)) for p in select.expressions):
+        return
+    if select.args.get("group") or select.args.get("having") or select.args.get("distinct"):
+        raise Refused(
+            "a column beside one MAX()/MIN() of a group shows SQLite's row holding it, which this "
+            "engine has no portable form for: not run on the source"
+        )
+    (extreme,) = aggregates
+    value = extreme.this
+    extreme.replace(value.copy())
+    select.where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), copy=False)
+    select.set(
+        "order", exp.Order(expressions=[exp.Ordered(this=value.copy(), desc=isinstance(extreme, exp.Max))])
+    )
+    select.set("limit", exp.Limit(expression=exp.Literal.number(1)))
+
+
+def _aggregates(node: exp.Expression):
+    """The aggregates of this SELECT's expression (not of a subquery, not window functions)."""
+    if isinstance(node, exp.Window | exp.Subquery | exp.Select):
+        return
+    if isinstance(node, exp.AggFunc):
+        yield node
+        return
+    for child in node.iter_expressions():
+        yield from _aggregates(child)
 
 
 def _aggregate_ungrouped(select: exp.Select) -> None:

@@ -145,6 +145,12 @@ def test_a_recorded_mysql_table_maps_through_sqlalchemys_mysql_reflection():
             "SELECT MIN(y), MAX(y) FROM m ORDER BY MIN(y) NULLS FIRST LIMIT 1",
         ),
         ("SELECT name FROM t ORDER BY age", "postgres", "SELECT name FROM t ORDER BY age NULLS FIRST"),
+        (  # SQLite shows the row holding the one MAX(): the oldest singer's name, not MIN(name)
+            "SELECT name, max(age) FROM singer WHERE country = 'x'",
+            "postgres",
+            "SELECT name, age FROM singer WHERE country = 'x' AND NOT age IS NULL ORDER BY age DESC NULLS LAST LIMIT 1",
+        ),
+        ("SELECT count(*), min(age) FROM singer", "duckdb", "SELECT COUNT(*), MIN(age) FROM singer"),
         (
             "SELECT name FROM t WHERE id IN (SELECT tid FROM u GROUP BY tid HAVING count(*) > 1)",
             "duckdb",
@@ -167,6 +173,7 @@ def test_answers_are_transpiled_to_the_source_dialect(sqlite, dialect, expected)
         "SELECT * FROM t FOR UPDATE",  # row locks
         "SELECT * FROM read_csv('/etc/passwd')",  # DuckDB reads files from SELECT
         'SELECT * FROM "/var/data/x.parquet"',
+        "SELECT country, name, max(age) FROM singer GROUP BY country",  # SQLite's row: no portable form
     ],
 )
 def test_anything_but_one_plain_read_is_refused(sql):
