@@ -5,6 +5,7 @@ immutable); comments from a snapshot's manifest when there is one."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,16 @@ from pathlib import Path
 
 def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def shown_name(name: str) -> str:
+    """A name as a prompt shows it: quoted when SQL could not use it bare (a space, a hyphen, a
+    parenthesis, a leading digit: BIRD's `Free Meal Count (K-12)`), so the model copies a name that
+    runs; plain names stay bare, as every prompt so far showed them."""
+    return name if PLAIN_NAME.fullmatch(name) else quote_identifier(name)
 
 
 def open_readonly(path: Path | str) -> sqlite3.Connection:
@@ -84,23 +95,23 @@ def _create_table_text(table: TableInfo, sample_values: int) -> str:
     fks = {fk.column.lower(): fk for fk in table.foreign_keys}
     lines = []
     for column in table.columns:
-        line = f"  {column.name} {column.type or 'TEXT'}".rstrip()
+        line = f"  {shown_name(column.name)} {column.type or 'TEXT'}".rstrip()
         if column.primary_key and single_pk:
             line += " PRIMARY KEY"
         if column.name.lower() in fks:
             fk = fks[column.name.lower()]
-            line += f" REFERENCES {fk.ref_table}({fk.ref_column})"
+            line += f" REFERENCES {shown_name(fk.ref_table)}({shown_name(fk.ref_column)})"
         samples = ", ".join(_literal(v) for v in column.sample_values[:sample_values])
         note = "; ".join(part for part in (column.comment, f"e.g. {samples}" if samples else "") if part)
         lines.append((line, note))
     if not single_pk and table.primary_key:
-        lines.append((f"  PRIMARY KEY ({', '.join(table.primary_key)})", ""))
+        lines.append((f"  PRIMARY KEY ({', '.join(map(shown_name, table.primary_key))})", ""))
     body = []
     for i, (line, note) in enumerate(lines):
         comma = "," if i < len(lines) - 1 else ""
         body.append(f"{line}{comma}" + (f" -- {note}" if note else ""))
     head = f"-- {table.comment}\n" if table.comment else ""
-    return f"{head}CREATE TABLE {table.name} (\n" + "\n".join(body) + "\n);"
+    return f"{head}CREATE TABLE {shown_name(table.name)} (\n" + "\n".join(body) + "\n);"
 
 
 def introspect(path: Path, db_id: str | None = None, samples_per_column: int = 3) -> DatabaseSchema:

@@ -146,3 +146,25 @@ def test_tables_whose_names_only_look_internal_are_read_and_fuzzed(tmp_path):
         "sqlite3_imports",
         "SQLiteLogs",
     ]
+
+
+def test_names_sql_cannot_use_bare_are_quoted_in_the_prompts_schema(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "people.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            'CREATE TABLE "team list" (id INTEGER PRIMARY KEY, "Home Town" TEXT, "%_Change" REAL)'
+        )
+        connection.execute(
+            'CREATE TABLE person (id INTEGER PRIMARY KEY, team_id INTEGER REFERENCES "team list"(id))'
+        )
+        connection.execute("INSERT INTO \"team list\" VALUES (1, 'Leeds', 0.5)")
+    text = introspect(path).schema_text()
+    assert 'CREATE TABLE "team list" (' in text and '"Home Town" TEXT' in text and '"%_Change" REAL' in text
+    assert 'REFERENCES "team list"(id)' in text
+    assert "CREATE TABLE person (" in text and "  team_id INTEGER" in text  # plain names stay bare
+    with sqlite3.connect(path) as connection:  # what the prompt shows is SQL that runs
+        assert connection.execute('SELECT "Home Town", "%_Change" FROM "team list"').fetchall() == [
+            ("Leeds", 0.5)
+        ]
