@@ -78,9 +78,37 @@ def reflect(engine: sa.Engine, ref: SourceRef) -> SourceSchema:
     return _complete(SourceSchema(tuple(tables), unreadable), ref)
 
 
+def _sqlite_cannot_hold(table: SourceTable, taken: set[str]) -> str:
+    """Why a SQLite snapshot cannot hold this table as it is named ("" when it can): SQLite's names
+    ignore case, a table needs a column, and names starting sqlite_ are its own."""
+    if not table.columns:
+        return "no columns (a SQLite table needs one)"
+    if table.name.lower().startswith("sqlite_"):
+        return "SQLite keeps names starting sqlite_ for itself"
+    if table.name.lower() in taken:
+        return "its name differs only in case from another table's (SQLite's names ignore case)"
+    seen: dict[str, str] = {}
+    for column in table.columns:
+        if column.name.lower() in seen:
+            return (
+                f"columns {seen[column.name.lower()]!r} and {column.name!r} differ only in case "
+                "(SQLite's names ignore case)"
+            )
+        seen[column.name.lower()] = column.name
+    return ""
+
+
 def _complete(found: SourceSchema, ref: SourceRef) -> SourceSchema:
-    """Foreign keys only between tables the snapshot will hold; SourceError when it holds none."""
-    tables, unreadable = found.tables, found.unreadable
+    """The tables a SQLite snapshot can hold (the rest left out, with why: one awkward name does not
+    fail the whole snapshot), foreign keys only between them; SourceError when it holds none."""
+    unreadable, holdable, taken = dict(found.unreadable), [], set()
+    for t in found.tables:
+        if why := _sqlite_cannot_hold(t, taken):
+            unreadable[t.name] = why
+        else:
+            holdable.append(t)
+            taken.add(t.name.lower())
+    tables = holdable
     kept = {t.name for t in tables}
     tables = [
         SourceTable(

@@ -406,3 +406,30 @@ def test_rows_are_said_to_match_the_source_only_when_both_sides_were_read_whole(
     assert not failed.source_differs
     assert not_compared(False, False, False) == "the answer did not run on the snapshot"
     assert not_compared(True, False, False) == ""  # both read whole: compared
+
+
+def test_tables_a_sqlite_snapshot_cannot_hold_are_left_out_with_why_and_the_rest_copied(postgres, tmp_path):
+    url = new_postgres_database(postgres)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql('CREATE TABLE "Users" (id INTEGER PRIMARY KEY, name TEXT)')
+        connection.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.exec_driver_sql('CREATE TABLE readings ("ID" INTEGER, id INTEGER)')
+        connection.exec_driver_sql("CREATE TABLE nothing ()")
+        connection.exec_driver_sql("CREATE TABLE sqlite_stats (n INTEGER)")
+        connection.exec_driver_sql(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id))"
+        )
+        connection.exec_driver_sql("INSERT INTO users VALUES (1, 'ana'); INSERT INTO orders VALUES (7, 1)")
+    engine.dispose()
+    dataset = tmp_path / "dataset"
+    (dataset / "database").mkdir(parents=True)
+    manifest = add_source(f"sqlite:///{tmp_path / 'store.db'}", dataset, "app", url, snapshot_rows=0)
+    assert set(manifest["tables"]) == {"Users", "orders"}  # "Users" sorts first and is kept
+    left = manifest["unreadable"]
+    assert "differs only in case" in left["users"] and "'ID' and 'id' differ only in case" in left["readings"]
+    assert "no columns" in left["nothing"] and "sqlite_" in left["sqlite_stats"]
+    with sqlite3.connect(snapshot_path(dataset, "app")) as snap:
+        assert snap.execute("SELECT id, user_id FROM orders").fetchall() == [(7, 1)]
+        # the key to the table left out is not in the snapshot
+        assert snap.execute("PRAGMA foreign_key_list(orders)").fetchall() == []
