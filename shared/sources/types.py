@@ -4,6 +4,7 @@ and what is approximated - the table lives in type_map.yaml, beside this file.""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -46,10 +47,17 @@ def _real(value: Any) -> Any:
     return float(value) if isinstance(value, Decimal | int | float) else _text(value)
 
 
+def _integer(value: Any) -> Any:
+    """SQLite's integers are 64-bit: one past them (MySQL's BIGINT UNSIGNED, DECIMAL(30,0)) is
+    kept as its digits, not an OverflowError that fails the snapshot."""
+    number = int(value)
+    return number if -(2**63) <= number < 2**63 else str(number)
+
+
 CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "boolean": lambda v: int(bool(v)),
-    "integer": lambda v: int(v),
-    "wide_integer": lambda v: int(v) if -(2**63) <= int(v) < 2**63 else str(v),
+    "integer": _integer,
+    "wide_integer": _integer,
     "real": _real,
     "json": _json,
     "timestamp": _timestamp,
@@ -84,9 +92,22 @@ def type_names(source_type: Any) -> tuple[set[str], bool]:
     return {cls.__name__ for cls in type(source_type).__mro__}, bool(getattr(source_type, "timezone", False))
 
 
+WHOLE_DECIMAL = re.compile(r"\s*(DECIMAL|NUMERIC)\s*\(\s*\d+\s*(,\s*0\s*)?\)\s*", re.IGNORECASE)
+
+
+def _whole_decimal(source_type: Any, names: set[str]) -> bool:
+    """DECIMAL(p, 0) or NUMERIC(p): whole numbers - ids often, past a double's 15 digits too - kept
+    as integers, not rounded into doubles that collide (and lose rows to the key)."""
+    if isinstance(source_type, str):
+        return bool(WHOLE_DECIMAL.fullmatch(source_type))
+    return "Numeric" in names and "Float" not in names and getattr(source_type, "scale", None) == 0
+
+
 def map_type(source_type: Any) -> Mapped:
     """The SQLite form of a source column's type (a reflected SQLAlchemy type, or its name)."""
     names, zoned = type_names(source_type)
+    if _whole_decimal(source_type, names):
+        return Mapped("INTEGER", _nullable(_integer), "")
     for match, sqlite, value, note in _rules():
         if names & match:
             if value == "timestamp" and zoned:

@@ -49,6 +49,9 @@ MYSQL_ORDERS = """CREATE TABLE `orders` (
         (postgresql.INTERVAL(), "TEXT", "interval as text"),
         (types.NullType(), "TEXT", "type the reflection does not know"),
         ("DECIMAL(10,2)", "REAL", "decimal as a double"),
+        (postgresql.NUMERIC(20, 0), "INTEGER", ""),  # whole numbers (ids): not rounded into doubles
+        ("DECIMAL(20,0)", "INTEGER", ""),
+        ("NUMERIC(18)", "INTEGER", ""),
         ("INTEGER[]", "TEXT", "array as JSON text"),
         ("STRUCT(x INTEGER, y VARCHAR)", "TEXT", "nested value as JSON text"),
         ("TIMESTAMP WITH TIME ZONE", "TEXT", "timestamp with time zone, converted to UTC"),
@@ -73,6 +76,11 @@ def test_values_convert_as_the_snapshot_keeps_them():
     assert map_type(postgresql.ARRAY(types.Text())).convert(["a", "b"]) == '["a", "b"]'
     assert map_type("HUGEINT").convert(2**70) == str(2**70) and map_type("HUGEINT").convert(5) == 5
     assert map_type(postgresql.DATE()).convert(date(2026, 2, 1)) == "2026-02-01"
+    # ids past a double's 15 digits stay apart; an unsigned 64-bit one past SQLite's range is its digits
+    ids = map_type(postgresql.NUMERIC(20, 0))
+    assert ids.convert(Decimal("12345678901234567891")) != ids.convert(Decimal("12345678901234567892"))
+    assert ids.convert(Decimal("123")) == 123
+    assert map_type(mysql.BIGINT(unsigned=True)).convert(2**64 - 1) == str(2**64 - 1)
     assert map_type(postgresql.INTEGER()).convert(None) is None
     assert (
         comparable(Decimal("1.5")) == 1.5
