@@ -72,8 +72,12 @@ def evaluate(
     report_path: Annotated[
         Path | None, typer.Option("--report", help="Write the per-query report here (JSON).")
     ] = None,
-    workers: Annotated[int, typer.Option(help="Sandbox worker processes.")] = 2,
-    timeout_ms: Annotated[int, typer.Option(help="Per-query deadline.")] = defaults.QUERY_TIMEOUT_MS,
+    workers: Annotated[
+        int | None, typer.Option(help="Sandbox worker processes (default: critic.workers).")
+    ] = None,
+    timeout_ms: Annotated[
+        int | None, typer.Option(help="Per-query deadline (default: critic.timeout_ms).")
+    ] = None,
     samples: Annotated[
         int,
         typer.Option(
@@ -163,9 +167,10 @@ def evaluate(
     except (OSError, ValueError, KeyError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    critic = open_critic(
+    critic = open_critic(  # the critic service's limits (config.critic): scores as a run's gate does
         catalogue,
         predictions,
+        settings=config.critic,
         workers=workers,
         timeout_ms=timeout_ms,
         suites=config.home / "suites" if test_suite else None,
@@ -237,7 +242,7 @@ def _predict_split(
     temperature: float = defaults.TEMPERATURE,
     seed: int = 0,
     repair: int = defaults.REPAIR_ATTEMPTS,
-    workers: int = 2,
+    workers: int | None = None,
 ) -> list[Answer]:
     """A model's greedy answers for examples, with a progress bar; with samples, that many sampled
     SQL per example too; with repair, failing SQL repaired (a critic runs it), all unsettled (the
@@ -262,7 +267,7 @@ def _predict_split(
         precision=config.generation.precision,
         constrain=config.generation.constrain,
     )
-    checker = open_critic(catalogue, workers=workers) if repair else None
+    checker = open_critic(catalogue, settings=config.critic, workers=workers) if repair else None
     try:
         with Progress(console=console) as progress:
             task = progress.add_task(f"predicting {len(examples)} questions", total=len(examples))

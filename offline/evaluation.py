@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from offline.prediction import critic_voter
 from services.critic.logic import METRICS  # noqa: F401 - what `sqldistill eval --metric` takes
 from services.critic.predictions import load_prediction_set  # noqa: F401 - `sqldistill eval --pred`
-from shared import defaults
 from shared.answering import Answer, QuestionIn, settle
 from shared.catalogue import Catalogue, Example
+from shared.config import CriticConfig
 from shared.repairing import Repaired
 from shared.stats import PairedComparison, compare_paired
 
@@ -48,24 +48,24 @@ def open_critic(
     catalogue: Catalogue,
     predictions: Sequence[PredictionIn] = (),
     *,
-    workers: int = 2,
-    timeout_ms: int = defaults.QUERY_TIMEOUT_MS,
+    settings: CriticConfig | None = None,
+    workers: int | None = None,
+    timeout_ms: int | None = None,
     suites: Path | None = None,
 ) -> Critic:
-    """A critic over catalogue's databases; with a suites folder, test suites built there (on first
-    use) from the predictions' gold queries. The caller closes it."""
+    """A critic over catalogue's databases with the critic service's limits (`settings`, a config's
+    `critic` section; its defaults when None), `workers` and `timeout_ms` overriding them; with a
+    suites folder, test suites built there (on first use) from the predictions' gold queries. The
+    caller closes it."""
     from services.critic.logic import Critic
-    from services.critic.sandbox import Limits
-    from services.critic.sandbox_pool import SandboxPool
-    from services.critic.testsuite import SuiteStore
 
-    critic = Critic(catalogue, SandboxPool(workers=workers), Limits(timeout_ms=timeout_ms))
-    if suites is not None:
-        gold: dict[str, list[str]] = {}
-        for p in predictions:
-            gold.setdefault(p.db_id, []).append(p.gold_sql)
-        critic.suites = SuiteStore(catalogue, suites, distinguishes=critic.distinguishes, gold_queries=gold)
-    return critic
+    settings = settings or CriticConfig()
+    if timeout_ms:
+        settings = settings.model_copy(update={"timeout_ms": timeout_ms})
+    gold: dict[str, list[str]] = {}
+    for p in predictions:
+        gold.setdefault(p.db_id, []).append(p.gold_sql)
+    return Critic.from_config(catalogue, settings, suites, gold, workers=workers)
 
 
 def predictions_for(examples: Sequence[Example], sql: Sequence[str]) -> list[PredictionIn]:

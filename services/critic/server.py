@@ -7,10 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.critic.logic import Critic
-from services.critic.sandbox import Limits
-from services.critic.sandbox_pool import SandboxPool
 from services.critic.servicer import CriticServicer
-from services.critic.testsuite import SuiteStore
 from shared.bundled.locate import default_dataset
 from shared.catalogue import Catalogue
 from shared.config import Config
@@ -25,21 +22,7 @@ def build_critic(config: Config) -> Critic:
     dataset = Path(config.dataset) if config.dataset else default_dataset(config)
     catalogue = Catalogue.load(dataset)
     log.info("critic: %d databases from %s", len(catalogue.databases), dataset)
-    pool = SandboxPool(workers=config.critic.workers, memory_mb=config.critic.memory_mb)
-    limits = Limits(config.critic.timeout_ms, config.critic.max_rows, config.critic.max_result_bytes)
-    interactive = (
-        SandboxPool(workers=config.critic.interactive_workers, memory_mb=config.critic.memory_mb)
-        if config.critic.interactive_workers
-        else None
-    )
-    critic = Critic(catalogue, pool, limits, interactive=interactive)
-    critic.suites = SuiteStore(
-        catalogue,
-        Path(config.home) / "suites",
-        k=config.critic.test_suite_variants,
-        distinguishes=critic.distinguishes,
-    )
-    return critic
+    return Critic.from_config(catalogue, config.critic, Path(config.home) / "suites", interactive=True)
 
 
 def build(config: Config) -> tuple[ServiceHost, Callable[[], None]]:

@@ -471,3 +471,32 @@ def test_vote_on_an_unknown_database_is_not_found(stub):
     with pytest.raises(grpc.RpcError) as info:
         stub.Vote(critic_pb2.VoteRequest(items=[critic_pb2.VoteItem(id="a", db_id="nope", sql=["SELECT 1"])]))
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_eval_cli_scores_with_the_critic_services_limits_from_the_config(spider_dir, tmp_path):
+    gold = tmp_path / "gold.sql"
+    gold.write_text("SELECT count(*) FROM singer\tconcert\n")
+    pred = tmp_path / "pred.sql"  # right, but slow: a million-row recursion before the answer
+    pred.write_text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
+        "SELECT count(*) FROM singer WHERE (SELECT max(i) FROM n) > 0\n"
+    )
+    config = tmp_path / "sqldistill.yaml"
+    config.write_text(f"home: {tmp_path / 'home'}\ncritic: {{timeout_ms: 100}}\n")
+
+    def scored(*extra: str) -> dict:
+        out = tmp_path / "report.json"
+        result = subprocess.run(
+            [sys.executable, "-m", "cli.main", "eval", "--gold", str(gold), "--pred", str(pred)]
+            + ["--db-dir", str(spider_dir / "database"), "--out", str(out), *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return json.loads(out.read_text())["queries"][0]
+
+    # the config's deadline, as the critic service would apply it (was the built-in 2 s)
+    cut = scored("--config", str(config))
+    assert not cut["execution_match"] and "timeout" in cut["error"].lower(), cut
+    assert scored("--config", str(config), "--timeout-ms", "60000")["execution_match"]  # the flag wins
