@@ -116,7 +116,8 @@ class RunManager:
         return self.queries.get(run_id)
 
     def pause(self, run_id: str) -> Run:
-        return self._set_state(run_id, RunState.PAUSED, (RunState.RUNNING,))
+        with self._rounds_lock:  # not between a worker's completing check and its write
+            return self._set_state(run_id, RunState.PAUSED, (RunState.RUNNING,))
 
     def resume(self, run_id: str, more_rounds: int = 0) -> Run:
         """Resume a paused run; with more_rounds, the run (a completed one too) also gets that many
@@ -153,7 +154,8 @@ class RunManager:
             record(s, EventKind.RUN_EXTENDED, f"run {run_id} extended to {rounds} rounds", run_id)
 
     def stop(self, run_id: str) -> Run:
-        return self._set_state(run_id, RunState.STOPPED, ACTIVE)
+        with self._rounds_lock:
+            return self._set_state(run_id, RunState.STOPPED, ACTIVE)
 
     def recover(self) -> list[str]:
         """After a restart: pick up every run that was running, where it stood."""
