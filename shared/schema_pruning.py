@@ -25,7 +25,7 @@ STOPWORDS = frozenset(
     "a an and are as at be by do does each for from give has have how i in is it list many me most of on "
     "or show than that the their them there these they this to was what when where which who whose with".split()
 )
-_WORD = re.compile(r"[A-Za-z]+|\d+(?:\.\d+)?")
+_WORD = re.compile(r"[^\W\d_]+|\d+(?:\.\d+)?")  # letters of any script (año, straße), or a number
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 

@@ -68,6 +68,7 @@ def test_a_table_larger_than_the_budget_still_shows_the_most_relevant_one():
 
 def test_words_and_literals():
     assert words("singerInConcert concert_years") == {"singer", "concert", "year"}  # "in": a stopword
+    assert words("Straße año_fiscal") == {"straße", "año", "fiscal"}  # letters of any script, not cut
     assert literals("Which stadiums in 'New York' hold more than 5000 people in Paris?") == {
         "new york",  # quoted
         "new",  # capitalised words
