@@ -138,7 +138,8 @@ def same_result(path: Path, gold: str, sql: str) -> bool:
         connection.close()
 
 
-def _metric(evaluation: Evaluation) -> dict[str, bool]:
+def ex_by_question(evaluation: Evaluation) -> dict[str, bool]:
+    """An evaluation's execution match per question id."""
     return {q: bool(r[0]) for q, r in (evaluation.per_question or {}).items()}
 
 
@@ -192,10 +193,10 @@ def run_result(
                     low, high = wilson_interval(
                         round(evaluation.execution * evaluation.total), evaluation.total
                     )
-                    vs_base = compare_paired(_metric(evaluation), _metric(base_eval))
+                    vs_base = compare_paired(ex_by_question(evaluation), ex_by_question(base_eval))
                     parent = versions[rnd.model_version].parent
                     vs_parent = (
-                        compare_paired(_metric(evaluation), _metric(evaluations[parent]))
+                        compare_paired(ex_by_question(evaluation), ex_by_question(evaluations[parent]))
                         if parent in evaluations
                         else None
                     )
