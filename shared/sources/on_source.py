@@ -122,7 +122,7 @@ def _aggregate_ungrouped(select: exp.Select) -> None:
     group = select.args.get("group")
     projections = select.expressions
     if group is None:  # an aggregate without GROUP BY is one group: the same rule for its columns
-        if not any(_bare_aggregate(p) for p in projections):
+        if not any(any(_aggregates(p)) for p in projections):
             return
         group_expressions: list[exp.Expression] = []
     else:
@@ -150,15 +150,6 @@ def _aggregate_ungrouped(select: exp.Select) -> None:
         for column in list(_bare_columns(target)):
             if column.sql() not in grouped and not (not column.table and column.name in aliases):
                 column.replace(exp.Min(this=column.copy()))
-
-
-def _bare_aggregate(node: exp.Expression) -> bool:
-    """An aggregate of this SELECT (not of a subquery, not a window function)."""
-    if isinstance(node, exp.Window | exp.Subquery | exp.Select):
-        return False
-    if isinstance(node, exp.AggFunc):
-        return True
-    return any(_bare_aggregate(child) for child in node.iter_expressions())
 
 
 def _bare_columns(node: exp.Expression):
