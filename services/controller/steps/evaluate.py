@@ -76,6 +76,8 @@ class Evaluate(StepBase):
             "test_suite": settings.test_suite,
             "engine": engine,
         }
+        if len({e.id for e in examples}) < len(examples):  # repeated ids, kept apart (unique_ids) since:
+            content["ids"] = "numbered"  # never an evaluation stored when they were merged
         if settings.constrain != "off":  # keys of evaluations made before constrain existed hold
             content["constrain"] = settings.constrain
         if settings.eval_repair:  # ... and those made before repair existed
