@@ -20,7 +20,7 @@ DIALECTS = {  # URL scheme (before any +driver) -> the sqlglot dialect its SQL i
 CONNECT_TIMEOUT_SECONDS = 10
 FILE_ENGINES = ("sqlite", "duckdb")  # a source that is one file on this machine
 # URL schemes whose drivers `make setup` installs (the sources extra): what a refused URL is told to use
-INSTALLED_DRIVERS = ("postgresql+psycopg://", "mysql+pymysql://", "duckdb:///", "sqlite:///")
+KNOWN_DRIVERS = ("postgresql+psycopg://", "mysql+pymysql://", "duckdb:///", "sqlite:///")
 
 
 class SourceError(ValueError):
@@ -58,7 +58,7 @@ def parse_url(url: str, password_env: str = "", password_file: str = "") -> str:
         parsed.get_dialect().import_dbapi()
     except (ImportError, sa.exc.NoSuchModuleError) as exc:
         raise SourceError(
-            f"no driver for {parsed.drivername!r} here ({exc}); installed: {', '.join(INSTALLED_DRIVERS)}"
+            f"no driver for {parsed.drivername!r} here ({exc}); installed: {', '.join(_drivers_here())}"
         ) from None
     if parsed.password:
         raise SourceError(
@@ -75,6 +75,18 @@ def parse_url(url: str, password_env: str = "", password_file: str = "") -> str:
             raise SourceError(f"no database file {path}")
         parsed = parsed.set(database=str(path))
     return parsed.render_as_string(hide_password=False)
+
+
+def _drivers_here() -> list[str]:
+    """Which of the known URL schemes have their driver installed in this environment."""
+    here = []
+    for scheme in KNOWN_DRIVERS:
+        try:
+            make_url(scheme + "x").get_dialect().import_dbapi()
+        except (ImportError, sa.exc.NoSuchModuleError):
+            continue
+        here.append(scheme)
+    return here
 
 
 def _password(ref: SourceRef) -> str | None:

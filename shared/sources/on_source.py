@@ -81,20 +81,24 @@ def _row_of_extreme(select: exp.Select) -> None:
     """SQLite's one MAX() or MIN() beside bare columns shows the columns of the row that holds it
     (`SELECT name, max(age) FROM singer`: the oldest singer's name), where MIN() of each column -
     what other engines are given below - would mix rows. Without GROUP BY that row is the first by
-    the value (NULLs left out, as the aggregate leaves them): ORDER BY it LIMIT 1. Grouped, there is
-    no portable equivalent here: refused rather than answered wrong."""
+    the value (NULLs left out, as the aggregate leaves them): ORDER BY it LIMIT 1 (over no rows SQLite
+    gives one row of NULLs and this none: compared as equal). Grouped, DISTINCT or with an OFFSET
+    there is no portable form here: refused rather than answered wrong."""
     aggregates = [node for p in select.expressions for node in _aggregates(p)]
     if len(aggregates) != 1 or not isinstance(aggregates[0], exp.Max | exp.Min):
         return
     if not any(list(_bare_columns(p)) for p in select.expressions):
         return
-    if select.args.get("group") or select.args.get("having") or select.args.get("distinct"):
+    grouped = select.args.get("group") or select.args.get("having") or select.args.get("distinct")
+    if grouped or select.args.get("offset"):
         raise Refused(
-            "a column beside one MAX()/MIN() of a group shows SQLite's row holding it, which this "
-            "engine has no portable form for: not run on the source"
+            "SQLite shows the row holding the one MAX()/MIN() beside other columns; grouped, DISTINCT "
+            "or with OFFSET that has no portable form here: not run on the source"
         )
     (extreme,) = aggregates
     value = extreme.this
+    if isinstance(value, exp.Distinct):  # MAX(DISTINCT x) is MAX(x)
+        value = value.expressions[0]
     extreme.replace(value.copy())
     select.where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), copy=False)
     select.set(

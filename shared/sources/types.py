@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,18 @@ def _integer(value: Any) -> Any:
     kept as its digits, not an OverflowError that fails the snapshot."""
     number = int(value)
     return number if -(2**63) <= number < 2**63 else str(number)
+
+
+def _whole(value: Any) -> Any:
+    """A DECIMAL(p,0) column's value: an integer when it is whole - a SQLite source does not hold
+    a column to its declared type, so 9.99 stays a real and 'n/a' text rather than be cut or fail."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return _text(value)
+    if number.is_finite() and number == number.to_integral_value():
+        return _integer(number)
+    return _real(value)
 
 
 CONVERTERS: dict[str, Callable[[Any], Any]] = {
@@ -107,7 +119,7 @@ def map_type(source_type: Any) -> Mapped:
     """The SQLite form of a source column's type (a reflected SQLAlchemy type, or its name)."""
     names, zoned = type_names(source_type)
     if _whole_decimal(source_type, names):
-        return Mapped("INTEGER", _nullable(_integer), "")
+        return Mapped("INTEGER", _nullable(_whole), "")
     for match, sqlite, value, note in _rules():
         if names & match:
             if value == "timestamp" and zoned:

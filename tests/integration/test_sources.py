@@ -392,18 +392,25 @@ def test_rows_are_said_to_match_the_source_only_when_both_sides_were_read_whole(
     connection.close()
     ref = SourceRef("warehouse", f"duckdb:///{source}")
 
-    def asked(status, rows, truncated=False) -> controller_pb2.Answer:
-        answer = controller_pb2.Answer(sql="SELECT id FROM regions", status=status)
+    def asked(
+        status, rows, truncated=False, max_rows=2, sql="SELECT id FROM regions"
+    ) -> controller_pb2.Answer:
+        answer = controller_pb2.Answer(sql=sql, status=status)
         answer.result.CopyFrom(to_result_set(["id"], rows, truncated))
-        answer_on_source(ref, answer, max_rows=2)
+        answer_on_source(ref, answer, max_rows=max_rows)
         return answer
 
     ok = critic_pb2.EXECUTION_STATUS_OK
     cut = asked(ok, [(1,), (9,)], truncated=True)  # both sides cut at 2 rows, different rows kept
     assert not cut.source_differs and cut.source_result.truncated
     assert "row cap" in not_compared(True, cut.result.truncated, cut.source_result.truncated)
-    failed = asked(critic_pb2.EXECUTION_STATUS_TIMEOUT, [])  # the snapshot gave nothing to compare
-    assert not failed.source_differs
+    # the snapshot gave nothing to compare; the source's 3 rows all fit under the cap
+    failed = asked(critic_pb2.EXECUTION_STATUS_TIMEOUT, [], max_rows=10)
+    assert not failed.source_result.truncated and not failed.source_differs
+    assert asked(ok, [(1,), (2,)], max_rows=10).source_differs  # both whole, and different: said so
+    # SQLite's MAX() beside a column over no rows is one row of NULLs; the source's rewrite gives none
+    nothing = "SELECT name, max(id) FROM regions WHERE id > 99"
+    assert not asked(ok, [(None, None)], max_rows=10, sql=nothing).source_differs
     assert not_compared(False, False, False) == "the answer did not run on the snapshot"
     assert not_compared(True, False, False) == ""  # both read whole: compared
 

@@ -80,6 +80,8 @@ def test_values_convert_as_the_snapshot_keeps_them():
     ids = map_type(postgresql.NUMERIC(20, 0))
     assert ids.convert(Decimal("12345678901234567891")) != ids.convert(Decimal("12345678901234567892"))
     assert ids.convert(Decimal("123")) == 123
+    # a SQLite source holds a column to no type: what is not whole is kept as it is, never cut or failed
+    assert (ids.convert(9.99), ids.convert("n/a"), ids.convert("12")) == (9.99, "n/a", 12)
     assert map_type(mysql.BIGINT(unsigned=True)).convert(2**64 - 1) == str(2**64 - 1)
     assert map_type(postgresql.INTEGER()).convert(None) is None
     assert (
@@ -160,6 +162,11 @@ def test_a_recorded_mysql_table_maps_through_sqlalchemys_mysql_reflection():
         ),
         ("SELECT count(*), min(age) FROM singer", "duckdb", "SELECT COUNT(*), MIN(age) FROM singer"),
         (
+            "SELECT name, min(DISTINCT age) FROM singer",
+            "duckdb",
+            "SELECT name, age FROM singer WHERE NOT age IS NULL ORDER BY age ASC LIMIT 1",
+        ),
+        (
             "SELECT name FROM t WHERE id IN (SELECT tid FROM u GROUP BY tid HAVING count(*) > 1)",
             "duckdb",
             "SELECT name FROM t WHERE id IN (SELECT tid FROM u GROUP BY tid HAVING COUNT(*) > 1)",
@@ -182,6 +189,7 @@ def test_answers_are_transpiled_to_the_source_dialect(sqlite, dialect, expected)
         "SELECT * FROM read_csv('/etc/passwd')",  # DuckDB reads files from SELECT
         'SELECT * FROM "/var/data/x.parquet"',
         "SELECT country, name, max(age) FROM singer GROUP BY country",  # SQLite's row: no portable form
+        "SELECT name, max(age) FROM singer LIMIT 1 OFFSET 1",
     ],
 )
 def test_anything_but_one_plain_read_is_refused(sql):

@@ -95,6 +95,7 @@ def test_the_gate_names_its_power_and_warns_below_a_hundred_questions():
 def test_a_split_whose_files_repeat_an_id_is_compared_question_by_question():
     ids = unique_ids(["q1", "q2", "q1", "q1"])
     assert ids == ["q1", "q2", "q1#2", "q1#3"]  # unique ids as they were, repeats apart
-    old = {i: [False, False] for i in ids}
-    new = {i: [True, True] for i in ids}
-    assert compare_paired(old, new).questions == 4  # not the two a dict keyed by the raw ids keeps
+    new = {i: True for i in ids}
+    old = {i: i != "q1#3" for i in ids}
+    paired = compare_paired(new, old)
+    assert (paired.questions, paired.wins, paired.losses) == (4, 1, 0)  # raw ids would keep two
