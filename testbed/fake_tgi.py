@@ -16,6 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _Server(ThreadingHTTPServer):
+    """A listen queue as deep as a real server's: the default 5 resets connections when the
+    generation service sends its 16 concurrent requests to a machine under load."""
+
+    request_queue_size = 128
+
+
 class FakeTgiServer:
     def __init__(
         self,
@@ -43,6 +50,9 @@ class FakeTgiServer:
                 with server._lock:
                     server.requests.append({"path": self.path, **body})
                     index = len(server.requests) - 1
+                if index < server.fail_first and not server.fail_status:  # dropped: no reply at all
+                    self.close_connection = True
+                    return
                 if index < server.fail_first:
                     kind = "validation" if server.fail_status == 422 else "overloaded"
                     self._reply(server.fail_status, {"error": f"fake {kind} error", "error_type": kind})
@@ -65,7 +75,7 @@ class FakeTgiServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 

@@ -78,7 +78,10 @@ class TgiBackend(RemoteModel):
         self._use(spec)
 
     def _request(self, call):  # type: ignore[no-untyped-def]
-        """One request with retries and backoff; a refusal (4xx but 429) is not retried."""
+        """One request with retries and backoff; a refusal (4xx but 429) is not retried. A dropped
+        connection (reset, refused, cut mid-reply: the HTTP client's transport errors) is retried like
+        a 5xx - a busy server's accept queue resets connections."""
+        from httpx2 import TransportError  # huggingface_hub's HTTP client
         from huggingface_hub.errors import (
             HfHubHTTPError,
             InferenceTimeoutError,
@@ -92,7 +95,13 @@ class TgiBackend(RemoteModel):
                 return call()
             except ValidationError as exc:  # the server says the request itself is wrong: no retry
                 raise FailedPrecondition(f"generation server refused the request: {exc}") from exc
-            except (InferenceTimeoutError, TextGenerationError, HfHubHTTPError, OSError) as exc:
+            except (
+                InferenceTimeoutError,
+                TextGenerationError,
+                HfHubHTTPError,
+                TransportError,
+                OSError,
+            ) as exc:
                 status = getattr(getattr(exc, "response", None), "status_code", None)
                 if status is not None and 400 <= status < 500 and status != 429:
                     raise FailedPrecondition(

@@ -399,7 +399,7 @@ def test_a_run_at_each_sample_limit_generates_judges_and_evaluates(shared_stack,
     earlier = len(shared_stack.fake.requests)  # what the model server was asked before this run
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
     finished = wait_for(stub, run.run_id)
-    assert state(finished) == "completed", finished.error
+    assert state(finished) == "completed", finished
     rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run.run_id), timeout=10).rounds
     assert rounds[0].comparison.questions == 2  # the gate answered both questions, voting 64 samples
     # One model-server request per sample: the question's 256, and 64 per gate question and version.

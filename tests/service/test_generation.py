@@ -296,6 +296,14 @@ def test_tgi_backend_against_recorded_protocol_server_retries_then_gives_up():
             TgiBackend(down.url, timeout=5, retries=1).generate(["p"], 1, Sampling())
     finally:
         down.close()
+    dropped = FakeTgiServer([" SELECT 1;"], fail_first=2, fail_status=0)  # connections cut, no reply
+    try:
+        assert TgiBackend(dropped.url, timeout=5, retries=3).generate(["p"], 1, Sampling()) == [
+            [" SELECT 1;"]
+        ]
+        assert len(dropped.requests) == 3  # a transport error is retried like a 503
+    finally:
+        dropped.close()
     refused = FakeTgiServer([" SELECT 1;"], fail_first=100, fail_status=422)
     try:
         with pytest.raises(FailedPrecondition, match="refused"):
