@@ -59,13 +59,12 @@ def open_critic(
     caller closes it."""
     from services.critic.logic import Critic
 
-    settings = settings or CriticConfig()
-    if timeout_ms:
-        settings = settings.model_copy(update={"timeout_ms": timeout_ms})
+    given = {"workers": workers, "timeout_ms": timeout_ms}
+    settings = (settings or CriticConfig()).model_copy(update={k: v for k, v in given.items() if v})
     gold: dict[str, list[str]] = {}
     for p in predictions:
         gold.setdefault(p.db_id, []).append(p.gold_sql)
-    return Critic.from_config(catalogue, settings, suites, gold, workers=workers)
+    return Critic.from_config(catalogue, settings, suites, gold)
 
 
 def predictions_for(examples: Sequence[Example], sql: Sequence[str]) -> list[PredictionIn]:

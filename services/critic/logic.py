@@ -38,13 +38,12 @@ class Critic(Executor):
         suites: Path | None = None,
         gold_queries: dict[str, list[str]] | None = None,
         *,
-        workers: int | None = None,
         interactive: bool = False,
     ) -> Critic:
         """A critic with the settings' limits (deadline, row and byte caps, memory, suite size): the
         service and `sqldistill eval` build theirs here, so they score alike. With a suites folder,
-        test suites are built there on first use; `workers` overrides the settings' count."""
-        pool = SandboxPool(workers=workers or settings.workers, memory_mb=settings.memory_mb)
+        test suites are built there on first use."""
+        pool = SandboxPool(workers=settings.workers, memory_mb=settings.memory_mb)
         limits = Limits(settings.timeout_ms, settings.max_rows, settings.max_result_bytes)
         spare = (
             SandboxPool(workers=settings.interactive_workers, memory_mb=settings.memory_mb)
