@@ -102,13 +102,21 @@ def _shown(
     k: int,
     schema_budget: int,
     keep_tables: Sequence[str] = (),
+    example_set: int = 0,
 ) -> tuple[list[Shot], str]:
-    """What a question's prompt shows: its examples (chosen per database) and its schema text (pruned
-    to the question's tables past `schema_budget`, `keep_tables` first). The SQL prompt and the
-    review prompt share it."""
-    shots = shots_for(catalogue, select_examples(pool, db_id, k, key=db_id))
+    """What a question's prompt shows: its examples (chosen per database; `example_set` > 0 draws
+    another set for the same database) and its schema text (pruned to the question's tables past
+    `schema_budget`, `keep_tables` first). The SQL prompt and the review prompt share it."""
+    shots = shots_for(catalogue, select_examples(pool, db_id, k, key=example_key(db_id, example_set)))
     schema = prune_schema(catalogue.schema(db_id), question, schema_budget, keep=keep_tables)
     return shots, schema_for_prompt(schema)
+
+
+def example_key(db_id: str, example_set: int = 0) -> str:
+    """The selection key of a database's example set: set 0 is the one every prompt on the database
+    shows (training rows, greedy answers, reviews); sets 1, 2, ... are drawn for sampling alone, so
+    that a question's samples do not all copy the habits of the same two examples."""
+    return db_id if example_set == 0 else f"{db_id}#{example_set}"
 
 
 def question_prompt(
@@ -121,6 +129,7 @@ def question_prompt(
     repair: Repair | None = None,
     schema_budget: int = defaults.SCHEMA_TOKEN_BUDGET,
     keep_tables: Sequence[str] = (),
+    example_set: int = 0,
 ) -> str:
     """The text-to-SQL prompt for one question, byte for byte what inference sends and what training
     rows hold (unless a row's schema had to be pruned to fit the trainer: training_data.training_prompt). Examples are chosen per database (keyed by db_id, not by the question or the
@@ -128,8 +137,9 @@ def question_prompt(
     prefills once per batch. With `repair`, the same prompt shows a failing attempt and its error.
     A schema past `schema_budget` estimated tokens shows the question's tables (schema_pruning):
     its prompts then share only the examples, since the schema shown depends on the question
-    (`keep_tables` first: a training row's prompt shows the tables its SQL reads)."""
-    shots, schema_text = _shown(catalogue, pool, db_id, question, k, schema_budget, keep_tables)
+    (`keep_tables` first: a training row's prompt shows the tables its SQL reads). `example_set` > 0
+    shows another set of examples (sampling only: `example_key`)."""
+    shots, schema_text = _shown(catalogue, pool, db_id, question, k, schema_budget, keep_tables, example_set)
     return sql_prompt(db_id, schema_text, question, shots, evidence, repair)
 
 

@@ -11,6 +11,7 @@ MAX_REVIEW_SQL = 64  # SQL per ReviewSql call (one batch over one prompt)
 MAX_LABEL_REVIEW_MARGIN = 100.0  # nats: past this a review never withholds a label
 MAX_NEW_TOKENS = 1024
 MAX_FEW_SHOT_K = 16  # examples in a prompt
+MAX_EXAMPLE_SETS = 8  # sets of few-shot examples one question's samples are spread over
 MAX_TEMPERATURE = 5.0
 MAX_FOCUSES = 256  # planned tables / join paths (or row levels) per GeneratePairs call
 MAX_FOCUS_TABLES = 8  # tables in one focus

@@ -79,6 +79,7 @@ class GenerationClient:
         slot: int = SERVING,
         constrain: str = "",
         expect: str = "",
+        example_sets: int = 1,
     ) -> SqlReply:
         """n SQL per question (a question with failed_sql asks for its repair); `constrain` ""
         leaves the service's own setting; `expect` names the version that must have written them.
@@ -102,6 +103,7 @@ class GenerationClient:
                 few_shot_k=shots,
                 sampling=sampling_message(sampling),
                 slot=slot,
+                example_sets=example_sets,
             )
             if constrain:
                 request.constrain = constrain

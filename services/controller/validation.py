@@ -17,6 +17,7 @@ from shared.errors import InvalidArgument
 from shared.limits import (
     CONSTRAIN_MODES,
     GENERATION_PRECISIONS,
+    MAX_EXAMPLE_SETS,
     MAX_FEW_SHOT_K,
     MAX_LABEL_REVIEW_MARGIN,
     MAX_LEARNING_RATE,
@@ -96,6 +97,10 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
             raise InvalidArgument(
                 f"{name} must be within [0, {MAX_REPAIR_ATTEMPTS}], got {getattr(settings, name)}"
             )
+    if not 1 <= settings.example_sets <= MAX_EXAMPLE_SETS:
+        raise InvalidArgument(
+            f"example_sets must be within [1, {MAX_EXAMPLE_SETS}], got {settings.example_sets}"
+        )
     if not 1 <= settings.gate_samples <= MAX_VOTING_SAMPLES:
         raise InvalidArgument(f"gate_samples must be within [1, {MAX_VOTING_SAMPLES}]")
     if settings.candidates_per_db <= 0 or settings.samples_per_question <= 0:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 from prometheus_client import Counter as PromCounter
 
@@ -22,6 +23,7 @@ from services.generation.requests import (
     check_review,
     checked_sampling,
     repair_of,
+    resolve_example_sets,
     resolve_k,
 )
 from services.generation.slots import SERVING, ModelSlots
@@ -40,6 +42,11 @@ DROPPED = PromCounter(
     "sqldistill_generation_dropped_total", "Model outputs with no usable candidate, by reason.", ["reason"]
 )
 GENERATED = PromCounter("sqldistill_generation_candidates_total", "Candidates produced, by task.", ["task"])
+
+
+def _shares(n: int, parts: int) -> list[int]:
+    """n samples over `parts` prompts, as evenly as it goes, the first ones taking the remainder."""
+    return [n // parts + (1 if j < n % parts else 0) for j in range(parts)]
 
 
 def _reason_label(reason: str) -> str:
@@ -163,9 +170,13 @@ class Generator:
         sampling: Sampling = Sampling(),
         slot: str = SERVING,
         constrain: str | None = None,
+        example_sets: int | None = None,
     ) -> tuple[list[SqlResult], str]:
         """n SQL candidates per question (duplicates kept: they are samples), and the version that
-        wrote them. Each result says the grammar strength applied."""
+        wrote them. Each result says the grammar strength applied. With `example_sets` > 1 a
+        question's samples are spread over that many sets of few-shot examples (n split as evenly
+        as it goes, set 0 first): samples that all see the same two examples share their habits,
+        which a vote over them cannot see."""
         backend = self.models.get(slot)
         mode = self.applied_constrain(backend, constrain)
         version = backend.info().version
@@ -176,12 +187,15 @@ class Generator:
         check_n(n)  # shared/limits.MAX_SAMPLES: what StartRun allows a run
         sampling = checked_sampling(sampling)
         k = resolve_k(self.default_k, few_shot_k)
-        prompts = []
+        sets = resolve_example_sets(example_sets)
+        # Each question's distinct prompts with their share of n: without examples, or with a pool
+        # too small for another set, the sets' prompts are one prompt and it takes all n.
+        asks: list[list[tuple[str, int]]] = []
         for q in questions:
             if not q.question.strip():
                 raise InvalidArgument(f"question {q.id or '?'} is empty")
             self._schema_text(q.db_id)  # validates the database
-            prompts.append(
+            prompts = dict.fromkeys(
                 question_prompt(
                     self.catalogue,
                     self.seed_pool,
@@ -191,22 +205,29 @@ class Generator:
                     q.evidence,
                     repair_of(q),
                     schema_budget=self.schema_budget,
+                    example_set=j,
                 )
+                for j in range(sets)
             )
-        for prompt in prompts:
+            asks.append([(p, c) for p, c in zip(prompts, _shares(n, len(prompts)), strict=True) if c])
+        for prompt in {p for ask in asks for p, _ in ask}:
             self._check_context(backend, prompt, sampling)
         completions: list[list[str]] = [[] for _ in questions]
-        by_db: dict[str, list[int]] = {}
-        for index, q in enumerate(questions):
-            by_db.setdefault(q.db_id, []).append(index)
-        for db_id, indices in by_db.items():
+        # One generate call per database, example set and sample count: the prompts of a call share
+        # their examples and schema (the prefix the backend prefills once).
+        calls: dict[tuple[str, int, int], list[int]] = {}
+        for index, (q, ask) in enumerate(zip(questions, asks, strict=True)):
+            for j, (_prompt, count) in enumerate(ask):
+                calls.setdefault((q.db_id, j, count), []).append(index)
+        for (db_id, j, count), indices in calls.items():
             constraint = constraint_for(self.catalogue.schema(db_id), mode, "sql")
+            drawn = replace(sampling, seed=sampling.seed + j)  # set 0 samples as a one-set call does
             for index, outputs in zip(
                 indices,
-                generate(backend, [prompts[i] for i in indices], n, sampling, constraint),
+                generate(backend, [asks[i][j][0] for i in indices], count, drawn, constraint),
                 strict=True,
             ):
-                completions[index] = outputs
+                completions[index] += outputs
         results = []
         for q, outputs in zip(questions, completions, strict=True):
             result = SqlResult(q.id, constrain=mode)

@@ -9,6 +9,7 @@ from shared.answering import QuestionIn
 from shared.errors import InvalidArgument
 from shared.limits import (
     CONSTRAIN_MODES,
+    MAX_EXAMPLE_SETS,
     MAX_FEW_SHOT_K,
     MAX_NEW_TOKENS,
     MAX_QUESTION_CHARS,
@@ -68,6 +69,15 @@ def resolve_k(default_k: int, k: int | None) -> int:
     if k < 0 or k > MAX_FEW_SHOT_K:
         raise InvalidArgument(f"few_shot_k must be within [0, {MAX_FEW_SHOT_K}], got {k}")
     return k
+
+
+def resolve_example_sets(sets: int | None) -> int:
+    """None or 0 = one set (every sample shows the database's examples)."""
+    if not sets:
+        return 1
+    if sets < 0 or sets > MAX_EXAMPLE_SETS:
+        raise InvalidArgument(f"example_sets must be within [1, {MAX_EXAMPLE_SETS}], got {sets}")
+    return sets
 
 
 def check_constrain(mode: str) -> str:

@@ -73,6 +73,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             sampling_from_message(request.sampling),
             slot_name(request.slot),
             constrain,
+            request.example_sets,
         )
         return generation_pb2.GenerateSqlResponse(
             results=[

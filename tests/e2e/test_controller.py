@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import grpc
 import pytest
@@ -462,6 +463,33 @@ def test_unlabelled_questions_without_a_label_come_back_in_the_next_round(shared
     assert (figures[1]["questions"], figures[1]["labelled_questions"]) == (len(asked_1), len(labelled_1))
     assert figures[1]["reviewed"] == figures[1]["review_withheld"] == len(clinic)
     assert figures[2]["review_withheld"] == len(clinic)  # the same stray, the same review
+
+
+def test_a_runs_samples_are_spread_over_its_example_sets(shared_stack, own_base):
+    """example_sets 2: round 1's writer (the base, asked with one example) samples each question over
+    two prompts that differ in their example alone, two samples each."""
+    stub = controller(shared_stack)
+    before = len(shared_stack.fake.requests)
+    spec = run_spec(
+        own_base, mode="labelled", rounds=1, samples_per_question=4, example_sets=2, questions_per_round=3
+    )
+    run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
+    assert state(wait_for(stub, run.run_id)) == "completed"
+    asked = shared_stack.fake.requests[before:]
+    sampled: dict[str, list[str]] = {}
+    for r in asked:
+        if (r.get("parameters") or {}).get("do_sample") and "-- Failed SQL:" not in r["inputs"]:
+            question = r["inputs"].rsplit("-- Question:", 1)[-1]
+            sampled.setdefault(question, []).append(r["inputs"])
+    assert len(sampled) == 3  # questions_per_round
+    for prompts in sampled.values():
+        counts = sorted(Counter(prompts).values())
+        assert counts == [2, 2]  # two prompts, two samples each
+        first, second = sorted(set(prompts))
+        tail = first[first.rindex("-- Database:") :]
+        assert second.endswith(tail) and first != second  # the example differs, nothing else
+    spec_back = stub.GetRun(controller_pb2.RunRef(run_id=run.run_id), timeout=10).spec
+    assert spec_back.example_sets == 2
 
 
 def judged(stack, run_id: str, *columns) -> list:

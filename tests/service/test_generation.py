@@ -560,6 +560,18 @@ def test_service_rejects_bad_requests(tgi_generation_service):
             grpc.StatusCode.INVALID_ARGUMENT,
             "question q: a repair needs both failed_sql and error",
         ),
+        (
+            lambda: stub.GenerateSql(
+                generation_pb2.GenerateSqlRequest(
+                    questions=[generation_pb2.QuestionItem(id="q", db_id="concert", question="How many?")],
+                    n=4,
+                    example_sets=-3,
+                ),
+                timeout=10,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "example_sets must be within [1, 8]",
+        ),
     ]
     for call, code, message in cases:
         with pytest.raises(grpc.RpcError) as info:

@@ -8,9 +8,11 @@ class RecordingBackend:
 
     def __init__(self) -> None:
         self.prompts: list[str] = []
+        self.calls: list[tuple[list[str], int, int]] = []  # (prompts, n, sampling seed) per call
 
     def generate(self, prompts, n, sampling):
         self.prompts += prompts
+        self.calls.append((list(prompts), n, sampling.seed))
         return [["SELECT 1"] * n for _ in prompts]
 
     def count_tokens(self, text):

@@ -224,3 +224,56 @@ def test_a_training_row_holds_the_exact_prompt_inference_sends(tmp_path, k, with
     (row,) = render_rows([TrainingPair(question.db_id, question.question, question.query)], catalogue, k)
     assert backend.prompts == [row["prompt"]]
     assert row["prompt"].count("-- Database:") == k + 1
+
+
+def test_example_sets_spread_a_questions_samples_over_other_examples(tmp_path):
+    """Set 0 is the prompt every caller sends; another set differs in its examples alone; n is split
+    over the sets, each drawn with a seed of its own; with no examples there is one prompt."""
+    from services.generation.backends import Sampling
+    from services.generation.logic import Generator
+    from services.generation.requests import QuestionIn
+    from shared.bundled.build import build
+    from shared.errors import InvalidArgument
+    from shared.fewshot import few_shot_pool
+
+    catalogue = Catalogue.load(build(tmp_path / "bundled"))
+    first, second = catalogue.examples("train")[3], catalogue.examples("train")[4]
+    questions = [QuestionIn("a", first.db_id, first.question), QuestionIn("b", second.db_id, second.question)]
+    sampling = Sampling(temperature=0.7, seed=7)
+
+    one = RecordingBackend()
+    Generator(catalogue, one, few_shot_pool(catalogue)).generate_sql(questions[:1], 5, 2, sampling)
+    spread = RecordingBackend()
+    results, _ = Generator(catalogue, spread, few_shot_pool(catalogue)).generate_sql(
+        questions, 5, 2, sampling, example_sets=2
+    )
+    assert [len(r.sql) for r in results] == [5, 5]
+    by_question = {
+        q.id: [
+            (p, n, seed)
+            for prompts, n, seed in spread.calls
+            for p in prompts
+            if p.endswith(f"-- Question: {q.question}\n-- SQL:")
+        ]
+        for q in questions
+    }
+    (set0, n0, seed0), (set1, n1, seed1) = by_question["a"]
+    assert set0 == one.prompts[0] and (n0, seed0) == (3, 7)  # set 0 takes the remainder
+    assert (n1, seed1) == (2, 8) and set1 != set0
+    schema = set0[set0.rindex(f"-- Database: {first.db_id}") :]
+    assert set1.endswith(schema)  # same schema and question; the examples differ
+    assert len(by_question["b"]) == 2
+
+    no_examples = RecordingBackend()
+    results, _ = Generator(catalogue, no_examples, few_shot_pool(catalogue)).generate_sql(
+        questions[:1], 5, 0, sampling, example_sets=3
+    )
+    assert [(len(prompts), n) for prompts, n, _seed in no_examples.calls] == [(1, 5)] and len(
+        results[0].sql
+    ) == 5
+
+    for bad in (-1, 9):
+        with pytest.raises(InvalidArgument, match=r"example_sets must be within \[1, 8\]"):
+            Generator(catalogue, RecordingBackend(), few_shot_pool(catalogue)).generate_sql(
+                questions, 2, 2, sampling, example_sets=bad
+            )

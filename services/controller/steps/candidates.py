@@ -148,6 +148,7 @@ class CandidateWriter(StepBase):
                 slot=slot,
                 constrain=settings.constrain,
                 expect=writer.version,
+                example_sets=settings.example_sets,
             )
             resampled = {str(i): sql for i, sql in enumerate(reply.sql)}
         figures["reanswer_seconds"] = time.monotonic() - clock

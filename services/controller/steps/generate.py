@@ -105,6 +105,7 @@ class Generate(CandidateWriter):
                 slot=slot,
                 constrain=settings.constrain,
                 expect=writer.version,
+                example_sets=settings.example_sets,
             )
             repairs = self._repairs(questions, reply.sql, settings, writer, shots, slot)
             rows = []

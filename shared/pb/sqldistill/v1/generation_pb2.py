@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as sqldistill_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esqldistill/v1/generation.proto\x12\rsqldistill.v1\x1a\x1asqldistill/v1/common.proto\"\xa3\x02\n\x14GeneratePairsRequest\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x10\n\x08hardness\x18\x03 \x01(\t\x12\x17\n\nfew_shot_k\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12/\n\x08sampling\x18\x05 \x01(\x0b\x32\x1d.sqldistill.v1.SamplingParams\x12&\n\x04slot\x18\x06 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12(\n\x05\x66ocus\x18\x07 \x03(\x0b\x32\x19.sqldistill.v1.TableFocus\x12\x0e\n\x06levels\x18\x08 \x03(\t\x12\x16\n\tconstrain\x18\t \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_few_shot_kB\x0c\n\n_constrain\"\x1c\n\nTableFocus\x12\x0e\n\x06tables\x18\x01 \x03(\t\"y\n\rGeneratedPair\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\x10\n\x08question\x18\x02 \x01(\t\x12\x0b\n\x03sql\x18\x03 \x01(\t\x12\x10\n\x08hardness\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x11\n\tconstrain\x18\x06 \x01(\t\"p\n\x0cQuestionItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x64\x62_id\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x10\n\x08\x65vidence\x18\x04 \x01(\t\x12\x12\n\nfailed_sql\x18\x05 \x01(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\xf6\x01\n\x12GenerateSqlRequest\x12.\n\tquestions\x18\x01 \x03(\x0b\x32\x1b.sqldistill.v1.QuestionItem\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x17\n\nfew_shot_k\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12/\n\x08sampling\x18\x04 \x01(\x0b\x32\x1d.sqldistill.v1.SamplingParams\x12&\n\x04slot\x18\x05 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12\x16\n\tconstrain\x18\x06 \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_few_shot_kB\x0c\n\n_constrain\"B\n\rSqlCandidates\x12\x13\n\x0bquestion_id\x18\x01 \x01(\t\x12\x0b\n\x03sql\x18\x02 \x03(\t\x12\x0f\n\x07\x64ropped\x18\x03 \x03(\t\"n\n\x13GenerateSqlResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.sqldistill.v1.SqlCandidates\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x11\n\tconstrain\x18\x03 \x01(\t\"u\n\x10LoadModelRequest\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.sqldistill.v1.ModelRef\x12&\n\x04slot\x18\x02 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12\x11\n\tprecision\x18\x03 \x01(\t\">\n\x14\x44\x65scribeModelRequest\x12&\n\x04slot\x18\x01 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\"\xdd\x01\n\tModelInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x14\n\x0c\x61\x64\x61pter_path\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x05 \x01(\t\x12\x16\n\x0enum_parameters\x18\x06 \x01(\x03\x12\x16\n\x0e\x63ontext_window\x18\x07 \x01(\x05\x12&\n\x04slot\x18\x08 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12\x11\n\tprecision\x18\t \x01(\t\x12\x0f\n\x07reviews\x18\n \x01(\x08\"\x90\x01\n\x10ReviewSqlRequest\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\x10\n\x08question\x18\x02 \x01(\t\x12\x0b\n\x03sql\x18\x03 \x03(\t\x12\x17\n\nfew_shot_k\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12&\n\x04slot\x18\x05 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlotB\r\n\x0b_few_shot_k\";\n\x11ReviewSqlResponse\x12\x0f\n\x07logprob\x18\x01 \x03(\x01\x12\x15\n\rmodel_version\x18\x02 \x01(\t*8\n\tModelSlot\x12\x16\n\x12MODEL_SLOT_SERVING\x10\x00\x12\x13\n\x0fMODEL_SLOT_WORK\x10\x01\x32\xa7\x03\n\x11GenerationService\x12T\n\rGeneratePairs\x12#.sqldistill.v1.GeneratePairsRequest\x1a\x1c.sqldistill.v1.GeneratedPair0\x01\x12T\n\x0bGenerateSql\x12!.sqldistill.v1.GenerateSqlRequest\x1a\".sqldistill.v1.GenerateSqlResponse\x12\x46\n\tLoadModel\x12\x1f.sqldistill.v1.LoadModelRequest\x1a\x18.sqldistill.v1.ModelInfo\x12N\n\rDescribeModel\x12#.sqldistill.v1.DescribeModelRequest\x1a\x18.sqldistill.v1.ModelInfo\x12N\n\tReviewSql\x12\x1f.sqldistill.v1.ReviewSqlRequest\x1a .sqldistill.v1.ReviewSqlResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esqldistill/v1/generation.proto\x12\rsqldistill.v1\x1a\x1asqldistill/v1/common.proto\"\xa3\x02\n\x14GeneratePairsRequest\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x10\n\x08hardness\x18\x03 \x01(\t\x12\x17\n\nfew_shot_k\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12/\n\x08sampling\x18\x05 \x01(\x0b\x32\x1d.sqldistill.v1.SamplingParams\x12&\n\x04slot\x18\x06 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12(\n\x05\x66ocus\x18\x07 \x03(\x0b\x32\x19.sqldistill.v1.TableFocus\x12\x0e\n\x06levels\x18\x08 \x03(\t\x12\x16\n\tconstrain\x18\t \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_few_shot_kB\x0c\n\n_constrain\"\x1c\n\nTableFocus\x12\x0e\n\x06tables\x18\x01 \x03(\t\"y\n\rGeneratedPair\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\x10\n\x08question\x18\x02 \x01(\t\x12\x0b\n\x03sql\x18\x03 \x01(\t\x12\x10\n\x08hardness\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x11\n\tconstrain\x18\x06 \x01(\t\"p\n\x0cQuestionItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x64\x62_id\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x10\n\x08\x65vidence\x18\x04 \x01(\t\x12\x12\n\nfailed_sql\x18\x05 \x01(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\x8c\x02\n\x12GenerateSqlRequest\x12.\n\tquestions\x18\x01 \x03(\x0b\x32\x1b.sqldistill.v1.QuestionItem\x12\t\n\x01n\x18\x02 \x01(\x05\x12\x17\n\nfew_shot_k\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12/\n\x08sampling\x18\x04 \x01(\x0b\x32\x1d.sqldistill.v1.SamplingParams\x12&\n\x04slot\x18\x05 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12\x16\n\tconstrain\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x14\n\x0c\x65xample_sets\x18\x07 \x01(\x05\x42\r\n\x0b_few_shot_kB\x0c\n\n_constrain\"B\n\rSqlCandidates\x12\x13\n\x0bquestion_id\x18\x01 \x01(\t\x12\x0b\n\x03sql\x18\x02 \x03(\t\x12\x0f\n\x07\x64ropped\x18\x03 \x03(\t\"n\n\x13GenerateSqlResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.sqldistill.v1.SqlCandidates\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x11\n\tconstrain\x18\x03 \x01(\t\"u\n\x10LoadModelRequest\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.sqldistill.v1.ModelRef\x12&\n\x04slot\x18\x02 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12\x11\n\tprecision\x18\x03 \x01(\t\">\n\x14\x44\x65scribeModelRequest\x12&\n\x04slot\x18\x01 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\"\xdd\x01\n\tModelInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x14\n\x0c\x61\x64\x61pter_path\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x05 \x01(\t\x12\x16\n\x0enum_parameters\x18\x06 \x01(\x03\x12\x16\n\x0e\x63ontext_window\x18\x07 \x01(\x05\x12&\n\x04slot\x18\x08 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlot\x12\x11\n\tprecision\x18\t \x01(\t\x12\x0f\n\x07reviews\x18\n \x01(\x08\"\x90\x01\n\x10ReviewSqlRequest\x12\r\n\x05\x64\x62_id\x18\x01 \x01(\t\x12\x10\n\x08question\x18\x02 \x01(\t\x12\x0b\n\x03sql\x18\x03 \x03(\t\x12\x17\n\nfew_shot_k\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12&\n\x04slot\x18\x05 \x01(\x0e\x32\x18.sqldistill.v1.ModelSlotB\r\n\x0b_few_shot_k\";\n\x11ReviewSqlResponse\x12\x0f\n\x07logprob\x18\x01 \x03(\x01\x12\x15\n\rmodel_version\x18\x02 \x01(\t*8\n\tModelSlot\x12\x16\n\x12MODEL_SLOT_SERVING\x10\x00\x12\x13\n\x0fMODEL_SLOT_WORK\x10\x01\x32\xa7\x03\n\x11GenerationService\x12T\n\rGeneratePairs\x12#.sqldistill.v1.GeneratePairsRequest\x1a\x1c.sqldistill.v1.GeneratedPair0\x01\x12T\n\x0bGenerateSql\x12!.sqldistill.v1.GenerateSqlRequest\x1a\".sqldistill.v1.GenerateSqlResponse\x12\x46\n\tLoadModel\x12\x1f.sqldistill.v1.LoadModelRequest\x1a\x18.sqldistill.v1.ModelInfo\x12N\n\rDescribeModel\x12#.sqldistill.v1.DescribeModelRequest\x1a\x18.sqldistill.v1.ModelInfo\x12N\n\tReviewSql\x12\x1f.sqldistill.v1.ReviewSqlRequest\x1a .sqldistill.v1.ReviewSqlResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sqldistill.v1.generation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MODELSLOT']._serialized_start=1682
-  _globals['_MODELSLOT']._serialized_end=1738
+  _globals['_MODELSLOT']._serialized_start=1704
+  _globals['_MODELSLOT']._serialized_end=1760
   _globals['_GENERATEPAIRSREQUEST']._serialized_start=78
   _globals['_GENERATEPAIRSREQUEST']._serialized_end=369
   _globals['_TABLEFOCUS']._serialized_start=371
@@ -43,21 +43,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUESTIONITEM']._serialized_start=524
   _globals['_QUESTIONITEM']._serialized_end=636
   _globals['_GENERATESQLREQUEST']._serialized_start=639
-  _globals['_GENERATESQLREQUEST']._serialized_end=885
-  _globals['_SQLCANDIDATES']._serialized_start=887
-  _globals['_SQLCANDIDATES']._serialized_end=953
-  _globals['_GENERATESQLRESPONSE']._serialized_start=955
-  _globals['_GENERATESQLRESPONSE']._serialized_end=1065
-  _globals['_LOADMODELREQUEST']._serialized_start=1067
-  _globals['_LOADMODELREQUEST']._serialized_end=1184
-  _globals['_DESCRIBEMODELREQUEST']._serialized_start=1186
-  _globals['_DESCRIBEMODELREQUEST']._serialized_end=1248
-  _globals['_MODELINFO']._serialized_start=1251
-  _globals['_MODELINFO']._serialized_end=1472
-  _globals['_REVIEWSQLREQUEST']._serialized_start=1475
-  _globals['_REVIEWSQLREQUEST']._serialized_end=1619
-  _globals['_REVIEWSQLRESPONSE']._serialized_start=1621
-  _globals['_REVIEWSQLRESPONSE']._serialized_end=1680
-  _globals['_GENERATIONSERVICE']._serialized_start=1741
-  _globals['_GENERATIONSERVICE']._serialized_end=2164
+  _globals['_GENERATESQLREQUEST']._serialized_end=907
+  _globals['_SQLCANDIDATES']._serialized_start=909
+  _globals['_SQLCANDIDATES']._serialized_end=975
+  _globals['_GENERATESQLRESPONSE']._serialized_start=977
+  _globals['_GENERATESQLRESPONSE']._serialized_end=1087
+  _globals['_LOADMODELREQUEST']._serialized_start=1089
+  _globals['_LOADMODELREQUEST']._serialized_end=1206
+  _globals['_DESCRIBEMODELREQUEST']._serialized_start=1208
+  _globals['_DESCRIBEMODELREQUEST']._serialized_end=1270
+  _globals['_MODELINFO']._serialized_start=1273
+  _globals['_MODELINFO']._serialized_end=1494
+  _globals['_REVIEWSQLREQUEST']._serialized_start=1497
+  _globals['_REVIEWSQLREQUEST']._serialized_end=1641
+  _globals['_REVIEWSQLRESPONSE']._serialized_start=1643
+  _globals['_REVIEWSQLRESPONSE']._serialized_end=1702
+  _globals['_GENERATIONSERVICE']._serialized_start=1763
+  _globals['_GENERATIONSERVICE']._serialized_end=2186
 # @@protoc_insertion_point(module_scope)

@@ -76,20 +76,22 @@ class QuestionItem(_message.Message):
     def __init__(self, id: _Optional[str] = ..., db_id: _Optional[str] = ..., question: _Optional[str] = ..., evidence: _Optional[str] = ..., failed_sql: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
 
 class GenerateSqlRequest(_message.Message):
-    __slots__ = ("questions", "n", "few_shot_k", "sampling", "slot", "constrain")
+    __slots__ = ("questions", "n", "few_shot_k", "sampling", "slot", "constrain", "example_sets")
     QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
     FEW_SHOT_K_FIELD_NUMBER: _ClassVar[int]
     SAMPLING_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
     CONSTRAIN_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLE_SETS_FIELD_NUMBER: _ClassVar[int]
     questions: _containers.RepeatedCompositeFieldContainer[QuestionItem]
     n: int
     few_shot_k: int
     sampling: _common_pb2.SamplingParams
     slot: ModelSlot
     constrain: str
-    def __init__(self, questions: _Optional[_Iterable[_Union[QuestionItem, _Mapping]]] = ..., n: _Optional[int] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., constrain: _Optional[str] = ...) -> None: ...
+    example_sets: int
+    def __init__(self, questions: _Optional[_Iterable[_Union[QuestionItem, _Mapping]]] = ..., n: _Optional[int] = ..., few_shot_k: _Optional[int] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., slot: _Optional[_Union[ModelSlot, str]] = ..., constrain: _Optional[str] = ..., example_sets: _Optional[int] = ...) -> None: ...
 
 class SqlCandidates(_message.Message):
     __slots__ = ("question_id", "sql", "dropped")
