@@ -152,6 +152,7 @@ def question_review_prompt(
     schema_budget: int = defaults.SCHEMA_TOKEN_BUDGET,
 ) -> str:
     """The head of a review of SQL written for `question` (prompts.review_prompt): the same examples
-    and schema its SQL prompt shows, so a review sees what the writer saw."""
+    and schema its SQL prompt shows (example set 0: every SQL of a question is scored on one
+    prompt, whichever set's prompt wrote it)."""
     shots, schema_text = _shown(catalogue, pool, db_id, question, k, schema_budget)
     return review_prompt(db_id, schema_text, shots)

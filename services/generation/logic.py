@@ -34,6 +34,7 @@ from shared.confine import Roots
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.fewshot import question_prompt, question_review_prompt
 from shared.limits import MAX_QUESTIONS
+from shared.limits import MAX_SAMPLES as MAX_N
 from shared.prompts import review_completion, review_context, schema_for_prompt
 
 log = logging.getLogger("sqldistill.generation")
@@ -98,7 +99,7 @@ class Generator:
             if tokens + sampling.max_new_tokens > window:
                 raise InvalidArgument(
                     f"prompt is {tokens} tokens + {sampling.max_new_tokens} new tokens, over the model's "
-                    f"context window of {window}; use fewer few-shot examples"
+                    f"context window of {window}; use fewer few-shot examples (or example sets)"
                 )
 
     def applied_constrain(self, backend: Backend, requested: str | None) -> str:
@@ -221,7 +222,9 @@ class Generator:
                 calls.setdefault((q.db_id, j, count), []).append(index)
         for (db_id, j, count), indices in calls.items():
             constraint = constraint_for(self.catalogue.schema(db_id), mode, "sql")
-            drawn = replace(sampling, seed=sampling.seed + j)  # set 0 samples as a one-set call does
+            # Set 0 samples as a one-set call does; another set's seeds start past every per-sample
+            # seed a call may use (TGI and llama.cpp seed sample i of prompt p with seed + p*n + i).
+            drawn = replace(sampling, seed=sampling.seed + j * MAX_QUESTIONS * MAX_N)
             for index, outputs in zip(
                 indices,
                 generate(backend, [asks[i][j][0] for i in indices], count, drawn, constraint),

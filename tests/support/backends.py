@@ -13,7 +13,8 @@ class RecordingBackend:
     def generate(self, prompts, n, sampling):
         self.prompts += prompts
         self.calls.append((list(prompts), n, sampling.seed))
-        return [["SELECT 1"] * n for _ in prompts]
+        call = len(self.calls)  # each output says where it came from: call, prompt and sample
+        return [[f"SELECT {call}, {p}, {i}" for i in range(n)] for p in range(len(prompts))]
 
     def count_tokens(self, text):
         return len(text.split())

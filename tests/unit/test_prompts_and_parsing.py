@@ -235,6 +235,7 @@ def test_example_sets_spread_a_questions_samples_over_other_examples(tmp_path):
     from shared.bundled.build import build
     from shared.errors import InvalidArgument
     from shared.fewshot import few_shot_pool
+    from shared.limits import MAX_QUESTIONS, MAX_SAMPLES
 
     catalogue = Catalogue.load(build(tmp_path / "bundled"))
     first, second = catalogue.examples("train")[3], catalogue.examples("train")[4]
@@ -247,7 +248,6 @@ def test_example_sets_spread_a_questions_samples_over_other_examples(tmp_path):
     results, _ = Generator(catalogue, spread, few_shot_pool(catalogue)).generate_sql(
         questions, 5, 2, sampling, example_sets=2
     )
-    assert [len(r.sql) for r in results] == [5, 5]
     by_question = {
         q.id: [
             (p, n, seed)
@@ -259,10 +259,22 @@ def test_example_sets_spread_a_questions_samples_over_other_examples(tmp_path):
     }
     (set0, n0, seed0), (set1, n1, seed1) = by_question["a"]
     assert set0 == one.prompts[0] and (n0, seed0) == (3, 7)  # set 0 takes the remainder
-    assert (n1, seed1) == (2, 8) and set1 != set0
+    assert n1 == 2 and seed1 > 7 + MAX_QUESTIONS * MAX_SAMPLES - 1  # past any per-sample seed of set 0
+    assert set1 != set0
     schema = set0[set0.rindex(f"-- Database: {first.db_id}") :]
     assert set1.endswith(schema)  # same schema and question; the examples differ
     assert len(by_question["b"]) == 2
+    # Each question's results are its own: set 0's samples, then set 1's (the recorder's outputs
+    # name their call, prompt and sample).
+    for q, result in zip(questions, results, strict=True):
+        expected = [
+            f"SELECT {call}, {prompts.index(p)}, {i}"
+            for call, (prompts, n, _seed) in enumerate(spread.calls, start=1)
+            for p in prompts
+            if p.endswith(f"-- Question: {q.question}\n-- SQL:")
+            for i in range(n)
+        ]
+        assert result.sql == expected and len(expected) == 5
 
     no_examples = RecordingBackend()
     results, _ = Generator(catalogue, no_examples, few_shot_pool(catalogue)).generate_sql(

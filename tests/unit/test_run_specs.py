@@ -48,7 +48,19 @@ def test_every_ablation_arm_is_a_valid_question_only_spec_differing_only_in_its_
     catalogue = Catalogue.load(build(tmp_path / "bundled"))
     plan = yaml.safe_load((REPO / "benchmarks/ablation.yaml").read_text())
     recipe = RunSettings.from_message(mode_spec(REPO / "benchmarks/distill.yaml", plan["mode"], {}))
-    arms = {"recipe", "repair", "dpo", "int8", "review", "teacher", "defaults", "product", "epochs2", "diverse", "all"}
+    arms = {
+        "recipe",
+        "repair",
+        "dpo",
+        "int8",
+        "review",
+        "teacher",
+        "defaults",
+        "product",
+        "epochs2",
+        "diverse",
+        "all",
+    }
     assert set(plan["arms"]) == arms and plan["seeds"] == [0, 1]
     product = RunSettings()  # the defaults arm is the product's defaults, whatever the common fields pin
     assert {k: getattr(product, k) for k in plan["common"]} == plan["arms"]["defaults"]
