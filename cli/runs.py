@@ -154,7 +154,8 @@ def resume(
     ] = 0,
     config_file: ConfigOption = None,
 ) -> None:
-    """Resume a paused run, or give a run (a completed one too) more rounds."""
+    """Resume a paused or failed run (a failed step is tried again), or give a run (a completed one
+    too) more rounds."""
     stub = controller_stub(config_file)
     try:
         result = stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id, more_rounds=more_rounds))

@@ -195,14 +195,21 @@ class RunWorkers:
             event.set()
 
     def _failures(self, run_id: str, number: int, step: str) -> int:
+        """The step's failures since the run last (re)started running: a resume - by a person, or
+        the controller's restart - gives a step its attempts afresh."""
         with self.ctx.store.session() as s:
-            return (
-                s.query(Event)
-                .filter(
+            since = s.scalar(
+                select(func.max(Event.id)).where(
+                    Event.run_id == run_id,
+                    Event.kind.in_((EventKind.RUN_RUNNING, EventKind.RUN_RESUMED)),
+                )
+            )
+            return s.scalar(
+                select(func.count(Event.id)).where(
                     Event.run_id == run_id,
                     Event.round == number,
                     Event.step == step,
                     Event.kind == EventKind.STEP_FAILED,
+                    Event.id > (since or 0),
                 )
-                .count()
             )

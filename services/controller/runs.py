@@ -34,6 +34,16 @@ def _check_lineage_free(s: Any, lineage: str) -> None:
         )
 
 
+def _reopened(s: Any, run: Run, catalogue: Any, ended: tuple[str, ...]) -> None:
+    """A run in one of the `ended` states made paused, for resume to pick up: its settings still
+    valid (databases or splits may be gone since) and its lineage free (an ended run is not active:
+    another run of its model may have started)."""
+    if run.state in ended:
+        validate_settings(RunSettings.from_dict(run.spec), catalogue)
+        _check_lineage_free(s, run.lineage)
+        run.state = RunState.PAUSED
+
+
 class RunManager(RunWorkers):
     """Starts, pauses, resumes and stops runs, each driven by a worker thread (run_worker.py);
     `queries` is the read side."""
@@ -106,13 +116,16 @@ class RunManager(RunWorkers):
             return self._set_state(run_id, RunState.PAUSED, (RunState.RUNNING,))
 
     def resume(self, run_id: str, more_rounds: int = 0) -> Run:
-        """Resume a paused run; with more_rounds, the run (a completed one too) also gets that many
-        rounds more than it was started with, and goes on from where it ended."""
+        """Resume a paused run, or a failed one (once what failed it is mended: its step is tried
+        again, STEP_ATTEMPTS times more); with more_rounds, the run (a completed one too) also gets
+        that many rounds more than it was started with, and goes on from where it ended."""
         if more_rounds < 0:
             raise InvalidArgument(f"more_rounds must be >= 0, got {more_rounds}")
         with self._rounds_lock:  # a worker completing the run now waits, then sees the new count
             if more_rounds:
                 self._add_rounds(run_id, more_rounds)
+            else:
+                self._reopen(run_id, (RunState.FAILED,))
             run = self._set_state(run_id, RunState.RUNNING, (RunState.PAUSED, RunState.RUNNING))
         self._spawn(run_id)
         return run
@@ -127,17 +140,20 @@ class RunManager(RunWorkers):
             settings = RunSettings.from_dict(run.spec)
             if settings.continuous:
                 raise InvalidArgument(f"run {run_id} is continuous: it has no round count to raise")
-            if run.state not in (*ACTIVE, RunState.COMPLETED):
+            if run.state not in (*ACTIVE, RunState.COMPLETED, RunState.FAILED):
                 raise FailedPrecondition(
-                    f"run {run_id} is {run.state}; only a completed or active run gets more rounds"
+                    f"run {run_id} is {run.state}; only a completed, failed or active run gets more rounds"
                 )
-            if run.state == RunState.COMPLETED:
-                validate_settings(settings, self.ctx.catalogue)  # databases or splits may be gone since
-                _check_lineage_free(s, run.lineage)  # (a completed run is not active: never itself)
-                run.state = RunState.PAUSED
+            _reopened(s, run, self.ctx.catalogue, (RunState.COMPLETED, RunState.FAILED))
             rounds = settings.rounds + more_rounds
             run.spec = {**run.spec, "rounds": rounds}
             record(s, EventKind.RUN_EXTENDED, f"run {run_id} extended to {rounds} rounds", run_id)
+
+    def _reopen(self, run_id: str, ended: tuple[str, ...]) -> None:
+        with self.ctx.store.session() as s:
+            run = s.get(Run, run_id)
+            if run is not None:  # (none: _set_state says so)
+                _reopened(s, run, self.ctx.catalogue, ended)
 
     def stop(self, run_id: str) -> Run:
         with self._rounds_lock:

@@ -560,6 +560,50 @@ def test_evaluation_that_fails_three_times_leaves_the_serving_version_serving(tm
         stack.stop()
 
 
+def test_a_failed_run_resumes_with_its_step_given_its_attempts_again(tmp_path, tiny_base):
+    """A run failed by a step that fails three times is resumed: while the fault stays, the step
+    fails three times more (not once: the attempts count from the resume); with the controller
+    restarted without it, the resumed run completes its round."""
+    stack = make_stack(tmp_path, tiny_base)
+    try:
+        for name in SERVICES[:3]:
+            stack.start(name)
+        stack.start("controller", {"SQLDISTILL_FAIL_AT": "EVALUATE:mid"})
+        stub = controller(stack)
+        run_id = stub.StartRun(
+            controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=1, mode="labelled")), timeout=30
+        ).run_id
+
+        def failures() -> int:
+            store = Store.open(stack.store_url)
+            try:
+                with store.session() as s:
+                    return s.scalar(
+                        select(func.count(Event.id)).where(
+                            Event.run_id == run_id, Event.kind == "step_failed"
+                        )
+                    )
+            finally:
+                store.close()
+
+        assert state(wait_for(stub, run_id)) == "failed" and failures() == 3
+        resumed = stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id), timeout=10)
+        assert state(resumed) == "running"
+        assert state(wait_for(stub, run_id)) == "failed" and failures() == 6
+        stack.kill("controller")
+        stack.start("controller")
+        stub = controller(stack)
+        assert (
+            state(stub.GetRun(controller_pb2.RunRef(run_id=run_id), timeout=10)) == "failed"
+        )  # not picked up
+        stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id), timeout=10)
+        assert state(wait_for(stub, run_id)) == "completed" and failures() == 6
+        rounds = stub.ListRounds(controller_pb2.RunRef(run_id=run_id), timeout=10).rounds
+        assert [r.step for r in rounds] == [controller_pb2.STEP_DONE]
+    finally:
+        stack.stop()
+
+
 def test_critic_and_generation_restarts_mid_round_are_retried(stack, tiny_base):
     stub = controller(stack)
     run_id = stub.StartRun(
