@@ -9,7 +9,7 @@ from enum import StrEnum
 class EventKind(StrEnum):
     STEP_STARTED = "step_started"
     STEP_DONE = "step_done"
-    STEP_FAILED = "step_failed"  # retried; the third failure of a step fails the run
+    STEP_FAILED = "step_failed"  # retried; the third since the run last started running fails it
     TASK_DONE = "task_done"  # one chunk of GENERATE stored (its figures: candidates, timings)
     JOB_SUBMITTED = "job_submitted"
     PROGRESS = "progress"  # training steps done / total
@@ -21,7 +21,7 @@ class EventKind(StrEnum):
     RUN_STARTED = "run_started"
     RUN_RESUMED = "run_resumed"  # the controller restarted and picked the run up again
     RUN_PAUSED = "run_paused"
-    RUN_RUNNING = "run_running"  # resumed after a pause
+    RUN_RUNNING = "run_running"  # resumed after a pause or a failure
     RUN_STOPPED = "run_stopped"
     RUN_COMPLETED = "run_completed"
     RUN_EXTENDED = "run_extended"  # given more rounds (`sqldistill resume RUN --more-rounds N`)

@@ -69,6 +69,7 @@ class RunWorkers:
                 log.exception("run %s: failed between steps (%d of %d)", run_id, failures, STEP_ATTEMPTS)
                 if failures >= STEP_ATTEMPTS:
                     self._fail(run_id, f"failed between steps {failures} times: {type(exc).__name__}: {exc}")
+                    failures = 0  # a resume that finds this thread alive starts the count again
                 else:
                     self._wake[run_id].wait(self.retry_pause_seconds)
                     self._wake[run_id].clear()
@@ -145,14 +146,15 @@ class RunWorkers:
                         run = s.get(Run, run_id)
                         if run.state != RunState.RUNNING:  # paused or stopped meanwhile: left so
                             continue
-                        run.state = RunState.FAILED
-                    runner.event(
-                        run_id,
-                        rnd.number,
-                        rnd.step,
-                        EventKind.RUN_FAILED,
-                        f"step {rnd.step} failed {STEP_ATTEMPTS} times: {exc}",
-                    )
+                        run.state = RunState.FAILED  # with its event: a resume comes after both
+                        record(
+                            s,
+                            EventKind.RUN_FAILED,
+                            f"step {rnd.step} failed {STEP_ATTEMPTS} times: {exc}",
+                            run_id,
+                            rnd.number,
+                            rnd.step,
+                        )
                     return
                 self._wake[run_id].wait(self.retry_pause_seconds)
                 self._wake[run_id].clear()
@@ -164,7 +166,7 @@ class RunWorkers:
             if run is None or run.state != RunState.RUNNING:
                 return
             run.state = RunState.FAILED
-        self.runner.event(run_id, None, None, EventKind.RUN_FAILED, f"run {run_id} {why}")
+            record(s, EventKind.RUN_FAILED, f"run {run_id} {why}", run_id)
 
     def _log_wait(self, s: Any, run: Run, settings: RunSettings) -> float:
         """0 when a round on the question log may start - min_new_questions new questions or a

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.controller.enums import RunState, VersionStatus
+from services.controller.enums import RunState, Step, VersionStatus
 from services.controller.events import record
 from services.controller.run_views import RunViews
 from services.controller.run_worker import RunWorkers
@@ -19,7 +19,7 @@ from services.controller.validation import validate_settings
 from services.controller.versions import base_version_id, lineage_of, serving_of, set_serving
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.event_kinds import EventKind
-from shared.store import ModelVersion, Run
+from shared.store import ModelVersion, Round, Run
 
 ACTIVE = (RunState.RUNNING, RunState.PAUSED)
 
@@ -41,6 +41,12 @@ def _reopened(s: Any, run: Run, catalogue: Any, ended: tuple[str, ...]) -> None:
     if run.state in ended:
         validate_settings(RunSettings.from_dict(run.spec), catalogue)
         _check_lineage_free(s, run.lineage)
+        if run.state == RunState.FAILED:
+            # Failed past its gate: what serves may have changed while it lay failed (another run
+            # rolled out, a person rolled back), so the gate decides again against what serves now.
+            rnd = s.scalar(select(Round).where(Round.run_id == run.id, Round.number == run.current_round))
+            if rnd is not None and rnd.step in (Step.ROLLOUT, Step.REJECT):
+                rnd.step = Step.EVALUATE
         run.state = RunState.PAUSED
 
 
@@ -105,8 +111,9 @@ class RunManager(RunWorkers):
                 raise NotFound(f"no run {run_id!r}")
             if run.state not in allowed_from:
                 raise FailedPrecondition(f"run {run_id} is {run.state}; cannot make it {state}")
-            run.state = state
-        self.runner.event(run_id, None, None, EventKind(f"run_{state}"), f"run {run_id} {state}")
+            changed, run.state = run.state != state, state
+        if changed:  # (a resume of a running run says nothing: its steps' attempts count on)
+            self.runner.event(run_id, None, None, EventKind(f"run_{state}"), f"run {run_id} {state}")
         self._wake.setdefault(run_id, threading.Event()).set()
         self._log_wake.setdefault(run_id, threading.Event()).set()
         return self.queries.get(run_id)

@@ -556,6 +556,23 @@ def test_evaluation_that_fails_three_times_leaves_the_serving_version_serving(tm
             message = s.scalar(select(Event.message).where(Event.kind == "rollback"))
         store.close()
         assert "forced by alice@laptop" in message
+
+        # Resumed with the fault gone, the round's candidate already serves: it is not gated against
+        # itself (a tie would have rejected the version that serves).
+        stack.kill("controller")
+        stack.start("controller")
+        stub = controller(stack)
+        stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id), timeout=10)
+        assert state(wait_for(stub, run_id)) == "completed"
+        (rnd,) = stub.ListRounds(controller_pb2.RunRef(run_id=run_id), timeout=10).rounds
+        assert (
+            outcome(rnd) == "rolled_out" and serving_slot(stack) == store_serving(stack, run_id) == candidate
+        )
+        models = {
+            m.version: status(m)
+            for m in stub.ListModels(controller_pb2.ListModelsRequest(), timeout=10).models
+        }
+        assert models[candidate] == "serving"
     finally:
         stack.stop()
 

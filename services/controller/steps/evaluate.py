@@ -175,6 +175,11 @@ class Evaluate(StepBase):
             new = s.get(ModelVersion, self.round_row(s, run.id, number).model_version)
             serving = s.get(ModelVersion, s.get(Run, run.id).serving_version)
             started = self.round_row(s, run.id, number).started_at
+        if serving is not None and new.version == serving.version:  # put into service by hand
+            self.event(  # (rollback --force while the run lay failed): nothing to compare it with
+                run.id, number, Step.EVALUATE, EventKind.GATE, f"{new.version} already serves: not gated"
+            )
+            return Step.ROLLOUT, {}
         examples = self.eval_examples(settings, log_before=started)
         if not settings.gate_gold or not any(e.query for e in examples):
             return self._gold_free(run, settings, number, new, serving, examples)

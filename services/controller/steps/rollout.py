@@ -41,8 +41,8 @@ class Reject(StepBase):
         with self.ctx.store.session() as s:
             rnd = self.round_row(s, run.id, number)
             serving = s.get(ModelVersion, s.get(Run, run.id).serving_version)
-            if rnd.model_version:
-                s.get(ModelVersion, rnd.model_version).status = VersionStatus.REJECTED
+            if rnd.model_version and rnd.model_version != (serving.version if serving else None):
+                s.get(ModelVersion, rnd.model_version).status = VersionStatus.REJECTED  # (never what serves)
             rnd.outcome = Outcome.REJECTED
         if serving is not None and self.ctx.rollout.serving_version() != serving.version:
             self.generation.load(served_model(serving))  # something else changed what serves: restore it
