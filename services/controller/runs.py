@@ -63,7 +63,8 @@ class RunManager(RunWorkers):
     def start_run(self, settings: RunSettings) -> Run:
         validate_settings(settings, self.ctx.catalogue)
         lineage = lineage_of(settings.base_model)
-        with self.ctx.store.session() as s:
+        # Under the rounds lock: a resume reopening an ended run of the lineage checks it is free too.
+        with self._rounds_lock, self.ctx.store.session() as s:
             _check_lineage_free(s, lineage)
             base_version = base_version_id(settings.base_model)
             if s.get(ModelVersion, base_version) is None:
