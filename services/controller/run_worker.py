@@ -38,7 +38,8 @@ class RunWorkers:
         self._wake: dict[str, threading.Event] = {}  # a run's state changed, or the controller closes
         self._log_wake: dict[str, threading.Event] = {}  # the question log grew (only log waits listen)
         self._lock = threading.Lock()  # the worker threads: one per run, never two
-        self._rounds_lock = threading.Lock()  # a run's completion against its round count being raised; one run per lineage
+        # A run's completion against its round count being raised; one active run per lineage.
+        self._rounds_lock = threading.Lock()
         self._closing = threading.Event()
 
     def _spawn(self, run_id: str) -> None:
