@@ -97,7 +97,7 @@ bench-ask: setup
 	mkdir -p .bench
 	$(BIN)/python -m benchmarks.bench_ask --out .bench/ask.json
 
-# The question-only ablation (benchmarks/ablation.yaml: recipe, +repair, +DPO, +int8 sampling, all; two
+# The question-only ablation (benchmarks/ablation.yaml: the recipe, each change alone, the defaults; two
 # seeds), each arm's pairs also decided by the gold-free gate (hours on 2 cores; --arms / --seeds size it).
 # The labelled / self-instruct modes: python -m benchmarks.bench_distill --modes ...
 bench-distill: setup

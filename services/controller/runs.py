@@ -139,8 +139,8 @@ class RunManager(RunWorkers):
         return run
 
     def _add_rounds(self, run_id: str, more_rounds: int) -> None:
-        """Raise the run's round count; a completed run becomes paused (so resume picks it up) unless
-        another run of its lineage is active by now."""
+        """Raise the run's round count; a completed or failed run becomes paused (so resume picks it
+        up) - refused when another run of its lineage is active by now."""
         with self.ctx.store.session() as s:
             run = s.get(Run, run_id)
             if run is None:

@@ -222,7 +222,7 @@ class Generator:
                 calls.setdefault((q.db_id, j, count), []).append(index)
         for (db_id, j, count), indices in calls.items():
             constraint = constraint_for(self.catalogue.schema(db_id), mode, "sql")
-            # Set 0 samples as a one-set call does; another set's seeds start past every per-sample
+            # Set 0 takes the call's own seed; another set's seeds start past every per-sample
             # seed a call may use (TGI and llama.cpp seed sample i of prompt p with seed + p*n + i).
             drawn = replace(sampling, seed=sampling.seed + j * MAX_QUESTIONS * MAX_N)
             for index, outputs in zip(

@@ -62,6 +62,9 @@ def test_every_ablation_arm_is_a_valid_question_only_spec_differing_only_in_its_
         "all",
     }
     assert set(plan["arms"]) == arms and plan["seeds"] == [0, 1]
+    # The docs' comparisons: each of these arms is the product arm with one field changed.
+    assert plan["arms"]["diverse"] == {**plan["arms"]["product"], "example_sets": 2}
+    assert plan["arms"]["epochs2"] == {**plan["arms"]["product"], "train_epochs": 2}
     product = RunSettings()  # the defaults arm is the product's defaults, whatever the common fields pin
     assert {k: getattr(product, k) for k in plan["common"]} == plan["arms"]["defaults"]
     # The product arm is a question-only run with nothing else changed from the defaults (learning

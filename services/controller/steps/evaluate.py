@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from services.controller.enums import Step
+from services.controller.enums import Outcome, Step
 from services.controller.evaluation_keys import split_head, unique_ids
 from services.controller.faults import crash_point
 from services.controller.gate import decide, power_figures, power_note
@@ -176,10 +176,12 @@ class Evaluate(StepBase):
             serving = s.get(ModelVersion, s.get(Run, run.id).serving_version)
             started = self.round_row(s, run.id, number).started_at
         if serving is not None and new.version == serving.version:  # put into service by hand
-            self.event(  # (rollback --force while the run lay failed): nothing to compare it with
+            with self.ctx.store.session() as s:  # (rollback --force while the run lay failed)
+                self.round_row(s, run.id, number).outcome = Outcome.ROLLED_OUT
+            self.event(
                 run.id, number, Step.EVALUATE, EventKind.GATE, f"{new.version} already serves: not gated"
             )
-            return Step.ROLLOUT, {}
+            return Step.DONE, {"rolled_out": 1}
         examples = self.eval_examples(settings, log_before=started)
         if not settings.gate_gold or not any(e.query for e in examples):
             return self._gold_free(run, settings, number, new, serving, examples)

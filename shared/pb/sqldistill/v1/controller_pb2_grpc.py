@@ -125,7 +125,8 @@ class ControllerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResumeRun(self, request, context):
-        """Resume a paused run; with more_rounds, a run (a completed one too) gets that many more rounds.
+        """Resume a paused or failed run (a failed step is tried again); with more_rounds, a run (a
+        completed or failed one too) gets that many more rounds.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
