@@ -621,6 +621,43 @@ def test_a_failed_run_resumes_with_its_step_given_its_attempts_again(tmp_path, t
         stack.stop()
 
 
+def test_a_run_failed_at_rollout_is_gated_again_when_resumed(tmp_path, tiny_base):
+    """ROLLOUT fails three times: the run fails past its gate. Resumed (the fault gone), the round
+    goes back to EVALUATE - what serves may have changed while it lay failed - and its decision is
+    made again before the candidate is put into service."""
+    stack = make_stack(tmp_path, tiny_base)
+    try:
+        for name in SERVICES[:3]:
+            stack.start(name)
+        stack.start("controller", {"SQLDISTILL_FAIL_AT": "ROLLOUT:start"})
+        stub = controller(stack)
+        run_id = stub.StartRun(
+            controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=1, mode="labelled")), timeout=30
+        ).run_id
+        assert state(wait_for(stub, run_id)) == "failed"
+        assert len(event_messages(stack, run_id, "gate")) == 1
+        stack.kill("controller")
+        stack.start("controller")
+        stub = controller(stack)
+        stub.ResumeRun(controller_pb2.ResumeRunRequest(run_id=run_id), timeout=10)
+        assert state(wait_for(stub, run_id)) == "completed"
+        assert len(event_messages(stack, run_id, "gate")) == 2  # gated again
+        (rnd,) = stub.ListRounds(controller_pb2.RunRef(run_id=run_id), timeout=10).rounds
+        assert outcome(rnd) == "rolled_out" and serving_slot(stack) == rnd.model_version
+    finally:
+        stack.stop()
+
+
+def event_messages(stack, run_id: str, kind: str) -> list[str]:
+    """The messages of the run's events of one kind."""
+    store = Store.open(stack.store_url)
+    try:
+        with store.session() as s:
+            return list(s.scalars(select(Event.message).where(Event.run_id == run_id, Event.kind == kind)))
+    finally:
+        store.close()
+
+
 def test_critic_and_generation_restarts_mid_round_are_retried(stack, tiny_base):
     stub = controller(stack)
     run_id = stub.StartRun(

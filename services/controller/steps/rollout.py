@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.controller.enums import Outcome, Step, VersionStatus
 from services.controller.errors import RolloutError
+from services.controller.faults import crash_point
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
 from services.controller.versions import served_model, set_serving
@@ -19,6 +20,7 @@ class Promote(StepBase):
         with self.ctx.store.session() as s:
             new = s.get(ModelVersion, self.round_row(s, run.id, number).model_version)
             current = s.get(ModelVersion, s.get(Run, run.id).serving_version)
+        crash_point("ROLLOUT:start")
         try:
             self.ctx.rollout.apply(served_model(new), served_model(current) if current else None)
         except RolloutError as exc:
