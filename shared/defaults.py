@@ -15,6 +15,9 @@ MAJORITY_SHARE = 0.5
 MAJORITY_MIN_VOTES = 2  # ... and at least this many of them
 PAIR_TEMPERATURE = 0.8  # self-instruct pairs when a request sends no sampling: varied questions
 FEW_SHOT_K = 2  # examples in the base model's prompt (a trained version is asked with its own k)
+# Sets of few-shot examples a question's samples are spread over: one, the database's usual pair
+# (two sets labelled better but gained no proven EX: docs/benchmarks.md, "Ablation").
+EXAMPLE_SETS = 1
 # SQL that fails to run is written again with the database's error this many times (a run's
 # sampling, Ask; shared/repairing.py). Off: the default 0.5B model repaired none of the 17 failing
 # greedy answers of the bundled held-out set (docs/benchmarks.md, "Repair from the database's error").

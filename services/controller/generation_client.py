@@ -13,6 +13,7 @@ import grpc
 from services.controller.calls import Caller
 from services.controller.errors import WrongWriter
 from services.controller.versions import ServedModel
+from shared import defaults
 from shared.answering import QuestionIn, SqlWriter
 from shared.limits import MAX_QUESTIONS, MAX_REVIEW_SQL
 from shared.pb import generation_pb2
@@ -79,7 +80,7 @@ class GenerationClient:
         slot: int = SERVING,
         constrain: str = "",
         expect: str = "",
-        example_sets: int = 1,
+        example_sets: int = defaults.EXAMPLE_SETS,
     ) -> SqlReply:
         """n SQL per question (a question with failed_sql asks for its repair); `constrain` ""
         leaves the service's own setting; `expect` names the version that must have written them.

@@ -62,7 +62,7 @@ class RunSettings:
     continuous: bool = False  # run rounds until stopped (rounds is then ignored)
     candidates_per_db: int = 8  # self-instruct pairs asked per database per round
     samples_per_question: int = 8  # SQL sampled per train question (labelled, unlabelled)
-    example_sets: int = 1  # few-shot example sets a question's samples are spread over
+    example_sets: int = defaults.EXAMPLE_SETS  # few-shot example sets a question's samples are spread over
     complexity_mix: dict[str, float] = field(default_factory=dict)
     test_suite: bool = True
     consistency_samples: int = 4  # self-instruct: re-answers per generated question (votes with its SQL)

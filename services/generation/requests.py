@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shared import defaults
 from shared.answering import QuestionIn
 from shared.errors import InvalidArgument
 from shared.limits import (
@@ -72,9 +73,9 @@ def resolve_k(default_k: int, k: int | None) -> int:
 
 
 def resolve_example_sets(sets: int | None) -> int:
-    """None or 0 = one set (every sample shows the database's examples)."""
+    """None or 0 = the default (one set: every sample shows the database's examples)."""
     if not sets:
-        return 1
+        return defaults.EXAMPLE_SETS
     if sets < 0 or sets > MAX_EXAMPLE_SETS:
         raise InvalidArgument(f"example_sets must be within [1, {MAX_EXAMPLE_SETS}], got {sets}")
     return sets
