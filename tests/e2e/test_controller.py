@@ -521,16 +521,21 @@ def store_serving(stack, run_id: str) -> str:
         store.close()
 
 
+def run_with_fault(stack, tiny_base, fault: str) -> tuple[controller_pb2_grpc.ControllerServiceStub, str]:
+    """The stack's services up, its controller failing at `fault` (SQLDISTILL_FAIL_AT), and a
+    one-round labelled run started on it."""
+    for name in SERVICES[:3]:
+        stack.start(name)
+    stack.start("controller", {"SQLDISTILL_FAIL_AT": fault})
+    stub = controller(stack)
+    spec = run_spec(tiny_base, rounds=1, mode="labelled")
+    return stub, stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30).run_id
+
+
 def test_evaluation_that_fails_three_times_leaves_the_serving_version_serving(tmp_path, tiny_base):
     stack = make_stack(tmp_path, tiny_base)
     try:
-        for name in SERVICES[:3]:
-            stack.start(name)
-        stack.start("controller", {"SQLDISTILL_FAIL_AT": "EVALUATE:mid"})
-        stub = controller(stack)
-        run_id = stub.StartRun(
-            controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=1, mode="labelled")), timeout=30
-        ).run_id
+        stub, run_id = run_with_fault(stack, tiny_base, "EVALUATE:mid")
         assert state(wait_for(stub, run_id)) == "failed"
         store = Store.open(stack.store_url)
         with store.session() as s:
@@ -583,13 +588,7 @@ def test_a_failed_run_resumes_with_its_step_given_its_attempts_again(tmp_path, t
     restarted without it, the resumed run completes its round."""
     stack = make_stack(tmp_path, tiny_base)
     try:
-        for name in SERVICES[:3]:
-            stack.start(name)
-        stack.start("controller", {"SQLDISTILL_FAIL_AT": "EVALUATE:mid"})
-        stub = controller(stack)
-        run_id = stub.StartRun(
-            controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=1, mode="labelled")), timeout=30
-        ).run_id
+        stub, run_id = run_with_fault(stack, tiny_base, "EVALUATE:mid")
 
         def failures() -> int:
             store = Store.open(stack.store_url)
@@ -627,13 +626,7 @@ def test_a_run_failed_at_rollout_is_gated_again_when_resumed(tmp_path, tiny_base
     made again before the candidate is put into service."""
     stack = make_stack(tmp_path, tiny_base)
     try:
-        for name in SERVICES[:3]:
-            stack.start(name)
-        stack.start("controller", {"SQLDISTILL_FAIL_AT": "ROLLOUT:start"})
-        stub = controller(stack)
-        run_id = stub.StartRun(
-            controller_pb2.StartRunRequest(spec=run_spec(tiny_base, rounds=1, mode="labelled")), timeout=30
-        ).run_id
+        stub, run_id = run_with_fault(stack, tiny_base, "ROLLOUT:start")
         assert state(wait_for(stub, run_id)) == "failed"
         assert len(event_messages(stack, run_id, "gate")) == 1
         stack.kill("controller")
