@@ -18,6 +18,7 @@ MODES = tuple(Mode)
 GATE_MODES = ("margin", "significant")
 GATE_FREE_METHODS = ("review", "vote")
 GATE_REVIEWERS = ("serving", "base")
+LABEL_REVIEWERS = ("writer", "base")
 QUESTION_SOURCES = ("split", "log")
 
 # Defaults only a run applies, with the measurements behind them (docs/benchmarks.md).
@@ -30,6 +31,10 @@ GENERATE_PRECISION = (
 # 0.829), a 1-nat one also a right label (benchmarks/review_labels.py; docs/benchmarks.md).
 LABEL_REVIEW = True
 LABEL_REVIEW_MARGIN = 2.0
+# Who reviews the labels (writer | base): the round's writer, or the untrained model that wrote round
+# 1 (the run's teacher, else its base) - the same in round 1; from round 2 the writer is a version
+# trained on earlier labels, which may share the habits a review is there to catch.
+LABEL_REVIEWER = "writer"
 # The gold-free gate's judge (review | vote): a pooled vote favours the version whose samples agree
 # with themselves (a DPO version's), a review does not (docs/benchmarks.md, "Gold-free gate calibration")
 GATE_FREE_METHOD = "review"
@@ -90,6 +95,7 @@ class RunSettings:
     generate_precision: str = GENERATE_PRECISION  # GENERATE's sampling only ("" = the service's)
     label_review: bool = LABEL_REVIEW  # question-only: withhold labels a losing SQL explains better
     label_review_margin: float = LABEL_REVIEW_MARGIN  # nats
+    label_reviewer: str = LABEL_REVIEWER  # writer | base
     gate_mode: str = "margin"  # margin | significant
     gate_alpha: float = 0.05
     gate_gold: bool = True  # gate on the held-out gold; without it (or False): the gold-free gate

@@ -8,6 +8,7 @@ from services.controller.settings import (
     GATE_FREE_METHODS,
     GATE_MODES,
     GATE_REVIEWERS,
+    LABEL_REVIEWERS,
     MODES,
     QUESTION_SOURCES,
     RunSettings,
@@ -134,6 +135,10 @@ def _validate(settings: RunSettings, catalogue: Catalogue) -> None:
     if settings.gate_reviewer not in GATE_REVIEWERS:
         raise InvalidArgument(
             f"gate_reviewer must be one of {', '.join(GATE_REVIEWERS)}, got {settings.gate_reviewer!r}"
+        )
+    if settings.label_reviewer not in LABEL_REVIEWERS:
+        raise InvalidArgument(
+            f"label_reviewer must be one of {', '.join(LABEL_REVIEWERS)}, got {settings.label_reviewer!r}"
         )
     if not 0 < settings.gate_alpha < 1:
         raise InvalidArgument("gate_alpha must be within (0, 1)")

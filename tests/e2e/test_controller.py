@@ -407,11 +407,14 @@ def test_a_run_at_each_sample_limit_generates_judges_and_evaluates(shared_stack,
     assert len(shared_stack.fake.requests) - earlier >= MAX_SAMPLES + 2 * 2 * MAX_VOTING_SAMPLES
 
 
-def test_unlabelled_questions_without_a_label_come_back_in_the_next_round(shared_stack, own_base):
+@pytest.mark.parametrize("reviewer", ["writer", "base"])
+def test_unlabelled_questions_without_a_label_come_back_in_the_next_round(shared_stack, own_base, reviewer):
     """Round 1 asks every train question of the run's databases, 3 samples each. The scripted hot
     sampler strays on clinic's questions two times in three, so the vote labels them wrong, 2 to 1;
     the writer's review (through TGI's input log-probabilities) finds the outvoted gold SQL explains
-    them better and withholds those labels. So round 2 asks again exactly what round 1 did not label."""
+    them better and withholds those labels. So round 2 asks again exactly what round 1 did not label.
+    Round 2's writer is round 1's adapter; its labels are reviewed by that adapter (label_reviewer
+    writer) or by the base, with no adapter (base)."""
     stub = controller(shared_stack)
     spec = run_spec(
         own_base,
@@ -421,7 +424,9 @@ def test_unlabelled_questions_without_a_label_come_back_in_the_next_round(shared
         sampling=common_pb2.SamplingParams(temperature=1.0),
         questions_per_round=0,
         label_review=True,
+        label_reviewer=reviewer,
     )
+    before = len(shared_stack.fake.requests)
     run = stub.StartRun(controller_pb2.StartRunRequest(spec=spec), timeout=30)
     assert state(wait_for(stub, run.run_id)) == "completed"
     store = Store.open(shared_stack.store_url)
@@ -463,6 +468,14 @@ def test_unlabelled_questions_without_a_label_come_back_in_the_next_round(shared
     assert (figures[1]["questions"], figures[1]["labelled_questions"]) == (len(asked_1), len(labelled_1))
     assert figures[1]["reviewed"] == figures[1]["review_withheld"] == len(clinic)
     assert figures[2]["review_withheld"] == len(clinic)  # the same stray, the same review
+    asked = shared_stack.fake.requests[before:]
+    sampled = [r for r in asked if (r.get("parameters") or {}).get("do_sample")]
+    reviews = [r for r in asked if (r.get("parameters") or {}).get("decoder_input_details")]
+    adapter = {(r.get("parameters") or {}).get("adapter_id") for r in sampled} - {None}
+    assert len(adapter) == 1  # round 2's samples come from round 1's adapter
+    reviewed_by = [(r.get("parameters") or {}).get("adapter_id") for r in reviews]
+    assert None in reviewed_by  # round 1: the base wrote and reviewed
+    assert (adapter <= set(reviewed_by)) == (reviewer == "writer")
 
 
 def test_a_runs_samples_are_spread_over_its_example_sets(shared_stack, own_base):

@@ -69,6 +69,7 @@ def test_the_valid_spec_is_accepted(catalogue):
         (dict(label_review_margin=1e9), "label_review_margin must be within [0, 100] nats"),
         (dict(gate_free_method="oracle"), "gate_free_method must be one of review, vote"),
         (dict(gate_reviewer="teacher"), "gate_reviewer must be one of serving, base"),
+        (dict(label_reviewer="serving"), "label_reviewer must be one of writer, base"),
         (dict(example_sets=0), "example_sets must be within [1, 8]"),
         (dict(example_sets=9), "example_sets must be within [1, 8]"),
     ],

@@ -12,7 +12,7 @@ from services.controller.faults import crash_point
 from services.controller.label_review import review_labels
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
-from services.controller.steps.writer import round_writer
+from services.controller.steps.writer import label_reviewer
 from shared.event_kinds import EventKind
 from shared.pb import common_pb2, critic_pb2
 from shared.store import Candidate, Run, Verdict
@@ -103,7 +103,8 @@ class Judge(StepBase):
         return Step.TRAIN, figures
 
     def _review_labels(self, run: Run, settings: RunSettings, number: int) -> dict[str, int]:
-        """The writer (as GENERATE loaded it) reviews the round's majority labels (label_review.py)."""
+        """The round's writer (as GENERATE loaded it), or the base (label_reviewer), reviews the round's
+        majority labels (label_review.py)."""
         info = self.generation.describe()
         if not info.reviews:  # e.g. an OpenAI-compatible server: its completions give no input scores
             self.event(
@@ -115,13 +116,13 @@ class Judge(StepBase):
                 f"one is {info.backend}): this round's labels are not reviewed",
             )
             return {}
-        writer = round_writer(self, run.id, settings)
+        chosen = label_reviewer(self, run.id, settings)
 
         def reviewer(db_id: str, question: str, sqls: Sequence[str]) -> list[float] | None:
             # None (e.g. SQL past the context window): the label stands
             # expect: scores from another model (the slot reloaded meanwhile) would decide nothing
             return self.generation.review_or_none(
-                db_id, question, sqls, shots=writer.shots, slot=writer.slot, expect=writer.model.version
+                db_id, question, sqls, shots=chosen.shots, slot=chosen.slot, expect=chosen.model.version
             )
 
         return review_labels(

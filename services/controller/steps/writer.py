@@ -10,7 +10,7 @@ from typing import Any
 from services.controller.generation_client import SERVING, WORK
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase
-from services.controller.versions import ServedModel, prompt_k, served_model, teacher_model
+from services.controller.versions import ServedModel, base_version_id, prompt_k, served_model, teacher_model
 from shared.store import ModelVersion, Run
 
 
@@ -35,20 +35,45 @@ def round_writer(step: StepBase, run_id: str, settings: RunSettings) -> RoundWri
     """The round's writer, loaded where it writes: a teacher, or a copy at GENERATE's precision, goes
     to the work slot (what serves is untouched); else the serving version, restored if the service
     lost it (e.g. after a restart). Loading is skipped when the slot already holds it."""
-    with step.ctx.store.session() as s:
-        serving = s.get(ModelVersion, s.get(Run, run_id).serving_version)
-        s.expunge(serving)
+    serving = _serving(step, run_id)
     teacher = teacher_model(settings)
     model = teacher or served_model(serving)
     shots = settings.few_shot_k if teacher else prompt_k(serving, settings)
-    precision = (
-        sampling_precision(settings.generate_precision, step.generation.describe())
-        if settings.generate_precision
-        else ""
-    )
+    precision = _precision(step, settings)
     if teacher or precision:
-        step.generation.in_work_slot(model, precision)
-        return RoundWriter(model, shots, WORK, precision or step.generation.describe(WORK).precision)
+        return _in_work_slot(step, model, shots, precision)
     if step.ctx.rollout.serving_version() != model.version:
         step.generation.load(model)
     return RoundWriter(model, shots, SERVING, "")
+
+
+def label_reviewer(step: StepBase, run_id: str, settings: RunSettings) -> RoundWriter:
+    """Who reviews the round's labels, loaded where it reviews: the round's writer, or (label_reviewer
+    base) the untrained model that wrote round 1 - the teacher, which writes every round, or the
+    base the serving version was trained from, asked as a base, in the work slot at GENERATE's
+    precision."""
+    if settings.label_reviewer == "base" and not settings.teacher_model:
+        serving = _serving(step, run_id)
+        if serving.artifact_path:  # a trained version writes: its base reviews
+            base = ServedModel(base_version_id(serving.base), serving.base)
+            return _in_work_slot(step, base, settings.few_shot_k, _precision(step, settings))
+    return round_writer(step, run_id, settings)
+
+
+def _serving(step: StepBase, run_id: str) -> ModelVersion:
+    with step.ctx.store.session() as s:
+        serving = s.get(ModelVersion, s.get(Run, run_id).serving_version)
+        s.expunge(serving)
+    return serving
+
+
+def _precision(step: StepBase, settings: RunSettings) -> str:
+    """GENERATE's number format for the work slot, or "" (the serving slot's own)."""
+    if not settings.generate_precision:
+        return ""
+    return sampling_precision(settings.generate_precision, step.generation.describe())
+
+
+def _in_work_slot(step: StepBase, model: ServedModel, shots: int, precision: str) -> RoundWriter:
+    step.generation.in_work_slot(model, precision)
+    return RoundWriter(model, shots, WORK, precision or step.generation.describe(WORK).precision)
