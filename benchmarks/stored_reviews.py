@@ -1,17 +1,17 @@
-"""Who should review a question-only round's labels: the model that wrote them, or the base? The
-round's stored ballots (each asked question's samples, as the run voted them) are voted again,
-each labelled question's winning group and every other group that ran are reviewed - log p(question
-| SQL), a group as good as its best SQL - by each named reviewer, and the labels are counted as the
-majority gives them and as each reviewer's veto at the run's margin would leave them (the run's rule,
+"""Who should review a question-only round's labels: the model that wrote them, or the base? A
+stored round's verdicts as JUDGE had them before its review (kept: kept, or withheld by the review;
+losing: not kept and ran) are reviewed again - log p(question | SQL) of each kept and losing SQL -
+by each named reviewer, and the labels are counted as the vote left them, as the run's own review
+left them, and as each reviewer's veto at the run's margin would (the run's rule,
 label_review.review). Labels are checked against the withheld gold of the home's bundled dataset
-(read here for the report only). The same ballots for every reviewer: a paired comparison. Prints
-a table and writes JSON; asserts nothing.
+(read here for the report only). The same labels for every reviewer: a paired comparison. Prints a
+table and writes JSON; asserts nothing.
 
     python -m benchmarks.stored_reviews --home HOME --round 2 --reviewers MODEL[,MODEL...]
-        [--run RUN_ID] [--precision int8] [--margin 2.0] [--out .bench/stored_reviews.json]
+        [--run RUN_ID] [--precision int8] [--out .bench/stored_reviews.json]
 
-A reviewer is what `sqldistill eval --model` takes (a version folder is asked with its own shots,
-a base with the default few-shot examples), loaded one at a time.
+A reviewer is what `sqldistill eval --model` takes (a version folder is asked with its own shots, a
+base with the run's few_shot_k), loaded one at a time, as the service loads it.
 """
 
 from __future__ import annotations
@@ -23,103 +23,140 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.stored_labels import stored_samples
+from sqlalchemy import select
+
 from offline.evaluation import open_critic
 from offline.models import resolve_eval_model
 from offline.prediction import load_generator
-from services.controller.label_review import review
-from services.controller.settings import LABEL_REVIEW_MARGIN
-from shared import defaults
+from services.controller.enums import Mode
+from services.controller.label_review import REASON_PREFIX, review
+from services.controller.settings import RunSettings
 from shared.catalogue import Catalogue
 from shared.errors import InvalidArgument
 from shared.fewshot import few_shot_pool
+from shared.limits import MAX_REVIEW_SQL
+from shared.store import Candidate, Run, Store, Verdict
 
 
-def ballots(home: Path, round_number: int, run_id: str) -> list[dict[str, Any]]:
-    """Each asked question's distinct SQL per result group (winner first) and whether the strict
-    majority labels it; each group scored right or wrong by the withheld gold."""
-    catalogue = Catalogue.load(home / "bundled")
-    gold = {
-        (e["db_id"], e["question"]): e["query"]
-        for e in json.loads((home / "bundled" / "train.json").read_text())
-    }
-    critic = open_critic(catalogue)
-    questions = []
+def stored_round(home: Path, round_number: int, run_id: str) -> tuple[RunSettings, list[dict[str, Any]]]:
+    """The run's settings and, per labelled question with losing SQL that ran (what JUDGE reviews),
+    its kept and losing SQL before the review and whether the run's review withheld it."""
+    store = Store.open(f"sqlite:///{home.resolve() / 'store.db'}", migrate=False)  # read, never migrated
     try:
-        for (db_id, question), sqls in stored_samples(home / "store.db", round_number, run_id).items():
-            result = critic.vote(db_id, sqls)
-            if result.winner < 0:
-                questions.append({"db_id": db_id, "question": question, "labelled": False, "groups": []})
-                continue
-            order = [result.winner, *(g for g in range(len(result.groups)) if g != result.winner)]
-            path = str(critic.db_path(db_id))
-            groups = []
-            for g in order:
-                distinct = list(dict.fromkeys(sqls[i] for i in result.groups[g]))
-                right = critic.execution_match(path, gold[(db_id, question)], distinct[0])[0]
-                groups.append({"size": len(result.groups[g]), "sqls": distinct, "right": bool(right)})
-            labelled = not result.winner_empty and result.decided(
-                defaults.MAJORITY_SHARE, defaults.MAJORITY_MIN_VOTES
-            )
-            questions.append({"db_id": db_id, "question": question, "labelled": labelled, "groups": groups})
+        with store.session() as s:
+            runs = list(s.scalars(select(Run.id).order_by(Run.created_at)))
+            if not run_id and len(runs) != 1:
+                raise SystemExit(f"{home} holds {len(runs)} runs ({', '.join(runs)}): name one with --run")
+            run = s.get(Run, run_id or runs[0])
+            if run is None:
+                raise SystemExit(f"{home} holds no run {run_id!r}")
+            settings = RunSettings.from_dict(run.spec)
+            rows = s.execute(
+                select(
+                    Candidate.db_id,
+                    Candidate.question,
+                    Candidate.sql,
+                    Verdict.kept,
+                    Verdict.status,
+                    Verdict.reasons,
+                )
+                .join(Verdict, Verdict.candidate_id == Candidate.id)
+                .where(
+                    Candidate.run_id == run.id,
+                    Candidate.round == round_number,
+                    Candidate.source == Mode.UNLABELLED,
+                )
+                .order_by(Candidate.db_id, Candidate.question, Candidate.id)
+            ).all()
+    finally:
+        store.close()
+    by_question: dict[tuple[str, str], dict[str, Any]] = {}
+    for db_id, question, sql, kept, status, reasons in rows:
+        q = by_question.setdefault(
+            (db_id, question),
+            {"db_id": db_id, "question": question, "kept": [], "losing": [], "run_withheld": False},
+        )
+        withheld = any(r.startswith(REASON_PREFIX) for r in reasons)
+        q["run_withheld"] |= withheld
+        if kept or withheld:  # kept before the review
+            q["kept"].append(sql)
+        elif status == "OK":  # ran, and lost the vote (or was not kept for what it returned)
+            q["losing"].append(sql)
+    return settings, [q for q in by_question.values() if q["kept"]]
+
+
+def score_labels(home: Path, questions: list[dict[str, Any]]) -> int:
+    """Marks each label right or wrong by the withheld gold (its first kept SQL; a kept group has one
+    result); returns how many questions have no gold here (left unscored, counted as not right)."""
+    catalogue = Catalogue.load(home / "bundled")
+    gold = {(e.db_id, e.question): e.query for e in catalogue.examples("train")}
+    critic = open_critic(catalogue)
+    missing = 0
+    try:
+        for q in questions:
+            query = gold.get((q["db_id"], q["question"]))
+            missing += query is None
+            path = str(critic.db_path(q["db_id"]))
+            q["right"] = query is not None and bool(critic.execution_match(path, query, q["kept"][0])[0])
     finally:
         critic.close()
-    return questions
+    return missing
 
 
 def scores_by(
-    model_name: str, home: Path, precision: str, questions: list[dict[str, Any]]
+    model_name: str, home: Path, precision: str, shots: int, questions: list[dict[str, Any]]
 ) -> tuple[list[list[float] | None], float]:
-    """Per labelled question with losing groups: each group's review score (its best SQL's), or
-    None where the model cannot score them; and the minutes it took."""
+    """Each question's review scores (kept SQL, then losing), or None where the model refuses them
+    (past its context window: the label stands, as in a run); and the minutes it took."""
     catalogue = Catalogue.load(home / "bundled")
-    model = resolve_eval_model(model_name)
+    own_prompt = (Path(model_name) / "manifest.json").is_file()  # a version: asked with its own shots
+    model = resolve_eval_model(model_name, shots=None if own_prompt else shots)
     generator = load_generator(
-        catalogue, model, home / "models", few_shot_pool(catalogue, exclude="train"), precision=precision
+        catalogue, model, home / "models", few_shot_pool(catalogue), precision=precision
     )
     started = time.monotonic()
     scores: list[list[float] | None] = []
     for q in questions:
-        if not q["labelled"] or len(q["groups"]) < 2:
+        if not q["losing"]:
             scores.append(None)
             continue
-        flat = [sql for group in q["groups"] for sql in group["sqls"]]
+        sqls = q["kept"] + q["losing"]
         try:
-            reviewed, _ = generator.review(q["db_id"], q["question"], flat, model.few_shot_k)
-        except InvalidArgument:  # e.g. past the context window: the label stands, as in a run
+            scored: list[float] = []
+            for start in range(0, len(sqls), MAX_REVIEW_SQL):  # as the controller's client splits them
+                scored += generator.review(
+                    q["db_id"], q["question"], sqls[start : start + MAX_REVIEW_SQL], model.few_shot_k
+                )[0]
+            scores.append(scored)
+        except InvalidArgument:
             scores.append(None)
-            continue
-        per_group, at = [], 0
-        for group in q["groups"]:
-            per_group.append(max(reviewed[at : at + len(group["sqls"])]))
-            at += len(group["sqls"])
-        scores.append(per_group)
     minutes = (time.monotonic() - started) / 60
     del generator
     gc.collect()
     return scores, minutes
 
 
-def arm(questions: list[dict[str, Any]], scores: list[list[float] | None] | None, margin: float) -> dict:
-    """Labels and right ones, with a reviewer's veto (or the majority alone when scores is None)."""
-    labelled = right = withheld = withheld_right = 0
-    for k, q in enumerate(questions):
-        if not q["labelled"]:
-            continue
-        s = scores[k] if scores is not None else None
-        if s is not None and review(s[:1], s[1:], margin).withheld:
-            withheld += 1
-            withheld_right += q["groups"][0]["right"]
-            continue
-        labelled += 1
-        right += q["groups"][0]["right"]
+def arm(questions: list[dict[str, Any]], withheld: list[bool]) -> dict[str, Any]:
+    """Labels left and right ones when `withheld` says which labels a review withheld."""
+    left = [q for q, w in zip(questions, withheld, strict=True) if not w]
+    gone = [q for q, w in zip(questions, withheld, strict=True) if w]
+    right = sum(q["right"] for q in left)
     return {
-        "labelled": labelled,
+        "labelled": len(left),
         "right": right,
-        "precision": right / labelled if labelled else 0.0,
-        "withheld": withheld,
-        "withheld_right": withheld_right,
+        "precision": right / len(left) if left else 0.0,
+        "withheld": len(gone),
+        "withheld_right": sum(q["right"] for q in gone),
     }
+
+
+def vetoes(questions: list[dict[str, Any]], scores: list[list[float] | None], margin: float) -> list[bool]:
+    """The run's rule: withheld when a losing SQL explains the question better than every kept SQL by
+    more than the margin."""
+    return [
+        s is not None and review(s[: len(q["kept"])], s[len(q["kept"]) :], margin).withheld
+        for q, s in zip(questions, scores, strict=True)
+    ]
 
 
 def main() -> None:
@@ -131,25 +168,36 @@ def main() -> None:
     parser.add_argument("--round", type=int, default=1)
     parser.add_argument("--reviewers", required=True, help="comma-separated models (sqldistill eval --model)")
     parser.add_argument("--precision", default="int8", help="as GENERATE's default sampling on a CPU")
-    parser.add_argument("--margin", type=float, default=LABEL_REVIEW_MARGIN)
     parser.add_argument("--out", type=Path, default=Path(".bench/stored_reviews.json"))
     args = parser.parse_args()
 
-    questions = ballots(args.home, args.round, args.run)
-    rows = [{"reviewer": "none (majority)", **arm(questions, None, args.margin), "minutes": 0.0}]
+    settings, questions = stored_round(args.home, args.round, args.run)
+    missing = score_labels(args.home, questions)
+    margin = settings.label_review_margin
+    rows = [
+        {"reviewer": "none (the vote)", **arm(questions, [False] * len(questions)), "minutes": 0.0},
+        {
+            "reviewer": "the run's own review",
+            **arm(questions, [q["run_withheld"] for q in questions]),
+            "minutes": 0.0,
+        },
+    ]
     for name in filter(None, args.reviewers.split(",")):
-        scores, minutes = scores_by(name, args.home, args.precision, questions)
-        rows.append({"reviewer": name, **arm(questions, scores, args.margin), "minutes": minutes})
-        for q, s in zip(questions, scores, strict=True):
-            q.setdefault("reviews", {})[name] = s
+        scores, minutes = scores_by(name, args.home, args.precision, settings.few_shot_k, questions)
+        decided = vetoes(questions, scores, margin)
+        rows.append({"reviewer": name, **arm(questions, decided), "minutes": minutes})
+        for q, s, w in zip(questions, scores, decided, strict=True):
+            q.setdefault("reviews", {})[name] = {"scores": s, "withheld": w}
     print(
-        f"{len(questions)} questions asked in round {args.round} ({args.home}), margin {args.margin:g} nats"
+        f"round {args.round} of {args.home}: {len(questions)} labels before the review "
+        f"({sum(bool(q['losing']) for q in questions)} with losing SQL that ran), margin {margin:g} nats"
+        + (f"; {missing} without gold here (counted wrong)" if missing else "")
     )
     for row in rows:
         print(
-            f"{row['reviewer'][-40:]:40s} labelled {row['labelled']:3d}  right {row['right']:3d}  "
-            f"precision {row['precision']:.3f}  withheld {row['withheld']:2d} "
-            f"(right {row['withheld_right']})  {row['minutes']:.1f} min"
+            f"{row['reviewer'][-44:]:44s} labelled {row['labelled']:3d}  right {row['right']:3d}  "
+            f"precision {row['precision']:.3f}  withheld {row['withheld']:2d} (right {row['withheld_right']})  "
+            f"{row['minutes']:.1f} min"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(

@@ -1,4 +1,4 @@
-"""Question-only labels reviewed by their writer. A vote cannot see a habit the samples share (a
+"""Question-only labels reviewed by their writer (or the base it was trained from: label_reviewer). A vote cannot see a habit the samples share (a
 LIMIT 1 on a list question, ids where names were asked): the majority agrees on it. Asking the
 model the other way round - how likely is the question, given the SQL - can: SQL that answers
 another question explains this one worse. After the critic's vote, each labelled question with
@@ -20,8 +20,8 @@ from shared.store import Candidate, Store, Verdict
 
 REASON_PREFIX = "review:"  # how a withheld label's verdicts say why (counted from the store)
 
-# (db_id, question, SQL) -> log p(question | SQL) for each SQL, by the round's writer; None when the
-# writer cannot score them (e.g. SQL past its context window): the label then stands unreviewed.
+# (db_id, question, SQL) -> log p(question | SQL) for each SQL, by the round's reviewer; None when the
+# reviewer cannot score them (e.g. SQL past its context window): the label then stands unreviewed.
 Reviewer = Callable[[str, str, Sequence[str]], list[float] | None]
 
 

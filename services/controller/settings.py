@@ -31,9 +31,9 @@ GENERATE_PRECISION = (
 # 0.829), a 1-nat one also a right label (benchmarks/review_labels.py; docs/benchmarks.md).
 LABEL_REVIEW = True
 LABEL_REVIEW_MARGIN = 2.0
-# Who reviews the labels (writer | base): the round's writer, or the untrained model that wrote round
-# 1 (the run's teacher, else its base) - the same in round 1; from round 2 the writer is a version
-# trained on earlier labels, which may share the habits a review is there to catch.
+# Who reviews the labels (writer | base): the round's writer, or - whenever a trained version writes
+# (from round 2, or on a lineage that already serves one) - the base it was trained from, which
+# shares no habit learned from earlier labels. A teacher, trained on no run's labels, reviews itself.
 LABEL_REVIEWER = "writer"
 # The gold-free gate's judge (review | vote): a pooled vote favours the version whose samples agree
 # with themselves (a DPO version's), a review does not (docs/benchmarks.md, "Gold-free gate calibration")

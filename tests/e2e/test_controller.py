@@ -476,6 +476,7 @@ def test_unlabelled_questions_without_a_label_come_back_in_the_next_round(shared
     reviewed_by = [(r.get("parameters") or {}).get("adapter_id") for r in reviews]
     assert None in reviewed_by  # round 1: the base wrote and reviewed
     assert (adapter <= set(reviewed_by)) == (reviewer == "writer")
+    assert (figures[1]["label_base_reviewer"], figures[2]["label_base_reviewer"]) == (0, reviewer == "base")
 
 
 def test_a_runs_samples_are_spread_over_its_example_sets(shared_stack, own_base):

@@ -4,6 +4,7 @@ keyed by candidate, so a resumed step judges only what is left."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from sqlalchemy import select
 
@@ -12,7 +13,7 @@ from services.controller.faults import crash_point
 from services.controller.label_review import review_labels
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase, StepResult
-from services.controller.steps.writer import label_reviewer
+from services.controller.steps.writer import RoundWriter, base_reviewer, label_reviewer
 from shared.event_kinds import EventKind
 from shared.pb import common_pb2, critic_pb2
 from shared.store import Candidate, Run, Verdict
@@ -116,15 +117,21 @@ class Judge(StepBase):
                 f"one is {info.backend}): this round's labels are not reviewed",
             )
             return {}
-        chosen = label_reviewer(self, run.id, settings)
+        by_base = base_reviewer(self, run.id, settings) is not None
+
+        @cache  # loaded at the first label to review: a round (or a resumed step) with none loads nothing
+        def chosen() -> RoundWriter:
+            return label_reviewer(self, run.id, settings)
 
         def reviewer(db_id: str, question: str, sqls: Sequence[str]) -> list[float] | None:
             # None (e.g. SQL past the context window): the label stands
             # expect: scores from another model (the slot reloaded meanwhile) would decide nothing
+            who = chosen()
             return self.generation.review_or_none(
-                db_id, question, sqls, shots=chosen.shots, slot=chosen.slot, expect=chosen.model.version
+                db_id, question, sqls, shots=who.shots, slot=who.slot, expect=who.model.version
             )
 
-        return review_labels(
+        figures = review_labels(
             self.ctx.store, run.id, number, reviewer, settings.label_review_margin, self.check_stop
         )
+        return figures | {"label_base_reviewer": int(by_base)}

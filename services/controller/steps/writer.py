@@ -48,16 +48,24 @@ def round_writer(step: StepBase, run_id: str, settings: RunSettings) -> RoundWri
 
 
 def label_reviewer(step: StepBase, run_id: str, settings: RunSettings) -> RoundWriter:
-    """Who reviews the round's labels, loaded where it reviews: the round's writer, or (label_reviewer
-    base) the untrained model that wrote round 1 - the teacher, which writes every round, or the
-    base the serving version was trained from, asked as a base, in the work slot at GENERATE's
-    precision."""
-    if settings.label_reviewer == "base" and not settings.teacher_model:
-        serving = _serving(step, run_id)
-        if serving.artifact_path:  # a trained version writes: its base reviews
-            base = ServedModel(base_version_id(serving.base), serving.base)
-            return _in_work_slot(step, base, settings.few_shot_k, _precision(step, settings))
+    """Who reviews the round's labels, loaded where it reviews: the round's writer, or the base
+    (base_reviewer), asked as a base, in the work slot at GENERATE's precision."""
+    base = base_reviewer(step, run_id, settings)
+    if base is not None:
+        return _in_work_slot(step, base, settings.few_shot_k, _precision(step, settings))
     return round_writer(step, run_id, settings)
+
+
+def base_reviewer(step: StepBase, run_id: str, settings: RunSettings) -> ServedModel | None:
+    """The base the serving version was trained from, when label_reviewer is base and a trained
+    version writes (no teacher: a teacher, trained on no run's labels, reviews what it writes);
+    None when the writer reviews."""
+    if settings.label_reviewer != "base" or settings.teacher_model:
+        return None
+    serving = _serving(step, run_id)
+    if not serving.artifact_path:  # the base writes: it reviews
+        return None
+    return ServedModel(base_version_id(serving.base), serving.base)
 
 
 def _serving(step: StepBase, run_id: str) -> ModelVersion:
