@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.stored_reviews import stored_round
+from benchmarks.stored_labels import stored_samples
+from benchmarks.stored_reviews import score_labels, stored_round
 from offline.evaluation import open_critic
 from offline.models import resolve_eval_model
 from offline.prediction import load_generator
@@ -42,8 +43,6 @@ CHUNK = 16  # questions per generation call, as GENERATE's tasks
 
 
 def asked_questions(home: Path, round_number: int, run_id: str) -> list[tuple[str, str]]:
-    from benchmarks.stored_labels import stored_samples
-
     return list(stored_samples(home / "store.db", round_number, run_id))
 
 
@@ -121,19 +120,7 @@ def _label(
 
 
 def scored(home: Path, labels: list[dict[str, Any]]) -> dict[str, Any]:
-    catalogue = Catalogue.load(home / "bundled")
-    gold = {(e.db_id, e.question): e.query for e in catalogue.examples("train")}
-    critic = open_critic(catalogue)
-    try:
-        for x in labels:
-            query = gold.get((x["db_id"], x["question"]))
-            x["right"] = bool(
-                x["sql"]
-                and query
-                and critic.execution_match(str(critic.db_path(x["db_id"])), query, x["sql"])[0]
-            )
-    finally:
-        critic.close()
+    score_labels(home, labels)
     voted = [x for x in labels if x["sql"]]
     kept = [x for x in voted if not x["withheld"]]
     return {
@@ -159,10 +146,7 @@ def main() -> None:
 
     settings, stored = stored_round(args.home, args.round, args.run)
     asked = asked_questions(args.home, args.round, args.run)
-    run_labels = [
-        {"db_id": q["db_id"], "question": q["question"], "sql": q["kept"][0], "withheld": q["run_withheld"]}
-        for q in stored
-    ]
+    run_labels = [{**q, "withheld": q["run_withheld"]} for q in stored]
     rows = [{"writer": "the run's own labels", **scored(args.home, run_labels), "minutes": 0.0}]
     per_writer: dict[str, list[dict[str, Any]]] = {}
     for name in filter(None, args.writers.split(",")):

@@ -82,22 +82,26 @@ def stored_round(home: Path, round_number: int, run_id: str) -> tuple[RunSetting
             q["kept"].append(sql)
         elif status == "OK":  # ran, and lost the vote (or was not kept for what it returned)
             q["losing"].append(sql)
-    return settings, [q for q in by_question.values() if q["kept"]]
+    # a kept group has one result: its first SQL is the label
+    return settings, [{**q, "sql": q["kept"][0]} for q in by_question.values() if q["kept"]]
 
 
-def score_labels(home: Path, questions: list[dict[str, Any]]) -> int:
-    """Marks each label right or wrong by the withheld gold (its first kept SQL; a kept group has one
-    result); returns how many questions have no gold here (left unscored, counted as not right)."""
+def score_labels(home: Path, labels: list[dict[str, Any]]) -> int:
+    """Marks each label (its "sql"; "" = none) right or wrong by the withheld gold of the home's
+    bundled dataset; returns how many labels have no gold here (left unscored, counted as not right)."""
     catalogue = Catalogue.load(home / "bundled")
     gold = {(e.db_id, e.question): e.query for e in catalogue.examples("train")}
     critic = open_critic(catalogue)
     missing = 0
     try:
-        for q in questions:
-            query = gold.get((q["db_id"], q["question"]))
-            missing += query is None
-            path = str(critic.db_path(q["db_id"]))
-            q["right"] = query is not None and bool(critic.execution_match(path, query, q["kept"][0])[0])
+        for x in labels:
+            query = gold.get((x["db_id"], x["question"]))
+            missing += bool(x["sql"]) and query is None
+            x["right"] = bool(
+                x["sql"]
+                and query
+                and critic.execution_match(str(critic.db_path(x["db_id"])), query, x["sql"])[0]
+            )
     finally:
         critic.close()
     return missing

@@ -1,7 +1,7 @@
-"""Question-only labels reviewed by their writer (or the base it was trained from: label_reviewer). A vote cannot see a habit the samples share (a
-LIMIT 1 on a list question, ids where names were asked): the majority agrees on it. Asking the
-model the other way round - how likely is the question, given the SQL - can: SQL that answers
-another question explains this one worse. After the critic's vote, each labelled question with
+"""Question-only labels reviewed by their writer (or the base it was trained from: label_reviewer).
+A vote cannot see a habit the samples share (a LIMIT 1 on a list question, ids where names were
+asked): the majority agrees on it. Asking the model the other way round - how likely is the
+question, given the SQL - can: SQL that answers another question explains this one worse. After the critic's vote, each labelled question with
 losing SQL that ran is reviewed; when a losing SQL explains the question better than every kept one
 by more than the margin (nats), the label is withheld (its verdicts are no longer kept, with the
 reason), and the question comes back in a later round like one without a majority.

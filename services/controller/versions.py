@@ -61,6 +61,11 @@ def teacher_model(settings: RunSettings) -> ServedModel | None:
     return ServedModel(f"teacher-{Path(settings.teacher_model).name}", settings.teacher_model)
 
 
+def base_of(version: ModelVersion) -> ServedModel:
+    """The base model a version was trained from (a base: itself), served as a base."""
+    return ServedModel(base_version_id(version.base), version.base)
+
+
 def served_model(version: ModelVersion) -> ServedModel:
     if not version.artifact_path:  # a base model: served as is
         return ServedModel(version.version, version.base)

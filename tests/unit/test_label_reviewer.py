@@ -20,7 +20,14 @@ def step(tmp_path):
     with store.session() as s:
         s.add(ModelVersion(version=base_version_id("/models/mine"), base="/models/mine", artifact_path=""))
         s.add(ModelVersion(version="mine-r1", base="/models/mine", artifact_path="/v/mine-r1"))
-        s.add(ModelVersion(version="mine-full", base="/models/mine", artifact_path="/v/mine-full"))
+        s.add(
+            ModelVersion(
+                version="mine-full",
+                base="/models/mine",
+                artifact_path="/v/mine-full",
+                hyperparameters={"method": "full"},
+            )
+        )
         s.flush()
         s.add(Run(id="untrained", lineage="x", serving_version=base_version_id("/models/mine")))
         s.add(Run(id="trained", lineage="y", serving_version="mine-r1"))

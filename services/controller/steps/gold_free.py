@@ -13,7 +13,7 @@ from services.controller.generation_client import QUESTIONS_PER_CALL, WORK
 from services.controller.gold_free_gate import GoldFreeComparison, compare_by_review, compare_without_gold
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase
-from services.controller.versions import ServedModel, base_version_id, prompt_k, served_model
+from services.controller.versions import ServedModel, base_of, prompt_k, served_model
 from shared.answering import Answer, QuestionIn, write_answers
 from shared.catalogue import Example
 from shared.pb import critic_pb2, generation_pb2
@@ -60,7 +60,7 @@ def reviewer_of(serving: ModelVersion, settings: RunSettings) -> tuple[ServedMod
     """The model that judges answers with different results, and the shots it is asked with: the
     serving version, or (gate_reviewer base) the base model it was trained from, asked as a base."""
     if settings.gate_reviewer == "base":
-        return ServedModel(base_version_id(serving.base), serving.base), settings.few_shot_k
+        return base_of(serving), settings.few_shot_k
     return served_model(serving), prompt_k(serving, settings)
 
 

@@ -117,11 +117,11 @@ class Judge(StepBase):
                 f"one is {info.backend}): this round's labels are not reviewed",
             )
             return {}
-        by_base = base_reviewer(self, run.id, settings) is not None
+        base = base_reviewer(self, run.id, settings)
 
         @cache  # loaded at the first label to review: a round (or a resumed step) with none loads nothing
         def chosen() -> RoundWriter:
-            return label_reviewer(self, run.id, settings)
+            return label_reviewer(self, run.id, settings, base)
 
         def reviewer(db_id: str, question: str, sqls: Sequence[str]) -> list[float] | None:
             # None (e.g. SQL past the context window): the label stands
@@ -134,4 +134,4 @@ class Judge(StepBase):
         figures = review_labels(
             self.ctx.store, run.id, number, reviewer, settings.label_review_margin, self.check_stop
         )
-        return figures | {"label_base_reviewer": int(by_base)}
+        return figures | {"label_base_reviewer": int(base is not None)}

@@ -10,7 +10,7 @@ from typing import Any
 from services.controller.generation_client import SERVING, WORK
 from services.controller.settings import RunSettings
 from services.controller.steps.base import StepBase
-from services.controller.versions import ServedModel, base_version_id, prompt_k, served_model, teacher_model
+from services.controller.versions import ServedModel, base_of, prompt_k, served_model, teacher_model
 from shared.store import ModelVersion, Run
 
 
@@ -47,10 +47,11 @@ def round_writer(step: StepBase, run_id: str, settings: RunSettings) -> RoundWri
     return RoundWriter(model, shots, SERVING, "")
 
 
-def label_reviewer(step: StepBase, run_id: str, settings: RunSettings) -> RoundWriter:
-    """Who reviews the round's labels, loaded where it reviews: the round's writer, or the base
-    (base_reviewer), asked as a base, in the work slot at GENERATE's precision."""
-    base = base_reviewer(step, run_id, settings)
+def label_reviewer(
+    step: StepBase, run_id: str, settings: RunSettings, base: ServedModel | None
+) -> RoundWriter:
+    """Who reviews the round's labels, loaded where it reviews: the round's writer, or `base`
+    (base_reviewer's answer), asked as a base, in the work slot at GENERATE's precision."""
     if base is not None:
         return _in_work_slot(step, base, settings.few_shot_k, _precision(step, settings))
     return round_writer(step, run_id, settings)
@@ -65,7 +66,7 @@ def base_reviewer(step: StepBase, run_id: str, settings: RunSettings) -> ServedM
     serving = _serving(step, run_id)
     if not serving.artifact_path:  # the base writes: it reviews
         return None
-    return ServedModel(base_version_id(serving.base), serving.base)
+    return base_of(serving)
 
 
 def _serving(step: StepBase, run_id: str) -> ModelVersion:
